@@ -1,0 +1,136 @@
+"""The kernel: the app factory and what every domain imports."""
+import logging
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import INSTANCE_DIR, Config
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: write-ahead log, foreign keys enforced, wait on a busy database."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def create_app(config_class=Config) -> Flask:
+    """Build the application for `config_class`."""
+    app = Flask(__name__.split(".")[0], instance_path=str(INSTANCE_DIR),
+                template_folder="../templates", static_folder="../static")
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    register_logging(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's choice, then this browser's choice, then Indonesian."""
+    languages = ("id", "en")
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages) or "id"
+    return "id"
+
+
+def register_extensions(app: Flask) -> None:
+    from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Jakarta")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
+
+
+def register_blueprints(app: Flask) -> None:
+    from core import api as accounts_api
+    from core import views as accounts_views
+    from core.extensions import api, csrf
+    from groups import api as groups_api
+    from groups import views as groups_views
+
+    for blp in (accounts_api.blp, groups_api.blp):
+        csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token
+        api.register_blueprint(blp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(groups_views.bp)
+
+    @app.before_request
+    def _check_bearer():
+        # A bad token is refused even on public endpoints, so clients learn of it at once.
+        if request.path.startswith("/api/") and request.headers.get("Authorization"):
+            _ = current_user.is_authenticated
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from core.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from core.formatting import register_filters
+
+    register_filters(app)
+
+    @app.context_processor
+    def _globals():
+        return {"current_locale": str(get_locale() or "id")}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/api/v1/docs") and not request.path.startswith("/api/v1/redoc"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_user.is_authenticated and "text/html" in response.content_type:
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.teardown_request
+    def _clear(_exc):
+        g.pop("api_token", None)
+
+
+def register_commands(app: Flask) -> None:
+    from core.cli import register
+
+    register(app)
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,256 @@
+"""Users, passwords, sessions, API tokens and the checks every domain uses."""
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from flask import current_app, g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin, current_user, login_user, logout_user
+from sqlalchemy import Boolean, ForeignKey, String, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from core.extensions import db, login_manager
+from core.phone import PhoneError, normalize_phone
+from core.signals import user_registered
+from core.types import UtcDateTime, utcnow
+
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+NAME_MAX_LENGTH = 120
+EMAIL_MAX_LENGTH = 254
+TOKEN_PREFIX = "pk_"
+
+# Verified against when no user matches, so a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    # Rotated on password change so every other session is signed out.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=_new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        check_password_rules(password)
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+        self.session_token = _new_session_token()
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email or self.phone}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_rules(password) -> None:
+    """Raise ValidationFailed unless the password is acceptable."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed(errors={"password": [str(_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH))]})
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationFailed(errors={"password": [str(_l("That password is too long."))]})
+
+
+def clean_name(name, field: str = "name") -> str:
+    """A trimmed display name, 1 to 120 characters, any script."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed(errors={field: [str(_l("This field is required."))]})
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationFailed(errors={field: [str(_l("Use at most %(n)d characters.", n=NAME_MAX_LENGTH))]})
+    return name
+
+
+def clean_email(email) -> str:
+    """A lower-cased e-mail address with one @ and a dotted domain."""
+    if not isinstance(email, str):
+        raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if (not local or "." not in domain or domain.startswith(".") or domain.endswith(".")
+            or len(email) > EMAIL_MAX_LENGTH or any(c.isspace() for c in email) or "@" in domain):
+        raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
+    return email
+
+
+def clean_phone(phone, field: str = "phone") -> str:
+    """A phone number in +62 form, or ValidationFailed on `field`."""
+    try:
+        return normalize_phone(phone)
+    except PhoneError:
+        raise ValidationFailed(errors={field: [str(_l("Enter an Indonesian phone number, such as 0812-3456-7890."))]}) from None
+
+
+def register_user(email: str, password: str, name: str, phone: str | None = None) -> User:
+    """Create an account; its e-mail then links any member records that carry it."""
+    email = clean_email(email)
+    name = clean_name(name)
+    phone = clean_phone(phone) if phone else None
+    errors = {}
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = [str(_l("An account with this e-mail already exists."))]
+    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        errors["phone"] = [str(_l("An account with this phone number already exists."))]
+    if errors:
+        raise Conflict(_l("An account already exists."), errors)
+    user = User(email=email, name=name, phone=phone)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("An account already exists."), {"email": [str(_l("An account with this e-mail already exists."))]}) from None
+    user_registered.send(user)
+    return user
+
+
+def find_user_by_login(identifier: str) -> User | None:
+    """The user an e-mail address or phone number names, if any."""
+    if not isinstance(identifier, str) or not identifier.strip():
+        return None
+    identifier = identifier.strip()
+    if "@" in identifier:
+        return db.session.scalar(select(User).where(User.email == identifier.lower()))
+    try:
+        phone = normalize_phone(identifier)
+    except PhoneError:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone))
+
+
+def authenticate(identifier: str, password: str) -> User:
+    """The active user with these credentials, or Unauthorized."""
+    user = find_user_by_login(identifier)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password if isinstance(password, str) else "")
+        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+    if not isinstance(password, str) or not user.check_password(password) or not user.active:
+        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+    return user
+
+
+def start_session(user: User, remember: bool = True) -> None:
+    """Sign the user in on this browser."""
+    login_user(user, remember=remember)
+
+
+def end_session() -> None:
+    logout_user()
+
+
+def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, token_hash=hash_token(token), name=name)
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def revoke_token(token_row: ApiToken) -> None:
+    if token_row.revoked_at is None:
+        token_row.revoked_at = utcnow()
+
+
+def user_from_bearer(header: str) -> User:
+    """The user a bearer token belongs to; Unauthorized for a bad, unknown or revoked token."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise Unauthorized(_l("The API token is not valid."))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, hash_token(token)):
+        raise Unauthorized(_l("The API token is not valid."))
+    if not row.user.active:
+        raise Unauthorized(_l("The API token is not valid."))
+    g.api_token = row
+    return row.user
+
+
+@login_manager.user_loader
+def _load_user(session_token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
+
+
+@login_manager.request_loader
+def _load_user_from_request(req) -> User | None:
+    header = req.headers.get("Authorization")
+    if header and req.path.startswith("/api/"):
+        return user_from_bearer(header)
+    return None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        raise Unauthorized()
+    from flask import flash, redirect, url_for
+
+    flash(str(_l("Please log in first.")), "warning")
+    return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
+
+
+def require_login() -> User:
+    """The signed-in user, or Unauthorized."""
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+    return current_user._get_current_object()
+
+
+def require_admin() -> User:
+    """The signed-in district admin, or Forbidden."""
+    user = require_login()
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0

@@ -1,0 +1,47 @@
+"""Command-line tasks: flask create-admin, flask seed-demo."""
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from core.auth import User, clean_email, register_user
+from core.errors import AppError
+from core.extensions import db
+
+
+@click.command("create-admin")
+@click.option("--email", required=True, help="E-mail the admin logs in with.")
+@click.option("--name", default="Admin Kabupaten", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 8 characters (asked for when not given).")
+def create_admin(email: str, name: str, password: str) -> None:
+    """Create a district admin, or make an existing account one."""
+    try:
+        user = db.session.scalar(select(User).where(User.email == clean_email(email)))
+        if user is None:
+            user = register_user(email=email, password=password, name=name)
+            action = "created"
+        else:
+            user.set_password(password)
+            action = "promoted"
+    except AppError as exc:
+        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.errors.items())
+        raise click.ClickException(f"{exc.message} {details}".strip()) from None
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"Admin {action}: {user.email}")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the Blitar demo groups, members and logins (safe to run again)."""
+    from demo import seed
+
+    summary = seed()
+    db.session.commit()
+    for line in summary:
+        click.echo(line)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)

@@ -1,0 +1,88 @@
+"""Rupiah: whole integers only, parsed strictly, shown as Rp12.500, split exactly."""
+import re
+from fractions import Fraction
+
+MAX_AMOUNT = 10**15  # one quadrillion rupiah: far above any sale, far below BIGINT
+
+_GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_PLAIN = re.compile(r"^\d+$")
+
+
+class MoneyError(ValueError):
+    """A value that is not a whole, non-negative rupiah amount."""
+
+
+def format_rupiah(amount: int) -> str:
+    """Show an amount the Indonesian way: 12500 -> 'Rp12.500', -5000 -> '-Rp5.000'."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise MoneyError(f"rupiah amounts are integers, not {type(amount).__name__}")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}Rp{abs(amount):,}".replace(",", ".")
+
+
+def parse_rupiah(value) -> int:
+    """Read a whole rupiah amount typed by a person or sent by a client.
+
+    Accepts 12500, "12500", "12.500", "Rp12.500", "Rp 12.500". Refuses floats,
+    decimals ("12,50"), negatives, and anything above MAX_AMOUNT.
+    """
+    if isinstance(value, bool):
+        raise MoneyError("not an amount")
+    if isinstance(value, int):
+        amount = value
+    elif isinstance(value, str):
+        text = value.strip().replace("\u00a0", " ")
+        if text[:2].lower() == "rp":
+            text = text[2:].strip()
+        if _PLAIN.match(text):
+            amount = int(text)
+        elif _GROUPED.match(text):
+            amount = int(text.replace(".", ""))
+        else:
+            raise MoneyError("not a whole rupiah amount")
+    else:
+        raise MoneyError("not a whole rupiah amount")
+    if amount < 0:
+        raise MoneyError("amounts cannot be negative")
+    if amount > MAX_AMOUNT:
+        raise MoneyError("amount is too large")
+    return amount
+
+
+def split_largest_remainder(total: int, weights: list[int]) -> list[int]:
+    """Spread `total` over parts in proportion to `weights`, summing exactly to `total`.
+
+    Each part gets the floor of its exact share; the units left over go one each
+    to the largest remainders, ties to the earlier part.
+    """
+    if not weights:
+        raise ValueError("nothing to split over")
+    if any(w < 0 for w in weights) or sum(weights) == 0:
+        raise ValueError("weights must be non-negative and not all zero")
+    whole = sum(weights)
+    exact = [Fraction(total * w, whole) for w in weights]
+    parts = [int(share // 1) for share in exact]
+    left = total - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+def split_among_members(net: int, group_fund_percent: Fraction | int, weights: list[int]) -> tuple[int, list[int]]:
+    """Split `net` between the group fund and members weighted by `weights`.
+
+    The fund's exact share is its percent of `net`; each member's exact share is
+    their weight's fraction of the rest. Members get the floor of their exact
+    share and the fund gets everything left, so the parts always sum to `net`.
+    Returns (group_fund, member_parts).
+    """
+    percent = Fraction(group_fund_percent)
+    if not 0 <= percent <= 100:
+        raise ValueError("group fund percent must be between 0 and 100")
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must be non-negative")
+    rest = Fraction(net) * (1 - percent / 100)
+    whole = sum(weights)
+    members = [int((rest * w / whole) // 1) if whole else 0 for w in weights]
+    return net - sum(members), members

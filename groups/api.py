@@ -1,0 +1,186 @@
+"""Groups and members API."""
+from flask import current_app
+from flask_smorest import Blueprint
+
+from core.auth import require_login, start_session
+from core.errors import ValidationFailed
+from core.extensions import db, limiter
+from core.pagination import PageQuery, paginate, page_of
+from core.schemas import MeUpdateIn
+from groups import services
+from groups.schemas import (GroupIn, GroupListQuery, GroupOut, GroupPatch, GroupVerifyIn, InvitationAcceptIn,
+                            InvitationOut, MeOut, MemberIn, MemberOut, MemberPatch)
+
+blp = Blueprint("groups_api", __name__, url_prefix="/api/v1", description="Groups and members")
+
+
+def group_view(group, count: int | None = None) -> dict:
+    view = {f: getattr(group, f) for f in GroupOut._declared_fields if f != "member_count"}
+    view["member_count"] = count if count is not None else services.member_counts([group.id]).get(group.id, 0)
+    return view
+
+
+def member_view(member, show_contacts: bool) -> dict:
+    return {
+        "id": member.id, "group_id": member.group_id, "name": member.name, "role": member.role.value,
+        "active": member.active, "has_account": member.user_id is not None, "joined_at": member.joined_at,
+        "phone": member.phone if show_contacts else None, "email": member.email if show_contacts else None,
+    }
+
+
+def me_view(user) -> dict:
+    return {
+        "id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "is_admin": user.is_admin,
+        "locale": user.locale, "created_at": user.created_at,
+        "memberships": [{"group_id": m.group_id, "group_name": m.group.name, "member_id": m.id,
+                         "role": m.role.value} for m in services.memberships_of(user)],
+    }
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeOut)
+def me():
+    """The signed-in user and their memberships."""
+    return me_view(require_login())
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(MeUpdateIn)
+@blp.response(200, MeOut)
+def update_me(data):
+    """Change your display name or language (`id` or `en`)."""
+    from core.auth import clean_name
+
+    user = require_login()
+    if "name" in data:
+        user.name = clean_name(data["name"])
+    if "locale" in data:
+        user.locale = data["locale"]
+    db.session.commit()
+    return me_view(user)
+
+
+@blp.route("/groups", methods=["POST"])
+@blp.arguments(GroupIn)
+@blp.response(201, GroupOut)
+def create_group(data):
+    """Found a group; the caller becomes its coordinator."""
+    group = services.create_group(require_login(), data)
+    db.session.commit()
+    return group_view(group)
+
+
+@blp.route("/groups", methods=["GET"])
+@blp.arguments(GroupListQuery, location="query")
+@blp.response(200, page_of(GroupOut))
+def list_groups(args):
+    """Public list of groups: verified first."""
+    page, per_page = args.pop("page"), args.pop("per_page")
+    result = paginate(services.group_query(**args), page, per_page)
+    counts = services.member_counts([g.id for g in result["items"]])
+    result["items"] = [group_view(g, counts.get(g.id, 0)) for g in result["items"]]
+    return result
+
+
+@blp.route("/groups/<int:group_id>", methods=["GET"])
+@blp.response(200, GroupOut)
+def get_group(group_id):
+    """A group's public profile."""
+    return group_view(services.get_group_or_404(group_id))
+
+
+@blp.route("/groups/<int:group_id>", methods=["PATCH"])
+@blp.arguments(GroupPatch)
+@blp.response(200, GroupOut)
+def update_group(data, group_id):
+    """Edit a group's profile (coordinator)."""
+    group = services.update_group(services.get_group_or_404(group_id), data)
+    db.session.commit()
+    return group_view(group)
+
+
+@blp.route("/groups/<int:group_id>/verify", methods=["POST"])
+@blp.arguments(GroupVerifyIn)
+@blp.response(200, GroupOut)
+def verify_group(data, group_id):
+    """Mark a group verified or not (district admin)."""
+    group = services.set_group_verified(services.get_group_or_404(group_id), data["verified"])
+    db.session.commit()
+    return group_view(group)
+
+
+@blp.route("/groups/<int:group_id>/members", methods=["GET"])
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_of(MemberOut))
+def list_members(args, group_id):
+    """Members: coordinators and treasurers see contacts, members see names and roles."""
+    group = services.get_group_or_404(group_id)
+    result = paginate(services.members_query(group), args["page"], args["per_page"])
+    show = services.can_see_contacts(group, require_login())
+    result["items"] = [member_view(m, show) for m in result["items"]]
+    return result
+
+
+@blp.route("/groups/<int:group_id>/members", methods=["POST"])
+@blp.arguments(MemberIn)
+@blp.response(201, MemberOut)
+def add_member(data, group_id):
+    """Add a member (coordinator); no account needed, a known e-mail links one."""
+    member = services.add_member(services.get_group_or_404(group_id), data)
+    db.session.commit()
+    return member_view(member, True)
+
+
+@blp.route("/groups/<int:group_id>/members/<int:member_id>", methods=["GET"])
+@blp.response(200, MemberOut)
+def get_member(group_id, member_id):
+    """One member, as the caller may see them."""
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, allow_admin=True)
+    member = services.get_member_or_404(group, member_id)
+    return member_view(member, services.can_see_contacts(group, require_login()))
+
+
+@blp.route("/groups/<int:group_id>/members/<int:member_id>", methods=["PATCH"])
+@blp.arguments(MemberPatch)
+@blp.response(200, MemberOut)
+def update_member(data, group_id, member_id):
+    """Change role, contact or `active` (coordinator); members are never deleted."""
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, services.Role.coordinator)
+    member = services.update_member(group, services.get_member_or_404(group, member_id), data)
+    db.session.commit()
+    return member_view(member, True)
+
+
+@blp.route("/groups/<int:group_id>/members/<int:member_id>/invitation", methods=["POST"])
+@blp.response(201, InvitationOut)
+def create_invitation(group_id, member_id):
+    """Issue a one-time code for a member without an account (coordinator)."""
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, services.Role.coordinator)
+    member = services.get_member_or_404(group, member_id)
+    invitation, code = services.create_invitation(group, member)
+    links = services.invitation_links(member, code)
+    db.session.commit()
+    return {"code": services.format_code(code), "expires_at": invitation.expires_at, **links}
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@blp.route("/auth/invitations/accept", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(InvitationAcceptIn)
+@blp.response(201, MeOut)
+def accept_invitation(data):
+    """Use an invitation code: set a password (log in by phone), or link the signed-in account."""
+    from flask_login import current_user
+
+    if not current_user.is_authenticated and not data.get("password"):
+        raise ValidationFailed(errors={"password": ["Missing data for required field."]})
+    user = services.accept_invitation(data["code"], data.get("password"), data.get("phone"))
+    db.session.commit()
+    start_session(user)
+    return me_view(user)

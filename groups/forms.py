@@ -1,0 +1,45 @@
+"""Group and member forms."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from core.auth import NAME_MAX_LENGTH
+
+KIND_CHOICES = [("farmer", _l("Farmer group (kelompok tani)")), ("business", _l("Joint business group (KUB)"))]
+ROLE_CHOICES = [("member", _l("Member")), ("treasurer", _l("Treasurer")), ("coordinator", _l("Coordinator"))]
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    village = StringField(_l("Village (desa)"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
+    district = StringField(_l("District (kecamatan)"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
+    description = TextAreaField(_l("About the group"), validators=[Optional(), Length(max=2000)])
+    pickup_point = StringField(_l("Pickup point"), validators=[Optional(), Length(max=255)])
+    pickup_hours = StringField(_l("Pickup hours"), validators=[Optional(), Length(max=255)])
+
+
+class MemberForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
+    phone = TelField(_l("Phone number"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("E-mail (optional)"), validators=[Optional(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
+
+
+class MemberEditForm(MemberForm):
+    active = BooleanField(_l("Active"))
+
+
+class VerifyForm(FlaskForm):
+    verified = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that posts: carries only the CSRF token."""
+
+
+class JoinForm(FlaskForm):
+    code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
+    phone = TelField(_l("Your phone number"), validators=[Optional(), Length(max=40)])
+    password = PasswordField(_l("New password (at least 8 characters)"), validators=[Optional(), Length(max=256)])

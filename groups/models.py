@@ -1,0 +1,91 @@
+"""Groups (kelompok tani, KUB), their members and the invitations members log in with."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.auth import NAME_MAX_LENGTH, User
+from core.extensions import db
+from core.types import UtcDateTime, utcnow
+
+
+class GroupKind(StrEnum):
+    farmer = "farmer"  # kelompok tani
+    business = "business"  # kelompok usaha bersama (KUB)
+
+
+class Role(StrEnum):
+    coordinator = "coordinator"  # ketua / koordinator
+    treasurer = "treasurer"  # bendahara
+    member = "member"  # anggota
+
+
+def _enum(enum_cls, name: str) -> Enum:
+    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=16,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class Group(db.Model):
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("name", "village", name="uq_group_name_village"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    kind: Mapped[GroupKind] = mapped_column(_enum(GroupKind, "group_kind"))
+    village: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
+    district: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    pickup_point: Mapped[str | None] = mapped_column(String(255))
+    pickup_hours: Mapped[str | None] = mapped_column(String(255))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    members: Mapped[list["Member"]] = relationship(back_populates="group", order_by="Member.id")
+
+    def __repr__(self) -> str:
+        return f"<Group {self.id} {self.name!r}>"
+
+
+class Member(db.Model):
+    """A person in a group; an account (user) is optional."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id", name="uq_member_group_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    role: Mapped[Role] = mapped_column(_enum(Role, "member_role"), default=Role.member)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    group: Mapped[Group] = relationship(back_populates="members")
+    user: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Member {self.id} {self.name!r} of group {self.group_id}>"
+
+
+class Invitation(db.Model):
+    """A one-time code with which a member without an account sets a password."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    member: Mapped[Member] = relationship()

@@ -1,0 +1,117 @@
+"""Group and member schemas for the API."""
+from marshmallow import Schema, fields, validate
+
+from core.auth import NAME_MAX_LENGTH
+from core.pagination import PageQuery
+from core.schemas import StrictBoolean
+from groups.models import GroupKind, Role
+from groups.services import LINE_MAX_LENGTH, TEXT_MAX_LENGTH
+
+_name = validate.Length(min=1, max=NAME_MAX_LENGTH)
+
+
+class GroupIn(Schema):
+    name = fields.String(required=True, validate=_name)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in GroupKind]))
+    village = fields.String(required=True, validate=_name)
+    district = fields.String(required=True, validate=_name)
+    description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
+    pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+
+
+class GroupPatch(Schema):
+    name = fields.String(validate=_name)
+    kind = fields.String(validate=validate.OneOf([k.value for k in GroupKind]))
+    village = fields.String(validate=_name)
+    district = fields.String(validate=_name)
+    description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
+    pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+
+
+class GroupVerifyIn(Schema):
+    verified = StrictBoolean(required=True)
+
+
+class GroupOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    village = fields.String()
+    district = fields.String()
+    description = fields.String(allow_none=True)
+    pickup_point = fields.String(allow_none=True)
+    pickup_hours = fields.String(allow_none=True)
+    verified = fields.Boolean()
+    verified_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    member_count = fields.Integer()
+
+
+class GroupListQuery(PageQuery):
+    q = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
+    kind = fields.String(validate=validate.OneOf([k.value for k in GroupKind]))
+    village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
+    district = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
+    verified = fields.Boolean()
+
+
+class MemberIn(Schema):
+    name = fields.String(required=True, validate=_name)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    role = fields.String(load_default=Role.member.value, validate=validate.OneOf([r.value for r in Role]))
+
+
+class MemberPatch(Schema):
+    name = fields.String(validate=_name)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    email = fields.String(allow_none=True, validate=validate.Length(max=254))
+    role = fields.String(validate=validate.OneOf([r.value for r in Role]))
+    active = StrictBoolean()
+
+
+class MemberOut(Schema):
+    """A member as coordinators and treasurers see them; others get no contact fields."""
+
+    id = fields.Integer()
+    group_id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    has_account = fields.Boolean()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    joined_at = fields.DateTime()
+
+
+class MembershipOut(Schema):
+    group_id = fields.Integer()
+    group_name = fields.String()
+    member_id = fields.Integer()
+    role = fields.String()
+
+
+class MeOut(Schema):
+    id = fields.Integer()
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    name = fields.String()
+    is_admin = fields.Boolean()
+    locale = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    memberships = fields.List(fields.Nested(MembershipOut))
+
+
+class InvitationOut(Schema):
+    code = fields.String(metadata={"description": "Shown once; the member types it on the join page"})
+    expires_at = fields.DateTime()
+    join_url = fields.String()
+    whatsapp_url = fields.String()
+
+
+class InvitationAcceptIn(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    password = fields.String(validate=validate.Length(min=8, max=256))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))

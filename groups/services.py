@@ -1,0 +1,431 @@
+"""The rules for groups and members: who may do what, and what each change means."""
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from core.auth import User, clean_email, clean_name, clean_phone, find_user_by_login, require_login
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.phone import whatsapp_number
+from core.signals import user_registered
+from core.types import utcnow
+from groups.models import Group, GroupKind, Invitation, Member, Role
+
+PLACE_MAX_LENGTH = 120
+TEXT_MAX_LENGTH = 2000
+LINE_MAX_LENGTH = 255
+INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+INVITATION_LENGTH = 8
+
+GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours")
+
+
+# --- fetching and permissions -------------------------------------------------
+
+def get_group_or_404(group_id: int) -> Group:
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise NotFound(_l("Group not found."))
+    return group
+
+
+def get_member_or_404(group: Group, member_id: int) -> Member:
+    """A member of `group`; another group's member is as unknown as a missing one."""
+    member = db.session.get(Member, member_id)
+    if member is None or member.group_id != group.id:
+        raise NotFound(_l("Member not found."))
+    return member
+
+
+def membership(group: Group, user) -> Member | None:
+    """The user's active member record in `group`, if any."""
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(Member).where(Member.group_id == group.id, Member.user_id == user.id, Member.active.is_(True))
+    )
+
+
+def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """The caller's membership when it holds one of `roles`; otherwise 401 or 403.
+
+    With `allow_admin`, a district admin passes too (and gets None back).
+    """
+    user = require_login()
+    member = membership(group, user)
+    if member is not None and (not roles or member.role in roles):
+        return member
+    if allow_admin and user.is_admin:
+        return None
+    raise Forbidden(_l("Only the group's %(roles)s may do that.",
+                       roles=", ".join(role_label(r) for r in roles) if roles else _("members")))
+
+
+def role_label(role: Role) -> str:
+    return {Role.coordinator: _("coordinator"), Role.treasurer: _("treasurer"), Role.member: _("member")}[Role(role)]
+
+
+def kind_label(kind: GroupKind) -> str:
+    return {GroupKind.farmer: _("Farmer group (kelompok tani)"),
+            GroupKind.business: _("Joint business group (KUB)")}[GroupKind(kind)]
+
+
+def can_manage(group: Group, user) -> bool:
+    """Whether the user coordinates `group` (for showing links; services still check)."""
+    member = membership(group, user)
+    return member is not None and member.role == Role.coordinator
+
+
+def can_see_contacts(group: Group, user) -> bool:
+    member = membership(group, user)
+    if member is not None and member.role in (Role.coordinator, Role.treasurer):
+        return True
+    return bool(user is not None and user.is_authenticated and user.is_admin)
+
+
+# --- groups -------------------------------------------------------------------
+
+def _optional_text(value, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(errors={field: [_("Not a valid text.")]})
+    value = value.strip()
+    if len(value) > limit:
+        raise ValidationFailed(errors={field: [_("Use at most %(n)d characters.", n=limit)]})
+    return value or None
+
+
+def _clean_group_fields(data: dict) -> dict:
+    clean = {}
+    errors: dict = {}
+    for field in GROUP_FIELDS:
+        if field not in data:
+            continue
+        value = data[field]
+        try:
+            if field == "name":
+                clean[field] = clean_name(value)
+            elif field in ("village", "district"):
+                clean[field] = clean_name(value, field)
+            elif field == "kind":
+                try:
+                    clean[field] = GroupKind(value)
+                except ValueError:
+                    raise ValidationFailed(errors={field: [_("Choose farmer or business.")]}) from None
+            elif field == "description":
+                clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
+            else:
+                clean[field] = _optional_text(value, field, LINE_MAX_LENGTH)
+        except ValidationFailed as exc:
+            errors.update({field: msgs for msgs in exc.errors.values()})
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return clean
+
+
+def _check_group_name_free(name: str, village: str, exclude_id: int | None = None) -> None:
+    query = select(Group.id).where(func.lower(Group.name) == name.lower(), func.lower(Group.village) == village.lower())
+    if exclude_id is not None:
+        query = query.where(Group.id != exclude_id)
+    if db.session.scalar(query):
+        raise Conflict(_l("A group with this name already exists in this village."),
+                       {"name": [_("A group with this name already exists in this village.")]})
+
+
+def create_group(user: User, data: dict) -> Group:
+    """Found a group; its creator becomes the first coordinator."""
+    missing = [f for f in ("name", "kind", "village", "district") if data.get(f) in (None, "")]
+    if missing:
+        raise ValidationFailed(errors={f: [_("This field is required.")] for f in missing})
+    fields = _clean_group_fields(data)
+    _check_group_name_free(fields["name"], fields["village"])
+    group = Group(created_by_id=user.id, **fields)
+    db.session.add(group)
+    db.session.add(Member(group=group, user_id=user.id, name=user.name, phone=user.phone,
+                          email=user.email, role=Role.coordinator))
+    db.session.flush()
+    return group
+
+
+def update_group(group: Group, data: dict) -> Group:
+    """Change a group's profile; coordinators only."""
+    require_role(group, Role.coordinator)
+    fields = _clean_group_fields(data)
+    if "name" in fields or "village" in fields:
+        _check_group_name_free(fields.get("name", group.name), fields.get("village", group.village), group.id)
+    for key, value in fields.items():
+        setattr(group, key, value)
+    db.session.flush()
+    return group
+
+
+def set_group_verified(group: Group, verified: bool) -> Group:
+    """A district admin vouches for a group (or withdraws it)."""
+    if not isinstance(verified, bool):
+        raise ValidationFailed(errors={"verified": [_("Not a valid boolean.")]})
+    from core.auth import require_admin
+
+    admin = require_admin()
+    group.verified = verified
+    group.verified_at = utcnow() if verified else None
+    group.verified_by_id = admin.id if verified else None
+    db.session.flush()
+    return group
+
+
+def group_query(q: str | None = None, kind: str | None = None, village: str | None = None,
+                district: str | None = None, verified: bool | None = None):
+    """The public list of groups, verified first, then by name."""
+    query = select(Group)
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(Group.name).like(pattern), func.lower(Group.village).like(pattern),
+                                func.lower(Group.district).like(pattern)))
+    if kind:
+        query = query.where(Group.kind == GroupKind(kind))
+    if village:
+        query = query.where(func.lower(Group.village) == village.strip().lower())
+    if district:
+        query = query.where(func.lower(Group.district) == district.strip().lower())
+    if verified is not None:
+        query = query.where(Group.verified.is_(verified))
+    return query.order_by(Group.verified.desc(), func.lower(Group.name), Group.id)
+
+
+def member_counts(group_ids: list[int]) -> dict[int, int]:
+    """Active members per group, in one query."""
+    if not group_ids:
+        return {}
+    rows = db.session.execute(
+        select(Member.group_id, func.count(Member.id))
+        .where(Member.group_id.in_(group_ids), Member.active.is_(True))
+        .group_by(Member.group_id)
+    )
+    return {gid: n for gid, n in rows}
+
+
+# --- members ------------------------------------------------------------------
+
+def members_query(group: Group, include_inactive: bool = True):
+    """A group's members, for a viewer who is allowed to see the list."""
+    require_role(group, allow_admin=True)
+    query = select(Member).where(Member.group_id == group.id)
+    if not include_inactive:
+        query = query.where(Member.active.is_(True))
+    return query.order_by(Member.active.desc(), func.lower(Member.name), Member.id)
+
+
+def _clean_member_fields(data: dict) -> dict:
+    clean: dict = {}
+    errors: dict = {}
+    for field in ("name", "phone", "email", "role", "active"):
+        if field not in data:
+            continue
+        value = data[field]
+        try:
+            if field == "name":
+                clean[field] = clean_name(value)
+            elif field == "phone":
+                clean[field] = clean_phone(value) if value not in (None, "") else None
+            elif field == "email":
+                clean[field] = clean_email(value) if value not in (None, "") else None
+            elif field == "role":
+                try:
+                    clean[field] = Role(value)
+                except ValueError:
+                    raise ValidationFailed(errors={field: [_("Choose coordinator, treasurer or member.")]}) from None
+            elif field == "active":
+                if not isinstance(value, bool):
+                    raise ValidationFailed(errors={field: [_("Not a valid boolean.")]})
+                clean[field] = value
+        except ValidationFailed as exc:
+            errors.update({field: msgs for msgs in exc.errors.values()})
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return clean
+
+
+def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = None) -> None:
+    """Refuse a second active record for the same person: same e-mail, account, or name and phone."""
+    base = select(Member.id).where(Member.group_id == group.id, Member.active.is_(True))
+    if exclude_id is not None:
+        base = base.where(Member.id != exclude_id)
+    if fields.get("email") and db.session.scalar(base.where(Member.email == fields["email"])):
+        raise Conflict(_l("This person is already a member of the group."),
+                       {"email": [_("Another member of this group has this e-mail.")]})
+    if fields.get("user_id") and db.session.scalar(base.where(Member.user_id == fields["user_id"])):
+        raise Conflict(_l("This person is already a member of the group."),
+                       {"email": [_("This account is already a member of the group.")]})
+    if fields.get("name") and db.session.scalar(
+        base.where(func.lower(Member.name) == fields["name"].lower(), Member.phone == fields.get("phone"))
+    ):
+        raise Conflict(_l("This person is already a member of the group."),
+                       {"name": [_("A member with this name and phone is already listed.")]})
+
+
+def add_member(group: Group, data: dict) -> Member:
+    """Add a person to a group; a known e-mail links their account."""
+    require_role(group, Role.coordinator)
+    if data.get("name") in (None, ""):
+        raise ValidationFailed(errors={"name": [_("This field is required.")]})
+    fields = _clean_member_fields({k: v for k, v in data.items() if k != "active"})
+    fields.setdefault("role", Role.member)
+    if fields.get("email"):
+        user = db.session.scalar(select(User).where(User.email == fields["email"]))
+        if user is not None:
+            fields["user_id"] = user.id
+    _check_member_unique(group, fields)
+    member = Member(group=group, **fields)
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def _active_coordinators(group: Group) -> int:
+    return db.session.scalar(
+        select(func.count(Member.id)).where(Member.group_id == group.id, Member.active.is_(True),
+                                            Member.role == Role.coordinator)
+    ) or 0
+
+
+def update_member(group: Group, member: Member, data: dict) -> Member:
+    """Change a member's role, contact or active flag; members are deactivated, never deleted."""
+    require_role(group, Role.coordinator)
+    fields = _clean_member_fields(data)
+    stays_coordinator = fields.get("role", member.role) == Role.coordinator and fields.get("active", member.active)
+    if member.active and member.role == Role.coordinator and not stays_coordinator and _active_coordinators(group) <= 1:
+        raise Conflict(_l("A group needs at least one active coordinator. Appoint another first."))
+    if "email" in fields and fields["email"] and fields["email"] != member.email and member.user_id is None:
+        user = db.session.scalar(select(User).where(User.email == fields["email"]))
+        if user is not None:
+            fields["user_id"] = user.id
+    if fields.get("active", member.active):
+        check = {**fields, "name": fields.get("name", member.name), "phone": fields.get("phone", member.phone)}
+        _check_member_unique(group, check, exclude_id=member.id)
+    if "active" in fields and fields["active"] != member.active:
+        member.deactivated_at = None if fields["active"] else utcnow()
+    for key, value in fields.items():
+        setattr(member, key, value)
+    db.session.flush()
+    return member
+
+
+def memberships_of(user: User) -> list[Member]:
+    """The user's active memberships, with their groups."""
+    return list(db.session.scalars(
+        select(Member).join(Group).where(Member.user_id == user.id, Member.active.is_(True))
+        .order_by(func.lower(Group.name))
+    ))
+
+
+# --- invitations --------------------------------------------------------------
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalize_code(code) -> str:
+    """Codes are read aloud and typed on phones: ignore case, spaces and dashes."""
+    if not isinstance(code, str):
+        return ""
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
+def create_invitation(group: Group, member: Member) -> tuple[Invitation, str]:
+    """Issue a one-time code for a member without an account; earlier codes stop working."""
+    actor = require_login()
+    require_role(group, Role.coordinator)
+    if not member.active:
+        raise Conflict(_l("This member is inactive."))
+    if member.user_id is not None:
+        raise Conflict(_l("This member already has an account."))
+    now = utcnow()
+    for old in db.session.scalars(select(Invitation).where(
+            Invitation.member_id == member.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))):
+        old.revoked_at = now
+    code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
+    days = current_app.config["INVITATION_DAYS"]
+    invitation = Invitation(member=member, code_hash=_hash_code(code), created_by_id=actor.id,
+                            expires_at=now + timedelta(days=days))
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, code
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def invitation_links(member: Member, code: str) -> dict:
+    """The join page link, and a WhatsApp link carrying the code to the member's phone."""
+    join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
+    text = _("Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
+             "Your code: %(code)s. Open %(url)s to set your password.",
+             name=member.name, group=member.group.name, code=format_code(code), url=join_url)
+    target = whatsapp_number(member.phone) if member.phone else ""
+    return {"join_url": join_url, "whatsapp_url": f"https://wa.me/{target}?text={quote(text)}"}
+
+
+def find_invitation(code) -> Invitation:
+    """The open invitation `code` names, or 404."""
+    code = normalize_code(code)
+    if len(code) != INVITATION_LENGTH:
+        raise NotFound(_l("This invitation code is not valid."))
+    invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
+    if (invitation is None or invitation.used_at is not None or invitation.revoked_at is not None
+            or invitation.expires_at < utcnow() or not invitation.member.active):
+        raise NotFound(_l("This invitation code is not valid or has expired."))
+    return invitation
+
+
+def accept_invitation(code, password=None, phone=None) -> User:
+    """Turn an invitation into an account that logs in by phone, or link it to the signed-in user."""
+    invitation = find_invitation(code)
+    member = invitation.member
+    now = utcnow()
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if db.session.scalar(select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)):
+            raise Conflict(_l("Your account is already a member of this group."))
+    else:
+        phone = clean_phone(phone) if phone not in (None, "") else member.phone
+        if not phone:
+            raise ValidationFailed(errors={"phone": [_("Enter your phone number: you will log in with it.")]})
+        if find_user_by_login(phone) is not None:
+            raise Conflict(_l("An account with this phone number already exists. Log in first, then use the code."),
+                           {"phone": [_("An account with this phone number already exists.")]})
+        user = User(name=member.name, phone=phone, email=None)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        if not member.phone:
+            member.phone = phone
+    member.user_id = user.id
+    invitation.used_at = now
+    db.session.flush()
+    return user
+
+
+@user_registered.connect
+def link_members_by_email(user: User, **_kwargs) -> int:
+    """After registration, attach member records that carry the new account's e-mail."""
+    if not user.email:
+        return 0
+    linked = 0
+    for member in db.session.scalars(select(Member).where(Member.email == user.email, Member.user_id.is_(None))):
+        taken = db.session.scalar(select(Member.id).where(Member.group_id == member.group_id,
+                                                          Member.user_id == user.id))
+        if not taken:
+            member.user_id = user.id
+            linked += 1
+    db.session.flush()
+    return linked
+

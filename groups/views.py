@@ -1,0 +1,192 @@
+"""Group pages: the public list and profiles, managing members, invitations, my groups."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core.auth import start_session
+from core.errors import AppError
+from core.extensions import db, limiter
+from core.pagination import paginate
+from core.views import _login_limit, apply_errors
+from groups import services
+from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
+from groups.models import GroupKind, Role
+
+bp = Blueprint("groups", __name__)
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+
+
+@bp.route("/")
+def home():
+    q = (request.args.get("q") or "").strip()[:120]
+    kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in GroupKind} else None
+    result = paginate(services.group_query(q=q or None, kind=kind), _page_arg(), 20)
+    counts = services.member_counts([g.id for g in result["items"]])
+    return render_template("groups/home.html", result=result, counts=counts, q=q, kind=kind,
+                           kind_label=services.kind_label)
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@login_required
+def new_group():
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group = services.create_group(current_user, _group_data(form))
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Group created. You are its coordinator."), "success")
+            return redirect(url_for("groups.members", group_id=group.id))
+    return render_template("groups/edit.html", form=form, group=None)
+
+
+def _group_data(form) -> dict:
+    return {f: getattr(form, f).data for f in services.GROUP_FIELDS}
+
+
+@bp.route("/groups/<int:group_id>")
+def profile(group_id: int):
+    group = services.get_group_or_404(group_id)
+    return render_template(
+        "groups/profile.html", group=group, kind_label=services.kind_label,
+        member_count=services.member_counts([group.id]).get(group.id, 0),
+        manages=services.can_manage(group, current_user),
+        is_member=services.membership(group, current_user) is not None,
+        verify_form=VerifyForm(verified="0" if group.verified else "1"),
+    )
+
+
+@bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_group(group_id: int):
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, Role.coordinator)
+    form = GroupForm(obj=group)
+    if request.method == "GET":
+        form.kind.data = group.kind.value
+    if form.validate_on_submit():
+        try:
+            services.update_group(group, _group_data(form))
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("groups.profile", group_id=group.id))
+    return render_template("groups/edit.html", form=form, group=group)
+
+
+@bp.route("/groups/<int:group_id>/verify", methods=["POST"])
+@login_required
+def verify_group(group_id: int):
+    group = services.get_group_or_404(group_id)
+    form = VerifyForm()
+    if form.validate_on_submit():
+        services.set_group_verified(group, form.verified.data == "1")
+        db.session.commit()
+        flash(_("Group verified.") if group.verified else _("Verification withdrawn."), "success")
+    return redirect(url_for("groups.profile", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])
+@login_required
+def members(group_id: int):
+    group = services.get_group_or_404(group_id)
+    query = services.members_query(group)  # checks that the viewer may see the list
+    manages = services.can_manage(group, current_user)
+    form = MemberForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                member = services.add_member(group, {"name": form.name.data, "phone": form.phone.data or None,
+                                                     "email": form.email.data or None, "role": form.role.data})
+            except AppError as exc:
+                apply_errors(form, exc)
+            else:
+                db.session.commit()
+                flash(_("%(name)s was added.", name=member.name), "success")
+                return redirect(url_for("groups.members", group_id=group.id))
+        else:
+            services.require_role(group, Role.coordinator)
+    result = paginate(query, _page_arg(), 100)
+    return render_template("groups/members.html", group=group, result=result, form=form, manages=manages,
+                           show_contacts=services.can_see_contacts(group, current_user),
+                           role_label=services.role_label, action_form=ActionForm())
+
+
+@bp.route("/groups/<int:group_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_member(group_id: int, member_id: int):
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, Role.coordinator)
+    member = services.get_member_or_404(group, member_id)
+    form = MemberEditForm(obj=member)
+    if request.method == "GET":
+        form.role.data = member.role.value
+    if form.validate_on_submit():
+        try:
+            services.update_member(group, member, {
+                "name": form.name.data, "phone": form.phone.data or None, "email": form.email.data or None,
+                "role": form.role.data, "active": bool(form.active.data)})
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("groups.members", group_id=group.id))
+    return render_template("groups/member_edit.html", group=group, member=member, form=form,
+                           action_form=ActionForm())
+
+
+@bp.route("/groups/<int:group_id>/members/<int:member_id>/invite", methods=["POST"])
+@login_required
+def invite_member(group_id: int, member_id: int):
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, Role.coordinator)
+    member = services.get_member_or_404(group, member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitation, code = services.create_invitation(group, member)
+    except AppError as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("groups.members", group_id=group.id))
+    links = services.invitation_links(member, code)
+    db.session.commit()
+    return render_template("groups/invitation.html", group=group, member=member, invitation=invitation,
+                           code=services.format_code(code), **links)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def join():
+    """A member uses their invitation code to set a password."""
+    form = JoinForm(code=request.args.get("code", ""))
+    if form.validate_on_submit():
+        try:
+            if not current_user.is_authenticated and not form.password.data:
+                from core.auth import check_password_rules
+
+                check_password_rules(form.password.data)
+            user = services.accept_invitation(form.code.data, form.password.data, form.phone.data or None)
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            start_session(user)
+            flash(_("Welcome, %(name)s! From now on, log in with your phone number.", name=user.name), "success")
+            return redirect(url_for("groups.my_groups"))
+    return render_template("groups/join.html", form=form)
+
+
+@bp.route("/me/groups")
+@login_required
+def my_groups():
+    memberships = services.memberships_of(current_user)
+    return render_template("groups/my_groups.html", memberships=memberships, role_label=services.role_label)
