@@ -1,0 +1,78 @@
+"""Fixtures: one app per run, a clean database for every test.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL
+names one (make test runs both).
+"""
+import os
+
+import pytest
+from sqlalchemy import text
+
+from config import TestConfig
+from core import create_app
+from core.extensions import db as _db
+from core.extensions import limiter
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+
+    app = create_app(Config)
+    with app.app_context():
+        _db.drop_all()
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _wipe(app) -> None:
+    with app.app_context():
+        _db.session.remove()
+        tables = list(reversed(_db.metadata.sorted_tables))
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """The database, emptied after the test. No app context stays pushed, so each
+    request in a test gets its own session, as in production."""
+    yield _db
+    _wipe(app)
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_client(app, db):
+    """More clients, for tests with several people logged in at once."""
+    return app.test_client
