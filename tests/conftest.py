@@ -6,7 +6,8 @@ names one (make test runs both).
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from config import TestConfig
 from core import create_app
@@ -22,8 +23,23 @@ def _database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    return _database_url(tmp_path_factory)
+def database_url(tmp_path_factory):
+    """SQLite: a file of this run. PostgreSQL: a database of this run, beside the
+    one TEST_DATABASE_URL names, so that runs never share tables."""
+    url = _database_url(tmp_path_factory)
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    base = make_url(url)
+    run_db = f"{base.database}_run_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{run_db}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{run_db}"'))
+    yield base.set(database=run_db).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{run_db}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
