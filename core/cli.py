@@ -1,6 +1,7 @@
 """Command-line tasks: flask create-admin, flask seed-demo."""
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core.auth import User, clean_email, register_user
@@ -9,6 +10,7 @@ from core.extensions import db
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", required=True, help="E-mail the admin logs in with.")
 @click.option("--name", default="Admin Kabupaten", show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
@@ -32,6 +34,7 @@ def create_admin(email: str, name: str, password: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Load the Blitar demo groups, members and logins (safe to run again)."""
     from demo import seed

@@ -65,3 +65,35 @@ def login(client, user, password=PASSWORD):
 def count(app, model) -> int:
     with app.app_context():
         return db.session.query(model).count()
+
+
+def assert_error(response, code: int, *fields: str) -> dict:
+    """Check that `response` is the one JSON error shape with `code`, naming `fields` in `errors`."""
+    assert response.status_code == code, (response.status_code, response.get_data(as_text=True)[:500])
+    assert response.is_json, response.content_type
+    body = response.json
+    assert set(body) == {"code", "status", "message", "errors"}, body
+    assert body["code"] == code
+    assert isinstance(body["status"], str) and body["status"]
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["errors"], dict)
+    for field in fields:
+        assert field in body["errors"], body["errors"]
+    return body
+
+
+def rows(app, model) -> list[dict]:
+    """Every row of `model`'s table as plain dicts, in id order (to compare before and after)."""
+    with app.app_context():
+        table = model.__table__
+        result = db.session.execute(table.select().order_by(table.c.id))
+        return [dict(r._mapping) for r in result]
+
+
+def fetch(app, model, id_) -> SimpleNamespace | None:
+    """One row of `model` as a plain record, or None."""
+    with app.app_context():
+        obj = db.session.get(model, id_)
+        if obj is None:
+            return None
+        return SimpleNamespace(**{c.key: getattr(obj, c.key) for c in model.__table__.columns})

@@ -1,0 +1,68 @@
+"""Command-line tasks: create-admin and seed-demo."""
+from sqlalchemy import func, select
+
+from core.auth import User
+from core.extensions import db
+from groups.models import Group, Member, Role
+
+
+def test_create_admin_makes_a_district_admin(app, db):
+    result = app.test_cli_runner().invoke(args=["create-admin", "--email", "Admin@Blitar.test", "--password", "kabupaten-1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "admin@blitar.test"))
+        assert user.is_admin and user.check_password("kabupaten-1")
+
+
+def test_create_admin_refuses_a_short_password(app, db):
+    result = app.test_cli_runner().invoke(args=["create-admin", "--email", "a@b.test", "--password", "short"])
+    assert result.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_create_admin_promotes_an_existing_account(app, db):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["create-admin", "--email", "a@b.test", "--password", "first-pass-1"])
+    result = runner.invoke(args=["create-admin", "--email", "a@b.test", "--password", "second-pass-2"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        users = db.session.scalars(select(User)).all()
+        assert len(users) == 1 and users[0].check_password("second-pass-2")
+
+
+def _counts(app):
+    with app.app_context():
+        return (db.session.scalar(select(func.count(User.id))), db.session.scalar(select(func.count(Group.id))),
+                db.session.scalar(select(func.count(Member.id))))
+
+
+def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    counts = _counts(app)
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0, second.output
+    assert _counts(app) == counts
+    with app.app_context():
+        groups = {g.name: g for g in db.session.scalars(select(Group))}
+        assert len(groups) == 3
+        sizes = {name: sum(1 for m in g.members if m.active) for name, g in groups.items()}
+        assert sizes == {"KUB Jahit Sumberejo": 6, "Kelompok Tani Cabai Makmur": 8, "Kelompok Tani Belimbing Sari": 8}
+        assert groups["KUB Jahit Sumberejo"].village == "Sumberejo"
+        assert groups["KUB Jahit Sumberejo"].district == "Sanankulon"
+        assert {g.district for n, g in groups.items() if n != "KUB Jahit Sumberejo"} == {"Ponggok"}
+        for group in groups.values():
+            assert sum(1 for m in group.members if m.role == Role.coordinator and m.user_id) == 1
+    readme = (app.root_path + "/../README.md")
+    text = open(readme, encoding="utf-8").read()
+    client = app.test_client()
+    for login in ("admin@pasar.test", "pembeli@pasar.test", "kub.sumberejo@pasar.test", "cabai.ponggok@pasar.test",
+                  "belimbing.ponggok@pasar.test", "0812-3300-0102"):
+        assert login in text, f"README does not give the demo login {login}"
+        response = client.post("/api/v1/auth/login", json={"email": login, "password": "pasar-demo"})
+        assert response.status_code == 200, (login, response.json)
+        client.post("/api/v1/auth/logout")
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "admin@pasar.test")).is_admin
