@@ -223,7 +223,13 @@ def _load_user(session_token: str) -> User | None:
 def _load_user_from_request(req) -> User | None:
     header = req.headers.get("Authorization")
     if header and req.path.startswith("/api/"):
-        return user_from_bearer(header)
+        try:
+            return user_from_bearer(header)
+        except Unauthorized:
+            # Settle this request as anonymous: the 401 answer looks at current_user (for its
+            # language), which would otherwise load the bad token again and fail with a 500.
+            login_manager._update_request_context_with_user()
+            raise
     return None
 
 

@@ -6,6 +6,7 @@ from babel.dates import format_datetime
 from flask_babel import get_locale
 
 from core.money import format_rupiah
+from core.phone import display_phone
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -32,4 +33,5 @@ def format_wib(moment: datetime | None, with_time: bool = True) -> str:
 def register_filters(app) -> None:
     app.add_template_filter(format_rupiah, "rupiah")
     app.add_template_filter(format_wib, "wib")
+    app.add_template_filter(display_phone, "phone")
     app.add_template_filter(lambda m: format_wib(m, with_time=False), "wib_date")

@@ -30,6 +30,18 @@ def normalize_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def display_phone(phone: str | None) -> str:
+    """How people here write a number: +6281233000102 -> 0812-3300-0102."""
+    if not phone:
+        return ""
+    try:
+        number = phonenumbers.parse(phone, "ID")
+    except phonenumbers.NumberParseException:
+        return phone
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return national if "(" in national else national.replace(" ", "-")
+
+
 def whatsapp_number(phone: str) -> str:
     """The digits wa.me expects: +6281234 -> 6281234."""
     return phone.lstrip("+")

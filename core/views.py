@@ -16,6 +16,8 @@ bp = Blueprint("accounts", __name__)
 def safe_next(default: str = "/") -> str:
     """A same-site path to return to; anything else falls back to `default`."""
     target = request.args.get("next") or request.form.get("next") or ""
+    if not target.isprintable():  # control characters: browsers drop tabs, CR/LF cannot go in a header
+        return default
     parts = urlsplit(target)
     if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc and "\\" not in target:
         return target

@@ -1,5 +1,6 @@
 """Groups and members API."""
 from flask import current_app
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
 from core.auth import require_login, start_session
@@ -179,7 +180,7 @@ def accept_invitation(data):
     from flask_login import current_user
 
     if not current_user.is_authenticated and not data.get("password"):
-        raise ValidationFailed(errors={"password": ["Missing data for required field."]})
+        raise ValidationFailed(errors={"password": [_("Missing data for required field.")]})
     user = services.accept_invitation(data["code"], data.get("password"), data.get("phone"))
     db.session.commit()
     start_session(user)

@@ -1,13 +1,15 @@
 """Group and member forms."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, SelectChoice, EmailField, HiddenField, PasswordField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.auth import NAME_MAX_LENGTH
+from core.auth import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
-KIND_CHOICES = [("farmer", _l("Farmer group (kelompok tani)")), ("business", _l("Joint business group (KUB)"))]
-ROLE_CHOICES = [("member", _l("Member")), ("treasurer", _l("Treasurer")), ("coordinator", _l("Coordinator"))]
+KIND_CHOICES = [SelectChoice("farmer", _l("Farmer group (kelompok tani)")),
+                SelectChoice("business", _l("Joint business group (KUB)"))]
+ROLE_CHOICES = [SelectChoice("member", _l("Member")), SelectChoice("treasurer", _l("Treasurer")),
+                SelectChoice("coordinator", _l("Coordinator"))]
 
 
 class GroupForm(FlaskForm):
@@ -42,4 +44,5 @@ class ActionForm(FlaskForm):
 class JoinForm(FlaskForm):
     code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
     phone = TelField(_l("Your phone number"), validators=[Optional(), Length(max=40)])
-    password = PasswordField(_l("New password (at least 8 characters)"), validators=[Optional(), Length(max=256)])
+    password = PasswordField(_l("New password (at least %(n)d characters)", n=PASSWORD_MIN_LENGTH),
+                             validators=[Optional(), Length(max=256)])

@@ -64,8 +64,12 @@ def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Membe
         return member
     if allow_admin and user.is_admin:
         return None
-    raise Forbidden(_l("Only the group's %(roles)s may do that.",
-                       roles=", ".join(role_label(r) for r in roles) if roles else _("members")))
+    if not roles:
+        raise Forbidden(_l("Only members of this group may do that."))
+    if len(roles) == 1:
+        raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
+    raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
+                       roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
 
 
 def role_label(role: Role) -> str:

@@ -14,10 +14,19 @@ from groups.models import GroupKind, Role
 
 bp = Blueprint("groups", __name__)
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(_endpoint, values):
+    """A number too large to be an id names nothing: 404, not a database error."""
+    if values and any(key.endswith("_id") and value > MAX_ID for key, value in values.items()):
+        abort(404)
+
 
 def _page_arg() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) <= 100_000 else 1
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 @bp.route("/")
@@ -102,6 +111,7 @@ def members(group_id: int):
     manages = services.can_manage(group, current_user)
     form = MemberForm()
     if request.method == "POST":
+        services.require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
             try:
                 member = services.add_member(group, {"name": form.name.data, "phone": form.phone.data or None,
@@ -112,8 +122,6 @@ def members(group_id: int):
                 db.session.commit()
                 flash(_("%(name)s was added.", name=member.name), "success")
                 return redirect(url_for("groups.members", group_id=group.id))
-        else:
-            services.require_role(group, Role.coordinator)
     result = paginate(query, _page_arg(), 100)
     return render_template("groups/members.html", group=group, result=result, form=form, manages=manages,
                            show_contacts=services.can_see_contacts(group, current_user),

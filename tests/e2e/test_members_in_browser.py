@@ -35,7 +35,8 @@ def test_coordinator_adds_member_on_a_phone_in_indonesian(app, live_server, phon
     page.fill("input[name=phone]", "0812-3300-0102")
     page.click(f"button:has-text('{indonesian('Add member')}')")
 
-    page.wait_for_selector("text=+6281233000102")
+    page.wait_for_selector("a[href='tel:+6281233000102']")
+    assert page.locator("a[href='tel:+6281233000102']").inner_text() == "0812-3300-0102"
     row = page.locator("tr", has_text="Siti Aminah")
     assert row.count() == 1
     assert indonesian("member") in row.inner_text()
