@@ -3,8 +3,8 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
-from core.auth import (ApiToken, authenticate, end_session, issue_token, register_user, require_login,
-                       revoke_token, start_session)
+from core.auth import (ID_MAX, ApiToken, authenticate, clean_name, end_session, issue_token, register_user,
+                       require_login, revoke_token, start_session)
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db, limiter
 from core.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
@@ -62,6 +62,7 @@ def logout():
 def create_token(data):
     """Trade credentials for a bearer token."""
     name = data.pop("name", None)
+    name = clean_name(name) if name else None
     user = _credentials(data)
     row, token = issue_token(user, name)
     db.session.commit()
@@ -85,7 +86,7 @@ def revoke_current_token():
 def revoke_token_by_id(token_id):
     """Revoke one of your own tokens, for example of a lost phone."""
     user = require_login()
-    row = db.session.get(ApiToken, token_id)
+    row = db.session.get(ApiToken, token_id) if token_id <= ID_MAX else None
     if row is None or row.user_id != user.id:
         raise NotFound(_l("Token not found."))
     revoke_token(row)

@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from datetime import datetime
 
 from flask import current_app, g, request
@@ -23,6 +24,7 @@ PASSWORD_MAX_LENGTH = 256
 NAME_MAX_LENGTH = 120
 EMAIL_MAX_LENGTH = 254
 TOKEN_PREFIX = "pk_"
+ID_MAX = 2**31 - 1  # the largest INTEGER key on PostgreSQL; a larger id in a URL names nothing
 
 # Verified against when no user matches, so a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -97,11 +99,18 @@ def check_password_rules(password) -> None:
         raise ValidationFailed(errors={"password": [str(_l("That password is too long."))]})
 
 
+def has_control_chars(text: str, allow: str = "") -> bool:
+    """Whether `text` holds control characters (NUL among them, which PostgreSQL cannot store)."""
+    return any(unicodedata.category(c) == "Cc" and c not in allow for c in text)
+
+
 def clean_name(name, field: str = "name") -> str:
     """A trimmed display name, 1 to 120 characters, any script."""
     if not isinstance(name, str) or not name.strip():
         raise ValidationFailed(errors={field: [str(_l("This field is required."))]})
     name = " ".join(name.split())
+    if has_control_chars(name):
+        raise ValidationFailed(errors={field: [str(_l("Not a valid text."))]})
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationFailed(errors={field: [str(_l("Use at most %(n)d characters.", n=NAME_MAX_LENGTH))]})
     return name
@@ -114,7 +123,8 @@ def clean_email(email) -> str:
     email = email.strip().lower()
     local, _, domain = email.partition("@")
     if (not local or "." not in domain or domain.startswith(".") or domain.endswith(".")
-            or len(email) > EMAIL_MAX_LENGTH or any(c.isspace() for c in email) or "@" in domain):
+            or len(email) > EMAIL_MAX_LENGTH or any(c.isspace() for c in email) or "@" in domain
+            or has_control_chars(email)):
         raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
     return email
 
@@ -156,6 +166,8 @@ def find_user_by_login(identifier: str) -> User | None:
     if not isinstance(identifier, str) or not identifier.strip():
         return None
     identifier = identifier.strip()
+    if has_control_chars(identifier):
+        return None
     if "@" in identifier:
         return db.session.scalar(select(User).where(User.email == identifier.lower()))
     try:
@@ -214,23 +226,30 @@ def user_from_bearer(header: str) -> User:
     return row.user
 
 
+def _bearer_user(req) -> User | None:
+    """The user an API request's bearer token names; None without one, Unauthorized for a bad one."""
+    header = req.headers.get("Authorization")
+    if not (header and req.path.startswith("/api/")):
+        return None
+    try:
+        return user_from_bearer(header)
+    except Unauthorized:
+        # Settle this request as anonymous: the 401 answer looks at current_user (for its
+        # language), which would otherwise load the bad token again and fail with a 500.
+        login_manager._update_request_context_with_user()
+        raise
+
+
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
+    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+        return _bearer_user(request)  # a token sent with the request decides, not the cookie beside it
     return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
 
 
 @login_manager.request_loader
 def _load_user_from_request(req) -> User | None:
-    header = req.headers.get("Authorization")
-    if header and req.path.startswith("/api/"):
-        try:
-            return user_from_bearer(header)
-        except Unauthorized:
-            # Settle this request as anonymous: the 401 answer looks at current_user (for its
-            # language), which would otherwise load the bad token again and fail with a 500.
-            login_manager._update_request_context_with_user()
-            raise
-    return None
+    return _bearer_user(req)
 
 
 @login_manager.unauthorized_handler

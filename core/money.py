@@ -4,8 +4,8 @@ from fractions import Fraction
 
 MAX_AMOUNT = 10**15  # one quadrillion rupiah: far above any sale, far below BIGINT
 
-_GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$")
-_PLAIN = re.compile(r"^\d+$")
+_GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$", re.ASCII)  # ASCII digits only, not ١٢٣ or １２３
+_PLAIN = re.compile(r"^\d+$", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -34,12 +34,12 @@ def parse_rupiah(value) -> int:
         text = value.strip().replace("\u00a0", " ")
         if text[:2].lower() == "rp":
             text = text[2:].strip()
-        if _PLAIN.match(text):
-            amount = int(text)
-        elif _GROUPED.match(text):
-            amount = int(text.replace(".", ""))
-        else:
+        if not (_PLAIN.match(text) or _GROUPED.match(text)):
             raise MoneyError("not a whole rupiah amount")
+        digits = text.replace(".", "")
+        if len(digits.lstrip("0")) > len(str(MAX_AMOUNT)):  # before int(), which refuses 4300+ digits
+            raise MoneyError("amount is too large")
+        amount = int(digits)
     else:
         raise MoneyError("not a whole rupiah amount")
     if amount < 0:

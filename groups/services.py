@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core.auth import User, clean_email, clean_name, clean_phone, find_user_by_login, require_login
+from core.auth import (ID_MAX, User, clean_email, clean_name, clean_phone, find_user_by_login, has_control_chars,
+                       require_login)
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
@@ -30,7 +31,7 @@ GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_po
 # --- fetching and permissions -------------------------------------------------
 
 def get_group_or_404(group_id: int) -> Group:
-    group = db.session.get(Group, group_id)
+    group = db.session.get(Group, group_id) if group_id <= ID_MAX else None
     if group is None:
         raise NotFound(_l("Group not found."))
     return group
@@ -38,7 +39,7 @@ def get_group_or_404(group_id: int) -> Group:
 
 def get_member_or_404(group: Group, member_id: int) -> Member:
     """A member of `group`; another group's member is as unknown as a missing one."""
-    member = db.session.get(Member, member_id)
+    member = db.session.get(Member, member_id) if member_id <= ID_MAX else None
     if member is None or member.group_id != group.id:
         raise NotFound(_l("Member not found."))
     return member
@@ -99,7 +100,7 @@ def can_see_contacts(group: Group, user) -> bool:
 def _optional_text(value, field: str, limit: int) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or has_control_chars(value, allow="\t\n\r"):
         raise ValidationFailed(errors={field: [_("Not a valid text.")]})
     value = value.strip()
     if len(value) > limit:
@@ -188,11 +189,15 @@ def set_group_verified(group: Group, verified: bool) -> Group:
 def group_query(q: str | None = None, kind: str | None = None, village: str | None = None,
                 district: str | None = None, verified: bool | None = None):
     """The public list of groups, verified first, then by name."""
+    for field, value in (("q", q), ("village", village), ("district", district)):
+        if value and has_control_chars(value):
+            raise ValidationFailed(errors={field: [_("Not a valid text.")]})
     query = select(Group)
     if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Group.name).like(pattern), func.lower(Group.village).like(pattern),
-                                func.lower(Group.district).like(pattern)))
+        text = q.strip().lower()  # % and _ are searched for, not wildcards
+        query = query.where(or_(func.lower(Group.name).contains(text, autoescape=True),
+                                func.lower(Group.village).contains(text, autoescape=True),
+                                func.lower(Group.district).contains(text, autoescape=True)))
     if kind:
         query = query.where(Group.kind == GroupKind(kind))
     if village:
@@ -258,14 +263,19 @@ def _clean_member_fields(data: dict) -> dict:
 
 
 def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = None) -> None:
-    """Refuse a second active record for the same person: same e-mail, account, or name and phone."""
+    """Refuse a second record for the same person: an active one with the same e-mail, or name and phone;
+    any one with the same account."""
     base = select(Member.id).where(Member.group_id == group.id, Member.active.is_(True))
     if exclude_id is not None:
         base = base.where(Member.id != exclude_id)
     if fields.get("email") and db.session.scalar(base.where(Member.email == fields["email"])):
         raise Conflict(_l("This person is already a member of the group."),
                        {"email": [_("Another member of this group has this e-mail.")]})
-    if fields.get("user_id") and db.session.scalar(base.where(Member.user_id == fields["user_id"])):
+    # One record per account, active or not (the database enforces it too): reactivate the old one instead.
+    same_account = select(Member.id).where(Member.group_id == group.id, Member.user_id == fields.get("user_id"))
+    if exclude_id is not None:
+        same_account = same_account.where(Member.id != exclude_id)
+    if fields.get("user_id") and db.session.scalar(same_account):
         raise Conflict(_l("This person is already a member of the group."),
                        {"email": [_("This account is already a member of the group.")]})
     if fields.get("name") and db.session.scalar(
@@ -311,6 +321,7 @@ def update_member(group: Group, member: Member, data: dict) -> Member:
         user = db.session.scalar(select(User).where(User.email == fields["email"]))
         if user is not None:
             fields["user_id"] = user.id
+            _check_member_unique(group, {"user_id": user.id}, exclude_id=member.id)
     if fields.get("active", member.active):
         check = {**fields, "name": fields.get("name", member.name), "phone": fields.get("phone", member.phone)}
         _check_member_unique(group, check, exclude_id=member.id)

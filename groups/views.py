@@ -14,15 +14,6 @@ from groups.models import GroupKind, Role
 
 bp = Blueprint("groups", __name__)
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
-
-
-@bp.url_value_preprocessor
-def _ids_in_range(_endpoint, values):
-    """A number too large to be an id names nothing: 404, not a database error."""
-    if values and any(key.endswith("_id") and value > MAX_ID for key, value in values.items()):
-        abort(404)
-
 
 def _page_arg() -> int:
     page = request.args.get("page", "1")

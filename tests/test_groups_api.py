@@ -9,7 +9,7 @@ from core.auth import User
 from core.extensions import db
 from core.types import utcnow
 from groups.models import Group, Invitation, Member
-from tests.factories import (PASSWORD, assert_error, bearer, count, fetch, login, make_group, make_member,
+from tests.factories import (assert_error, bearer, count, fetch, login, make_group, make_member,
                              make_token, make_user, rows)
 
 API = "/api/v1"
@@ -139,6 +139,27 @@ def test_create_group_refuses_bad_field_with_422(app, client, field, value):
     assert count(app, Member) == 0
 
 
+@pytest.mark.parametrize("field, value", [("name", "KUB\x00Jahit"), ("village", "\x00"), ("district", "Sanan\x1bkulon"),
+                                          ("description", "Menjahit\x00"), ("pickup_point", "Balai\x00desa")])
+def test_create_group_refuses_control_characters_with_422(app, client, field, value):
+    founder = actor(app)
+
+    response = client.post(f"{API}/groups", json=group_body(**{field: value}), headers=founder.headers)
+
+    assert_error(response, 422, field)
+    assert count(app, Group) == 0
+
+
+def test_group_description_keeps_line_breaks(app, client):
+    founder = actor(app)
+
+    response = client.post(f"{API}/groups", json=group_body(description="Baris satu\nBaris dua\tdan tab"),
+                           headers=founder.headers)
+
+    assert response.status_code == 201
+    assert fetch(app, Group, response.json["id"]).description == "Baris satu\nBaris dua\tdan tab"
+
+
 def test_create_group_refuses_json_array_with_422(app, client):
     founder = actor(app)
 
@@ -166,6 +187,17 @@ def test_create_group_refuses_duplicate_name_in_same_village_with_409(app, clien
 
     response = client.post(f"{API}/groups", json=group_body(name="kub jahit MELATI", village="SUMBEREJO"),
                            headers=other.headers)
+
+    assert_error(response, 409, "name")
+    assert snapshot(app) == before
+
+
+def test_create_group_refuses_duplicate_non_ascii_name_in_other_case_with_409(app, client):
+    founder = actor(app)
+    assert client.post(f"{API}/groups", json=group_body(name="Poktan Ñoño"), headers=founder.headers).status_code == 201
+    before = snapshot(app)
+
+    response = client.post(f"{API}/groups", json=group_body(name="poktan ñoño"), headers=founder.headers)
 
     assert_error(response, 409, "name")
     assert snapshot(app) == before
@@ -253,6 +285,33 @@ def test_list_groups_refuses_bad_query_with_422(app, client, query, field):
     response = client.get(f"{API}/groups?{query}")
 
     assert_error(response, 422, field)
+
+
+@pytest.mark.parametrize("field", ["q", "village", "district"])
+def test_list_groups_refuses_control_characters_in_query_with_422(app, client, field):
+    coordinated_group(app)
+
+    response = client.get(f"{API}/groups", query_string={field: "Sumber\x00ejo"})
+
+    assert_error(response, 422, field)
+
+
+def test_list_groups_search_takes_percent_and_underscore_literally(app, client):
+    lead = make_user(app)
+    percent = make_group(app, lead, name="KUB 100% Jahit")
+    underscore = make_group(app, lead, name="Poktan_Makmur")
+    make_group(app, lead, name="KUB Biasa")
+
+    def ids(q):
+        response = client.get(f"{API}/groups", query_string={"q": q})
+        assert response.status_code == 200
+        return {g["id"] for g in response.json["items"]}
+
+    assert ids("%") == {percent.id}
+    assert ids("_") == {underscore.id}
+    assert ids("100%") == {percent.id}
+    assert ids("\\") == set()
+    assert ids("/") == set()
 
 
 def test_list_groups_accepts_per_page_100(app, client):
@@ -542,6 +601,19 @@ def test_add_member_refuses_bad_input_with_422(app, client, body, field):
     assert snapshot(app) == before
 
 
+@pytest.mark.parametrize("field, value", [("name", "Siti\x00"), ("email", "siti\x00@example.test"),
+                                          ("phone", "0812\x003456\x007890")])
+def test_add_member_refuses_control_characters_with_422(app, client, field, value):
+    group, lead = coordinated_group(app)
+    before = snapshot(app)
+
+    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
+                           json={"name": "Siti Aminah", field: value})
+
+    assert_error(response, 422, field)
+    assert snapshot(app) == before
+
+
 @pytest.mark.parametrize("role", ["coordinator", "treasurer", "member"])
 def test_add_member_with_each_role(app, client, role):
     group, lead = coordinated_group(app)
@@ -659,6 +731,33 @@ def test_add_member_refuses_account_of_a_deactivated_member_with_409(app, client
 
     assert_error(response, 409, "email")
     assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_patch_member_email_to_an_account_already_in_the_group_is_409(app, client, active):
+    group, lead = coordinated_group(app)
+    person = member_with_account(app, group)
+    siti = make_member(app, group, name="Siti Aminah", active=active)
+    before = snapshot(app)
+
+    response = client.patch(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers,
+                            json={"email": person.user.email})
+
+    assert_error(response, 409, "email")
+    assert snapshot(app) == before
+
+
+def test_patch_member_email_of_an_account_links_it(app, client):
+    group, lead = coordinated_group(app)
+    siti_user = make_user(app, email="siti@example.test")
+    siti = make_member(app, group, name="Siti Aminah")
+
+    response = client.patch(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers,
+                            json={"email": "siti@example.test"})
+
+    assert response.status_code == 200
+    assert response.json["has_account"] is True
+    assert fetch(app, Member, siti.id).user_id == siti_user.id
 
 
 @pytest.mark.parametrize("role", ["member", "treasurer"])
@@ -1097,17 +1196,26 @@ def test_invitation_code_ignores_case_dash_and_spaces(app, client, make_client, 
     assert fetch(app, Member, siti.id).user_id == response.json["id"]
 
 
-@pytest.mark.parametrize("code", ["", "ABCD-EFGH", "ABC", "ABCD-EFGH-JKLM", "😊😊😊😊-😊😊😊😊"])
-def test_unknown_invitation_code_is_4xx_and_creates_nothing(app, client, code):
+@pytest.mark.parametrize("code", ["ABCD-EFGH", "ABC", "ABCD-EFGH-JKLM", "😊😊😊😊-😊😊😊😊", "ꦱꦶꦠꦶꦱꦶꦠꦶ"])
+def test_unknown_invitation_code_is_404_and_creates_nothing(app, client, make_client, code):
     group, lead = coordinated_group(app)
     siti = make_member(app, group, name="Siti Aminah", phone=PHONE)
     invite(client, group, lead, siti.id)
     before = snapshot(app)
 
+    response = accept(make_client(), code)
+
+    assert_error(response, 404)
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("code", ["", None, 12345678, "x" * 41])
+def test_malformed_invitation_code_is_422(app, client, code):
+    before = snapshot(app)
+
     response = accept(client, code)
 
-    assert response.status_code in (404, 422)
-    assert_error(response, response.status_code)
+    assert_error(response, 422, "code")
     assert snapshot(app) == before
 
 
@@ -1184,7 +1292,6 @@ def test_only_the_groups_coordinator_may_issue_invitations(app, client, who):
     response = client.post(f"{API}/groups/{group.id}/members/{siti.id}/invitation", headers=headers)
 
     assert_error(response, 403)
-    assert "code" not in response.json
     assert snapshot(app) == before
 
 
@@ -1304,4 +1411,3 @@ def test_accepted_password_is_stored_hashed(app, client, make_client):
     stored = fetch(app, User, response.json["id"])
     assert "sandi-rahasia-baru" not in stored.password_hash
     assert "sandi-rahasia-baru" not in response.get_data(as_text=True)
-    assert PASSWORD != "sandi-rahasia-baru"

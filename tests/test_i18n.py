@@ -32,7 +32,7 @@ def _ids(message) -> tuple:
 
 
 def _strings(message) -> tuple:
-    return message.string if isinstance(message.string, tuple) else (message.string,)
+    return tuple(message.string) if isinstance(message.string, (list, tuple)) else (message.string,)
 
 
 def placeholders(text: str) -> set:
@@ -115,6 +115,11 @@ def test_indonesian_translations_keep_their_placeholders(indonesian):
     assert not wrong, "placeholders differ between msgid and Indonesian msgstr:\n  " + "\n  ".join(wrong)
 
 
+def _key(value):
+    """Plural messages come back from .mo files as lists and from .po files as tuples."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_compiled_catalog_matches_po(locale):
     """The committed .mo holds exactly the .po's usable translations (non-empty, not fuzzy)."""
@@ -124,8 +129,11 @@ def test_compiled_catalog_matches_po(locale):
     assert mo_path.exists(), f"{mo_path.relative_to(ROOT)} is missing; run `pybabel compile -d translations`"
     with open(mo_path, "rb") as f:
         mo = read_mo(f)
-    expected = {m.id: m.string for m in po if m.id and not m.fuzzy and all(_strings(m))}
-    compiled = {m.id: m.string for m in mo if m.id}
+    # A translation identical to its msgid changes nothing, and pybabel writes empty plurals that way.
+    expected = {_key(m.id): _key(m.string) for m in po
+                if m.id and not m.fuzzy and all(_strings(m)) and _key(m.string) != _key(m.id)}
+    compiled = {_key(m.id): _key(m.string) for m in mo
+                if m.id and any(_strings(m)) and _key(m.string) != _key(m.id)}
     differing = (expected.keys() ^ compiled.keys()) | {k for k in expected.keys() & compiled.keys()
                                                         if expected[k] != compiled[k]}
     stale = sorted(repr(k if isinstance(k, str) else k[0]) for k in differing)

@@ -29,6 +29,7 @@ def test_format_rupiah_refuses_anything_but_an_int(value):
 @pytest.mark.parametrize("value,amount", [
     (12500, 12500), (0, 0), ("12500", 12500), ("12.500", 12500), ("Rp12.500", 12500), ("Rp 12.500", 12500),
     ("rp12.500", 12500), ("Rp\u00a012.500", 12500), ("  1.234.567 ", 1234567), ("Rp0", 0), ("1.000", 1000),
+    ("0" * 40 + "12500", 12500),
     (MAX_AMOUNT, MAX_AMOUNT), (str(MAX_AMOUNT), MAX_AMOUNT),
 ])
 def test_parse_rupiah_accepts_what_people_type(value, amount):
@@ -38,8 +39,8 @@ def test_parse_rupiah_accepts_what_people_type(value, amount):
 
 @pytest.mark.parametrize("value", [
     "12,50", "12.5", "1.23", "12.50", "1.2345", "12.500,00", "1,000", ".500", "500.", "1..000", -1, "-1", "-Rp5.000",
-    "abc", "", "   ", "Rp", "12 500", "1e3", "١٢٣", "\u00b2", True, False, 1.5, 12500.0, None, [12500],
-    Fraction(12500), MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.000.001",
+    "abc", "", "   ", "Rp", "12 500", "1e3", "١٢٣", "１２.５００", "\u00b2", True, False, 1.5, 12500.0, None, [12500],
+    Fraction(12500), MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.000.001", "9" * 5000, "1" + ".000" * 2000,
 ])
 def test_parse_rupiah_refuses_anything_but_a_whole_non_negative_amount(value):
     with pytest.raises(MoneyError):
