@@ -3,7 +3,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Blueprint, Flask, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -80,6 +80,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from swagger_ui_bundle import swagger_ui_path
+
     from core import api as accounts_api
     from core import views as accounts_views
     from core.extensions import api, csrf
@@ -89,6 +91,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in (accounts_api.blp, groups_api.blp):
         csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token
         api.register_blueprint(blp)
+    app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,
+                                     static_url_path="/api/v1/docs/assets"))
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(groups_views.bp)
 
@@ -120,7 +124,7 @@ def register_template_helpers(app: Flask) -> None:
     def _headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/api/v1/docs") and not request.path.startswith("/api/v1/redoc"):
+        if not request.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")
         if current_user.is_authenticated and "text/html" in response.content_type:
             response.headers.setdefault("Cache-Control", "private, no-store")
