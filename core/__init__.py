@@ -3,7 +3,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from flask import Blueprint, Flask, g, request, session
+from flask import Blueprint, Flask, g, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -16,6 +16,8 @@ from config import INSTANCE_DIR, Config
 def _sqlite_pragmas(dbapi_connection, _record):
     """SQLite: write-ahead log, foreign keys enforced, wait on a busy database."""
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # Transactions are begun by _sqlite_begin below, not by the driver.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -24,6 +26,20 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
         # SQLite's own lower() folds only ASCII; names here are Indonesian, Javanese, anything.
         dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    """SQLite: a request that may write takes the write lock when its transaction starts.
+
+    A deferred transaction that reads and then writes fails at once (SQLITE_BUSY)
+    when another writer committed in between; BEGIN IMMEDIATE waits its turn
+    instead. Reads (GET) stay deferred and never block.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _unicode_lower(value):
