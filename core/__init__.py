@@ -103,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     from core.extensions import api, csrf
     from groups import api as groups_api
     from groups import views as groups_views
+    from inventory import models as _inventory_models  # noqa: F401  (until inventory has views)
 
     for blp in (accounts_api.blp, groups_api.blp):
         csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token

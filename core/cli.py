@@ -46,5 +46,8 @@ def seed_demo() -> None:
 
 
 def register(app: Flask) -> None:
+    from inventory.cli import stock_cli
+
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(stock_cli)

@@ -111,8 +111,8 @@ class Stock(db.Model):
         CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="reserved_within_on_hand"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), unique=True)
+    # Keyed by the variant, so locking in id order is locking in variant order.
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True, autoincrement=False)
     on_hand: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
     reserved: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
 

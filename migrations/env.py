@@ -74,10 +74,13 @@ def run_migrations_offline():
 
 def render_item(type_, obj, autogen_context):
     """Write the app's column types as plain SQLAlchemy types in migration scripts."""
+    from core.quantity import Quantity
     from core.types import UtcDateTime
 
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Quantity):
+        return "sa.BigInteger()"  # integer thousandths
     return False
 
 

@@ -13,6 +13,7 @@ from config import TestConfig
 from core import create_app
 from core.extensions import db as _db
 from core.extensions import limiter
+from inventory.models import APPEND_ONLY_SQLITE
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -69,8 +70,11 @@ def _wipe(app) -> None:
                 names = ", ".join(f'"{t.name}"' for t in tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
+                # The ledger refuses deletes by trigger; lift it for the wipe only.
+                conn.exec_driver_sql("DROP TRIGGER IF EXISTS stock_movements_no_delete")
                 for table in tables:
                     conn.execute(table.delete())
+                conn.exec_driver_sql(APPEND_ONLY_SQLITE[1])
 
 
 @pytest.fixture
