@@ -1,10 +1,18 @@
-"""Demo data for Blitar: three groups, their members, and a login for each kind of user."""
+"""Demo data for Blitar: three groups, their members, products, stock, and a login for each kind of user."""
+from contextlib import contextmanager
+from datetime import timedelta
+
+from flask import current_app
+from flask_login import login_user, logout_user
 from sqlalchemy import select
 
 from core.auth import User, register_user
 from core.extensions import db
 from core.phone import normalize_phone
+from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
+from inventory import services as stock
+from inventory.models import Product
 
 DEMO_PASSWORD = "pasar-demo"
 
@@ -93,4 +101,80 @@ def seed() -> list[str]:
         member.user_id = user.id
     lines.append(f"member       {member.phone} (phone) / {DEMO_PASSWORD}  ({group_name})")
     db.session.flush()
+    lines.append(f"products     {_seed_products()} new")
     return lines
+
+
+# Per group: products with their variants, and what members handed over (member index, variant label,
+# quantity, days ago, days until best-before).
+PRODUCTS = {
+    "Kelompok Tani Cabai Makmur": [
+        (dict(name="Cabai rawit merah", kind="produce", unit="kg",
+              description="Cabai rawit segar, dipetik pagi hari.",
+              variants=[{"label": "Grade A", "unit_price": 45000, "low_stock_threshold": "5"},
+                        {"label": "Grade B", "unit_price": 38000, "low_stock_threshold": "5"}]),
+         [(1, "Grade A", "12.5", 2, 4), (2, "Grade A", "8", 1, 5), (3, "Grade B", "6.25", 1, 5),
+          (4, "Grade A", "4", 0, 6), (5, "Grade B", "3.5", 3, 1)]),
+        (dict(name="Gula kelapa", kind="processed", unit="kg",
+              description="Gula kelapa cetak dari nira kelapa kebun anggota.", unit_price=22000),
+         [(6, "standard", "15", 6, 120), (7, "standard", "10", 3, 120)]),
+    ],
+    "Kelompok Tani Belimbing Sari": [
+        (dict(name="Belimbing", kind="produce", unit="kg",
+              description="Belimbing manis khas Blitar.",
+              variants=[{"label": "Grade A", "unit_price": 18000, "low_stock_threshold": "10"},
+                        {"label": "Grade B", "unit_price": 12000, "low_stock_threshold": "10"}]),
+         [(1, "Grade A", "25", 2, 6), (2, "Grade A", "18.5", 1, 7), (3, "Grade B", "20", 2, 5),
+          (5, "Grade B", "7", 4, 2), (6, "Grade A", "3", 6, -1)]),
+    ],
+    "KUB Jahit Sumberejo": [
+        (dict(name="Seragam sekolah SD", kind="garment", unit="pcs",
+              description="Kemeja putih dan celana/rok merah, jahitan rapi.",
+              variants=[{"label": size, "unit_price": price, "low_stock_threshold": "5"}
+                        for size, price in (("S", 85000), ("M", 90000), ("L", 95000), ("XL", 100000))]),
+         [(1, "S", "12", 5, None), (2, "M", "15", 4, None), (3, "L", "10", 3, None), (4, "M", "2", 1, None),
+          (5, "XL", "3", 2, None)]),
+        (dict(name="Daster batik", kind="garment", unit="pcs",
+              description="Daster katun motif batik Blitar, ukuran all size.",
+              variants=[{"label": "Biru", "unit_price": 65000}, {"label": "Cokelat", "unit_price": 65000}]),
+         [(1, "Biru", "8", 6, None), (2, "Cokelat", "6", 4, None), (3, "Biru", "1", 2, None)]),
+    ],
+}
+
+
+@contextmanager
+def _acting_as(user: User):
+    """Run services as `user` would through the site."""
+    with current_app.test_request_context("/", method="POST"):
+        login_user(user)
+        try:
+            yield
+        finally:
+            logout_user()
+
+
+def _seed_products() -> int:
+    created = 0
+    for group_name, products in PRODUCTS.items():
+        group = db.session.scalar(select(Group).where(Group.name == group_name))
+        coordinator = db.session.scalar(select(User).join(Member, Member.user_id == User.id).where(
+            Member.group_id == group.id, Member.role == Role.coordinator))
+        members = list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)))
+        with _acting_as(coordinator):
+            for spec, contributions in products:
+                if db.session.scalar(select(Product.id).where(Product.group_id == group.id,
+                                                              Product.name == spec["name"])):
+                    continue
+                product = stock.create_product(group, spec)
+                variants = {v.label: v for v in product.variants}
+                for index, label, quantity, days_ago, keeps_days in contributions:
+                    received = utcnow() - timedelta(days=days_ago, hours=3)
+                    stock.receive_contribution(group, {
+                        "variant_id": variants[label].id, "member_id": members[index].id, "quantity": quantity,
+                        "received_at": received.isoformat(),
+                        "best_before": (received + timedelta(days=keeps_days)).date().isoformat()
+                        if keeps_days is not None else None,
+                        "grade": label if label.startswith("Grade") else None})
+                created += 1
+        db.session.flush()
+    return created

@@ -4,6 +4,8 @@ from sqlalchemy import func, select
 from core.auth import User
 from core.extensions import db
 from groups.models import Group, Member, Role
+from inventory.models import Lot, Movement, Product, Variant
+from inventory.services import stock_check
 
 
 def test_create_admin_makes_a_district_admin(app, db):
@@ -33,8 +35,8 @@ def test_create_admin_promotes_an_existing_account(app, db):
 
 def _counts(app):
     with app.app_context():
-        return (db.session.scalar(select(func.count(User.id))), db.session.scalar(select(func.count(Group.id))),
-                db.session.scalar(select(func.count(Member.id))))
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (User, Group, Member, Product, Variant, Lot, Movement))
 
 
 def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
@@ -66,3 +68,9 @@ def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
         client.post("/api/v1/auth/logout")
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email == "admin@pasar.test")).is_admin
+        names = set(db.session.scalars(select(Product.name)))
+        assert {"Cabai rawit merah", "Belimbing", "Gula kelapa", "Seragam sekolah SD", "Daster batik"} <= names
+        labels = {v.label for v in db.session.scalars(select(Variant).join(Product).where(Product.name == "Belimbing"))}
+        assert labels == {"Grade A", "Grade B"}
+        assert db.session.scalar(select(func.count(Lot.id))) >= 15
+        assert stock_check() == []
