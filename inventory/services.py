@@ -325,7 +325,10 @@ def update_variant(variant: Variant, data: dict) -> Variant:
 def products_query(group: Group, status: str | None = None):
     query = select(Product).where(Product.group_id == group.id)
     if status:
-        query = query.where(Product.status == ProductStatus(status))
+        try:
+            query = query.where(Product.status == ProductStatus(status))
+        except ValueError:
+            raise _field_error("status", _("Choose active, hidden or archived.")) from None
     return query.order_by(Product.status, func.lower(Product.name), Product.id)
 
 
@@ -381,12 +384,19 @@ def available(variant_ids) -> dict[int, Decimal]:
     return {vid: found.get(vid, Decimal(0)) for vid in variant_ids}
 
 
+def _check_positive(lines: list[StockLine]) -> None:
+    for line in lines:
+        if not isinstance(line.quantity, Decimal) or not line.quantity > 0:
+            raise _field_error("quantity", _("The quantity must be more than zero."))
+
+
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
     """Hold stock for `lines`, all or nothing: InsufficientStock lists every short variant."""
     if not lines:
         return
     if len(lines) > MAX_LINES:
         raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
+    _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
     groups = _variant_groups(line.variant_id for line in ordered)
     if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
@@ -422,6 +432,7 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
     """Give held stock back to what buyers can order (a cancelled or expired order)."""
     if not lines:
         return
+    _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
     groups = _variant_groups(line.variant_id for line in ordered)
     if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
