@@ -1,7 +1,7 @@
 """Column types shared by every domain."""
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -33,3 +33,9 @@ class UtcDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def StrEnumType(enum_cls, name: str) -> Enum:
+    """A Python StrEnum stored as its value in a short VARCHAR with a CHECK constraint."""
+    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=16,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)

@@ -2,12 +2,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth import NAME_MAX_LENGTH, User
 from core.extensions import db
-from core.types import UtcDateTime, utcnow
+from core.types import StrEnumType, UtcDateTime, utcnow
 
 
 class GroupKind(StrEnum):
@@ -21,18 +21,13 @@ class Role(StrEnum):
     member = "member"  # anggota
 
 
-def _enum(enum_cls, name: str) -> Enum:
-    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=16,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
-
-
 class Group(db.Model):
     __tablename__ = "groups"
     __table_args__ = (UniqueConstraint("name", "village", name="uq_group_name_village"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    kind: Mapped[GroupKind] = mapped_column(_enum(GroupKind, "group_kind"))
+    kind: Mapped[GroupKind] = mapped_column(StrEnumType(GroupKind, "group_kind"))
     village: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
     district: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
     description: Mapped[str | None] = mapped_column(Text)
@@ -62,7 +57,7 @@ class Member(db.Model):
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
-    role: Mapped[Role] = mapped_column(_enum(Role, "member_role"), default=Role.member)
+    role: Mapped[Role] = mapped_column(StrEnumType(Role, "member_role"), default=Role.member)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -3,14 +3,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (DDL, BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String,
+from sqlalchemy import (DDL, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth import NAME_MAX_LENGTH
 from core.extensions import db
 from core.quantity import Quantity
-from core.types import UtcDateTime, utcnow
+from core.types import StrEnumType, UtcDateTime, utcnow
 
 
 class ProductKind(StrEnum):
@@ -41,11 +41,6 @@ class AdjustmentReason(StrEnum):
     return_ = "return"
 
 
-def _enum(enum_cls, name: str) -> Enum:
-    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=16,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
-
-
 class GroupUnit(db.Model):
     """A unit a group defines for itself, such as `keranjang` or `tandan`."""
 
@@ -66,10 +61,10 @@ class Product(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    kind: Mapped[ProductKind] = mapped_column(_enum(ProductKind, "product_kind"))
+    kind: Mapped[ProductKind] = mapped_column(StrEnumType(ProductKind, "product_kind"))
     unit: Mapped[str] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[ProductStatus] = mapped_column(_enum(ProductStatus, "product_status"), default=ProductStatus.active,
+    status: Mapped[ProductStatus] = mapped_column(StrEnumType(ProductStatus, "product_status"), default=ProductStatus.active,
                                                   index=True)
     photo: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
@@ -161,11 +156,11 @@ class Movement(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
-    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind, "movement_kind"))
+    kind: Mapped[MovementKind] = mapped_column(StrEnumType(MovementKind, "movement_kind"))
     on_hand_delta: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
     reserved_delta: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
-    reason: Mapped[AdjustmentReason | None] = mapped_column(_enum(AdjustmentReason, "adjustment_reason"))
+    reason: Mapped[AdjustmentReason | None] = mapped_column(StrEnumType(AdjustmentReason, "adjustment_reason"))
     reference: Mapped[str | None] = mapped_column(String(64), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

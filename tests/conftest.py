@@ -6,14 +6,14 @@ names one (make test runs both).
 import os
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from config import TestConfig
 from core import create_app
 from core.extensions import db as _db
 from core.extensions import limiter
 from inventory.models import APPEND_ONLY_SQLITE
+from tests.databases import scratch_database
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -31,16 +31,8 @@ def database_url(tmp_path_factory):
     if not url.startswith("postgresql"):
         yield url
         return
-    base = make_url(url)
-    run_db = f"{base.database}_run_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{run_db}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{run_db}"'))
-    yield base.set(database=run_db).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{run_db}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(url, f"run_{os.getpid()}") as run_url:
+        yield run_url
 
 
 @pytest.fixture(scope="session")

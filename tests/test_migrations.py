@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
+
+from tests.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,16 +24,8 @@ def empty_database(database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'migrations.db'}"
         return
-    base = make_url(database_url)
-    name = f"{base.database}_mig_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(database_url, f"mig_{os.getpid()}") as url:
+        yield url
 
 
 def test_upgrade_from_empty_then_check_finds_nothing_to_add(empty_database):
