@@ -66,8 +66,9 @@ def format_quantity(number: Decimal | None) -> str:
 
 
 def to_milli(number: Decimal) -> int:
-    scaled = normalize(Decimal(number)) * SCALE
-    if scaled != scaled.to_integral_value():
+    # Scale before any rounding: 0.0005 is refused, never stored as 0 (nor 1.0006 as 1.001).
+    scaled = Decimal(number) * SCALE
+    if not scaled.is_finite() or scaled != scaled.to_integral_value():
         raise QuantityError("more than 3 decimal places")
     return int(scaled)
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from flask_login import current_user
+from sqlalchemy import func, insert, or_, select, update
 
 from core.auth import ID_MAX, clean_name, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -32,6 +33,7 @@ LABEL_MAX_LENGTH = 60
 DEFAULT_LABEL = "standard"
 MAX_VARIANTS = 50
 MAX_LINES = 100
+UNIT_NAME_MAX_LENGTH = 60  # group_units.name
 
 
 # --- records passed between services ---------------------------------------------
@@ -153,7 +155,7 @@ def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
 def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
     """A unit of the group's own, such as `tandan` or `keranjang`; counted in whole numbers by default."""
     require_role(group, Role.coordinator)
-    if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip()) > 16:
+    if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip().lower()) > 16:
         raise _field_error("code", _("Use one word of letters, at most 16."))
     code = code.strip().lower()
     if code in BUILTIN_UNITS or db.session.scalar(
@@ -161,7 +163,10 @@ def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
         raise Conflict(_l("That unit already exists."), {"code": [_("That unit already exists.")]})
     if not isinstance(whole, bool):
         raise _field_error("whole", _("Not a valid boolean."))
-    unit = GroupUnit(group_id=group.id, code=code, name=clean_name(name or code), whole=whole)
+    name = clean_name(name or code)
+    if len(name) > UNIT_NAME_MAX_LENGTH:
+        raise _field_error("name", _("Use at most %(n)d characters.", n=UNIT_NAME_MAX_LENGTH))
+    unit = GroupUnit(group_id=group.id, code=code, name=name, whole=whole)
     db.session.add(unit)
     db.session.flush()
     return unit
@@ -385,9 +390,22 @@ def available(variant_ids) -> dict[int, Decimal]:
 
 
 def _check_positive(lines: list[StockLine]) -> None:
+    """Each line holds an exact Decimal quantity: positive, finite, at most 3 places; a 422 otherwise."""
     for line in lines:
-        if not isinstance(line.quantity, Decimal) or not line.quantity > 0:
+        if not isinstance(line.quantity, Decimal):
             raise _field_error("quantity", _("The quantity must be more than zero."))
+        try:
+            parse_quantity(line.quantity)
+        except QuantityError as exc:
+            raise _field_error("quantity", _quantity_message(exc, BUILTIN_UNITS["pcs"])) from None
+
+
+def _restore_reserved(lines: list[StockLine], sign: int) -> None:
+    """Undo `reserved` changes already made for `lines`, so a refused call leaves the transaction as it was."""
+    for line in lines:
+        db.session.execute(update(Stock).where(Stock.variant_id == line.variant_id)
+                           .values(reserved=Stock.reserved + sign * line.quantity)
+                           .execution_options(synchronize_session=False))
 
 
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
@@ -411,10 +429,7 @@ def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
         else:
             short.add(line.variant_id)
     if short:
-        for line in done:  # undo, so the transaction is as it was
-            db.session.execute(update(Stock).where(Stock.variant_id == line.variant_id)
-                               .values(reserved=Stock.reserved - line.quantity)
-                               .execution_options(synchronize_session=False))
+        _restore_reserved(done, -1)
         requested: dict[int, Decimal] = defaultdict(Decimal)
         for line in ordered:
             requested[line.variant_id] += line.quantity
@@ -437,10 +452,13 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
     groups = _variant_groups(line.variant_id for line in ordered)
     if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
         _lock_stock(line.variant_id for line in ordered)
+    done: list[StockLine] = []
     for line in ordered:
         if line.variant_id not in groups or not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
+            _restore_reserved(done, 1)
             raise Conflict(_l("Cannot release more than is reserved."),
                            {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]})
+        done.append(line)
     _record([{"group_id": groups[line.variant_id], "variant_id": line.variant_id, "kind": MovementKind.release,
               "reserved_delta": -line.quantity, "reference": line.reference, "actor_id": actor_id}
              for line in ordered])
@@ -484,9 +502,8 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
 
     By default the units must have been reserved (an order being packed).
     """
+    _check_positive([line])
     quantity = line.quantity
-    if quantity <= 0:
-        raise _field_error("quantity", _("The quantity must be more than zero."))
     stock = _lock_stock([line.variant_id]).get(line.variant_id)
     if stock is None:
         raise NotFound(_l("No stock for that variant."))
@@ -634,16 +651,24 @@ def adjust(group: Group, data: dict) -> list[Movement]:
             _l("Only %(n)s can be taken away: the rest is on hand for orders or not there.",
                n=format_quantity(max(stock.on_hand - stock.reserved, Decimal(0)))),
             {"quantity": [_("Stock cannot go below zero or below what orders hold.")]})
+    # Every refusal comes before the first write, so a refused adjustment changes nothing.
+    if lot is not None:
+        db.session.refresh(lot)  # as it is now that the stock row is locked
+    target = None
+    if delta > 0:
+        target = lot or db.session.scalar(select(Lot).where(Lot.variant_id == variant.id)
+                                          .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1))
+        if target is None:
+            raise Conflict(_l("No member has contributed this variant yet: record a contribution instead."))
+    elif lot is not None and lot.remaining < -delta:
+        raise Conflict(_l("The lots hold less than that."),
+                       {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(lot.remaining))]})
     if not _guarded_update(variant.id, delta, Decimal(0)):
         raise Conflict(_l("Stock cannot go below zero or below what orders hold."))
     kind = MovementKind.return_ if reason == AdjustmentReason.return_ else MovementKind.adjustment
     if delta < 0:
         draws = [(drawn, -take) for drawn, take in _draw(variant.id, -delta, lot)]
     else:
-        target = lot or db.session.scalar(select(Lot).where(Lot.variant_id == variant.id)
-                                          .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1))
-        if target is None:
-            raise Conflict(_l("No member has contributed this variant yet: record a contribution instead."))
         db.session.execute(update(Lot).where(Lot.id == target.id).values(remaining=Lot.remaining + delta)
                            .execution_options(synchronize_session=False))
         draws = [(target, delta)]
@@ -725,6 +750,7 @@ def my_lots(user) -> list[Lot]:
 
 def alerts(group: Group, today: date | None = None) -> dict:
     """What needs a coordinator's eye: variants under their low-stock threshold, lots near or past best-before."""
+    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
     today = today or datetime.now(_wib()).date()
     days = current_app.config.get("BEST_BEFORE_WARNING_DAYS", 3)
     low = db.session.execute(
@@ -771,3 +797,79 @@ def stock_check() -> list[str]:
             problems.append(f"lot {lot.id}: remaining {format_quantity(lot.remaining)} "
                             f"but its movements sum to {format_quantity(per_lot.get(lot.id, 0))}")
     return problems
+
+
+# --- for the API: the catalog, what a viewer may see, paged lists -------------------------
+
+def manages_stock(group: Group, user) -> bool:
+    """Whether `user` is the group's coordinator or treasurer: they see stock counters and unlisted products."""
+    member = membership(group, user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
+
+
+def get_visible_product(product_id: int) -> tuple[Product, bool]:
+    """A product as the caller may see it, and whether they manage its group's stock.
+
+    Active products are public; hidden and archived ones are there only for the group's
+    coordinator and treasurer, and as unknown as a missing one to everybody else.
+    """
+    product = get_product_or_404(product_id)
+    manager = manages_stock(db.session.get(Group, product.group_id), current_user)
+    if product.status != ProductStatus.active and not manager:
+        raise NotFound(_l("Product not found."))
+    return product, manager
+
+
+def get_variant_or_404(variant_id: int) -> Variant:
+    variant = db.session.get(Variant, variant_id) if 0 < variant_id <= ID_MAX else None
+    if variant is None:
+        raise NotFound(_l("Variant not found."))
+    return variant
+
+
+def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False):
+    """The public catalog as (product, group) rows: active products with an active variant, by name.
+
+    `in_stock` keeps products with an active variant that has something available.
+    """
+    for field, value in (("q", q), ("village", village)):
+        if value is not None and (not isinstance(value, str) or has_control_chars(value)):
+            raise _field_error(field, _("Not a valid text."))
+    listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True))
+    if in_stock:
+        listed = listed.join(Stock, Stock.variant_id == Variant.id).where(Stock.on_hand > Stock.reserved)
+    query = (select(Product, Group).join(Group, Group.id == Product.group_id)
+             .where(Product.status == ProductStatus.active, listed.exists()))
+    if q and q.strip():
+        text = q.strip().lower()  # % and _ are searched for, not wildcards
+        query = query.where(or_(func.lower(Product.name).contains(text, autoescape=True),
+                                func.lower(Product.description).contains(text, autoescape=True)))
+    if kind:
+        query = query.where(Product.kind == _kind(kind))
+    if group_id is not None:
+        query = query.where(Product.group_id == check_id(group_id, "group_id"))
+    if village and village.strip():
+        query = query.where(func.lower(Group.village) == village.strip().lower())
+    return query.order_by(func.lower(Product.name), Product.id)
+
+
+def stock_query(group: Group):
+    """The group's variants as (variant, stock, product) rows to page through, for coordinators and treasurers."""
+    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    return (select(Variant, Stock, Product).join(Stock, Stock.variant_id == Variant.id)
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
+
+
+def my_lots_query(user):
+    """Every lot the user gave, across their groups, newest first, to page through."""
+    return (select(Lot).join(Member, Member.id == Lot.member_id).where(Member.user_id == user.id)
+            .order_by(Lot.received_at.desc(), Lot.id.desc()))
+
+
+def set_product_photo(product: Product, data: bytes) -> str:
+    """Give a product its photo (coordinator); the file is checked and re-encoded by inventory.photos."""
+    from inventory.photos import save_product_photo
+
+    require_role(db.session.get(Group, product.group_id), Role.coordinator)
+    return save_product_photo(product, data)
