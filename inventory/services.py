@@ -15,13 +15,13 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, or_, select, update
 
 from core.auth import ID_MAX, clean_name, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, parse_rupiah
-from core.quantity import MAX_QUANTITY, QuantityError, format_quantity, parse_quantity
+from core.quantity import MAX_QUANTITY, Quantity, QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from groups.models import Group, Member, Role
 from groups.services import membership, require_role
@@ -349,17 +349,49 @@ def _lock_stock(variant_ids) -> dict[int, Stock]:
     return {row.variant_id: row for row in rows}
 
 
+# The hot path's statements are built once, as Core statements: building an ORM update per
+# call and its bulk-update bookkeeping cost several times the SQL itself (bench/stock.py).
+_stock, _variants, _movements = Stock.__table__, Variant.__table__, Movement.__table__
+
+
+def _qty(name: str):
+    return bindparam(name, type_=Quantity())
+
+
+_GUARDED_UPDATE = (
+    update(_stock)
+    .where(_stock.c.variant_id == bindparam("line_variant"),
+           _stock.c.reserved + _qty("reserved_change") >= 0,
+           _stock.c.on_hand + _qty("on_hand_change") >= _stock.c.reserved + _qty("reserved_change"))
+    .values(on_hand=_stock.c.on_hand + _qty("on_hand_change"), reserved=_stock.c.reserved + _qty("reserved_change"))
+)
+
+# A reservation or release movement; its group is read from the variant in the same statement.
+_RECORD_LINE = insert(_movements).from_select(
+    ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
+    select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
+           _qty("on_hand_change"), _qty("reserved_change"),
+           bindparam("line_reference", type_=_movements.c.reference.type),
+           bindparam("line_actor", type_=_movements.c.actor_id.type),
+           bindparam("moved_at", type_=_movements.c.created_at.type))
+    .where(_variants.c.id == bindparam("line_variant"))
+)
+
+
 def _guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
-    """Move the counters if and only if they stay within bounds; False when they would not."""
-    result = db.session.execute(
-        update(Stock)
-        .where(Stock.variant_id == variant_id,
-               Stock.reserved + reserved_delta >= 0,
-               Stock.on_hand + on_hand_delta >= Stock.reserved + reserved_delta)
-        .values(on_hand=Stock.on_hand + on_hand_delta, reserved=Stock.reserved + reserved_delta)
-        .execution_options(synchronize_session=False)
-    )
+    """Move the counters if and only if they stay within bounds; False when they would not (or no such stock)."""
+    result = db.session.execute(_GUARDED_UPDATE, {"line_variant": variant_id, "on_hand_change": on_hand_delta,
+                                                  "reserved_change": reserved_delta})
     return result.rowcount == 1
+
+
+def _record_lines(lines: list[StockLine], kind: MovementKind, sign: int, actor_id: int | None) -> None:
+    """Append one reservation or release movement per line."""
+    now = utcnow()
+    db.session.execute(_RECORD_LINE, [
+        {"line_variant": line.variant_id, "line_kind": kind, "on_hand_change": Decimal(0),
+         "reserved_change": sign * line.quantity, "line_reference": line.reference, "line_actor": actor_id,
+         "moved_at": now} for line in lines])
 
 
 def _record(rows: list[dict]) -> None:
@@ -392,6 +424,7 @@ def available(variant_ids) -> dict[int, Decimal]:
 def _check_positive(lines: list[StockLine]) -> None:
     """Each line holds an exact Decimal quantity: positive, finite, at most 3 places; a 422 otherwise."""
     for line in lines:
+        check_id(line.variant_id, "variant_id")
         if not isinstance(line.quantity, Decimal):
             raise _field_error("quantity", _("The quantity must be more than zero."))
         try:
@@ -416,15 +449,12 @@ def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
         raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
     _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
-    groups = _variant_groups(line.variant_id for line in ordered)
     if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
         _lock_stock(line.variant_id for line in ordered)
     done: list[StockLine] = []
     short: set[int] = set()
-    for line in ordered:
-        if line.variant_id in short or line.variant_id not in groups:
-            short.add(line.variant_id)
-        elif _guarded_update(line.variant_id, Decimal(0), line.quantity):
+    for line in ordered:  # an unknown variant has no stock row: its update moves nothing, so it is short
+        if line.variant_id not in short and _guarded_update(line.variant_id, Decimal(0), line.quantity):
             done.append(line)
         else:
             short.add(line.variant_id)
@@ -437,9 +467,7 @@ def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
         raise InsufficientStock([
             {"variant_id": vid, "requested": format_quantity(requested[vid]), "available": format_quantity(have[vid])}
             for vid in sorted(short)])
-    _record([{"group_id": groups[line.variant_id], "variant_id": line.variant_id, "kind": MovementKind.reservation,
-              "reserved_delta": line.quantity, "reference": line.reference, "actor_id": actor_id}
-             for line in ordered])
+    _record_lines(ordered, MovementKind.reservation, 1, actor_id)
     _forget_counters()
 
 
@@ -449,19 +477,16 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
         return
     _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
-    groups = _variant_groups(line.variant_id for line in ordered)
     if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
         _lock_stock(line.variant_id for line in ordered)
     done: list[StockLine] = []
     for line in ordered:
-        if line.variant_id not in groups or not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
+        if not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
             _restore_reserved(done, 1)
             raise Conflict(_l("Cannot release more than is reserved."),
                            {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]})
         done.append(line)
-    _record([{"group_id": groups[line.variant_id], "variant_id": line.variant_id, "kind": MovementKind.release,
-              "reserved_delta": -line.quantity, "reference": line.reference, "actor_id": actor_id}
-             for line in ordered])
+    _record_lines(ordered, MovementKind.release, -1, actor_id)
     _forget_counters()
 
 
@@ -702,21 +727,24 @@ def movements_query(group: Group, variant_id=None):
 
 
 def lot_history(lot_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """Per lot: units sold, written off (spoilage, damage, count) and returned."""
+    """Per lot: units sold, written off (spoilage, damage, a count that found less), found by a count, returned."""
     history: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"sold": Decimal(0), "written_off": Decimal(0),
-                                                                 "returned": Decimal(0)})
+                                                                 "found": Decimal(0), "returned": Decimal(0)})
     if not lot_ids:
         return history
+    adds = Movement.on_hand_delta > literal_column("0")  # one literal, so SELECT and GROUP BY match
     rows = db.session.execute(
-        select(Movement.lot_id, Movement.kind, func.sum(Movement.on_hand_delta))
+        select(Movement.lot_id, Movement.kind, adds, func.sum(Movement.on_hand_delta))
         .where(Movement.lot_id.in_(lot_ids), Movement.kind != MovementKind.intake)
-        .group_by(Movement.lot_id, Movement.kind))
-    for lot_id, kind, total in rows:
+        .group_by(Movement.lot_id, Movement.kind, adds))
+    for lot_id, kind, adds, total in rows:
         total = Decimal(total or 0)
         if kind == MovementKind.sale:
             history[lot_id]["sold"] += -total
         elif kind == MovementKind.return_:
             history[lot_id]["returned"] += total
+        elif adds:
+            history[lot_id]["found"] += total
         else:
             history[lot_id]["written_off"] += -total
     return history

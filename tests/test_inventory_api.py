@@ -491,7 +491,7 @@ def test_contributions_stock_movements_and_adjustments_flow(app, client, world, 
     assert siti_lot == {"id": siti_lot["id"], "group_id": group.id, "variant_id": stocked.a,
                         "product_id": stocked.product["id"], "product_name": "Cabai rawit", "label": "Grade A",
                         "unit": "kg", "member_id": world.siti.id, "quantity": "2.5", "remaining": "2.5",
-                        "sold": "0", "written_off": "0", "returned": "0", "grade": "A",
+                        "sold": "0", "written_off": "0", "found": "0", "returned": "0", "grade": "A",
                         "received_at": stocked.received.astimezone(UTC).isoformat(), "best_before": None, "note": None}
     assert (ani_lot["quantity"], ani_lot["remaining"]) == ("0.5", "0.5")  # 5 ons is 0.5 kg
 
@@ -532,10 +532,10 @@ def test_contributions_stock_movements_and_adjustments_flow(app, client, world, 
 
     lots = {lot["member_id"]: lot for lot in
             client.get(f"{API}/groups/{group.id}/contributions", headers=lead).json["items"]}
-    assert {k: lots[world.siti.id][k] for k in ("quantity", "remaining", "sold", "written_off", "returned")} == {
-        "quantity": "2.5", "remaining": "0.5", "sold": "1.5", "written_off": "0.5", "returned": "0"}
-    assert {k: lots[world.ani.id][k] for k in ("quantity", "remaining", "sold", "written_off", "returned")} == {
-        "quantity": "0.5", "remaining": "1", "sold": "0", "written_off": "0", "returned": "0.5"}
+    assert {k: lots[world.siti.id][k] for k in ("quantity", "remaining", "sold", "written_off", "found", "returned")} == {
+        "quantity": "2.5", "remaining": "0.5", "sold": "1.5", "written_off": "0.5", "found": "0", "returned": "0"}
+    assert {k: lots[world.ani.id][k] for k in ("quantity", "remaining", "sold", "written_off", "found", "returned")} == {
+        "quantity": "0.5", "remaining": "1", "sold": "0", "written_off": "0", "found": "0", "returned": "0.5"}
     assert counters(app, stocked.a) == ("1.5", "0")
     assert books_balance(app) == []
     assert client.get(f"{API}/groups/{group.id}/movements?variant_id={stocked.a}", headers=lead).json["total"] == 7

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from flask_login import login_user
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import func, select
 
 from core.auth import User
@@ -63,7 +64,9 @@ def _run_at_once(app, work, count: int, user=None) -> list:
 
 
 def _unexpected(outcomes, expected=(inv.InsufficientStock,)) -> list:
-    """Anything but success or an expected refusal; a deadlock (psycopg's DeadlockDetected) would land here."""
+    """Anything but success or an expected refusal (a deadlock, a lock timeout, a 500...)."""
+    deadlocks = [o for o in outcomes if isinstance(getattr(o, "orig", None), DeadlockDetected)]
+    assert deadlocks == [], f"{len(deadlocks)} transaction(s) deadlocked"
     return [repr(o) for o in outcomes if o != "ok" and not isinstance(o, expected)]
 
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from core.errors import Conflict, ValidationFailed
-from core.quantity import QuantityError, from_milli, to_milli
 from core.extensions import db
+from core.quantity import QuantityError, from_milli, to_milli
 from core.types import utcnow
 from groups.models import Group
 from inventory import services as inv
@@ -249,7 +249,7 @@ def test_reserve_is_all_or_nothing_and_names_each_short_variant(app, setup):
         assert short.value.code == 409
         assert short.value.errors["lines"] == [{"variant_id": second, "requested": "1.1", "available": "1"}]
         assert snapshot([first, second]) == before
-        inv.reserve([inv.StockLine(first, Decimal("1.5")), inv.StockLine(second, Decimal("1"))])
+        inv.reserve([inv.StockLine(first, Decimal("1.5")), inv.StockLine(second, Decimal(1))])
         db.session.commit()
         assert counters(first) == (Decimal(2), Decimal("1.5"))
         assert counters(second) == (Decimal(1), Decimal(1))
@@ -340,9 +340,8 @@ def test_a_direct_sale_takes_only_what_is_available(app, setup):
 
 
 def test_consume_of_an_unknown_variant_is_not_found(app, setup):
-    with acting(app):
-        with pytest.raises(inv.NotFound):
-            inv.consume(inv.StockLine(55555, Decimal(1)))
+    with acting(app), pytest.raises(inv.NotFound):
+        inv.consume(inv.StockLine(55555, Decimal(1)))
 
 
 def test_sold_units_come_from_the_oldest_lots_and_name_their_members(app, setup):
@@ -397,3 +396,38 @@ def test_stored_quantities_refuse_a_fourth_place_instead_of_rounding_it(value):
 def test_stored_quantities_keep_three_places_exactly():
     assert [to_milli(Decimal(v)) for v in ("1.500000", "-2.125", "0.001", "1E+2")] == [1500, -2125, 1, 100000]
     assert from_milli(to_milli(Decimal("98765.432"))) == Decimal("98765.432")
+
+
+def test_reservation_and_release_movements_name_the_group_reference_and_actor(app, setup):
+    first, second = make_product(app, setup.user, setup.group, "kg", labels=("A", "B"))
+    contribute(app, setup, first, "5")
+    contribute(app, setup, second, "5")
+    with acting(app):
+        inv.reserve([inv.StockLine(second, Decimal("1.5"), "order:7"), inv.StockLine(first, Decimal(2), "order:7")],
+                    actor_id=setup.user.id)
+        inv.release([inv.StockLine(first, Decimal("0.5"), "order:7:cancel")])
+        db.session.commit()
+        moved = db.session.query(Movement).filter(Movement.kind != MovementKind.intake).order_by(Movement.id).all()
+        assert [(m.group_id, m.variant_id, m.kind, m.on_hand_delta, m.reserved_delta, m.reference, m.actor_id,
+                 m.lot_id) for m in moved] == [
+            (setup.group.id, first, MovementKind.reservation, Decimal(0), Decimal(2), "order:7", setup.user.id, None),
+            (setup.group.id, second, MovementKind.reservation, Decimal(0), Decimal("1.5"), "order:7", setup.user.id,
+             None),
+            (setup.group.id, first, MovementKind.release, Decimal(0), Decimal("-0.5"), "order:7:cancel", None, None)]
+        assert all(m.created_at.tzinfo is not None for m in moved)
+        assert inv.stock_check() == []
+
+
+def test_lot_history_counts_a_count_that_finds_more_as_found_not_written_off(app, db):
+    setup = make_stock_group(app)
+    (variant_id,) = make_product(app, setup.user, setup.group)
+    lot_id = contribute(app, setup, variant_id, "10")
+    with acting(app, setup.user):
+        group = db.session.get(Group, setup.group.id)
+        inv.adjust(group, {"variant_id": variant_id, "reason": "spoilage", "quantity": "-1.5"})
+        inv.adjust(group, {"variant_id": variant_id, "reason": "count", "counted": "9"})
+        db.session.commit()
+        history = inv.lot_history([lot_id])[lot_id]
+    assert history["written_off"] == Decimal("1.5")
+    assert history["found"] == Decimal("0.5")
+    assert history["sold"] == Decimal(0) and history["returned"] == Decimal(0)
