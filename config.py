@@ -60,6 +60,8 @@ class Config:
     INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", 7))
     MEDIA_DIR = os.environ.get("MEDIA_DIR")  # product photos; default instance/media/products
     BEST_BEFORE_WARNING_DAYS = int(os.environ.get("BEST_BEFORE_WARNING_DAYS", 3))
+    CARD_PAYMENT_WINDOW_MINUTES = int(os.environ.get("CARD_PAYMENT_WINDOW_MINUTES", 30))
+    CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", 5))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")

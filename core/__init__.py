@@ -105,8 +105,10 @@ def register_blueprints(app: Flask) -> None:
     from groups import views as groups_views
     from inventory import api as inventory_api
     from inventory import views as inventory_views
+    from marketplace import api as marketplace_api
+    from marketplace import views as marketplace_views
 
-    for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp):
+    for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp, marketplace_api.blp):
         csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token
         api.register_blueprint(blp)
     app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,
@@ -114,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(groups_views.bp)
     app.register_blueprint(inventory_views.bp)
+    app.register_blueprint(marketplace_views.bp)
 
     @app.before_request
     def _check_bearer():

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.auth import NAME_MAX_LENGTH
 from core.extensions import db
 from core.quantity import Quantity
+from core.text import fold
 from core.types import StrEnumType, UtcDateTime, utcnow
 
 
@@ -61,6 +62,9 @@ class Product(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    # The name folded for search (no case, no accents), kept in step by the listener below.
+    search_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH * 2), default="", server_default="",
+                                             index=True)
     kind: Mapped[ProductKind] = mapped_column(StrEnumType(ProductKind, "product_kind"))
     unit: Mapped[str] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
@@ -167,6 +171,12 @@ class Movement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     lot: Mapped[Lot | None] = relationship()
+
+
+@event.listens_for(Product, "before_insert")
+@event.listens_for(Product, "before_update")
+def _fold_product_name(_mapper, _connection, product: Product) -> None:
+    product.search_name = fold(product.name)
 
 
 # The ledger is append-only in the database itself, not only by convention.

@@ -1,0 +1,471 @@
+"""The rules of buying: checkout across groups, orders that never oversell, and their lifecycle.
+
+A checkout reserves every line in one transaction, all or nothing, and makes
+one order per group. A retried checkout with the same Idempotency-Key returns
+the first one. Each status change happens under a row lock and is recorded as
+an order event; packing takes units from members' lots first in, first out.
+"""
+import hashlib
+import json
+from collections import OrderedDict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from core.auth import ID_MAX, User, has_control_chars, require_login
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.extensions import db
+from core.quantity import QuantityError, format_quantity, parse_quantity
+from core.types import utcnow
+from groups.models import Group, Member, Role
+from groups.services import membership, require_role
+from inventory import services as stock
+from inventory.models import Product, ProductStatus, Variant
+from inventory.units import BUILTIN_UNITS
+from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine,
+                                OrderLineLot, OrderStatus, PaymentMethod)
+
+WIB = ZoneInfo("Asia/Jakarta")
+MAX_LINES = 50
+KEY_MAX_LENGTH = 100
+ADDRESS_MAX_LENGTH = 500
+NOTE_MAX_LENGTH = 500
+MAX_DAYS_AHEAD = 30
+
+# Which status may follow which, and who may make the move.
+TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    OrderStatus.placed: (OrderStatus.confirmed, OrderStatus.cancelled, OrderStatus.expired),
+    OrderStatus.confirmed: (OrderStatus.ready, OrderStatus.cancelled, OrderStatus.expired),
+    OrderStatus.ready: (OrderStatus.completed,),
+    OrderStatus.completed: (),
+    OrderStatus.cancelled: (),
+    OrderStatus.expired: (),
+}
+
+
+class TransitionNotAllowed(Conflict):
+    """The order cannot move to that status from where it is."""
+
+    def __init__(self, order: Order, to: OrderStatus):
+        super().__init__(_l("This order is %(status)s and cannot become %(to)s.",
+                            status=status_label(order.status), to=status_label(to)),
+                         {"status": [str(order.status.value)]})
+
+
+def status_label(status: OrderStatus) -> str:
+    return {
+        OrderStatus.placed: _("placed"), OrderStatus.confirmed: _("confirmed"), OrderStatus.ready: _("ready"),
+        OrderStatus.completed: _("completed"), OrderStatus.cancelled: _("cancelled"),
+        OrderStatus.expired: _("expired"),
+    }[OrderStatus(status)]
+
+
+def today_wib() -> date:
+    return datetime.now(WIB).date()
+
+
+def line_total(unit_price: int, quantity: Decimal) -> int:
+    """Price of a line in whole rupiah: unit price times quantity, half a rupiah rounded up."""
+    return int((Decimal(unit_price) * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- checkout --------------------------------------------------------------------------
+
+def _error(field: str, message) -> ValidationFailed:
+    return ValidationFailed(errors={field: [str(message)]})
+
+
+def _text(value, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
+        raise _error(field, _("Not a valid text."))
+    value = value.strip()
+    if len(value) > limit:
+        raise _error(field, _("Use at most %(n)d characters.", n=limit))
+    return value or None
+
+
+def request_fingerprint(data: dict) -> str:
+    """The same body, in any key order, gives the same fingerprint."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _clean_key(key) -> str | None:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > KEY_MAX_LENGTH or not key.isprintable() or not key.strip():
+        raise _error("Idempotency-Key", _("Use a key of at most %(n)d printable characters.", n=KEY_MAX_LENGTH))
+    return key.strip()
+
+
+def _clean_fulfilment(data) -> dict:
+    if not isinstance(data, dict):
+        raise _error("fulfilment", _("Choose pickup or delivery."))
+    try:
+        method = FulfilmentMethod(data.get("method"))
+    except ValueError:
+        raise _error("fulfilment.method", _("Choose pickup or delivery.")) from None
+    address = _text(data.get("address"), "fulfilment.address", ADDRESS_MAX_LENGTH)
+    if method == FulfilmentMethod.delivery and not address:
+        raise _error("fulfilment.address", _("Give the delivery address."))
+    note = _text(data.get("note"), "fulfilment.note", NOTE_MAX_LENGTH)
+    day = data.get("date")
+    if day in (None, ""):
+        day = today_wib()
+    else:
+        try:
+            day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        except ValueError:
+            raise _error("fulfilment.date", _("Use a date such as 2026-11-28.")) from None
+        if not today_wib() <= day <= today_wib() + timedelta(days=MAX_DAYS_AHEAD):
+            raise _error("fulfilment.date", _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
+    return {"method": method, "address": address if method == FulfilmentMethod.delivery else None,
+            "note": note, "date": day}
+
+
+def _clean_lines(lines) -> list[tuple[Variant, Decimal]]:
+    """Each line's variant (active, of an active product) and exact quantity; duplicates merged."""
+    if not isinstance(lines, list) or not lines:
+        raise _error("lines", _("Add at least one product."))
+    if len(lines) > MAX_LINES:
+        raise _error("lines", _("At most %(n)d lines in one checkout.", n=MAX_LINES))
+    wanted: OrderedDict[int, object] = OrderedDict()
+    errors: dict = {}
+    for i, line in enumerate(lines):
+        if not isinstance(line, dict):
+            errors[f"lines.{i}"] = [_("Not a valid line.")]
+            continue
+        variant_id = line.get("variant_id")
+        if isinstance(variant_id, bool) or not isinstance(variant_id, int) or not 0 < variant_id <= ID_MAX:
+            errors[f"lines.{i}.variant_id"] = [_("Not a valid id.")]
+            continue
+        wanted.setdefault(variant_id, [])
+        wanted[variant_id].append((i, line.get("quantity")))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    variants = {v.id: v for v in db.session.scalars(
+        select(Variant).options(selectinload(Variant.product)).where(Variant.id.in_(list(wanted))))}
+    cleaned = []
+    for variant_id, entries in wanted.items():
+        variant = variants.get(variant_id)
+        if variant is None or not variant.active or variant.product.status != ProductStatus.active:
+            for i, _q in entries:
+                errors[f"lines.{i}.variant_id"] = [_("This product is not for sale.")]
+            continue
+        unit = BUILTIN_UNITS.get(variant.product.unit)
+        whole = unit.whole if unit else True
+        total = Decimal(0)
+        for i, raw in entries:
+            try:
+                total += parse_quantity(raw, whole=whole)
+            except QuantityError as exc:
+                errors[f"lines.{i}.quantity"] = [stock._quantity_message(exc, unit or BUILTIN_UNITS["pcs"])]
+        cleaned.append((variant, total))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return cleaned
+
+
+def find_checkout(buyer: User, key: str) -> Checkout | None:
+    return db.session.scalar(select(Checkout).where(Checkout.buyer_id == buyer.id, Checkout.idempotency_key == key))
+
+
+def _replay(existing: Checkout, fingerprint: str) -> Checkout:
+    if existing.request_hash != fingerprint:
+        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
+                               {"Idempotency-Key": [_("Use a new key for a new checkout.")]})
+    return existing
+
+
+def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
+    """Reserve every line and make one order per group; returns (checkout, created).
+
+    All or nothing: InsufficientStock (409) lists every short line and nothing is
+    held. The same key with the same body returns the first checkout; with another
+    body it is refused (422).
+    """
+    buyer = require_login()
+    key = _clean_key(idempotency_key)
+    fingerprint = request_fingerprint(data)
+    if key:
+        existing = find_checkout(buyer, key)
+        if existing is not None:
+            return _replay(existing, fingerprint), False
+    try:
+        payment_method = PaymentMethod(data.get("payment_method"))
+    except ValueError:
+        raise _error("payment_method", _("Choose card, cash or transfer.")) from None
+    fulfilment = _clean_fulfilment(data.get("fulfilment"))
+    lines = _clean_lines(data.get("lines"))
+
+    checkout = Checkout(buyer_id=buyer.id, idempotency_key=key, request_hash=fingerprint, total=0,
+                        payment_method=payment_method)
+    db.session.add(checkout)
+    try:
+        db.session.flush()  # claims the key first: a concurrent twin waits here, then replays
+    except IntegrityError:
+        db.session.rollback()
+        existing = find_checkout(buyer, key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint), False
+
+    by_group: OrderedDict[int, list[tuple[Variant, Decimal]]] = OrderedDict()
+    for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
+        by_group.setdefault(variant.group_id, []).append((variant, quantity))
+    window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
+    expires_at = utcnow() + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
+    orders = []
+    for group_id, group_lines in by_group.items():
+        order = Order(checkout=checkout, group_id=group_id, buyer_id=buyer.id, status=OrderStatus.placed,
+                      payment_method=payment_method, fulfilment_method=fulfilment["method"],
+                      fulfilment_date=fulfilment["date"], address=fulfilment["address"], note=fulfilment["note"],
+                      total=0, currency="IDR", expires_at=expires_at)
+        for variant, quantity in group_lines:
+            total = line_total(variant.unit_price, quantity)
+            order.lines.append(OrderLine(variant_id=variant.id, product_name=variant.product.name,
+                                         variant_label=variant.label, unit=variant.product.unit,
+                                         quantity=quantity, unit_price=variant.unit_price, total=total))
+            order.total += total
+        order.events.append(OrderEvent(actor_id=buyer.id, from_status=None, to_status=OrderStatus.placed))
+        db.session.add(order)
+        orders.append(order)
+    checkout.total = sum(order.total for order in orders)
+    db.session.flush()
+    stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}")
+                   for order in orders for line in order.lines], actor_id=buyer.id)
+    return checkout, True
+
+
+# --- fetching and permission --------------------------------------------------------------
+
+def get_checkout_or_404(checkout_id: int) -> Checkout:
+    """The caller's own checkout; anyone else's is as unknown as a missing one."""
+    user = require_login()
+    checkout = db.session.get(Checkout, checkout_id) if 0 < checkout_id <= ID_MAX else None
+    if checkout is None or checkout.buyer_id != user.id:
+        raise NotFound(_l("Checkout not found."))
+    return checkout
+
+
+def get_order_or_404(order_id: int) -> Order:
+    """An order the caller may see: their own, or one of a group they coordinate or keep the books of."""
+    user = require_login()
+    order = db.session.get(Order, order_id) if 0 < order_id <= ID_MAX else None
+    if order is None or not can_view(order, user):
+        raise NotFound(_l("Order not found."))
+    return order
+
+
+def can_view(order: Order, user) -> bool:
+    if order.buyer_id == user.id or user.is_admin:
+        return True
+    member = membership(db.session.get(Group, order.group_id), user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
+
+
+def manages(order: Order, user) -> bool:
+    """Whether the user coordinates the order's group (for showing actions; services check again)."""
+    member = membership(db.session.get(Group, order.group_id), user)
+    return member is not None and member.role == Role.coordinator
+
+
+def _lock(order: Order) -> Order:
+    """Re-read the order under a row lock (PostgreSQL; SQLite writers hold the database lock)."""
+    query = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None = None) -> Order:
+    if to not in TRANSITIONS[order.status]:
+        raise TransitionNotAllowed(order, to)
+    db.session.add(OrderEvent(order_id=order.id, actor_id=actor_id, from_status=order.status, to_status=to,
+                              note=note))
+    order.status = to
+    order.updated_at = utcnow()
+    return order
+
+
+def _release(order: Order, actor_id: int | None) -> None:
+    stock.release([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}")
+                   for line in order.lines], actor_id=actor_id)
+
+
+# --- the lifecycle ----------------------------------------------------------------------
+
+def confirm(order: Order) -> Order:
+    """The coordinator accepts the order."""
+    actor = require_login()
+    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    order = _lock(order)
+    _move(order, OrderStatus.confirmed, actor.id)
+    db.session.flush()
+    return order
+
+
+def mark_ready(order: Order) -> Order:
+    """Packed: the units leave the members' lots, first in first out, and each line keeps its allocation."""
+    actor = require_login()
+    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    order = _lock(order)
+    _move(order, OrderStatus.ready, actor.id)
+    for line in sorted(order.lines, key=lambda item: item.variant_id):
+        draws = stock.consume(stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}"),
+                              actor_id=actor.id)
+        for draw in draws:
+            db.session.add(OrderLineLot(order_line_id=line.id, lot_id=draw.lot_id, member_id=draw.member_id,
+                                        quantity=draw.quantity))
+    db.session.flush()
+    return order
+
+
+def complete(order: Order) -> Order:
+    """Handed over to the buyer."""
+    actor = require_login()
+    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    order = _lock(order)
+    _move(order, OrderStatus.completed, actor.id)
+    db.session.flush()
+    return order
+
+
+def cancel(order: Order, note=None) -> Order:
+    """Cancel before packing: the buyer their own order, or the group's coordinator. Stock is released."""
+    actor = require_login()
+    note = _text(note, "reason", NOTE_MAX_LENGTH)
+    if order.buyer_id != actor.id:
+        require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    order = _lock(order)
+    _move(order, OrderStatus.cancelled, actor.id, note)
+    _release(order, actor.id)
+    db.session.flush()
+    return order
+
+
+def expire_orders(now: datetime | None = None, limit: int = 500) -> int:
+    """Expire unpaid card orders past their payment window and release their stock; returns how many."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(
+        select(Order.id).where(Order.status.in_((OrderStatus.placed, OrderStatus.confirmed)),
+                               Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
+                               Order.expires_at < now, ~is_paid_clause())
+        .order_by(Order.id).limit(limit)))
+    expired = 0
+    for order_id in ids:
+        order = _lock(db.session.get(Order, order_id))
+        if order.status not in (OrderStatus.placed, OrderStatus.confirmed):
+            continue  # moved on meanwhile
+        _move(order, OrderStatus.expired, None, "payment window passed")
+        _release(order, None)
+        expired += 1
+    db.session.flush()
+    return expired
+
+
+def is_paid_clause():
+    """SQL for 'this order is fully paid'. Payments arrive with the payments module; until then none is."""
+    from sqlalchemy import false
+
+    return false()
+
+
+_last_sweep: dict[str, datetime] = {}
+
+
+def expire_opportunistically(every_seconds: int = 60) -> int:
+    """Run expire_orders at most once a minute per process, from ordinary requests."""
+    now = utcnow()
+    last = _last_sweep.get("at")
+    if last is not None and (now - last).total_seconds() < every_seconds:
+        return 0
+    _last_sweep["at"] = now
+    count = expire_orders(now)
+    if count:
+        db.session.commit()
+    return count
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def buyer_orders_query(user: User, status: str | None = None):
+    query = select(Order).where(Order.buyer_id == user.id)
+    if status:
+        query = query.where(Order.status == _status(status))
+    return query.order_by(Order.id.desc())
+
+
+def group_orders_query(group: Group, status: str | None = None, day: date | None = None):
+    """A group's orders for its coordinator or treasurer, filtered by status and fulfilment day."""
+    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    query = select(Order).where(Order.group_id == group.id)
+    if status:
+        query = query.where(Order.status == _status(status))
+    if day:
+        query = query.where(Order.fulfilment_date == day)
+    return query.order_by(Order.fulfilment_date, Order.id)
+
+
+def _status(value) -> OrderStatus:
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        raise _error("status", _("Unknown status.")) from None
+
+
+def packing_list(group: Group, day: date) -> dict:
+    """What to pack for a fulfilment day: the confirmed and ready orders, and totals per variant."""
+    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    orders = list(db.session.scalars(
+        select(Order).options(selectinload(Order.lines))
+        .where(Order.group_id == group.id, Order.fulfilment_date == day,
+               Order.status.in_((OrderStatus.confirmed, OrderStatus.ready)))
+        .order_by(Order.fulfilment_method, Order.id)))
+    totals: OrderedDict[int, dict] = OrderedDict()
+    for order in orders:
+        for line in order.lines:
+            entry = totals.setdefault(line.variant_id, {"product_name": line.product_name,
+                                                        "variant_label": line.variant_label, "unit": line.unit,
+                                                        "quantity": Decimal(0)})
+            entry["quantity"] += line.quantity
+    buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.buyer_id for o in orders})))}
+    return {"day": day, "orders": orders, "totals": list(totals.values()), "buyers": buyers}
+
+
+def coordinator_contact(group_id: int) -> Member | None:
+    """The group's first active coordinator with a phone, for the buyer's WhatsApp link."""
+    return db.session.scalar(
+        select(Member).where(Member.group_id == group_id, Member.active.is_(True), Member.role == Role.coordinator,
+                             Member.phone.is_not(None)).order_by(Member.id).limit(1))
+
+
+def payment_status(order: Order) -> str:
+    """Derived from recorded payments and refunds; until the payments module records any, unpaid."""
+    return "unpaid"
+
+
+def require_buyer_or_manager(order: Order) -> None:
+    user = require_login()
+    if order.buyer_id != user.id and not manages(order, user):
+        raise Forbidden()
+
+
+def order_counts(group: Group) -> dict[str, int]:
+    rows = db.session.execute(select(Order.status, func.count(Order.id)).where(Order.group_id == group.id,
+                                                                              Order.status.in_(OPEN_STATUSES))
+                              .group_by(Order.status))
+    return {status.value: n for status, n in rows}
+
+
+def quantity_text(value: Decimal) -> str:
+    return format_quantity(value)
