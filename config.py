@@ -91,3 +91,4 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+    CATALOG_CACHE_SECONDS = 0  # every test sees the catalog as it is; tests of the cache turn it on

@@ -1,4 +1,4 @@
-"""Demo data for Blitar: three groups, their members, products, stock, and a login for each kind of user."""
+"""Demo data for Blitar: three groups, their members, products, stock, orders, and a login for each kind of user."""
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -12,7 +12,9 @@ from core.phone import normalize_phone
 from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
-from inventory.models import Product
+from inventory.models import Product, Variant
+from marketplace import services as market
+from marketplace.models import Order
 
 DEMO_PASSWORD = "pasar-demo"
 
@@ -102,6 +104,7 @@ def seed() -> list[str]:
     lines.append(f"member       {member.phone} (phone) / {DEMO_PASSWORD}  ({group_name})")
     db.session.flush()
     lines.append(f"products     {_seed_products()} new")
+    lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
     return lines
 
 
@@ -178,3 +181,77 @@ def _seed_products() -> int:
                 created += 1
         db.session.flush()
     return created
+
+
+# The demo buyer's checkouts, each under its own Idempotency-Key so that a rerun finds it instead of buying again:
+# the lines (group, product, variant, quantity), how it is paid and fulfilled, and what each group's coordinator
+# then does with that group's order. Together they leave orders in every status.
+ORDERS = [
+    {"key": "demo-order-1", "payment_method": "cash", "fulfilment": {"method": "pickup"},
+     "lines": [("Kelompok Tani Cabai Makmur", "Cabai rawit merah", "Grade A", "2"),
+               ("Kelompok Tani Belimbing Sari", "Belimbing", "Grade A", "3")],
+     "steps": {"Kelompok Tani Cabai Makmur": ("confirm", "ready", "complete"),
+               "Kelompok Tani Belimbing Sari": ("confirm",)}},
+    {"key": "demo-order-2", "payment_method": "transfer",
+     "fulfilment": {"method": "delivery", "address": "SDN Sumberejo 1, Jl. Raya Sanankulon, Blitar",
+                    "note": "Untuk seragam kelas 1"},
+     "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "M", "4"),
+               ("KUB Jahit Sumberejo", "Daster batik", "Biru", "1")],
+     "steps": {"KUB Jahit Sumberejo": ("confirm", "ready")}},
+    {"key": "demo-order-3", "payment_method": "cash", "fulfilment": {"method": "pickup"},
+     "lines": [("Kelompok Tani Cabai Makmur", "Gula kelapa", "standard", "1.5")],
+     "steps": {}},
+    {"key": "demo-order-4", "payment_method": "transfer", "fulfilment": {"method": "pickup"},
+     "lines": [("KUB Jahit Sumberejo", "Daster batik", "Cokelat", "1")],
+     "steps": {"KUB Jahit Sumberejo": ("cancel",)}},
+    {"key": "demo-order-5", "payment_method": "card", "fulfilment": {"method": "pickup"},
+     "lines": [("Kelompok Tani Belimbing Sari", "Belimbing", "Grade B", "2")],
+     "steps": {"Kelompok Tani Belimbing Sari": ("expire",)}},
+]
+
+
+def _variant_id(group_name: str, product_name: str, label: str) -> int:
+    return db.session.scalar(select(Variant.id).join(Product, Product.id == Variant.product_id)
+                             .join(Group, Group.id == Product.group_id)
+                             .where(Group.name == group_name, Product.name == product_name, Variant.label == label))
+
+
+def _coordinator(group: Group) -> User:
+    return db.session.scalar(select(User).join(Member, Member.user_id == User.id).where(
+        Member.group_id == group.id, Member.role == Role.coordinator))
+
+
+def _seed_orders() -> int:
+    """Place the demo buyer's checkouts through the marketplace services and move each order along."""
+    buyer = db.session.scalar(select(User).where(User.email == BUYER[0]))
+    created = 0
+    for spec in ORDERS:
+        body = {"lines": [{"variant_id": _variant_id(*line[:3]), "quantity": line[3]} for line in spec["lines"]],
+                "fulfilment": spec["fulfilment"], "payment_method": spec["payment_method"]}
+        with _acting_as(buyer):
+            checkout, new = market.place_checkout(body, spec["key"])
+        if not new:
+            continue  # placed by an earlier run, and moved along then
+        created += 1
+        for order in checkout.orders:
+            group = db.session.get(Group, order.group_id)
+            with _acting_as(_coordinator(group)):
+                for step in spec["steps"].get(group.name, ()):
+                    _step(order, step)
+        db.session.flush()
+    return created
+
+
+def _step(order: Order, step: str) -> None:
+    if step == "confirm":
+        market.confirm(order)
+    elif step == "ready":
+        market.mark_ready(order)
+    elif step == "complete":
+        market.complete(order)
+    elif step == "cancel":
+        market.cancel(order, "Pembeli minta dibatalkan lewat WhatsApp")
+    elif step == "expire":  # as if the payment window had passed without a card payment
+        order.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.flush()
+        market.expire_orders()

@@ -34,11 +34,13 @@ def _sqlite_begin(conn):
 
     A deferred transaction that reads and then writes fails at once (SQLITE_BUSY)
     when another writer committed in between; BEGIN IMMEDIATE waits its turn
-    instead. Reads (GET) stay deferred and never block.
+    instead. Reads (GET) stay deferred and never block, unless the request set
+    `g.write_transaction` for a write of its own (the expiry sweep).
     """
     if conn.dialect.name != "sqlite":
         return
-    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    reading = (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+               and not g.get("write_transaction"))
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
@@ -119,10 +121,41 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(marketplace_views.bp)
 
     @app.before_request
+    def _expire_unpaid_orders():
+        # Cheap: at most once a minute per process does it query; `flask orders expire` does the same from cron.
+        if not request.path.startswith(EXPIRY_SWEEP_PATHS):
+            return
+        if app.testing and not app.config.get("EXPIRE_IN_REQUESTS"):
+            return
+        _sweep_expired_orders(app)
+
+    @app.before_request
     def _check_bearer():
         # A bad token is refused even on public endpoints, so clients learn of it at once.
         if request.path.startswith("/api/") and request.headers.get("Authorization"):
             _ = current_user.is_authenticated
+
+
+# Requests that show or take stock: before them, unpaid card orders past their window give their stock back.
+EXPIRY_SWEEP_PATHS = ("/api/v1/orders", "/api/v1/checkouts", "/api/v1/products")
+
+
+def _sweep_expired_orders(app: Flask) -> None:
+    """Run the opportunistic expiry sweep in a transaction of its own; a failure is logged, never the request's."""
+    from core.extensions import db
+    from marketplace.services import expire_opportunistically
+
+    g.write_transaction = True  # SQLite: the sweep may write, so it begins IMMEDIATE even in a GET
+    try:
+        expire_opportunistically()
+        # Only when the sweep ran is there a session (and maybe a transaction) to end.
+        if db.session.registry.has() and db.session().in_transaction():
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        app.logger.exception("expiring unpaid card orders failed")
+    finally:
+        g.pop("write_transaction", None)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -148,7 +181,7 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user.is_authenticated and "text/html" in response.content_type:
+        if "text/html" in response.content_type and current_user.is_authenticated:  # JSON needs no user loaded
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

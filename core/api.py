@@ -1,7 +1,7 @@
 """Accounts API: register, log in, log out, bearer tokens."""
 from flask import g
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
+from core.blueprint import Blueprint
 
 from core.auth import (ID_MAX, ApiToken, authenticate, clean_name, end_session, issue_token, register_user,
                        require_login, revoke_token, start_session)

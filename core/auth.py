@@ -194,7 +194,17 @@ def start_session(user: User, remember: bool = True) -> None:
 
 
 def end_session() -> None:
-    logout_user()
+    """Sign out and forget what this browser held (a cart, say): phones here are shared.
+
+    Only the chosen language stays.
+    """
+    from flask import session
+
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
 
 
 def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:

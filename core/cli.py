@@ -1,4 +1,4 @@
-"""Command-line tasks: flask create-admin, flask seed-demo."""
+"""Command-line tasks: flask create-admin, flask seed-demo; stock and orders tasks come from their domains."""
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -47,7 +47,9 @@ def seed_demo() -> None:
 
 def register(app: Flask) -> None:
     from inventory.cli import stock_cli
+    from marketplace.cli import orders_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(stock_cli)
+    app.cli.add_command(orders_cli)

@@ -1,7 +1,7 @@
 """Groups and members API."""
 from flask import current_app
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
+from core.blueprint import Blueprint
 
 from core.auth import require_login, start_session
 from core.errors import ValidationFailed

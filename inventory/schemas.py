@@ -13,6 +13,7 @@ from core.pagination import PageQuery
 from core.quantity import format_quantity
 from core.schemas import StrictBoolean
 from inventory.models import AdjustmentReason, MovementKind, ProductKind, ProductStatus
+from inventory.services import CATALOG_SORTS
 
 
 def _values(enum_cls) -> list[str]:
@@ -124,6 +125,9 @@ class CatalogQuery(PageQuery):
     group_id = fields.Integer()
     village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
     in_stock = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="name", validate=validate.OneOf(CATALOG_SORTS),
+                         metadata={"description": "`name`, `newest`, or by the lowest variant price: "
+                                                  "`price_asc`, `price_desc`"})
 
 
 class ContributionQuery(PageQuery):

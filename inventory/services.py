@@ -15,13 +15,14 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import bindparam, func, insert, literal_column, or_, select, update
+from sqlalchemy import bindparam, func, insert, literal_column, select, update
 
 from core.auth import ID_MAX, clean_name, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, parse_rupiah
 from core.quantity import MAX_QUANTITY, Quantity, QuantityError, format_quantity, parse_quantity
+from core.text import fold
 from core.types import utcnow
 from groups.models import Group, Member, Role
 from groups.services import membership, require_role
@@ -855,29 +856,56 @@ def get_variant_or_404(variant_id: int) -> Variant:
     return variant
 
 
-def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False):
-    """The public catalog as (product, group) rows: active products with an active variant, by name.
+CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
 
-    `in_stock` keeps products with an active variant that has something available.
+
+def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=False, sort="name") -> dict:
+    """The catalog's filters checked and put in one form (a 422 names a bad one), so equal searches compare equal.
+
+    `q` becomes its folded words (no case, no accents, single spaces), `village` is
+    compared without case.
     """
     for field, value in (("q", q), ("village", village)):
         if value is not None and (not isinstance(value, str) or has_control_chars(value)):
             raise _field_error(field, _("Not a valid text."))
+    if sort not in CATALOG_SORTS:
+        raise _field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
+    return {"q": fold(q) or None, "kind": _kind(kind).value if kind else None,
+            "group_id": check_id(group_id, "group_id") if group_id is not None else None,
+            "village": village.strip().lower() if village and village.strip() else None,
+            "in_stock": bool(in_stock), "sort": sort}
+
+
+def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False, sort: str = "name"):
+    """The public catalog as (product, group) rows: active products with an active variant.
+
+    `q` finds products whose name holds every word of it, whatever the case and
+    accents ("cabe" finds "Cabé rawit"; % and _ are plain characters). `in_stock`
+    keeps products with an active variant that has something available. `sort`:
+    `name`, `newest`, or `price_asc` / `price_desc` by the lowest active variant
+    price; ties go by id.
+    """
+    args = catalog_filters(q, kind, group_id, village, in_stock, sort)
     listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True))
-    if in_stock:
+    if args["in_stock"]:
         listed = listed.join(Stock, Stock.variant_id == Variant.id).where(Stock.on_hand > Stock.reserved)
     query = (select(Product, Group).join(Group, Group.id == Product.group_id)
              .where(Product.status == ProductStatus.active, listed.exists()))
-    if q and q.strip():
-        text = q.strip().lower()  # % and _ are searched for, not wildcards
-        query = query.where(or_(func.lower(Product.name).contains(text, autoescape=True),
-                                func.lower(Product.description).contains(text, autoescape=True)))
-    if kind:
-        query = query.where(Product.kind == _kind(kind))
-    if group_id is not None:
-        query = query.where(Product.group_id == check_id(group_id, "group_id"))
-    if village and village.strip():
-        query = query.where(func.lower(Group.village) == village.strip().lower())
+    for word in (args["q"] or "").split():
+        query = query.where(Product.search_name.contains(word, autoescape=True))
+    if args["kind"]:
+        query = query.where(Product.kind == ProductKind(args["kind"]))
+    if args["group_id"] is not None:
+        query = query.where(Product.group_id == args["group_id"])
+    if args["village"]:
+        query = query.where(func.lower(Group.village) == args["village"])
+    if args["sort"] in ("price_asc", "price_desc"):
+        lowest = (select(func.min(Variant.unit_price))
+                  .where(Variant.product_id == Product.id, Variant.active.is_(True))
+                  .correlate(Product).scalar_subquery())
+        return query.order_by(lowest.asc() if args["sort"] == "price_asc" else lowest.desc(), Product.id)
+    if args["sort"] == "newest":
+        return query.order_by(Product.created_at.desc(), Product.id.desc())
     return query.order_by(func.lower(Product.name), Product.id)
 
 

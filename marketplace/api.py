@@ -1,4 +1,167 @@
 """Marketplace API: checkouts and orders."""
-from flask_smorest import Blueprint
+from flask import request
+from core.blueprint import Blueprint
+from flask_smorest.error_handler import ErrorSchema
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from core.auth import User, require_login
+from core.extensions import db
+from core.pagination import page_of, paginate
+from groups.models import Group
+from groups.services import get_group_or_404
+from marketplace import services
+from marketplace.models import Checkout, Order, OrderLine
+from marketplace.schemas import CancelIn, CheckoutIn, CheckoutOut, IdempotencyHeaders, OrderListQuery, OrderOut
 
 blp = Blueprint("marketplace_api", __name__, url_prefix="/api/v1", description="Checkout and orders")
+
+
+# --- views: ORM objects to the shapes the schemas dump ---------------------------------------
+
+def _line_view(line: OrderLine, with_allocations: bool) -> dict:
+    view = {"id": line.id, "variant_id": line.variant_id, "product_name": line.product_name,
+            "variant_label": line.variant_label, "unit": line.unit, "quantity": line.quantity,
+            "unit_price": line.unit_price, "total": line.total}
+    if with_allocations:
+        view["allocations"] = [{"lot_id": a.lot_id, "member_id": a.member_id, "quantity": a.quantity}
+                               for a in line.allocations]
+    return view
+
+
+def order_views(orders: list[Order], user) -> list[dict]:
+    """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer."""
+    if not orders:
+        return []
+    group_ids = {order.group_id for order in orders}
+    groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))}
+    buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.buyer_id for o in orders})))}
+    insiders = services.groups_seeing_allocations(user, group_ids)
+    views = []
+    for order in orders:
+        group, buyer = groups[order.group_id], buyers[order.buyer_id]
+        views.append({
+            "id": order.id, "checkout_id": order.checkout_id, "group_id": order.group_id,
+            "group": {"id": group.id, "name": group.name, "pickup_point": group.pickup_point,
+                      "pickup_hours": group.pickup_hours},
+            "buyer": {"id": buyer.id, "name": buyer.name},
+            "status": order.status.value, "payment_method": order.payment_method.value,
+            "payment_status": services.payment_status(order),
+            "fulfilment": {"method": order.fulfilment_method.value, "date": order.fulfilment_date,
+                           "address": order.address, "note": order.note},
+            "lines": [_line_view(line, order.group_id in insiders) for line in order.lines],
+            "total": order.total, "paid": 0, "refunded": 0, "currency": order.currency,
+            "events": [{"from_status": e.from_status.value if e.from_status else None, "to_status": e.to_status.value,
+                        "actor_id": e.actor_id, "at": e.created_at, "note": e.note} for e in order.events],
+            "expires_at": order.expires_at, "created_at": order.created_at,
+        })
+    return views
+
+
+def order_view(order: Order, user) -> dict:
+    return order_views([order], user)[0]
+
+
+def checkout_view(checkout: Checkout, user) -> dict:
+    return {"id": checkout.id, "total": checkout.total, "currency": "IDR",
+            "payment_method": checkout.payment_method.value, "created_at": checkout.created_at,
+            "orders": order_views(list(checkout.orders), user)}
+
+
+def _with_details(query):
+    """Load each order's lines, allocations and events with the page, not one by one."""
+    return query.options(selectinload(Order.lines).selectinload(OrderLine.allocations), selectinload(Order.events))
+
+
+# --- checkout ---------------------------------------------------------------------------
+
+@blp.route("/checkouts", methods=["POST"])
+@blp.arguments(IdempotencyHeaders, location="headers")
+@blp.arguments(CheckoutIn)
+@blp.response(201, CheckoutOut, headers={"Idempotent-Replayed": {
+    "description": "`true` when a retry got the first checkout back", "schema": {"type": "string"}}})
+@blp.alt_response(409, schema=ErrorSchema, description="Not enough stock: `errors.lines` lists each short variant")
+def create_checkout(headers, _data):
+    """Buy from one or more groups: every line reserved at once, one order per group.
+
+    All or nothing: when any line is short the answer is 409 with `errors.lines`
+    listing each short variant (`requested`, `available`) and nothing is held.
+    A retry with the same `Idempotency-Key` and body returns the first checkout
+    (201, header `Idempotent-Replayed: true`); the same key with another body is 422.
+    """
+    # The body as sent, not as loaded: its fingerprint is what a retry must match.
+    checkout, created = services.place_checkout(request.get_json(), headers.get("idempotency_key"))
+    db.session.commit()
+    return checkout_view(checkout, require_login()), 201, ({} if created else {"Idempotent-Replayed": "true"})
+
+
+@blp.route("/checkouts/<int:checkout_id>", methods=["GET"])
+@blp.response(200, CheckoutOut)
+def get_checkout(checkout_id):
+    """One of your checkouts with its orders."""
+    return checkout_view(services.get_checkout_or_404(checkout_id), require_login())
+
+
+# --- orders -----------------------------------------------------------------------------
+
+@blp.route("/orders", methods=["GET"])
+@blp.arguments(OrderListQuery, location="query")
+@blp.response(200, page_of(OrderOut))
+def list_orders(args):
+    """Your orders, newest first; with `group_id`, that group's orders (coordinator, treasurer) by fulfilment day."""
+    user = require_login()
+    if "group_id" in args:
+        query = services.group_orders_query(get_group_or_404(args["group_id"]), args.get("status"), args.get("day"))
+    else:
+        query = services.buyer_orders_query(user, args.get("status"), args.get("day"))
+    result = paginate(_with_details(query), args["page"], args["per_page"])
+    result["items"] = order_views(result["items"], user)
+    return result
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.response(200, OrderOut)
+def get_order(order_id):
+    """One order with its lines, history and payment status: your own, or your group's (coordinator, treasurer)."""
+    return order_view(services.get_order_or_404(order_id), require_login())
+
+
+_NOT_ALLOWED = "Not allowed from the order's current status, given in `errors.status`"
+
+
+def _moved(order: Order) -> dict:
+    db.session.commit()
+    return order_view(order, require_login())
+
+
+@blp.route("/orders/<int:order_id>/confirm", methods=["POST"])
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
+def confirm_order(order_id):
+    """Accept a placed order (coordinator); 409 from any other status."""
+    return _moved(services.confirm(services.get_order_or_404(order_id)))
+
+
+@blp.route("/orders/<int:order_id>/ready", methods=["POST"])
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
+def mark_order_ready(order_id):
+    """Packed (coordinator): units leave the members' lots first in, first out; 409 unless confirmed."""
+    return _moved(services.mark_ready(services.get_order_or_404(order_id)))
+
+
+@blp.route("/orders/<int:order_id>/complete", methods=["POST"])
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
+def complete_order(order_id):
+    """Handed over to the buyer (coordinator); 409 unless ready."""
+    return _moved(services.complete(services.get_order_or_404(order_id)))
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.arguments(CancelIn)
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
+def cancel_order(data, order_id):
+    """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
+    return _moved(services.cancel(services.get_order_or_404(order_id), data.get("reason")))

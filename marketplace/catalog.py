@@ -1,36 +1,185 @@
-"""The public catalog as plain data, shared by the catalog API and the catalog pages."""
-from flask import url_for
-from sqlalchemy.orm import selectinload
+"""The public catalog as plain data, shared by the catalog API and the catalog pages.
 
-from core.pagination import paginate
+Pages are kept for a few seconds (CATALOG_CACHE_SECONDS, default 5; 0 turns it
+off) in a small per-process cache keyed by the normalized query, so a busy
+catalog costs one query per page per process every few seconds. A buyer may
+therefore see availability up to that many seconds old; checkout never uses it
+and always reserves against the live stock counters.
+"""
+import threading
+import time
+from collections import OrderedDict
+
+from types import SimpleNamespace
+
+from flask import current_app, has_request_context, request, url_for
+from sqlalchemy import func, select
+
+from core.extensions import db
+from groups.models import Group
 from inventory import services as stock
-from inventory.models import Product, Variant
+from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 
-SORTS = ("newest", "price_asc", "price_desc", "name")
+SORTS = stock.CATALOG_SORTS
+CACHE_MAX_PAGES = 512
+REFRESH_AHEAD = 0.8  # of CATALOG_CACHE_SECONDS: from then on the next request builds the page again
 
 
 def product_card(product: Product, group) -> dict:
     """What a buyer sees of a product: its group, photo, and active variants with what is available."""
+    return _card(product, group, [{"id": v.id, "product_id": v.product_id, "label": v.label,
+                                   "unit_price": v.unit_price, "active": True, "available": v.stock.available}
+                                  for v in product.variants if v.active])
+
+
+def _card(product, group, variants: list[dict]) -> dict:
+    """The card from anything with the product's and the group's attributes (ORM objects, or rows)."""
     photo = product.photo
-    variants = [{"id": v.id, "label": v.label, "unit_price": v.unit_price, "available": v.stock.available}
-                for v in product.variants if v.active]
     return {
-        "id": product.id, "name": product.name, "kind": product.kind.value, "unit": product.unit,
-        "description": product.description, "status": product.status.value, "group_id": product.group_id,
+        "id": product.id, "name": product.name, "kind": ProductKind(product.kind).value, "unit": product.unit,
+        "description": product.description, "status": ProductStatus(product.status).value,
+        "group_id": product.group_id,
         "group": {"id": group.id, "name": group.name, "village": group.village, "district": group.district},
         "photo_url": url_for("inventory.product_photo", name=f"{photo}.webp") if photo else None,
         "thumb_url": url_for("inventory.product_photo", name=f"{photo}-thumb.webp") if photo else None,
         "variants": variants,
         "min_price": min((v["unit_price"] for v in variants), default=None),
-        "created_at": product.created_at,
+        "created_at": product.created_at, "updated_at": product.updated_at,
     }
 
 
 def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest", page=1,
                  per_page=20) -> dict:
-    """One page of the public catalog: {items: [product_card...], page, per_page, total}."""
-    query = stock.catalog_query(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock)
-    query = query.options(selectinload(Product.variants).selectinload(Variant.stock))
-    result = paginate(query, page, per_page, scalars=False)
-    result["items"] = [product_card(product, group) for product, group in result["items"]]
-    return result
+    """One page of the public catalog: {items: [product_card...], page, per_page, total}.
+
+    Bad filters are refused (422) before the cache is looked at. The page may come
+    from the cache (see the module docstring): treat it as read-only.
+    """
+    found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
+    return {**found.page, "items": list(found.page["items"])}
+
+
+def catalog_rendered(render, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest", page=1,
+                     per_page=20):
+    """`render(page)` for one catalog page, kept with the page: for renderings the same for every viewer.
+
+    The catalog API keeps its JSON this way, so a kept page costs no serialization.
+    """
+    found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
+    if render not in found.renderings:
+        found.renderings[render] = render(found.page)
+    return found.renderings[render]
+
+
+def clear_cache() -> None:
+    """Forget every kept page (tests, or after bulk changes)."""
+    _cache.clear()
+
+
+class _Kept:
+    """A finished page (plain data, no ORM objects), when it was built, and what was rendered of it."""
+
+    __slots__ = ("built", "page", "renderings")
+
+    def __init__(self, built: float, page: dict):
+        self.built, self.page, self.renderings = built, page, {}
+
+
+def _kept(q, kind, group_id, village, in_stock, sort, page, per_page) -> _Kept:
+    filters = stock.catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock,
+                                    sort=sort)
+    seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
+    if seconds <= 0:
+        return _Kept(_clock(), _build(filters, page, per_page))
+    script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
+    key = (script_root, *filters.values(), page, per_page)
+    return _cache.get_or_build(key, seconds, lambda: _build(filters, page, per_page))
+
+
+_PRODUCT_COLUMNS = (Product.id, Product.name, Product.kind, Product.unit, Product.description, Product.status,
+                    Product.group_id, Product.photo, Product.created_at, Product.updated_at)
+_GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district)
+_VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
+
+
+def _build(filters: dict, page: int, per_page: int) -> dict:
+    """One page as plain data from three queries: the count, the page's rows, their active variants with stock.
+
+    Plain rows rather than ORM objects and relationship loads: building a page is what
+    a cache miss costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
+    """
+    query = stock.catalog_query(**filters)
+    total = db.session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Product.id).order_by(None).subquery())) or 0
+    rows = db.session.execute(query.with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
+    if rows:
+        for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
+                select(*_VARIANT_COLUMNS).join(Stock, Stock.variant_id == Variant.id)
+                .where(Variant.product_id.in_(list(variants)), Variant.active.is_(True)).order_by(Variant.id)):
+            variants[product_id].append({"id": variant_id, "product_id": product_id, "label": label,
+                                         "unit_price": unit_price, "active": True, "available": on_hand - reserved})
+    width = len(_PRODUCT_COLUMNS)
+    items = [_card(SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
+                   SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))), variants[row[0]]) for row in rows]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+_PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
+_GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
+
+
+class _PageCache:
+    """Kept pages by normalized query; expired ones are dropped when met, the least recently kept beyond the limit.
+
+    A missing page is built by one thread while the others asking for it wait for that
+    page, rather than each running the same query (threaded workers). A page in the last
+    fifth of its time is built again ahead by the first request to meet it, while the
+    others are still given the kept page: no page is ever older than `seconds`, and busy
+    pages rarely make a buyer wait for a query.
+    """
+
+    def __init__(self, max_pages: int):
+        self.max_pages = max_pages
+        self.pages: OrderedDict[tuple, _Kept] = OrderedDict()
+        self.building: dict[tuple, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    def get_or_build(self, key: tuple, seconds: float, build) -> _Kept:
+        while True:
+            with self.lock:
+                found = self.pages.get(key)
+                if found is not None:
+                    age = _clock() - found.built
+                    if age < seconds and (age < seconds * REFRESH_AHEAD or key in self.building):
+                        return found
+                    if age >= seconds:
+                        del self.pages[key]
+                pending = self.building.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self.building[key] = threading.Event()
+            if not owner:
+                pending.wait(60)
+                continue  # the page is kept now, or its build failed and this thread tries
+            try:
+                found = _Kept(_clock(), build())  # the page's age counts from before its query ran
+                with self.lock:
+                    self.pages[key] = found
+                    self.pages.move_to_end(key)
+                    while len(self.pages) > self.max_pages:
+                        self.pages.popitem(last=False)
+                return found
+            finally:
+                with self.lock:
+                    del self.building[key]
+                pending.set()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pages.clear()
+
+
+_clock = time.monotonic
+_cache = _PageCache(CACHE_MAX_PAGES)

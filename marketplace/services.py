@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.auth import ID_MAX, User, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -153,22 +153,26 @@ def _clean_lines(lines) -> list[tuple[Variant, Decimal]]:
     if errors:
         raise ValidationFailed(errors=errors)
     variants = {v.id: v for v in db.session.scalars(
-        select(Variant).options(selectinload(Variant.product)).where(Variant.id.in_(list(wanted))))}
+        select(Variant).options(joinedload(Variant.product)).where(Variant.id.in_(list(wanted))))}  # one query
     cleaned = []
+    units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
         variant = variants.get(variant_id)
         if variant is None or not variant.active or variant.product.status != ProductStatus.active:
             for i, _q in entries:
                 errors[f"lines.{i}.variant_id"] = [_("This product is not for sale.")]
             continue
-        unit = BUILTIN_UNITS.get(variant.product.unit)
-        whole = unit.whole if unit else True
+        unit = BUILTIN_UNITS.get(variant.product.unit)  # a group cannot define a built-in code again
+        if unit is None:  # only a group's own unit needs its units read
+            if variant.group_id not in units:
+                units[variant.group_id] = stock.group_units(db.session.get(Group, variant.group_id))
+            unit = units[variant.group_id].get(variant.product.unit) or BUILTIN_UNITS["pcs"]
         total = Decimal(0)
         for i, raw in entries:
             try:
-                total += parse_quantity(raw, whole=whole)
+                total += parse_quantity(raw, whole=unit.whole)
             except QuantityError as exc:
-                errors[f"lines.{i}.quantity"] = [stock._quantity_message(exc, unit or BUILTIN_UNITS["pcs"])]
+                errors[f"lines.{i}.quantity"] = [stock._quantity_message(exc, unit)]
         cleaned.append((variant, total))
     if errors:
         raise ValidationFailed(errors=errors)
@@ -207,8 +211,9 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
     fulfilment = _clean_fulfilment(data.get("fulfilment"))
     lines = _clean_lines(data.get("lines"))
 
-    checkout = Checkout(buyer_id=buyer.id, idempotency_key=key, request_hash=fingerprint, total=0,
-                        payment_method=payment_method)
+    checkout = Checkout(buyer_id=buyer.id, idempotency_key=key, request_hash=fingerprint,
+                        total=sum(line_total(variant.unit_price, quantity) for variant, quantity in lines),
+                        payment_method=payment_method)  # the sum of the orders' totals, known now: no UPDATE later
     db.session.add(checkout)
     try:
         db.session.flush()  # claims the key first: a concurrent twin waits here, then replays
@@ -239,7 +244,6 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
         order.events.append(OrderEvent(actor_id=buyer.id, from_status=None, to_status=OrderStatus.placed))
         db.session.add(order)
         orders.append(order)
-    checkout.total = sum(order.total for order in orders)
     db.session.flush()
     stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}")
                    for order in orders for line in order.lines], actor_id=buyer.id)
@@ -271,6 +275,15 @@ def can_view(order: Order, user) -> bool:
         return True
     member = membership(db.session.get(Group, order.group_id), user)
     return member is not None and member.role in (Role.coordinator, Role.treasurer)
+
+
+def groups_seeing_allocations(user, group_ids) -> set[int]:
+    """Of `group_ids`, those whose coordinator or treasurer `user` is: only they see whose lots supplied an order."""
+    if user is None or not user.is_authenticated or not group_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Member.group_id).where(Member.group_id.in_(set(group_ids)), Member.user_id == user.id,
+                                      Member.active.is_(True), Member.role.in_((Role.coordinator, Role.treasurer)))))
 
 
 def manages(order: Order, user) -> bool:
@@ -398,10 +411,13 @@ def expire_opportunistically(every_seconds: int = 60) -> int:
 
 # --- reading ------------------------------------------------------------------------------
 
-def buyer_orders_query(user: User, status: str | None = None):
+def buyer_orders_query(user: User, status: str | None = None, day: date | None = None):
+    """The buyer's own orders, newest first, filtered by status and fulfilment day."""
     query = select(Order).where(Order.buyer_id == user.id)
     if status:
         query = query.where(Order.status == _status(status))
+    if day:
+        query = query.where(Order.fulfilment_date == day)
     return query.order_by(Order.id.desc())
 
 
@@ -469,3 +485,10 @@ def order_counts(group: Group) -> dict[str, int]:
 
 def quantity_text(value: Decimal) -> str:
     return format_quantity(value)
+
+
+def catalog_villages() -> list[str]:
+    """The villages of groups that list something, for the catalog's village filter."""
+    # EXISTS per group, not a join over every product: this runs on each catalog page (bench/catalog.py).
+    lists = select(Product.id).where(Product.group_id == Group.id, Product.status == ProductStatus.active).exists()
+    return list(db.session.scalars(select(Group.village).where(lists).distinct().order_by(Group.village)))

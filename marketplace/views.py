@@ -1,6 +1,405 @@
-"""Marketplace pages: catalog, storefronts, cart, checkout, orders."""
-from flask import Blueprint
+"""Marketplace pages: catalog, storefronts, cart, checkout, orders, the coordinator's queue and packing list.
 
-from marketplace import services  # noqa: F401  (registers the models)
+Each view parses the form, calls the cart or a service in marketplace.services
+(which holds every rule and checks the caller's role), commits once, and
+redirects. A page's buttons follow the order's status, but the services check
+again on every action.
+"""
+import uuid
+from datetime import date
+from urllib.parse import quote
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from core.auth import User
+from core.errors import AppError, Conflict, ValidationFailed
+from core.extensions import db
+from core.money import format_rupiah
+from core.pagination import paginate
+from core.phone import whatsapp_number
+from core.quantity import format_quantity
+from core.views import apply_errors, safe_next
+from groups import services as groups
+from groups.models import Group
+from inventory import services as stock
+from inventory.models import ProductKind
+from inventory.services import InsufficientStock
+from inventory.views import day_filter
+from marketplace import cart as carts
+from marketplace import services
+from marketplace.catalog import SORTS, catalog_page, product_card
+from marketplace.forms import CartAddForm, CartLineForm, CheckoutForm, OrderActionForm
+from marketplace.models import (
+    OPEN_STATUSES,
+    Checkout,
+    FulfilmentMethod,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+)
 
 bp = Blueprint("marketplace", __name__)
+
+PER_PAGE = 20
+QUEUE_PER_PAGE = 50
+SORT_LABELS = {"newest": _l("Newest"), "price_asc": _l("Price: low to high"),
+               "price_desc": _l("Price: high to low"), "name": _l("Name")}
+FULFILMENT_LABELS = {FulfilmentMethod.pickup: _l("pickup"), FulfilmentMethod.delivery: _l("delivery")}
+PAYMENT_LABELS = {PaymentMethod.card: _l("card"), PaymentMethod.cash: _l("cash"),
+                  PaymentMethod.transfer: _l("bank transfer")}
+# What a coordinator can do next from each status (the services decide whether it is allowed).
+NEXT_STEPS = {OrderStatus.placed: ("confirm", "cancel"), OrderStatus.confirmed: ("ready", "cancel"),
+              OrderStatus.ready: ("complete",)}
+ACTION_LABELS = {"confirm": _l("Confirm"), "ready": _l("Packed: ready"), "complete": _l("Handed over: complete"),
+                 "cancel": _l("Cancel order")}
+ACTIONS = {"confirm": services.confirm, "ready": services.mark_ready, "complete": services.complete}
+BUYER_CANCELS = (OrderStatus.placed, OrderStatus.confirmed)
+
+
+# --- helpers for templates ------------------------------------------------------------
+
+@bp.app_template_global()
+def label_text(label: str) -> str:
+    """A variant label as shown; the default one reads as "standard" in the user's language."""
+    return _("standard") if label == stock.DEFAULT_LABEL else label
+
+
+@bp.app_context_processor
+def _marketplace_globals():
+    return {"cart_count": carts.count(), "status_label": services.status_label,
+            "fulfilment_labels": FULFILMENT_LABELS, "payment_labels": PAYMENT_LABELS,
+            "action_labels": ACTION_LABELS}
+
+
+# --- helpers for views ----------------------------------------------------------------
+
+def _page_arg() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
+
+
+def _text_arg(name: str, limit: int = 120) -> str:
+    return (request.args.get(name) or "").strip()[:limit]
+
+
+def _day_arg(name: str = "date") -> tuple[date | None, bool]:
+    """A YYYY-MM-DD query argument: (the day or None, whether it was given but unreadable)."""
+    text = _text_arg(name, 40)
+    if not text:
+        return None, False
+    try:
+        return date.fromisoformat(text), False
+    except ValueError:
+        return None, True
+
+
+def _users(user_ids) -> dict[int, User]:
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _groups_by_id(group_ids) -> dict[int, Group]:
+    ids = set(group_ids)
+    if not ids:
+        return {}
+    return {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(ids)))}
+
+
+def _whatsapp_link(order: Order, group: Group) -> str | None:
+    """wa.me link to the group's coordinator with a message that names the order; None without a phone."""
+    contact = services.coordinator_contact(order.group_id)
+    if contact is None:
+        return None
+    if order.fulfilment_method == FulfilmentMethod.pickup:
+        how = _("pickup on %(day)s", day=day_filter(order.fulfilment_date))
+    else:
+        how = _("delivery on %(day)s", day=day_filter(order.fulfilment_date))
+    text = _("Hello, I placed order #%(id)d at %(group)s (%(total)s, %(how)s). My name is %(name)s.",
+             id=order.id, group=group.name, total=format_rupiah(order.total), how=how, name=current_user.name)
+    return f"https://wa.me/{whatsapp_number(contact.phone)}?text={quote(text, safe='')}"
+
+
+# --- catalog, product page, storefront ------------------------------------------------
+
+def _catalog_args() -> dict:
+    kind = request.args.get("kind")
+    sort = request.args.get("sort")
+    return {"q": _text_arg("q") or None,
+            "kind": kind if kind in {k.value for k in ProductKind} else None,
+            "village": _text_arg("village") or None,
+            "in_stock": request.args.get("in_stock") == "1",
+            "sort": sort if sort in SORTS else "newest"}
+
+
+@bp.route("/catalog")
+def catalog():
+    services.expire_opportunistically()
+    args = _catalog_args()
+    result = catalog_page(**args, page=_page_arg(), per_page=PER_PAGE)
+    return render_template("marketplace/catalog.html", result=result, args=args, sort_labels=SORT_LABELS,
+                           villages=services.catalog_villages(), in_cart=carts.quantities(),
+                           here=request.full_path.rstrip("?"))
+
+
+@bp.route("/products/<int:product_id>")
+def product(product_id: int):
+    item, manager = stock.get_visible_product(product_id)
+    group = db.session.get(Group, item.group_id)
+    return render_template("marketplace/product.html", p=product_card(item, group), group=group,
+                           for_sale=item.status == "active", manager=manager, in_cart=carts.quantities(),
+                           here=request.path)
+
+
+@bp.route("/groups/<int:group_id>/shop")
+def shop(group_id: int):
+    group = groups.get_group_or_404(group_id)
+    sort = request.args.get("sort")
+    sort = sort if sort in SORTS else "newest"
+    result = catalog_page(group_id=group.id, sort=sort, page=_page_arg(), per_page=PER_PAGE)
+    return render_template("marketplace/shop.html", group=group, result=result, sort=sort, sort_labels=SORT_LABELS,
+                           in_cart=carts.quantities(), here=request.full_path.rstrip("?"))
+
+
+# --- the cart -------------------------------------------------------------------------
+
+def _variant_arg(value) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+
+
+@bp.route("/cart")
+def cart():
+    current = carts.load()
+    if current.removed:
+        flash(_("No longer for sale, so taken out of your cart: %(names)s", names=", ".join(current.removed)),
+              "warning")
+    return render_template("marketplace/cart.html", cart=current, form=CartLineForm())
+
+
+@bp.route("/cart/add", methods=["POST"])
+def cart_add():
+    form = CartAddForm()
+    back = safe_next(url_for("marketplace.catalog"))
+    if not form.validate_on_submit():
+        flash(_("Please try again."), "error")
+        return redirect(back)
+    try:
+        variant, total = carts.add(_variant_arg(form.variant_id.data), carts.typed_quantity(form.quantity.data))
+    except AppError as exc:
+        flash(str(exc.message), "error")
+        return redirect(back)
+    product = variant.product
+    flash(_("In your cart: %(quantity)s %(unit)s %(product)s.", quantity=format_quantity(total), unit=product.unit,
+            product=product.name), "success")
+    return redirect(back if "#" in back else f"{back}#p{product.id}")
+
+
+@bp.route("/cart/update", methods=["POST"])
+def cart_update():
+    form = CartLineForm()
+    if form.validate_on_submit():
+        try:
+            carts.update(_variant_arg(form.variant_id.data), carts.typed_quantity(form.quantity.data))
+        except AppError as exc:
+            flash(str(exc.message), "error")
+        else:
+            flash(_("Cart updated."), "success")
+    else:
+        flash(_("Please try again."), "error")
+    return redirect(url_for("marketplace.cart"))
+
+
+@bp.route("/cart/remove", methods=["POST"])
+def cart_remove():
+    form = CartLineForm()
+    if form.validate_on_submit():
+        carts.remove(_variant_arg(form.variant_id.data))
+        flash(_("Removed from your cart."), "success")
+    else:
+        flash(_("Please try again."), "error")
+    return redirect(url_for("marketplace.cart"))
+
+
+# --- checkout -------------------------------------------------------------------------
+
+def _checkout_data(form: CheckoutForm, current) -> dict:
+    return {"lines": carts.checkout_lines(current),
+            "fulfilment": {"method": form.fulfilment_method.data, "date": form.date.data or None,
+                           "address": form.address.data or None, "note": form.note.data or None},
+            "payment_method": form.payment_method.data}
+
+
+CHECKOUT_FIELDS = {"fulfilment.method": "fulfilment_method", "fulfilment.date": "date",
+                   "fulfilment.address": "address", "fulfilment.note": "note", "payment_method": "payment_method",
+                   "fulfilment": "fulfilment_method"}
+
+
+def _line_errors(error: AppError, lines: list[dict]) -> dict[int, list[str]]:
+    """A service's "lines.3.quantity" errors, keyed by the variant id of line 3."""
+    found: dict[int, list[str]] = {}
+    for key, messages in error.errors.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(lines):
+            variant_id = lines[int(parts[1])]["variant_id"]
+            found.setdefault(variant_id, []).extend(str(m) for m in messages)
+    return found
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    form = CheckoutForm()
+    posted = request.method == "POST" and form.validate_on_submit()
+    if posted:
+        key = (form.idempotency_key.data or "").strip()
+        if key and len(key) <= services.KEY_MAX_LENGTH:
+            done = services.find_checkout(current_user, key)
+            if done is not None:  # the same form sent again (a double tap, a retry on a slow line)
+                return redirect(url_for("marketplace.confirmation", checkout_id=done.id))
+    current = carts.load()
+    if request.method == "GET":
+        if not current:
+            flash(_("Your cart is empty. Add something from the catalog first."), "warning")
+            return redirect(url_for("marketplace.cart"))
+        form.idempotency_key.data = str(uuid.uuid4())
+        form.date.data = services.today_wib().isoformat()
+    shortfalls: dict[int, dict] = {}
+    line_errors: dict[int, list[str]] = {}
+    status = 200 if request.method == "GET" or posted else 400
+    if status == 400 and "csrf_token" in form.errors:
+        flash(_("Please try again."), "error")
+    if posted:
+        data = _checkout_data(form, current)
+        try:
+            if not current:
+                raise ValidationFailed(_l("Your cart is empty. Add something from the catalog first."))
+            placed, _created = services.place_checkout(data, form.idempotency_key.data or None)
+        except InsufficientStock as exc:
+            db.session.rollback()
+            shortfalls = {int(s["variant_id"]): s for s in exc.shortfalls}
+            flash(_("Not enough stock for some lines. Change them in your cart, then order again."), "error")
+            status = 409
+        except AppError as exc:
+            db.session.rollback()
+            status = exc.code
+            if "Idempotency-Key" in exc.errors:  # a twin of this form won with another cart: start afresh
+                flash(_("This form was already sent. Check your orders before ordering again."), "error")
+                form.idempotency_key.data = str(uuid.uuid4())
+            else:
+                line_errors = _line_errors(exc, data["lines"])
+                renamed = {CHECKOUT_FIELDS.get(k, k): v for k, v in exc.errors.items()}
+                shown = AppError(exc.message, renamed)
+                shown.code = exc.code
+                apply_errors(form, shown)
+        else:
+            db.session.commit()
+            carts.clear()
+            flash(_("Thank you! Your order is placed."), "success")
+            return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
+    return render_template("marketplace/checkout.html", form=form, cart=current, shortfalls=shortfalls,
+                           line_errors=line_errors), status
+
+
+@bp.route("/checkouts/<int:checkout_id>")
+@login_required
+def confirmation(checkout_id: int):
+    placed: Checkout = services.get_checkout_or_404(checkout_id)
+    found = _groups_by_id(order.group_id for order in placed.orders)
+    links = {order.id: _whatsapp_link(order, found[order.group_id]) for order in placed.orders}
+    return render_template("marketplace/confirmation.html", checkout=placed, groups=found, links=links)
+
+
+# --- the buyer's orders, and an order's page -------------------------------------------
+
+@bp.route("/orders")
+@login_required
+def my_orders():
+    services.expire_opportunistically()
+    result = paginate(services.buyer_orders_query(current_user).options(selectinload(Order.lines)), _page_arg(),
+                      PER_PAGE)
+    return render_template("marketplace/my_orders.html", result=result,
+                           groups=_groups_by_id(o.group_id for o in result["items"]))
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order(order_id: int):
+    services.expire_opportunistically()
+    found = services.get_order_or_404(order_id)
+    group = db.session.get(Group, found.group_id)
+    manages = services.manages(found, current_user)
+    steps = NEXT_STEPS.get(found.status, ()) if manages else ()
+    buyer_cancels = found.buyer_id == current_user.id and found.status in BUYER_CANCELS and "cancel" not in steps
+    people = _users([found.buyer_id] + [e.actor_id for e in found.events])
+    return render_template("marketplace/order.html", order=found, group=group, manages=manages, steps=steps,
+                           buyer_cancels=buyer_cancels, people=people, form=OrderActionForm(),
+                           sees_buyer=found.buyer_id != current_user.id,
+                           whatsapp=_whatsapp_link(found, group) if found.buyer_id == current_user.id else None)
+
+
+@bp.route("/orders/<int:order_id>/<action>", methods=["POST"])
+@login_required
+def order_action(order_id: int, action: str):
+    if action not in (*ACTIONS, "cancel"):
+        abort(404)
+    found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
+    form = OrderActionForm()
+    back = safe_next(url_for("marketplace.order", order_id=found.id))
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if action == "cancel":
+            services.cancel(found, form.note.data or None)
+        else:
+            ACTIONS[action](found)  # a buyer or a treasurer is refused here (403)
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Order #%(id)d is now %(status)s.", id=found.id, status=services.status_label(found.status)), "success")
+    return redirect(back)
+
+
+# --- the coordinator's queue and packing list ------------------------------------------
+
+QUEUE_FILTERS = ("open", "all", *(s.value for s in OrderStatus))
+
+
+@bp.route("/groups/<int:group_id>/orders")
+@login_required
+def queue(group_id: int):
+    services.expire_opportunistically()
+    group = groups.get_group_or_404(group_id)
+    status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
+    day, bad_day = _day_arg()
+    query = services.group_orders_query(group, None if status in ("open", "all") else status, day)
+    if status == "open":
+        query = query.where(Order.status.in_(OPEN_STATUSES))
+    result = paginate(query.options(selectinload(Order.lines)), _page_arg(), QUEUE_PER_PAGE)
+    return render_template("marketplace/queue.html", group=group, result=result, status=status, day=day,
+                           bad_day=bad_day, counts=services.order_counts(group),
+                           people=_users(o.buyer_id for o in result["items"]),
+                           manages=groups.can_manage(group, current_user), steps=NEXT_STEPS,
+                           form=OrderActionForm(), here=request.full_path, today=services.today_wib())
+
+
+@bp.route("/groups/<int:group_id>/packing")
+@login_required
+def packing(group_id: int):
+    group = groups.get_group_or_404(group_id)
+    day, bad_day = _day_arg()
+    if bad_day:
+        flash(_("Use a date such as 2026-11-28."), "error")
+    packed = services.packing_list(group, day or services.today_wib())
+    waiting = db.session.scalar(select(func.count()).select_from(
+        services.group_orders_query(group, OrderStatus.placed.value, packed["day"]).subquery()))
+    return render_template("marketplace/packing.html", group=group, packing=packed, waiting=waiting)
+

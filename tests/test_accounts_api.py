@@ -662,3 +662,12 @@ def test_error_messages_follow_accept_language(app, client):
     assert_error(indonesian, 401)
     assert english.json["message"] == "Please log in first."
     assert english.json["status"] == indonesian.json["status"] == "Unauthorized"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"name": ' + "9" * 5000 + "}"],
+                         ids=["nested-100000-deep", "5000-digit-integer"])
+def test_unreadable_json_bodies_are_400_not_500(client, body):
+    for path in ("/api/v1/auth/register", "/api/v1/groups", "/api/v1/checkouts"):
+        response = client.post(path, data=body, content_type="application/json")
+        assert response.status_code in (400, 401), (path, response.status_code)
+        assert response.json["code"] == response.status_code

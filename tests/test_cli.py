@@ -6,6 +6,7 @@ from core.extensions import db
 from groups.models import Group, Member, Role
 from inventory.models import Lot, Movement, Product, Variant
 from inventory.services import stock_check
+from marketplace.models import Checkout, Order, OrderEvent, OrderLine, OrderLineLot, OrderStatus, PaymentMethod
 
 
 def test_create_admin_makes_a_district_admin(app, db):
@@ -36,7 +37,8 @@ def test_create_admin_promotes_an_existing_account(app, db):
 def _counts(app):
     with app.app_context():
         return tuple(db.session.scalar(select(func.count()).select_from(model))
-                     for model in (User, Group, Member, Product, Variant, Lot, Movement))
+                     for model in (User, Group, Member, Product, Variant, Lot, Movement, Checkout, Order, OrderLine,
+                                   OrderLineLot, OrderEvent))
 
 
 def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
@@ -74,3 +76,26 @@ def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
         assert labels == {"Grade A", "Grade B"}
         assert db.session.scalar(select(func.count(Lot.id))) >= 15
         assert stock_check() == []
+
+
+def test_seed_demo_leaves_the_demo_buyer_orders_in_every_status(app, db):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        buyer = db.session.scalar(select(User).where(User.email == "pembeli@pasar.test"))
+        orders = db.session.scalars(select(Order).order_by(Order.id)).all()
+        assert {o.buyer_id for o in orders} == {buyer.id}
+        assert {o.status for o in orders} == set(OrderStatus)
+        assert {o.group_id for o in orders} == set(db.session.scalars(select(Group.id)))
+        for order in orders:
+            history = [e.to_status for e in order.events]
+            assert history[0] == OrderStatus.placed and history[-1] == order.status
+        expired = next(o for o in orders if o.status == OrderStatus.expired)
+        assert expired.payment_method == PaymentMethod.card and expired.events[-1].actor_id is None
+        packed = [o for o in orders if o.status in (OrderStatus.ready, OrderStatus.completed)]
+        assert packed and all(line.allocations for o in packed for line in o.lines)
+        assert stock_check() == []
+    check = runner.invoke(args=["stock", "check"])
+    assert check.exit_code == 0, check.output

@@ -1,0 +1,162 @@
+"""Checkout under gunicorn against a bare Flask endpoint making the same stock writes in raw SQL.
+
+    .venv/bin/python bench/checkout.py [--seconds 6] [--clients 8] [--only sqlite|postgresql]
+
+Two groups with three variants (two of one group, one of the other) and stock
+far larger than any run takes, written straight into a temporary SQLite file
+and, when reachable, a scratch PostgreSQL database (a lot and an intake
+movement behind every unit). gunicorn (2 workers, gthread) serves
+bench/serve.py. The benchmark's threads send
+
+- the real checkout: POST /api/v1/checkouts with a bearer token, three lines of
+  one unit each, cash, pickup: validation, one order per group, guarded
+  reservations, order lines, events, the JSON answer;
+- the baseline: POST /_baseline/checkout with the same body, which makes only
+  the writes, in raw SQL in one transaction: three guarded stock updates,
+  three movement rows and one order row.
+
+Printed: checkouts per second, p50 and p99 latency, each as a ratio to the
+baseline (higher is better; the goal is 0.5). The run ends with
+`stock_check()` on what both wrote.
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from bench.loadgen import HEADER, Server, compare, postgres_reachable, row  # noqa: E402
+from config import TestConfig  # noqa: E402
+from core import create_app  # noqa: E402
+from core.auth import User, issue_token  # noqa: E402
+from core.extensions import db  # noqa: E402
+from core.types import utcnow  # noqa: E402
+from groups.models import Group, GroupKind, Member, Role  # noqa: E402
+from inventory import services as inv  # noqa: E402
+from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant  # noqa: E402
+from marketplace.models import Checkout, Order, PaymentMethod  # noqa: E402
+from tests.databases import scratch_database  # noqa: E402
+
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+STOCK = Decimal(10_000_000)
+
+
+def make_app(url: str):
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    app = create_app(Config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    return app
+
+
+def seed(app) -> dict:
+    """Two groups, three variants with STOCK each (through lots), a buyer with a token, a checkout row for the baseline."""
+    now = utcnow()
+    with app.app_context():
+        buyer = User(email="pembeli@pasar.test", name="Bu Ratna")
+        buyer.set_password("bench-password")
+        db.session.add(buyer)
+        variants = []
+        for name, village, product_name, labels in (("KUB Jahit Sumberejo", "Sumberejo", "Daster batik", ("Biru", "Cokelat")),
+                                                    ("Kelompok Tani Cabai", "Gembongan", "Cabai rawit", ("Grade A",))):
+            group = Group(name=name, kind=GroupKind.business, village=village, district="Ponggok", verified=True)
+            member = Member(group=group, name="Anggota", role=Role.member)
+            db.session.add_all([group, member])
+            db.session.flush()
+            product = Product(group_id=group.id, name=product_name, kind=ProductKind.garment, unit="pcs")
+            db.session.add(product)
+            db.session.flush()
+            for label in labels:
+                variant = Variant(product_id=product.id, group_id=group.id, label=label, unit_price=65000)
+                db.session.add(variant)
+                db.session.flush()
+                db.session.execute(insert(Stock), [{"variant_id": variant.id, "on_hand": STOCK, "reserved": Decimal(0)}])
+                lot = Lot(group_id=group.id, variant_id=variant.id, member_id=member.id, quantity=STOCK,
+                          remaining=STOCK, received_at=now, created_at=now)
+                db.session.add(lot)
+                db.session.flush()
+                db.session.execute(insert(Movement), [{
+                    "group_id": group.id, "variant_id": variant.id, "kind": MovementKind.intake, "lot_id": lot.id,
+                    "on_hand_delta": STOCK, "reserved_delta": Decimal(0), "created_at": now}])
+                variants.append(variant)
+        _, token = issue_token(buyer, "bench")
+        checkout = Checkout(buyer_id=buyer.id, request_hash="bench-baseline", total=0,
+                            payment_method=PaymentMethod.cash)
+        db.session.add(checkout)
+        db.session.commit()
+        return {"token": token, "buyer_id": buyer.id, "checkout_id": checkout.id,
+                "variants": {str(v.id): [v.group_id, v.unit_price] for v in variants}}
+
+
+def bench_database(name: str, url: str, args) -> list[str]:
+    app = make_app(url)
+    setup = seed(app)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp)
+        (bodies / "instance").mkdir()
+        (bodies / "checkout.json").write_text(json.dumps(setup))
+        body = json.dumps({"lines": [{"variant_id": int(v), "quantity": "1"} for v in setup["variants"]],
+                           "fulfilment": {"method": "pickup"}, "payment_method": "cash"}).encode()
+        headers = {"Authorization": f"Bearer {setup['token']}", "Content-Type": "application/json"}
+
+        def real(client, n):
+            return "POST", "/api/v1/checkouts", body, headers
+
+        def baseline(client, n):
+            return "POST", "/_baseline/checkout", body, headers
+
+        with Server(url, bodies) as server:
+            real_run, base_run = compare(server.port, real, baseline, args.seconds, args.clients, args.rounds,
+                                         expect=201)
+        line = row(name, "POST /api/v1/checkouts", real_run, base_run)
+        print(line, flush=True)
+        rows.append(line)
+    with app.app_context():
+        problems = inv.stock_check()
+        orders = db.session.scalar(select(func.count(Order.id)))
+        if problems:
+            raise SystemExit(f"{name}: the books disagree after the run: {problems[:3]}")
+        print(f"{name}: {orders:,} orders written, stock books agree", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement, split over the rounds")
+    parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
+    parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = parser.parse_args()
+
+    rows = []
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += bench_database("SQLite", f"sqlite:///{tmp}/bench.db", args)
+    if args.only in (None, "postgresql"):
+        if postgres_reachable(POSTGRES_URL):
+            with scratch_database(POSTGRES_URL, f"bench_checkout_{os.getpid()}") as url:
+                rows += bench_database("PostgreSQL", url, args)
+        else:
+            print(f"PostgreSQL not reachable at {POSTGRES_URL}: skipped")
+
+    print(f"\n3-line checkout under gunicorn (2 workers), {args.clients} keep-alive clients; "
+          "ratios: throughput real/baseline, latency baseline/real")
+    print(HEADER)
+    for line in rows:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Checkout and order schemas for the API.
+
+A checkout body is checked here for its shape only: the service reads the body
+exactly as the client sent it (its fingerprint is how a retry is recognised)
+and answers every bad value with its own message, flat as `lines.<n>.<field>`.
+Quantities go out as decimal strings without trailing zeros, money as whole rupiah.
+"""
+from marshmallow import Schema, fields, validate
+
+from core.auth import ID_MAX
+from core.pagination import PageQuery
+from inventory.schemas import Quantity
+from marketplace.models import FulfilmentMethod, OrderStatus, PaymentMethod
+from marketplace.services import ADDRESS_MAX_LENGTH, KEY_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
+
+
+def _values(enum_cls) -> list[str]:
+    return [member.value for member in enum_cls]
+
+
+_MANAGERS_ONLY = "Only for the group's coordinator and treasurer"
+
+
+# --- in -------------------------------------------------------------------------------
+
+class CheckoutLineIn(Schema):
+    variant_id = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 12,
+                                                       "description": "An active variant of an active product, "
+                                                                      "of any group"})
+    quantity = Quantity(allow_none=True, metadata={"description": "A decimal string with at most 3 places; whole "
+                                                                  "numbers for piece units; never a float"})
+
+
+class FulfilmentIn(Schema):
+    method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": _values(FulfilmentMethod),
+                                                   "description": "`pickup` at each group's pickup point, "
+                                                                  "or `delivery`"})
+    address = fields.Raw(allow_none=True, metadata={
+        "type": "string", "description": f"Needed for delivery; at most {ADDRESS_MAX_LENGTH} characters"})
+    note = fields.Raw(allow_none=True, metadata={"type": "string",
+                                                 "description": f"At most {NOTE_MAX_LENGTH} characters"})
+    date = fields.Raw(allow_none=True, metadata={
+        "type": "string", "format": "date", "example": "2026-11-28",
+        "description": f"The fulfilment day, from today (the default) to {MAX_DAYS_AHEAD} days ahead, in WIB"})
+
+
+class CheckoutIn(Schema):
+    lines = fields.List(fields.Nested(CheckoutLineIn), allow_none=True, metadata={
+        "description": f"1 to {MAX_LINES} lines from any groups; lines of one variant are added together"})
+    fulfilment = fields.Nested(FulfilmentIn, allow_none=True)
+    payment_method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": _values(PaymentMethod)})
+
+
+class IdempotencyHeaders(Schema):
+    idempotency_key = fields.String(data_key="Idempotency-Key", metadata={
+        "description": f"At most {KEY_MAX_LENGTH} printable characters, new for each checkout: a retry with the "
+                       "same key and body returns the first checkout; the same key with another body is refused "
+                       "(422)", "example": "0b7e6f0c-4a1d-4c2e-9a57-3f1e2d9c8b10"})
+
+
+class OrderListQuery(PageQuery):
+    group_id = fields.Integer(validate=validate.Range(min=1, max=ID_MAX), metadata={
+        "description": "The group's orders, for its coordinator and treasurer; without it, your own"})
+    status = fields.String(metadata={"enum": _values(OrderStatus)})
+    day = fields.Date(data_key="date", metadata={"description": "The fulfilment day"})
+
+
+class CancelIn(Schema):
+    reason = fields.Raw(allow_none=True, metadata={"type": "string",
+                                                   "description": f"At most {NOTE_MAX_LENGTH} characters"})
+
+
+# --- out ------------------------------------------------------------------------------
+
+class OrderGroupOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    pickup_point = fields.String(allow_none=True)
+    pickup_hours = fields.String(allow_none=True)
+
+
+class OrderBuyerOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class FulfilmentOut(Schema):
+    method = fields.String(metadata={"enum": _values(FulfilmentMethod)})
+    date = fields.Date()
+    address = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class AllocationOut(Schema):
+    """Units of a line taken from one member's lot when the order was packed."""
+
+    lot_id = fields.Integer()
+    member_id = fields.Integer()
+    quantity = Quantity()
+
+
+class OrderLineOut(Schema):
+    id = fields.Integer()
+    variant_id = fields.Integer()
+    product_name = fields.String(metadata={"description": "As it was at checkout"})
+    variant_label = fields.String()
+    unit = fields.String()
+    quantity = Quantity()
+    unit_price = fields.Integer(metadata={"description": "Whole rupiah, as it was at checkout"})
+    total = fields.Integer(metadata={"description": "Whole rupiah: unit price times quantity, half a rupiah up"})
+    allocations = fields.List(fields.Nested(AllocationOut), metadata={
+        "description": f"{_MANAGERS_ONLY}; filled when the order is ready"})
+
+
+class OrderEventOut(Schema):
+    from_status = fields.String(data_key="from", allow_none=True, metadata={"enum": _values(OrderStatus)})
+    to_status = fields.String(data_key="to", metadata={"enum": _values(OrderStatus)})
+    actor_id = fields.Integer(allow_none=True, metadata={"description": "None when the system moved it (expiry)"})
+    at = fields.DateTime()
+    note = fields.String(allow_none=True)
+
+
+class OrderOut(Schema):
+    id = fields.Integer()
+    checkout_id = fields.Integer()
+    group_id = fields.Integer()
+    group = fields.Nested(OrderGroupOut)
+    buyer = fields.Nested(OrderBuyerOut)
+    status = fields.String(metadata={"enum": _values(OrderStatus)})
+    payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    payment_status = fields.String(metadata={"enum": ["unpaid", "partial", "paid", "partially_refunded",
+                                                      "refunded"]})
+    fulfilment = fields.Nested(FulfilmentOut)
+    lines = fields.List(fields.Nested(OrderLineOut))
+    total = fields.Integer()
+    paid = fields.Integer()
+    refunded = fields.Integer()
+    currency = fields.String(metadata={"example": "IDR"})
+    events = fields.List(fields.Nested(OrderEventOut))
+    expires_at = fields.DateTime(allow_none=True, metadata={"description": "Card orders: unpaid after this, "
+                                                                           "the order expires"})
+    created_at = fields.DateTime()
+
+
+class CheckoutOut(Schema):
+    id = fields.Integer()
+    total = fields.Integer(metadata={"description": "Whole rupiah, all orders together"})
+    currency = fields.String(metadata={"example": "IDR"})
+    payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    created_at = fields.DateTime()
+    orders = fields.List(fields.Nested(OrderOut), metadata={"description": "One per group"})

@@ -1,0 +1,387 @@
+"""The public catalog: search that ignores case and accents, filters, sort orders, pages, and the short cache."""
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from core.errors import ValidationFailed
+from core.extensions import db
+from groups.models import Group
+from inventory import services as inv
+from inventory.models import Product, ProductStatus
+from marketplace import catalog
+from marketplace import services as market
+from tests.factories import assert_error, make_group, make_member, make_user
+from tests.stock_helpers import acting
+
+API = "/api/v1"
+
+# name, kind, variants (label, price, active), stock of the first variant; listed in this order (oldest first)
+PRODUCTS = [
+    ("Cabé rawit", "produce", [("Grade A", 45000, True), ("Grade B", 30000, True)], "2"),
+    ("Cabai merah besar", "produce", [("standard", 25000, True)], "4"),
+    ("Kopi bubuk robusta", "processed", [("250 g", 30000, True)], None),
+    ("Tas anyaman 100% pandan", "garment", [("standard", 75000, True)], "3"),
+    ("Gula aren", "processed", [("standard", 22000, True), ("sisa", 1000, False)], "5"),
+]
+OTHER_GROUP = {"Cabai merah besar", "Gula aren"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    catalog.clear_cache()
+    yield
+    catalog.clear_cache()
+
+
+@pytest.fixture
+def shop(app, db):
+    """Two groups in two villages, five listed products, one hidden; ids by name."""
+    lead, other_lead = make_user(app), make_user(app)
+    group = make_group(app, lead, name="KUB Tani Makmur", village="Sumberejo")
+    other = make_group(app, other_lead, name="Poktan Sumber Rejeki", village="Kalipucung")
+    members = {group.id: make_member(app, group, name="Siti Aminah"),
+               other.id: make_member(app, other, name="Wati")}
+    ids = {}
+    variants = {}
+    for name, kind, specs, quantity in PRODUCTS + [("Sayur disembunyikan", "produce", [("standard", 100, True)], "1")]:
+        owner, coordinator = (other, other_lead) if name in OTHER_GROUP else (group, lead)
+        with acting(app, coordinator):
+            the_group = db.session.get(Group, owner.id)
+            product = inv.create_product(the_group, {
+                "name": name, "kind": kind, "unit": "pcs",
+                "variants": [{"label": label, "unit_price": price} for label, price, _active in specs]})
+            for variant, (_label, _price, active) in zip(product.variants, specs):
+                variant.active = active
+            if quantity:
+                inv.receive_contribution(the_group, {"variant_id": product.variants[0].id,
+                                                     "member_id": members[owner.id].id, "quantity": quantity})
+            if name == "Sayur disembunyikan":
+                product.status = ProductStatus.hidden
+            db.session.commit()
+            ids[name] = product.id
+            variants[name] = product.variants[0].id
+    return SimpleNamespace(group=group, other=other, ids=ids, variants=variants, buyer=make_user(app))
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.json
+    return [item["name"] for item in response.json["items"]]
+
+
+def page_names(app, **args) -> list[str]:
+    with app.test_request_context("/catalog"):
+        return [item["name"] for item in catalog.catalog_page(**args)["items"]]
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["cabe", "CABE", "cabé", "CABÉ", "  Cabé  ", "rawit cabe", "CABE RAWIT", "cabé rawi"])
+def test_search_ignores_case_and_accents_and_needs_every_word(app, client, shop, q):
+    assert names(client.get(f"{API}/products", query_string={"q": q})) == ["Cabé rawit"]
+    assert page_names(app, q=q) == ["Cabé rawit"]
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("cabai", ["Cabai merah besar"]),  # cabai and cabé are different words
+    ("ca", ["Cabai merah besar", "Cabé rawit"]),
+    ("robusta KOPI", ["Kopi bubuk robusta"]),
+    ("kopi teh", []),
+    ("100%", ["Tas anyaman 100% pandan"]),  # % and _ are plain characters, not wildcards
+    ("1%0", []),
+    ("_", []),
+    ("disembunyikan", []),  # hidden products are not in the catalog
+    ("", ["Cabai merah besar", "Cabé rawit", "Gula aren", "Kopi bubuk robusta", "Tas anyaman 100% pandan"]),
+])
+def test_search_by_words_of_the_name(app, client, shop, q, expected):
+    assert names(client.get(f"{API}/products", query_string={"q": q})) == expected
+
+
+def test_search_finds_a_product_renamed_with_accents(app, client, shop):
+    with app.app_context():
+        product = db.session.get(Product, shop.ids["Gula aren"])
+        product.name = "GULA ÁREN Blitar"
+        db.session.commit()
+    assert names(client.get(f"{API}/products?q=aren blitar")) == ["GULA ÁREN Blitar"]
+    assert names(client.get(f"{API}/products?q=gula")) == ["GULA ÁREN Blitar"]
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+def test_filters_by_kind_group_village_and_stock(app, client, shop):
+    assert names(client.get(f"{API}/products?kind=processed")) == ["Gula aren", "Kopi bubuk robusta"]
+    assert names(client.get(f"{API}/products?group_id={shop.other.id}")) == ["Cabai merah besar", "Gula aren"]
+    assert names(client.get(f"{API}/products?village=SUMBEREJO")) == ["Cabé rawit", "Kopi bubuk robusta",
+                                                                      "Tas anyaman 100% pandan"]
+    assert names(client.get(f"{API}/products?in_stock=true")) == ["Cabai merah besar", "Cabé rawit", "Gula aren",
+                                                                  "Tas anyaman 100% pandan"]
+    assert names(client.get(f"{API}/products?kind=produce&in_stock=true&village=kalipucung&q=CABAI")) == [
+        "Cabai merah besar"]
+    assert page_names(app, kind="garment", in_stock=True, sort="price_asc") == ["Tas anyaman 100% pandan"]
+
+
+def test_in_stock_leaves_out_what_orders_hold(app, client, shop):
+    with acting(app, shop.buyer):
+        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": "2"}],
+                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+        db.session.commit()
+
+    assert "Cabé rawit" not in names(client.get(f"{API}/products?in_stock=true"))
+    [rawit] = client.get(f"{API}/products?q=cabe").json["items"]
+    assert rawit["variants"][0]["available"] == "0"
+
+
+# --- sorting and pages ----------------------------------------------------------------------------
+
+ALL_BY = {
+    "name": ["Cabai merah besar", "Cabé rawit", "Gula aren", "Kopi bubuk robusta", "Tas anyaman 100% pandan"],
+    "newest": ["Gula aren", "Tas anyaman 100% pandan", "Kopi bubuk robusta", "Cabai merah besar", "Cabé rawit"],
+    # by the lowest active variant price: Gula aren's inactive Rp1.000 does not count; Cabé rawit (Rp30.000 for
+    # grade B) and Kopi (Rp30.000) tie and go by id either way
+    "price_asc": ["Gula aren", "Cabai merah besar", "Cabé rawit", "Kopi bubuk robusta", "Tas anyaman 100% pandan"],
+    "price_desc": ["Tas anyaman 100% pandan", "Cabé rawit", "Kopi bubuk robusta", "Cabai merah besar", "Gula aren"],
+}
+
+
+@pytest.mark.parametrize("sort", list(ALL_BY))
+def test_each_sort_order(app, client, shop, sort):
+    assert names(client.get(f"{API}/products?sort={sort}")) == ALL_BY[sort]
+    assert page_names(app, sort=sort) == ALL_BY[sort]
+
+
+def test_api_sorts_by_name_and_pages_default_to_newest(app, client, shop):
+    assert names(client.get(f"{API}/products")) == ALL_BY["name"]
+    assert page_names(app) == ALL_BY["newest"]
+
+
+def test_min_price_counts_only_active_variants(app, shop):
+    with app.test_request_context("/catalog"):
+        cards = {card["name"]: card for card in catalog.catalog_page()["items"]}
+    assert cards["Gula aren"]["min_price"] == 22000
+    assert [v["label"] for v in cards["Gula aren"]["variants"]] == ["standard"]
+    assert cards["Cabé rawit"]["min_price"] == 30000
+
+
+@pytest.mark.parametrize("sort", list(ALL_BY))
+def test_pages_through_every_sort_order_without_gaps_or_repeats(app, client, shop, sort):
+    seen = []
+    for page in (1, 2, 3):
+        response = client.get(f"{API}/products?sort={sort}&per_page=2&page={page}")
+        body = response.json
+        assert (body["page"], body["per_page"], body["total"]) == (page, 2, 5)
+        seen += names(response)
+    assert seen == ALL_BY[sort]
+    assert names(client.get(f"{API}/products?sort={sort}&per_page=2&page=4")) == []
+
+
+def test_api_response_keeps_its_fields(app, client, shop):
+    [item] = client.get(f"{API}/products?q=cabe").json["items"]
+
+    assert set(item) == {"id", "group_id", "group", "name", "kind", "unit", "description", "status", "photo_url",
+                         "thumb_url", "variants", "created_at", "updated_at"}
+    assert item["group"] == {"id": shop.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
+    assert [set(v) for v in item["variants"]] == [{"id", "product_id", "label", "unit_price", "active",
+                                                   "available"}] * 2
+    assert item["variants"][0]["available"] == "2" and item["variants"][1]["available"] == "0"
+
+
+@pytest.mark.parametrize("query", ["sort=cheapest", "sort=", "sort=PRICE_ASC"])
+def test_unknown_sort_is_422(app, client, shop, query):
+    assert_error(client.get(f"{API}/products?{query}"), 422, "sort")
+
+
+def test_catalog_page_refuses_unknown_sort_and_bad_filters(app, shop):
+    with app.test_request_context("/catalog"):
+        for args, field in (({"sort": "cheapest"}, "sort"), ({"kind": "shop"}, "kind"), ({"q": "a\x00"}, "q"),
+                            ({"group_id": 0}, "group_id")):
+            with pytest.raises(ValidationFailed) as caught:
+                catalog.catalog_page(**args)
+            assert field in caught.value.errors
+
+
+# --- the cache ------------------------------------------------------------------------------------
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(catalog, "_clock", clock)
+    return clock
+
+
+def available_of(client, q="cabe") -> str:
+    [item] = client.get(f"{API}/products", query_string={"q": q}).json["items"]
+    return item["variants"][0]["available"]
+
+
+def take_rawit(app, shop, quantity):
+    with acting(app, shop.buyer):
+        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": quantity}],
+                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+        db.session.commit()
+
+
+def test_cache_is_off_in_tests(app, client, shop):
+    assert app.config["CATALOG_CACHE_SECONDS"] == 0
+    assert available_of(client) == "2"
+    take_rawit(app, shop, "1")
+    assert available_of(client) == "1"
+    assert not catalog._cache.pages
+
+
+def test_cache_serves_a_stale_page_for_at_most_its_ttl(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert available_of(client) == "2"
+
+    take_rawit(app, shop, "2")
+    clock.now += 3.9
+    assert available_of(client) == "2"  # kept
+    clock.now += 1.1
+    assert available_of(client) == "0"  # never older than 5 seconds
+
+
+def test_a_page_near_its_end_is_built_again_ahead_while_others_get_the_kept_one(clock):
+    cache = catalog._PageCache(8)
+    versions = iter(range(1, 10))
+    cache.get_or_build(("k",), 5, lambda: {"version": next(versions)})
+
+    clock.now += 3.9
+    assert cache.get_or_build(("k",), 5, lambda: {"version": next(versions)}).page == {"version": 1}
+    clock.now += 0.1  # 4 of 5 seconds: the next caller builds it again
+    refreshing, release = threading.Event(), threading.Event()
+
+    def slow_build():
+        refreshing.set()
+        release.wait(5)
+        return {"version": next(versions)}
+
+    refresher = threading.Thread(target=lambda: cache.get_or_build(("k",), 5, slow_build))
+    refresher.start()
+    refreshing.wait(5)
+    assert cache.get_or_build(("k",), 5, lambda: {"version": -1}).page == {"version": 1}  # no wait, no second build
+    release.set()
+    refresher.join(5)
+    assert cache.get_or_build(("k",), 5, lambda: {"version": -1}).page == {"version": 2}
+    clock.now += 4.9
+    assert cache.get_or_build(("k",), 5, lambda: {"version": next(versions)}).page == {"version": 3}
+
+
+def test_checkout_checks_live_stock_while_the_catalog_shows_a_kept_page(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert available_of(client) == "2"
+    take_rawit(app, shop, "2")
+    assert available_of(client) == "2"
+
+    with acting(app, shop.buyer), pytest.raises(inv.InsufficientStock) as caught:
+        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": "1"}],
+                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+    assert caught.value.shortfalls[0]["available"] == "0"
+
+
+def test_cache_keys_on_the_normalized_query(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    for q in ("cabe", "CABÉ", "  Cabé "):
+        assert available_of(client, q) == "2"
+    assert len(catalog._cache.pages) == 1
+    client.get(f"{API}/products?q=cabe&sort=price_asc")
+    client.get(f"{API}/products?q=cabe&page=2")
+    client.get(f"{API}/products?q=cabe&in_stock=true")
+    assert len(catalog._cache.pages) == 4
+
+
+def test_cache_keeps_plain_data_and_a_bounded_number_of_pages(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    monkeypatch.setattr(catalog._cache, "max_pages", 3)
+    for page in range(1, 6):
+        client.get(f"{API}/products?page={page}")
+    assert len(catalog._cache.pages) == 3
+
+    def plain(value):
+        if isinstance(value, dict):
+            return all(plain(v) for v in value.values())
+        if isinstance(value, list):
+            return all(plain(v) for v in value)
+        return not isinstance(value, db.Model)
+
+    assert all(plain(found.page) for found in catalog._cache.pages.values())
+
+
+def test_a_rendering_is_made_once_per_kept_page(app, shop, clock, monkeypatch):
+    made = []
+
+    def render(page):
+        made.append(page["total"])
+        return f"{page['total']} products"
+
+    with app.test_request_context("/catalog"):
+        assert catalog.catalog_rendered(render, sort="name") == "5 products"
+        monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+        assert catalog.catalog_rendered(render, sort="name") == "5 products"
+        assert catalog.catalog_rendered(render, sort="name") == "5 products"
+        assert made == [5, 5]  # once with the cache off, once for the kept page
+        clock.now += 4
+        catalog.catalog_rendered(render, sort="name")
+        assert made == [5, 5, 5]
+
+
+def test_a_caller_replacing_items_does_not_change_the_kept_page(app, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    with app.test_request_context("/catalog"):
+        first = catalog.catalog_page()
+        first["items"].clear()
+        first["total"] = 0
+        again = catalog.catalog_page()
+    assert again["total"] == 5 and len(again["items"]) == 5
+
+
+def test_refused_queries_are_refused_even_when_a_page_is_kept(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert client.get(f"{API}/products?q=cabai").status_code == 200
+    assert_error(client.get(f"{API}/products?q=cabai%00"), 422, "q")
+    assert_error(client.get(f"{API}/products?q=cabai&sort=nope"), 422, "sort")
+
+
+
+def test_a_missing_page_is_built_once_while_other_threads_wait_for_it(clock):
+    cache = catalog._PageCache(8)
+    started, builds = threading.Event(), []
+
+    def build():
+        builds.append(1)
+        started.set()
+        time.sleep(0.2)
+        return {"items": [], "total": 0}
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(cache.get_or_build(("k",), 5, build)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: results.append(cache.get_or_build(("k",), 5, build)))
+              for _ in range(3)]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(5)
+
+    assert len(builds) == 1
+    assert len(results) == 4 and all(found is results[0] for found in results)
+
+
+def test_a_failed_build_keeps_nothing_and_the_next_caller_builds_again(clock):
+    cache = catalog._PageCache(8)
+
+    def broken():
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_build(("k",), 5, broken)
+    assert not cache.pages and not cache.building
+    assert cache.get_or_build(("k",), 5, lambda: {"total": 1}).page == {"total": 1}
