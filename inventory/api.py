@@ -1,5 +1,5 @@
 """Inventory API: products, variants, units, contributions, stock, adjustments, movements."""
-from flask import current_app, url_for
+from flask import url_for
 from core.blueprint import Blueprint
 from sqlalchemy.orm import selectinload
 
@@ -9,14 +9,11 @@ from core.pagination import PageQuery, page_of, paginate
 from groups.services import get_group_or_404
 from inventory import services
 from inventory.models import Lot, Product, Variant
-from inventory.schemas import (AdjustmentIn, AdjustmentOut, AlertsOut, CatalogQuery, ContributionIn,
+from inventory.schemas import (AdjustmentIn, AdjustmentOut, AlertsOut, ContributionIn,
                                ContributionQuery, LotOut, MovementOut, MovementQuery, PhotoIn, ProductIn, ProductOut,
                                ProductPatch, StockRowOut, UnitIn, UnitList, UnitOut, VariantIn, VariantOut,
                                VariantPatch)
 from inventory.units import BUILTIN_UNITS
-# The one exception to "a domain never imports one above it": the public catalog's page is built (and kept for
-# a few seconds) in one place for the catalog API and the catalog pages alike.
-from marketplace.catalog import catalog_rendered
 
 blp = Blueprint("inventory_api", __name__, url_prefix="/api/v1", description="Products and stock")
 
@@ -84,29 +81,6 @@ def create_product(data, group_id):
     product = services.create_product(group, data)
     db.session.commit()
     return product_view(product, group, manager=True)
-
-
-@blp.route("/products", methods=["GET"])
-@blp.arguments(CatalogQuery(), location="query")  # an instance: webargs would build one per request from a class
-@blp.response(200, page_of(ProductOut))
-def list_products(args):
-    """The public catalog: active products with their active variants and what is available.
-
-    `q` matches every word in the name, whatever the case and accents; `sort` is
-    `name` (the default), `newest`, `price_asc` or `price_desc` (by the lowest
-    variant price). Availability may be up to CATALOG_CACHE_SECONDS old; checkout
-    always checks the live stock.
-    """
-    # The JSON is kept with the cached page: a kept page is answered without serializing it again.
-    return current_app.response_class(catalog_rendered(_catalog_json, **args), mimetype="application/json")
-
-
-_CATALOG_PAGE = page_of(ProductOut)()
-
-
-def _catalog_json(page: dict) -> bytes:
-    """A catalog page as @blp.response would answer it: dumped by the documented schema, then as jsonify does."""
-    return current_app.json.response(_CATALOG_PAGE.dump(page)).get_data()
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"])

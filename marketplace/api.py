@@ -1,5 +1,5 @@
 """Marketplace API: checkouts and orders."""
-from flask import request
+from flask import current_app, request
 from core.blueprint import Blueprint
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import select
@@ -10,7 +10,9 @@ from core.extensions import db
 from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
+from inventory.schemas import CatalogQuery, ProductOut
 from marketplace import services
+from marketplace.catalog import catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.schemas import CancelIn, CheckoutIn, CheckoutOut, IdempotencyHeaders, OrderListQuery, OrderOut
 
@@ -165,3 +167,28 @@ def complete_order(order_id):
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
     return _moved(services.cancel(services.get_order_or_404(order_id), data.get("reason")))
+
+
+# --- the public catalog (products of every group; built in marketplace.catalog, kept a few seconds) ---
+
+@blp.route("/products", methods=["GET"])
+@blp.arguments(CatalogQuery(), location="query")  # an instance: webargs would build one per request from a class
+@blp.response(200, page_of(ProductOut))
+def list_products(args):
+    """The public catalog: active products with their active variants and what is available.
+
+    `q` matches every word in the name, whatever the case and accents; `sort` is
+    `name` (the default), `newest`, `price_asc` or `price_desc` (by the lowest
+    variant price). Availability may be up to CATALOG_CACHE_SECONDS old; checkout
+    always checks the live stock.
+    """
+    # The JSON is kept with the cached page: a kept page is answered without serializing it again.
+    return current_app.response_class(catalog_rendered(_catalog_json, **args), mimetype="application/json")
+
+
+_CATALOG_PAGE = page_of(ProductOut)()
+
+
+def _catalog_json(page: dict) -> bytes:
+    """A catalog page as @blp.response would answer it: dumped by the documented schema, then as jsonify does."""
+    return current_app.json.response(_CATALOG_PAGE.dump(page)).get_data()
