@@ -32,9 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Server, compare, fetch, postgres_reachable, row  # noqa: E402
-from config import TestConfig  # noqa: E402
-from core import create_app  # noqa: E402
+from bench.loadgen import HEADER, Server, compare, fetch, row  # noqa: E402
+from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core.auth import User  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.text import fold  # noqa: E402
@@ -44,7 +43,6 @@ from inventory import services as inv  # noqa: E402
 from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Stock, Variant  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PRODUCTS = 10_000
 GROUPS = 40
 PAGES = 10
@@ -57,17 +55,6 @@ WORDS = {
     ProductKind.processed: ["Gula kelapa", "Keripik tempe", "Sambal pecel", "Kopi bubuk", "Emping", "Madu"],
 }
 LABELS = ["Grade A", "Grade B", "Grade C"]
-
-
-def make_app(url: str):
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app
 
 
 def seed(app, seed_value: int = 11) -> dict:

@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Server, compare, postgres_reachable, row  # noqa: E402
-from config import TestConfig  # noqa: E402
-from core import create_app  # noqa: E402
+from bench.loadgen import HEADER, Server, compare, row  # noqa: E402
+from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core.auth import User, issue_token  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.types import utcnow  # noqa: E402
@@ -43,19 +42,7 @@ from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, 
 from marketplace.models import Checkout, Order, PaymentMethod  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STOCK = Decimal(10_000_000)
-
-
-def make_app(url: str):
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app
 
 
 def seed(app) -> dict:

@@ -22,16 +22,6 @@ WORKERS = 2
 SERVER_THREADS = 4  # gthread: keep-alive connections need a threaded worker (sync workers close each one)
 
 
-def postgres_reachable(url: str) -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -24,8 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from config import TestConfig  # noqa: E402
-from core import create_app  # noqa: E402
+from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.types import utcnow  # noqa: E402
 from groups.models import Group, GroupKind, Member  # noqa: E402
@@ -33,7 +32,6 @@ from inventory import services as inv  # noqa: E402
 from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant  # noqa: E402
 from tests.databases import scratch_database  # noqa: E402
 
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SPREAD = 1000
 STOCK = Decimal(10_000_000)  # per variant: far more than any run reserves
 ONE = Decimal(1)
@@ -41,17 +39,6 @@ ONE = Decimal(1)
 BASELINE_UPDATE = text("UPDATE stock SET reserved = reserved + :q WHERE variant_id = :v AND on_hand - reserved >= :q")
 BASELINE_INSERT = text("INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, "
                        "created_at) VALUES (:g, :v, 'reservation', 0, :q, CURRENT_TIMESTAMP)")
-
-
-def make_app(url: str):
-    class Config(TestConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    app = create_app(Config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app
 
 
 def seed(app) -> tuple[int, list[int], int]:
@@ -158,14 +145,6 @@ def bench_database(name, url, seconds, workers, rounds) -> list[tuple]:
     return rows
 
 
-def postgres_reachable(url: str) -> bool:
-    try:
-        import psycopg
-
-        psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3).close()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def main() -> None:
