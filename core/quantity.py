@@ -97,3 +97,11 @@ class Quantity(TypeDecorator):
 
     def coerce_compared_value(self, op, value):
         return self
+
+
+def typed_quantity(text: str | None) -> str | None:
+    """What a person typed as a quantity; a lone comma is a decimal comma ("2,5" on Indonesian keyboards)."""
+    text = (text or "").strip()
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    return text or None

@@ -22,7 +22,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.formatting import WIB, format_wib
 from core.pagination import paginate
-from core.quantity import format_quantity
+from core.quantity import format_quantity, typed_quantity
 from groups import services as groups
 from groups.models import Group, Member, Role
 from inventory import services
@@ -113,14 +113,6 @@ def _coordinated_group(group_id: int) -> Group:
     return group
 
 
-def _decimal(text: str | None) -> str | None:
-    """What a person typed as a quantity; a lone comma is a decimal comma ("2,5" on Indonesian keyboards)."""
-    text = (text or "").strip()
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
-    return text or None
-
-
 def _show_errors(form, error: AppError, fields: dict | None = None) -> None:
     """Put a service's field errors beside the right inputs, and its message on top when needed.
 
@@ -194,7 +186,7 @@ def _filled(row) -> bool:
 
 def _variant_fields(row) -> dict:
     return {"label": row.label.data, "unit_price": (row.unit_price.data or "").strip(),
-            "low_stock_threshold": _decimal(row.low_stock_threshold.data)}
+            "low_stock_threshold": typed_quantity(row.low_stock_threshold.data)}
 
 
 def _save_photo(form, product: Product) -> None:
@@ -333,7 +325,7 @@ def intake(group_id: int):
         try:
             lot = services.receive_contribution(group, {
                 "member_id": form.member_id.data, "variant_id": form.variant_id.data,
-                "quantity": _decimal(form.quantity.data), "unit": form.unit.data or None,
+                "quantity": typed_quantity(form.quantity.data), "unit": form.unit.data or None,
                 "grade": form.grade.data or None, "best_before": form.best_before.data or None,
                 "note": form.note.data or None})
         except AppError as exc:
@@ -382,11 +374,11 @@ def stock(group_id: int):
     if manages:
         _adjust_choices(form, group, rows)
     if request.method == "POST" and form.validate_on_submit():
-        counted = _decimal(form.counted.data) if form.reason.data == AdjustmentReason.count else None
+        counted = typed_quantity(form.counted.data) if form.reason.data == AdjustmentReason.count else None
         try:
             moves = services.adjust(group, {
                 "variant_id": form.variant_id.data, "reason": form.reason.data,
-                "quantity": _decimal(form.quantity.data), "counted": counted, "lot_id": form.lot_id.data,
+                "quantity": typed_quantity(form.quantity.data), "counted": counted, "lot_id": form.lot_id.data,
                 "note": form.note.data or None})
         except AppError as exc:
             db.session.rollback()

@@ -94,14 +94,6 @@ def quantities() -> dict[int, str]:
     return {int(k): v for k, v in _stored().items()}
 
 
-def typed_quantity(text: str | None) -> str | None:
-    """What a person typed as a quantity; a lone comma is a decimal comma ("2,5" on Indonesian keyboards)."""
-    text = (text or "").strip()
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
-    return text or None
-
-
 def _error(message) -> ValidationFailed:
     return ValidationFailed(message, {"quantity": [str(message)]})
 

@@ -22,7 +22,7 @@ from core.extensions import db
 from core.money import format_rupiah
 from core.pagination import paginate
 from core.phone import whatsapp_number
-from core.quantity import format_quantity
+from core.quantity import format_quantity, typed_quantity
 from core.views import apply_errors, safe_next
 from groups import services as groups
 from groups.models import Group
@@ -191,7 +191,7 @@ def cart_add():
         flash(_("Please try again."), "error")
         return redirect(back)
     try:
-        variant, total = carts.add(_variant_arg(form.variant_id.data), carts.typed_quantity(form.quantity.data))
+        variant, total = carts.add(_variant_arg(form.variant_id.data), typed_quantity(form.quantity.data))
     except AppError as exc:
         flash(str(exc.message), "error")
         return redirect(back)
@@ -206,7 +206,7 @@ def cart_update():
     form = CartLineForm()
     if form.validate_on_submit():
         try:
-            carts.update(_variant_arg(form.variant_id.data), carts.typed_quantity(form.quantity.data))
+            carts.update(_variant_arg(form.variant_id.data), typed_quantity(form.quantity.data))
         except AppError as exc:
             flash(str(exc.message), "error")
         else:
