@@ -13,6 +13,7 @@ from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
+from marketplace import payments
 from marketplace import services as market
 from marketplace.models import Order
 
@@ -26,7 +27,9 @@ GROUPS = [
         "group": dict(name="KUB Jahit Sumberejo", kind=GroupKind.business, village="Sumberejo",
                       district="Sanankulon",
                       description="Ibu-ibu rumah tangga yang dilatih menjahit; membuat seragam sekolah dan daster batik.",
-                      pickup_point="Balai Desa Sumberejo, Sanankulon", pickup_hours="Senin–Sabtu 08.00–15.00"),
+                      pickup_point="Balai Desa Sumberejo, Sanankulon", pickup_hours="Senin–Sabtu 08.00–15.00",
+                      bank_name="BRI Unit Sanankulon", bank_account_number="0123-01-004567-50-1",
+                      bank_account_holder="KUB Jahit Sumberejo"),
         "coordinator": ("kub.sumberejo@pasar.test", "Sri Wahyuni", "0812-3300-0101"),
         "members": [("Siti Aminah", "0812-3300-0102"), ("Nur Hidayah", "0812-3300-0103"),
                     ("Endang Lestari", None), ("Tutik Handayani", "0812-3300-0105"),
@@ -37,7 +40,9 @@ GROUPS = [
         "group": dict(name="Kelompok Tani Cabai Makmur", kind=GroupKind.farmer, village="Gembongan",
                       district="Ponggok",
                       description="Petani cabai rawit yang memasarkan panen bersama.",
-                      pickup_point="Gudang kelompok, Dusun Gembongan", pickup_hours="Setiap hari 06.00–10.00"),
+                      pickup_point="Gudang kelompok, Dusun Gembongan", pickup_hours="Setiap hari 06.00–10.00",
+                      bank_name="Bank Jatim Cabang Blitar", bank_account_number="0061234567",
+                      bank_account_holder="Poktan Cabai Makmur"),
         "coordinator": ("cabai.ponggok@pasar.test", "Pak Suyono", "0812-3300-0201"),
         "members": [("Pak Darmaji", "0812-3300-0202"), ("Bu Katini", "0812-3300-0203"),
                     ("Pak Slamet", "0812-3300-0204"), ("Pak Mujiono", None),
@@ -190,20 +195,20 @@ ORDERS = [
     {"key": "demo-order-1", "payment_method": "cash", "fulfilment": {"method": "pickup"},
      "lines": [("Kelompok Tani Cabai Makmur", "Cabai rawit merah", "Grade A", "2"),
                ("Kelompok Tani Belimbing Sari", "Belimbing", "Grade A", "3")],
-     "steps": {"Kelompok Tani Cabai Makmur": ("confirm", "ready", "complete"),
+     "steps": {"Kelompok Tani Cabai Makmur": ("confirm", "ready", "handover"),
                "Kelompok Tani Belimbing Sari": ("confirm",)}},
     {"key": "demo-order-2", "payment_method": "transfer",
      "fulfilment": {"method": "delivery", "address": "SDN Sumberejo 1, Jl. Raya Sanankulon, Blitar",
                     "note": "Untuk seragam kelas 1"},
      "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "M", "4"),
                ("KUB Jahit Sumberejo", "Daster batik", "Biru", "1")],
-     "steps": {"KUB Jahit Sumberejo": ("confirm", "ready")}},
+     "steps": {"KUB Jahit Sumberejo": ("confirm", "transfer_half", "ready")}},
     {"key": "demo-order-3", "payment_method": "cash", "fulfilment": {"method": "pickup"},
      "lines": [("Kelompok Tani Cabai Makmur", "Gula kelapa", "standard", "1.5")],
      "steps": {}},
     {"key": "demo-order-4", "payment_method": "transfer", "fulfilment": {"method": "pickup"},
      "lines": [("KUB Jahit Sumberejo", "Daster batik", "Cokelat", "1")],
-     "steps": {"KUB Jahit Sumberejo": ("cancel",)}},
+     "steps": {"KUB Jahit Sumberejo": ("transfer_all", "cancel", "refund")}},
     {"key": "demo-order-5", "payment_method": "card", "fulfilment": {"method": "pickup"},
      "lines": [("Kelompok Tani Belimbing Sari", "Belimbing", "Grade B", "2")],
      "steps": {"Kelompok Tani Belimbing Sari": ("expire",)}},
@@ -247,8 +252,15 @@ def _step(order: Order, step: str) -> None:
         market.confirm(order)
     elif step == "ready":
         market.mark_ready(order)
-    elif step == "complete":
-        market.complete(order)
+    elif step == "handover":  # cash at pickup, completed in the same step
+        payments.complete_at_handover(order, {"amount": order.total - order.paid})
+    elif step in ("transfer_half", "transfer_all"):
+        amount = order.total // 2 if step == "transfer_half" else order.total
+        payments.record_payment(order, {"method": "transfer", "amount": amount,
+                                        "reference": f"BRI {order.id:04d}"})
+    elif step == "refund":
+        payments.refund_order(order, {"amount": order.paid - order.refunded, "method": "transfer",
+                                      "reason": "Pesanan dibatalkan, uang dikembalikan"})
     elif step == "cancel":
         market.cancel(order, "Pembeli minta dibatalkan lewat WhatsApp")
     elif step == "expire":  # as if the payment window had passed without a card payment

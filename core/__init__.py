@@ -83,6 +83,8 @@ def select_locale() -> str:
 def register_extensions(app: Flask) -> None:
     from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
+    import core.ledger  # noqa: F401  (its tables belong to the metadata every domain's migrations see)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True,
                      compare_type=True)
@@ -108,9 +110,10 @@ def register_blueprints(app: Flask) -> None:
     from inventory import api as inventory_api
     from inventory import views as inventory_views
     from marketplace import api as marketplace_api
+    from marketplace import payments_api
     from marketplace import views as marketplace_views
 
-    for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp, marketplace_api.blp):
+    for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp, marketplace_api.blp, payments_api.blp):
         csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token
         api.register_blueprint(blp)
     app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,

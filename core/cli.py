@@ -1,7 +1,7 @@
 """Command-line tasks: flask create-admin, flask seed-demo; stock and orders tasks come from their domains."""
 import click
 from flask import Flask
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from core.auth import User, clean_email, register_user
@@ -45,11 +45,29 @@ def seed_demo() -> None:
         click.echo(line)
 
 
+ledger_cli = AppGroup("ledger", help="The books.")
+
+
+@ledger_cli.command("check")
+def ledger_check() -> None:
+    """Prove every journal entry balances and each order's payments and refunds agree with the books."""
+    from core.ledger import check_all
+
+    problems = check_all()
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the books.")
+    click.echo("The books balance.")
+
+
 def register(app: Flask) -> None:
     from inventory.cli import stock_cli
+    import marketplace.payments  # noqa: F401  (registers its checks of the books)
     from marketplace.cli import orders_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(stock_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(ledger_cli)

@@ -86,3 +86,26 @@ def split_among_members(net: int, group_fund_percent: Fraction | int, weights: l
     whole = sum(weights)
     members = [int((rest * w / whole) // 1) if whole else 0 for w in weights]
     return net - sum(members), members
+
+
+# Digits after the decimal point in each currency's smallest unit, as payment processors count them.
+# Our own table, not Babel's: Babel has changed IDR's precision between releases, Stripe has not.
+# Stripe treats IDR as two-decimal, so Rp12.500 is sent as 1250000.
+CURRENCY_EXPONENTS = {"IDR": 2}
+
+
+def to_minor_units(amount: int, currency: str = "IDR") -> int:
+    """Whole rupiah to the processor's smallest unit: Rp12.500 -> 1250000."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise MoneyError("amounts are whole, non-negative integers")
+    return amount * 10 ** CURRENCY_EXPONENTS[currency.upper()]
+
+
+def from_minor_units(minor: int, currency: str = "IDR") -> int:
+    """The processor's smallest unit back to whole rupiah; refuses a fraction of a rupiah."""
+    if isinstance(minor, bool) or not isinstance(minor, int) or minor < 0:
+        raise MoneyError("minor units are whole, non-negative integers")
+    whole, fraction = divmod(minor, 10 ** CURRENCY_EXPONENTS[currency.upper()])
+    if fraction:
+        raise MoneyError(f"{minor} {currency} minor units is not a whole rupiah amount")
+    return whole

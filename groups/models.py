@@ -33,6 +33,10 @@ class Group(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     pickup_point: Mapped[str | None] = mapped_column(String(255))
     pickup_hours: Mapped[str | None] = mapped_column(String(255))
+    # Where buyers send a bank transfer (shown with the order's reference).
+    bank_name: Mapped[str | None] = mapped_column(String(100))
+    bank_account_number: Mapped[str | None] = mapped_column(String(40))
+    bank_account_holder: Mapped[str | None] = mapped_column(String(NAME_MAX_LENGTH))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

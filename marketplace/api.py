@@ -11,10 +11,11 @@ from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
-from marketplace import services
+from marketplace import payments, services
 from marketplace.catalog import catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
-from marketplace.schemas import CancelIn, CheckoutIn, CheckoutOut, IdempotencyHeaders, OrderListQuery, OrderOut
+from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
+                                 OrderOut)
 
 blp = Blueprint("marketplace_api", __name__, url_prefix="/api/v1", description="Checkout and orders")
 
@@ -39,6 +40,7 @@ def order_views(orders: list[Order], user) -> list[dict]:
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))}
     buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.buyer_id for o in orders})))}
     insiders = services.groups_seeing_allocations(user, group_ids)
+    money = payments.payment_details(orders, insiders)
     views = []
     for order in orders:
         group, buyer = groups[order.group_id], buyers[order.buyer_id]
@@ -52,7 +54,8 @@ def order_views(orders: list[Order], user) -> list[dict]:
             "fulfilment": {"method": order.fulfilment_method.value, "date": order.fulfilment_date,
                            "address": order.address, "note": order.note},
             "lines": [_line_view(line, order.group_id in insiders) for line in order.lines],
-            "total": order.total, "paid": 0, "refunded": 0, "currency": order.currency,
+            "total": order.total, "paid": order.paid, "refunded": order.refunded, "currency": order.currency,
+            **money[order.id],
             "events": [{"from_status": e.from_status.value if e.from_status else None, "to_status": e.to_status.value,
                         "actor_id": e.actor_id, "at": e.created_at, "note": e.note} for e in order.events],
             "expires_at": order.expires_at, "created_at": order.created_at,
@@ -153,11 +156,22 @@ def mark_order_ready(order_id):
 
 
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"])
+@blp.arguments(IdempotencyHeaders, location="headers")
+@blp.arguments(CompleteIn)
 @blp.response(200, OrderOut)
-@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
-def complete_order(order_id):
-    """Handed over to the buyer (coordinator); 409 unless ready."""
-    return _moved(services.complete(services.get_order_or_404(order_id)))
+@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED + ", or the order is not paid in full")
+def complete_order(headers, data, order_id):
+    """Handed over to the buyer (coordinator); 409 unless ready and paid in full.
+
+    At handover the coordinator may send `{"payment": {"amount": ...}}`: the cash
+    the buyer hands over is recorded and the order completed in one step (the
+    amount must be what is owed; `Idempotency-Key` makes a retry safe).
+    """
+    order = services.get_order_or_404(order_id)
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and body.get("payment") is not None:
+        return _moved(payments.complete_at_handover(order, body["payment"], headers.get("idempotency_key")))
+    return _moved(services.complete(order))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])

@@ -120,6 +120,35 @@ class OrderEventOut(Schema):
     note = fields.String(allow_none=True)
 
 
+class PaymentInstructionsOut(Schema):
+    """How to pay a transfer order: the group's bank account and the reference to quote."""
+
+    bank_name = fields.String(allow_none=True)
+    account_number = fields.String(allow_none=True)
+    account_holder = fields.String(allow_none=True)
+    reference = fields.String()
+    amount = fields.Integer(metadata={"description": "Whole rupiah still owed"})
+
+
+class OrderPaymentOut(Schema):
+    id = fields.Integer()
+    method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    amount = fields.Integer()
+    reference = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    fee = fields.Integer(allow_none=True, metadata={"description": f"Card fee; {_MANAGERS_ONLY}"})
+    slip = fields.Boolean(allow_none=True, metadata={"description": f"A transfer slip photo is kept; "
+                                                                    f"{_MANAGERS_ONLY}"})
+
+
+class OrderRefundOut(Schema):
+    id = fields.Integer()
+    method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    amount = fields.Integer()
+    reason = fields.String()
+    created_at = fields.DateTime()
+
+
 class OrderOut(Schema):
     id = fields.Integer()
     checkout_id = fields.Integer()
@@ -136,6 +165,13 @@ class OrderOut(Schema):
     paid = fields.Integer()
     refunded = fields.Integer()
     currency = fields.String(metadata={"example": "IDR"})
+    owed = fields.Integer(metadata={"description": "Whole rupiah still to pay: total less paid"})
+    reference = fields.String(metadata={"description": "Quote it on a bank transfer", "example": "PK-000123-4"})
+    card_fees = fields.Integer(allow_none=True, metadata={"description": _MANAGERS_ONLY})
+    payment_instructions = fields.Nested(PaymentInstructionsOut, allow_none=True, metadata={
+        "description": "For an open transfer order with money owed: where to send it"})
+    payments = fields.List(fields.Nested(OrderPaymentOut))
+    refunds = fields.List(fields.Nested(OrderRefundOut))
     events = fields.List(fields.Nested(OrderEventOut))
     expires_at = fields.DateTime(allow_none=True, metadata={"description": "Card orders: unpaid after this, "
                                                                            "the order expires"})
@@ -149,3 +185,75 @@ class CheckoutOut(Schema):
     payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
     created_at = fields.DateTime()
     orders = fields.List(fields.Nested(OrderOut), metadata={"description": "One per group"})
+
+
+# --- payments -----------------------------------------------------------------------------
+
+class PaymentIn(Schema):
+    method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": ["cash", "transfer"],
+                                                   "description": "Card payments arrive from the card processor"})
+    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 25000,
+                                                   "description": "Whole rupiah, at most what is owed"})
+    reference = fields.Raw(allow_none=True, metadata={"type": "string", "description": "The transfer's reference "
+                                                                                       "or a receipt number"})
+    received_at = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date-time",
+                                                        "description": "Default now; a date or date-time in the "
+                                                                       "last 90 days"})
+
+
+class RefundIn(Schema):
+    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 10000,
+                                                   "description": "Whole rupiah, at most paid less refunded"})
+    reason = fields.Raw(allow_none=True, metadata={"type": "string", "description": "Required"})
+    method = fields.Raw(allow_none=True, metadata={
+        "type": "string", "enum": _values(PaymentMethod),
+        "description": "Default: card while card money is left to refund, else cash"})
+
+
+class HandoverPaymentIn(Schema):
+    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "description": "The cash handed over: "
+                                                                                     "exactly what is owed"})
+    reference = fields.Raw(allow_none=True, metadata={"type": "string"})
+
+
+class CompleteIn(Schema):
+    payment = fields.Nested(HandoverPaymentIn, allow_none=True, metadata={
+        "description": "At handover: record this cash payment and complete in one step"})
+
+
+class PaymentOut(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    amount = fields.Integer()
+    reference = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    created_at = fields.DateTime()
+    order = fields.Nested(OrderOut)
+
+
+class RefundOut(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    method = fields.String(metadata={"enum": _values(PaymentMethod)})
+    amount = fields.Integer()
+    reason = fields.String()
+    processor_refund_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    order = fields.Nested(OrderOut)
+
+
+class CardPaymentPartOut(Schema):
+    order_id = fields.Integer()
+    amount = fields.Integer()
+
+
+class CardPaymentOut(Schema):
+    client_secret = fields.String(metadata={"description": "For Stripe.js on the buyer's page"})
+    publishable_key = fields.String()
+    js_url = fields.String(metadata={"description": "Where the page loads Stripe.js from"})
+    amount = fields.Integer(metadata={"description": "Whole rupiah, the open orders' owed amounts together"})
+    currency = fields.String(metadata={"example": "IDR"})
+    card_payment_id = fields.Integer()
+    status = fields.String(metadata={"enum": ["pending", "succeeded", "failed", "canceled"]})
+    orders = fields.List(fields.Nested(CardPaymentPartOut))

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from core.auth import ID_MAX, User, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.money import format_rupiah
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from groups.models import Group, Member, Role
@@ -348,6 +349,11 @@ def complete(order: Order) -> Order:
     actor = require_login()
     require_role(db.session.get(Group, order.group_id), Role.coordinator)
     order = _lock(order)
+    if order.status == OrderStatus.ready and not can_complete(order):
+        message = (_l("This order is not paid in full: %(owed)s is still owed.",
+                      owed=format_rupiah(order.total - order.paid)) if order.paid < order.total
+                   else _l("This order's payment was refunded; it cannot be completed."))
+        raise Conflict(message, {"payment_status": [payment_status(order)]})
     _move(order, OrderStatus.completed, actor.id)
     db.session.flush()
     return order
@@ -384,13 +390,6 @@ def expire_orders(now: datetime | None = None, limit: int = 500) -> int:
         expired += 1
     db.session.flush()
     return expired
-
-
-def is_paid_clause():
-    """SQL for 'this order is fully paid'. Payments arrive with the payments module; until then none is."""
-    from sqlalchemy import false
-
-    return false()
 
 
 _last_sweep: dict[str, datetime] = {}
@@ -466,8 +465,24 @@ def coordinator_contact(group_id: int) -> Member | None:
 
 
 def payment_status(order: Order) -> str:
-    """Derived from recorded payments and refunds; until the payments module records any, unpaid."""
-    return "unpaid"
+    """unpaid, partial, paid, partially_refunded or refunded: from the order's recorded sums."""
+    if order.refunded and order.refunded >= order.paid:
+        return "refunded"
+    if order.refunded:
+        return "partially_refunded"
+    if not order.paid:
+        return "unpaid" if order.total else "paid"
+    return "paid" if order.paid >= order.total else "partial"
+
+
+def is_paid_clause():
+    """SQL for 'this order is fully paid'."""
+    return Order.paid >= Order.total
+
+
+def can_complete(order: Order) -> bool:
+    """Handed over only when paid in full (a part refunded since is allowed, a full refund is not)."""
+    return order.paid >= order.total and (order.refunded < order.paid or order.total == 0)
 
 
 def require_buyer_or_manager(order: Order) -> None:

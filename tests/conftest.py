@@ -12,7 +12,6 @@ from config import TestConfig
 from core import create_app
 from core.extensions import db as _db
 from core.extensions import limiter
-from inventory.models import APPEND_ONLY_SQLITE
 from tests.databases import scratch_database
 
 
@@ -62,11 +61,15 @@ def _wipe(app) -> None:
                 names = ", ".join(f'"{t.name}"' for t in tables)
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:
-                # The ledger refuses deletes by trigger; lift it for the wipe only.
-                conn.exec_driver_sql("DROP TRIGGER IF EXISTS stock_movements_no_delete")
+                # Ledgers refuse deletes by trigger; lift them for the wipe only.
+                triggers = conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'").all()
+                for name, _sql in triggers:
+                    conn.exec_driver_sql(f"DROP TRIGGER {name}")
                 for table in tables:
                     conn.execute(table.delete())
-                conn.exec_driver_sql(APPEND_ONLY_SQLITE[1])
+                for _name, sql in triggers:
+                    conn.exec_driver_sql(sql)
 
 
 @pytest.fixture

@@ -207,8 +207,10 @@ def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
         {"lot_id": market.siti_lot, "member_id": market.siti.id, "quantity": "2"},
         {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "0.5"}]
     assert counters(app, market.cabai_a) == (Decimal("2.5"), Decimal(0))
-    done = moved(client, order_id, "complete", market.lead)
+    assert_error(act(client, order_id, "complete", market.lead), 409, "payment_status")
+    done = moved(client, order_id, "complete", market.lead, payment={"amount": ready["total"]})
     assert done["status"] == "completed"
+    assert (done["paid"], done["payment_status"], done["owed"]) == (ready["total"], "paid", 0)
     assert [(e["from"], e["to"], e["actor_id"]) for e in done["events"]] == [
         (None, "placed", market.buyer.id), ("placed", "confirmed", market.lead.id),
         ("confirmed", "ready", market.lead.id), ("ready", "completed", market.lead.id)]
@@ -417,6 +419,10 @@ def _order(client, market, *lines, buyer=None) -> int:
 
 def _to(client, market, order_id, *steps) -> None:
     for step in steps:
+        if step == "complete":  # handed over: paid in cash at pickup
+            owed = get_order(client, order_id, market.lead).json["owed"]
+            moved(client, order_id, step, market.lead, payment={"amount": owed})
+            continue
         moved(client, order_id, step, market.buyer if step == "cancel" else market.lead)
 
 

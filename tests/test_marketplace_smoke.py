@@ -6,6 +6,7 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Stock
+from marketplace import payments
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
 from tests.factories import make_user
@@ -43,7 +44,11 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         with pytest.raises(market.TransitionNotAllowed):
             market.cancel(order)
         db.session.rollback()
-        market.complete(db.session.get(Order, order_id))
+        with pytest.raises(market.Conflict):  # not paid yet
+            market.complete(db.session.get(Order, order_id))
+        db.session.rollback()
+        order = db.session.get(Order, order_id)
+        payments.complete_at_handover(order, {"amount": order.total})
         db.session.commit()
         assert db.session.get(Order, order_id).status == OrderStatus.completed
         assert [e.to_status for e in db.session.get(Order, order_id).events] == [
