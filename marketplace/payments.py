@@ -227,7 +227,9 @@ def start_card_payment(checkout: Checkout) -> dict:
     for earlier in attempts:
         if earlier.status not in (CardPaymentStatus.pending, CardPaymentStatus.failed):
             continue
-        if earlier.amount == amount and {p.order_id: p.amount for p in earlier.parts} == parts:
+        # An open attempt for the same orders and amount is resumed; a declined one is replaced by a new one.
+        if (earlier.status == CardPaymentStatus.pending and earlier.amount == amount
+                and {p.order_id: p.amount for p in earlier.parts} == parts):
             try:
                 started = provider.resume(earlier.intent_id)
             except GatewayError as exc:
@@ -246,8 +248,7 @@ def start_card_payment(checkout: Checkout) -> dict:
     try:
         started = provider.start(
             amount=amount, idempotency_key=f"checkout-{checkout.id}-card-{attempt}",
-            metadata={"checkout_id": str(checkout.id), "order_ids": order_ids, "buyer_id": str(checkout.buyer_id)},
-            description=f"Pasar Kelompok checkout {checkout.id} (orders {order_ids})")
+            metadata={"checkout_id": str(checkout.id), "order_ids": order_ids, "buyer_id": str(checkout.buyer_id)})
     except GatewayError as exc:
         raise GatewayUnavailable() from exc
     card_payment = CardPayment(checkout_id=checkout.id, provider=provider.name, intent_id=started.intent_id,
@@ -257,6 +258,50 @@ def start_card_payment(checkout: Checkout) -> dict:
     db.session.add(card_payment)
     db.session.flush()
     return _card_answer(provider, card_payment, started.client_secret)
+
+
+class CardDeclined(AppError):
+    """The card was refused; the attempt is marked failed and the buyer may try another card."""
+
+    code = 402
+    default_message = _l("The card was declined. Try another card, or pay in cash or by transfer.")
+
+
+PAYMENT_METHOD_PREFIXES = ("pm_", "card_", "src_")
+
+
+def confirm_card_payment(checkout: Checkout, payment_method) -> dict:
+    """Confirm the checkout's open card payment with the payment method the buyer's page created.
+
+    Answers the gateway's status: `succeeded` (the webhook then marks the orders
+    paid), `processing`, or `requires_action` (the page lets the buyer
+    authenticate with the client secret). A refused card raises CardDeclined
+    after marking the attempt failed; the next start makes a new one.
+    """
+    if (not isinstance(payment_method, str) or not payment_method.startswith(PAYMENT_METHOD_PREFIXES)
+            or len(payment_method) > 255 or not payment_method.isascii() or not payment_method.isprintable()):
+        raise services._error("payment_method", _("Not a valid payment method."))
+    query = (select(CardPayment).where(CardPayment.checkout_id == checkout.id,
+                                       CardPayment.status == CardPaymentStatus.pending)
+             .order_by(CardPayment.attempt.desc()).limit(1))
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    card_payment = db.session.scalar(query)
+    if card_payment is None:
+        raise Conflict(_l("There is no card payment waiting for this checkout; start again."))
+    provider = online_provider(card_payment.provider)
+    try:
+        status = provider.confirm(card_payment.intent_id, payment_method)
+    except GatewayError as exc:
+        if exc.declined:
+            card_payment.status = CardPaymentStatus.failed
+            card_payment.failure_code = (exc.code or "declined")[:64]
+            db.session.flush()
+            raise CardDeclined() from exc
+        raise GatewayUnavailable() from exc
+    started = provider.resume(card_payment.intent_id) if status == "requires_action" else None
+    return {"status": status, "card_payment_id": card_payment.id, "amount": card_payment.amount,
+            "client_secret": started.client_secret if started else None}
 
 
 def _card_answer(provider: OnlineProvider, card_payment: CardPayment, client_secret: str) -> dict:

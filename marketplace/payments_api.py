@@ -11,7 +11,7 @@ from core.extensions import db
 from marketplace import payments, services
 from marketplace.api import order_view
 from marketplace.providers import InvalidWebhook
-from marketplace.schemas import CardPaymentOut, IdempotencyHeaders, PaymentIn, PaymentOut, RefundIn, RefundOut
+from marketplace.schemas import CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn, PaymentOut, RefundIn, RefundOut
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
@@ -35,6 +35,28 @@ def start_card_payment(checkout_id):
     unchanged, so a reloaded page never makes a second charge.
     """
     answer = payments.start_card_payment(services.get_checkout_or_404(checkout_id))
+    db.session.commit()
+    return answer
+
+
+@blp.route("/checkouts/<int:checkout_id>/card-payment/confirm", methods=["POST"])
+@blp.arguments(CardConfirmIn)
+@blp.response(200, CardConfirmOut)
+@blp.alt_response(402, schema=ErrorSchema, description="The card was declined; start again to try another card")
+@blp.alt_response(409, schema=ErrorSchema, description="No card payment is waiting")
+def confirm_card_payment(data, checkout_id):
+    """Confirm the open card payment with a payment method created by Stripe.js on the buyer's page.
+
+    `requires_action` means the page must let the buyer authenticate
+    (`stripe.confirmCardPayment(client_secret)`). The orders are marked paid when
+    Stripe's signed webhook arrives, not by this answer.
+    """
+    checkout = services.get_checkout_or_404(checkout_id)
+    try:
+        answer = payments.confirm_card_payment(checkout, data.get("payment_method"))
+    except payments.CardDeclined:
+        db.session.commit()  # the attempt is kept as failed: the next start makes a new one
+        raise
     db.session.commit()
     return answer
 

@@ -100,7 +100,13 @@ class OnlineProvider(PaymentProvider):
         """What the checkout page needs to load the gateway's script."""
         raise NotImplementedError
 
-    def start(self, *, amount: int, idempotency_key: str, metadata: dict, description: str) -> StartedPayment:
+    def start(self, *, amount: int, idempotency_key: str, metadata: dict) -> StartedPayment:
+        raise NotImplementedError
+
+    def confirm(self, intent_id: str, payment_method: str) -> str:
+        """Confirm a started payment with the payment method the buyer's page created; returns the status
+        (`succeeded`, `processing`, or `requires_action` when the page must let the buyer authenticate).
+        GatewayError(declined=True) when the card is refused."""
         raise NotImplementedError
 
     def resume(self, intent_id: str) -> StartedPayment:
@@ -152,11 +158,11 @@ class StripeProvider(OnlineProvider):
         return {"publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
                 "js_url": f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"}
 
-    def start(self, *, amount, idempotency_key, metadata, description) -> StartedPayment:
+    def start(self, *, amount, idempotency_key, metadata) -> StartedPayment:
         self._client()
         try:
             intent = stripe.PaymentIntent.create(
-                amount=to_minor_units(amount, "IDR"), currency="idr", metadata=metadata, description=description,
+                amount=to_minor_units(amount, "IDR"), currency="idr", metadata=metadata,
                 payment_method_types=["card"], idempotency_key=idempotency_key)
         except stripe.StripeError as exc:
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
@@ -169,6 +175,18 @@ class StripeProvider(OnlineProvider):
         except stripe.StripeError as exc:
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
         return StartedPayment(intent_id=intent.id, client_secret=intent.client_secret, status=intent.status)
+
+    def confirm(self, intent_id, payment_method) -> str:
+        self._client()
+        try:
+            # Attached first, then confirmed: the two steps every Stripe API version accepts.
+            stripe.PaymentIntent.modify(intent_id, payment_method=payment_method)
+            intent = stripe.PaymentIntent.confirm(intent_id)
+        except stripe.CardError as exc:
+            raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None), declined=True) from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
+        return intent.status
 
     def cancel(self, intent_id) -> None:
         self._client()

@@ -257,3 +257,16 @@ class CardPaymentOut(Schema):
     card_payment_id = fields.Integer()
     status = fields.String(metadata={"enum": ["pending", "succeeded", "failed", "canceled"]})
     orders = fields.List(fields.Nested(CardPaymentPartOut))
+
+
+class CardConfirmIn(Schema):
+    payment_method = fields.Raw(allow_none=True, metadata={
+        "type": "string", "example": "pm_1Q0PsI2eZvKYlo2C",
+        "description": "The payment method Stripe.js created from the buyer's card"})
+
+
+class CardConfirmOut(Schema):
+    status = fields.String(metadata={"enum": ["succeeded", "processing", "requires_action"]})
+    card_payment_id = fields.Integer()
+    amount = fields.Integer()
+    client_secret = fields.String(allow_none=True, metadata={"description": "When `requires_action`"})

@@ -13,8 +13,6 @@ port the kernel picks, starts with an empty store and never reads or writes
 localstripe's pickle file (/tmp/localstripe.pickle), so runs can overlap.
 (The `localstripe` command itself binds every interface on a fixed port and
 saves its whole store to that shared file after every write, so it is not used.)
-One gap is filled: a PaymentIntent takes and returns `description`, as on Stripe
-(plain localstripe refuses it with 400 "Unexpected description").
 
 Besides the Stripe API under /v1/, the server answers:
   GET  /js.stripe.com/v3/          its fake Stripe.js (load it instead of the real one)
@@ -44,13 +42,6 @@ from aiohttp import web
 from localstripe import resources, server
 
 resources.Store.dump_to_disk = lambda self: None   # keep the store in memory only
-
-# Real Stripe takes a PaymentIntent description; localstripe answers 400 to it.
-_payment_intent_init = resources.PaymentIntent.__init__
-def _payment_intent_with_description(self, description=None, **kwargs):
-    _payment_intent_init(self, **kwargs)
-    self.description = description
-resources.PaymentIntent.__init__ = _payment_intent_with_description
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.bind(("127.0.0.1", 0))

@@ -20,11 +20,10 @@ def localstripe():
 
 def test_card_payment_and_partial_refund_on_localstripe(localstripe):
     intent = stripe.PaymentIntent.create(amount=1_250_000, currency="idr", metadata={"order": "PK-000042-6"},
-                                         description="Order PK-000042-6", payment_method_types=["card"],
+                                         payment_method_types=["card"],
                                          idempotency_key="smoke-order-42")
     assert intent.status == "requires_payment_method"
     assert intent.client_secret.startswith(intent.id + "_secret_")
-    assert intent.description == "Order PK-000042-6"
 
     card = stripe.PaymentMethod.create(type="card", card={"number": "4242424242424242", "exp_month": 12,
                                                           "exp_year": 2030, "cvc": "123"})

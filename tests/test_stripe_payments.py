@@ -1,0 +1,356 @@
+"""Card payments against a real fake Stripe: localstripe on loopback, its signed webhooks to the app over HTTP.
+
+A card payment confirmed at localstripe reaches the app only through the signed
+`payment_intent.succeeded` webhook; forged or missing signatures change nothing;
+the same event twice (and twice at once on PostgreSQL) makes one payment; refunds
+reach localstripe with the amount x 100.
+"""
+import hashlib
+import hmac
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+import stripe
+from sqlalchemy import func, select
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from core import ledger
+from core.extensions import db
+from core.types import utcnow
+from marketplace.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
+from marketplace.services import expire_orders
+from tests.factories import assert_error
+from tests.localstripe_server import flush_data, register_webhook, start_localstripe
+from tests.test_marketplace_api import API, body_of, get_order, market, placed  # noqa: F401  (fixture)
+
+SECRET = "whsec_test_pasar_kelompok"
+SK, PK = "sk_test_pasar_kelompok", "pk_test_pasar_kelompok"
+GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    base_url, stop = start_localstripe()
+    yield base_url
+    stop()
+
+
+@pytest.fixture
+def stripe_on(app, localstripe):
+    """The app's Stripe settings pointed at localstripe, for this test."""
+    settings = {"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": PK, "STRIPE_WEBHOOK_SECRET": SECRET,
+                "STRIPE_API_BASE": localstripe}
+    saved = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    flush_data(localstripe)
+    stripe.api_key, stripe.api_base = SK, localstripe
+    yield localstripe
+    app.config.update(saved)
+
+
+@pytest.fixture
+def webhooks(app, db, stripe_on):
+    """The app served over HTTP, registered at localstripe as its webhook endpoint."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    register_webhook(stripe_on, f"{url}{API}/stripe/webhook", SECRET,
+                     events=["payment_intent.succeeded", "payment_intent.payment_failed"])
+    yield url
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+def card_checkout(client, market, *lines):
+    lines = lines or ((market.cabai_a, "1"), (market.daster, "1"))
+    return placed(client, market.buyer, body_of(*lines, payment="card"))
+
+
+def start(client, market, checkout_id, who=None):
+    return client.post(f"{API}/checkouts/{checkout_id}/card-payment", headers=(who or market.buyer).headers)
+
+
+def card(number: str) -> str:
+    return stripe.PaymentMethod.create(type="card", card={"number": number, "exp_month": 12, "exp_year": 2030,
+                                                          "cvc": "123"}).id
+
+
+def confirm(client, market, checkout_id, payment_method):
+    return client.post(f"{API}/checkouts/{checkout_id}/card-payment/confirm", headers=market.buyer.headers,
+                       json={"payment_method": payment_method})
+
+
+def wait_for(predicate, seconds: float = 15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("gave up waiting")
+
+
+def rows(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def books(app) -> list:
+    with app.app_context():
+        return [str(p) for p in ledger.check_all()]
+
+
+def signed(event: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, dict]:
+    payload = json.dumps(event).encode()
+    at = at or int(time.time())
+    signature = hmac.new(secret.encode(), f"{at}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, {"Stripe-Signature": f"t={at},v1={signature}", "Content-Type": "application/json"}
+
+
+def event_for(intent: dict, kind: str = "payment_intent.succeeded", event_id: str | None = None) -> dict:
+    return {"id": event_id or f"evt_test_{time.monotonic_ns()}", "object": "event", "type": kind,
+            "created": int(time.time()), "livemode": False, "api_version": "2017-08-15",
+            "data": {"object": intent}}
+
+
+def paid_intent(client, market, checkout_id) -> dict:
+    """Pay at localstripe directly (no webhook endpoint listening): the succeeded PaymentIntent as a dict."""
+    answer = start(client, market, checkout_id).json
+    intent_id = answer["client_secret"].split("_secret_")[0]
+    stripe.PaymentIntent.modify(intent_id, payment_method=card(GOOD_CARD))
+    return stripe.PaymentIntent.confirm(intent_id).to_dict()
+
+
+def post_webhook(client, payload: bytes, headers: dict):
+    return client.post(f"{API}/stripe/webhook", data=payload, headers=headers)
+
+
+# --- the whole card flow ------------------------------------------------------------------------
+
+def test_card_payment_confirmed_at_localstripe_marks_the_orders_paid_by_its_signed_webhook(app, client, market,
+                                                                                         webhooks):
+    checkout = card_checkout(client, market)
+    answer = start(client, market, checkout["id"])
+    assert answer.status_code == 201, answer.json
+    assert answer.json["amount"] == checkout["total"] and answer.json["publishable_key"] == PK
+    assert answer.json["js_url"] == f"{app.config['STRIPE_API_BASE']}/js.stripe.com/v3/"
+    assert sorted(p["amount"] for p in answer.json["orders"]) == sorted(o["total"] for o in checkout["orders"])
+    intent = stripe.PaymentIntent.retrieve(answer.json["client_secret"].split("_secret_")[0])
+    assert (intent.amount, intent.currency) == (checkout["total"] * 100, "idr")  # rupiah x 100 at the boundary
+    assert intent.metadata["checkout_id"] == str(checkout["id"])
+    assert intent.metadata["order_ids"] == ",".join(str(o["id"]) for o in checkout["orders"])
+
+    confirmed = confirm(client, market, checkout["id"], card(GOOD_CARD))
+    assert confirmed.status_code == 200, confirmed.json
+    assert confirmed.json["status"] == "succeeded"
+
+    for placed_order in checkout["orders"]:
+        order = wait_for(lambda: (o := get_order(client, placed_order["id"], market.buyer).json)
+                         ["payment_status"] == "paid" and o)
+        assert (order["paid"], order["owed"]) == (placed_order["total"], 0)
+        assert [(p["method"], p["amount"]) for p in order["payments"]] == [("card", placed_order["total"])]
+    assert rows(app, ProcessorEvent, ProcessorEvent.outcome == "paid") == 1
+    assert books(app) == []
+    with app.app_context():
+        assert ledger.balance(market.tani.id, ledger.CARD) + ledger.balance(market.tani.id, ledger.CARD_FEES) == \
+            checkout["orders"][1 if checkout["orders"][0]["group_id"] != market.tani.id else 0]["total"]
+
+
+def test_a_paid_card_order_can_be_completed_and_does_not_expire(app, client, market, webhooks):
+    checkout = card_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    start(client, market, checkout["id"])
+    confirm(client, market, checkout["id"], card(GOOD_CARD))
+    wait_for(lambda: get_order(client, order_id, market.buyer).json["payment_status"] == "paid")
+    with app.app_context():
+        assert expire_orders(utcnow() + timedelta(days=1)) == 0
+        db.session.rollback()
+    for action in ("confirm", "ready", "complete"):
+        response = client.post(f"{API}/orders/{order_id}/{action}", headers=market.lead.headers)
+        assert response.status_code == 200, response.json
+    assert response.json["status"] == "completed"
+
+
+def test_a_declined_card_leaves_the_orders_unpaid_and_a_new_attempt_can_follow(app, client, market, webhooks):
+    checkout = card_checkout(client, market)
+    first = start(client, market, checkout["id"]).json
+
+    assert_error(confirm(client, market, checkout["id"], card(DECLINED_CARD)), 402)
+
+    wait_for(lambda: rows(app, ProcessorEvent, ProcessorEvent.type == "payment_intent.payment_failed") == 1)
+    for placed_order in checkout["orders"]:
+        order = get_order(client, placed_order["id"], market.buyer).json
+        assert (order["payment_status"], order["paid"], order["payments"]) == ("unpaid", 0, [])
+    assert rows(app, Payment) == 0
+    with app.app_context():
+        assert db.session.scalar(select(CardPayment.status)) == CardPaymentStatus.failed
+    second = start(client, market, checkout["id"])
+    assert second.status_code == 201 and second.json["client_secret"] != first["client_secret"]
+    assert confirm(client, market, checkout["id"], card(GOOD_CARD)).json["status"] == "succeeded"
+    wait_for(lambda: get_order(client, checkout["orders"][0]["id"], market.buyer).json["payment_status"] == "paid")
+    assert books(app) == []
+
+
+def test_starting_again_resumes_the_open_payment(app, client, market, stripe_on):
+    checkout = card_checkout(client, market)
+    first = start(client, market, checkout["id"])
+    again = start(client, market, checkout["id"])
+    assert first.status_code == again.status_code == 201
+    assert again.json["client_secret"] == first.json["client_secret"]
+    assert rows(app, CardPayment) == 1
+
+
+def test_card_payment_is_refused_for_a_cash_checkout_someone_elses_or_when_not_configured(app, client, market,
+                                                                                        stripe_on):
+    cash = placed(client, market.buyer, body_of((market.cabai_a, "1"), payment="cash"))
+    assert_error(start(client, market, cash["id"]), 409, "payment_method")
+    checkout = card_checkout(client, market)
+    assert_error(start(client, market, checkout["id"], who=market.other_buyer), 404)
+    assert_error(client.post(f"{API}/checkouts/{checkout['id']}/card-payment"), 401)
+    app.config["STRIPE_SECRET_KEY"] = None
+    assert_error(start(client, market, checkout["id"]), 503)
+    assert rows(app, CardPayment) == 0
+
+
+def test_confirm_refuses_a_bad_payment_method_and_a_checkout_without_an_open_payment(app, client, market,
+                                                                                   stripe_on):
+    checkout = card_checkout(client, market)
+    assert_error(confirm(client, market, checkout["id"], card(GOOD_CARD)), 409)
+    start(client, market, checkout["id"])
+    for bad in (None, 12, "", "tok\u0000", "x" * 300, "pm_\u0661", "javascript:alert(1)"):
+        assert_error(confirm(client, market, checkout["id"], bad), 422, "payment_method")
+    assert rows(app, Payment) == 0
+
+
+# --- the webhook ---------------------------------------------------------------------------------
+
+def test_a_forged_or_missing_signature_is_400_and_changes_nothing(app, client, market, stripe_on):
+    checkout = card_checkout(client, market)
+    intent = paid_intent(client, market, checkout["id"])
+    payload, headers = signed(event_for(intent), secret="whsec_someone_else")
+
+    assert_error(post_webhook(client, payload, headers), 400)
+    assert_error(post_webhook(client, payload, {"Content-Type": "application/json"}), 400)
+    _, good = signed(event_for(intent))
+    tampered = payload.replace(str(intent["amount"]).encode(), b"1")
+    assert_error(post_webhook(client, tampered, good), 400)
+    assert_error(post_webhook(client, b"not json", signed({"x": 1})[1]), 400)
+    stale_payload, stale = signed(event_for(intent), at=int(time.time()) - 3600)
+    assert_error(post_webhook(client, stale_payload, stale), 400)
+
+    assert rows(app, Payment) == rows(app, ProcessorEvent) == 0
+    assert get_order(client, checkout["orders"][0]["id"], market.buyer).json["payment_status"] == "unpaid"
+
+
+def test_the_same_event_twice_makes_one_payment(app, client, market, stripe_on):
+    checkout = card_checkout(client, market)
+    payload, headers = signed(event_for(paid_intent(client, market, checkout["id"]), event_id="evt_twice"))
+
+    first, second = post_webhook(client, payload, headers), post_webhook(client, payload, headers)
+
+    assert (first.status_code, first.json["outcome"]) == (200, "paid")
+    assert (second.status_code, second.json["outcome"]) == (200, "replay")
+    assert rows(app, Payment) == len(checkout["orders"])
+    assert rows(app, ProcessorEvent) == 1
+    assert books(app) == []
+
+
+def test_the_same_event_twice_at_once_makes_one_payment(app, client, market, stripe_on, webhooks):
+    checkout = card_checkout(client, market)
+    register_webhook(stripe_on, "http://127.0.0.1:9/nowhere", SECRET)  # only our own deliveries in this test
+    payload, headers = signed(event_for(paid_intent(client, market, checkout["id"]), event_id="evt_race"))
+    barrier = threading.Barrier(6)
+
+    def deliver(_):
+        barrier.wait()
+        return requests.post(f"{webhooks}{API}/stripe/webhook", data=payload, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(deliver, range(6)))
+
+    assert [a.status_code for a in answers] == [200] * 6
+    assert sorted(a.json()["outcome"] for a in answers) == ["paid"] + ["replay"] * 5
+    assert rows(app, Payment) == len(checkout["orders"])
+    assert books(app) == []
+
+
+def test_events_out_of_order_a_failure_after_success_changes_nothing(app, client, market, stripe_on):
+    checkout = card_checkout(client, market)
+    intent = paid_intent(client, market, checkout["id"])
+    post_webhook(client, *signed(event_for(intent)))
+    failed = dict(intent, status="requires_payment_method",
+                  last_payment_error={"code": "card_declined", "message": "declined"})
+
+    answer = post_webhook(client, *signed(event_for(failed, "payment_intent.payment_failed")))
+
+    assert (answer.status_code, answer.json["outcome"]) == (200, "ignored")
+    with app.app_context():
+        assert db.session.scalar(select(CardPayment.status)) == CardPaymentStatus.succeeded
+    assert all(get_order(client, o["id"], market.buyer).json["payment_status"] == "paid" for o in checkout["orders"])
+
+
+def test_an_amount_or_currency_that_differs_from_the_checkout_is_not_recorded(app, client, market, stripe_on):
+    checkout = card_checkout(client, market)
+    intent = paid_intent(client, market, checkout["id"])
+    for changed in (dict(intent, amount=intent["amount"] - 100), dict(intent, currency="usd"),
+                    dict(intent, amount=intent["amount"] + 1)):
+        answer = post_webhook(client, *signed(event_for(changed)))
+        assert (answer.status_code, answer.json["outcome"]) == (200, "amount_mismatch")
+    assert rows(app, Payment) == 0
+    assert get_order(client, checkout["orders"][0]["id"], market.buyer).json["payment_status"] == "unpaid"
+
+
+def test_an_event_for_an_unknown_payment_intent_is_logged_and_answered_200(app, client, market, stripe_on, caplog):
+    intent = {"id": "pi_not_ours", "object": "payment_intent", "amount": 100000, "currency": "idr",
+              "status": "succeeded", "metadata": {}}
+    answer = post_webhook(client, *signed(event_for(intent)))
+    assert (answer.status_code, answer.json["outcome"]) == (200, "unknown_payment")
+    assert "pi_not_ours" in caplog.text
+    other = post_webhook(client, *signed(event_for({"id": "ch_1", "object": "charge"}, "charge.succeeded")))
+    assert (other.status_code, other.json["outcome"]) == (200, "ignored")
+    assert rows(app, Payment) == 0
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+def test_a_partial_card_refund_reaches_localstripe_with_the_amount_times_100(app, client, market, stripe_on):
+    checkout = card_checkout(client, market, (market.cabai_a, "1"))
+    intent = paid_intent(client, market, checkout["id"])
+    post_webhook(client, *signed(event_for(intent)))
+    order_id = checkout["orders"][0]["id"]
+
+    answer = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
+                         json={"amount": 10000, "reason": "Cabai sebagian busuk"})
+
+    assert answer.status_code == 201, answer.json
+    assert answer.json["method"] == "card" and answer.json["processor_refund_id"].startswith("re_")
+    at_stripe = stripe.Refund.retrieve(answer.json["processor_refund_id"])
+    assert (at_stripe.amount, at_stripe.payment_intent) == (1_000_000, intent["id"])
+    order = answer.json["order"]
+    assert (order["refunded"], order["payment_status"]) == (10000, "partially_refunded")
+    assert books(app) == []
+
+
+def test_a_refund_above_what_was_paid_is_refused_and_reaches_nobody(app, client, market, stripe_on):
+    checkout = card_checkout(client, market, (market.cabai_a, "1"))
+    intent = paid_intent(client, market, checkout["id"])
+    post_webhook(client, *signed(event_for(intent)))
+    order = checkout["orders"][0]
+
+    answer = client.post(f"{API}/orders/{order['id']}/refunds", headers=market.lead.headers,
+                         json={"amount": order["total"] + 1, "reason": "Terlalu banyak"})
+
+    assert_error(answer, 409, "amount")
+    assert stripe.Refund.list(payment_intent=intent["id"]).data == []
+    assert rows(app, Refund) == 0
