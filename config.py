@@ -68,6 +68,8 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE")
+    CARD_FEE_PERCENT = os.environ.get("CARD_FEE_PERCENT", "2.9")  # the estimate when Stripe reports no fee
+    CARD_FEE_FIXED = int(os.environ.get("CARD_FEE_FIXED", 2000))
 
     API_TITLE = "Pasar Kelompok API"
     API_VERSION = "v1"
