@@ -22,7 +22,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from core import ledger
 from core.extensions import db
 from core.types import utcnow
-from marketplace.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
+from marketplace import payments
+from marketplace.models import CardPayment, CardPaymentStatus, Order, Payment, ProcessorEvent, Refund
 from marketplace.services import expire_orders
 from tests.factories import assert_error
 from tests.localstripe_server import flush_data, register_webhook, start_localstripe
@@ -354,3 +355,30 @@ def test_a_refund_above_what_was_paid_is_refused_and_reaches_nobody(app, client,
     assert_error(answer, 409, "amount")
     assert stripe.Refund.list(payment_intent=intent["id"]).data == []
     assert rows(app, Refund) == 0
+
+
+def test_the_card_fee_is_spread_over_the_orders_and_booked(app, client, market, stripe_on, monkeypatch):
+    """localstripe reports a fee of 0; Stripe's real fee (or the estimate) must land exactly on the orders."""
+    from marketplace.providers import PROVIDERS, estimated_fee
+
+    monkeypatch.setattr(PROVIDERS["card"], "fee", lambda _intent_id, amount: (estimated_fee(amount), True))
+    checkout = card_checkout(client, market)
+    intent = paid_intent(client, market, checkout["id"])
+    post_webhook(client, *signed(event_for(intent)))
+
+    with app.app_context():
+        expected = estimated_fee(checkout["total"])  # 2.9 % + Rp2.000, rounded half up
+        assert expected == round(checkout["total"] * 29 / 1000) + 2000
+        orders = db.session.scalars(select(Order).order_by(Order.id)).all()
+        assert sum(o.card_fees for o in orders) == expected
+        weights = [o.total for o in orders]
+        assert [o.card_fees for o in orders] == payments.spread(expected, weights)
+        for order in orders:
+            assert ledger.balance(order.group_id, ledger.CARD_FEES) == order.card_fees
+            assert ledger.balance(order.group_id, ledger.CARD) == order.total - order.card_fees
+            assert ledger.balance(order.group_id, ledger.PAYMENTS_CLEARING) == -order.total
+    lead_view = get_order(client, checkout["orders"][0]["id"], market.lead).json
+    buyer_view = get_order(client, checkout["orders"][0]["id"], market.buyer).json
+    assert lead_view["card_fees"] > 0 and buyer_view["card_fees"] is None
+    assert buyer_view["payments"][0]["fee"] is None
+    assert books(app) == []
