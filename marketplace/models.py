@@ -202,12 +202,17 @@ class CardPaymentPart(db.Model):
 
 
 class Payment(db.Model):
-    """Money received for one order: cash or a transfer recorded by the group, or its part of a card payment."""
+    """Money received for one order: cash or a transfer recorded by the group, or its part of a card payment.
+
+    A payment recorded by mistake is corrected by a reversal: a row of the negative amount naming it.
+    """
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("fee >= 0 AND fee <= amount", name="fee_within_amount"),
+        # A payment brings money in; only a correction (reversing a mistaken payment) takes it out.
+        CheckConstraint("(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
+                        name="amount_sign"),
+        CheckConstraint("fee >= 0 AND fee <= ABS(amount)", name="fee_within_amount"),
         UniqueConstraint("order_id", "idempotency_key", name="uq_payments_order_key"),
         UniqueConstraint("card_payment_id", "order_id", name="uq_payments_card_payment_order"),
     )
@@ -223,6 +228,7 @@ class Payment(db.Model):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     card_payment_id: Mapped[int | None] = mapped_column(ForeignKey("card_payments.id"))
     slip_name: Mapped[str | None] = mapped_column(String(100))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_hash: Mapped[str | None] = mapped_column(String(64))

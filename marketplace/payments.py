@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import ledger
 from core.auth import require_login
-from core.errors import AppError, Conflict, ValidationFailed
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_largest_remainder
 from core.types import utcnow
@@ -164,6 +164,48 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
     _post_payment(payment, actor.id)
     db.session.flush()
     return payment, True
+
+
+def reverse_payment(order: Order, payment_id, reason) -> Payment:
+    """Correct cash or a transfer recorded by mistake: a reversing payment row and a reversing journal entry.
+
+    Nothing is edited away. Card payments are not reversed (their money is real:
+    refund it instead), nor payments of a completed order, nor a payment twice.
+    """
+    actor = require_login()
+    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
+    reason = services._text(reason, "reason", REASON_MAX_LENGTH)
+    if not reason:
+        raise services._error("reason", _("Say what was wrong with this payment."))
+    order = services._lock(order)
+    original = db.session.get(Payment, payment_id) if isinstance(payment_id, int) and 0 < payment_id <= 2**31 \
+        else None
+    if original is None or original.order_id != order.id:
+        raise NotFound(_l("Payment not found."))
+    if original.method.value not in OFFLINE or original.reverses_id is not None:
+        raise Conflict(_l("Only cash and transfers recorded by the group can be corrected; refund card money."))
+    if order.status == OrderStatus.completed:
+        raise Conflict(_l("The order is completed; give money back with a refund instead."),
+                       {"status": [order.status.value]})
+    if db.session.scalar(select(Payment.id).where(Payment.reverses_id == original.id)) is not None:
+        raise Conflict(_l("This payment was corrected already."))
+    if original.amount > order.paid - order.refunded:
+        raise Conflict(_l("Part of this payment was refunded; it cannot be corrected any more."))
+    correction = Payment(order_id=order.id, group_id=order.group_id, method=original.method,
+                         amount=-original.amount, fee=0, reference=reason[:REFERENCE_MAX_LENGTH],
+                         received_at=utcnow(), reverses_id=original.id, recorded_by_id=actor.id)
+    db.session.add(correction)
+    db.session.flush()
+    _guarded(order, {"paid": Order.paid - original.amount, "updated_at": utcnow()},
+             Order.paid - original.amount >= Order.refunded)
+    entry = db.session.scalar(select(ledger.JournalEntry).where(
+        ledger.JournalEntry.source == "payment", ledger.JournalEntry.source_id == original.id,
+        ledger.JournalEntry.kind == "payment"))
+    ledger.post(order.group_id, "reversal", [(p.account.key, -p.amount) for p in entry.postings],
+                source="payment", source_id=correction.id, reverses_id=entry.id, actor_id=actor.id,
+                memo=f"order {order.id}: {reason}"[:500])
+    db.session.flush()
+    return correction
 
 
 def _find(model, order: Order, key: str):
@@ -559,6 +601,7 @@ def payment_details(orders: list[Order], insiders: set[int]) -> dict[int, dict]:
             "card_fees": order.card_fees if insider else None,
             "payment_instructions": instructions,
             "payments": [{"id": p.id, "method": p.method.value, "amount": p.amount, "reference": p.reference,
+                          "reverses_id": p.reverses_id,
                           "received_at": p.received_at, "fee": p.fee if insider else None,
                           "slip": bool(p.slip_name) if insider else None} for p in payments[order.id]],
             "refunds": [{"id": r.id, "method": r.method.value, "amount": r.amount, "reason": r.reason,

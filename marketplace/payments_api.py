@@ -11,7 +11,8 @@ from core.extensions import db
 from marketplace import payments, services
 from marketplace.api import order_view
 from marketplace.providers import InvalidWebhook
-from marketplace.schemas import CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn, PaymentOut, RefundIn, RefundOut
+from marketplace.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn,
+                                 PaymentOut, RefundIn, RefundOut, ReversalIn)
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
@@ -120,3 +121,16 @@ def refund(headers, _data, order_id):
     refund_row, created = payments.refund_order(order, request.get_json(), headers.get("idempotency_key"))
     db.session.commit()
     return _with_order(refund_row), 201, ({} if created else {"Idempotent-Replayed": "true"})
+
+
+@blp.route("/orders/<int:order_id>/payments/<int:payment_id>/reversal", methods=["POST"])
+@blp.arguments(ReversalIn)
+@blp.response(201, PaymentOut)
+@blp.alt_response(409, schema=ErrorSchema, description="A card payment, a completed order, or already corrected")
+def reverse_payment(data, order_id, payment_id):
+    """Correct cash or a transfer recorded by mistake (coordinator, treasurer): a reversing payment of the
+    negative amount and a reversing journal entry. Nothing is edited or deleted."""
+    order = services.get_order_or_404(order_id)
+    correction = payments.reverse_payment(order, payment_id, data.get("reason"))
+    db.session.commit()
+    return _with_order(correction), 201

@@ -132,6 +132,8 @@ class PaymentInstructionsOut(Schema):
 
 class OrderPaymentOut(Schema):
     id = fields.Integer()
+    reverses_id = fields.Integer(allow_none=True, metadata={"description": "A correction: the payment it "
+                                                                           "reverses, with a negative amount"})
     method = fields.String(metadata={"enum": _values(PaymentMethod)})
     amount = fields.Integer()
     reference = fields.String(allow_none=True)
@@ -270,3 +272,7 @@ class CardConfirmOut(Schema):
     card_payment_id = fields.Integer()
     amount = fields.Integer()
     client_secret = fields.String(allow_none=True, metadata={"description": "When `requires_action`"})
+
+
+class ReversalIn(Schema):
+    reason = fields.Raw(allow_none=True, metadata={"type": "string", "description": "Required: what was wrong"})

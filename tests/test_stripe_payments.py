@@ -382,3 +382,32 @@ def test_the_card_fee_is_spread_over_the_orders_and_booked(app, client, market, 
     assert lead_view["card_fees"] > 0 and buyer_view["card_fees"] is None
     assert buyer_view["payments"][0]["fee"] is None
     assert books(app) == []
+
+
+# --- corrections -----------------------------------------------------------------------------------
+
+def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, client, market):
+    order = placed(client, market.buyer, body_of((market.cabai_a, "1")))["orders"][0]
+    wrong = client.post(f"{API}/orders/{order['id']}/payments", headers=market.treasurer.headers,
+                        json={"method": "cash", "amount": 20000, "reference": "salah catat"}).json
+    url = f"{API}/orders/{order['id']}/payments/{wrong['id']}/reversal"
+
+    assert_error(client.post(url, headers=market.treasurer.headers, json={}), 422, "reason")
+    assert_error(client.post(url, headers=market.buyer.headers, json={"reason": "x"}), 403)
+    corrected = client.post(url, headers=market.treasurer.headers, json={"reason": "Salah nominal"})
+
+    assert corrected.status_code == 201, corrected.json
+    view = corrected.json["order"]
+    assert (view["paid"], view["payment_status"]) == (0, "unpaid")
+    assert [(p["amount"], p["reverses_id"]) for p in view["payments"]] == [(20000, None), (-20000, wrong["id"])]
+    assert_error(client.post(url, headers=market.treasurer.headers, json={"reason": "lagi"}), 409)
+    assert_error(client.post(f"{API}/orders/{order['id']}/payments/{corrected.json['id']}/reversal",
+                             headers=market.treasurer.headers, json={"reason": "lagi"}), 409)
+    assert_error(client.post(f"{API}/orders/{order['id']}/payments/999999/reversal",
+                             headers=market.treasurer.headers, json={"reason": "x"}), 404)
+    with app.app_context():
+        assert ledger.balance(market.tani.id, ledger.CASH) == 0
+        assert ledger.balance(market.tani.id, ledger.PAYMENTS_CLEARING) == 0
+        reversal = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.kind == "reversal"))
+        assert reversal.reverses_id is not None
+    assert books(app) == []
