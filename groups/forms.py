@@ -20,6 +20,10 @@ class GroupForm(FlaskForm):
     description = TextAreaField(_l("About the group"), validators=[Optional(), Length(max=2000)])
     pickup_point = StringField(_l("Pickup point"), validators=[Optional(), Length(max=255)])
     pickup_hours = StringField(_l("Pickup hours"), validators=[Optional(), Length(max=255)])
+    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=100)])
+    bank_account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=40)])
+    bank_account_holder = StringField(_l("Account holder (name on the account)"),
+                                      validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
 
 
 class MemberForm(FlaskForm):

@@ -5,7 +5,7 @@ from core.auth import NAME_MAX_LENGTH
 from core.pagination import PageQuery
 from core.schemas import StrictBoolean
 from groups.models import GroupKind, Role
-from groups.services import LINE_MAX_LENGTH, TEXT_MAX_LENGTH
+from groups.services import ACCOUNT_NUMBER_MAX_LENGTH, BANK_NAME_MAX_LENGTH, LINE_MAX_LENGTH, TEXT_MAX_LENGTH
 
 _name = validate.Length(min=1, max=NAME_MAX_LENGTH)
 
@@ -18,6 +18,12 @@ class GroupIn(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    bank_name = fields.String(allow_none=True, validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
+                              metadata={"description": "Where buyers send bank transfers, e.g. BRI"})
+    bank_account_number = fields.String(allow_none=True, validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
+                                        metadata={"description": "Digits, spaces, dashes and dots only",
+                                                  "example": "0123-01-000456-50-1"})
+    bank_account_holder = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
 class GroupPatch(Schema):
@@ -28,6 +34,12 @@ class GroupPatch(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    bank_name = fields.String(allow_none=True, validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
+                              metadata={"description": "Where buyers send bank transfers, e.g. BRI"})
+    bank_account_number = fields.String(allow_none=True, validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
+                                        metadata={"description": "Digits, spaces, dashes and dots only",
+                                                  "example": "0123-01-000456-50-1"})
+    bank_account_holder = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
 class GroupVerifyIn(Schema):
@@ -43,6 +55,10 @@ class GroupOut(Schema):
     description = fields.String(allow_none=True)
     pickup_point = fields.String(allow_none=True)
     pickup_hours = fields.String(allow_none=True)
+    bank_name = fields.String(allow_none=True, metadata={"description": "For bank transfers; public, as buyers "
+                                                                         "need it to pay"})
+    bank_account_number = fields.String(allow_none=True)
+    bank_account_holder = fields.String(allow_none=True)
     verified = fields.Boolean()
     verified_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -1,5 +1,6 @@
 """The rules for groups and members: who may do what, and what each change means."""
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import quote
@@ -10,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core.auth import (ID_MAX, User, clean_email, clean_name, clean_phone, find_user_by_login, has_control_chars,
-                       require_login)
+from core.auth import (ID_MAX, NAME_MAX_LENGTH, User, clean_email, clean_name, clean_phone, find_user_by_login,
+                       has_control_chars, require_login)
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
@@ -25,7 +26,10 @@ LINE_MAX_LENGTH = 255
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 INVITATION_LENGTH = 8
 
-GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours")
+BANK_NAME_MAX_LENGTH = 100
+ACCOUNT_NUMBER_MAX_LENGTH = 40
+GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours",
+                "bank_name", "bank_account_number", "bank_account_holder")
 
 
 # --- fetching and permissions -------------------------------------------------
@@ -108,6 +112,25 @@ def _optional_text(value, field: str, limit: int) -> str | None:
     return value or None
 
 
+def _optional_line(value, field: str, limit: int) -> str | None:
+    """One line of text: no line breaks or tabs, trimmed, at most `limit` characters."""
+    if isinstance(value, str) and has_control_chars(value.strip()):
+        raise ValidationFailed(errors={field: [_("Not a valid text.")]})
+    return _optional_text(value, field, limit)
+
+
+_ACCOUNT_NUMBER = re.compile(r"[0-9][0-9 .\-]*")
+
+
+def _account_number(value) -> str | None:
+    """A bank account number as buyers copy it: digits, grouped by spaces, dashes or dots."""
+    number = _optional_line(value, "bank_account_number", ACCOUNT_NUMBER_MAX_LENGTH)
+    if number is not None and not _ACCOUNT_NUMBER.fullmatch(number):
+        raise ValidationFailed(errors={"bank_account_number": [
+            _("Use only digits, spaces, dashes and dots, such as 0123-4567-89.")]})
+    return number
+
+
 def _clean_group_fields(data: dict) -> dict:
     clean = {}
     errors: dict = {}
@@ -127,6 +150,12 @@ def _clean_group_fields(data: dict) -> dict:
                     raise ValidationFailed(errors={field: [_("Choose farmer or business.")]}) from None
             elif field == "description":
                 clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
+            elif field == "bank_name":
+                clean[field] = _optional_line(value, field, BANK_NAME_MAX_LENGTH)
+            elif field == "bank_account_number":
+                clean[field] = _account_number(value)
+            elif field == "bank_account_holder":
+                clean[field] = _optional_line(value, field, NAME_MAX_LENGTH)
             else:
                 clean[field] = _optional_text(value, field, LINE_MAX_LENGTH)
         except ValidationFailed as exc:

@@ -381,6 +381,42 @@ def test_coordinator_patches_group(app, client):
     assert stored.pickup_hours == "Senin-Jumat 08-15"
 
 
+def test_coordinator_sets_the_bank_account_buyers_transfer_to(app, client):
+    group, lead = coordinated_group(app)
+
+    response = client.patch(f"{API}/groups/{group.id}", headers=lead.headers,
+                            json={"bank_name": "  BRI Unit Srengat ", "bank_account_number": " 0123-01-000456.50 1 ",
+                                  "bank_account_holder": "KUB Jahit Melati"})
+
+    assert response.status_code == 200, response.json
+    assert (response.json["bank_name"], response.json["bank_account_number"], response.json["bank_account_holder"]) \
+        == ("BRI Unit Srengat", "0123-01-000456.50 1", "KUB Jahit Melati")
+    public = client.get(f"{API}/groups/{group.id}").json
+    assert public["bank_account_number"] == "0123-01-000456.50 1"
+    stored = fetch(app, Group, group.id)
+    assert (stored.bank_name, stored.bank_account_holder) == ("BRI Unit Srengat", "KUB Jahit Melati")
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"bank_account_number": "0123 4567 89x"}, "bank_account_number"),
+    ({"bank_account_number": "-0123"}, "bank_account_number"),
+    ({"bank_account_number": "０１２３"}, "bank_account_number"),
+    ({"bank_account_number": "1" * 41}, "bank_account_number"),
+    ({"bank_name": "B" * 101}, "bank_name"),
+    ({"bank_name": "BRI\nUnit"}, "bank_name"),
+    ({"bank_account_holder": "H" * 121}, "bank_account_holder"),
+    ({"bank_account_holder": 5}, "bank_account_holder"),
+])
+def test_patch_group_refuses_a_bad_bank_account_with_422(app, client, body, field):
+    group, lead = coordinated_group(app)
+    before = snapshot(app)
+
+    response = client.patch(f"{API}/groups/{group.id}", headers=lead.headers, json=body)
+
+    assert_error(response, 422, field)
+    assert snapshot(app) == before
+
+
 def test_coordinator_clears_optional_group_field_with_null(app, client):
     group, lead = coordinated_group(app, description="Lama")
 
