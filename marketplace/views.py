@@ -9,7 +9,8 @@ import uuid
 from datetime import date
 from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request,
+                   send_from_directory, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -25,15 +26,16 @@ from core.phone import whatsapp_number
 from core.quantity import format_quantity, typed_quantity
 from core.views import apply_errors, safe_next
 from groups import services as groups
-from groups.models import Group
+from groups.models import Group, Role
 from inventory import services as stock
 from inventory.models import ProductKind
 from inventory.services import InsufficientStock
 from inventory.views import day_filter
 from marketplace import cart as carts
-from marketplace import services
+from marketplace import payments, services, slips
 from marketplace.catalog import SORTS, catalog_page, product_card
-from marketplace.forms import CartAddForm, CartLineForm, CheckoutForm, OrderActionForm
+from marketplace.forms import (CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
+                               RefundForm)
 from marketplace.models import (
     OPEN_STATUSES,
     Checkout,
@@ -59,6 +61,8 @@ ACTION_LABELS = {"confirm": _l("Confirm"), "ready": _l("Packed: ready"), "comple
                  "cancel": _l("Cancel order")}
 ACTIONS = {"confirm": services.confirm, "ready": services.mark_ready, "complete": services.complete}
 BUYER_CANCELS = (OrderStatus.placed, OrderStatus.confirmed)
+PAYMENT_STATUS_LABELS = {"unpaid": _l("not paid yet"), "partial": _l("partly paid"), "paid": _l("paid in full"),
+                         "partially_refunded": _l("partly refunded"), "refunded": _l("refunded")}
 
 
 # --- helpers for templates ------------------------------------------------------------
@@ -73,7 +77,8 @@ def label_text(label: str) -> str:
 def _marketplace_globals():
     return {"cart_count": carts.count(), "status_label": services.status_label,
             "fulfilment_labels": FULFILMENT_LABELS, "payment_labels": PAYMENT_LABELS,
-            "action_labels": ACTION_LABELS}
+            "action_labels": ACTION_LABELS, "payment_status": services.payment_status,
+            "payment_status_labels": PAYMENT_STATUS_LABELS}
 
 
 # --- helpers for views ----------------------------------------------------------------
@@ -313,7 +318,49 @@ def confirmation(checkout_id: int):
     placed: Checkout = services.get_checkout_or_404(checkout_id)
     found = _groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: _whatsapp_link(order, found[order.group_id]) for order in placed.orders}
-    return render_template("marketplace/confirmation.html", checkout=placed, groups=found, links=links)
+    return render_template("marketplace/confirmation.html", checkout=placed, groups=found, links=links,
+                           card_owed=_card_owed(placed))
+
+
+def _card_owed(placed: Checkout) -> int:
+    """What a card checkout's open orders still owe (0 for cash and transfer checkouts)."""
+    if placed.payment_method != PaymentMethod.card:
+        return 0
+    return sum(order.total - order.paid for order in placed.orders if order.status in OPEN_STATUSES)
+
+
+# Errors a money form shows beside its fields (or on top); others (401, 403, 404) get the error page.
+SHOWN_ERRORS = (Conflict, ValidationFailed, payments.GatewayUnavailable, payments.PaymentsNotConfigured)
+
+
+@bp.route("/checkouts/<int:checkout_id>/pay")
+@login_required
+def pay_by_card(checkout_id: int):
+    """The card form for a checkout's open orders: Stripe.js collects the card and confirms the payment.
+
+    Opening it starts (or resumes) the checkout's card payment, so a reload
+    never makes a second charge. The orders show as paid when the gateway's
+    webhook arrives, not when the buyer's browser says so.
+    """
+    g.write_transaction = True  # SQLite: this page may start a payment, so it writes like a POST
+    if db.session().in_transaction():
+        db.session.commit()  # ends the read that found who is asking; the next statement takes the write lock
+    placed: Checkout = services.get_checkout_or_404(checkout_id)
+    card, problem, status = None, None, 200
+    try:
+        card = payments.start_card_payment(placed)
+    except SHOWN_ERRORS as exc:
+        db.session.rollback()
+        problem, status = exc, exc.code
+    else:
+        db.session.commit()
+    found = _groups_by_id(order.group_id for order in placed.orders)
+    links = {order.id: _whatsapp_link(order, found[order.group_id]) for order in placed.orders}
+    response = make_response(render_template(
+        "marketplace/pay.html", checkout=placed, card=card, problem=problem, groups=found, links=links,
+        unconfigured=isinstance(problem, payments.PaymentsNotConfigured), owed=_card_owed(placed)), status)
+    response.headers["Cache-Control"] = "no-store"  # the page holds the payment's client secret
+    return response
 
 
 # --- the buyer's orders, and an order's page -------------------------------------------
@@ -332,16 +379,158 @@ def my_orders():
 @login_required
 def order(order_id: int):
     services.expire_opportunistically()
-    found = services.get_order_or_404(order_id)
+    return _order_page(services.get_order_or_404(order_id))
+
+
+def _new_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _order_page(found: Order, status: int = 200, **bound):
+    """An order as the viewer may see it, with the buttons and money forms their role allows.
+
+    `bound` holds a money form sent back with its errors (payment=..., refund=...);
+    the others are rendered fresh, each with a new idempotency key.
+    """
     group = db.session.get(Group, found.group_id)
     manages = services.manages(found, current_user)
+    insider = found.group_id in services.groups_seeing_allocations(current_user, [found.group_id])
+    money = payments.payment_details([found], {found.group_id} if insider else set())[found.id]
+    owed, is_open, paid_up = money["owed"], found.status in OPEN_STATUSES, services.can_complete(found)
     steps = NEXT_STEPS.get(found.status, ()) if manages else ()
+    if found.status == OrderStatus.ready and not paid_up:
+        steps = tuple(step for step in steps if step != "complete")  # paid first: the handover button does both
     buyer_cancels = found.buyer_id == current_user.id and found.status in BUYER_CANCELS and "cancel" not in steps
+    card_paid = sum(p["amount"] for p in money["payments"] if p["method"] == "card") - \
+        sum(r["amount"] for r in money["refunds"] if r["method"] == "card")
+    forms = {"payment": None, "refund": None, "handover": None}
+    if insider and owed > 0 and is_open:
+        forms["payment"] = bound.get("payment") or PaymentForm(
+            formdata=None, amount=str(owed), received_at=services.today_wib().isoformat(), idempotency_key=_new_key(),
+            method=found.payment_method.value if found.payment_method == PaymentMethod.transfer else "cash")
+    if insider and found.paid > found.refunded:
+        forms["refund"] = bound.get("refund") or RefundForm(
+            formdata=None, method="card" if card_paid > 0 else "cash", idempotency_key=_new_key())
+    if manages and found.status == OrderStatus.ready and owed > 0:
+        forms["handover"] = HandoverForm(formdata=None, amount=str(owed), idempotency_key=_new_key())
     people = _users([found.buyer_id] + [e.actor_id for e in found.events])
-    return render_template("marketplace/order.html", order=found, group=group, manages=manages, steps=steps,
-                           buyer_cancels=buyer_cancels, people=people, form=OrderActionForm(),
-                           sees_buyer=found.buyer_id != current_user.id,
-                           whatsapp=_whatsapp_link(found, group) if found.buyer_id == current_user.id else None)
+    own = found.buyer_id == current_user.id
+    return render_template(
+        "marketplace/order.html", order=found, group=group, manages=manages, steps=steps,
+        buyer_cancels=buyer_cancels, people=people, form=OrderActionForm(), sees_buyer=not own,
+        whatsapp=_whatsapp_link(found, group) if own else None, money=money, insider=insider,
+        forms=forms, card_paid=card_paid,
+        pay_by_card=own and is_open and owed > 0 and found.payment_method == PaymentMethod.card), status
+
+
+def _form_failed(found: Order, name: str, form, error: AppError):
+    """Show the order again with the money form's errors; nothing was recorded."""
+    db.session.rollback()
+    if "Idempotency-Key" in error.errors:  # the page's key was used for other values: check, then try again
+        flash(_("This form was already sent with other values. Check the payments below, then try again."),
+              "error")
+        form.idempotency_key.data = _new_key()
+    else:
+        apply_errors(form, error)
+    return _order_page(found, error.code, **{name: form})
+
+
+def _invalid_form(found: Order, name: str, form):
+    if "csrf_token" in form.errors:
+        flash(_("Please try again."), "error")
+        return _order_page(found, 400, **{name: form})
+    return _order_page(found, 422, **{name: form})
+
+
+def _received_day(text: str | None) -> str | None:
+    """The form's day: None (now) for today, else the day as typed."""
+    text = (text or "").strip()
+    return None if not text or text == services.today_wib().isoformat() else text
+
+
+@bp.route("/orders/<int:order_id>/payment", methods=["POST"])
+@login_required
+def record_payment(order_id: int):
+    found = services.get_order_or_404(order_id)
+    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        return _invalid_form(found, "payment", form)
+    data = {"method": form.method.data, "amount": form.amount.data, "reference": form.reference.data or None,
+            "received_at": _received_day(form.received_at.data)}
+    upload = form.slip.data.read() if form.slip.data else None
+    try:
+        payment, created, written = slips.record_payment_with_slip(found, data, form.idempotency_key.data or None,
+                                                                    upload)
+    except SHOWN_ERRORS as exc:
+        return _form_failed(found, "payment", form, exc)
+    try:
+        db.session.commit()
+    except Exception:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    if created:
+        flash(_("Recorded: %(amount)s by %(method)s for order #%(id)d.", amount=format_rupiah(payment.amount),
+                method=PAYMENT_LABELS[payment.method], id=found.id), "success")
+    else:
+        flash(_("This payment was already recorded."), "success")
+    return redirect(url_for("marketplace.order", order_id=found.id))
+
+
+@bp.route("/orders/<int:order_id>/refund", methods=["POST"])
+@login_required
+def refund(order_id: int):
+    found = services.get_order_or_404(order_id)
+    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _invalid_form(found, "refund", form)
+    data = {"amount": form.amount.data, "reason": form.reason.data, "method": form.method.data or None}
+    try:
+        given, created = payments.refund_order(found, data, form.idempotency_key.data or None)
+    except SHOWN_ERRORS as exc:
+        return _form_failed(found, "refund", form, exc)
+    db.session.commit()
+    if created:
+        flash(_("Refund recorded: %(amount)s by %(method)s for order #%(id)d.", amount=format_rupiah(given.amount),
+                method=PAYMENT_LABELS[given.method], id=found.id), "success")
+    else:
+        flash(_("This refund was already recorded."), "success")
+    return redirect(url_for("marketplace.order", order_id=found.id))
+
+
+@bp.route("/orders/<int:order_id>/handover", methods=["POST"])
+@login_required
+def handover(order_id: int):
+    """At pickup: the cash the page showed as owed is recorded and the order completed, in one step."""
+    found = services.get_order_or_404(order_id)
+    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator)
+    form = HandoverForm()
+    back = safe_next(url_for("marketplace.order", order_id=found.id))
+    if not form.validate_on_submit():
+        flash(_("Please try again."), "error")
+        return redirect(back)
+    try:
+        done = payments.complete_at_handover(found, {"amount": form.amount.data}, form.idempotency_key.data or None)
+    except SHOWN_ERRORS as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Cash received; order #%(id)d is %(status)s.", id=done.id, status=services.status_label(done.status)),
+          "success")
+    return redirect(back)
+
+
+@bp.route("/orders/<int:order_id>/payments/<int:payment_id>/slip")
+@login_required
+def payment_slip(order_id: int, payment_id: int):
+    """A transfer slip photo, for the group's coordinator and treasurer only; never cached."""
+    folder, name = slips.slip_file(services.get_order_or_404(order_id), payment_id)
+    response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/orders/<int:order_id>/<action>", methods=["POST"])
@@ -388,7 +577,10 @@ def queue(group_id: int):
                            bad_day=bad_day, counts=services.order_counts(group),
                            people=_users(o.buyer_id for o in result["items"]),
                            manages=groups.can_manage(group, current_user), steps=NEXT_STEPS,
-                           form=OrderActionForm(), here=request.full_path, today=services.today_wib())
+                           form=OrderActionForm(), here=request.full_path, today=services.today_wib(),
+                           can_complete=services.can_complete,
+                           handover_keys={o.id: _new_key() for o in result["items"]
+                                          if o.status == OrderStatus.ready and o.total > o.paid})
 
 
 @bp.route("/groups/<int:group_id>/packing")

@@ -478,13 +478,23 @@ def test_coordinator_confirms_packs_and_completes_an_order(app, make_client, mar
     assert f'action="/orders/{order_id}/confirm"' in body and f'action="/orders/{order_id}/cancel"' in body
     assert f'action="/orders/{order_id}/ready"' not in body
     assert "Bu Ratna" in body and 'href="tel:+6281330001111"' in body
-    for action, status in (("confirm", OrderStatus.confirmed), ("ready", OrderStatus.ready),
-                           ("complete", OrderStatus.completed)):
+    for action, status in (("confirm", OrderStatus.confirmed), ("ready", OrderStatus.ready)):
         response = client.post(f"/orders/{order_id}/{action}")
         assert response.status_code == 302
         assert status_of(app, order_id) == status
+    # Unpaid, it is completed at handover: the cash the page shows as owed is recorded with the same button.
     body = html(client.get(f"/orders/{order_id}"))
-    assert 'action="/orders/' not in body  # nothing left to do
+    assert f'action="/orders/{order_id}/complete"' not in body
+    handover = re.search(r'<form method="post" action="/orders/%d/handover">(.*?)</form>' % order_id, body, re.S)
+    assert handover, body
+    fields = dict(re.findall(r'name="(amount|idempotency_key)"[^>]*value="([^"]*)"', handover.group(1)))
+    assert fields["amount"] == "36000" and fields["idempotency_key"]
+    response = client.post(f"/orders/{order_id}/handover", data=fields)
+    assert response.status_code == 302
+    assert status_of(app, order_id) == OrderStatus.completed
+    body = html(client.get(f"/orders/{order_id}"))
+    for step in ("confirm", "ready", "complete", "cancel", "handover", "payment"):
+        assert f'action="/orders/{order_id}/{step}"' not in body  # nothing left to do
     for status in ("placed", "confirmed", "ready", "completed"):
         assert t(app, status) in body
     assert "WIB" in body
