@@ -91,3 +91,36 @@ def client(app, db):
 def make_client(app, db):
     """More clients, for tests with several people logged in at once."""
     return app.test_client
+
+
+# --- a fake Stripe for card payments ---------------------------------------------------------
+
+SECRET = "whsec_test_pasar_kelompok"
+SK, PK = "sk_test_pasar_kelompok", "pk_test_pasar_kelompok"
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """localstripe on a loopback port, started once for the tests that need it."""
+    from tests.localstripe_server import start_localstripe
+
+    base_url, stop = start_localstripe()
+    yield base_url
+    stop()
+
+
+@pytest.fixture
+def stripe_on(app, localstripe):
+    """The app's Stripe settings pointed at localstripe (server and Stripe.js), for this test."""
+    import stripe
+
+    from tests.localstripe_server import flush_data
+
+    settings = {"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": PK, "STRIPE_WEBHOOK_SECRET": SECRET,
+                "STRIPE_API_BASE": localstripe}
+    saved = {key: app.config.get(key) for key in settings}
+    app.config.update(settings)
+    flush_data(localstripe)
+    stripe.api_key, stripe.api_base = SK, localstripe
+    yield localstripe
+    app.config.update(saved)

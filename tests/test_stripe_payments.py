@@ -26,37 +26,16 @@ from marketplace import payments
 from marketplace.models import CardPayment, CardPaymentStatus, Order, Payment, ProcessorEvent, Refund
 from marketplace.services import expire_orders
 from tests.factories import assert_error
-from tests.localstripe_server import flush_data, register_webhook, start_localstripe
+from tests.localstripe_server import register_webhook
 from tests.test_marketplace_api import API, body_of, get_order, market, placed  # noqa: F401  (fixture)
 
-SECRET = "whsec_test_pasar_kelompok"
-SK, PK = "sk_test_pasar_kelompok", "pk_test_pasar_kelompok"
+from tests.conftest import PK, SECRET
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
 
 
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
-
-
-@pytest.fixture(scope="session")
-def localstripe():
-    base_url, stop = start_localstripe()
-    yield base_url
-    stop()
-
-
-@pytest.fixture
-def stripe_on(app, localstripe):
-    """The app's Stripe settings pointed at localstripe, for this test."""
-    settings = {"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": PK, "STRIPE_WEBHOOK_SECRET": SECRET,
-                "STRIPE_API_BASE": localstripe}
-    saved = {key: app.config.get(key) for key in settings}
-    app.config.update(settings)
-    flush_data(localstripe)
-    stripe.api_key, stripe.api_base = SK, localstripe
-    yield localstripe
-    app.config.update(saved)
 
 
 @pytest.fixture
