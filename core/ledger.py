@@ -150,12 +150,14 @@ def balances(group_id: int) -> dict[str, int]:
     return {key: int(total) for key, total in rows}
 
 
-def source_postings(source: str, source_ids, key: str | None = None) -> dict[int, int]:
-    """For each source id, the sum of its entries' postings (to account `key` if given), reversals included."""
+def source_postings(source: str, source_ids, key: str | None = None, kind: str | None = None) -> dict[int, int]:
+    """For each source id, the sum of its entries' postings (to account `key`, in entries of `kind`, if given)."""
     query = (select(JournalEntry.source_id, func.sum(Posting.amount))
              .join(Posting, Posting.entry_id == JournalEntry.id)
              .where(JournalEntry.source == source, JournalEntry.source_id.in_(list(source_ids)))
              .group_by(JournalEntry.source_id))
+    if kind is not None:
+        query = query.where(JournalEntry.kind == kind)
     if key is not None:
         query = query.join(Account, Account.id == Posting.account_id).where(Account.key == key)
     return {source_id: int(total) for source_id, total in db.session.execute(query)}

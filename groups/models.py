@@ -1,12 +1,16 @@
 """Groups (kelompok tani, KUB), their members and the invitations members log in with."""
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.auth import NAME_MAX_LENGTH, User
+from core.appendonly import make_append_only
 from core.extensions import db
+from core.quantity import Quantity
 from core.types import StrEnumType, UtcDateTime, utcnow
 
 
@@ -88,3 +92,59 @@ class Invitation(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     member: Mapped[Member] = relationship()
+
+
+# --- the revenue split ---------------------------------------------------------------------
+
+class SplitMethod(StrEnum):
+    contribution = "contribution"  # to the members whose lots supplied the line
+    equal = "equal"  # to the group pool, shared equally among active members at settlement
+    work = "work"  # to the group pool, shared by logged work at settlement
+
+
+class SplitPolicy(db.Model):
+    """One version of a group's split policy; a change is a new version, never an edit."""
+
+    __tablename__ = "split_policies"
+    __table_args__ = (
+        UniqueConstraint("group_id", "version", name="uq_split_policies_group_version"),
+        CheckConstraint("fund_basis_points >= 0 AND fund_basis_points <= 10000", name="fund_percent_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    method: Mapped[SplitMethod] = mapped_column(StrEnumType(SplitMethod, "split_method"))
+    fund_basis_points: Mapped[int] = mapped_column(Integer)  # hundredths of a percent: 1050 is 10.5 %
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def group_fund_percent(self) -> Fraction:
+        return Fraction(self.fund_basis_points, 100)
+
+
+class Earning(db.Model):
+    """One part of a completed order's net revenue credited to a member, the group fund or the pool,
+    or taken back by a refund (negative). Appended, never edited; each belongs to a journal entry."""
+
+    __tablename__ = "earnings"
+    __table_args__ = (Index("ix_earnings_group_member", "group_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_line_id: Mapped[int | None] = mapped_column(BigInteger)
+    product_name: Mapped[str | None] = mapped_column(String(255))
+    account: Mapped[str] = mapped_column(String(64))  # member:<id>, group_fund or pool
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    lot_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # sale or refund
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("split_policies.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+make_append_only(Earning.__table__)

@@ -22,6 +22,7 @@ from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_largest_remainder
 from core.types import utcnow
+from groups import revenue
 from groups.models import Group, Role
 from groups.services import require_role
 from marketplace import services
@@ -141,6 +142,8 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
     received_at = _received_at(data.get("received_at"))
 
     order = services._lock(order)
+    if key and (existing := _find(Payment, order, key)) is not None:  # a twin sent at the same moment went first
+        return _replayed(existing, fingerprint), False
     if order.status in (OrderStatus.cancelled, OrderStatus.expired):
         raise Conflict(_l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
                        {"status": [order.status.value]})
@@ -151,9 +154,9 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
     payment = Payment(order_id=order.id, group_id=order.group_id, method=method, amount=amount, fee=0,
                       reference=reference, received_at=received_at, slip_name=slip_name, recorded_by_id=actor.id,
                       idempotency_key=key, request_hash=fingerprint if key else None)
-    db.session.add(payment)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # begun before the add: a refused insert leaves the transaction usable
+            db.session.add(payment)
             db.session.flush()
     except IntegrityError:
         existing = _find(Payment, order, key) if key else None
@@ -473,6 +476,8 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
         method = _method(method, ("card", "cash", "transfer"))
 
     order = services._lock(order)
+    if key and (existing := _find(Refund, order, key)) is not None:  # a twin sent at the same moment went first
+        return _replayed(existing, fingerprint), False
     refundable = order.paid - order.refunded
     if amount > refundable:
         raise Conflict(_l("Only %(left)s can be refunded on this order.", left=format_rupiah(refundable)),
@@ -495,9 +500,9 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
         except GatewayError as exc:
             raise GatewayUnavailable(_l("The card refund was refused: %(reason)s", reason=str(exc))) from exc
         refund.card_payment_id = card_payment.id
-    db.session.add(refund)
     try:
         with db.session.begin_nested():
+            db.session.add(refund)
             db.session.flush()
     except IntegrityError:
         existing = _find(Refund, order, key) if key else None
@@ -508,6 +513,8 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
              Order.refunded + amount <= Order.paid)
     ledger.post(order.group_id, "refund", {ledger.REFUNDS: amount, provider.ledger_account: -amount},
                 source="refund", source_id=refund.id, actor_id=actor.id, memo=f"order {order.id}: {reason}"[:500])
+    if order.status == OrderStatus.completed:  # its revenue was split already: take the earnings back
+        revenue.reverse_for_refund(order.group_id, order.id, amount, refund.id, actor.id)
     db.session.flush()
     return refund, True
 
@@ -563,7 +570,7 @@ def check_books() -> list[ledger.Problem]:
             problems.append(ledger.Problem(f"payment {payment_id}", f"fee {payment.fee} has "
                                                                     f"{fees.get(payment_id, 0)} in the books"))
     refund_rows = {r.id: r for r in db.session.scalars(select(Refund))}
-    booked = ledger.source_postings("refund", refund_rows, ledger.REFUNDS)
+    booked = ledger.source_postings("refund", refund_rows, ledger.REFUNDS, kind="refund")
     for refund_id, refund in refund_rows.items():
         if booked.get(refund_id, 0) != refund.amount:
             problems.append(ledger.Problem(f"refund {refund_id}", f"of {refund.amount} has "
