@@ -142,7 +142,12 @@ class Earning(db.Model):
     lot_id: Mapped[int | None] = mapped_column(BigInteger)
     quantity: Mapped[Decimal | None] = mapped_column(Quantity)
     amount: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(16))  # sale or refund
+    # For a sale: the part's share of the line's value, card fee and earlier refunds (largest remainder);
+    # what the group fund kept of it is gross - fee_share - refund_share - amount.
+    gross: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_share: Mapped[int] = mapped_column(BigInteger, default=0)
+    refund_share: Mapped[int] = mapped_column(BigInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(16))  # sale, refund or pool_share
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("split_policies.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -149,6 +149,9 @@ class Part:
     line: SaleLine | None = None
     member_id: int | None = None
     lot: LotShare | None = None
+    gross: int = 0  # the part's share of the line's value
+    fee_share: int = 0
+    refund_share: int = 0
 
 
 def split_sale(lines: list[SaleLine], *, fees: int, refunded: int, method: SplitMethod,
@@ -168,13 +171,20 @@ def split_sale(lines: list[SaleLine], *, fees: int, refunded: int, method: Split
             if sum(weights) == 0:
                 weights = [len(lots) for lots in by_member.values()]
             fund, member_parts = split_among_members(net, fund_percent, weights)
+            lots_in_order = [lot for lots in by_member.values() for lot in lots]
+            lot_weights = [lot.weight for lot in lots_in_order]
+            shares = {id(lot): (g, f, r) for lot, g, f, r in zip(
+                lots_in_order, _spread(line.total, lot_weights), _spread(fee, lot_weights),
+                _spread(back, lot_weights))}
             for (member_id, lots), amount in zip(by_member.items(), member_parts):
                 lot_weights = [lot.weight for lot in lots] if sum(lot.weight for lot in lots) else [1] * len(lots)
                 for lot, lot_amount in zip(lots, _spread(amount, lot_weights)):
-                    parts.append(Part(member_account(member_id), lot_amount, line, member_id, lot))
+                    gross, fee_share, refund_share = shares[id(lot)]
+                    parts.append(Part(member_account(member_id), lot_amount, line, member_id, lot, gross,
+                                      fee_share, refund_share))
         else:
             fund, (pool,) = split_among_members(net, fund_percent, [1])
-            parts.append(Part(POOL, pool, line))
+            parts.append(Part(POOL, pool, line, gross=line.total, fee_share=fee, refund_share=back))
         parts.append(Part(GROUP_FUND, fund, line))
     return parts
 
@@ -202,13 +212,14 @@ def accrue_sale(group_id: int, order_id: int, lines: list[SaleLine], *, paid: in
                         memo=f"order {order_id} completed")
     db.session.flush()
     for part in parts:
-        if part.amount == 0:
+        if part.amount == 0 and part.gross == 0:
             continue
         db.session.add(Earning(
             group_id=group_id, order_id=order_id, order_line_id=part.line.line_id if part.line else None,
             product_name=part.line.product_name if part.line else None, account=part.account,
             member_id=part.member_id, lot_id=part.lot.lot_id if part.lot else None,
-            quantity=part.lot.quantity if part.lot else None, amount=part.amount, kind="sale",
+            quantity=part.lot.quantity if part.lot else None, amount=part.amount, gross=part.gross,
+            fee_share=part.fee_share, refund_share=part.refund_share, kind="sale",
             policy_id=policy.id if policy else None, entry_id=entry.id))
     return entry
 
