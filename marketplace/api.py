@@ -2,9 +2,10 @@
 from flask import current_app, request
 from core.blueprint import Blueprint
 from flask_smorest.error_handler import ErrorSchema
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
+from core import reads_first
 from core.auth import User, require_login
 from core.extensions import db
 from core.pagination import page_of, paginate
@@ -32,13 +33,32 @@ def _line_view(line: OrderLine, with_allocations: bool) -> dict:
     return view
 
 
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: the answer is built from the rows just written."""
+    session = db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
+
+
+# Built once: building a statement costs more than running it.
+_groups, _users = Group.__table__, User.__table__
+_ORDER_GROUPS = (select(_groups.c.id, _groups.c.name, _groups.c.pickup_point, _groups.c.pickup_hours)
+                 .where(_groups.c.id.in_(bindparam("ids", expanding=True))))
+_BUYERS = select(_users.c.id, _users.c.name).where(_users.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def order_views(orders: list[Order], user) -> list[dict]:
     """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer."""
     if not orders:
         return []
     group_ids = {order.group_id for order in orders}
-    groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))}
-    buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.buyer_id for o in orders})))}
+    groups = {row.id: row for row in db.session.execute(_ORDER_GROUPS, {"ids": list(group_ids)})}
+    buyer_ids = {order.buyer_id for order in orders}
+    buyers = ({user.id: user} if buyer_ids == {getattr(user, "id", None)}  # a buyer's own orders
+              else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})})
     insiders = services.groups_seeing_allocations(user, group_ids)
     money = payments.payment_details(orders, insiders)
     views = []
@@ -96,8 +116,10 @@ def create_checkout(headers, _data):
     """
     # The body as sent, not as loaded: its fingerprint is what a retry must match.
     checkout, created = services.place_checkout(request.get_json(), headers.get("idempotency_key"))
-    db.session.commit()
-    return checkout_view(checkout, require_login()), 201, ({} if created else {"Idempotent-Replayed": "true"})
+    _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
+    with reads_first():
+        view = checkout_view(checkout, require_login())
+    return view, 201, ({} if created else {"Idempotent-Replayed": "true"})
 
 
 @blp.route("/checkouts/<int:checkout_id>", methods=["GET"])

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
+from core import reads_first
 from core.auth import ID_MAX, User, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
@@ -133,8 +135,30 @@ def _clean_fulfilment(data) -> dict:
             "note": note, "date": day}
 
 
-def _clean_lines(lines) -> list[tuple[Variant, Decimal]]:
-    """Each line's variant (active, of an active product) and exact quantity; duplicates merged."""
+# The checkout's statements are built once: building a statement costs more than running it.
+_variants, _products = Variant.__table__, Product.__table__
+_VARIANTS_FOR_SALE = (
+    select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price, _variants.c.active,
+           _products.c.name.label("product_name"), _products.c.unit, _products.c.status.label("product_status"))
+    .join(_products, _products.c.id == _variants.c.product_id)
+    .where(_variants.c.id.in_(bindparam("ids", expanding=True)))
+)
+_FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id"),
+                                        Checkout.idempotency_key == bindparam("key"))
+_checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__,
+                                        OrderEvent.__table__)
+# Each returns whole rows, so the objects made of them are complete, defaults and all.
+_INSERT_CHECKOUT = insert(_checkouts).returning(*_checkouts.c)
+_INSERT_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
+_INSERT_LINES = insert(_lines).returning(*_lines.c, sort_by_parameter_order=True)
+_INSERT_EVENTS = insert(_events).returning(*_events.c, sort_by_parameter_order=True)
+
+
+def _clean_lines(lines) -> list[tuple[Row, Decimal]]:
+    """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
+
+    A variant comes as a row of what an order line keeps of it (see _VARIANTS_FOR_SALE).
+    """
     if not isinstance(lines, list) or not lines:
         raise _error("lines", _("Add at least one product."))
     if len(lines) > MAX_LINES:
@@ -153,21 +177,20 @@ def _clean_lines(lines) -> list[tuple[Variant, Decimal]]:
         wanted[variant_id].append((i, line.get("quantity")))
     if errors:
         raise ValidationFailed(errors=errors)
-    variants = {v.id: v for v in db.session.scalars(
-        select(Variant).options(joinedload(Variant.product)).where(Variant.id.in_(list(wanted))))}  # one query
+    variants = {v.id: v for v in db.session.execute(_VARIANTS_FOR_SALE, {"ids": list(wanted)})}
     cleaned = []
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
         variant = variants.get(variant_id)
-        if variant is None or not variant.active or variant.product.status != ProductStatus.active:
+        if variant is None or not variant.active or variant.product_status != ProductStatus.active:
             for i, _q in entries:
                 errors[f"lines.{i}.variant_id"] = [_("This product is not for sale.")]
             continue
-        unit = BUILTIN_UNITS.get(variant.product.unit)  # a group cannot define a built-in code again
+        unit = BUILTIN_UNITS.get(variant.unit)  # a group cannot define a built-in code again
         if unit is None:  # only a group's own unit needs its units read
             if variant.group_id not in units:
                 units[variant.group_id] = stock.group_units(db.session.get(Group, variant.group_id))
-            unit = units[variant.group_id].get(variant.product.unit) or BUILTIN_UNITS["pcs"]
+            unit = units[variant.group_id].get(variant.unit) or BUILTIN_UNITS["pcs"]
         total = Decimal(0)
         for i, raw in entries:
             try:
@@ -181,7 +204,7 @@ def _clean_lines(lines) -> list[tuple[Variant, Decimal]]:
 
 
 def find_checkout(buyer: User, key: str) -> Checkout | None:
-    return db.session.scalar(select(Checkout).where(Checkout.buyer_id == buyer.id, Checkout.idempotency_key == key))
+    return db.session.scalar(_FIND_CHECKOUT, {"buyer_id": buyer.id, "key": key})
 
 
 def _replay(existing: Checkout, fingerprint: str) -> Checkout:
@@ -201,54 +224,81 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
     buyer = require_login()
     key = _clean_key(idempotency_key)
     fingerprint = request_fingerprint(data)
-    if key:
-        existing = find_checkout(buyer, key)
-        if existing is not None:
-            return _replay(existing, fingerprint), False
-    try:
-        payment_method = PaymentMethod(data.get("payment_method"))
-    except ValueError:
-        raise _error("payment_method", _("Choose card, cash or transfer.")) from None
-    fulfilment = _clean_fulfilment(data.get("fulfilment"))
-    lines = _clean_lines(data.get("lines"))
+    # What the body asks for is read before anything is written: on SQLite outside the write lock.
+    # The writes stay safe on what they find then: stock is guarded in SQL, the key by a unique index.
+    with reads_first():
+        if key:
+            existing = find_checkout(buyer, key)
+            if existing is not None:
+                return _replay(existing, fingerprint), False
+        try:
+            payment_method = PaymentMethod(data.get("payment_method"))
+        except ValueError:
+            raise _error("payment_method", _("Choose card, cash or transfer.")) from None
+        fulfilment = _clean_fulfilment(data.get("fulfilment"))
+        lines = _clean_lines(data.get("lines"))
 
-    checkout = Checkout(buyer_id=buyer.id, idempotency_key=key, request_hash=fingerprint,
-                        total=sum(line_total(variant.unit_price, quantity) for variant, quantity in lines),
-                        payment_method=payment_method)  # the sum of the orders' totals, known now: no UPDATE later
-    db.session.add(checkout)
+    now = utcnow()
     try:
-        db.session.flush()  # claims the key first: a concurrent twin waits here, then replays
+        # Claims the key first: a concurrent twin waits here, then replays.
+        checkout_row = db.session.execute(_INSERT_CHECKOUT, {
+            "buyer_id": buyer.id, "idempotency_key": key, "request_hash": fingerprint,
+            # the sum of the orders' totals, known now: no UPDATE later
+            "total": sum(line_total(variant.unit_price, quantity) for variant, quantity in lines),
+            "payment_method": payment_method, "created_at": now}).one()
     except IntegrityError:
         db.session.rollback()
-        existing = find_checkout(buyer, key)
+        existing = find_checkout(buyer, key) if key else None
         if existing is None:
             raise
         return _replay(existing, fingerprint), False
 
-    by_group: OrderedDict[int, list[tuple[Variant, Decimal]]] = OrderedDict()
+    by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
     for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
         by_group.setdefault(variant.group_id, []).append((variant, quantity))
     window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
-    expires_at = utcnow() + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
-    orders = []
-    for group_id, group_lines in by_group.items():
-        order = Order(checkout=checkout, group_id=group_id, buyer_id=buyer.id, status=OrderStatus.placed,
-                      payment_method=payment_method, fulfilment_method=fulfilment["method"],
-                      fulfilment_date=fulfilment["date"], address=fulfilment["address"], note=fulfilment["note"],
-                      total=0, currency="IDR", expires_at=expires_at)
-        for variant, quantity in group_lines:
-            total = line_total(variant.unit_price, quantity)
-            order.lines.append(OrderLine(variant_id=variant.id, product_name=variant.product.name,
-                                         variant_label=variant.label, unit=variant.product.unit,
-                                         quantity=quantity, unit_price=variant.unit_price, total=total))
-            order.total += total
-        order.events.append(OrderEvent(actor_id=buyer.id, from_status=None, to_status=OrderStatus.placed))
-        db.session.add(order)
-        orders.append(order)
-    db.session.flush()
-    stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}")
-                   for order in orders for line in order.lines], actor_id=buyer.id)
-    return checkout, True
+    expires_at = now + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
+    # One INSERT ... RETURNING for each kind of row (row by row on SQLite, where that is cheap).
+    order_rows = db.session.execute(_INSERT_ORDERS, [
+        {"checkout_id": checkout_row.id, "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
+         "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
+         "fulfilment_date": fulfilment["date"], "address": fulfilment["address"], "note": fulfilment["note"],
+         "total": sum(line_total(variant.unit_price, quantity) for variant, quantity in group_lines),
+         "currency": "IDR", "expires_at": expires_at, "created_at": now, "updated_at": now}
+        for group_id, group_lines in by_group.items()]).all()
+    line_rows = db.session.execute(_INSERT_LINES, [
+        {"order_id": order.id, "variant_id": variant.id, "product_name": variant.product_name,
+         "variant_label": variant.label, "unit": variant.unit, "quantity": quantity,
+         "unit_price": variant.unit_price, "total": line_total(variant.unit_price, quantity)}
+        for order, group_lines in zip(order_rows, by_group.values()) for variant, quantity in group_lines]).all()
+    event_rows = db.session.execute(_INSERT_EVENTS, [
+        {"order_id": order.id, "actor_id": buyer.id, "from_status": None, "to_status": OrderStatus.placed,
+         "note": None, "created_at": now} for order in order_rows]).all()
+    stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in line_rows],
+                  actor_id=buyer.id)
+    return _loaded(checkout_row, order_rows, line_rows, event_rows), True
+
+
+def _loaded(checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]) -> Checkout:
+    """The rows just inserted as objects in the session, as if read back: nothing pending, nothing to load."""
+    orders = [_as_loaded(Order, row,
+                         lines=[_as_loaded(OrderLine, line, allocations=[]) for line in line_rows
+                                if line.order_id == row.id],
+                         events=[_as_loaded(OrderEvent, event) for event in event_rows if event.order_id == row.id])
+              for row in order_rows]
+    checkout = _as_loaded(Checkout, checkout_row, orders=orders)
+    db.session.add_all([checkout, *orders, *(line for order in orders for line in order.lines),
+                        *(event for order in orders for event in order.events)])
+    return checkout
+
+
+def _as_loaded(model, row: Row, **collections):
+    """An object of `model` holding `row` (and the given collections) as committed, loaded state."""
+    obj = inspect(model).class_manager.new_instance()
+    for key, value in (*row._mapping.items(), *collections.items()):
+        set_committed_value(obj, key, value)
+    make_transient_to_detached(obj)  # the row's key makes it persistent when added
+    return obj
 
 
 # --- fetching and permission --------------------------------------------------------------
