@@ -1,19 +1,23 @@
 """The public catalog as plain data, shared by the catalog API and the catalog pages.
 
 Pages are kept for a few seconds (CATALOG_CACHE_SECONDS, default 5; 0 turns it
-off) in a small per-process cache keyed by the normalized query, so a busy
-catalog costs one query per page per process every few seconds. A buyer may
-therefore see availability up to that many seconds old; checkout never uses it
-and always reserves against the live stock counters.
+off) in a small per-process cache keyed by the normalized query. Every page of
+one search is cut from one kept order of its products (found and sorted once),
+so a busy catalog costs one search per process every few seconds and two small
+queries per page; the village list is kept the same way. A buyer may therefore
+see availability up to that many seconds old (a page is never older than the
+order it was cut from); checkout never uses it and always reserves against the
+live stock counters.
 """
 import threading
 import time
+from array import array
 from collections import OrderedDict
 
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from groups.models import Group
@@ -22,7 +26,9 @@ from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 
 SORTS = stock.CATALOG_SORTS
 CACHE_MAX_PAGES = 512
+CACHE_MAX_LISTS = 64  # searches whose order is kept (8 bytes a product each)
 REFRESH_AHEAD = 0.8  # of CATALOG_CACHE_SECONDS: from then on the next request builds the page again
+RENDERINGS_PER_PAGE = 16  # kept renderings of one page (languages, spellings of the query)
 
 
 def product_card(product: Product, group) -> dict:
@@ -59,25 +65,47 @@ def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False,
     return {**found.page, "items": list(found.page["items"])}
 
 
-def catalog_rendered(render, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest", page=1,
-                     per_page=20):
-    """`render(page)` for one catalog page, kept with the page: for renderings the same for every viewer.
+def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
+                     page=1, per_page=20):
+    """`render(page, *depends)` for one catalog page, kept with the page: for renderings the same for every viewer.
 
-    The catalog API keeps its JSON this way, so a kept page costs no serialization.
+    `depends` (hashable) is everything else the rendering depends on, such as the
+    language; each combination is kept, up to RENDERINGS_PER_PAGE, beyond which it
+    is rendered afresh. The catalog API keeps its JSON this way, so a kept page
+    costs no serialization; the catalog page keeps its listing's HTML.
     """
     found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
-    if render not in found.renderings:
-        found.renderings[render] = render(found.page)
-    return found.renderings[render]
+    key = (render, *depends)
+    made = found.renderings.get(key)
+    if made is None:
+        made = render(found.page, *depends)
+        if len(found.renderings) < RENDERINGS_PER_PAGE:
+            found.renderings[key] = made
+    return made
+
+
+def catalog_villages() -> tuple[str, ...]:
+    """The villages of groups that list something, for the catalog's village filter; kept as pages are."""
+    seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
+    if seconds <= 0:
+        return _villages()
+    return _lists.get_or_build(("villages",), seconds, _villages).page
+
+
+def _villages() -> tuple[str, ...]:
+    # EXISTS per group, not a join over every product (bench/catalog.py).
+    lists = select(Product.id).where(Product.group_id == Group.id, Product.status == ProductStatus.active).exists()
+    return tuple(db.session.scalars(select(Group.village).where(lists).distinct().order_by(Group.village)))
 
 
 def clear_cache() -> None:
-    """Forget every kept page (tests, or after bulk changes)."""
+    """Forget every kept page, order and village list (tests, or after bulk changes)."""
     _cache.clear()
+    _lists.clear()
 
 
 class _Kept:
-    """A finished page (plain data, no ORM objects), when it was built, and what was rendered of it."""
+    """A finished page (plain data, no ORM objects) or list, since when it holds, and what was rendered of it."""
 
     __slots__ = ("built", "page", "renderings")
 
@@ -90,10 +118,24 @@ def _kept(q, kind, group_id, village, in_stock, sort, page, per_page) -> _Kept:
                                     sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
-        return _Kept(_clock(), _build(filters, page, per_page))
+        return _Kept(_clock(), _build(filters, _order(filters), page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
-    key = (script_root, *filters.values(), page, per_page)
-    return _cache.get_or_build(key, seconds, lambda: _build(filters, page, per_page))
+
+    def build() -> _Kept:
+        order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
+        return _Kept(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
+
+    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build)
+
+
+def _order(filters: dict) -> array:
+    """The id of every product these filters list, in the catalog's order: the count and every page come from it.
+
+    Finding and sorting what matches is most of what a page costs (the in-stock test and the
+    lowest price of every candidate); done once for all pages of one search, a page then
+    reads only its own rows (bench/catalog.py).
+    """
+    return array("q", db.session.scalars(stock.catalog_query(**filters).with_only_columns(Product.id)))
 
 
 _PRODUCT_COLUMNS = (Product.id, Product.name, Product.kind, Product.unit, Product.description, Product.status,
@@ -102,17 +144,23 @@ _GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district)
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
 
 
-def _build(filters: dict, page: int, per_page: int) -> dict:
-    """One page as plain data from three queries: the count, the page's rows, their active variants with stock.
+def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
+    """One page as plain data: the count and the page's ids from `order`, then two queries, its rows and their
+    active variants with stock.
 
-    Plain rows rather than ORM objects and relationship loads: building a page is what
-    a cache miss costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
+    The rows are read with the filters applied again, so a product hidden or sold out since
+    `order` was found is left out (the page is one shorter) rather than shown. Plain rows
+    rather than ORM objects and relationship loads: building a page is what a cache miss
+    costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
     """
-    query = stock.catalog_query(**filters)
-    total = db.session.scalar(select(func.count()).select_from(
-        query.with_only_columns(Product.id).order_by(None).subquery())) or 0
-    rows = db.session.execute(query.with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
-                              .limit(per_page).offset((page - 1) * per_page)).all()
+    start = (page - 1) * per_page
+    ids = order[start:start + per_page].tolist()
+    rows = []
+    if ids:
+        found = {row[0]: row for row in db.session.execute(
+            stock.catalog_query(**filters).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+            .where(Product.id.in_(ids)).order_by(None))}
+        rows = [found[i] for i in ids if i in found]
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
         for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
@@ -123,7 +171,7 @@ def _build(filters: dict, page: int, per_page: int) -> dict:
     width = len(_PRODUCT_COLUMNS)
     items = [_card(SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
                    SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))), variants[row[0]]) for row in rows]
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return {"items": items, "page": page, "per_page": per_page, "total": len(order)}
 
 
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
@@ -137,7 +185,8 @@ class _PageCache:
     page, rather than each running the same query (threaded workers). A page in the last
     fifth of its time is built again ahead by the first request to meet it, while the
     others are still given the kept page: no page is ever older than `seconds`, and busy
-    pages rarely make a buyer wait for a query.
+    pages rarely make a buyer wait for a query. A page built again that came out the same
+    keeps what was rendered of it.
     """
 
     def __init__(self, max_pages: int):
@@ -147,9 +196,10 @@ class _PageCache:
         self.lock = threading.Lock()
 
     def get_or_build(self, key: tuple, seconds: float, build) -> _Kept:
+        """The kept `key`, built by `build()` when missing or due: its value, or a _Kept saying since when."""
         while True:
             with self.lock:
-                found = self.pages.get(key)
+                found = previous = self.pages.get(key)
                 if found is not None:
                     age = _clock() - found.built
                     if age < seconds and (age < seconds * REFRESH_AHEAD or key in self.building):
@@ -164,7 +214,12 @@ class _PageCache:
                 pending.wait(60)
                 continue  # the page is kept now, or its build failed and this thread tries
             try:
-                found = _Kept(_clock(), build())  # the page's age counts from before its query ran
+                started = _clock()  # a page's age counts from before its query ran
+                found = build()
+                if not isinstance(found, _Kept):
+                    found = _Kept(started, found)
+                if previous is not None and previous.page == found.page:
+                    found.renderings = previous.renderings  # the same page renders the same
                 with self.lock:
                     self.pages[key] = found
                     self.pages.move_to_end(key)
@@ -183,3 +238,4 @@ class _PageCache:
 
 _clock = time.monotonic
 _cache = _PageCache(CACHE_MAX_PAGES)
+_lists = _PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages

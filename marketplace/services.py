@@ -551,9 +551,3 @@ def order_counts(group: Group) -> dict[str, int]:
 def quantity_text(value: Decimal) -> str:
     return format_quantity(value)
 
-
-def catalog_villages() -> list[str]:
-    """The villages of groups that list something, for the catalog's village filter."""
-    # EXISTS per group, not a join over every product: this runs on each catalog page (bench/catalog.py).
-    lists = select(Product.id).where(Product.group_id == Group.id, Product.status == ProductStatus.active).exists()
-    return list(db.session.scalars(select(Group.village).where(lists).distinct().order_by(Group.village)))

@@ -5,15 +5,22 @@ Each view parses the form, calls the cart or a service in marketplace.services
 redirects. A page's buttons follow the order's status, but the services check
 again on every action.
 """
+import secrets
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import date
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request,
-                   send_from_directory, url_for)
+                   send_from_directory, session, url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -33,7 +40,7 @@ from inventory.services import InsufficientStock
 from inventory.views import day_filter
 from marketplace import cart as carts
 from marketplace import payments, services, slips
-from marketplace.catalog import SORTS, catalog_page, product_card
+from marketplace.catalog import SORTS, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.forms import (CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
                                RefundForm)
 from marketplace.models import (
@@ -143,14 +150,143 @@ def _catalog_args() -> dict:
             "sort": sort if sort in SORTS else "newest"}
 
 
+# The catalog's listing (filters, count, cards, pager) is the same for every viewer of one query in one
+# language, so it is rendered once per kept catalog page (marketplace.catalog) with placeholders for what is
+# the viewer's own: the CSRF token, the address to come back to, and the cards of products with something in
+# the viewer's cart, rendered again for them. For a viewer whose header is everyone's (not logged in, an empty
+# cart, no messages waiting) the whole page is kept too, by address, with only the CSRF token to put in. The
+# listing's frame and each card are also kept by everything they show, so a page kept again (every few
+# seconds) renders only what changed. The placeholders are unguessable, so no product text fakes one.
+_SLOT = secrets.token_hex(12)
+_CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
+PLAIN_PAGES_PER_LISTING = 8  # kept whole pages of one listing: the spellings of its address
+KEPT_PIECES = 4096  # kept frames and cards (a few KB each)
+
+
+class _Listing(NamedTuple):
+    """The catalog listing as rendered for no one, cut around its cards, and what it was rendered from."""
+
+    whole: str
+    head: str
+    cards: tuple[str, ...]
+    tail: str
+    variant_ids: tuple[frozenset, ...]  # of each card
+    page: dict
+    args: dict
+    villages: tuple
+    plain_pages: dict  # the whole page for a viewer with everyone's header, by request.full_path
+
+
+def _render_listing(part: str, page: dict, args: dict, villages: tuple, in_cart: dict, items=None) -> list[str]:
+    """The listing template's `part` ("frame", or "cards" of `items`) cut at each card."""
+    result = page if items is None else {**page, "items": items}
+    html = render_template("marketplace/_catalog_listing.html", part=part, result=result, args=args,
+                           villages=villages, sort_labels=SORT_LABELS, in_cart=in_cart, here=_HERE_SLOT,
+                           csrf_token=lambda: _CSRF_SLOT, card_mark=_CARD_MARK)
+    return html.split(_CARD_MARK)
+
+
+def _frozen(value):
+    """Plain data (dicts, lists, values) as a hashable key."""
+    if isinstance(value, dict):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+class _Pieces:
+    """Rendered pieces by key; beyond `limit` the least recently used are forgotten."""
+
+    def __init__(self, limit: int):
+        self.limit, self.kept, self.lock = limit, OrderedDict(), threading.Lock()
+
+    def get(self, keys: list) -> list:
+        with self.lock:
+            found = [self.kept.get(key) for key in keys]
+            for key, piece in zip(keys, found):
+                if piece is not None:
+                    self.kept.move_to_end(key)
+        return found
+
+    def put(self, pieces: dict) -> None:
+        with self.lock:
+            self.kept.update(pieces)
+            while len(self.kept) > self.limit:
+                self.kept.popitem(last=False)
+
+
+_pieces = _Pieces(KEPT_PIECES)
+
+
+def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _Listing:
+    """The listing for a catalog page; `locale` keys the kept rendering (the template speaks the request's).
+
+    The frame is kept by the page's numbers, the query and the villages; a card by its product's data only.
+    """
+    items = page["items"]
+    where = (locale, request.script_root)
+    frame_key = ("frame", *where, args, villages, _frozen({k: v for k, v in page.items() if k != "items"}),
+                 len(items))
+    keys = [frame_key, *(("card", *where, _frozen(item)) for item in items)]
+    frame, *cards = _pieces.get(keys)
+    args = dict(args)
+    made = {}
+    if frame is None:
+        frame = made[frame_key] = _render_listing("frame", page, args, villages, {})
+    missing = [i for i, card in enumerate(cards) if card is None]
+    if missing:
+        _head, *fresh, _tail = _render_listing("cards", page, args, villages, {}, items=[items[i] for i in missing])
+        for i, card in zip(missing, fresh, strict=True):
+            cards[i] = made[keys[i + 1]] = card
+    if made:
+        _pieces.put(made)
+    head, tail = frame[0], frame[-1]
+    return _Listing("".join((head, *cards, tail)), head, tuple(cards), tail,
+                    tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page, args, villages, {})
+
+
+def _viewer_listing(listing: _Listing, in_cart: dict, here: str) -> Markup:
+    """The kept listing with the viewer's address and cart marks put in (the CSRF token is put in last)."""
+    html = listing.whole
+    mine = [i for i, ids in enumerate(listing.variant_ids) if not ids.isdisjoint(in_cart)] if in_cart else []
+    if mine:
+        _head, *fresh, _tail = _render_listing("cards", listing.page, listing.args, listing.villages, in_cart,
+                                               items=[listing.page["items"][i] for i in mine])
+        cards = list(listing.cards)
+        for i, card in zip(mine, fresh, strict=True):
+            cards[i] = card
+        html = "".join((listing.head, *cards, listing.tail))
+    return Markup(html.replace(_HERE_SLOT, escape(here)))
+
+
+def _plain_viewer() -> bool:
+    """Whether the viewer's page header is everyone's: not logged in, nothing in the cart, no message waiting."""
+    return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
+
+
+def _catalog_html(listing: _Listing) -> str:
+    """The catalog page for this viewer, but for the CSRF token; kept whole when their header is everyone's."""
+    here = request.full_path.rstrip("?")
+    if not _plain_viewer():
+        return render_template("marketplace/catalog.html", listing=_viewer_listing(listing, carts.quantities(), here))
+    html = listing.plain_pages.get(request.full_path)
+    if html is None:
+        html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here),
+                               csrf_token=lambda: _CSRF_SLOT)
+        if len(listing.plain_pages) < PLAIN_PAGES_PER_LISTING:
+            listing.plain_pages[request.full_path] = html
+    return html
+
+
 @bp.route("/catalog")
 def catalog():
     services.expire_opportunistically()
     args = _catalog_args()
-    result = catalog_page(**args, page=_page_arg(), per_page=PER_PAGE)
-    return render_template("marketplace/catalog.html", result=result, args=args, sort_labels=SORT_LABELS,
-                           villages=services.catalog_villages(), in_cart=carts.quantities(),
-                           here=request.full_path.rstrip("?"))
+    listing = catalog_rendered(_catalog_listing, str(get_locale()), tuple(args.items()), catalog_villages(),
+                               **args, page=_page_arg(), per_page=PER_PAGE)
+    html = _catalog_html(listing)
+    return html.replace(_CSRF_SLOT, escape(generate_csrf())) if _CSRF_SLOT in html else html
 
 
 @bp.route("/products/<int:product_id>")

@@ -1,4 +1,5 @@
 """The public catalog: search that ignores case and accents, filters, sort orders, pages, and the short cache."""
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -12,7 +13,8 @@ from inventory import services as inv
 from inventory.models import Product, ProductStatus
 from marketplace import catalog
 from marketplace import services as market
-from tests.factories import assert_error, make_group, make_member, make_user
+from marketplace import views as market_views
+from tests.factories import PASSWORD, assert_error, make_group, make_member, make_user
 from tests.stock_helpers import acting
 
 API = "/api/v1"
@@ -314,22 +316,57 @@ def test_cache_keeps_plain_data_and_a_bounded_number_of_pages(app, client, shop,
     assert all(plain(found.page) for found in catalog._cache.pages.values())
 
 
-def test_a_rendering_is_made_once_per_kept_page(app, shop, clock, monkeypatch):
+def test_a_rendering_is_made_once_per_kept_page_and_what_it_depends_on(app, shop, clock, monkeypatch):
+    made = []
+
+    def render(page, language="id"):
+        made.append((page["total"], language))
+        return f"{page['total']} products ({language})"
+
+    with app.test_request_context("/catalog"):
+        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
+        monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
+        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
+        assert made == [(5, "id"), (5, "id")]  # once with the cache off, once for the kept page
+        assert catalog.catalog_rendered(render, "en", sort="name") == "5 products (en)"
+        assert catalog.catalog_rendered(render, "en", sort="name") == "5 products (en)"
+        assert made[2:] == [(5, "en")]
+
+
+def test_a_page_built_again_unchanged_keeps_its_renderings(app, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     made = []
 
     def render(page):
         made.append(page["total"])
-        return f"{page['total']} products"
+        return page["total"]
 
     with app.test_request_context("/catalog"):
-        assert catalog.catalog_rendered(render, sort="name") == "5 products"
-        monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
-        assert catalog.catalog_rendered(render, sort="name") == "5 products"
-        assert catalog.catalog_rendered(render, sort="name") == "5 products"
-        assert made == [5, 5]  # once with the cache off, once for the kept page
-        clock.now += 4
         catalog.catalog_rendered(render, sort="name")
-        assert made == [5, 5, 5]
+        clock.now += 4  # built again ahead: the same products, so nothing is rendered again
+        catalog.catalog_rendered(render, sort="name")
+        assert made == [5]
+        db.session.get(Product, shop.ids["Kopi bubuk robusta"]).status = ProductStatus.hidden
+        db.session.commit()
+        clock.now += 5
+        assert catalog.catalog_rendered(render, sort="name") == 4
+        assert made == [5, 4]
+
+
+def test_renderings_of_one_page_are_bounded(app, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    monkeypatch.setattr(catalog, "RENDERINGS_PER_PAGE", 2)
+    made = []
+
+    def render(page, spelling):
+        made.append(spelling)
+        return spelling
+
+    with app.test_request_context("/catalog"):
+        for spelling in ("a", "b", "c", "a", "b", "c"):
+            assert catalog.catalog_rendered(render, spelling, sort="name") == spelling
+    assert made == ["a", "b", "c", "c"]  # past the bound, rendered each time and not kept
 
 
 def test_a_caller_replacing_items_does_not_change_the_kept_page(app, shop, clock, monkeypatch):
@@ -385,3 +422,145 @@ def test_a_failed_build_keeps_nothing_and_the_next_caller_builds_again(clock):
         cache.get_or_build(("k",), 5, broken)
     assert not cache.pages and not cache.building
     assert cache.get_or_build(("k",), 5, lambda: {"total": 1}).page == {"total": 1}
+
+
+# --- one order for every page of a search ---------------------------------------------------------
+
+def test_pages_of_one_search_share_one_order_and_are_never_older_than_it(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    orders = []
+    real_order = catalog._order
+    monkeypatch.setattr(catalog, "_order", lambda filters: orders.append(filters) or real_order(filters))
+
+    def page(n):
+        return client.get(f"{API}/products?sort=name&per_page=2&page={n}").json
+
+    assert [item["name"] for item in page(1)["items"]] == ALL_BY["name"][:2]
+    assert page(2)["total"] == 5 and page(3)["total"] == 5
+    assert len(orders) == 1  # one search: found and sorted once for all of its pages
+
+    with app.app_context():
+        db.session.get(Product, shop.ids["Cabé rawit"]).status = ProductStatus.hidden
+        db.session.commit()
+    clock.now += 3
+    assert page(2)["total"] == 5  # kept: the order is 3 seconds old
+    clock.now += 2  # the order, and every page built from it, is 5 seconds old
+    assert page(2)["total"] == 4 and [item["name"] for item in page(1)["items"]] == [
+        "Cabai merah besar", "Gula aren"]
+
+
+def test_a_page_built_from_a_kept_order_leaves_out_what_is_no_longer_listed(app, client, shop, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert names(client.get(f"{API}/products?sort=name&per_page=2&page=1")) == ALL_BY["name"][:2]
+    with app.app_context():
+        db.session.get(Product, shop.ids["Gula aren"]).status = ProductStatus.hidden
+        db.session.commit()
+    clock.now += 1
+    # page 2 is built now, from the order found a second ago: Gula aren is left out, not shown hidden
+    assert names(client.get(f"{API}/products?sort=name&per_page=2&page=2")) == ["Kopi bubuk robusta"]
+
+
+def test_villages_are_kept_as_pages_are(app, client, shop, clock, monkeypatch):
+    assert "Kalipucung" in html_of(client.get("/catalog"))
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    with app.test_request_context("/catalog"):
+        assert catalog.catalog_villages() == ("Kalipucung", "Sumberejo")
+        for name in OTHER_GROUP:
+            db.session.get(Product, shop.ids[name]).status = ProductStatus.hidden
+        db.session.commit()
+        clock.now += 3.9
+        assert catalog.catalog_villages() == ("Kalipucung", "Sumberejo")
+        clock.now += 1.1
+        assert catalog.catalog_villages() == ("Sumberejo",)
+
+
+# --- the catalog page: kept for everyone, each viewer's own parts put in ---------------------------
+
+def html_of(response) -> str:
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def csrf_tokens(body: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]+)"', body))
+
+
+def normalized(body: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', body)
+
+
+@pytest.fixture
+def csrf_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+
+
+@pytest.mark.parametrize("cache", [0, 5])
+def test_each_viewer_gets_their_own_token_and_the_add_forms_pass_csrf(app, make_client, shop, clock, monkeypatch,
+                                                                      csrf_on, cache):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
+    first, second = make_client(), make_client()
+    page_one, page_two = html_of(first.get("/catalog")), html_of(second.get("/catalog"))
+    [token_one], [token_two] = csrf_tokens(page_one), csrf_tokens(page_two)  # one token, on every form
+    assert token_one != token_two
+    assert page_one.count('name="csrf_token"') == page_one.count('action="/cart/add"') == 6
+    assert normalized(page_one) == normalized(page_two)
+    assert market_views._SLOT not in page_one
+
+    variant = shop.variants["Cabai merah besar"]
+    stolen = second.post("/cart/add", data={"csrf_token": token_one, "variant_id": variant, "quantity": "1",
+                                            "next": "/catalog"})
+    assert stolen.status_code == 400  # another visitor's token is refused
+    for client, token in ((first, token_one), (second, token_two)):
+        added = client.post("/cart/add", data={"csrf_token": token, "variant_id": variant, "quantity": "1",
+                                               "next": "/catalog"})
+        assert added.status_code == 302, added.get_data(as_text=True)
+        with client.session_transaction() as session:
+            assert session["cart"] == {str(variant): "1"}
+
+
+def test_a_kept_page_shows_each_viewer_their_header_cart_messages_and_language(app, make_client, shop, clock,
+                                                                             monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    fresh = normalized(html_of(make_client().get("/catalog?sort=name")))
+    buyer, visitor, member = make_client(), make_client(), make_client()
+    assert normalized(html_of(visitor.get("/catalog?sort=name"))) == fresh  # kept, and the same
+
+    variant = shop.variants["Cabai merah besar"]
+    buyer.post("/cart/add", data={"variant_id": variant, "quantity": "2", "next": "/catalog?sort=name"})
+    body = html_of(buyer.get("/catalog?sort=name"))
+    assert 'class="flash success"' in body and '<a href="/cart">Keranjang (1)</a>' in body
+    assert body.count('class="badge"') == 1 and "2 di keranjang" in body
+    again = html_of(buyer.get("/catalog?sort=name"))
+    assert 'class="flash' not in again and "2 di keranjang" in again
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 0)
+    assert normalized(html_of(buyer.get("/catalog?sort=name"))) == normalized(again)  # as rendered afresh
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+
+    body = html_of(visitor.get("/catalog?sort=name"))
+    assert normalized(body) == fresh and "di keranjang" not in body and 'class="flash' not in body
+
+    member.post("/login", data={"login": shop.buyer.email, "password": PASSWORD})
+    body = html_of(member.get("/catalog?sort=name"))
+    assert "Keluar" in body and "Masuk" not in body  # logged in: log out, not log in
+    assert "Keluar" not in html_of(visitor.get("/catalog?sort=name"))
+
+    visitor.get("/lang/en")
+    english = html_of(visitor.get("/catalog?sort=name"))
+    assert "Only what is available now" in english and '<html lang="en">' in english
+    assert '<html lang="id">' in html_of(make_client().get("/catalog?sort=name"))
+
+
+def test_the_kept_page_answers_the_address_it_was_asked_by(app, make_client, shop, clock, monkeypatch, csrf_on):
+    client = make_client()
+    paths = ("/catalog?q=cabe", "/catalog?q=CABE", "/catalog?q=cab%C3%A9&page=1", "/catalog?q=cabe&x=%22%3E%3C")
+    afresh = [normalized(html_of(client.get(path))) for path in paths]
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    for _ in range(2):  # kept the second time round
+        assert [normalized(html_of(client.get(path))) for path in paths] == afresh
+    assert 'name="next" value="/catalog?q=CABE"' in afresh[1] and "/lang/en?next=/catalog?q%3DCABE" in afresh[1]
+    assert 'value="/catalog?q=cabe&amp;x=' in afresh[3] and 'x="><' not in afresh[3]  # escaped where put in
+    body = html_of(client.get(paths[1]))
+    response = client.post("/cart/add", data={"csrf_token": csrf_tokens(body).pop(),
+                                              "variant_id": shop.variants["Cabé rawit"], "quantity": "1",
+                                              "next": "/catalog?q=CABE"})
+    assert response.headers["Location"] == f"/catalog?q=CABE#p{shop.ids['Cabé rawit']}"
