@@ -11,7 +11,7 @@ from PIL import Image
 
 from core.extensions import db
 from groups.models import Group
-from marketplace import catalog
+from marketplace import catalog, payments
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus, Payment, Refund
 from marketplace.providers import StartedPayment, StripeProvider, order_reference
@@ -295,6 +295,21 @@ def test_the_slip_is_shown_to_the_groups_coordinator_and_treasurer_only(app, mak
     assert lead.get(f"/orders/{other_order}/payments/{payment_id}/slip").status_code == 404
 
 
+def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star_order):
+    from tests.stock_helpers import acting
+
+    form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
+    lead.post(f"/orders/{star_order}/payment", data={**form, "amount": "10000"})
+    with acting(app, market_setup.belimbing.user):
+        order = db.session.get(Order, star_order)
+        payment = db.session.query(Payment).filter_by(order_id=star_order).one()
+        payments.reverse_payment(order, payment.id, "Salah catat")
+        db.session.commit()
+    body = html(lead.get(f"/orders/{star_order}"))
+    assert t(app, "correction") in body and "-Rp10.000" in body and "Salah catat" in body
+    assert t(app, "not paid yet") in body and forms_of(body)[f"/orders/{star_order}/payment"]["amount"] == "36000"
+
+
 # --- refunds --------------------------------------------------------------------------------
 
 
@@ -489,7 +504,9 @@ def test_card_page_mounts_the_card_form_and_confirms_with_the_client_secret(app,
     body = html(page)
     assert '<script src="http://127.0.0.1:9/js.stripe.com/v3/"></script>' in body
     assert 'data-secret="pi_fake_1_secret_x"' in body and 'data-key="pk_test_x"' in body
-    assert 'elements.create("card"' in body and "stripe.confirmCardPayment(says.secret" in body
+    # Stripe.js mounts the card element; the payment method it makes is confirmed by the server.
+    assert 'elements.create("card"' in body and 'card.mount("#card-element")' in body
+    assert f'data-confirm="/api/v1/checkouts/{checkout_id}/card-payment/confirm"' in body
     assert "Rp36.000" in body and t(app, "Thank you! Your payment is being confirmed.") in body
     assert "<noscript>" in body
     # A reload resumes the same payment: no second intent.
