@@ -27,6 +27,7 @@ from core.extensions import db
 from core.money import format_rupiah
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
+from groups import revenue
 from groups.models import Group, Member, Role
 from groups.services import membership, require_role
 from inventory import services as stock
@@ -405,8 +406,20 @@ def complete(order: Order) -> Order:
                    else _l("This order's payment was refunded; it cannot be completed."))
         raise Conflict(message, {"payment_status": [payment_status(order)]})
     _move(order, OrderStatus.completed, actor.id)
+    _accrue(order, actor.id)
     db.session.flush()
     return order
+
+
+def _accrue(order: Order, actor_id: int | None) -> None:
+    """The order's net revenue, split among the members whose lots supplied it (or the pool) and the fund."""
+    lines = [revenue.SaleLine(line_id=line.id, product_name=line.product_name, total=line.total,
+                              lots=[revenue.LotShare(member_id=a.member_id, lot_id=a.lot_id, quantity=a.quantity,
+                                                     weight=int(a.quantity * 1000) * line.unit_price)
+                                    for a in line.allocations])
+             for line in order.lines]
+    revenue.accrue_sale(order.group_id, order.id, lines, paid=order.paid, refunded=order.refunded,
+                        fees=order.card_fees, actor_id=actor_id)
 
 
 def cancel(order: Order, note=None) -> Order:
@@ -433,8 +446,8 @@ def expire_orders(now: datetime | None = None, limit: int = 500) -> int:
     expired = 0
     for order_id in ids:
         order = _lock(db.session.get(Order, order_id))
-        if order.status not in (OrderStatus.placed, OrderStatus.confirmed):
-            continue  # moved on meanwhile
+        if order.status not in (OrderStatus.placed, OrderStatus.confirmed) or order.paid >= order.total:
+            continue  # moved on or paid meanwhile
         _move(order, OrderStatus.expired, None, "payment window passed")
         _release(order, None)
         expired += 1
