@@ -134,7 +134,7 @@ class Earning(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
-    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_id: Mapped[int | None] = mapped_column(BigInteger, index=True)  # None for a pool share
     order_line_id: Mapped[int | None] = mapped_column(BigInteger)
     product_name: Mapped[str | None] = mapped_column(String(255))
     account: Mapped[str] = mapped_column(String(64))  # member:<id>, group_fund or pool
@@ -192,6 +192,9 @@ class Settlement(db.Model):
     period_end: Mapped[date] = mapped_column(Date)
     method: Mapped[SplitMethod] = mapped_column(StrEnumType(SplitMethod, "split_method"))
     pool_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # How the pool was shared: `equal` also for a `work` period in which nobody logged work; None when
+    # there was nothing to share (an empty pool, or one short after a refund, carried to the next period).
+    shared_by: Mapped[SplitMethod | None] = mapped_column(StrEnumType(SplitMethod, "shared_by"))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -216,6 +219,7 @@ class Statement(db.Model):
     fund_deductions: Mapped[int] = mapped_column(BigInteger)
     fees: Mapped[int] = mapped_column(BigInteger)
     payouts: Mapped[int] = mapped_column(BigInteger)
+    shu: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # SHU parts credited
     closing: Mapped[int] = mapped_column(BigInteger)
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -318,6 +322,6 @@ class ShuAllocation(db.Model):
     capital_part: Mapped[int] = mapped_column(BigInteger)
 
 
-for _table in (WorkLog.__table__, Statement.__table__, Payout.__table__, Saving.__table__,
+for _table in (WorkLog.__table__, Settlement.__table__, Statement.__table__, Payout.__table__, Saving.__table__,
                ShuAllocation.__table__):
     make_append_only(_table)
