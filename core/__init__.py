@@ -161,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from inventory import views as inventory_views
     from marketplace import api as marketplace_api
     from marketplace import payments_api
+    from marketplace import revenue_views
     from marketplace import views as marketplace_views
 
     for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp, marketplace_api.blp, payments_api.blp,
@@ -174,6 +175,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settlement_views.bp)
     app.register_blueprint(inventory_views.bp)
     app.register_blueprint(marketplace_views.bp)
+    app.register_blueprint(revenue_views.bp)
 
     @app.before_request
     def _expire_unpaid_orders():
