@@ -6,6 +6,7 @@ explain them. Rows are locked in variant id order. Units leave lots first in,
 first out (received time, then id), and every draw names its lot, so every unit
 sold traces to the member who gave it.
 """
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import bindparam, func, insert, literal_column, select, update
+from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
 
 from core.auth import ID_MAX, clean_name, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -442,6 +443,23 @@ def _restore_reserved(lines: list[StockLine], sign: int) -> None:
                            .execution_options(synchronize_session=False))
 
 
+# Reserving several variants: their stock rows locked in id order (PostgreSQL), then one guarded
+# UPDATE for all of them that names the rows it moved. One statement per number of variants.
+_LOCK_IN_ORDER = (select(_stock.c.variant_id).where(_stock.c.variant_id.in_(bindparam("ids", expanding=True)))
+                  .order_by(_stock.c.variant_id).with_for_update())
+
+
+@functools.cache
+def _reserve_each(count: int):
+    """UPDATE stock SET reserved = reserved + q(variant) for `count` variants, each only where available."""
+    wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
+    return (update(_stock)
+            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
+                   _stock.c.on_hand >= _stock.c.reserved + wanted)
+            .values(reserved=_stock.c.reserved + wanted)
+            .returning(_stock.c.variant_id))
+
+
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
     """Hold stock for `lines`, all or nothing: InsufficientStock lists every short variant."""
     if not lines:
@@ -450,20 +468,23 @@ def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
         raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
     _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
-    if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
-        _lock_stock(line.variant_id for line in ordered)
-    done: list[StockLine] = []
-    short: set[int] = set()
-    for line in ordered:  # an unknown variant has no stock row: its update moves nothing, so it is short
-        if line.variant_id not in short and _guarded_update(line.variant_id, Decimal(0), line.quantity):
-            done.append(line)
-        else:
-            short.add(line.variant_id)
+    requested: dict[int, Decimal] = defaultdict(Decimal)
+    for line in ordered:
+        requested[line.variant_id] += line.quantity
+    # An unknown variant has no stock row: nothing moves for it, so it is short.
+    if len(requested) == 1:
+        [(variant_id, quantity)] = requested.items()
+        moved = {variant_id} if _guarded_update(variant_id, Decimal(0), quantity) else set()
+    else:
+        if _is_postgresql():
+            db.session.execute(_LOCK_IN_ORDER, {"ids": list(requested)})
+        params = {}
+        for i, (variant_id, quantity) in enumerate(requested.items()):
+            params[f"variant_{i}"], params[f"quantity_{i}"] = variant_id, quantity
+        moved = set(db.session.scalars(_reserve_each(len(requested)), params))
+    short = requested.keys() - moved
     if short:
-        _restore_reserved(done, -1)
-        requested: dict[int, Decimal] = defaultdict(Decimal)
-        for line in ordered:
-            requested[line.variant_id] += line.quantity
+        _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
         have = available(short)
         raise InsufficientStock([
             {"variant_id": vid, "requested": format_quantity(requested[vid]), "available": format_quantity(have[vid])}

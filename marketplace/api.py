@@ -101,8 +101,8 @@ def _with_details(query):
 # --- checkout ---------------------------------------------------------------------------
 
 @blp.route("/checkouts", methods=["POST"])
-@blp.arguments(IdempotencyHeaders, location="headers")
-@blp.arguments(CheckoutIn)
+@blp.arguments(IdempotencyHeaders(), location="headers")  # instances: webargs would build them per request
+@blp.arguments(CheckoutIn())
 @blp.response(201, CheckoutOut, headers={"Idempotent-Replayed": {
     "description": "`true` when a retry got the first checkout back", "schema": {"type": "string"}}})
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough stock: `errors.lines` lists each short variant")
