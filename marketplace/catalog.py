@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 from types import SimpleNamespace
 
-from flask import current_app, has_request_context, request, url_for
+from flask import copy_current_request_context, current_app, has_request_context, request, url_for
 from sqlalchemy import select
 
 from core.extensions import db
@@ -89,7 +89,7 @@ def catalog_villages() -> tuple[str, ...]:
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
         return _villages()
-    return _lists.get_or_build(("villages",), seconds, _villages).page
+    return _lists.get_or_build(("villages",), seconds, _villages, ahead=_in_background).page
 
 
 def _villages() -> tuple[str, ...]:
@@ -125,7 +125,8 @@ def _kept(q, kind, group_id, village, in_stock, sort, page, per_page) -> _Kept:
         order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
         return _Kept(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
 
-    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build)
+    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build,
+                               ahead=_in_background)
 
 
 def _order(filters: dict) -> array:
@@ -183,10 +184,10 @@ class _PageCache:
 
     A missing page is built by one thread while the others asking for it wait for that
     page, rather than each running the same query (threaded workers). A page in the last
-    fifth of its time is built again ahead by the first request to meet it, while the
-    others are still given the kept page: no page is ever older than `seconds`, and busy
-    pages rarely make a buyer wait for a query. A page built again that came out the same
-    keeps what was rendered of it.
+    fifth of its time is built again ahead, once, when a request meets it: by that request
+    or, given `ahead`, away from it, while every request is still given the kept page. So
+    no page is ever older than `seconds`, and busy pages rarely make a buyer wait for a
+    query. A page built again that came out the same keeps what was rendered of it.
     """
 
     def __init__(self, max_pages: int):
@@ -195,8 +196,12 @@ class _PageCache:
         self.building: dict[tuple, threading.Event] = {}
         self.lock = threading.Lock()
 
-    def get_or_build(self, key: tuple, seconds: float, build) -> _Kept:
-        """The kept `key`, built by `build()` when missing or due: its value, or a _Kept saying since when."""
+    def get_or_build(self, key: tuple, seconds: float, build, ahead=None) -> _Kept:
+        """The kept `key`, built by `build()` when missing or due: its value, or a _Kept saying since when.
+
+        `ahead(work)`, when given, runs `work` elsewhere (a thread of its own): a page built
+        again ahead then costs the request that met it nothing.
+        """
         while True:
             with self.lock:
                 found = previous = self.pages.get(key)
@@ -206,6 +211,7 @@ class _PageCache:
                         return found
                     if age >= seconds:
                         del self.pages[key]
+                        found = None
                 pending = self.building.get(key)
                 owner = pending is None
                 if owner:
@@ -213,27 +219,65 @@ class _PageCache:
             if not owner:
                 pending.wait(60)
                 continue  # the page is kept now, or its build failed and this thread tries
-            try:
-                started = _clock()  # a page's age counts from before its query ran
-                found = build()
-                if not isinstance(found, _Kept):
-                    found = _Kept(started, found)
-                if previous is not None and previous.page == found.page:
-                    found.renderings = previous.renderings  # the same page renders the same
-                with self.lock:
-                    self.pages[key] = found
-                    self.pages.move_to_end(key)
-                    while len(self.pages) > self.max_pages:
-                        self.pages.popitem(last=False)
+            if found is not None and ahead is not None:  # due, not yet expired: this request keeps the kept page
+                try:
+                    ahead(lambda: self._build(key, build, previous, pending))
+                except BaseException:
+                    self._built(key, pending)
+                    raise
                 return found
-            finally:
-                with self.lock:
-                    del self.building[key]
-                pending.set()
+            return self._build(key, build, previous, pending)
+
+    def _build(self, key: tuple, build, previous: _Kept | None, pending: threading.Event) -> _Kept:
+        try:
+            started = _clock()  # a page's age counts from before its query ran
+            found = build()
+            if not isinstance(found, _Kept):
+                found = _Kept(started, found)
+            if previous is not None and previous.page == found.page:
+                found.renderings = previous.renderings  # the same page renders the same
+            with self.lock:
+                self.pages[key] = found
+                self.pages.move_to_end(key)
+                while len(self.pages) > self.max_pages:
+                    self.pages.popitem(last=False)
+            return found
+        finally:
+            self._built(key, pending)
+
+    def _built(self, key: tuple, pending: threading.Event) -> None:
+        with self.lock:
+            del self.building[key]
+        pending.set()
 
     def clear(self) -> None:
         with self.lock:
             self.pages.clear()
+
+
+def _in_background(work) -> None:
+    """Run `work` in a thread of its own, in a copy of this request's context (or in this app's); failures are
+    logged, and the kept page stays until it expires."""
+    app = current_app._get_current_object()
+
+    def run():
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - the next request builds the page itself
+            app.logger.exception("building a catalog page ahead failed")
+
+    if has_request_context():
+        run = copy_current_request_context(run)
+    else:
+        run = _in_app_context(app, run)
+    threading.Thread(target=run, name="catalog-ahead", daemon=True).start()
+
+
+def _in_app_context(app, work):
+    def run():
+        with app.app_context():
+            work()
+    return run
 
 
 _clock = time.monotonic

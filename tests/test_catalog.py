@@ -18,6 +18,7 @@ from tests.factories import PASSWORD, assert_error, make_group, make_member, mak
 from tests.stock_helpers import acting
 
 API = "/api/v1"
+real_in_background = catalog._in_background
 
 # name, kind, variants (label, price, active), stock of the first variant; listed in this order (oldest first)
 PRODUCTS = [
@@ -35,6 +36,13 @@ def fresh_cache():
     catalog.clear_cache()
     yield
     catalog.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def ahead_in_this_thread(monkeypatch):
+    """Pages built again ahead are built in the test's own thread, so that tests know when (one test below uses
+    the real background thread)."""
+    monkeypatch.setattr(catalog, "_in_background", lambda work: work())
 
 
 @pytest.fixture
@@ -385,6 +393,56 @@ def test_refused_queries_are_refused_even_when_a_page_is_kept(app, client, shop,
     assert_error(client.get(f"{API}/products?q=cabai%00"), 422, "q")
     assert_error(client.get(f"{API}/products?q=cabai&sort=nope"), 422, "sort")
 
+
+
+def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(app, client, shop, clock,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(catalog, "_in_background", real_in_background)
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert available_of(client) == "2"
+    take_rawit(app, shop, "2")
+    clock.now += 4  # due: the next request has it built again
+    building, release = threading.Event(), threading.Event()
+    build = catalog._build
+
+    def slow_build(*args):
+        building.set()
+        release.wait(5)
+        return build(*args)
+
+    monkeypatch.setattr(catalog, "_build", slow_build)
+    assert available_of(client) == "2"  # answered at once, from the kept page
+    assert building.wait(5) and available_of(client) == "2"
+    release.set()
+    deadline = time.monotonic() + 5
+    while catalog._cache.building and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert available_of(client) == "0"
+
+
+def test_a_failed_build_ahead_keeps_the_kept_page_until_it_expires(clock):
+    cache = catalog._PageCache(8)
+    cache.get_or_build(("k",), 5, lambda: {"version": 1})
+    clock.now += 4
+
+    def broken():
+        raise RuntimeError("database went away")
+
+    failures = []
+
+    def ahead(work):
+        try:
+            work()
+        except RuntimeError as exc:
+            failures.append(exc)
+
+    assert cache.get_or_build(("k",), 5, broken, ahead=ahead).page == {"version": 1}
+    assert len(failures) == 1 and not cache.building
+    clock.now += 0.9
+    assert cache.get_or_build(("k",), 5, broken, ahead=ahead).page == {"version": 1}  # tried again, ahead
+    assert len(failures) == 2
+    clock.now += 0.1  # expired: the request builds it itself
+    assert cache.get_or_build(("k",), 5, lambda: {"version": 2}, ahead=ahead).page == {"version": 2}
 
 
 def test_a_missing_page_is_built_once_while_other_threads_wait_for_it(clock):
