@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Server, compare, fetch, row  # noqa: E402
+from bench.loadgen import HEADER, Run, Server, drive, fetch, row  # noqa: E402
 from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core.auth import User  # noqa: E402
 from core.extensions import db  # noqa: E402
@@ -147,11 +147,12 @@ def bench_database(name: str, url: str, args) -> list[str]:
                 else:
                     print(f"{name}: /catalog answered {status}: the page is not there yet, only the API is measured")
                 for body_name, label, path in endpoints:
-                    rows.append(measure(name, f"{label} cache={cache}s", server.port, bodies, body_name, path, args))
+                    rows.append(measure(name, f"{label} cache={cache}s", server.port, server.process.pid, bodies,
+                                        body_name, path, args))
     return rows
 
 
-def measure(database, label, port, bodies: Path, body_name, path, args) -> str:
+def measure(database, label, port, pid, bodies: Path, body_name, path, args) -> str:
     status, body = fetch(port, "GET", path.format(n=1))
     if status != 200:
         raise SystemExit(f"{path.format(n=1)} answered {status}: {body[:300]!r}")
@@ -164,10 +165,47 @@ def measure(database, label, port, bodies: Path, body_name, path, args) -> str:
     def baseline(client, n):
         return "GET", f"/_baseline/body/{body_name}", None, {}
 
-    real_run, base_run = compare(port, real, baseline, args.seconds, args.clients, args.rounds)
+    (real_run, real_cpu), (base_run, base_cpu) = compare_with_cpu(port, pid, real, baseline, args)
     line = row(database, label, real_run, base_run)
-    print(line, f"  ({len(body):,} bytes)", flush=True)
+    cpu = (f"; server CPU a request {real_cpu:.2f} / {base_cpu:.2f} ms, ratio {base_cpu / real_cpu:.2f}"
+           if real_cpu and base_cpu else "")
+    print(line, f"  ({len(body):,} bytes{cpu})", flush=True)
     return line
+
+
+def compare_with_cpu(port, pid, real, baseline, args) -> tuple[tuple[Run, float | None], tuple[Run, float | None]]:
+    """loadgen.compare, also taking the server's CPU time a request (ms) for each side (None where unknown).
+
+    On a machine shared with other work the throughput ratio swings with the other load and
+    with how the kept-alive connections happen to fall between the two workers (each held by
+    one process for the whole of a round); the CPU the server spends on a request does not.
+    """
+    drive(port, real, 1.0, args.clients, 200)
+    drive(port, baseline, 1.0, args.clients, 200)
+    runs, cpu = (Run(), Run()), [0.0, 0.0]
+    for _ in range(args.rounds):
+        for side, request_for in enumerate((real, baseline)):
+            before = server_cpu(pid)
+            runs[side].add(drive(port, request_for, args.seconds / args.rounds, args.clients, 200))
+            after = server_cpu(pid)
+            cpu[side] = None if before is None or after is None or cpu[side] is None else cpu[side] + after - before
+    return tuple((run, spent * 1000 / len(run.latencies) if spent and run.latencies else None)
+                 for run, spent in zip(runs, cpu))
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by gunicorn (`pid`) and its workers, from Linux's /proc; None where unknown."""
+    try:
+        pids = [str(pid)]
+        for task in os.listdir(f"/proc/{pid}/task"):
+            pids += Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        total = 0
+        for each in pids:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main() -> None:
