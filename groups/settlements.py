@@ -33,7 +33,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, text
 from sqlalchemy.orm import aliased
 
 from core import ledger
@@ -44,6 +44,7 @@ from core.formatting import WIB
 from core.ledger import Account, JournalEntry, Posting
 from core.money import format_rupiah, split_among_members
 from core.quantity import QuantityError, format_quantity, parse_quantity, to_milli
+from core.types import UtcDateTime
 from groups import revenue
 from groups.models import (Earning, Group, Member, Payout, Role, Settlement, ShuAllocation, ShuPlan, SplitMethod,
                            Statement, WorkLog)
@@ -53,7 +54,6 @@ from groups.services import membership, require_role
 MAX_DAYS_BACK = 366  # work is logged for at most a year back
 NOTE_MAX_LENGTH = 500
 FIRST_DAY = date(2000, 1, 1)
-SALE_BATCH = 5000  # sale lines read at a time while a statement is built
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _MEMBER_KEY = re.compile(r"member:(\d+)", re.ASCII)
 
@@ -353,23 +353,26 @@ def _freeze_statements(group: Group, settlement: Settlement) -> None:
     """A Statement for every member with anything in the period or a balance, proven against the books."""
     start, end = settlement.period_start, settlement.period_end
     totals = statement_totals(group.id, start, end)
-    _prove(totals.values())
     members = set(db.session.scalars(select(Member.id).where(Member.group_id == group.id)))
-    due = {m for m, t in totals.items() if t.touched and m in members}
 
-    def freeze(member_id: int, sale_lines: list[dict]) -> None:
-        t = totals[member_id]
+    def freeze(t: StatementTotals, sale_lines_text: str) -> None:
         db.session.execute(insert(Statement), [{
-            "settlement_id": settlement.id, "group_id": group.id, "member_id": member_id, "opening": t.opening,
+            "settlement_id": settlement.id, "group_id": group.id, "member_id": t.member_id, "opening": t.opening,
             "sales": t.sales, "pool_share": t.pool_share, "shu": t.shu, "refunds": t.refunds,
             "fund_deductions": t.fund_deductions, "fees": t.fees, "payouts": t.payouts, "closing": t.closing,
-            "detail": t.detail_json(sale_lines)}])
-        due.discard(member_id)
+            "detail": t.detail_json(sale_lines_text)}])
 
-    for member_id, lines in sale_lines_by_member(group.id, start, end):  # every member with sales is due
-        freeze(member_id, lines)
-    for member_id in sorted(due):
-        freeze(member_id, [])
+    # Members with sales first, each as their lines arrive (one member's lines in memory at a time).
+    with_sales = set()
+    for member_id, count, amount, fees, fund, lines in sale_lines_json(group.id, start, end):
+        t = totals.setdefault(member_id, StatementTotals(member_id))
+        t.add_sales(count, amount, fees, fund)
+        freeze(t, lines)
+        with_sales.add(member_id)
+    for member_id, t in sorted(totals.items()):
+        if t.touched and member_id in members and member_id not in with_sales:
+            freeze(t, "[]")
+    _prove(totals.values())  # the proof, once every figure is in: a refusal rolls all of it back
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -394,6 +397,10 @@ class StatementTotals:
     shu_lines: list = field(default_factory=list)
     payout_lines: list = field(default_factory=list)
 
+    def add_sales(self, count, amount, fees, fund) -> None:
+        self.sale_lines, self.sales, self.fees, self.fund_deductions = (int(count), int(amount), int(fees),
+                                                                        int(fund))
+
     @property
     def closing(self) -> int:
         return self.opening + self.sales + self.pool_share + self.shu - self.refunds - self.payouts
@@ -407,8 +414,10 @@ class StatementTotals:
         return {"sales": sale_lines, "refunds": self.refund_lines, "pool_shares": self.pool_lines,
                 "shu": self.shu_lines, "payouts": self.payout_lines}
 
-    def detail_json(self, sale_lines: list[dict]) -> str:
-        return json.dumps(self.detail(sale_lines), ensure_ascii=False, separators=(",", ":"))
+    def detail_json(self, sale_lines_text: str) -> str:
+        """The detail as JSON, the sale lines' JSON (from the database) put in as they are."""
+        rest = json.dumps(self.detail([]), ensure_ascii=False, separators=(",", ":"))
+        return rest.replace('"sales":[]', f'"sales":{sale_lines_text}', 1)
 
 
 def _attributed_before(day: date):
@@ -443,7 +452,8 @@ def member_balances_at(group_id: int, days: list[date], member_ids=None) -> dict
 
 
 def statement_totals(group_id: int, start: date, end: date, member_ids=None) -> dict[int, StatementTotals]:
-    """Every member's (or the given members') statement figures for the period, summed in SQL."""
+    """Every member's (or the given members') statement figures for the period, summed in SQL, but for their
+    sales: those come with the sale lines (sale_lines_json), in one pass over them."""
     totals: dict[int, StatementTotals] = {}
 
     def of(member_id: int) -> StatementTotals:
@@ -458,16 +468,6 @@ def statement_totals(group_id: int, start: date, end: date, member_ids=None) -> 
             group_id, [start, end + timedelta(days=1)], member_ids).items():
         t = of(member_id)
         t.opening, t.balance_at_end = opening, at_end
-    for member_id, count, amount, fees, fund in db.session.execute(
-            select(Earning.member_id, func.count(), func.sum(Earning.amount),
-                   func.sum(Earning.fee_share),
-                   func.sum(Earning.gross - Earning.fee_share - Earning.refund_share - Earning.amount))
-            .join(JournalEntry, JournalEntry.id == Earning.entry_id)
-            .where(Earning.group_id == group_id, only(Earning.member_id), Earning.kind == "sale",
-                   _made_in(start, end))
-            .group_by(Earning.member_id)):
-        t = of(member_id)
-        t.sales, t.fees, t.fund_deductions, t.sale_lines = int(amount), int(fees), int(fund), int(count)
     for member_id, order_id, amount, made in db.session.execute(
             select(Earning.member_id, Earning.order_id, Earning.amount, JournalEntry.created_at)
             .join(JournalEntry, JournalEntry.id == Earning.entry_id)
@@ -530,37 +530,53 @@ def _pool_shares(group_id: int, start: date, end: date, only, of) -> None:
             "members": int(sharing.get(entry_id, 0)), "amount": amount, "date": period_end.isoformat()})
 
 
-def sale_lines_by_member(group_id: int, start: date, end: date, member_ids=None):
-    """Each member's sale lines in the period, as (member_id, lines), read in one streamed query."""
-    query = (select(Earning.member_id, Earning.order_id, Earning.order_line_id, Earning.product_name,
-                    Earning.quantity, Earning.lot_id, Earning.gross, Earning.fee_share, Earning.refund_share,
-                    Earning.amount, JournalEntry.created_at)
-             .join(JournalEntry, JournalEntry.id == Earning.entry_id)
-             .where(Earning.group_id == group_id, Earning.kind == "sale", _made_in(start, end))
-             .order_by(Earning.member_id, Earning.id)
-             .execution_options(yield_per=SALE_BATCH))
-    if member_ids is None:
-        query = query.where(Earning.member_id.is_not(None))
-    else:
-        query = query.where(Earning.member_id.in_(list(member_ids)))
-    current, lines = None, []
-    days: dict[date, str] = {}  # the WIB day of each UTC hour seen, so each line costs one lookup
-    for (member_id, order_id, line_id, product, quantity, lot_id, gross, fee, refunded, amount,
-         made) in db.session.execute(query):
-        if member_id != current:
-            if lines:
-                yield current, lines
-            current, lines = member_id, []
-        hour = made.replace(minute=0, second=0, microsecond=0)
-        day = days.get(hour)
-        if day is None:
-            day = days[hour] = wib_day(hour).isoformat()
-        lines.append({"order_id": order_id, "order_line_id": line_id, "product": product,
-                      "quantity": format_quantity(quantity) if quantity is not None else None, "lot_id": lot_id,
-                      "gross": gross, "fee": fee, "refunded": refunded,
-                      "fund_deduction": gross - fee - refunded - amount, "amount": amount, "date": day})
-    if lines:
-        yield current, lines
+# A sale line as a statement keeps it; the database writes the JSON, so a settlement of a hundred thousand lines
+# never turns each into Python objects. The quantity is its text ("2.5"), from the stored thousandths.
+_QUANTITY_TEXT = ("CASE WHEN e.quantity IS NULL THEN NULL WHEN e.quantity % 1000 = 0 THEN CAST(e.quantity / 1000 AS TEXT) "
+                  "ELSE rtrim(CAST(e.quantity / 1000 AS TEXT) || '.' || substr(CAST(e.quantity % 1000 + 1000 AS TEXT), 2), "
+                  "'0') END")
+_LINE_FIELDS = ("'order_id', e.order_id, 'order_line_id', e.order_line_id, 'product', e.product_name, "
+                f"'quantity', {_QUANTITY_TEXT}, 'lot_id', e.lot_id, 'gross', e.gross, 'fee', e.fee_share, "
+                "'refunded', e.refund_share, 'fund_deduction', e.gross - e.fee_share - e.refund_share - e.amount, "
+                "'amount', e.amount, 'date', {day}")
+_LINES_WHERE = ("e.group_id = :group_id AND e.kind = 'sale' AND e.member_id IS NOT NULL "
+                "AND j.created_at >= :start AND j.created_at < :end{members}")
+_LINE_SUMS = ("count(*), sum(e.amount), sum(e.fee_share), sum(e.gross - e.fee_share - e.refund_share - e.amount)")
+_SALE_LINES_SQL = {
+    "postgresql": (
+        "SELECT e.member_id, {sums}, CAST(json_agg(json_build_object({fields}) ORDER BY e.id) AS TEXT) "
+        "FROM earnings e JOIN journal_entries j ON j.id = e.entry_id WHERE {where} "
+        "GROUP BY e.member_id ORDER BY e.member_id"
+    ).format(sums=_LINE_SUMS, where=_LINES_WHERE,
+             fields=_LINE_FIELDS.format(day="to_char(j.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD')")),
+    # CROSS JOIN keeps SQLite reading the lines through (group_id, member_id): already grouped, in id order.
+    "sqlite": (
+        "SELECT e.member_id, {sums}, json_group_array(json_object({fields})) "
+        "FROM earnings e CROSS JOIN journal_entries j ON j.id = e.entry_id WHERE {where} "
+        "GROUP BY e.member_id ORDER BY e.member_id"
+    ).format(sums=_LINE_SUMS, where=_LINES_WHERE,
+             fields=_LINE_FIELDS.format(day="strftime('%Y-%m-%d', j.created_at, '+7 hours')")),
+}
+
+
+def sale_lines_json(group_id: int, start: date, end: date, member_ids=None):
+    """Each member's sales in the period, in one query: (member_id, lines, amount, card fees, fund deductions,
+    the lines as a JSON array (text))."""
+    sql = _SALE_LINES_SQL[db.session.get_bind().dialect.name]
+    members = " AND e.member_id IN :members" if member_ids is not None else ""
+    query = text(sql.replace("{members}", members)).bindparams(
+        bindparam("start", type_=UtcDateTime()), bindparam("end", type_=UtcDateTime()))
+    params = {"group_id": group_id, "start": day_start(start), "end": day_start(end + timedelta(days=1))}
+    if member_ids is not None:
+        query = query.bindparams(bindparam("members", expanding=True))
+        params["members"] = list(member_ids)
+    yield from db.session.connection().execute(query, params, execution_options={"yield_per": 1})
+
+
+def in_order(lines: list[dict]) -> list[dict]:
+    """A statement's sale lines by day, order and line."""
+    return sorted(lines, key=lambda line: (line["date"], line["order_id"], line["order_line_id"] or 0,
+                                           line["lot_id"] or 0))
 
 
 def _prove(totals) -> None:
@@ -615,6 +631,10 @@ def live_statement(group: Group, member: Member, start: date, end: date) -> dict
     """A member's statement for any range, built now, in the same shape as a frozen one."""
     for attempt in (1, 2):
         totals = statement_totals(group.id, start, end, [member.id]).get(member.id) or StatementTotals(member.id)
+        lines = []
+        for _member, count, amount, fees, fund, text_ in sale_lines_json(group.id, start, end, [member.id]):
+            totals.add_sales(count, amount, fees, fund)
+            lines = in_order(json.loads(text_))
         try:
             _prove([totals])
         except BooksDisagree:
@@ -622,7 +642,6 @@ def live_statement(group: Group, member: Member, start: date, end: date) -> dict
                 raise
             continue
         break
-    lines = next((lines for _m, lines in sale_lines_by_member(group.id, start, end, [member.id])), [])
     return _statement_view(group, member, start, end, totals, totals.detail(lines))
 
 
@@ -634,8 +653,10 @@ def frozen_statement(group: Group, member: Member, settlement_id) -> dict:
     if row is None:
         raise NotFound(_l("This settlement has no statement for %(name)s: nothing happened in their account.",
                           name=member.name))
-    return _statement_view(group, member, settlement.period_start, settlement.period_end, row,
-                           json.loads(row.detail), settlement=settlement, created_at=row.created_at)
+    detail = json.loads(row.detail)
+    detail["sales"] = in_order(detail["sales"])
+    return _statement_view(group, member, settlement.period_start, settlement.period_end, row, detail,
+                           settlement=settlement, created_at=row.created_at)
 
 
 def _statement_view(group: Group, member: Member, start: date, end: date, totals, detail: dict,

@@ -447,6 +447,8 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     sell(client, k.buyer, k.ratna, (k.daster, 1))  # pool 76.500
     client.post("/api/v1/auth/login", json={"email": k.ratna.user.email, "password": k.ratna.user.password})
 
+    profile = client.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert f"/groups/{group.id}/work-logs" in profile and f"/groups/{group.id}/settlements" in profile
     page = client.get(f"/groups/{group.id}/work-logs")
     assert page.status_code == 200 and "Wati" in page.get_data(as_text=True)
     response = client.post(f"/groups/{group.id}/work-logs", data={
@@ -484,6 +486,8 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
 def test_a_member_reaches_their_own_statement_page_only(app, client, kub):
     k, group = kub, kub.group
     client.post("/api/v1/auth/login", json={"email": k.yuni.user.email, "password": k.yuni.user.password})
+    profile = client.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert f"/groups/{group.id}/my-statement" in profile and f"/groups/{group.id}/work-logs" not in profile
     response = client.get(f"/groups/{group.id}/my-statement")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/groups/{group.id}/members/{k.yuni.member_id}/statement")
