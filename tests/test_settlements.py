@@ -19,6 +19,7 @@ from groups import settlements
 from groups.models import Earning, Member, Settlement, Statement, WorkLog
 from tests.factories import assert_error, bearer, make_group, make_member, make_token, make_user
 from tests.test_marketplace_api import actor, body_of, contribute, create_product, market, moved, placed  # noqa: F401
+from tests.test_payments_concurrency import _fire, server  # noqa: F401  (fixture)
 
 API = "/api/v1"
 
@@ -509,3 +510,28 @@ def test_a_frozen_statement_is_kept_as_json_with_every_line(app, client, market,
         detail = json.loads(row.detail)
     assert [line["quantity"] for line in detail["sales"]] == ["1", "0.5"]
     assert sum(line["amount"] for line in detail["sales"]) == row.sales == row.closing == 45000
+
+
+# --- at the same moment ---------------------------------------------------------------------------
+
+def test_overlapping_settlements_at_once_settle_one_period_and_share_the_pool_once(app, market, server):
+    m, group = market, market.tani
+    client = app.test_client()
+    today = settlements.today_wib()
+    assert client.put(f"{API}/groups/{group.id}/split-policy", headers=m.lead.headers,
+                      json={"method": "equal", "group_fund_percent": "0"}).status_code == 200
+    joined_long_ago(app, group.coordinator_member_id, m.treasurer.member_id, m.plain.member_id, m.siti.id, m.ani.id)
+    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to the pool: 6.000 for each of 5 members
+    days = [(10, 1), (12, 3), (3, 1), (8, 2), (3, 3), (20, 1)]  # every period holds the day 3 days ago
+    bodies = [{"period_start": (today - timedelta(days=a)).isoformat(),
+               "period_end": (today - timedelta(days=b)).isoformat()} for a, b in days]
+
+    results = _fire(server, [(f"/groups/{group.id}/settlements", m.lead.headers, body, None) for body in bodies])
+
+    assert sorted(status for status, _body, _replayed in results) == [201] + [409] * 5
+    with app.app_context():
+        assert db.session.query(Settlement).count() == 1
+        assert sorted(db.session.scalars(select(Statement.pool_share))) == [6000] * 5
+    balances = client.get(f"{API}/groups/{group.id}/balances", headers=m.lead.headers).json
+    assert balances["pool"] == 0
+    assert ledger_check(app).exit_code == 0
