@@ -159,6 +159,7 @@ def _catalog_args() -> dict:
 # seconds) renders only what changed. The placeholders are unguessable, so no product text fakes one.
 _SLOT = secrets.token_hex(12)
 _CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
+_CSRF_SLOT_BYTES = _CSRF_SLOT.encode()
 PLAIN_PAGES_PER_LISTING = 8  # kept whole pages of one listing: the spellings of its address
 KEPT_PIECES = 4096  # kept frames and cards (a few KB each)
 
@@ -265,15 +266,16 @@ def _plain_viewer() -> bool:
     return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
 
 
-def _catalog_html(listing: _Listing) -> str:
+def _catalog_html(listing: _Listing) -> bytes:
     """The catalog page for this viewer, but for the CSRF token; kept whole when their header is everyone's."""
     here = request.full_path.rstrip("?")
     if not _plain_viewer():
-        return render_template("marketplace/catalog.html", listing=_viewer_listing(listing, carts.quantities(), here))
+        return render_template("marketplace/catalog.html",
+                               listing=_viewer_listing(listing, carts.quantities(), here)).encode()
     html = listing.plain_pages.get(request.full_path)
     if html is None:
         html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here),
-                               csrf_token=lambda: _CSRF_SLOT)
+                               csrf_token=lambda: _CSRF_SLOT).encode()
         if len(listing.plain_pages) < PLAIN_PAGES_PER_LISTING:
             listing.plain_pages[request.full_path] = html
     return html
@@ -286,7 +288,9 @@ def catalog():
     listing = catalog_rendered(_catalog_listing, str(get_locale()), tuple(args.items()), catalog_villages(),
                                **args, page=_page_arg(), per_page=PER_PAGE)
     html = _catalog_html(listing)
-    return html.replace(_CSRF_SLOT, escape(generate_csrf())) if _CSRF_SLOT in html else html
+    if _CSRF_SLOT_BYTES in html:
+        html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
+    return make_response(html)
 
 
 @bp.route("/products/<int:product_id>")
