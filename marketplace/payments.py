@@ -70,10 +70,10 @@ def _received_at(value) -> datetime:
     try:
         if isinstance(value, datetime):
             moment = value
-        elif isinstance(value, date):
-            moment = datetime.combine(value, time(12, 0), tzinfo=services.WIB)
+        elif isinstance(value, date):  # a day alone: midday WIB, or now when that is still ahead today
+            moment = min(datetime.combine(value, time(12, 0), tzinfo=services.WIB), utcnow())
         elif isinstance(value, str) and len(value) == 10:
-            moment = datetime.combine(date.fromisoformat(value), time(12, 0), tzinfo=services.WIB)
+            moment = min(datetime.combine(date.fromisoformat(value), time(12, 0), tzinfo=services.WIB), utcnow())
         elif isinstance(value, str):
             moment = datetime.fromisoformat(value)
         else:

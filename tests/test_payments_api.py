@@ -556,3 +556,14 @@ def test_the_expire_command_leaves_a_paid_card_order_alone(app, client, market, 
     assert "1 order(s) expired" in result.output
     assert get_order(client, paid_order["id"], market.lead).json["status"] == "placed"
     assert get_order(client, unpaid["id"], market.lead).json["status"] == "expired"
+
+
+def test_todays_date_alone_is_accepted_at_any_hour(app, client, market):
+    order = new_order(client, market, payment="transfer")
+    today = datetime.now(WIB).date()
+
+    payment = paid(client, order["id"], market.treasurer, {"method": "transfer", "amount": 1000,
+                                                          "received_at": today.isoformat()})
+
+    received = datetime.fromisoformat(payment["received_at"])
+    assert received.astimezone(WIB).date() == today and received <= datetime.now(WIB)
