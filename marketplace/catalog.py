@@ -9,10 +9,12 @@ see availability up to that many seconds old (a page is never older than the
 order it was cut from); checkout never uses it and always reserves against the
 live stock counters.
 """
+import os
 import threading
 import time
 from array import array
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from types import SimpleNamespace
 
@@ -256,8 +258,12 @@ class _PageCache:
 
 
 def _in_background(work) -> None:
-    """Run `work` in a thread of its own, in a copy of this request's context (or in this app's); failures are
-    logged, and the kept page stays until it expires."""
+    """Run `work` on this process's catalog thread, in a copy of this request's context (or in this app's).
+
+    One thread, so that pages due together are built one after the other rather than
+    crowding the interpreter and the connection pool. A failure is logged, and the kept
+    page stays until it expires.
+    """
     app = current_app._get_current_object()
 
     def run():
@@ -270,7 +276,7 @@ def _in_background(work) -> None:
         run = copy_current_request_context(run)
     else:
         run = _in_app_context(app, run)
-    threading.Thread(target=run, name="catalog-ahead", daemon=True).start()
+    _ahead_executor().submit(run)
 
 
 def _in_app_context(app, work):
@@ -278,6 +284,19 @@ def _in_app_context(app, work):
         with app.app_context():
             work()
     return run
+
+
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+_executor_lock = threading.Lock()
+
+
+def _ahead_executor() -> ThreadPoolExecutor:
+    """The catalog thread of this process (a worker forked from a process that had one starts its own)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None or _executor[0] != os.getpid():
+            _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-ahead"))
+        return _executor[1]
 
 
 _clock = time.monotonic
