@@ -230,8 +230,8 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
 
     Each member's (and the pool's) cumulative give-back is the floor of the
     cumulative refund's exact share of what the order credited them, so it never
-    exceeds that; the group fund gives back the rest (it also bears the card fee,
-    which the processor keeps).
+    exceeds that (a share of a loss is returned alike); the group fund gives back
+    the rest (it also bears the card fee, which the processor keeps).
     """
     accrual = db.session.scalar(select(ledger.JournalEntry).where(
         ledger.JournalEntry.source == "order", ledger.JournalEntry.source_id == order_id,
@@ -256,8 +256,9 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
     parts: list[tuple[str, int | None, int]] = []
     for key, credit in credited.items():
         target = (cumulative * credit) // base if base > 0 else 0
-        give = min(target, credit) - taken.get(key, 0)
-        if give > 0:
+        # A negative credit (a share of an order completed at a loss) comes back the same way, towards zero.
+        give = (min(target, credit) if credit >= 0 else max(target, credit)) - taken.get(key, 0)
+        if give:
             parts.append((key[0], key[1], give))
     fund = amount - sum(give for _a, _m, give in parts)
     if fund:
