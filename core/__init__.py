@@ -155,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     from core import views as accounts_views
     from core.extensions import api, csrf
     from groups import api as groups_api
+    from groups import payout_api, payout_views
     from groups import revenue_api
     from groups import settlement_api, settlement_views
     from groups import views as groups_views
@@ -166,7 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace import views as marketplace_views
 
     for blp in (accounts_api.blp, groups_api.blp, inventory_api.blp, marketplace_api.blp, payments_api.blp,
-                revenue_api.blp, settlement_api.blp):
+                revenue_api.blp, settlement_api.blp, payout_api.blp):
         csrf.exempt(blp)  # JSON only: SameSite cookies and the JSON content type stand in for a token
         api.register_blueprint(blp)
     app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,
@@ -174,6 +175,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_views.bp)
     app.register_blueprint(groups_views.bp)
     app.register_blueprint(settlement_views.bp)
+    app.register_blueprint(payout_views.bp)
     app.register_blueprint(inventory_views.bp)
     app.register_blueprint(marketplace_views.bp)
     app.register_blueprint(revenue_views.bp)

@@ -34,7 +34,7 @@ from core.errors import ValidationFailed
 from core.extensions import db
 from core.money import split_among_members, split_largest_remainder
 from core.types import utcnow
-from groups.models import Earning, Group, Member, Role, SplitMethod, SplitPolicy
+from groups.models import Earning, Group, Member, Payout, Role, SplitMethod, SplitPolicy
 
 GROUP_FUND = "group_fund"  # kas kelompok
 POOL = "pool"  # revenue waiting to be shared at settlement (equal and work methods)
@@ -284,17 +284,18 @@ def _fund_taken(order_id: int, group_id: int) -> int:
 def balances(group: Group) -> dict:
     """Each member's earned, paid out and balance, with the group fund and the pool (whole rupiah)."""
     sums = ledger.balances(group.id)
-    earned = dict(db.session.execute(
-        select(Earning.member_id, func.sum(Earning.amount)).where(Earning.group_id == group.id,
-                                                                  Earning.member_id.is_not(None))
-        .group_by(Earning.member_id)).all())
     members = db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)).all()
+    paid = dict(db.session.execute(
+        select(Payout.member_id, func.sum(Payout.amount)).where(Payout.group_id == group.id)
+        .group_by(Payout.member_id)).all())
     rows = []
     for member in members:
         balance = -sums.get(member_account(member.id), 0)
-        member_earned = int(earned.get(member.id, 0) or 0)
+        paid_out = int(paid.get(member.id, 0) or 0)
+        # Credited from sales and pool shares less refunds (the Earning rows), and from SHU parts:
+        # everything the member's account received, which is their balance plus what was paid out.
         rows.append({"member_id": member.id, "name": member.name, "active": member.active,
-                     "earned": member_earned, "paid_out": member_earned - balance, "balance": balance})
+                     "earned": balance + paid_out, "paid_out": paid_out, "balance": balance})
     return {"group_id": group.id, "members": rows, "group_fund": -sums.get(GROUP_FUND, 0),
             "pool": -sums.get(POOL, 0)}
 
