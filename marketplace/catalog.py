@@ -30,7 +30,7 @@ SORTS = stock.CATALOG_SORTS
 CACHE_MAX_PAGES = 512
 CACHE_MAX_LISTS = 64  # searches whose order is kept (8 bytes a product each)
 REFRESH_AHEAD = 0.8  # of CATALOG_CACHE_SECONDS: from then on the next request builds the page again
-RENDERINGS_PER_PAGE = 16  # kept renderings of one page (languages, spellings of the query)
+RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of the query)
 
 
 def product_card(product: Product, group) -> dict:

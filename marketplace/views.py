@@ -154,20 +154,20 @@ def _catalog_args() -> dict:
 # language, so it is rendered once per kept catalog page (marketplace.catalog) with placeholders for what is
 # the viewer's own: the CSRF token, the address to come back to, and the cards of products with something in
 # the viewer's cart, rendered again for them. For a viewer whose header is everyone's (not logged in, an empty
-# cart, no messages waiting) the whole page is kept too, by address, with only the CSRF token to put in. The
-# listing's frame and each card are also kept by everything they show, so a page kept again (every few
-# seconds) renders only what changed. The placeholders are unguessable, so no product text fakes one.
+# cart, no messages waiting) the whole page is kept too, by address, language and listing, with only the CSRF
+# token to put in. The listing's frame and each card are also kept by everything they show, so a page kept
+# again (every few seconds) renders only what changed. The placeholders are unguessable, so no product text
+# fakes one. Every kind of kept rendering is bounded in number.
 _SLOT = secrets.token_hex(12)
 _CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
 _CSRF_SLOT_BYTES = _CSRF_SLOT.encode()
-PLAIN_PAGES_PER_LISTING = 8  # kept whole pages of one listing: the spellings of its address
 KEPT_PIECES = 4096  # kept frames and cards (a few KB each)
+KEPT_PLAIN_PAGES = 256  # kept whole pages (some 40 KB each)
 
 
 class _Listing(NamedTuple):
     """The catalog listing as rendered for no one, cut around its cards, and what it was rendered from."""
 
-    whole: str
     head: str
     cards: tuple[str, ...]
     tail: str
@@ -175,7 +175,6 @@ class _Listing(NamedTuple):
     page: dict
     args: dict
     villages: tuple
-    plain_pages: dict  # the whole page for a viewer with everyone's header, by request.full_path
 
 
 def _render_listing(part: str, page: dict, args: dict, villages: tuple, in_cart: dict, items=None) -> list[str]:
@@ -243,22 +242,21 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
     if made:
         _pieces.put(made)
     head, tail = frame[0], frame[-1]
-    return _Listing("".join((head, *cards, tail)), head, tuple(cards), tail,
-                    tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page, args, villages, {})
+    return _Listing(head, tuple(cards), tail, tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page,
+                    args, villages)
 
 
 def _viewer_listing(listing: _Listing, in_cart: dict, here: str) -> Markup:
     """The kept listing with the viewer's address and cart marks put in (the CSRF token is put in last)."""
-    html = listing.whole
+    cards = listing.cards
     mine = [i for i, ids in enumerate(listing.variant_ids) if not ids.isdisjoint(in_cart)] if in_cart else []
     if mine:
         _head, *fresh, _tail = _render_listing("cards", listing.page, listing.args, listing.villages, in_cart,
                                                items=[listing.page["items"][i] for i in mine])
-        cards = list(listing.cards)
+        cards = list(cards)
         for i, card in zip(mine, fresh, strict=True):
             cards[i] = card
-        html = "".join((listing.head, *cards, listing.tail))
-    return Markup(html.replace(_HERE_SLOT, escape(here)))
+    return Markup("".join((listing.head, *cards, listing.tail)).replace(_HERE_SLOT, escape(here)))
 
 
 def _plain_viewer() -> bool:
@@ -266,18 +264,22 @@ def _plain_viewer() -> bool:
     return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
 
 
-def _catalog_html(listing: _Listing) -> bytes:
+_plain_pages = _Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address and language
+
+
+def _catalog_html(listing: _Listing, locale: str) -> bytes:
     """The catalog page for this viewer, but for the CSRF token; kept whole when their header is everyone's."""
     here = request.full_path.rstrip("?")
     if not _plain_viewer():
         return render_template("marketplace/catalog.html",
                                listing=_viewer_listing(listing, carts.quantities(), here)).encode()
-    html = listing.plain_pages.get(request.full_path)
-    if html is None:
-        html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here),
-                               csrf_token=lambda: _CSRF_SLOT).encode()
-        if len(listing.plain_pages) < PLAIN_PAGES_PER_LISTING:
-            listing.plain_pages[request.full_path] = html
+    key = (request.full_path, locale)
+    [kept] = _plain_pages.get([key])
+    if kept is not None and kept[0] is listing:
+        return kept[1]
+    html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here),
+                           csrf_token=lambda: _CSRF_SLOT).encode()
+    _plain_pages.put({key: (listing, html)})
     return html
 
 
@@ -285,9 +287,10 @@ def _catalog_html(listing: _Listing) -> bytes:
 def catalog():
     services.expire_opportunistically()
     args = _catalog_args()
-    listing = catalog_rendered(_catalog_listing, str(get_locale()), tuple(args.items()), catalog_villages(),
-                               **args, page=_page_arg(), per_page=PER_PAGE)
-    html = _catalog_html(listing)
+    locale = str(get_locale())
+    listing = catalog_rendered(_catalog_listing, locale, tuple(args.items()), catalog_villages(), **args,
+                               page=_page_arg(), per_page=PER_PAGE)
+    html = _catalog_html(listing, locale)
     if _CSRF_SLOT_BYTES in html:
         html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
     return make_response(html)
