@@ -94,3 +94,8 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
     CATALOG_CACHE_SECONDS = 0  # every test sees the catalog as it is; tests of the cache turn it on
+    # Card payments look set up, so card checkouts are accepted; nothing can reach Stripe (tests that pay
+    # point these at localstripe).
+    STRIPE_SECRET_KEY = "sk_test_unreachable"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_unreachable"
+    STRIPE_API_BASE = "http://127.0.0.1:9"

@@ -67,6 +67,10 @@ class PaymentProvider:
         """What the buyer must do to pay, shown with the order; None when nothing."""
         return None
 
+    def available(self) -> bool:
+        """Whether buyers may choose it now (a gateway needs its keys)."""
+        return True
+
 
 class CashProvider(PaymentProvider):
     """Cash handed to the group, usually at pickup."""
@@ -95,6 +99,9 @@ class OnlineProvider(PaymentProvider):
 
     def configured(self) -> bool:
         raise NotImplementedError
+
+    def available(self) -> bool:
+        return self.configured()
 
     def client_config(self) -> dict:
         """What the checkout page needs to load the gateway's script."""

@@ -40,8 +40,9 @@ from inventory.services import InsufficientStock
 from inventory.views import day_filter
 from marketplace import cart as carts
 from marketplace import payments, services, slips
+from marketplace.providers import provider_for
 from marketplace.catalog import SORTS, catalog_page, catalog_rendered, catalog_villages, product_card
-from marketplace.forms import (CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
+from marketplace.forms import (PAYMENT_CHOICES, CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
                                RefundForm)
 from marketplace.models import (
     OPEN_STATUSES,
@@ -404,6 +405,7 @@ def _line_errors(error: AppError, lines: list[dict]) -> dict[int, list[str]]:
 @login_required
 def checkout():
     form = CheckoutForm()
+    form.payment_method.choices = [c for c in PAYMENT_CHOICES if provider_for(c.value).available()]
     posted = request.method == "POST" and form.validate_on_submit()
     if posted:
         key = (form.idempotency_key.data or "").strip()

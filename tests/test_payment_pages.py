@@ -5,6 +5,8 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+
+from core.errors import ValidationFailed
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from PIL import Image
@@ -515,8 +517,8 @@ def test_card_page_mounts_the_card_form_and_confirms_with_the_client_secret(app,
 
 
 def test_card_page_when_card_payments_are_not_configured(app, buyer, market_setup, monkeypatch):
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
     order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)  # taken away after the card checkout was made
     page = buyer.get(f"/checkouts/{checkout_of(app, order_id)}/pay")
     assert page.status_code == 503
     body = html(page)
@@ -553,3 +555,13 @@ def test_coordinator_sets_the_bank_account_on_the_group_page(app, lead, market_s
         group = db.session.get(Group, group_id)
         assert (group.bank_name, group.bank_account_number) == ("BRI", "0123-4567.89 0")
     assert "0123-4567.89 0" in html(lead.get(f"/groups/{group_id}"))
+
+
+def test_card_is_not_offered_or_accepted_when_card_payments_are_not_set_up(app, buyer, market_setup, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)
+    buyer.post("/cart/add", data={"variant_id": market_setup.star[0], "quantity": "1"})
+    body = html(buyer.get("/checkout"))
+    assert 'value="cash"' in body and 'value="card"' not in body
+    with pytest.raises(ValidationFailed) as refused:
+        place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    assert "payment_method" in refused.value.errors
