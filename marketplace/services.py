@@ -35,7 +35,6 @@ from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
 from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine,
                                 OrderLineLot, OrderStatus, PaymentMethod)
-from marketplace.providers import provider_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
@@ -149,11 +148,13 @@ _FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id
                                         Checkout.idempotency_key == bindparam("key"))
 _checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__,
                                         OrderEvent.__table__)
-# Each returns whole rows, so the objects made of them are complete, defaults and all.
+# Each returns whole rows, so the objects made of them are complete, defaults and all. Several rows are
+# one statement; the rows come back in any order and are told apart by what is unique within a checkout:
+# an order by its group, a line by its order and variant, an event by its order.
 _INSERT_CHECKOUT = insert(_checkouts).returning(*_checkouts.c)
-_INSERT_ORDERS = insert(_orders).returning(*_orders.c, sort_by_parameter_order=True)
-_INSERT_LINES = insert(_lines).returning(*_lines.c, sort_by_parameter_order=True)
-_INSERT_EVENTS = insert(_events).returning(*_events.c, sort_by_parameter_order=True)
+_INSERT_ORDERS = insert(_orders).returning(*_orders.c)
+_INSERT_LINES = insert(_lines).returning(*_lines.c)
+_INSERT_EVENTS = insert(_events).returning(*_events.c)
 
 
 def _clean_lines(lines) -> list[tuple[Row, Decimal]]:
@@ -237,9 +238,6 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
-        if not provider_for(payment_method).available():
-            raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
-                                             "by transfer."))
         fulfilment = _clean_fulfilment(data.get("fulfilment"))
         lines = _clean_lines(data.get("lines"))
 
@@ -263,7 +261,6 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
         by_group.setdefault(variant.group_id, []).append((variant, quantity))
     window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
     expires_at = now + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
-    # One INSERT ... RETURNING for each kind of row (row by row on SQLite, where that is cheap).
     order_rows = db.session.execute(_INSERT_ORDERS, [
         {"checkout_id": checkout_row.id, "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
          "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
@@ -271,11 +268,12 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
          "total": sum(line_total(variant.unit_price, quantity) for variant, quantity in group_lines),
          "currency": "IDR", "expires_at": expires_at, "created_at": now, "updated_at": now}
         for group_id, group_lines in by_group.items()]).all()
+    order_of_group = {row.group_id: row.id for row in order_rows}
     line_rows = db.session.execute(_INSERT_LINES, [
-        {"order_id": order.id, "variant_id": variant.id, "product_name": variant.product_name,
+        {"order_id": order_of_group[group_id], "variant_id": variant.id, "product_name": variant.product_name,
          "variant_label": variant.label, "unit": variant.unit, "quantity": quantity,
          "unit_price": variant.unit_price, "total": line_total(variant.unit_price, quantity)}
-        for order, group_lines in zip(order_rows, by_group.values()) for variant, quantity in group_lines]).all()
+        for group_id, group_lines in by_group.items() for variant, quantity in group_lines]).all()
     event_rows = db.session.execute(_INSERT_EVENTS, [
         {"order_id": order.id, "actor_id": buyer.id, "from_status": None, "to_status": OrderStatus.placed,
          "note": None, "created_at": now} for order in order_rows]).all()
@@ -286,15 +284,20 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
 
 def _loaded(checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]) -> Checkout:
     """The rows just inserted as objects in the session, as if read back: nothing pending, nothing to load."""
+    line_rows, event_rows = sorted(line_rows, key=_id), sorted(event_rows, key=_id)  # as the relationships order
     orders = [_as_loaded(Order, row,
                          lines=[_as_loaded(OrderLine, line, allocations=[]) for line in line_rows
                                 if line.order_id == row.id],
                          events=[_as_loaded(OrderEvent, event) for event in event_rows if event.order_id == row.id])
-              for row in order_rows]
+              for row in sorted(order_rows, key=_id)]
     checkout = _as_loaded(Checkout, checkout_row, orders=orders)
     db.session.add_all([checkout, *orders, *(line for order in orders for line in order.lines),
                         *(event for order in orders for event in order.events)])
     return checkout
+
+
+def _id(row: Row) -> int:
+    return row.id
 
 
 def _as_loaded(model, row: Row, **collections):

@@ -248,6 +248,22 @@ def test_checkout_makes_one_order_per_group_with_exact_totals(app, client, marke
             market.tani.id: tani["total"], market.jahit.id: 85000}
 
 
+def test_the_answer_is_what_was_stored_and_each_line_has_its_reservation(app, client, market):
+    body = body_of((market.cabai_a, "2.5"), (market.tomat, "0.5"), (market.daster, "1"))
+
+    checkout = placed(client, market.buyer, body)
+
+    # Built from the rows as they were written; read back afresh it is the same, to the last field.
+    again = client.get(f"{API}/checkouts/{checkout['id']}", headers=market.buyer.headers)
+    assert again.status_code == 200 and again.json == checkout
+    lines = {f"order_line:{line['id']}": (order["group_id"], line["variant_id"], Decimal(line["quantity"]))
+             for order in checkout["orders"] for line in order["lines"]}
+    with app.app_context():
+        movements = db.session.scalars(select(Movement).where(Movement.kind == MovementKind.reservation)).all()
+        assert {m.reference: (m.group_id, m.variant_id, m.reserved_delta) for m in movements} == lines
+        assert all(m.on_hand_delta == 0 and m.actor_id == market.buyer.id for m in movements)
+
+
 def test_half_rupiah_rounds_up(app, client, market):
     # 0.25 kg x Rp4.001 = Rp1.000,25 -> Rp1.000; 0.125 kg x Rp4.001 = Rp500,125 -> Rp500; 0.5 -> Rp2.001
     checkout = placed(client, market.buyer, body_of((market.tomat, "0.5")))
