@@ -508,8 +508,12 @@ def test_a_frozen_statement_is_kept_as_json_with_every_line(app, client, market,
     with app.app_context():
         row = db.session.scalar(select(Statement).where(Statement.member_id == m.siti.id))
         detail = json.loads(row.detail)
-    assert [line["quantity"] for line in detail["sales"]] == ["1", "0.5"]
-    assert sum(line["amount"] for line in detail["sales"]) == row.sales == row.closing == 45000
+    assert detail["sale_columns"] == list(settlements.SALE_COLUMNS)
+    rows = [dict(zip(detail["sale_columns"], values)) for values in detail["sales"]]
+    assert sorted(line["quantity_milli"] for line in rows) == [500, 1000]
+    assert sum(line["amount"] for line in rows) == row.sales == row.closing == 45000
+    shown = statement(client, group, m.lead, m.siti.id, settlement_id=row.settlement_id).json["detail"]["sales"]
+    assert [(line["quantity"], line["amount"]) for line in shown] == [("1", 30000), ("0.5", 15000)]
 
 
 # --- at the same moment ---------------------------------------------------------------------------
