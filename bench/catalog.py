@@ -159,6 +159,9 @@ def measure(database, label, port, pid, bodies: Path, body_name, path, args) -> 
     (bodies / f"{body_name}.body").write_bytes(body)
     (bodies / f"{body_name}.type").write_text("application/json" if body_name == "api" else "text/html; charset=utf-8")
 
+    for n in range(10 * args.pages):  # each on a fresh connection, so that every worker has every page warm
+        fetch(port, "GET", path.format(n=n % args.pages + 1))
+
     def real(client, n):
         return "GET", path.format(n=(client + n) % args.pages + 1), None, {}
 
