@@ -9,6 +9,7 @@ see availability up to that many seconds old (a page is never older than the
 order it was cut from); checkout never uses it and always reserves against the
 live stock counters.
 """
+import functools
 import os
 import threading
 import time
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from flask import copy_current_request_context, current_app, has_request_context, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.extensions import db
 from groups.models import Group
@@ -160,21 +161,35 @@ def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
     ids = order[start:start + per_page].tolist()
     rows = []
     if ids:
-        found = {row[0]: row for row in db.session.execute(
-            stock.catalog_query(**filters).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
-            .where(Product.id.in_(ids)).order_by(None))}
+        found = {row[0]: row for row in db.session.execute(_rows_query(filters), {"ids": ids})}
         rows = [found[i] for i in ids if i in found]
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
         for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
-                select(*_VARIANT_COLUMNS).join(Stock, Stock.variant_id == Variant.id)
-                .where(Variant.product_id.in_(list(variants)), Variant.active.is_(True)).order_by(Variant.id)):
+                _VARIANTS_QUERY, {"ids": list(variants)}):
             variants[product_id].append({"id": variant_id, "product_id": product_id, "label": label,
                                          "unit_price": unit_price, "active": True, "available": on_hand - reserved})
     width = len(_PRODUCT_COLUMNS)
     items = [_card(SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
                    SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))), variants[row[0]]) for row in rows]
     return {"items": items, "page": page, "per_page": per_page, "total": len(order)}
+
+
+_VARIANTS_QUERY = (select(*_VARIANT_COLUMNS).join(Stock, Stock.variant_id == Variant.id)
+                   .where(Variant.product_id.in_(bindparam("ids", expanding=True)), Variant.active.is_(True))
+                   .order_by(Variant.id))
+
+
+def _rows_query(filters: dict):
+    """The catalog's rows for the filters, of the products whose ids are bound as `ids`."""
+    return _rows_query_of(tuple(filters.items()))
+
+
+@functools.lru_cache(maxsize=CACHE_MAX_LISTS)
+def _rows_query_of(filters: tuple):
+    # Made once per search: building the statement cost more than running it (bench/catalog.py).
+    return (stock.catalog_query(**dict(filters)).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+            .where(Product.id.in_(bindparam("ids", expanding=True))).order_by(None))
 
 
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
