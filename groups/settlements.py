@@ -6,7 +6,13 @@ then, equally among the members active in the period or by the work they logged
 in it. Exact as everywhere: each member gets the floor of their exact share
 (`split_among_members` with no fund percent) and the group fund gets what is
 left. It is one balanced entry (pool debited, members and fund credited) with
-an Earning row (kind `pool_share`) for each part.
+an Earning row (kind `pool_share`) for each part. What is shared is the pool as
+the ledger holds it at settlement, sales completed after the period's end
+included. Under `work`, a period in which nobody logged work is shared equally
+(the settlement says so); under `contribution` the pool is normally empty, and
+what an earlier policy left in it is shared equally. A pool short after refunds
+of sales shared earlier is carried to the next settlement, never taken from
+members.
 
 A settlement also freezes every member's statement for its period: opening
 balance, sales, pool share, SHU, refunds, payouts and closing balance, with the
@@ -362,7 +368,7 @@ def _freeze_statements(group: Group, settlement: Settlement) -> None:
             "fund_deductions": t.fund_deductions, "fees": t.fees, "payouts": t.payouts, "closing": t.closing,
             "detail": t.detail_json(sale_lines_text)}])
 
-    # Members with sales first, each as their lines arrive (one member's lines in memory at a time).
+    # Members with sales first, each as their lines arrive from the database; then the others.
     with_sales = set()
     for member_id, count, amount, fees, fund, lines in sale_lines_json(group.id, start, end):
         t = totals.setdefault(member_id, StatementTotals(member_id))
