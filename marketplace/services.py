@@ -35,6 +35,7 @@ from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
 from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine,
                                 OrderLineLot, OrderStatus, PaymentMethod)
+from marketplace.providers import provider_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
@@ -238,6 +239,9 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
+        if not provider_for(payment_method).available():
+            raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
+                                             "by transfer."))
         fulfilment = _clean_fulfilment(data.get("fulfilment"))
         lines = _clean_lines(data.get("lines"))
 
