@@ -18,12 +18,19 @@ bench/serve.py. The benchmark's threads send
 Printed: checkouts per second, p50 and p99 latency, each as a ratio to the
 baseline (higher is better; the goal is 0.5). The run ends with
 `stock_check()` on what both wrote.
+
+With `--parts N`, before the HTTP run: N checkouts through the app in this
+process, one at a time, and the CPU time each takes, in all and in its parts
+(token lookup, placing, reserving, committing, building the answer and what
+that reads), the least of five rounds.
 """
 import argparse
 import json
 import os
 import sys
 import tempfile
+import time
+from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -84,16 +91,68 @@ def seed(app) -> dict:
                 "variants": {str(v.id): [v.group_id, v.unit_price] for v in variants}}
 
 
+def _body(setup: dict) -> bytes:
+    return json.dumps({"lines": [{"variant_id": int(v), "quantity": "1"} for v in setup["variants"]],
+                       "fulfilment": {"method": "pickup"}, "payment_method": "cash"}).encode()
+
+
+def parts(name: str, app, setup: dict, count: int) -> None:
+    """CPU time per checkout made through the app in this process, in all and in its parts."""
+    import core.auth
+    import marketplace.api
+    from marketplace import payments, services
+    from sqlalchemy.orm import Session
+
+    timed = [(core.auth, "user_from_bearer", "token lookup"), (services, "place_checkout", "place_checkout"),
+             (inv, "reserve", "  of which reserve"), (Session, "commit", "commits"),
+             (marketplace.api, "checkout_view", "checkout_view (the answer)"),
+             (payments, "payment_details", "  of which payment_details"),
+             (services, "groups_seeing_allocations", "  of which groups_seeing_allocations")]
+    spent: dict[str, float] = defaultdict(float)
+
+    def timer(fn, label):
+        def run(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+        return run
+
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in timed]
+    for (owner, attr, label), (_, _, fn) in zip(timed, originals):
+        setattr(owner, attr, timer(fn, label))
+    client, body = app.test_client(), _body(setup)
+    headers = {"Authorization": f"Bearer {setup['token']}", "Content-Type": "application/json"}
+    rounds = []
+    try:
+        for _ in range(6):  # the first warms up
+            spent.clear()
+            started = time.process_time()
+            for _ in range(count):
+                response = client.post("/api/v1/checkouts", data=body, headers=headers)
+                assert response.status_code == 201, response.get_data(as_text=True)
+            rounds.append((time.process_time() - started, dict(spent)))
+    finally:
+        for owner, attr, fn in originals:
+            setattr(owner, attr, fn)
+    total, best = min(rounds[1:], key=lambda item: item[0])
+    print(f"{name}: in process, CPU ms per checkout (least of 5 rounds of {count}): {total / count * 1000:.2f}")
+    for _, _, label in timed:
+        print(f"  {label:<40} {best.get(label, 0) / count * 1000:6.2f}  {best.get(label, 0) / total:4.0%}")
+
+
 def bench_database(name: str, url: str, args) -> list[str]:
     app = make_app(url)
     setup = seed(app)
+    if args.parts:
+        parts(name, app, setup, args.parts)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         bodies = Path(tmp)
         (bodies / "instance").mkdir()
         (bodies / "checkout.json").write_text(json.dumps(setup))
-        body = json.dumps({"lines": [{"variant_id": int(v), "quantity": "1"} for v in setup["variants"]],
-                           "fulfilment": {"method": "pickup"}, "payment_method": "cash"}).encode()
+        body = _body(setup)
         headers = {"Authorization": f"Bearer {setup['token']}", "Content-Type": "application/json"}
 
         def real(client, n):
@@ -125,6 +184,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
     parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--parts", type=int, default=0, metavar="N",
+                        help="first time N checkouts in this process, in all and in their parts")
     args = parser.parse_args()
 
     rows = []
