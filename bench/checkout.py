@@ -103,7 +103,7 @@ def parts(name: str, app, setup: dict, count: int) -> None:
     from marketplace import payments, services
     from sqlalchemy.orm import Session
 
-    timed = [(core.auth, "user_from_bearer", "token lookup"), (services, "place_checkout", "place_checkout"),
+    timed = [(core.auth, "user_from_bearer", "token lookup"), (services, "place", "place_checkout"),
              (inv, "reserve", "  of which reserve"), (Session, "commit", "commits"),
              (marketplace.api, "checkout_view", "checkout_view (the answer)"),
              (payments, "payment_details", "  of which payment_details"),

@@ -14,7 +14,8 @@ from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
 from marketplace import payments, services
 from marketplace.catalog import catalog_rendered
-from marketplace.models import Checkout, Order, OrderLine
+from marketplace.models import OPEN_STATUSES, Checkout, Order, OrderLine
+from marketplace.providers import order_reference, provider_for
 from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
                                  OrderOut)
 
@@ -50,17 +51,37 @@ _ORDER_GROUPS = (select(_groups.c.id, _groups.c.name, _groups.c.pickup_point, _g
 _BUYERS = select(_users.c.id, _users.c.name).where(_users.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def order_views(orders: list[Order], user) -> list[dict]:
-    """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer."""
+def _fresh_payment_details(order: Order, group, insider: bool) -> dict:
+    """payments.payment_details of an order just placed: nothing paid or refunded yet, so nothing to read."""
+    owed = order.total - order.paid
+    instructions = None
+    if owed > 0 and order.status in OPEN_STATUSES:
+        instructions = provider_for(order.payment_method).instructions(order, group)
+    return {"reference": order_reference(order), "owed": max(owed, 0),
+            "card_fees": order.card_fees if insider else None, "payment_instructions": instructions,
+            "payments": [], "refunds": []}
+
+
+def order_views(orders: list[Order], user, placed: services.Placed | None = None) -> list[dict]:
+    """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer.
+
+    With `placed` (a checkout just placed, its orders fresh), what placing it read stands in for reading
+    the groups, who keeps their books and the orders' payments again.
+    """
     if not orders:
         return []
-    group_ids = {order.group_id for order in orders}
-    groups = {row.id: row for row in db.session.execute(_ORDER_GROUPS, {"ids": list(group_ids)})}
     buyer_ids = {order.buyer_id for order in orders}
     buyers = ({user.id: user} if buyer_ids == {getattr(user, "id", None)}  # a buyer's own orders
               else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})})
-    insiders = services.groups_seeing_allocations(user, group_ids)
-    money = payments.payment_details(orders, insiders)
+    if placed is not None and placed.created:
+        groups, insiders = placed.groups, placed.insiders
+        money = {order.id: _fresh_payment_details(order, groups[order.group_id], order.group_id in insiders)
+                 for order in orders}
+    else:
+        group_ids = {order.group_id for order in orders}
+        groups = {row.id: row for row in db.session.execute(_ORDER_GROUPS, {"ids": list(group_ids)})}
+        insiders = services.groups_seeing_allocations(user, group_ids)
+        money = payments.payment_details(orders, insiders)
     views = []
     for order in orders:
         group, buyer = groups[order.group_id], buyers[order.buyer_id]
@@ -87,10 +108,10 @@ def order_view(order: Order, user) -> dict:
     return order_views([order], user)[0]
 
 
-def checkout_view(checkout: Checkout, user) -> dict:
+def checkout_view(checkout: Checkout, user, placed: services.Placed | None = None) -> dict:
     return {"id": checkout.id, "total": checkout.total, "currency": "IDR",
             "payment_method": checkout.payment_method.value, "created_at": checkout.created_at,
-            "orders": order_views(list(checkout.orders), user)}
+            "orders": order_views(list(checkout.orders), user, placed)}
 
 
 def _with_details(query):
@@ -115,11 +136,11 @@ def create_checkout(headers, _data):
     (201, header `Idempotent-Replayed: true`); the same key with another body is 422.
     """
     # The body as sent, not as loaded: its fingerprint is what a retry must match.
-    checkout, created = services.place_checkout(request.get_json(), headers.get("idempotency_key"))
+    placed = services.place(request.get_json(), headers.get("idempotency_key"))
     _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
-    with reads_first():
-        view = checkout_view(checkout, require_login())
-    return view, 201, ({} if created else {"Idempotent-Replayed": "true"})
+    with reads_first():  # a retry's answer reads the first checkout again
+        view = checkout_view(placed.checkout, require_login(), placed)
+    return view, 201, ({} if placed.created else {"Idempotent-Replayed": "true"})
 
 
 @blp.route("/checkouts/<int:checkout_id>", methods=["GET"])

@@ -8,8 +8,10 @@ an order event; packing takes units from members' lots first in, first out.
 import hashlib
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -138,11 +140,20 @@ def _clean_fulfilment(data) -> dict:
 
 
 # The checkout's statements are built once: building a statement costs more than running it.
-_variants, _products = Variant.__table__, Product.__table__
+_variants, _products, _groups, _members = Variant.__table__, Product.__table__, Group.__table__, Member.__table__
+# Each variant with what its order shows of its group, and whether the buyer keeps that group's books
+# (coordinator or treasurer: they see lot allocations and card fees).
 _VARIANTS_FOR_SALE = (
     select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price, _variants.c.active,
-           _products.c.name.label("product_name"), _products.c.unit, _products.c.status.label("product_status"))
+           _products.c.name.label("product_name"), _products.c.unit, _products.c.status.label("product_status"),
+           _groups.c.name.label("group_name"), _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name,
+           _groups.c.bank_account_number, _groups.c.bank_account_holder,
+           select(_members.c.id).where(_members.c.group_id == _variants.c.group_id,
+                                       _members.c.user_id == bindparam("buyer_id"), _members.c.active.is_(True),
+                                       _members.c.role.in_((Role.coordinator, Role.treasurer)))
+           .exists().label("buyer_keeps_books"))
     .join(_products, _products.c.id == _variants.c.product_id)
+    .join(_groups, _groups.c.id == _variants.c.group_id)
     .where(_variants.c.id.in_(bindparam("ids", expanding=True)))
 )
 _FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id"),
@@ -158,7 +169,7 @@ _INSERT_LINES = insert(_lines).returning(*_lines.c)
 _INSERT_EVENTS = insert(_events).returning(*_events.c)
 
 
-def _clean_lines(lines) -> list[tuple[Row, Decimal]]:
+def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
     """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
 
     A variant comes as a row of what an order line keeps of it (see _VARIANTS_FOR_SALE).
@@ -181,7 +192,7 @@ def _clean_lines(lines) -> list[tuple[Row, Decimal]]:
         wanted[variant_id].append((i, line.get("quantity")))
     if errors:
         raise ValidationFailed(errors=errors)
-    variants = {v.id: v for v in db.session.execute(_VARIANTS_FOR_SALE, {"ids": list(wanted)})}
+    variants = {v.id: v for v in db.session.execute(_VARIANTS_FOR_SALE, {"ids": list(wanted), "buyer_id": buyer.id})}
     cleaned = []
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
@@ -218,6 +229,34 @@ def _replay(existing: Checkout, fingerprint: str) -> Checkout:
     return existing
 
 
+class OrderGroup(NamedTuple):
+    """What an order shows of its group, and how to pay it by transfer."""
+
+    id: int
+    name: str
+    pickup_point: str | None
+    pickup_hours: str | None
+    bank_name: str | None
+    bank_account_number: str | None
+    bank_account_holder: str | None
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A checkout placed (or found again for a retry), with what placing it read that its answer shows.
+
+    For a new checkout, `groups` holds each order's group and `insiders` the groups
+    whose books the buyer keeps, as read while placing it; its orders are fresh:
+    no payments, refunds or lot allocations yet. For a retry both are None: the
+    first checkout may have moved on since, and is read again.
+    """
+
+    checkout: Checkout
+    created: bool
+    groups: dict[int, OrderGroup] | None = None
+    insiders: frozenset[int] | None = None
+
+
 def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
     """Reserve every line and make one order per group; returns (checkout, created).
 
@@ -225,6 +264,12 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
     held. The same key with the same body returns the first checkout; with another
     body it is refused (422).
     """
+    placed = place(data, idempotency_key)
+    return placed.checkout, placed.created
+
+
+def place(data: dict, idempotency_key=None) -> Placed:
+    """place_checkout, keeping what it read of the orders' groups for the answer."""
     buyer = require_login()
     key = _clean_key(idempotency_key)
     fingerprint = request_fingerprint(data)
@@ -234,7 +279,7 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
         if key:
             existing = find_checkout(buyer, key)
             if existing is not None:
-                return _replay(existing, fingerprint), False
+                return Placed(_replay(existing, fingerprint), False)
         try:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
@@ -243,7 +288,7 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
             raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
                                              "by transfer."))
         fulfilment = _clean_fulfilment(data.get("fulfilment"))
-        lines = _clean_lines(data.get("lines"))
+        lines = _clean_lines(data.get("lines"), buyer)
 
     now = utcnow()
     try:
@@ -258,7 +303,7 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
         existing = find_checkout(buyer, key) if key else None
         if existing is None:
             raise
-        return _replay(existing, fingerprint), False
+        return Placed(_replay(existing, fingerprint), False)
 
     by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
     for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
@@ -283,7 +328,11 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
          "note": None, "created_at": now} for order in order_rows]).all()
     stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in line_rows],
                   actor_id=buyer.id)
-    return _loaded(checkout_row, order_rows, line_rows, event_rows), True
+    groups = {variant.group_id: OrderGroup(variant.group_id, variant.group_name, variant.pickup_point,
+                                           variant.pickup_hours, variant.bank_name, variant.bank_account_number,
+                                           variant.bank_account_holder) for variant, _quantity in lines}
+    insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
+    return Placed(_loaded(checkout_row, order_rows, line_rows, event_rows), True, groups, insiders)
 
 
 def _loaded(checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]) -> Checkout:
