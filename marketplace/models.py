@@ -244,6 +244,8 @@ class Refund(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         UniqueConstraint("order_id", "idempotency_key", name="uq_refunds_order_key"),
+        # One processor refund may be spread over a checkout's orders (one made in the gateway's dashboard).
+        UniqueConstraint("processor_refund_id", "order_id", name="uq_refunds_processor_refund_order"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -253,7 +255,7 @@ class Refund(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     card_payment_id: Mapped[int | None] = mapped_column(ForeignKey("card_payments.id"))
-    processor_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    processor_refund_id: Mapped[str | None] = mapped_column(String(255))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_hash: Mapped[str | None] = mapped_column(String(64))

@@ -7,6 +7,25 @@ bank, card) debited, payments clearing credited. A card fee is its own entry,
 and so is a refund. Retries are safe: offline payments and refunds take an
 Idempotency-Key, gateway events are kept by id under a unique index in the same
 transaction as their effect.
+
+Two rules for card money the app did not ask for:
+
+- A card payment that succeeds after its order expired (the buyer paid as the
+  payment window closed) is recorded, and the order stands again when its stock
+  can still be reserved: it goes back to the status it expired from, the
+  reservation made anew, as the buyer who paid expects. When the stock is gone
+  (or the order was cancelled), the payment is given back at once through the
+  gateway, keyed by the card payment and the order so that no retry or
+  redelivery refunds twice, and recorded as a refund. The card fee the gateway
+  keeps stays with the group's books. A gateway that does not answer fails the
+  webhook, which the gateway then delivers again.
+- A refund made in the gateway's dashboard (`charge.refunded`) is read from the
+  gateway's list of the payment's refunds and recorded as a Refund of the
+  order(s): the order its metadata names, else spread over the checkout's orders
+  the way the payment was (largest remainder), never above what each has left to
+  refund; booked, and for a completed order the earnings taken back as
+  `refund_order` does. A refund the app made itself is found by its id and not
+  recorded again.
 """
 import logging
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,11 +44,13 @@ from core.types import utcnow
 from groups import revenue
 from groups.models import Group, Role
 from groups.services import require_role
+from inventory import services as stock
+from inventory.services import InsufficientStock
 from marketplace import services
 from marketplace.models import (OPEN_STATUSES, CardPayment, CardPaymentPart, CardPaymentStatus, Checkout, Order,
-                                OrderStatus, Payment, PaymentMethod, ProcessorEvent, Refund)
-from marketplace.providers import (GatewayError, GatewayEvent, OnlineProvider, online_provider, order_reference,
-                                   provider_for)
+                                OrderEvent, OrderStatus, Payment, PaymentMethod, ProcessorEvent, Refund)
+from marketplace.providers import (GatewayError, GatewayEvent, GatewayRefund, OnlineProvider, online_provider,
+                                   order_reference, provider_for)
 from marketplace.services import can_complete, is_paid_clause, payment_status  # noqa: F401  (here too)
 
 log = logging.getLogger(__name__)
@@ -45,6 +66,14 @@ class GatewayUnavailable(AppError):
     code = 502
     default_message = _l("The card payment service did not answer. Nothing was charged or recorded; "
                          "please try again.")
+
+
+class EventNotReady(AppError):
+    """A gateway event that cannot be applied yet (a refund of a payment whose success has not arrived):
+    answered 409 so that the gateway delivers it again later; nothing is recorded, not even the event."""
+
+    code = 409
+    default_message = _l("The payment this event is about is not recorded yet; send the event again later.")
 
 
 class PaymentsNotConfigured(AppError):
@@ -394,6 +423,8 @@ def _apply(provider: OnlineProvider, event: GatewayEvent) -> str:
         return "unknown_payment"
     if event.outcome == "succeeded":
         return _card_succeeded(provider, card_payment, event)
+    if event.outcome == "refunded":
+        return _card_refunded(provider, card_payment)
     if card_payment.status == CardPaymentStatus.succeeded:
         return "ignored"  # a late failure or cancel after the success changes nothing
     if event.outcome == "failed":
@@ -427,10 +458,8 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
             outcome = "overpaid"
             if amount == 0:
                 continue
-        if order.status not in OPEN_STATUSES and order.status != OrderStatus.completed:
-            log.warning("card payment %r arrived for %s order %r: it needs a refund",
-                        card_payment.intent_id, order.status.value, order.id)
-            outcome = "paid_closed_order"
+        unhonoured = order.status == OrderStatus.cancelled or (order.status == OrderStatus.expired
+                                                               and not _place_again(order))
         payment = Payment(order_id=order.id, group_id=order.group_id, method=PaymentMethod(provider.method),
                           amount=amount, fee=fee, fee_estimated=estimated, reference=card_payment.intent_id[:100],
                           received_at=utcnow(), card_payment_id=card_payment.id, recorded_by_id=None)
@@ -439,7 +468,138 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
         _guarded(order, {"paid": Order.paid + amount, "card_fees": Order.card_fees + fee, "updated_at": utcnow()},
                  Order.paid + amount <= Order.total)
         _post_payment(payment, None)
+        if unhonoured:
+            log.warning("card payment %r arrived for %s order %r: refunding it", card_payment.intent_id,
+                        order.status.value, order.id)
+            _refund_unhonoured(provider, card_payment, order, amount)
+            outcome = "refunded_closed_order"
     return outcome
+
+
+LATE_PAYMENT_NOTE = "card payment arrived after the payment window; the stock was still there"
+UNHONOURED_REASON = "Card payment arrived after the order was %s: given back automatically"
+
+
+def _place_again(order: Order) -> bool:
+    """An order that expired while its card payment went through stands again when its stock can still be
+    reserved: back to the status it expired from, with the reservation made again. False when it cannot."""
+    lines = [stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in order.lines]
+    try:
+        with db.session.begin_nested():
+            stock.reserve(lines, actor_id=None)
+    except InsufficientStock:
+        return False
+    before = db.session.scalar(
+        select(OrderEvent.from_status).where(OrderEvent.order_id == order.id,
+                                             OrderEvent.to_status == OrderStatus.expired)
+        .order_by(OrderEvent.id.desc()).limit(1))
+    back = before if before in (OrderStatus.placed, OrderStatus.confirmed) else OrderStatus.placed
+    db.session.add(OrderEvent(order_id=order.id, actor_id=None, from_status=order.status, to_status=back,
+                              note=LATE_PAYMENT_NOTE))
+    order.status = back
+    order.updated_at = utcnow()
+    db.session.flush()
+    return True
+
+
+def _refund_unhonoured(provider: OnlineProvider, card_payment: CardPayment, order: Order, amount: int) -> Refund:
+    """Give back, through the gateway, a card payment that arrived for an order that will not be honoured.
+
+    Keyed by the card payment and the order, twice over: the gateway's idempotency key (a retry within a day
+    gets the same refund back) and the refund's metadata, looked up first (a redelivery days later finds the
+    refund already made). A gateway that does not answer fails the webhook, so that it is delivered again.
+    """
+    key = f"card-{card_payment.id}-order-{order.id}-unhonoured"
+    try:
+        made = next((r.id for r in provider.refunds(card_payment.intent_id)
+                     if r.metadata.get("key") == key and r.status in REFUND_KEPT), None)
+        if made is None:
+            made = provider.refund(intent_id=card_payment.intent_id, amount=amount, idempotency_key=key,
+                                   metadata={"order_id": str(order.id), "checkout_id": str(order.checkout_id),
+                                             "key": key})
+    except GatewayError as exc:
+        log.error("could not refund card payment %r for %s order %r: %r", card_payment.intent_id,
+                  order.status.value, order.id, exc)
+        raise GatewayUnavailable(_l("The card refund was refused: %(reason)s", reason=str(exc))) from exc
+    refund = Refund(order_id=order.id, group_id=order.group_id, method=PaymentMethod(provider.method),
+                    amount=amount, reason=UNHONOURED_REASON % order.status.value, card_payment_id=card_payment.id,
+                    processor_refund_id=made, recorded_by_id=None)
+    db.session.add(refund)
+    db.session.flush()
+    _book_refund(order, refund, provider, None)
+    return refund
+
+
+# Refunds at the gateway that count: a pending card refund almost always goes through.
+REFUND_KEPT = ("succeeded", "pending")
+OUTSIDE_REASON = "Refunded at %s outside the app (%s)"
+
+
+def _card_refunded(provider: OnlineProvider, card_payment: CardPayment) -> str:
+    """Record the refunds of a card payment made at the gateway (its dashboard) that the books do not hold yet.
+
+    The gateway's list of refunds is read, not the event's body, so any refund missed earlier is caught too.
+    One the app made itself is found by its refund id and left alone. A new one goes to the order its
+    metadata names (a refund the app made but did not get to record), else it is spread over the orders the
+    way the payment was, largest remainder, never above what each order has left to refund from it.
+    """
+    if card_payment.status != CardPaymentStatus.succeeded:
+        raise EventNotReady()
+    try:
+        at_gateway = [r for r in provider.refunds(card_payment.intent_id) if r.status in REFUND_KEPT]
+    except GatewayError as exc:
+        raise GatewayUnavailable() from exc
+    paid = {order_id: int(amount) for order_id, amount in db.session.execute(
+        select(Payment.order_id, Payment.amount).where(Payment.card_payment_id == card_payment.id,
+                                                       Payment.reverses_id.is_(None)))}
+    # The orders are locked first: a refund the app is making for one of them is recorded before this reads.
+    orders = {order_id: services._lock(db.session.get(Order, order_id)) for order_id in sorted(paid)}
+    known = set(db.session.scalars(select(Refund.processor_refund_id).where(
+        Refund.processor_refund_id.in_([r.id for r in at_gateway])))) if at_gateway else set()
+    outcome = "no_new_refund"
+    for gateway_refund in at_gateway:
+        if gateway_refund.id in known or gateway_refund.amount <= 0:
+            continue
+        outcome = "refunded"
+        shares, left = _share_refund(card_payment, gateway_refund, paid, orders)
+        if left:
+            log.error("refund %r of card payment %r: Rp%r is more than its orders have left to refund",
+                      gateway_refund.id, card_payment.intent_id, left)
+            outcome = "refund_exceeds_payment"
+        reason = OUTSIDE_REASON % (provider.name.capitalize(), gateway_refund.id)
+        if gateway_refund.reason:
+            reason += f": {gateway_refund.reason}"
+        for order_id, amount in shares.items():
+            refund = Refund(order_id=order_id, group_id=orders[order_id].group_id,
+                            method=PaymentMethod(provider.method), amount=amount, reason=reason[:REASON_MAX_LENGTH],
+                            card_payment_id=card_payment.id, processor_refund_id=gateway_refund.id[:255],
+                            recorded_by_id=None)
+            db.session.add(refund)
+            db.session.flush()
+            _book_refund(orders[order_id], refund, provider, None)
+    return outcome
+
+
+def _share_refund(card_payment: CardPayment, gateway_refund: GatewayRefund, paid: dict[int, int],
+                  orders: dict[int, Order]) -> tuple[dict[int, int], int]:
+    """How much of a gateway refund each order takes, and what is left over that no order can take."""
+    back = dict(db.session.execute(
+        select(Refund.order_id, func.sum(Refund.amount)).where(Refund.card_payment_id == card_payment.id)
+        .group_by(Refund.order_id)).all())
+    room = {order_id: max(0, min(amount - int(back.get(order_id, 0) or 0),
+                                 orders[order_id].paid - orders[order_id].refunded))
+            for order_id, amount in paid.items()}
+    named = gateway_refund.metadata.get("order_id")
+    target = int(named) if isinstance(named, str) and named.isdigit() and int(named) in paid else None
+    ids = [target] if target is not None else sorted(paid)
+    shares = spread(gateway_refund.amount, [paid[order_id] for order_id in ids])
+    given = {order_id: min(share, room[order_id]) for order_id, share in zip(ids, shares)}
+    left = gateway_refund.amount - sum(given.values())
+    for order_id in ids:  # what an order could not take goes to the next with room, in order
+        more = min(left, room[order_id] - given[order_id])
+        given[order_id] += more
+        left -= more
+    return {order_id: amount for order_id, amount in given.items() if amount > 0}, left
 
 
 def spread(total: int, weights: list[int]) -> list[int]:
@@ -506,17 +666,31 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
             db.session.flush()
     except IntegrityError:
         existing = _find(Refund, order, key) if key else None
+        if existing is None and refund.processor_refund_id:
+            # The gateway's refund event got here first and recorded this very refund.
+            existing = db.session.scalar(select(Refund).where(
+                Refund.order_id == order.id, Refund.processor_refund_id == refund.processor_refund_id))
+            if existing is not None:
+                return existing, False
         if existing is None:
             raise
         return _replayed(existing, fingerprint), False
+    _book_refund(order, refund, provider, actor.id)
+    return refund, True
+
+
+def _book_refund(order: Order, refund: Refund, provider, actor_id: int | None) -> None:
+    """A refund row just added: the order's refunded sum raised (guarded), the journal entry, and for a completed
+    order the members' earnings taken back in proportion."""
+    amount = refund.amount
     _guarded(order, {"refunded": Order.refunded + amount, "updated_at": utcnow()},
              Order.refunded + amount <= Order.paid)
     ledger.post(order.group_id, "refund", {ledger.REFUNDS: amount, provider.ledger_account: -amount},
-                source="refund", source_id=refund.id, actor_id=actor.id, memo=f"order {order.id}: {reason}"[:500])
+                source="refund", source_id=refund.id, actor_id=actor_id,
+                memo=f"order {order.id}: {refund.reason}"[:500])
     if order.status == OrderStatus.completed:  # its revenue was split already: take the earnings back
-        revenue.reverse_for_refund(order.group_id, order.id, amount, refund.id, actor.id)
+        revenue.reverse_for_refund(order.group_id, order.id, amount, refund.id, actor_id)
     db.session.flush()
-    return refund, True
 
 
 def _card_refundable(order: Order) -> dict[int, int]:

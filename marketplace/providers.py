@@ -15,7 +15,7 @@ import stripe
 from flask import current_app
 
 from core import ledger
-from core.money import MoneyError, from_minor_units, to_minor_units
+from core.money import CURRENCY_EXPONENTS, MoneyError, from_minor_units, to_minor_units
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,23 @@ class GatewayEvent:
 
     id: str
     type: str
-    outcome: str  # "succeeded", "failed", "canceled" or "other"
-    intent_id: str | None = None
+    outcome: str  # "succeeded", "failed", "canceled", "refunded" or "other"
+    intent_id: str | None = None  # the payment it is about (for "refunded", the payment the charge belongs to)
     amount: int | None = None  # whole rupiah, None when not a whole amount
     currency: str | None = None
     failure_code: str | None = None
     raw: dict = field(default_factory=dict)
+
+
+@dataclass
+class GatewayRefund:
+    """A refund as the gateway holds it, whoever made it (this app or the gateway's dashboard)."""
+
+    id: str
+    amount: int  # whole rupiah
+    status: str  # "succeeded", "pending", "failed", "canceled"
+    reason: str | None = None
+    metadata: dict = field(default_factory=dict)
 
 
 class PaymentProvider:
@@ -125,6 +136,10 @@ class OnlineProvider(PaymentProvider):
 
     def refund(self, *, intent_id: str, amount: int, idempotency_key: str, metadata: dict) -> str:
         """Refund part or all of a payment; returns the gateway's refund id."""
+        raise NotImplementedError
+
+    def refunds(self, intent_id: str) -> list[GatewayRefund]:
+        """Every refund of a payment the gateway holds, oldest first, made here or in the gateway's dashboard."""
         raise NotImplementedError
 
     def verify_webhook(self, payload: bytes, headers) -> GatewayEvent:
@@ -211,6 +226,26 @@ class StripeProvider(OnlineProvider):
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
         return refund.id
 
+    def refunds(self, intent_id) -> list[GatewayRefund]:
+        self._client()
+        try:
+            found = [refund.to_dict() for refund in
+                     stripe.Refund.list(payment_intent=intent_id, limit=100).auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
+        answer = []
+        for refund in sorted(found, key=lambda r: (r.get("created") or 0, r.get("id") or "")):
+            minor = refund.get("amount")
+            if not isinstance(minor, int) or str(refund.get("currency", "")).upper() != "IDR":
+                log.error("refund %r of %r is not in IDR: %r %r", refund.get("id"), intent_id, minor,
+                          refund.get("currency"))
+                continue
+            # IDR at Stripe has two decimals; the books hold whole rupiah, never more than went back.
+            whole = minor // 10 ** CURRENCY_EXPONENTS["IDR"]
+            answer.append(GatewayRefund(id=str(refund["id"]), amount=whole, status=str(refund.get("status")),
+                                        reason=refund.get("reason"), metadata=dict(refund.get("metadata") or {})))
+        return answer
+
     def verify_webhook(self, payload: bytes, headers) -> GatewayEvent:
         secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
         signature = headers.get("Stripe-Signature")
@@ -223,8 +258,14 @@ class StripeProvider(OnlineProvider):
         data = event.to_dict()
         obj = (data.get("data") or {}).get("object") or {}
         outcome = {"payment_intent.succeeded": "succeeded", "payment_intent.payment_failed": "failed",
-                   "payment_intent.canceled": "canceled"}.get(data.get("type"), "other")
+                   "payment_intent.canceled": "canceled",
+                   "charge.refunded": "refunded"}.get(data.get("type"), "other")
         intent_id = obj.get("id") if obj.get("object") == "payment_intent" else None
+        if outcome == "refunded" and obj.get("object") == "charge":
+            # A refund made here or in Stripe's dashboard: the charge names its PaymentIntent (an id, or expanded).
+            paid_by = obj.get("payment_intent")
+            paid_by = paid_by.get("id") if isinstance(paid_by, dict) else paid_by
+            intent_id = paid_by if isinstance(paid_by, str) and paid_by else None
         amount = None
         if intent_id is not None and isinstance(obj.get("amount"), int) and str(obj.get("currency")).upper() == "IDR":
             try:

@@ -390,3 +390,227 @@ def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, clie
         reversal = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.kind == "reversal"))
         assert reversal.reverses_id is not None
     assert books(app) == []
+
+
+# --- refunds made at Stripe, outside the app ---------------------------------------------------
+
+def charge_of(intent: dict) -> dict:
+    charge = intent["latest_charge"]
+    return stripe.Charge.retrieve(charge if isinstance(charge, str) else charge["id"]).to_dict()
+
+
+def refunded_event(intent: dict, event_id: str | None = None) -> tuple[bytes, dict]:
+    """A signed `charge.refunded` event as Stripe sends it (localstripe does not send this one)."""
+    return signed(event_for(dict(charge_of(intent), refunded=True), "charge.refunded", event_id))
+
+
+def refund_at_stripe(intent: dict, rupiah: int) -> str:
+    """A refund made in the Stripe dashboard: straight at the gateway, no metadata of ours."""
+    return stripe.Refund.create(payment_intent=intent["id"], amount=rupiah * 100).id
+
+
+def paid_checkout(client, market, *lines) -> tuple[dict, dict]:
+    checkout = card_checkout(client, market, *lines)
+    intent = paid_intent(client, market, checkout["id"])
+    assert post_webhook(client, *signed(event_for(intent))).json["outcome"] == "paid"
+    return checkout, intent
+
+
+def refunds_of(app) -> list[tuple[int, int, str | None]]:
+    with app.app_context():
+        return [(r.order_id, r.amount, r.processor_refund_id)
+                for r in db.session.scalars(select(Refund).order_by(Refund.order_id, Refund.id))]
+
+
+def test_a_dashboard_refund_is_spread_over_the_orders_as_the_payment_was_and_booked(app, client, market, stripe_on):
+    checkout, intent = paid_checkout(client, market)
+    totals = {o["id"]: o["total"] for o in checkout["orders"]}
+    refund_id = refund_at_stripe(intent, 50001)
+    payload, headers = refunded_event(intent, "evt_dashboard_refund")
+
+    answer = post_webhook(client, payload, headers)
+
+    assert (answer.status_code, answer.json["outcome"]) == (200, "refunded")
+    ids = sorted(totals)
+    expected = payments.spread(50001, [totals[i] for i in ids])
+    assert refunds_of(app) == [(i, part, refund_id) for i, part in zip(ids, expected)]
+    for order_id in ids:
+        view = get_order(client, order_id, market.buyer).json
+        assert view["refunded"] == dict(zip(ids, expected))[order_id]
+        assert view["payment_status"] == "partially_refunded"
+        assert view["refunds"][0]["method"] == "card" and refund_id in view["refunds"][0]["reason"]
+    with app.app_context():
+        for order_id, part in zip(ids, expected):
+            group_id = db.session.get(Order, order_id).group_id
+            assert ledger.balance(group_id, ledger.REFUNDS) == part
+    assert books(app) == []
+
+    assert post_webhook(client, payload, headers).json["outcome"] == "replay"
+    again = post_webhook(client, *refunded_event(intent))  # another event for the same refund: nothing new
+    assert again.json["outcome"] == "no_new_refund"
+    assert len(refunds_of(app)) == 2
+
+
+def test_a_refund_the_app_made_is_not_recorded_again_when_stripe_reports_it(app, client, market, stripe_on):
+    checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    made = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
+                       json={"amount": 10000, "reason": "Cabai sebagian busuk"})
+    assert made.status_code == 201, made.json
+
+    answer = post_webhook(client, *refunded_event(intent))
+
+    assert (answer.status_code, answer.json["outcome"]) == (200, "no_new_refund")
+    assert refunds_of(app) == [(order_id, 10000, made.json["processor_refund_id"])]
+    assert get_order(client, order_id, market.buyer).json["refunded"] == 10000
+    assert books(app) == []
+
+
+def test_a_dashboard_refund_of_a_completed_order_takes_the_earnings_back(app, client, market, stripe_on):
+    checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    for action in ("confirm", "ready", "complete"):
+        assert client.post(f"{API}/orders/{order_id}/{action}", headers=market.lead.headers).status_code == 200
+    with app.app_context():
+        earned = {m["member_id"]: m["earned"] for m in
+                  client.get(f"{API}/groups/{market.tani.id}/balances", headers=market.lead.headers).json["members"]}
+    assert earned[market.siti.id] > 0
+    refund_at_stripe(intent, checkout["total"])
+
+    answer = post_webhook(client, *refunded_event(intent))
+
+    assert answer.json["outcome"] == "refunded"
+    view = get_order(client, order_id, market.buyer).json
+    assert (view["refunded"], view["payment_status"]) == (checkout["total"], "refunded")
+    balances = client.get(f"{API}/groups/{market.tani.id}/balances", headers=market.lead.headers).json
+    assert {m["member_id"]: m["earned"] for m in balances["members"]}[market.siti.id] == 0
+    with app.app_context():
+        assert rows(app, ledger.JournalEntry, ledger.JournalEntry.kind == "refund_reversal") == 1
+    assert books(app) == []
+
+
+def test_a_dashboard_refund_never_records_more_than_was_paid_less_refunded(app, client, market, stripe_on, caplog):
+    checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    cash_back = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
+                            json={"amount": 5000, "reason": "Kembalian tunai", "method": "cash"})
+    assert cash_back.status_code == 201, cash_back.json
+    refund_at_stripe(intent, checkout["total"])  # the whole payment back at Stripe as well
+
+    answer = post_webhook(client, *refunded_event(intent))
+
+    assert answer.json["outcome"] == "refund_exceeds_payment"
+    assert "more than its orders have left" in caplog.text
+    view = get_order(client, order_id, market.buyer).json
+    assert (view["paid"], view["refunded"]) == (checkout["total"], checkout["total"])
+    assert books(app) == []
+
+
+def test_a_refund_event_before_its_payment_is_refused_so_that_stripe_sends_it_again(app, client, market, stripe_on):
+    checkout = card_checkout(client, market, (market.cabai_a, "1"))
+    intent = paid_intent(client, market, checkout["id"])
+    refund_at_stripe(intent, 10000)
+    payload, headers = refunded_event(intent, "evt_refund_early")
+
+    assert_error(post_webhook(client, payload, headers), 409)
+    assert rows(app, ProcessorEvent) == rows(app, Refund) == 0
+
+    post_webhook(client, *signed(event_for(intent)))
+    assert post_webhook(client, payload, headers).json["outcome"] == "refunded"
+    assert [amount for _order, amount, _id in refunds_of(app)] == [10000]
+    assert books(app) == []
+
+
+# --- a card payment that arrives after its order expired -------------------------------------------
+
+def started_then_expired(app, client, market, *lines) -> tuple[dict, str]:
+    """A card checkout whose payment was started, then its orders expired before the card went through."""
+    checkout = card_checkout(client, market, *lines)
+    intent_id = start(client, market, checkout["id"]).json["client_secret"].split("_secret_")[0]
+    with app.app_context():
+        assert expire_orders(utcnow() + timedelta(days=1)) == len(checkout["orders"])
+        db.session.commit()
+    return checkout, intent_id
+
+
+def pay_late(intent_id: str) -> dict:
+    stripe.PaymentIntent.modify(intent_id, payment_method=card(GOOD_CARD))
+    return stripe.PaymentIntent.confirm(intent_id).to_dict()
+
+
+def reserved(app, variant_id):
+    from inventory.models import Stock
+    with app.app_context():
+        return db.session.scalar(select(Stock.reserved).where(Stock.variant_id == variant_id))
+
+
+def stock_books(app) -> list:
+    from inventory.services import stock_check
+    with app.app_context():
+        return stock_check()
+
+
+def test_a_late_card_payment_places_the_order_again_while_its_stock_is_there(app, client, market, stripe_on):
+    checkout, intent_id = started_then_expired(app, client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    assert reserved(app, market.cabai_a) == 0  # the expired order gave its kilo back
+
+    answer = post_webhook(client, *signed(event_for(pay_late(intent_id))))
+
+    assert (answer.status_code, answer.json["outcome"]) == (200, "paid")
+    view = get_order(client, order_id, market.buyer).json
+    assert (view["status"], view["payment_status"], view["refunded"]) == ("placed", "paid", 0)
+    assert (view["events"][-1]["from"], view["events"][-1]["to"]) == ("expired", "placed")
+    assert reserved(app, market.cabai_a) == 1  # and holds it again
+    assert stripe.Refund.list(payment_intent=intent_id).data == []
+    assert rows(app, Refund) == 0
+    assert books(app) == [] and stock_books(app) == []
+    for action in ("confirm", "ready", "complete"):
+        assert client.post(f"{API}/orders/{order_id}/{action}", headers=market.lead.headers).status_code == 200
+
+
+def test_a_late_card_payment_is_refunded_through_stripe_when_the_stock_is_gone(app, client, market, stripe_on):
+    checkout, intent_id = started_then_expired(app, client, market, (market.daster, "3"))
+    order_id = checkout["orders"][0]["id"]
+    placed(client, market.other_buyer, body_of((market.daster, "3")))  # the last three went to someone else
+    payload, headers = signed(event_for(pay_late(intent_id), event_id="evt_late"))
+
+    answer = post_webhook(client, payload, headers)
+
+    assert (answer.status_code, answer.json["outcome"]) == (200, "refunded_closed_order")
+    at_stripe = stripe.Refund.list(payment_intent=intent_id).data
+    assert [(r.amount, r.metadata["order_id"]) for r in at_stripe] == [(checkout["total"] * 100, str(order_id))]
+    assert refunds_of(app) == [(order_id, checkout["total"], at_stripe[0].id)]
+    view = get_order(client, order_id, market.buyer).json
+    assert (view["status"], view["paid"], view["refunded"], view["payment_status"]) == \
+        ("expired", checkout["total"], checkout["total"], "refunded")
+    assert books(app) == [] and stock_books(app) == []
+
+    assert post_webhook(client, payload, headers).json["outcome"] == "replay"
+    assert post_webhook(client, *refunded_event(pay_late_intent(intent_id))).json["outcome"] == "no_new_refund"
+    assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1 and rows(app, Refund) == 1
+
+
+def pay_late_intent(intent_id: str) -> dict:
+    return stripe.PaymentIntent.retrieve(intent_id).to_dict()
+
+
+def test_a_late_refund_retried_after_a_failure_refunds_once(app, client, market, stripe_on, monkeypatch):
+    checkout, intent_id = started_then_expired(app, client, market, (market.daster, "3"))
+    placed(client, market.other_buyer, body_of((market.daster, "3")))
+    payload, headers = signed(event_for(pay_late(intent_id), event_id="evt_late_retry"))
+    booked = payments._book_refund
+
+    def fails_once(*args, **kwargs):
+        monkeypatch.setattr(payments, "_book_refund", booked)
+        raise payments.GatewayUnavailable()
+
+    monkeypatch.setattr(payments, "_book_refund", fails_once)
+    assert_error(post_webhook(client, payload, headers), 502)  # the refund went out; our commit did not
+    assert rows(app, Payment) == rows(app, Refund) == rows(app, ProcessorEvent) == 0
+    assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1
+
+    assert post_webhook(client, payload, headers).json["outcome"] == "refunded_closed_order"  # Stripe sends it again
+    assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1
+    assert [amount for _order, amount, _id in refunds_of(app)] == [checkout["total"]]
+    assert books(app) == []
