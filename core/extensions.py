@@ -36,4 +36,28 @@ def _rate_limit_key() -> str:
     return get_remote_address() or request.remote_addr or "unknown"
 
 
-limiter = Limiter(key_func=_rate_limit_key, default_limits=[])
+class ViewLimiter(Limiter):
+    """Flask-Limiter for limits put on views only (logins, sign-ups), so with nothing to check before every request.
+
+    Flask-Limiter checks a view's own limits when the view is called, through its
+    decorator; the check it also runs before every request is for default,
+    application, blueprint and meta limits, which this app has none of. That check
+    found nothing to do on every page and API call, and took about a quarter of
+    what a kept catalog page costs (bench/catalog.py), so it is skipped. init_app
+    refuses configuration that would set such limits.
+    """
+
+    NEEDS_EVERY_REQUEST = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+    def init_app(self, app) -> None:
+        set_here = [name for name in self.NEEDS_EVERY_REQUEST if app.config.get(name)]
+        if set_here:
+            raise RuntimeError(f"limits on every request are not checked here; put them on views: {set_here}")
+        super().init_app(app)
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if not in_middleware:  # a view's own limits, from its decorator
+            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+
+limiter = ViewLimiter(key_func=_rate_limit_key)

@@ -98,7 +98,8 @@ def _error(message) -> ValidationFailed:
     return ValidationFailed(message, {"quantity": [str(message)]})
 
 
-def _for_sale(variant_id) -> Variant:
+def for_sale(variant_id) -> Variant:
+    """The variant, when it is for sale now; ValidationFailed otherwise."""
     variant = None
     if isinstance(variant_id, int) and 0 < variant_id <= ID_MAX:
         variant = db.session.get(Variant, variant_id)
@@ -124,7 +125,7 @@ def _quantity(variant: Variant, text) -> Decimal:
 
 def add(variant_id, quantity) -> tuple[Variant, Decimal]:
     """Put `quantity` more of a variant in the cart; returns the variant and the new quantity in the cart."""
-    variant = _for_sale(variant_id)
+    variant = for_sale(variant_id)
     added = _quantity(variant, quantity)
     items = _stored()
     key = str(variant.id)
@@ -152,7 +153,7 @@ def update(variant_id, quantity) -> Decimal | None:
         items.pop(key)
         _save(items)
         return None
-    variant = _for_sale(variant_id)
+    variant = for_sale(variant_id)
     value = _quantity(variant, quantity)
     items[key] = format_quantity(value)
     _save(items)

@@ -13,7 +13,7 @@ from datetime import date
 from typing import NamedTuple
 from urllib.parse import quote
 
-from flask import (Blueprint, abort, flash, g, make_response, redirect, render_template, request,
+from flask import (Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request,
                    send_from_directory, session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from core.auth import User
 from core.errors import AppError, Conflict, ValidationFailed
-from core.extensions import db
+from core.extensions import csrf, db
 from core.money import format_rupiah
 from core.pagination import paginate
 from core.phone import whatsapp_number
@@ -153,14 +153,17 @@ def _catalog_args() -> dict:
 
 # The catalog's listing (filters, count, cards, pager) is the same for every viewer of one query in one
 # language, so it is rendered once per kept catalog page (marketplace.catalog) with placeholders for what is
-# the viewer's own: the CSRF token, the address to come back to, and the cards of products with something in
-# the viewer's cart, rendered again for them. For a viewer whose header is everyone's (not logged in, an empty
-# cart, no messages waiting) the whole page is kept too, by address, language and listing, with only the CSRF
-# token to put in. The listing's frame and each card are also kept by everything they show, so a page kept
+# the viewer's own: how the add forms open (with the viewer's CSRF token, or for a visitor without a session
+# none: see cart_add), the address to come back to, and the cards of products with something in the viewer's
+# cart, rendered again for them. For a viewer whose header is everyone's (not logged in, an empty cart, no
+# messages waiting) the whole page is kept too, by address, language, session or none, and listing, with only
+# the CSRF token to put in, and for a visitor without a session nothing: such a visit makes no session, no
+# token and no cookie. The listing's frame and each card are also kept by everything they show, so a page kept
 # again (every few seconds) renders only what changed. The placeholders are unguessable, so no product text
 # fakes one. Every kind of kept rendering is bounded in number.
 _SLOT = secrets.token_hex(12)
 _CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
+_FORM_SLOT = f"form{_SLOT}"
 _CSRF_SLOT_BYTES = _CSRF_SLOT.encode()
 KEPT_PIECES = 4096  # kept frames and cards (a few KB each)
 KEPT_PLAIN_PAGES = 256  # kept whole pages (some 40 KB each)
@@ -183,7 +186,7 @@ def _render_listing(part: str, page: dict, args: dict, villages: tuple, in_cart:
     result = page if items is None else {**page, "items": items}
     html = render_template("marketplace/_catalog_listing.html", part=part, result=result, args=args,
                            villages=villages, sort_labels=SORT_LABELS, in_cart=in_cart, here=_HERE_SLOT,
-                           csrf_token=lambda: _CSRF_SLOT, card_mark=_CARD_MARK)
+                           add_form=_FORM_SLOT, card_mark=_CARD_MARK)
     return html.split(_CARD_MARK)
 
 
@@ -247,8 +250,14 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
                     args, villages)
 
 
-def _viewer_listing(listing: _Listing, in_cart: dict, here: str) -> Markup:
-    """The kept listing with the viewer's address and cart marks put in (the CSRF token is put in last)."""
+def _add_form(tokenless: bool) -> str:
+    """How each add form opens: with the CSRF token's placeholder, or for a visitor without a session without."""
+    token = "" if tokenless else f'<input type="hidden" name="csrf_token" value="{_CSRF_SLOT}">'
+    return f'<form method="post" action="{escape(url_for("marketplace.cart_add"))}" class="var">{token}'
+
+
+def _viewer_listing(listing: _Listing, in_cart: dict, here: str, tokenless: bool = False) -> Markup:
+    """The kept listing with the viewer's address, add forms and cart marks put in (the CSRF token is put in last)."""
     cards = listing.cards
     mine = [i for i, ids in enumerate(listing.variant_ids) if not ids.isdisjoint(in_cart)] if in_cart else []
     if mine:
@@ -257,7 +266,8 @@ def _viewer_listing(listing: _Listing, in_cart: dict, here: str) -> Markup:
         cards = list(cards)
         for i, card in zip(mine, fresh, strict=True):
             cards[i] = card
-    return Markup("".join((listing.head, *cards, listing.tail)).replace(_HERE_SLOT, escape(here)))
+    html = "".join((listing.head, *cards, listing.tail))
+    return Markup(html.replace(_HERE_SLOT, escape(here)).replace(_FORM_SLOT, _add_form(tokenless)))
 
 
 def _plain_viewer() -> bool:
@@ -265,23 +275,28 @@ def _plain_viewer() -> bool:
     return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
 
 
-_plain_pages = _Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address and language
+_plain_pages = _Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address, language and session or none
 
 
-def _catalog_html(listing: _Listing, locale: str) -> bytes:
-    """The catalog page for this viewer, but for the CSRF token; kept whole when their header is everyone's."""
+def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
+    """The catalog page for this viewer but for the CSRF token, and whether it has the token's placeholder.
+
+    Kept whole when the viewer's header is everyone's. A visitor without a session (one who has
+    not yet added, logged in, or picked a language) gets add forms without a token.
+    """
     here = request.full_path.rstrip("?")
     if not _plain_viewer():
         return render_template("marketplace/catalog.html",
-                               listing=_viewer_listing(listing, carts.quantities(), here)).encode()
-    key = (request.full_path, locale)
+                               listing=_viewer_listing(listing, carts.quantities(), here)).encode(), True
+    tokenless = not session  # asked after _plain_viewer(), which may have logged in from a remember-me cookie
+    key = (request.full_path, locale, tokenless)
     [kept] = _plain_pages.get([key])
     if kept is not None and kept[0] is listing:
-        return kept[1]
-    html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here),
+        return kept[1], not tokenless
+    html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here, tokenless),
                            csrf_token=lambda: _CSRF_SLOT).encode()
     _plain_pages.put({key: (listing, html)})
-    return html
+    return html, not tokenless
 
 
 @bp.route("/catalog")
@@ -291,8 +306,8 @@ def catalog():
     locale = str(get_locale())
     listing = catalog_rendered(_catalog_listing, locale, tuple(args.items()), catalog_villages(), **args,
                                page=_page_arg(), per_page=PER_PAGE)
-    html = _catalog_html(listing, locale)
-    if _CSRF_SLOT_BYTES in html:
+    html, with_token = _catalog_html(listing, locale)
+    if with_token:
         html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
     return make_response(html)
 
@@ -332,10 +347,42 @@ def cart():
     return render_template("marketplace/cart.html", cart=current, form=CartLineForm())
 
 
+def _sent_from_this_site() -> bool:
+    """Whether the browser says this request comes from a page of this site (Fetch Metadata, else Origin).
+
+    A browser sets both headers itself; a page on another site cannot make it say same-origin.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is not None and origin == request.host_url.rstrip("/")
+
+
+def _add_passes_csrf() -> bool:
+    """Whether an add to the cart may go ahead; False: show the add to confirm instead. A wrong token is a 400.
+
+    The catalog page gives a visitor without a session add forms without a CSRF token, so that
+    looking at it makes no session (bench/catalog.py). An add without a token is taken only when
+    the browser says it was sent from this site's own page; from anywhere else, or from a browser
+    that says neither, nothing is added and the add is shown to confirm, on a form with a token.
+    An add with a token is checked as every other form is.
+    """
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    if "csrf_token" not in request.form:
+        return _sent_from_this_site()
+    csrf.protect()
+    return True
+
+
 @bp.route("/cart/add", methods=["POST"])
+@csrf.exempt  # checked in the view, by _add_passes_csrf
 def cart_add():
-    form = CartAddForm()
     back = safe_next(url_for("marketplace.catalog"))
+    if not _add_passes_csrf():
+        return _confirm_add(back)
+    form = CartAddForm(meta={"csrf": False})  # checked just above
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")
         return redirect(back)
@@ -348,6 +395,17 @@ def cart_add():
     flash(_("In your cart: %(quantity)s %(unit)s %(product)s.", quantity=format_quantity(total), unit=product.unit,
             product=product.name), "success")
     return redirect(back if "#" in back else f"{back}#p{product.id}")
+
+
+def _confirm_add(back: str):
+    """The add asked for, on a page with a form to confirm it (with this visitor's CSRF token); nothing is added."""
+    try:
+        variant = carts.for_sale(_variant_arg(request.form.get("variant_id")))
+    except AppError as exc:
+        flash(str(exc.message), "error")
+        return redirect(back)
+    quantity = (request.form.get("quantity") or "1").strip()[:40]
+    return render_template("marketplace/cart_add.html", v=variant, p=variant.product, quantity=quantity, back=back)
 
 
 @bp.route("/cart/update", methods=["POST"])

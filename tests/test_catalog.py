@@ -5,6 +5,8 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from flask_babel import force_locale, gettext
+from markupsafe import escape
 
 from core.errors import ValidationFailed
 from core.extensions import db
@@ -552,11 +554,18 @@ def csrf_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
 
 
+def in_cart(client) -> dict:
+    with client.session_transaction() as session:
+        return dict(session.get("cart", {}))
+
+
 @pytest.mark.parametrize("cache", [0, 5])
-def test_each_viewer_gets_their_own_token_and_the_add_forms_pass_csrf(app, make_client, shop, clock, monkeypatch,
-                                                                      csrf_on, cache):
+def test_each_viewer_with_a_session_gets_their_own_token_and_the_add_forms_pass_csrf(app, make_client, shop, clock,
+                                                                                     monkeypatch, csrf_on, cache):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
     first, second = make_client(), make_client()
+    for client in (first, second):
+        client.get("/lang/id")  # a session, holding the language
     page_one, page_two = html_of(first.get("/catalog")), html_of(second.get("/catalog"))
     [token_one], [token_two] = csrf_tokens(page_one), csrf_tokens(page_two)  # one token, on every form
     assert token_one != token_two
@@ -572,8 +581,66 @@ def test_each_viewer_gets_their_own_token_and_the_add_forms_pass_csrf(app, make_
         added = client.post("/cart/add", data={"csrf_token": token, "variant_id": variant, "quantity": "1",
                                                "next": "/catalog"})
         assert added.status_code == 302, added.get_data(as_text=True)
-        with client.session_transaction() as session:
-            assert session["cart"] == {str(variant): "1"}
+        assert in_cart(client) == {str(variant): "1"}
+
+
+@pytest.mark.parametrize("cache", [0, 5])
+def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or_cookie(app, make_client, shop,
+                                                                                        clock, monkeypatch,
+                                                                                        csrf_on, cache):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
+    visitor = make_client()
+    for _ in range(2):
+        response = visitor.get("/catalog?sort=name")
+        body = html_of(response)
+        assert "Set-Cookie" not in response.headers and response.headers["Vary"] == "Cookie"
+        assert 'name="csrf_token"' not in body and market_views._SLOT not in body
+        assert body.count('<form method="post" action="/cart/add" class="var"><input type="hidden" '
+                          'name="variant_id"') == 6
+    with visitor.session_transaction() as session:
+        assert not session
+
+    # With a session (here: a language picked), the same page carries the viewer's token.
+    visitor.get("/lang/id")
+    [token] = csrf_tokens(html_of(visitor.get("/catalog?sort=name")))
+    assert normalized(html_of(visitor.get("/catalog?sort=name"))).count('name="csrf_token" value=""') == 6
+
+
+def test_an_add_without_a_token_is_taken_only_from_this_sites_page(app, make_client, shop, csrf_on):
+    variant = shop.variants["Cabai merah besar"]
+    form = {"variant_id": variant, "quantity": "2", "next": "/catalog?sort=name"}
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}):
+        visitor = make_client()
+        added = visitor.post("/cart/add", data=form, headers=headers)
+        assert added.status_code == 302 and added.headers["Location"] == f"/catalog?sort=name#p{shop.ids['Cabai merah besar']}"
+        assert in_cart(visitor) == {str(variant): "2"}
+
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                    {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"}, {"Origin": "https://evil.test"},
+                    {"Origin": "null"}, {}):
+        for with_session in (False, True):
+            visitor = make_client()
+            if with_session:
+                visitor.get("/lang/id")
+            shown = visitor.post("/cart/add", data=form, headers=headers)
+            body = html_of(shown)  # the add to confirm, on a form with a token; nothing added
+            assert in_cart(visitor) == {}, headers
+            [token] = csrf_tokens(body)
+            assert 'name="quantity" value="2"' in body and f'name="variant_id" value="{variant}"' in body
+            assert 'name="next" value="/catalog?sort=name"' in body
+    confirmed = visitor.post("/cart/add", data={**form, "csrf_token": token})
+    assert confirmed.status_code == 302 and in_cart(visitor) == {str(variant): "2"}
+    assert visitor.post("/cart/add", data={**form, "csrf_token": "forged"},
+                        headers={"Sec-Fetch-Site": "same-origin"}).status_code == 400
+    assert in_cart(visitor) == {str(variant): "2"}
+
+
+def test_an_add_to_confirm_of_something_not_for_sale_goes_back_with_a_message(app, client, shop, csrf_on):
+    response = client.post("/cart/add", data={"variant_id": "999999", "quantity": "1", "next": "/catalog?q=x"})
+    assert response.status_code == 302 and response.headers["Location"] == "/catalog?q=x"
+    with app.test_request_context("/"), force_locale("id"):
+        message = str(escape(gettext("This product is not for sale.")))
+    assert message in html_of(client.get("/catalog?q=x"))
 
 
 def test_a_kept_page_shows_each_viewer_their_header_cart_messages_and_language(app, make_client, shop, clock,
@@ -617,8 +684,6 @@ def test_the_kept_page_answers_the_address_it_was_asked_by(app, make_client, sho
         assert [normalized(html_of(client.get(path))) for path in paths] == afresh
     assert 'name="next" value="/catalog?q=CABE"' in afresh[1] and "/lang/en?next=/catalog?q%3DCABE" in afresh[1]
     assert 'value="/catalog?q=cabe&amp;x=' in afresh[3] and 'x="><' not in afresh[3]  # escaped where put in
-    body = html_of(client.get(paths[1]))
-    response = client.post("/cart/add", data={"csrf_token": csrf_tokens(body).pop(),
-                                              "variant_id": shop.variants["Cabé rawit"], "quantity": "1",
-                                              "next": "/catalog?q=CABE"})
+    response = client.post("/cart/add", data={"variant_id": shop.variants["Cabé rawit"], "quantity": "1",
+                                              "next": "/catalog?q=CABE"}, headers={"Sec-Fetch-Site": "same-origin"})
     assert response.headers["Location"] == f"/catalog?q=CABE#p{shop.ids['Cabé rawit']}"

@@ -922,6 +922,16 @@ def test_too_many_login_attempts_get_a_429_page(app, client, coordinator):
     assert not logged_in(client)
 
 
+def test_limits_for_every_request_are_refused_since_only_limits_on_views_are_checked(database_url):
+    class EveryRequest(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        RATELIMIT_DEFAULT = "100 per minute"
+
+    with pytest.raises(RuntimeError, match="RATELIMIT_DEFAULT"):
+        with side_app(EveryRequest):
+            pass
+
+
 def test_what_people_type_is_escaped_on_every_page(app, client, coordinator):
     script = "<script>alert(1)</script>"
     page_login(client, "ketua@blitar.test")
