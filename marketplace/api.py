@@ -35,7 +35,8 @@ def _line_view(line: OrderLine, with_allocations: bool) -> dict:
 
 
 def _commit_keeping_loaded() -> None:
-    """Commit without expiring what the session holds: the answer is built from the rows just written."""
+    """Commit without expiring what the session holds: the answer is built from what is in hand (the rows just
+    written, the buyer), and nothing is read back."""
     session = db.session()
     keep, session.expire_on_commit = session.expire_on_commit, False
     try:
@@ -139,7 +140,7 @@ def create_checkout(headers, _data):
     placed = services.place(request.get_json(), headers.get("idempotency_key"))
     _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
     with reads_first():  # a retry's answer reads the first checkout again
-        view = checkout_view(placed.checkout, require_login(), placed)
+        view = checkout_view(placed.written or placed.checkout, require_login(), placed)
     return view, 201, ({} if placed.created else {"Idempotent-Replayed": "true"})
 
 

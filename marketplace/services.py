@@ -8,9 +8,9 @@ an order event; packing takes units from members' lots first in, first out.
 import hashlib
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -241,20 +241,33 @@ class OrderGroup(NamedTuple):
     bank_account_holder: str | None
 
 
-@dataclass(frozen=True)
 class Placed:
     """A checkout placed (or found again for a retry), with what placing it read that its answer shows.
 
-    For a new checkout, `groups` holds each order's group and `insiders` the groups
-    whose books the buyer keeps, as read while placing it; its orders are fresh:
-    no payments, refunds or lot allocations yet. For a retry both are None: the
-    first checkout may have moved on since, and is read again.
+    A new checkout comes as the rows just written: `written` holds them as plain
+    records (the checkout, its `orders`, each with its `lines` and `events`, as the
+    objects name them), `groups` each order's group and `insiders` the groups whose
+    books the buyer keeps, as read while placing it. Its orders are fresh: no
+    payments, refunds or lot allocations yet. `checkout` makes the objects, in the
+    session as if read back, when first asked for. A retry has only `checkout`:
+    the first checkout may have moved on since, and is read again.
     """
 
-    checkout: Checkout
-    created: bool
-    groups: dict[int, OrderGroup] | None = None
-    insiders: frozenset[int] | None = None
+    def __init__(self, created: bool, checkout: Checkout | None = None, rows: tuple | None = None,
+                 groups: dict[int, OrderGroup] | None = None, insiders: frozenset[int] | None = None):
+        self.created, self._checkout, self._rows = created, checkout, rows
+        self.groups, self.insiders = groups, insiders
+
+    @property
+    def checkout(self) -> Checkout:
+        if self._checkout is None:
+            self._checkout = _assembled(_as_loaded, *self._rows)
+            db.session.add(self._checkout)  # and, along its relationships, its orders and theirs
+        return self._checkout
+
+    @property
+    def written(self) -> SimpleNamespace | None:
+        return _assembled(_as_record, *self._rows) if self._rows else None
 
 
 def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
@@ -279,7 +292,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
         if key:
             existing = find_checkout(buyer, key)
             if existing is not None:
-                return Placed(_replay(existing, fingerprint), False)
+                return Placed(False, _replay(existing, fingerprint))
         try:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
@@ -303,7 +316,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
         existing = find_checkout(buyer, key) if key else None
         if existing is None:
             raise
-        return Placed(_replay(existing, fingerprint), False)
+        return Placed(False, _replay(existing, fingerprint))
 
     by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
     for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
@@ -332,24 +345,26 @@ def place(data: dict, idempotency_key=None) -> Placed:
                                            variant.pickup_hours, variant.bank_name, variant.bank_account_number,
                                            variant.bank_account_holder) for variant, _quantity in lines}
     insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
-    return Placed(_loaded(checkout_row, order_rows, line_rows, event_rows), True, groups, insiders)
+    return Placed(True, rows=(checkout_row, order_rows, line_rows, event_rows), groups=groups, insiders=insiders)
 
 
-def _loaded(checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]) -> Checkout:
-    """The rows just inserted as objects in the session, as if read back: nothing pending, nothing to load."""
+def _assembled(make, checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]):
+    """The rows just inserted as a checkout with its orders, their lines and events, each made by `make`."""
     line_rows, event_rows = sorted(line_rows, key=_id), sorted(event_rows, key=_id)  # as the relationships order
-    orders = [_as_loaded(Order, row,
-                         lines=[_as_loaded(OrderLine, line, allocations=[]) for line in line_rows
-                                if line.order_id == row.id],
-                         events=[_as_loaded(OrderEvent, event) for event in event_rows if event.order_id == row.id])
+    orders = [make(Order, row,
+                   lines=[make(OrderLine, line, allocations=[]) for line in line_rows if line.order_id == row.id],
+                   events=[make(OrderEvent, event) for event in event_rows if event.order_id == row.id])
               for row in sorted(order_rows, key=_id)]
-    checkout = _as_loaded(Checkout, checkout_row, orders=orders)
-    db.session.add(checkout)  # and, along its relationships, its orders and theirs
-    return checkout
+    return make(Checkout, checkout_row, orders=orders)
 
 
 def _id(row: Row) -> int:
     return row.id
+
+
+def _as_record(_model, row: Row, **collections) -> SimpleNamespace:
+    """A plain record of `row` (and the given collections), named as an object of the model would be."""
+    return SimpleNamespace(**row._mapping, **collections)
 
 
 def _as_loaded(model, row: Row, **collections):
