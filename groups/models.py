@@ -264,7 +264,8 @@ class Saving(db.Model):
 
     __tablename__ = "member_savings"
     __table_args__ = (CheckConstraint("amount <> 0", name="amount_not_zero"),
-                      Index("ix_member_savings_group_member", "group_id", "member_id"))
+                      Index("ix_member_savings_group_member", "group_id", "member_id"),
+                      Index("uq_member_savings_group_key", "group_id", "idempotency_key", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -272,6 +273,8 @@ class Saving(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -19,9 +19,14 @@ _REPLAYED = {"Idempotent-Replayed": {"description": "`true` when a retry got the
 
 class IdempotencyHeaders(Schema):
     idempotency_key = fields.String(data_key="Idempotency-Key", metadata={
-        "description": f"At most {payouts.KEY_MAX_LENGTH} printable characters, new for each payout: a retry with "
-                       "the same key and body returns the first payout; the same key with another body is refused "
-                       "(422)", "example": "4f1c2a9e-0d3b-4c7a-8e21-6b5d9f0a7c13"})
+        "description": f"At most {payouts.KEY_MAX_LENGTH} printable characters, new for each request: a retry "
+                       "with the same key and body returns the first result; the same key with another body is "
+                       "refused (422)", "example": "4f1c2a9e-0d3b-4c7a-8e21-6b5d9f0a7c13"})
+
+
+def _recorded(view: dict, created: bool) -> tuple:
+    """A 201 with what was recorded; a replayed retry says so in `Idempotent-Replayed`."""
+    return view, 201, ({} if created else {"Idempotent-Replayed": "true"})
 
 
 # --- payouts --------------------------------------------------------------------------------------
@@ -84,7 +89,7 @@ def create_payout(headers, _data, group_id):
     group = get_group_or_404(group_id)
     payout, created = payouts.pay_out(group, request.get_json(), headers.get("idempotency_key"))
     db.session.commit()
-    return payouts.payout_view(payout), 201, ({} if created else {"Idempotent-Replayed": "true"})
+    return _recorded(payouts.payout_view(payout), created)
 
 
 @blp.route("/groups/<int:group_id>/payouts", methods=["GET"])
@@ -151,15 +156,21 @@ class SavingsOut(Schema):
 
 
 @blp.route("/groups/<int:group_id>/savings", methods=["POST"])
+@blp.arguments(IdempotencyHeaders, location="headers")
 @blp.arguments(SavingIn)
-@blp.response(201, SavingOut)
+@blp.response(201, SavingOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="A withdrawal above the member's savings")
-def create_saving(_data, group_id):
-    """Record a member's savings deposit or withdrawal, in cash (coordinator, treasurer)."""
+def create_saving(headers, _data, group_id):
+    """Record a member's savings deposit or withdrawal, in cash (coordinator, treasurer).
+
+    A withdrawal never takes the member's savings below zero (409). A retry with
+    the same `Idempotency-Key` and body returns the first saving (header
+    `Idempotent-Replayed: true`); the same key with another body is 422.
+    """
     group = get_group_or_404(group_id)
-    saving = savings.record_saving(group, request.get_json())
+    saving, created = savings.record_saving(group, request.get_json(), headers.get("idempotency_key"))
     db.session.commit()
-    return savings.saving_view(saving), 201
+    return _recorded(savings.saving_view(saving), created)
 
 
 @blp.route("/groups/<int:group_id>/savings", methods=["GET"])

@@ -1,7 +1,8 @@
 """Forms for paying members, their savings and SHU; they carry what people typed, the services decide.
 
-The payout form carries an idempotency key made when the page is rendered: the
-same form sent twice records one payout.
+The payout and savings forms carry an idempotency key made when the page is
+rendered: the same form sent twice records one payout, one deposit or one
+withdrawal.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -37,6 +38,7 @@ class SavingForm(FlaskForm):
     kind = RadioField(_l("Kind"), choices=SAVING_KIND_CHOICES, default="deposit", validate_choice=False)
     amount = StringField(_l("Amount (Rp)"), validators=[_cap(40)])
     note = StringField(_l("Note (optional)"), validators=[Optional(), _cap(500)])
+    idempotency_key = HiddenField()
 
 
 class ShuForm(FlaskForm):

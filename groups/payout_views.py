@@ -53,13 +53,63 @@ def _members(group: Group) -> list[Member]:
     return list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.name, Member.id)))
 
 
-def _failed(form, error: AppError) -> None:
-    db.session.rollback()
-    if "Idempotency-Key" in error.errors:
-        flash(_("This form was already sent with other values. Check the payouts below, then try again."), "error")
-        form.idempotency_key.data = str(uuid.uuid4())
-    else:
-        apply_errors(form, error)
+def _new_key(form) -> None:
+    """A fresh idempotency key for the form's next send."""
+    form.idempotency_key.data = str(uuid.uuid4())
+
+
+def _invalid(form) -> int | None:
+    """None when a sent form is valid; else the status to answer with (400 for a stale CSRF token, 422)."""
+    if form.validate_on_submit():
+        return None
+    if "csrf_token" in form.errors:
+        flash(_("Please try again."), "error")
+        return 400
+    return 422
+
+
+def _attempt(form, call, resent: str | None = None):
+    """Run a service call for a sent form: (result, None) once committed, or (None, the refusal).
+
+    A refusal is rolled back and shown beside the form's fields. `resent` is what
+    to say when the form's idempotency key came back with other values: the form
+    then gets a new key, so that sending it again records it.
+    """
+    try:
+        result = call()
+    except AppError as exc:
+        db.session.rollback()
+        if resent is not None and "Idempotency-Key" in exc.errors:
+            flash(resent, "error")
+            _new_key(form)
+        else:
+            apply_errors(form, exc)
+        return None, exc
+    db.session.commit()
+    return result, None
+
+
+def _button(form, call):
+    """A button's action (correct a payout, accept an SHU): the result once committed, or None after a flash
+    saying why not; the caller redirects back either way."""
+    if not form.validate_on_submit():
+        flash(_("Please try again."), "error")
+        return None
+    try:
+        result = call()
+    except AppError as exc:
+        db.session.rollback()
+        flash(str(exc.message) if exc.code != 422 else "; ".join(str(m) for ms in exc.errors.values() for m in ms),
+              "error")
+        return None
+    db.session.commit()
+    return result
+
+
+def _member_choices(rows: list[dict]) -> list[tuple[str, str]]:
+    """A member select's choices: each member with the amount beside their name."""
+    return [("", _("Choose a member"))] + [(str(r["member_id"]), f"{r['name']} · {format_rupiah(r['balance'])}")
+                                          for r in rows]
 
 
 # --- balances and payouts -----------------------------------------------------------------------
@@ -73,21 +123,18 @@ def payouts_page(group_id: int):
     form = PayoutForm()
     if request.method == "POST":
         require_role(group, Role.coordinator, Role.treasurer)
-        if not form.validate_on_submit():
-            if "csrf_token" in form.errors:
-                flash(_("Please try again."), "error")
-            status = 400 if "csrf_token" in form.errors else 422
-        else:
+        status = _invalid(form)
+        if status is None:
             data = {"member_id": _form_id(form.member_id.data), "amount": form.amount.data,
                     "method": form.method.data, "reference": form.reference.data or None,
                     "phone": form.phone.data or None}
-            try:
-                payout, created = payouts.pay_out(group, data, form.idempotency_key.data or None)
-            except AppError as exc:
-                _failed(form, exc)
-                status = exc.code
+            done, refused = _attempt(form, lambda: payouts.pay_out(group, data, form.idempotency_key.data or None),
+                                     _("This form was already sent with other values. Check the payouts below, "
+                                       "then try again."))
+            if refused is not None:
+                status = refused.code
             else:
-                db.session.commit()
+                payout, created = done
                 member = db.session.get(Member, payout.member_id)
                 if created:
                     flash(_("Paid out %(amount)s to %(name)s by %(method)s.", amount=format_rupiah(payout.amount),
@@ -101,9 +148,8 @@ def payouts_page(group_id: int):
         row = next((r for r in balances["members"] if r["member_id"] == chosen), None)
         form.member_id.data = str(chosen) if row else ""
         form.amount.data = str(row["balance"]) if row and row["balance"] > 0 else ""
-        form.idempotency_key.data = str(uuid.uuid4())
-    form.member_id.choices = [("", _("Choose a member"))] + [
-        (str(r["member_id"]), f"{r['name']} · {format_rupiah(r['balance'])}") for r in balances["members"]]
+        _new_key(form)
+    form.member_id.choices = _member_choices(balances["members"])
     filter_member = _id_arg("member")
     result = paginate(payouts.payouts_query(group, filter_member), _page_arg(), 50)
     result["items"] = payouts.payout_views(result["items"])
@@ -118,21 +164,11 @@ def reverse_payout(group_id: int, payout_id: int):
     group = get_group_or_404(group_id)
     require_role(group, Role.coordinator, Role.treasurer)
     form = PayoutReversalForm()
-    back = url_for("payouts.payouts_page", group_id=group.id)
-    if not form.validate_on_submit():
-        flash(_("Please try again."), "error")
-        return redirect(back)
-    try:
-        correction = payouts.reverse_payout(group, payout_id, form.reason.data)
-    except AppError as exc:
-        db.session.rollback()
-        flash(str(exc.message) if exc.code != 422 else "; ".join(str(m) for ms in exc.errors.values() for m in ms),
-              "error")
-        return redirect(back)
-    db.session.commit()
-    flash(_("Payout #%(id)d was corrected; %(amount)s is back in the member's balance.", id=payout_id,
-            amount=format_rupiah(-correction.amount)), "success")
-    return redirect(back)
+    correction = _button(form, lambda: payouts.reverse_payout(group, payout_id, form.reason.data))
+    if correction is not None:
+        flash(_("Payout #%(id)d was corrected; %(amount)s is back in the member's balance.", id=payout_id,
+                amount=format_rupiah(-correction.amount)), "success")
+    return redirect(url_for("payouts.payouts_page", group_id=group.id))
 
 
 # --- savings --------------------------------------------------------------------------------------
@@ -146,32 +182,34 @@ def savings_page(group_id: int):
     status = 200
     if request.method == "POST":
         require_role(group, Role.coordinator, Role.treasurer)
-        if not form.validate_on_submit():
-            if "csrf_token" in form.errors:
-                flash(_("Please try again."), "error")
-            status = 400 if "csrf_token" in form.errors else 422
-        else:
+        status = _invalid(form)
+        if status is None:
             data = {"member_id": _form_id(form.member_id.data), "amount": form.amount.data,
                     "kind": form.kind.data, "note": form.note.data or None}
-            try:
-                saving = savings.record_saving(group, data)
-            except AppError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
-                status = exc.code
+            done, refused = _attempt(
+                form, lambda: savings.record_saving(group, data, form.idempotency_key.data or None),
+                _("This form was already sent with other values. Check the latest deposits and withdrawals "
+                  "below, then try again."))
+            if refused is not None:
+                status = refused.code
             else:
-                db.session.commit()
+                saving, created = done
                 member = db.session.get(Member, saving.member_id)
                 amount = format_rupiah(abs(saving.amount))
-                flash(_("Deposit of %(amount)s recorded for %(name)s.", amount=amount, name=member.name)
-                      if saving.amount > 0 else
-                      _("Withdrawal of %(amount)s recorded for %(name)s.", amount=amount, name=member.name), "success")
+                if not created:
+                    flash(_("This deposit or withdrawal was already recorded."), "success")
+                elif saving.amount > 0:
+                    flash(_("Deposit of %(amount)s recorded for %(name)s.", amount=amount, name=member.name),
+                          "success")
+                else:
+                    flash(_("Withdrawal of %(amount)s recorded for %(name)s.", amount=amount, name=member.name),
+                          "success")
                 return redirect(url_for("payouts.savings_page", group_id=group.id))
-    elif _id_arg("member_id"):
-        form.member_id.data = str(_id_arg("member_id"))
-    form.member_id.choices = [("", _("Choose a member"))] + [
-        (str(r["member_id"]), f"{r['name']} · {format_rupiah(r['balance'])}") for r in totals["members"]
-        if r["active"] or r["balance"]]
+    else:
+        if _id_arg("member_id"):
+            form.member_id.data = str(_id_arg("member_id"))
+        _new_key(form)
+    form.member_id.choices = _member_choices([r for r in totals["members"] if r["active"] or r["balance"]])
     recent = savings.recent_savings(group)
     names = {m.id: m.name for m in _members(group)}
     return render_template("groups/savings.html", group=group, totals=totals, form=form, recent=recent,
@@ -189,23 +227,17 @@ def shu_page(group_id: int):
     status = 200
     if request.method == "POST":
         require_role(group, Role.coordinator, Role.treasurer)
-        if not form.validate_on_submit():
-            if "csrf_token" in form.errors:
-                flash(_("Please try again."), "error")
-            status = 400 if "csrf_token" in form.errors else 422
-        else:
+        status = _invalid(form)
+        if status is None:
             data = {name: getattr(form, name).data for name in ("year", "surplus", *shu.PARTS)}
             data["surplus"] = data["surplus"] or None
-            try:
-                plan, created = shu.draft(group, data)
-            except AppError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
-                if "percentages" in exc.errors:
-                    flash(" ".join(str(m) for m in exc.errors["percentages"]), "error")
-                status = exc.code
+            done, refused = _attempt(form, lambda: shu.draft(group, data))
+            if refused is not None:
+                if "percentages" in refused.errors:
+                    flash(" ".join(str(m) for m in refused.errors["percentages"]), "error")
+                status = refused.code
             else:
-                db.session.commit()
+                plan, created = done
                 flash(_("Draft saved for %(year)d. Check it, then accept it.", year=plan.year) if created else
                       _("The draft for %(year)d was replaced.", year=plan.year), "success")
                 return redirect(url_for("payouts.shu_report", group_id=group.id, year=plan.year))
@@ -239,17 +271,8 @@ def shu_report(group_id: int, year: int):
 def accept_shu(group_id: int, year: int):
     group = get_group_or_404(group_id)
     require_role(group, Role.coordinator)
-    back = url_for("payouts.shu_report", group_id=group.id, year=year)
-    if not AcceptForm().validate_on_submit():
-        flash(_("Please try again."), "error")
-        return redirect(back)
-    try:
-        plan = shu.accept(group, year)
-    except AppError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return redirect(back)
-    db.session.commit()
-    flash(_("The SHU for %(year)d is accepted and booked: members' parts are in their balances.", year=plan.year),
-          "success")
-    return redirect(back)
+    plan = _button(AcceptForm(), lambda: shu.accept(group, year))
+    if plan is not None:
+        flash(_("The SHU for %(year)d is accepted and booked: members' parts are in their balances.",
+                year=plan.year), "success")
+    return redirect(url_for("payouts.shu_report", group_id=group.id, year=year))

@@ -87,6 +87,36 @@ def request_fingerprint(data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def find_keyed(model, group: Group, key: str):
+    """The group's row of `model` (Payout, Saving) recorded under an Idempotency-Key."""
+    return db.session.scalar(select(model).where(model.group_id == group.id, model.idempotency_key == key))
+
+
+def replayed(existing, fingerprint: str):
+    """The first result for a retry; the same key with another body is refused (422)."""
+    if existing.request_hash != fingerprint:
+        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
+                               {"Idempotency-Key": [_("Use a new key for a new request.")]})
+    return existing
+
+
+def insert_keyed(model, group: Group, key: str | None, fingerprint: str, write) -> tuple:
+    """Run `write` (it books and flushes a new row of `model`) in a savepoint; returns (row, created).
+
+    A twin sent at the same moment with the same key, whose row was inserted first,
+    makes the unique index refuse this one: the savepoint is undone, leaving the
+    transaction usable, and the twin's row is the answer.
+    """
+    try:
+        with db.session.begin_nested():
+            return write(), True
+    except IntegrityError:
+        existing = find_keyed(model, group, key) if key else None
+        if existing is None:
+            raise
+        return replayed(existing, fingerprint), False
+
+
 def member_in_group(group: Group, member_id, field: str = "member_id") -> Member:
     """A member of `group` named in a request body, or a 422 on `field`."""
     if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= ID_MAX:
@@ -169,38 +199,33 @@ def pay_out(group: Group, data: dict, idempotency_key=None) -> tuple[Payout, boo
         raise field_error("_schema", _("Send a JSON object."))
     key = read_key(idempotency_key)
     fingerprint = request_fingerprint(data)
-    if key and (existing := _find(group, key)) is not None:
-        return _replayed(existing, fingerprint), False
+    if key and (existing := find_keyed(Payout, group, key)) is not None:
+        return replayed(existing, fingerprint), False
     fields = _read_payout(group, data)
     not_to_oneself(fields["member"], actor)
     member = lock_member(fields["member"])
-    if key and (existing := _find(group, key)) is not None:  # a twin sent at the same moment went first
-        return _replayed(existing, fingerprint), False
+    if key and (existing := find_keyed(Payout, group, key)) is not None:  # a twin sent at once went first
+        return replayed(existing, fingerprint), False
     amount = fields["amount"]
     balance = member_balance(group.id, member.id)
     if amount > balance:
         raise Conflict(_l("%(name)s's balance is %(balance)s.", name=member.name, balance=format_rupiah(balance)),
                        {"amount": [_("At most %(balance)s.", balance=format_rupiah(max(balance, 0)))]})
     method = fields["method"]
-    try:
-        with db.session.begin_nested():  # a refused insert (a twin's key) leaves the transaction usable
-            entry = ledger.post(group.id, "payout", {member_account(member.id): amount,
-                                                     MONEY_ACCOUNTS[method]: -amount},
-                                source="payout", actor_id=actor.id,
-                                memo=f"payout to member {member.id} ({method.value})")
-            db.session.flush()
-            payout = Payout(group_id=group.id, member_id=member.id, amount=amount, method=method,
-                            reference=fields["reference"], phone=fields["phone"], entry_id=entry.id,
-                            idempotency_key=key, request_hash=fingerprint if key else None,
-                            created_by_id=actor.id)
-            db.session.add(payout)
-            db.session.flush()
-    except IntegrityError:
-        existing = _find(group, key) if key else None
-        if existing is None:
-            raise
-        return _replayed(existing, fingerprint), False
-    return payout, True
+
+    def write() -> Payout:
+        entry = ledger.post(group.id, "payout", {member_account(member.id): amount,
+                                                 MONEY_ACCOUNTS[method]: -amount},
+                            source="payout", actor_id=actor.id, memo=f"payout to member {member.id} ({method.value})")
+        db.session.flush()
+        payout = Payout(group_id=group.id, member_id=member.id, amount=amount, method=method,
+                        reference=fields["reference"], phone=fields["phone"], entry_id=entry.id,
+                        idempotency_key=key, request_hash=fingerprint if key else None, created_by_id=actor.id)
+        db.session.add(payout)
+        db.session.flush()
+        return payout
+
+    return insert_keyed(Payout, group, key, fingerprint, write)
 
 
 def reverse_payout(group: Group, payout_id, reason) -> Payout:
@@ -234,17 +259,6 @@ def get_payout_or_404(group: Group, payout_id) -> Payout:
     if payout is None or payout.group_id != group.id:
         raise NotFound(_l("Payout not found."))
     return payout
-
-
-def _find(group: Group, key: str) -> Payout | None:
-    return db.session.scalar(select(Payout).where(Payout.group_id == group.id, Payout.idempotency_key == key))
-
-
-def _replayed(existing: Payout, fingerprint: str) -> Payout:
-    if existing.request_hash != fingerprint:
-        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
-                               {"Idempotency-Key": [_("Use a new key for a new request.")]})
-    return existing
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -3,8 +3,14 @@
 A deposit is cash the member hands the group: cash debited, the member's
 savings account `savings:<id>` credited. A withdrawal is the reverse and never
 exceeds what the member has saved: like a payout, the member's row is locked
-before their savings are read. Each is a Saving row (positive for a deposit,
-negative for a withdrawal) naming its journal entry.
+(SELECT ... FOR NO KEY UPDATE on PostgreSQL; SQLite writers hold the database's
+write lock) before their savings are read, so two withdrawals at once are taken
+one after the other and the second sees the first. Each is a Saving row
+(positive for a deposit, negative for a withdrawal) naming its journal entry.
+
+Retries are safe as for payouts: the same Idempotency-Key with the same body
+returns the first saving, with another body it is refused (422), and twins sent
+at the same moment make one row (the key is unique per group).
 """
 from datetime import datetime
 
@@ -18,7 +24,8 @@ from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
 from groups.models import Group, Member, Role, Saving
-from groups.payouts import field_error, lock_member, member_in_group, read_amount, read_text
+from groups.payouts import (field_error, find_keyed, insert_keyed, lock_member, member_in_group, read_amount,
+                            read_key, read_text, replayed, request_fingerprint)
 from groups.services import require_role
 
 NOTE_MAX_LENGTH = 500
@@ -34,12 +41,52 @@ def member_savings(group_id: int, member_id: int) -> int:
     return -int(ledger.balance(group_id, savings_account(member_id)))  # PostgreSQL sums BIGINT as numeric
 
 
-def record_saving(group: Group, data: dict) -> Saving:
-    """Record a member's deposit or withdrawal of savings, in cash (coordinator, treasurer)."""
+def record_saving(group: Group, data: dict, idempotency_key=None) -> tuple[Saving, bool]:
+    """Record a member's deposit or withdrawal of savings, in cash (coordinator, treasurer); returns (saving,
+    created).
+
+    Retry-safe like a payout: the same Idempotency-Key with the same body returns the first saving, with
+    another body it is refused (422).
+    """
     actor = require_login()
     require_role(group, Role.coordinator, Role.treasurer)
     if not isinstance(data, dict):
         raise field_error("_schema", _("Send a JSON object."))
+    key = read_key(idempotency_key)
+    fingerprint = request_fingerprint(data)
+    if key and (existing := find_keyed(Saving, group, key)) is not None:
+        return replayed(existing, fingerprint), False
+    found = _read_saving(group, data)
+    member = lock_member(found["member"])
+    if key and (existing := find_keyed(Saving, group, key)) is not None:  # a twin sent at once went first
+        return replayed(existing, fingerprint), False
+    amount = found["amount"]
+    account = savings_account(member.id)
+    if found["kind"] == "withdrawal":
+        saved = member_savings(group.id, member.id)
+        if amount > saved:
+            raise Conflict(_l("%(name)s has %(saved)s in savings.", name=member.name, saved=format_rupiah(saved)),
+                           {"amount": [_("At most %(saved)s.", saved=format_rupiah(max(saved, 0)))]})
+        postings, signed = {account: amount, ledger.CASH: -amount}, -amount
+    else:
+        postings, signed = {ledger.CASH: amount, account: -amount}, amount
+
+    def write() -> Saving:
+        entry = ledger.post(group.id, "saving", postings, source="saving", actor_id=actor.id,
+                            memo=f"savings {found['kind']} of member {member.id}")
+        db.session.flush()
+        saving = Saving(group_id=group.id, member_id=member.id, amount=signed, note=found["note"],
+                        entry_id=entry.id, idempotency_key=key, request_hash=fingerprint if key else None,
+                        created_by_id=actor.id)
+        db.session.add(saving)
+        db.session.flush()
+        return saving
+
+    return insert_keyed(Saving, group, key, fingerprint, write)
+
+
+def _read_saving(group: Group, data: dict) -> dict:
+    """The saving's fields, every bad one reported at once (422)."""
     found: dict = {}
     errors: dict = {}
     readers = {
@@ -57,25 +104,7 @@ def record_saving(group: Group, data: dict) -> Saving:
         errors["member_id"] = [_("This member is inactive.")]
     if errors:
         raise ValidationFailed(errors=errors)
-    member = lock_member(found["member"])
-    amount = found["amount"]
-    account = savings_account(member.id)
-    if found["kind"] == "withdrawal":
-        saved = member_savings(group.id, member.id)
-        if amount > saved:
-            raise Conflict(_l("%(name)s has %(saved)s in savings.", name=member.name, saved=format_rupiah(saved)),
-                           {"amount": [_("At most %(saved)s.", saved=format_rupiah(max(saved, 0)))]})
-        postings, signed = {account: amount, ledger.CASH: -amount}, -amount
-    else:
-        postings, signed = {ledger.CASH: amount, account: -amount}, amount
-    entry = ledger.post(group.id, "saving", postings, source="saving", actor_id=actor.id,
-                        memo=f"savings {found['kind']} of member {member.id}")
-    db.session.flush()
-    saving = Saving(group_id=group.id, member_id=member.id, amount=signed, note=found["note"], entry_id=entry.id,
-                    created_by_id=actor.id)
-    db.session.add(saving)
-    db.session.flush()
-    return saving
+    return found
 
 
 def _read_kind(value) -> str:
