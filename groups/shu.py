@@ -7,16 +7,19 @@ A group that adopts SHU sets, per year, the percent of the surplus for each part
 - `services` (jasa usaha) is shared among members in proportion to their
   transactions in the year: what their sales earned them, the sale earnings
   credited to them in that year (WIB), and their pool shares in groups that
-  split equally or by work (whose sales credit the pool, not members);
+  split equally or by work (whose sales credit the pool, not members). As on
+  statements, a settlement's pool shares belong to its period: they count in
+  the year its period ends, also when the settlement is made in January;
 - `capital` (jasa modal) is shared among members in proportion to their savings
   at the end of the year. A group that records no savings has no basis for it,
   so the capital part stays with the reserve (the report says so).
 
 Each percent is 0 to 100 with at most 2 decimals and together they total
 exactly 100. The surplus defaults to the group fund's balance at the end of the
-year (from the ledger), or what the fund holds now if that is less, since the
-fund cannot give what it no longer has; a surplus may be given instead, never
-above that.
+year (from the ledger, with the same rule: what a settlement of a December
+period gave the fund counts in December), or what the fund holds now if that is
+less, since the fund cannot give what it no longer has; a surplus may be given
+instead, never above that.
 
 Exact as everywhere else: each member gets the floor of their exact share of a
 part (split_among_members with no fund percent, over the part's exact amount);
@@ -33,13 +36,13 @@ as ShuAllocation rows. An accepted plan is final: a second acceptance or a new
 draft for that year is refused (409). A year is accepted only after it ends.
 """
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, not_, select, update
 
 from core import ledger
 from core.auth import require_login
@@ -47,11 +50,14 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_members
 from core.types import utcnow
-from groups.models import Earning, Group, Member, Role, ShuAllocation, ShuPlan
+from groups.models import Earning, Group, Member, Role, Settlement, ShuAllocation, ShuPlan
 from groups.payouts import field_error
 from groups.revenue import GROUP_FUND, member_account, parse_percent, percent_text
 from groups.savings import keeps_savings, savings_before
 from groups.services import membership, require_role
+# Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
+# shares by its period's end (what the period's sales earned). Needs Settlement outer-joined on the entry.
+from groups.settlements import _attributed_before as attributed_before
 
 WIB = ZoneInfo("Asia/Jakarta")
 FIRST_YEAR = 2000
@@ -139,30 +145,36 @@ def allocate(surplus: int, basis_points: dict[str, int], transactions: dict[int,
 
 # --- what the books say -------------------------------------------------------------------------
 
-def fund_balance(group_id: int, before: datetime | None = None) -> int:
-    """The group fund's credit balance (now, or just before `before`)."""
+def fund_balance(group_id: int, year_end: int | None = None) -> int:
+    """The group fund's credit balance: now, or at the end of `year_end` (a settlement made in January for a
+    December period counts in December)."""
     query = (select(func.coalesce(func.sum(ledger.Posting.amount), 0))
              .join(ledger.Account, ledger.Account.id == ledger.Posting.account_id)
-             .join(ledger.JournalEntry, ledger.JournalEntry.id == ledger.Posting.entry_id)
              .where(ledger.Account.group_id == group_id, ledger.Account.key == GROUP_FUND))
-    if before is not None:
-        query = query.where(ledger.JournalEntry.created_at < before)
+    if year_end is not None:
+        query = (query.join(ledger.JournalEntry, ledger.JournalEntry.id == ledger.Posting.entry_id)
+                 .outerjoin(Settlement, Settlement.entry_id == ledger.JournalEntry.id)
+                 .where(attributed_before(date(year_end + 1, 1, 1))))
     return -int(db.session.scalar(query) or 0)
 
 
 def fund_available(group_id: int, year: int) -> tuple[int, int, int]:
     """(what may be shared, the fund at the year's end, the fund now): the smaller of the two, at least 0."""
-    at_year_end = fund_balance(group_id, year_bounds(year)[1])
+    at_year_end = fund_balance(group_id, year)
     now = fund_balance(group_id)
     return max(0, min(at_year_end, now)), at_year_end, now
 
 
 def transactions_in(group_id: int, year: int) -> dict[int, int]:
-    """Each member's transactions in the year: sale earnings and pool shares credited to them (WIB)."""
-    start, end = year_bounds(year)
-    rows = db.session.execute(select(Earning.member_id, func.sum(Earning.amount)).where(
-        Earning.group_id == group_id, Earning.member_id.is_not(None), Earning.kind.in_(TRANSACTION_KINDS),
-        Earning.created_at >= start, Earning.created_at < end).group_by(Earning.member_id))
+    """Each member's transactions in the year (WIB): the sale earnings credited to them in it, and their pool
+    shares of the settlements whose periods end in it (wherever those were made), as statements count them."""
+    rows = db.session.execute(
+        select(Earning.member_id, func.sum(Earning.amount))
+        .join(ledger.JournalEntry, ledger.JournalEntry.id == Earning.entry_id)
+        .outerjoin(Settlement, Settlement.entry_id == Earning.entry_id)
+        .where(Earning.group_id == group_id, Earning.member_id.is_not(None), Earning.kind.in_(TRANSACTION_KINDS),
+               attributed_before(date(year + 1, 1, 1)), not_(attributed_before(date(year, 1, 1))))
+        .group_by(Earning.member_id))
     return {member_id: int(total) for member_id, total in rows}
 
 
