@@ -120,7 +120,7 @@ def post(group_id: int, kind: str, postings: dict[str, int] | list[tuple[str, in
     if sum(amount for _key, amount in items) != 0:
         raise LedgerError(f"entry does not balance: {items!r}")
     entry = JournalEntry(group_id=group_id, kind=kind, source=source, source_id=source_id, memo=memo,
-                         actor_id=actor_id, reverses_id=reverses_id)
+                         actor_id=actor_id, reverses_id=reverses_id, created_at=utcnow())
     for key, amount in items:
         entry.postings.append(Posting(account=account(group_id, key), amount=amount))
     db.session.add(entry)

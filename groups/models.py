@@ -130,7 +130,8 @@ class Earning(db.Model):
     or taken back by a refund (negative). Appended, never edited; each belongs to a journal entry."""
 
     __tablename__ = "earnings"
-    __table_args__ = (Index("ix_earnings_group_member", "group_id", "member_id"),)
+    __table_args__ = (Index("ix_earnings_group_member", "group_id", "member_id"),
+                      Index("ix_earnings_group_kind", "group_id", "kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -203,7 +204,14 @@ class Settlement(db.Model):
 
 
 class Statement(db.Model):
-    """One member's frozen statement for a settlement's period; `detail` keeps every line as JSON."""
+    """One member's frozen statement for a settlement's period.
+
+    `detail` keeps its refund, pool share, SHU and payout lines as JSON. Its sale lines are the member's sale
+    Earning rows of the period: appended, never edited, and made only at the moment they are booked, so a
+    settled (past) period's lines cannot change. The statement keeps how many there are and what they sum to
+    (`sale_lines`, `sales`, `fees`, `fund_deductions`), and they are read and checked against those figures
+    whenever the statement is shown. Statements frozen before this kept their sale lines in `detail`
+    (`sale_lines` is None for them)."""
 
     __tablename__ = "statements"
     __table_args__ = (UniqueConstraint("settlement_id", "member_id", name="uq_statements_settlement_member"),)
@@ -221,6 +229,7 @@ class Statement(db.Model):
     payouts: Mapped[int] = mapped_column(BigInteger)
     shu: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # SHU parts credited
     closing: Mapped[int] = mapped_column(BigInteger)
+    sale_lines: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -220,8 +220,29 @@ def accrue_sale(group_id: int, order_id: int, lines: list[SaleLine], *, paid: in
             member_id=part.member_id, lot_id=part.lot.lot_id if part.lot else None,
             quantity=part.lot.quantity if part.lot else None, amount=part.amount, gross=part.gross,
             fee_share=part.fee_share, refund_share=part.refund_share, kind="sale",
-            policy_id=policy.id if policy else None, entry_id=entry.id))
+            policy_id=policy.id if policy else None, entry_id=entry.id, created_at=entry.created_at))
     return entry
+
+
+def lock_group_books(group_id: int) -> None:
+    """Keep changes that take money from the group fund or the pool apart, per group (PostgreSQL row lock on
+    the group; SQLite writers hold the database's write lock).
+
+    A refund after completion (which takes earnings back from members, the pool
+    and the fund) and an SHU acceptance (which spends the fund after checking
+    that it holds the surplus) both lock the group row, and so does a settlement
+    (which spends the pool): each waits for the other to commit and then reads
+    the balances as they are. Without it, an acceptance could check the fund,
+    a refund commit a give-back from it, and the acceptance then book a surplus
+    the fund no longer holds. FOR NO KEY UPDATE, so that payouts, payments and
+    completions, which insert rows referring to the group, neither wait nor
+    deadlock; the row is taken after the order's (a refund) and before any
+    member's, the order every writer uses.
+    """
+    query = select(Group.id).where(Group.id == group_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    db.session.scalar(query)
 
 
 def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int,
@@ -232,7 +253,11 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
     cumulative refund's exact share of what the order credited them, so it never
     exceeds that (a share of a loss is returned alike); the group fund gives back
     the rest (it also bears the card fee, which the processor keeps).
+
+    It takes money from the group fund and the pool, so it first takes the group's
+    books lock (lock_group_books), as an SHU acceptance and a settlement do.
     """
+    lock_group_books(group_id)
     accrual = db.session.scalar(select(ledger.JournalEntry).where(
         ledger.JournalEntry.source == "order", ledger.JournalEntry.source_id == order_id,
         ledger.JournalEntry.kind == "accrual"))
@@ -269,7 +294,7 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
     db.session.flush()
     for account, member_id, give in parts:
         db.session.add(Earning(group_id=group_id, order_id=order_id, account=account, member_id=member_id,
-                               amount=-give, kind="refund", entry_id=entry.id))
+                               amount=-give, kind="refund", entry_id=entry.id, created_at=entry.created_at))
     return entry
 
 

@@ -20,7 +20,12 @@ group fund's deductions and card fees taken before their sales, and every line
 behind them. The closing balance computed from those records must equal the
 balance of the member's ledger account at the period's end; a settlement that
 would not prove so is refused. A live statement for any range is built the same
-way.
+way. A frozen statement keeps its small lists (refunds, pool shares, SHU,
+payouts) and the count and sums of its sale lines; the sale lines themselves are
+the member's sale earnings of the period, which can no longer change (earnings
+are appended, never edited, and booked at the moment they are made, so never
+into a period that has ended), read and checked against the frozen figures when
+the statement is shown, and by `flask ledger check`.
 
 Periods are WIB dates. Money belongs to a day by the moment its journal entry
 was made (completion, refund, payout, SHU), except a settlement's pool shares,
@@ -37,9 +42,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, text
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, text, union_all
 from sqlalchemy.orm import aliased
 
 from core import ledger
@@ -346,10 +352,10 @@ def settle(group: Group, period_start, period_end) -> Settlement:
         policy_id = policy.id if policy else None
         db.session.add_all([Earning(group_id=group.id, account=member_account(m), member_id=m, amount=amount,
                                     quantity=units.get(m), kind="pool_share", policy_id=policy_id,
-                                    entry_id=entry.id) for m, amount in parts.items()])
+                                    entry_id=entry.id, created_at=entry.created_at) for m, amount in parts.items()])
         if fund:
             db.session.add(Earning(group_id=group.id, account=GROUP_FUND, amount=fund, kind="pool_share",
-                                   policy_id=policy_id, entry_id=entry.id))
+                                   policy_id=policy_id, entry_id=entry.id, created_at=entry.created_at))
         db.session.flush()
     _freeze_statements(group, settlement)
     return settlement
@@ -358,27 +364,75 @@ def settle(group: Group, period_start, period_end) -> Settlement:
 def _freeze_statements(group: Group, settlement: Settlement) -> None:
     """A Statement for every member with anything in the period or a balance, proven against the books."""
     start, end = settlement.period_start, settlement.period_end
-    totals = statement_totals(group.id, start, end)
+    totals = statement_totals(group.id, start, end, balances=_settlement_balances(group.id, start, end))
+    for member_id, count, amount, fees, fund in sale_sums(group.id, start, end):
+        totals.setdefault(member_id, StatementTotals(member_id)).add_sales(count, amount, fees, fund)
     members = set(db.session.scalars(select(Member.id).where(Member.group_id == group.id)))
-
-    def freeze(t: StatementTotals, sale_lines_text: str) -> None:
-        db.session.execute(insert(Statement), [{
-            "settlement_id": settlement.id, "group_id": group.id, "member_id": t.member_id, "opening": t.opening,
-            "sales": t.sales, "pool_share": t.pool_share, "shu": t.shu, "refunds": t.refunds,
-            "fund_deductions": t.fund_deductions, "fees": t.fees, "payouts": t.payouts, "closing": t.closing,
-            "detail": t.detail_json(sale_lines_text)}])
-
-    # Members with sales first, each as their lines arrive from the database; then the others.
-    with_sales = set()
-    for member_id, count, amount, fees, fund, lines in sale_lines_json(group.id, start, end):
-        t = totals.setdefault(member_id, StatementTotals(member_id))
-        t.add_sales(count, amount, fees, fund)
-        freeze(t, lines)
-        with_sales.add(member_id)
-    for member_id, t in sorted(totals.items()):
-        if t.touched and member_id in members and member_id not in with_sales:
-            freeze(t, "[]")
+    rows = [{"settlement_id": settlement.id, "group_id": group.id, "member_id": t.member_id, "opening": t.opening,
+             "sales": t.sales, "pool_share": t.pool_share, "shu": t.shu, "refunds": t.refunds,
+             "fund_deductions": t.fund_deductions, "fees": t.fees, "payouts": t.payouts, "closing": t.closing,
+             "sale_lines": t.sale_lines, "detail": t.detail_json()}
+            for member_id, t in sorted(totals.items()) if t.touched and member_id in members]
+    if rows:
+        db.session.execute(insert(Statement), rows)
     _prove(totals.values())  # the proof, once every figure is in: a refusal rolls all of it back
+
+
+def _settlement_balances(group_id: int, start: date, end: date) -> dict[int, list[int]]:
+    """Each member's balance before `start` and after `end` in the books, for settling that period: what
+    member_balances_at gives, without reading the period's postings twice.
+
+    At the end: the member account's whole balance, less what is attributed after the end (recent, so few
+    rows). At the start: the closing balance of the group's last settled period before it (proven when it was
+    settled, and a settled period's postings cannot change), plus what is attributed between that period and
+    `start`; with no settlement before, everything attributed before `start`. One statement, so on PostgreSQL
+    every part sees the same committed postings."""
+    accounts = dict(db.session.execute(select(Account.id, Account.key).where(
+        Account.group_id == group_id, Account.key.like("member:%"))).all())
+    member_of = {}
+    for account_id, key in accounts.items():
+        match = _MEMBER_KEY.fullmatch(key)
+        if match:
+            member_of[account_id] = int(match.group(1))
+    previous = db.session.scalar(select(Settlement).where(
+        Settlement.group_id == group_id, Settlement.period_end < start).order_by(Settlement.period_end.desc())
+        .limit(1))
+    found = {member_id: [0, 0] for member_id in member_of.values()}
+    if previous is not None:
+        for member_id, closing in db.session.execute(select(Statement.member_id, Statement.closing).where(
+                Statement.settlement_id == previous.id)):
+            found.setdefault(member_id, [0, 0])[0] = closing
+    if not member_of:
+        return found
+    ids = list(member_of)
+    after_end = end + timedelta(days=1)
+    since = previous.period_end + timedelta(days=1) if previous is not None else None
+
+    def attributed(tag: int, first: date | None, before: date | None, sign: int):
+        """Postings of member accounts attributed to [first, before) (open ends when None), tagged."""
+        made = [JournalEntry.created_at >= day_start(first)] if first else []
+        made += [JournalEntry.created_at < day_start(before)] if before else []
+        ended = [Settlement.period_end >= first] if first else []
+        ended += [Settlement.period_end < before] if before else []
+        plain = (select(Posting.account_id, literal(tag).label("tag"), (Posting.amount * sign).label("amount"))
+                 .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+                 .outerjoin(Settlement, Settlement.entry_id == JournalEntry.id)
+                 .where(Posting.account_id.in_(ids), Settlement.id.is_(None), *made))
+        shares = (select(Posting.account_id, literal(tag).label("tag"), (Posting.amount * sign).label("amount"))
+                  .join(Settlement, Settlement.entry_id == Posting.entry_id)
+                  .where(Posting.account_id.in_(ids), Settlement.group_id == group_id, *ended))
+        return [plain, shares]
+
+    whole = select(Posting.account_id, literal(1).label("tag"), Posting.amount.label("amount")).where(
+        Posting.account_id.in_(ids))
+    parts = [whole, *attributed(1, after_end, None, -1)]
+    if since is None or since < start:
+        parts += attributed(0, since, start, 1)
+    rows = union_all(*parts).subquery()
+    for account_id, tag, total in db.session.execute(
+            select(rows.c.account_id, rows.c.tag, func.sum(rows.c.amount)).group_by(rows.c.account_id, rows.c.tag)):
+        found[member_of[account_id]][tag] -= int(total or 0)
+    return found
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -420,11 +474,11 @@ class StatementTotals:
         return {"sales": sale_lines, "refunds": self.refund_lines, "pool_shares": self.pool_lines,
                 "shu": self.shu_lines, "payouts": self.payout_lines}
 
-    def detail_json(self, sale_lines_text: str) -> str:
-        """The detail as stored: the sale rows' JSON (from the database) put in as it is, under its columns."""
-        rest = json.dumps({"sale_columns": SALE_COLUMNS, **self.detail([])}, ensure_ascii=False,
-                          separators=(",", ":"))
-        return rest.replace('"sales":[]', f'"sales":{sale_lines_text}', 1)
+    def detail_json(self) -> str:
+        """The detail as a frozen statement keeps it: every list but the sale lines (read from the earnings)."""
+        kept = self.detail([])
+        del kept["sales"]
+        return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
 
 
 def _attributed_before(day: date):
@@ -458,9 +512,11 @@ def member_balances_at(group_id: int, days: list[date], member_ids=None) -> dict
     return found
 
 
-def statement_totals(group_id: int, start: date, end: date, member_ids=None) -> dict[int, StatementTotals]:
+def statement_totals(group_id: int, start: date, end: date, member_ids=None, balances=None
+                     ) -> dict[int, StatementTotals]:
     """Every member's (or the given members') statement figures for the period, summed in SQL, but for their
-    sales: those come with the sale lines (sale_lines_json), in one pass over them."""
+    sales: those come from sale_sums, or with the sale lines (sale_lines_json). `balances` gives the members'
+    balances at the start and after the end when the caller has them."""
     totals: dict[int, StatementTotals] = {}
 
     def of(member_id: int) -> StatementTotals:
@@ -471,8 +527,9 @@ def statement_totals(group_id: int, start: date, end: date, member_ids=None) -> 
     def only(column):
         return column.in_(list(member_ids)) if member_ids is not None else column.is_not(None)
 
-    for member_id, (opening, at_end) in member_balances_at(
-            group_id, [start, end + timedelta(days=1)], member_ids).items():
+    if balances is None:
+        balances = member_balances_at(group_id, [start, end + timedelta(days=1)], member_ids)
+    for member_id, (opening, at_end) in balances.items():
         t = of(member_id)
         t.opening, t.balance_at_end = opening, at_end
     for member_id, order_id, amount, made in db.session.execute(
@@ -537,37 +594,37 @@ def _pool_shares(group_id: int, start: date, end: date, only, of) -> None:
             "members": int(sharing.get(entry_id, 0)), "amount": amount, "date": period_end.isoformat()})
 
 
-# A statement keeps its sale lines as rows of values under their column names (a third of the size of objects,
-# and cheaper to make); the database writes them, so a settlement of a hundred thousand lines never turns each
-# into Python objects. They are read back as objects (sale_line_objects). The quantity is stored thousandths.
+# Sale lines are read as rows of values under their column names, which the database writes as one JSON array
+# per member (a third of the size of objects, and cheaper to make), so reading a hundred thousand lines never
+# turns each into a Python object before it is shown (sale_line_objects). The quantity is in thousandths.
+# Statements frozen before their lines were read from the earnings keep such an array in their detail.
 SALE_COLUMNS = ("order_id", "order_line_id", "product", "quantity_milli", "lot_id", "gross", "fee", "refunded",
                 "amount", "date")
 _LINE_VALUES = ("e.order_id, e.order_line_id, e.product_name, e.quantity, e.lot_id, e.gross, e.fee_share, "
                 "e.refund_share, e.amount, {day}")
+# An Earning is stamped with its journal entry's moment (checked by check_settlements), so a period's sales are
+# found in the earnings alone.
 _LINES_WHERE = ("e.group_id = :group_id AND e.kind = 'sale' AND e.member_id IS NOT NULL "
-                "AND j.created_at >= :start AND j.created_at < :end{members}")
+                "AND e.created_at >= :start AND e.created_at < :end{members}")
 _LINE_SUMS = "count(*), sum(e.amount), sum(e.fee_share), sum(e.gross - e.fee_share - e.refund_share - e.amount)"
+_SALE_SUMS_SQL = "SELECT e.member_id, {sums} FROM earnings e WHERE {where} GROUP BY e.member_id".format(
+    sums=_LINE_SUMS, where=_LINES_WHERE)
 # The order of the members, and of the lines within a member, is not relied on: lines are sorted when read.
 _SALE_LINES_SQL = {
     "postgresql": (
         "SELECT e.member_id, {sums}, CAST(json_agg(json_build_array({values})) AS TEXT) "
-        "FROM earnings e JOIN journal_entries j ON j.id = e.entry_id WHERE {where} GROUP BY e.member_id"
+        "FROM earnings e WHERE {where} GROUP BY e.member_id"
     ).format(sums=_LINE_SUMS, where=_LINES_WHERE,
-             values=_LINE_VALUES.format(day="to_char(j.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD')")),
-    # CROSS JOIN keeps SQLite reading the lines through (group_id, member_id): already grouped, no sorting.
+             values=_LINE_VALUES.format(day="to_char(e.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD')")),
     "sqlite": (
         "SELECT e.member_id, {sums}, json_group_array(json_array({values})) "
-        "FROM earnings e CROSS JOIN journal_entries j ON j.id = e.entry_id WHERE {where} "
-        "GROUP BY e.member_id ORDER BY e.member_id"
+        "FROM earnings e WHERE {where} GROUP BY e.member_id ORDER BY e.member_id"
     ).format(sums=_LINE_SUMS, where=_LINES_WHERE,
-             values=_LINE_VALUES.format(day="strftime('%Y-%m-%d', j.created_at, '+7 hours')")),
+             values=_LINE_VALUES.format(day="strftime('%Y-%m-%d', e.created_at, '+7 hours')")),
 }
 
 
-def sale_lines_json(group_id: int, start: date, end: date, member_ids=None):
-    """Each member's sales in the period, in one query: (member_id, lines, amount, card fees, fund deductions,
-    the lines as a JSON array of SALE_COLUMNS rows (text))."""
-    sql = _SALE_LINES_SQL[db.session.get_bind().dialect.name]
+def _lines_query(sql: str, group_id: int, start: date, end: date, member_ids=None):
     members = " AND e.member_id IN :members" if member_ids is not None else ""
     query = text(sql.replace("{members}", members)).bindparams(
         bindparam("start", type_=UtcDateTime()), bindparam("end", type_=UtcDateTime()))
@@ -575,7 +632,19 @@ def sale_lines_json(group_id: int, start: date, end: date, member_ids=None):
     if member_ids is not None:
         query = query.bindparams(bindparam("members", expanding=True))
         params["members"] = list(member_ids)
-    yield from db.session.connection().execute(query, params)
+    return db.session.connection().execute(query, params)
+
+
+def sale_sums(group_id: int, start: date, end: date, member_ids=None):
+    """Each member's sales in the period, summed in one query: (member_id, lines, amount, card fees, fund
+    deductions)."""
+    yield from _lines_query(_SALE_SUMS_SQL, group_id, start, end, member_ids)
+
+
+def sale_lines_json(group_id: int, start: date, end: date, member_ids=None):
+    """Each member's sales in the period, in one query: (member_id, lines, amount, card fees, fund deductions,
+    the lines as a JSON array of SALE_COLUMNS rows (text))."""
+    yield from _lines_query(_SALE_LINES_SQL[db.session.get_bind().dialect.name], group_id, start, end, member_ids)
 
 
 def milli_text(milli: int | None) -> str | None:
@@ -666,7 +735,8 @@ def live_statement(group: Group, member: Member, start: date, end: date) -> dict
 
 
 def frozen_statement(group: Group, member: Member, settlement_id) -> dict:
-    """A member's statement as a settlement froze it."""
+    """A member's statement as a settlement froze it, its sale lines read from the earnings and checked against
+    the frozen figures."""
     settlement = get_settlement_or_404(group, settlement_id)
     row = db.session.scalar(select(Statement).where(Statement.settlement_id == settlement.id,
                                                     Statement.member_id == member.id))
@@ -674,9 +744,20 @@ def frozen_statement(group: Group, member: Member, settlement_id) -> dict:
         raise NotFound(_l("This settlement has no statement for %(name)s: nothing happened in their account.",
                           name=member.name))
     detail = json.loads(row.detail)
-    if detail.pop("sale_columns", None) != list(SALE_COLUMNS):
-        raise ValueError(f"statement {row.id} keeps its sale lines under columns this version does not know")
-    detail["sales"] = sale_line_objects(detail["sales"])
+    if row.sale_lines is None:  # frozen with its sale lines in the detail
+        if detail.pop("sale_columns", None) != list(SALE_COLUMNS):
+            raise ValueError(f"statement {row.id} keeps its sale lines under columns this version does not know")
+        detail["sales"] = sale_line_objects(detail["sales"])
+    else:
+        found, lines = (0, 0, 0, 0), []
+        for _member, count, amount, fees, fund, text_ in sale_lines_json(
+                group.id, settlement.period_start, settlement.period_end, [member.id]):
+            found, lines = (int(count), int(amount), int(fees), int(fund)), json.loads(text_)
+        if found != (row.sale_lines, row.sales, row.fees, row.fund_deductions):
+            current_app.logger.error("statement %s: its sale lines now come to %s, frozen as %s", row.id, found,
+                                     (row.sale_lines, row.sales, row.fees, row.fund_deductions))
+            raise BooksDisagree(errors={"members": [member.id]})
+        detail = {"sales": sale_line_objects(lines), **detail}
     return _statement_view(group, member, settlement.period_start, settlement.period_end, row, detail,
                            settlement=settlement, created_at=row.created_at)
 
@@ -782,8 +863,9 @@ def settlement_note(settlement: Settlement) -> str | None:
 # --- the books ----------------------------------------------------------------------------------
 
 def check_settlements() -> list[ledger.Problem]:
-    """Each settlement's entry moves its pool to its Earning rows, and each frozen statement's closing balance
-    is the member's balance in the books at the period's end."""
+    """Each settlement's entry moves its pool to its Earning rows, each frozen statement's sale lines still come
+    to its frozen figures, and its closing balance is the member's balance in the books at the period's end;
+    every Earning carries its entry's moment (periods find sales by it)."""
     problems = []
     for settlement in db.session.scalars(select(Settlement).order_by(Settlement.id)):
         what = f"settlement {settlement.id}"
@@ -801,6 +883,18 @@ def check_settlements() -> list[ledger.Problem]:
                                                      f"posts {postings}, its earning rows say {earned}"))
         members = dict(db.session.execute(select(Statement.member_id, Statement.closing).where(
             Statement.settlement_id == settlement.id)).all())
+        frozen = {member_id: (lines, sales, fees, fund) for member_id, lines, sales, fees, fund in db.session.execute(
+            select(Statement.member_id, Statement.sale_lines, Statement.sales, Statement.fees,
+                   Statement.fund_deductions).where(Statement.settlement_id == settlement.id,
+                                                    Statement.sale_lines.is_not(None)))}
+        if frozen:
+            found = {member_id: (int(count), int(amount), int(fees), int(fund)) for member_id, count, amount, fees, fund
+                     in sale_sums(settlement.group_id, settlement.period_start, settlement.period_end, frozen)}
+            for member_id, figures in sorted(frozen.items()):
+                if found.get(member_id, (0, 0, 0, 0)) != figures:
+                    problems.append(ledger.Problem(f"{what}, member {member_id}",
+                                                   f"statement froze sale lines {figures} (lines, amount, fees, "
+                                                   f"fund), the earnings now say {found.get(member_id)}"))
         if members:
             books = member_balances_at(settlement.group_id, [settlement.period_end + timedelta(days=1)], members)
             for member_id, closing in sorted(members.items()):
@@ -808,6 +902,11 @@ def check_settlements() -> list[ledger.Problem]:
                 if closing != at_end:
                     problems.append(ledger.Problem(f"{what}, member {member_id}",
                                                    f"statement closes at {closing}, the books say {at_end}"))
+    for earning_id, entry_id in db.session.execute(
+            select(Earning.id, JournalEntry.id).join(JournalEntry, JournalEntry.id == Earning.entry_id)
+            .where(Earning.created_at != JournalEntry.created_at).order_by(Earning.id).limit(20)):
+        problems.append(ledger.Problem(f"earning {earning_id}", f"is not stamped with the moment of its entry "
+                                                                f"{entry_id}, so periods would misplace it"))
     other = aliased(Settlement)
     overlaps = db.session.execute(
         select(Settlement.id, Settlement.group_id).join(

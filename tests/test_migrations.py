@@ -1,11 +1,13 @@
 """Migrations build the schema from nothing, and agree with the models."""
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.databases import scratch_database
 
@@ -49,3 +51,28 @@ def test_downgrade_to_base_and_upgrade_again(empty_database):
     engine.dispose()
     again = flask_db(empty_database, "upgrade")
     assert again.returncode == 0, again.stderr
+
+
+def test_0010_stamps_every_earning_with_its_entry_s_moment(empty_database):
+    spec = importlib.util.spec_from_file_location("m0010", ROOT / "migrations/versions/0010_statement_sale_lines.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert flask_db(empty_database, "upgrade", module.down_revision).returncode == 0
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO groups (id, name, kind, village, district, verified, created_at) "
+                          "VALUES (1, 'KUB', 'business', 'Sumberejo', 'Sanankulon', true, :at)"),
+                     {"at": "2026-11-27 16:59:59.999990+00:00"})
+        conn.execute(text("INSERT INTO journal_entries (id, group_id, kind, created_at) VALUES (1, 1, 'accrual', :at)"),
+                     {"at": "2026-11-27 16:59:59.999990+00:00"})
+        conn.execute(text("INSERT INTO earnings (id, group_id, account, amount, gross, fee_share, refund_share, kind, "
+                          "entry_id, created_at) VALUES (1, 1, 'pool', 1000, 1000, 0, 0, 'sale', 1, :at)"),
+                     {"at": "2026-11-27 17:00:00.000030+00:00"})  # a moment later: the next WIB day
+    upgrade = flask_db(empty_database, "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT e.created_at = j.created_at FROM earnings e "
+                                 "JOIN journal_entries j ON j.id = e.entry_id")).scalar() in (True, 1)
+        with pytest.raises(DBAPIError):  # the append-only trigger is back
+            conn.execute(text("UPDATE earnings SET amount = 2 WHERE id = 1"))
+    engine.dispose()

@@ -13,10 +13,12 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select, update
 
+from core import ledger
 from core.extensions import db
 from core.ledger import JournalEntry, Posting
 from groups import settlements
 from groups.models import Earning, Member, Settlement, Statement, WorkLog
+from groups.revenue import GROUP_FUND, member_account
 from tests.factories import assert_error, bearer, make_group, make_member, make_token, make_user
 from tests.test_marketplace_api import actor, body_of, contribute, create_product, market, moved, placed  # noqa: F401
 from tests.test_payments_concurrency import _fire, server  # noqa: F401  (fixture)
@@ -498,7 +500,8 @@ def test_a_member_reaches_their_own_statement_page_only(app, client, kub):
     assert client.get(f"/groups/{group.id}/settlements").status_code == 403
 
 
-def test_a_frozen_statement_is_kept_as_json_with_every_line(app, client, market, monkeypatch):
+def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it_froze(app, client, market,
+                                                                                       monkeypatch):
     m, group = market, market.tani
     today = settlements.today_wib()
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
@@ -508,12 +511,39 @@ def test_a_frozen_statement_is_kept_as_json_with_every_line(app, client, market,
     with app.app_context():
         row = db.session.scalar(select(Statement).where(Statement.member_id == m.siti.id))
         detail = json.loads(row.detail)
-    assert detail["sale_columns"] == list(settlements.SALE_COLUMNS)
-    rows = [dict(zip(detail["sale_columns"], values)) for values in detail["sales"]]
-    assert sorted(line["quantity_milli"] for line in rows) == [500, 1000]
-    assert sum(line["amount"] for line in rows) == row.sales == row.closing == 45000
+        assert set(detail) == {"refunds", "pool_shares", "shu", "payouts"}  # no copy of the sale lines
+        assert (row.sale_lines, row.sales, row.closing) == (2, 45000, 45000)
     shown = statement(client, group, m.lead, m.siti.id, settlement_id=row.settlement_id).json["detail"]["sales"]
     assert [(line["quantity"], line["amount"]) for line in shown] == [("1", 30000), ("0.5", 15000)]
+    assert ledger_check(app).exit_code == 0
+
+    # Lines that no longer come to what the statement froze: the statement is refused, the books check says so.
+    monkeypatch.setattr(settlements, "sale_lines_json", lambda *args, **kwargs: iter(()))
+    monkeypatch.setattr(settlements, "sale_sums", lambda *args, **kwargs: iter([(m.siti.id, 1, 30000, 0, 0)]))
+    refused = statement(client, group, m.lead, m.siti.id, settlement_id=row.settlement_id)
+    assert refused.status_code == 500 and refused.json["errors"] == {"members": [m.siti.id]}
+    result = ledger_check(app)
+    assert result.exit_code != 0 and "froze sale lines (2, 45000, 0, 0)" in result.output
+
+
+def test_a_statement_frozen_with_its_sale_lines_in_its_detail_is_shown_from_them(app, client, market, monkeypatch):
+    m, group = market, market.tani
+    today = settlements.today_wib()
+    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
+    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    assert settle(client, group, m.lead, today, today).status_code == 201
+    with app.app_context():  # as statements were frozen before their lines were read from the earnings
+        settlement_id = db.session.scalar(select(Settlement.id))
+        lines = [[7, 8, "Cabai rawit", 2500, 9, 75000, 1000, 0, 67000, today.isoformat()]]
+        db.session.add(Statement(
+            settlement_id=settlement_id, group_id=group.id, member_id=m.ani.id, opening=0, sales=67000,
+            pool_share=0, refunds=0, fund_deductions=7000, fees=1000, payouts=0, shu=0, closing=67000,
+            sale_lines=None, detail=json.dumps({"sale_columns": list(settlements.SALE_COLUMNS), "sales": lines,
+                                                "refunds": [], "pool_shares": [], "shu": [], "payouts": []})))
+        db.session.commit()
+    shown = statement(client, group, m.lead, m.ani.id, settlement_id=settlement_id).json["detail"]["sales"]
+    assert [(line["product"], line["quantity"], line["fund_deduction"], line["amount"]) for line in shown] == [
+        ("Cabai rawit", "2.5", 7000, 67000)]
 
 
 # --- at the same moment ---------------------------------------------------------------------------
@@ -538,4 +568,28 @@ def test_overlapping_settlements_at_once_settle_one_period_and_share_the_pool_on
         assert sorted(db.session.scalars(select(Statement.pool_share))) == [6000] * 5
     balances = client.get(f"{API}/groups/{group.id}/balances", headers=m.lead.headers).json
     assert balances["pool"] == 0
+    assert ledger_check(app).exit_code == 0
+
+
+def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_came_between(app, client, market,
+                                                                                          monkeypatch):
+    m, group = market, market.tani
+    today = settlements.today_wib()
+    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to Siti, booked now
+    with app.app_context():  # and 5.000 booked to her three days ago, between the two periods settled below
+        entry = ledger.post(group.id, "adjustment", {member_account(m.siti.id): -5000, GROUP_FUND: 5000})
+        entry.created_at = datetime.now(UTC) - timedelta(days=3)
+        db.session.commit()
+    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    periods = [(today - timedelta(days=10), today - timedelta(days=8)), (today - timedelta(days=2), today)]
+    for start, end in periods:
+        assert settle(client, group, m.lead, start, end).status_code == 201
+        with app.app_context():
+            # what the settlement used, against the balances read from every posting
+            used = settlements._settlement_balances(group.id, start, end)
+            books = settlements.member_balances_at(group.id, [start, end + timedelta(days=1)])
+            assert {k: v for k, v in used.items() if any(v)} == {k: v for k, v in books.items() if any(v)}
+    with app.app_context():
+        row = db.session.scalar(select(Statement).where(Statement.member_id == m.siti.id))
+        assert (row.opening, row.sales, row.closing) == (5000, 30000, 35000)
     assert ledger_check(app).exit_code == 0
