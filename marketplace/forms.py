@@ -84,6 +84,12 @@ class RefundForm(FlaskForm):
     idempotency_key = HiddenField()
 
 
+class ReversalForm(FlaskForm):
+    """A payment recorded by mistake (cash or a transfer never received), reversed with a reason."""
+
+    reason = StringField(_l("What was wrong"), validators=[_cap(500)])
+
+
 class HandoverForm(FlaskForm):
     """At pickup: the cash the buyer hands over (what the page showed as owed), and the order completed."""
 

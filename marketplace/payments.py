@@ -214,15 +214,10 @@ def reverse_payment(order: Order, payment_id, reason) -> Payment:
         else None
     if original is None or original.order_id != order.id:
         raise NotFound(_l("Payment not found."))
-    if original.method.value not in OFFLINE or original.reverses_id is not None:
-        raise Conflict(_l("Only cash and transfers recorded by the group can be corrected; refund card money."))
-    if order.status == OrderStatus.completed:
-        raise Conflict(_l("The order is completed; give money back with a refund instead."),
-                       {"status": [order.status.value]})
-    if db.session.scalar(select(Payment.id).where(Payment.reverses_id == original.id)) is not None:
-        raise Conflict(_l("This payment was corrected already."))
-    if original.amount > order.paid - order.refunded:
-        raise Conflict(_l("Part of this payment was refunded; it cannot be corrected any more."))
+    corrected = db.session.scalar(select(Payment.id).where(Payment.reverses_id == original.id)) is not None
+    refused = _reversal_refused(order, original, corrected)
+    if refused is not None:
+        raise refused
     correction = Payment(order_id=order.id, group_id=order.group_id, method=original.method,
                          amount=-original.amount, fee=0, reference=reason[:REFERENCE_MAX_LENGTH],
                          received_at=utcnow(), reverses_id=original.id, recorded_by_id=actor.id)
@@ -238,6 +233,27 @@ def reverse_payment(order: Order, payment_id, reason) -> Payment:
                 memo=f"order {order.id}: {reason}"[:500])
     db.session.flush()
     return correction
+
+
+def _reversal_refused(order: Order, original: Payment, corrected: bool) -> Conflict | None:
+    """Why a payment cannot be reversed, or None when it can."""
+    if original.method.value not in OFFLINE or original.reverses_id is not None:
+        return Conflict(_l("Only cash and transfers recorded by the group can be corrected; refund card money."))
+    if order.status == OrderStatus.completed:
+        return Conflict(_l("The order is completed; give money back with a refund instead."),
+                        {"status": [order.status.value]})
+    if corrected:
+        return Conflict(_l("This payment was corrected already."))
+    if original.amount > order.paid - order.refunded:
+        return Conflict(_l("Part of this payment was refunded; it cannot be corrected any more."))
+    return None
+
+
+def reversible_payments(order: Order) -> list[Payment]:
+    """The order's payments that may still be reversed, for the page's forms (reverse_payment checks again)."""
+    rows = db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)).all()
+    corrected = {p.reverses_id for p in rows if p.reverses_id is not None}
+    return [p for p in rows if _reversal_refused(order, p, p.id in corrected) is None]
 
 
 def _find(model, order: Order, key: str):

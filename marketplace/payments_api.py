@@ -1,14 +1,18 @@
 """Payments API: card payments for a checkout, the Stripe webhook, offline payments and refunds."""
 import logging
 
-from flask import request
+from flask import request, send_from_directory
+from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
+from marshmallow import fields
 
 from core.auth import require_login
 from core.blueprint import Blueprint
 from core.errors import AppError
 from core.extensions import db
-from marketplace import payments, services
+from groups.models import Group, Role
+from groups.services import require_role
+from marketplace import payments, services, slips
 from marketplace.api import order_view
 from marketplace.providers import InvalidWebhook
 from marketplace.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn,
@@ -23,6 +27,32 @@ _REPLAYED = {"Idempotent-Replayed": {"description": "`true` when a retry got the
 
 class BadWebhook(AppError):
     code = 400
+
+
+class RecordedPaymentOut(PaymentOut):
+    slip = fields.Boolean(metadata={"description": "A transfer slip photo is kept with the payment; the group's "
+                                                   "coordinator and treasurer read it at `GET .../slip`"})
+
+
+# A payment sent as multipart/form-data: the same fields as JSON, as form fields, and the slip photo as a file.
+PAYMENT_FIELDS = ("method", "amount", "reference", "received_at")
+SLIP_FIELD = "slip"
+_MULTIPART_PAYMENT = {
+    "schema": {
+        "type": "object",
+        "required": ["method", "amount"],
+        "properties": {
+            "method": {"type": "string", "enum": ["cash", "transfer"]},
+            "amount": {"type": "string", "example": "25000", "description": "Whole rupiah, at most what is owed"},
+            "reference": {"type": "string", "description": "The transfer's reference or a receipt number"},
+            "received_at": {"type": "string", "description": "Default now; a date or date-time in the last 90 days"},
+            SLIP_FIELD: {"type": "string", "format": "binary",
+                         "description": "Optional photo of the transfer slip: JPEG, PNG or WebP, checked by its "
+                                        "content and stored re-encoded as WebP; the whole request at most "
+                                        "MAX_CONTENT_LENGTH (2 MB by default, 413 above)"},
+        },
+    },
+}
 
 
 @blp.route("/checkouts/<int:checkout_id>/card-payment", methods=["POST"])
@@ -87,22 +117,72 @@ def _with_order(record) -> dict:
     return view
 
 
+def _multipart_payment() -> tuple[dict, bytes | None]:
+    """A payment's fields and slip photo from a multipart/form-data body; unknown fields are 422."""
+    unknown = sorted(set(request.form) - set(PAYMENT_FIELDS)) + sorted(set(request.files) - {SLIP_FIELD})
+    if unknown:
+        raise services._error(unknown[0], _("Unknown field."))
+    data = {name: request.form.get(name) for name in PAYMENT_FIELDS if name in request.form}
+    upload = request.files.get(SLIP_FIELD)
+    if upload is None:
+        return data, None
+    photo = upload.read()
+    if not photo:  # a file part sent empty is a mistake, not "no slip"
+        raise services._error(SLIP_FIELD, _("Choose a photo."))
+    return data, photo
+
+
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
 @blp.arguments(IdempotencyHeaders, location="headers")
 @blp.arguments(PaymentIn)
-@blp.response(201, PaymentOut, headers=_REPLAYED)
+@blp.doc(requestBody={"content": {"multipart/form-data": _MULTIPART_PAYMENT}})
+@blp.response(201, RecordedPaymentOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than is owed, or the order is cancelled or expired")
+@blp.alt_response(413, schema=ErrorSchema, description="The request (with its slip photo) is too large")
 def record_payment(headers, _data, order_id):
     """Record cash or a bank transfer received for an order (coordinator, treasurer).
 
     Partial payments are fine; more than is owed is 409. A retry with the same
     `Idempotency-Key` and body returns the first payment (header
     `Idempotent-Replayed: true`); the same key with another body is 422.
+
+    Sent as `multipart/form-data`, the same fields come as form fields and a
+    photo of the transfer slip may come as the file `slip`: a JPEG, PNG or WebP
+    image (checked by its content, 422 otherwise), stored re-encoded as WebP
+    where only the group's coordinator and treasurer can read it
+    (`GET /orders/{id}/payments/{payment_id}/slip`). The slip is part of the
+    body an `Idempotency-Key` stands for.
     """
     order = services.get_order_or_404(order_id)
-    payment, created = payments.record_payment(order, request.get_json(), headers.get("idempotency_key"))
-    db.session.commit()
-    return _with_order(payment), 201, ({} if created else {"Idempotent-Replayed": "true"})
+    key = headers.get("idempotency_key")
+    if request.mimetype == "multipart/form-data":
+        require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)  # before reading
+        data, upload = _multipart_payment()
+        payment, created, written = slips.record_payment_with_slip(order, data, key, upload)
+    else:
+        (payment, created), written = payments.record_payment(order, request.get_json(), key), None
+    try:
+        db.session.commit()
+    except Exception:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    view = _with_order(payment)
+    view["slip"] = bool(payment.slip_name)
+    return view, 201, ({} if created else {"Idempotent-Replayed": "true"})
+
+
+@blp.route("/orders/<int:order_id>/payments/<int:payment_id>/slip", methods=["GET"])
+@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/webp",
+              description="The transfer slip photo, re-encoded as WebP")
+@blp.alt_response(404, schema=ErrorSchema, description="No such payment or no slip, or not the caller's group")
+def payment_slip(order_id, payment_id):
+    """The transfer slip photo of one of the order's payments (the group's coordinator and treasurer only);
+    never cached."""
+    folder, name = slips.slip_file(services.get_order_or_404(order_id), payment_id)
+    response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @blp.route("/orders/<int:order_id>/refunds", methods=["POST"])

@@ -6,6 +6,7 @@ coordinator and treasurer of the order's group. The photo is checked and
 encoded in memory first; the file is written only once the payment that names
 it is recorded, so a refused payment leaves nothing behind.
 """
+import hashlib
 import io
 import os
 import re
@@ -72,6 +73,9 @@ def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upl
     """
     require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
     slip = prepare_slip(order, upload) if upload else None
+    if upload and isinstance(data, dict):
+        # The photo is part of the request an Idempotency-Key stands for: the same key with another photo is 422.
+        data = {**data, "slip_sha256": hashlib.sha256(upload).hexdigest()}
     payment, created = payments.record_payment(order, data, idempotency_key, slip_name=slip.name if slip else None)
     written = _write(slip) if slip is not None and created and payment.slip_name == slip.name else None
     return payment, created, written

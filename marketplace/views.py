@@ -43,7 +43,7 @@ from marketplace import payments, services, slips
 from marketplace.providers import provider_for
 from marketplace.catalog import SORTS, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.forms import (PAYMENT_CHOICES, CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
-                               RefundForm)
+                               RefundForm, ReversalForm)
 from marketplace.models import (
     OPEN_STATUSES,
     Checkout,
@@ -616,6 +616,10 @@ def _order_page(found: Order, status: int = 200, **bound):
             formdata=None, method="card" if card_paid > 0 else "cash", idempotency_key=_new_key())
     if manages and found.status == OrderStatus.ready and owed > 0:
         forms["handover"] = HandoverForm(formdata=None, amount=str(owed), idempotency_key=_new_key())
+    # One small form per payment the group may still reverse (cash or a transfer recorded by mistake).
+    sent = bound.get("reversal")
+    forms["reversals"] = [(p, sent if sent is not None and sent.payment_id == p.id else _reversal_form(p.id))
+                          for p in payments.reversible_payments(found)] if insider else []
     people = _users([found.buyer_id] + [e.actor_id for e in found.events])
     own = found.buyer_id == current_user.id
     return render_template(
@@ -624,6 +628,13 @@ def _order_page(found: Order, status: int = 200, **bound):
         whatsapp=_whatsapp_link(found, group) if own else None, money=money, insider=insider,
         forms=forms, card_paid=card_paid,
         pay_by_card=own and is_open and owed > 0 and found.payment_method == PaymentMethod.card), status
+
+
+def _reversal_form(payment_id: int, formdata=None) -> ReversalForm:
+    """The reversal form of one payment: its fields prefixed by the payment, so each on the page is its own."""
+    form = ReversalForm(formdata=formdata, prefix=f"reversal-{payment_id}")
+    form.payment_id = payment_id
+    return form
 
 
 def _form_failed(found: Order, name: str, form, error: AppError):
@@ -700,6 +711,26 @@ def refund(order_id: int):
                 method=PAYMENT_LABELS[given.method], id=found.id), "success")
     else:
         flash(_("This refund was already recorded."), "success")
+    return redirect(url_for("marketplace.order", order_id=found.id))
+
+
+@bp.route("/orders/<int:order_id>/payments/<int:payment_id>/reversal", methods=["POST"])
+@login_required
+def reverse_payment(order_id: int, payment_id: int):
+    """Correct cash or a transfer recorded by mistake (marketplace.payments.reverse_payment)."""
+    found = services.get_order_or_404(order_id)
+    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    form = _reversal_form(payment_id, request.form)
+    if not form.validate_on_submit():
+        return _invalid_form(found, "reversal", form)
+    try:
+        correction = payments.reverse_payment(found, payment_id, form.reason.data)
+    except SHOWN_ERRORS as exc:
+        return _form_failed(found, "reversal", form, exc)
+    db.session.commit()
+    flash(_("Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.",
+            amount=format_rupiah(-correction.amount), method=PAYMENT_LABELS[correction.method], id=found.id),
+          "success")
     return redirect(url_for("marketplace.order", order_id=found.id))
 
 

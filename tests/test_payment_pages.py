@@ -312,6 +312,144 @@ def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star
     assert t(app, "not paid yet") in body and forms_of(body)[f"/orders/{star_order}/payment"]["amount"] == "36000"
 
 
+def record_cash(lead, order_id, amount: str, reference: str) -> None:
+    form = order_forms(lead, order_id)[f"/orders/{order_id}/payment"]
+    assert lead.post(f"/orders/{order_id}/payment", data={**form, "amount": amount, "reference": reference}
+                     ).status_code == 302
+
+
+def reversal_forms(body: str, order_id: int) -> dict[int, dict]:
+    """The page's reversal forms by payment id."""
+    prefix = f"/orders/{order_id}/payments/"
+    return {int(action[len(prefix):].split("/")[0]): form for action, form in forms_of(body).items()
+            if action.startswith(prefix) and action.endswith("/reversal")}
+
+
+def payment_ids(app, order_id) -> list[int]:
+    with app.app_context():
+        return [p.id for p in db.session.query(Payment).filter_by(order_id=order_id).order_by(Payment.id)]
+
+
+def test_coordinator_reverses_a_mistaken_cash_payment_from_the_order_page(app, lead, star_order):
+    record_cash(lead, star_order, "10000", "kuitansi 7")
+    record_cash(lead, star_order, "20000", "dicatat dua kali")
+    first, second = payment_ids(app, star_order)
+    body = html(lead.get(f"/orders/{star_order}"))
+    forms = reversal_forms(body, star_order)
+    assert set(forms) == {first, second}
+    assert t(app, "Reverse this payment of %(amount)s", amount="Rp20.000") in body
+    field = f"reversal-{second}-reason"
+    assert field in forms[second]
+
+    response = lead.post(f"/orders/{star_order}/payments/{second}/reversal",
+                         data={**forms[second], field: "Dicatat dua kali"})
+
+    assert response.status_code == 302
+    assert sums(app, star_order) == (10000, 0)
+    body = html(lead.get(f"/orders/{star_order}"))
+    assert t(app, "Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.", amount="Rp20.000",
+             method=t(app, "cash"), id=star_order) in body
+    assert t(app, "correction") in body and "-Rp20.000" in body and "Dicatat dua kali" in body
+    assert set(reversal_forms(body, star_order)) == {first}  # corrected once; the correction itself has no form
+    with app.app_context():
+        from core import ledger
+        assert ledger.check_all() == []
+        assert ledger.balance(db.session.get(Order, star_order).group_id, ledger.CASH) == 10000
+
+
+def test_a_treasurer_reverses_too_and_the_form_speaks_both_languages(app, make_client, market_setup, lead,
+                                                                     star_order):
+    record_cash(lead, star_order, "10000", "salah")
+    keeper = make_user(app, name="Bu Sulastri")
+    make_member(app, market_setup.belimbing.group, name="Bu Sulastri", role="treasurer", user=keeper)
+    client = make_client()
+    page_login(client, keeper)
+    for locale in ("id", "en"):
+        client.get(f"/lang/{locale}")
+        body = html(client.get(f"/orders/{star_order}"))
+        for message in ("Correct a payment recorded by mistake", "What was wrong"):
+            assert t(app, message, locale) in body, (locale, message)
+        assert t(app, "Reverse this payment of %(amount)s", locale, amount="Rp10.000") in body
+    assert t(app, "Correct a payment recorded by mistake", "id") != "Correct a payment recorded by mistake"
+    [payment_id] = payment_ids(app, star_order)
+    form = reversal_forms(body, star_order)[payment_id]
+    answer = client.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
+                         data={**form, f"reversal-{payment_id}-reason": "Uang belum diterima"})
+    assert answer.status_code == 302 and sums(app, star_order) == (0, 0)
+
+
+def test_a_reversal_without_a_reason_is_422_beside_the_field_and_changes_nothing(app, lead, star_order):
+    record_cash(lead, star_order, "10000", "salah")
+    [payment_id] = payment_ids(app, star_order)
+    form = reversal_forms(html(lead.get(f"/orders/{star_order}")), star_order)[payment_id]
+
+    for reason in ("", "   ", "x" * 501):
+        answer = lead.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
+                           data={**form, f"reversal-{payment_id}-reason": reason})
+        assert answer.status_code == 422, reason
+        body = html(answer)
+        assert 'id="reversal" open' in body
+        assert (t(app, "Say what was wrong with this payment.") in body or t(app, "That is too long.") in body)
+    assert count(app, Payment) == 1 and sums(app, star_order) == (10000, 0)
+
+
+def test_a_reversal_needs_the_csrf_token(app, lead, star_order, monkeypatch):
+    record_cash(lead, star_order, "10000", "salah")
+    [payment_id] = payment_ids(app, star_order)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    url = f"/orders/{star_order}/payments/{payment_id}/reversal"
+    form = reversal_forms(html(lead.get(f"/orders/{star_order}")), star_order)[payment_id]
+    assert form.get(f"reversal-{payment_id}-csrf_token")
+
+    refused = lead.post(url, data={f"reversal-{payment_id}-reason": "Salah catat"})
+    assert refused.status_code == 400 and count(app, Payment) == 1
+
+    assert lead.post(url, data={**form, f"reversal-{payment_id}-reason": "Salah catat"}).status_code == 302
+    assert count(app, Payment) == 2 and sums(app, star_order) == (0, 0)
+
+
+def test_a_reversal_the_rules_refuse_shows_why_and_changes_nothing(app, lead, star_order):
+    record_cash(lead, star_order, str(STAR_2KG), "lunas")
+    [payment_id] = payment_ids(app, star_order)
+    url = f"/orders/{star_order}/payments/{payment_id}/reversal"
+    assert lead.post(url, data={f"reversal-{payment_id}-reason": "Salah"}).status_code == 302
+    again = lead.post(url, data={f"reversal-{payment_id}-reason": "Lagi"})
+    assert again.status_code == 409 and t(app, "This payment was corrected already.") in html(again)
+    correction = payment_ids(app, star_order)[-1]
+    assert lead.post(f"/orders/{star_order}/payments/{correction}/reversal",
+                     data={f"reversal-{correction}-reason": "x"}).status_code == 409
+    assert lead.post(f"/orders/{star_order}/payments/999999/reversal",
+                     data={"reversal-999999-reason": "x"}).status_code == 404
+    assert count(app, Payment) == 2 and sums(app, star_order) == (0, 0)
+
+
+def test_a_completed_orders_payment_offers_no_reversal(app, lead, star_order):
+    pack(lead, star_order)
+    handover = order_forms(lead, star_order)[f"/orders/{star_order}/handover"]
+    assert lead.post(f"/orders/{star_order}/handover", data=handover).status_code == 302
+    assert status_of(app, star_order) == OrderStatus.completed
+    [payment_id] = payment_ids(app, star_order)
+    assert reversal_forms(html(lead.get(f"/orders/{star_order}")), star_order) == {}
+    answer = lead.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
+                       data={f"reversal-{payment_id}-reason": "Salah"})
+    assert answer.status_code == 409
+    assert t(app, "The order is completed; give money back with a refund instead.") in html(answer)
+    assert count(app, Payment) == 1
+
+
+def test_only_the_groups_coordinator_or_treasurer_can_reverse(app, make_client, market_setup, buyer, lead,
+                                                             star_order):
+    record_cash(lead, star_order, "10000", "salah")
+    [payment_id] = payment_ids(app, star_order)
+    url = f"/orders/{star_order}/payments/{payment_id}/reversal"
+    assert reversal_forms(html(buyer.get(f"/orders/{star_order}")), star_order) == {}
+    assert buyer.post(url, data={f"reversal-{payment_id}-reason": "x"}).status_code == 403
+    other = make_client()
+    page_login(other, market_setup.cabai.user)
+    assert other.post(url, data={f"reversal-{payment_id}-reason": "x"}).status_code == 404
+    assert count(app, Payment) == 1 and sums(app, star_order) == (10000, 0)
+
+
 # --- refunds --------------------------------------------------------------------------------
 
 

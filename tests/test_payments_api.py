@@ -567,3 +567,129 @@ def test_todays_date_alone_is_accepted_at_any_hour(app, client, market):
 
     received = datetime.fromisoformat(payment["received_at"])
     assert received.astimezone(WIB).date() == today and received <= datetime.now(WIB)
+
+
+# --- transfer slips through the API ------------------------------------------------------------
+
+@pytest.fixture
+def media(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
+    return tmp_path
+
+
+def photo(fmt="PNG", size=(60, 40)) -> bytes:
+    import io
+
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 220, 240)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def pay_with_slip(client, order_id, who, slip: bytes | None, key=None, filename="slip.png", **fields):
+    import io
+    form = {"method": "transfer", "amount": "40000", "reference": "BRI 0042", **fields}
+    if slip is not None:
+        form["slip"] = (io.BytesIO(slip), filename, "image/png")
+    return client.post(f"{API}/orders/{order_id}/payments", headers=_headers(who, key),
+                       content_type="multipart/form-data", data=form)
+
+
+def slip_files(media) -> list:
+    folder = media / "payments"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_a_transfer_with_its_slip_photo_is_recorded_and_the_slip_read_back_by_the_groups_officers(
+        app, client, market, media):
+    order = new_order(client, market, payment="transfer")
+
+    response = pay_with_slip(client, order["id"], market.treasurer, photo("JPEG", (2400, 1600)))
+
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["method"], body["amount"], body["reference"], body["slip"]) == ("transfer", 40000, "BRI 0042", True)
+    assert body["order"]["paid"] == 40000 and body["order"]["payments"][0]["slip"] is True
+    [stored] = slip_files(media)
+    data = stored.read_bytes()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"  # re-encoded, whatever came in
+    url = f"{API}/orders/{order['id']}/payments/{body['id']}/slip"
+    for who in (market.lead, market.treasurer):
+        served = client.get(url, headers=who.headers)
+        assert served.status_code == 200 and served.mimetype == "image/webp" and served.data == data
+        assert "no-store" in served.headers["Cache-Control"]
+    assert_error(client.get(url, headers=market.buyer.headers), 403)
+    assert_error(client.get(url, headers=market.jahit_lead.headers), 404)
+    assert_error(client.get(url, headers=market.plain.headers), 404)
+    assert get_order(client, order["id"], market.buyer).json["payments"][0]["slip"] is None  # not the buyer's
+    assert books(app) == []
+
+
+def test_a_multipart_payment_without_a_slip_is_recorded_like_json(app, client, market, media):
+    order = new_order(client, market)
+    response = pay_with_slip(client, order["id"], market.lead, None, method="cash", reference="")
+    assert response.status_code == 201, response.json
+    assert (response.json["method"], response.json["slip"], response.json["reference"]) == ("cash", False, None)
+    assert slip_files(media) == []
+    url = f"{API}/orders/{order['id']}/payments/{response.json['id']}/slip"
+    assert_error(client.get(url, headers=market.lead.headers), 404)
+
+
+@pytest.mark.parametrize("slip, field", [(b"%PDF-1.4 not a photo", "slip"), (photo("GIF"), "slip"), (b"", "slip"),
+                                         (photo()[:60], "slip")])
+def test_a_slip_that_is_not_a_photo_is_422_and_changes_nothing(app, client, market, media, slip, field):
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    assert_error(pay_with_slip(client, order["id"], market.lead, slip), 422, field)
+    assert state(app) == before and slip_files(media) == []
+
+
+def test_a_slip_over_the_request_limit_is_413_and_changes_nothing(app, client, market, media):
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    too_big = photo() + b"\x00" * app.config["MAX_CONTENT_LENGTH"]
+    assert_error(pay_with_slip(client, order["id"], market.lead, too_big), 413)
+    assert state(app) == before and slip_files(media) == []
+
+
+def test_bad_multipart_fields_are_422_and_a_refused_payment_keeps_no_slip(app, client, market, media):
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    assert_error(pay_with_slip(client, order["id"], market.lead, photo(), note="x"), 422, "note")
+    assert_error(pay_with_slip(client, order["id"], market.lead, photo(), amount="abc"), 422, "amount")
+    assert_error(pay_with_slip(client, order["id"], market.lead, photo(), method="card"), 422, "method")
+    assert_error(pay_with_slip(client, order["id"], market.lead, photo(), amount="999999"), 409, "amount")
+    assert state(app) == before and slip_files(media) == []
+
+
+def test_a_slip_for_another_groups_order_or_from_a_buyer_is_refused(app, client, market, media):
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    assert_error(pay_with_slip(client, order["id"], market.jahit_lead, photo()), 404)
+    assert_error(pay_with_slip(client, order["id"], market.buyer, photo()), 403)
+    assert_error(pay_with_slip(client, order["id"], market.plain, photo()), 404)
+    assert state(app) == before and slip_files(media) == []
+
+
+def test_a_retried_upload_with_the_same_key_records_once_and_another_photo_is_422(app, client, market, media):
+    order = new_order(client, market, payment="transfer")
+    first = pay_with_slip(client, order["id"], market.lead, photo(), key="slip-1")
+    again = pay_with_slip(client, order["id"], market.lead, photo(), key="slip-1")
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json["id"] == first.json["id"]
+    assert payment_count(app) == 1 and len(slip_files(media)) == 1
+    other = pay_with_slip(client, order["id"], market.lead, photo(size=(61, 40)), key="slip-1")
+    assert_error(other, 422, "Idempotency-Key")
+    assert payment_count(app) == 1 and len(slip_files(media)) == 1
+
+
+def test_the_openapi_document_describes_the_slip_upload(app, client):
+    spec = client.get(f"{API}/openapi.json").json
+    operation = spec["paths"][f"{API}/orders/{{order_id}}/payments"]["post"]
+    content = operation["requestBody"]["content"]
+    assert "application/json" in content
+    form = content["multipart/form-data"]["schema"]
+    assert form["properties"]["slip"]["format"] == "binary" and {"method", "amount"} <= set(form["required"])
+    assert "413" in operation["responses"]
+    slip = spec["paths"][f"{API}/orders/{{order_id}}/payments/{{payment_id}}/slip"]["get"]
+    assert "image/webp" in slip["responses"]["200"]["content"]
