@@ -130,10 +130,11 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from core.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from core.extensions import CookieSessions, api, babel, csrf, db, limiter, login_manager, migrate
 
     import core.ledger  # noqa: F401  (its tables belong to the metadata every domain's migrations see)
 
+    app.session_interface = CookieSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True,
                      compare_type=True)

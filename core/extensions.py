@@ -1,5 +1,6 @@
 """Extensions, created unbound and bound to an app in create_app."""
-from flask import request
+from flask import current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,11 +25,44 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, which build no signer for a request that brings no session cookie.
+
+    Most requests of visitors to public pages (the catalog) bring none and need none.
+    """
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+class Logins(LoginManager):
+    """Flask-Login, taking a request with no session cookie, remember-me cookie or Authorization header as
+    anonymous at once: there is nothing such a request could be logged in by."""
+
+    def _load_user(self):
+        config = current_app.config
+        if (not request.cookies.get(config["SESSION_COOKIE_NAME"])
+                and not request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+                and "Authorization" not in request.headers):
+            return self._update_request_context_with_user()
+        return super()._load_user()
+
+
+class CsrfProtect(CSRFProtect):
+    """Flask-WTF's CSRF protection, looking at the method first: a GET needs no check, nor a look for exemptions."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.method in current_app.config["WTF_CSRF_METHODS"]:
+            super().protect(apply_exemptions=apply_exemptions)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-login_manager = LoginManager()
+login_manager = Logins()
 babel = Babel()
-csrf = CSRFProtect()
+csrf = CsrfProtect()
 api = Api()
 
 

@@ -789,6 +789,15 @@ def test_logout_and_invite_without_csrf_token_are_refused(app, db, csrf_app, gro
 
 # --- cookies and headers ----------------------------------------------------------------
 
+def test_a_remember_me_cookie_alone_still_logs_in_and_no_cookie_makes_no_session(app, client, coordinator):
+    response = client.get("/")
+    assert "Set-Cookie" not in response.headers and t(app, "Log in") in html(response)
+    client.post("/login", data={"login": "ketua@blitar.test", "password": PASSWORD, "remember": "y"})
+    client.delete_cookie("session")
+    assert logged_in(client)
+    assert "Keluar" in html(client.get("/"))
+
+
 def test_session_cookie_is_httponly_and_samesite_lax(app, client, coordinator):
     response = client.post("/login", data={"login": "ketua@blitar.test", "password": PASSWORD, "remember": "y"})
     for name in ("session", "remember_token"):
