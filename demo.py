@@ -10,6 +10,7 @@ from core.auth import User, register_user
 from core.extensions import db
 from core.phone import normalize_phone
 from core.types import utcnow
+from groups import payouts
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
@@ -110,6 +111,7 @@ def seed() -> list[str]:
     db.session.flush()
     lines.append(f"products     {_seed_products()} new")
     lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
+    lines.append(f"payouts      {_seed_payouts()} new")
     return lines
 
 
@@ -212,6 +214,16 @@ ORDERS = [
     {"key": "demo-order-5", "payment_method": "card", "fulfilment": {"method": "pickup"},
      "lines": [("Kelompok Tani Belimbing Sari", "Belimbing", "Grade B", "2")],
      "steps": {"Kelompok Tani Belimbing Sari": ("expire",)}},
+    {"key": "demo-order-6", "payment_method": "cash", "fulfilment": {"method": "pickup"},
+     "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "S", "3")],  # sewn by Siti Aminah
+     "steps": {"KUB Jahit Sumberejo": ("confirm", "ready", "handover")}},
+]
+
+# Money paid out to members from what their sales earned them (group, member, amount, method, reference, key),
+# so each one's page shows what they earned, were paid and are still owed.
+PAYOUTS = [
+    ("KUB Jahit Sumberejo", "Siti Aminah", 100000, "cash", "Kas KUB no. 001", "demo-payout-1"),
+    ("Kelompok Tani Cabai Makmur", "Pak Darmaji", 50000, "transfer", "BRI 0202", "demo-payout-2"),
 ]
 
 
@@ -243,6 +255,20 @@ def _seed_orders() -> int:
             with _acting_as(_coordinator(group)):
                 for step in spec["steps"].get(group.name, ()):
                     _step(order, step)
+        db.session.flush()
+    return created
+
+
+def _seed_payouts() -> int:
+    """Pay members part of what they earned, as a coordinator would; each payout once (its Idempotency-Key)."""
+    created = 0
+    for group_name, member_name, amount, method, reference, key in PAYOUTS:
+        group = db.session.scalar(select(Group).where(Group.name == group_name))
+        member = db.session.scalar(select(Member).where(Member.group_id == group.id, Member.name == member_name))
+        with _acting_as(_coordinator(group)):
+            _payout, new = payouts.pay_out(group, {"member_id": member.id, "amount": amount, "method": method,
+                                                   "reference": reference}, key)
+        created += new
         db.session.flush()
     return created
 

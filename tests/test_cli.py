@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from core.auth import User
 from core.extensions import db
-from groups.models import Group, Member, Role
+from groups.models import Group, Member, Payout, Role
 from inventory.models import Lot, Movement, Product, Variant
 from inventory.services import stock_check
 from marketplace.models import Checkout, Order, OrderEvent, OrderLine, OrderLineLot, OrderStatus, PaymentMethod
@@ -99,3 +99,19 @@ def test_seed_demo_leaves_the_demo_buyer_orders_in_every_status(app, db):
         assert stock_check() == []
     check = runner.invoke(args=["stock", "check"])
     assert check.exit_code == 0, check.output
+
+
+def test_seed_demo_pays_members_part_of_what_they_earned_once(app, db):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    client = app.test_client()
+    client.post("/api/v1/auth/login", json={"email": "0812-3300-0102", "password": "pasar-demo"})
+    mine = client.get("/api/v1/me/earnings").json
+    assert [(m["name"], m["earned"], m["paid_out"], m["balance"]) for m in mine] == [
+        ("Siti Aminah", 255000, 100000, 155000)]  # 3 uniforms she sewed at Rp85.000; Rp100.000 paid in cash
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Payout.id))) == 2
+    books = runner.invoke(args=["ledger", "check"])
+    assert books.exit_code == 0, books.output
