@@ -20,10 +20,10 @@ p50 and p99 latency, each as a ratio to the baseline (higher is better; the
 goal is 0.5).
 """
 import argparse
-import os
 import random
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Run, Server, drive, fetch, row  # noqa: E402
-from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
+from bench.common import make_app  # noqa: E402
+from bench.loadgen import (Server, compare, cpu_note, fetch, load_arguments, on_each_database,  # noqa: E402
+                           print_rows, row)
 from core.auth import User  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.text import fold  # noqa: E402
@@ -41,7 +42,6 @@ from core.types import utcnow  # noqa: E402
 from groups.models import Group, GroupKind, Member, Role  # noqa: E402
 from inventory import services as inv  # noqa: E402
 from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Stock, Variant  # noqa: E402
-from tests.databases import scratch_database  # noqa: E402
 
 PRODUCTS = 10_000
 GROUPS = 40
@@ -134,6 +134,8 @@ def bench_database(name: str, url: str, args) -> list[str]:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+    if args.in_process:
+        in_process(name, url, args.in_process, args.pages)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         bodies = Path(tmp)
@@ -168,76 +170,63 @@ def measure(database, label, port, pid, bodies: Path, body_name, path, args) -> 
     def baseline(client, n):
         return "GET", f"/_baseline/body/{body_name}", None, {}
 
-    (real_run, real_cpu), (base_run, base_cpu) = compare_with_cpu(port, pid, real, baseline, args)
+    real_run, base_run = compare(port, real, baseline, args.seconds, args.clients, args.rounds, server_pid=pid)
     line = row(database, label, real_run, base_run)
-    cpu = (f"; server CPU a request {real_cpu:.2f} / {base_cpu:.2f} ms, ratio {base_cpu / real_cpu:.2f}"
-           if real_cpu and base_cpu else "")
-    print(line, f"  ({len(body):,} bytes{cpu})", flush=True)
+    cpu = cpu_note(real_run, base_run)
+    print(line, f"  ({len(body):,} bytes{'; ' + cpu if cpu else ''})", flush=True)
     return line
 
 
-def compare_with_cpu(port, pid, real, baseline, args) -> tuple[tuple[Run, float | None], tuple[Run, float | None]]:
-    """loadgen.compare, also taking the server's CPU time a request (ms) for each side (None where unknown).
+def in_process(name: str, url: str, count: int, pages: int) -> None:
+    """CPU time of a kept page answered in this process, the API's and the catalog page's, for a visitor
+    without cookies, against a bare Flask app answering the same bytes; the test client's own share is in
+    all three. The app is configured as deployed (CSRF and rate limits on), with pages kept for an hour so
+    that every request is a kept one."""
+    from flask import Flask, Response
 
-    On a machine shared with other work the throughput ratio swings with the other load and
-    with how the kept-alive connections happen to fall between the two workers (each held by
-    one process for the whole of a round); the CPU the server spends on a request does not.
-    """
-    drive(port, real, 1.0, args.clients, 200)
-    drive(port, baseline, 1.0, args.clients, 200)
-    runs, cpu = (Run(), Run()), [0.0, 0.0]
-    for _ in range(args.rounds):
-        for side, request_for in enumerate((real, baseline)):
-            before = server_cpu(pid)
-            runs[side].add(drive(port, request_for, args.seconds / args.rounds, args.clients, 200))
-            after = server_cpu(pid)
-            cpu[side] = None if before is None or after is None or cpu[side] is None else cpu[side] + after - before
-    return tuple((run, spent * 1000 / len(run.latencies) if spent and run.latencies else None)
-                 for run, spent in zip(runs, cpu))
+    from config import Config
+    from core import create_app
 
+    class Deployed(Config):
+        SQLALCHEMY_DATABASE_URI = url
+        SECRET_KEY = "bench-in-process"
+        CATALOG_CACHE_SECONDS = 3600
 
-def server_cpu(pid: int) -> float | None:
-    """CPU seconds used so far by gunicorn (`pid`) and its workers, from Linux's /proc; None where unknown."""
-    try:
-        pids = [str(pid)]
-        for task in os.listdir(f"/proc/{pid}/task"):
-            pids += Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-        total = 0
-        for each in pids:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+    client = create_app(Deployed).test_client(use_cookies=False)
+    bodies: dict[str, Response] = {}
+    bare = Flask("baseline")
+    bare.add_url_rule("/body/<name>", "body",
+                      lambda name: Response(bodies[name].data, content_type=bodies[name].content_type))
+    bare_client = bare.test_client(use_cookies=False)
+
+    def cpu_ms(get, path) -> float:
+        for n in range(pages):
+            assert get(path.format(n=n + 1)).status_code == 200
+        rounds = []
+        for _ in range(5):
+            started = time.process_time()
+            for n in range(count):
+                get(path.format(n=n % pages + 1))
+            rounds.append((time.process_time() - started) * 1000 / count)
+        return min(rounds)
+
+    for body_name, label, path in (("api", "GET /api/v1/products", API_PATH), ("page", "GET /catalog", PAGE_PATH)):
+        bodies[body_name] = client.get(path.format(n=1))
+        baseline = cpu_ms(bare_client.get, f"/body/{body_name}")
+        real = cpu_ms(client.get, path)
+        print(f"{name}: in process, CPU ms a kept request (least of 5 rounds of {count}): {label} {real:.3f}, "
+              f"bare Flask {baseline:.3f}, ratio {baseline / real:.2f}", flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per endpoint, split over the rounds")
-    parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
-    parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
+    parser = load_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--cache", type=lambda s: [int(x) for x in s.split(",")], default=[5, 0],
                         help="CATALOG_CACHE_SECONDS values to measure with (default 5,0)")
     parser.add_argument("--pages", type=int, default=PAGES, help="how many pages the clients go round")
-    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="first time N kept requests of each endpoint in this process (test client)")
     args = parser.parse_args()
-
-    rows = []
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += bench_database("SQLite", f"sqlite:///{tmp}/bench.db", args)
-    if args.only in (None, "postgresql"):
-        if postgres_reachable(POSTGRES_URL):
-            with scratch_database(POSTGRES_URL, f"bench_catalog_{os.getpid()}") as url:
-                rows += bench_database("PostgreSQL", url, args)
-        else:
-            print(f"PostgreSQL not reachable at {POSTGRES_URL}: skipped")
-
-    print(f"\ncatalog under gunicorn (2 workers), {args.clients} keep-alive clients; "
-          "ratios: throughput real/baseline, latency baseline/real")
-    print(HEADER)
-    for line in rows:
-        print(line)
+    print_rows("catalog", args, on_each_database(bench_database, args, "bench_catalog"))
 
 
 if __name__ == "__main__":

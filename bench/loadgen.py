@@ -1,10 +1,13 @@
-"""What the HTTP benchmarks share: gunicorn serving bench/serve.py, a keep-alive load driver, the figures.
+"""What the HTTP benchmarks share: gunicorn serving bench/serve.py, a keep-alive load driver, the figures,
+their options and the run over both databases.
 
 Load comes from threads of the benchmark process, each with its own keep-alive
 `http.client` connection to 127.0.0.1, for a bounded time. A measurement is the
 real endpoint and its baseline in alternating rounds, so drift on a noisy
-machine hits both alike.
+machine hits both alike; given the server's pid, it also takes the CPU time the
+server spends on a request of each.
 """
+import argparse
 import http.client
 import os
 import signal
@@ -12,6 +15,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,10 +86,20 @@ class Run:
 
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: float | None = 0.0  # seconds of the server's CPU spent in the run; None where unknown
 
     def add(self, other: "Run") -> None:
         self.latencies += other.latencies
         self.seconds += other.seconds
+        self.server_cpu = (None if self.server_cpu is None or other.server_cpu is None
+                           else self.server_cpu + other.server_cpu)
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """The server's CPU time a request, in milliseconds; None where unknown."""
+        if not self.server_cpu or not self.latencies:
+            return None
+        return self.server_cpu * 1000 / len(self.latencies)
 
     @property
     def throughput(self) -> float:
@@ -144,19 +158,51 @@ def drive(port: int, request_for, seconds: float, clients: int, expect: int) -> 
 
 
 def compare(port: int, real, baseline, seconds: float, clients: int, rounds: int, expect: int = 200,
-            warmup: float = 1.0) -> tuple[Run, Run]:
-    """The real endpoint and its baseline, warmed up, then in `rounds` alternations sharing `seconds` each."""
+            warmup: float = 1.0, server_pid: int | None = None) -> tuple[Run, Run]:
+    """The real endpoint and its baseline, warmed up, then in `rounds` alternations sharing `seconds` each.
+
+    Given the gunicorn's pid, each Run also has the server's CPU time (`cpu_ms` a request). On a
+    machine shared with other work the throughput ratio swings with the other load and with how
+    the kept-alive connections happen to fall between the two workers (each held by one process
+    for the whole of a round); the CPU the server spends on a request moves less.
+    """
     drive(port, real, warmup, clients, expect)
     drive(port, baseline, warmup, clients, expect)
     totals = Run(), Run()
     for _ in range(rounds):
-        totals[0].add(drive(port, real, seconds / rounds, clients, expect))
-        totals[1].add(drive(port, baseline, seconds / rounds, clients, expect))
+        for total, request_for in zip(totals, (real, baseline)):
+            before = server_cpu(server_pid) if server_pid else None
+            run = drive(port, request_for, seconds / rounds, clients, expect)
+            after = server_cpu(server_pid) if server_pid else None
+            run.server_cpu = None if before is None or after is None else after - before
+            total.add(run)
     return totals
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by gunicorn (`pid`) and its workers, from Linux's /proc; None where unknown."""
+    try:
+        pids = [str(pid)]
+        for task in os.listdir(f"/proc/{pid}/task"):
+            pids += Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+        total = 0
+        for each in pids:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 HEADER = (f"{'database':<11} {'endpoint':<30} {'real/s':>7} {'base/s':>7} {'ratio':>6}  "
           f"{'p50 ms':>13} {'ratio':>6}  {'p99 ms':>13} {'ratio':>6}")
+
+
+def cpu_note(real: Run, baseline: Run) -> str:
+    """The server's CPU time a request, real / baseline, for printing beside a row; empty where unknown."""
+    if real.cpu_ms is None or baseline.cpu_ms is None:
+        return ""
+    return f"server CPU a request {real.cpu_ms:.2f} / {baseline.cpu_ms:.2f} ms, ratio {baseline.cpu_ms / real.cpu_ms:.2f}"
 
 
 def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
@@ -168,3 +214,40 @@ def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
     return (f"{database:<11} {endpoint:<30} {real.throughput:>7.0f} {baseline.throughput:>7.0f} {ratio:>6.2f}  "
             f"{p50:>6.1f}/{p50_base:<6.1f} {p50_base / p50:>6.2f}  {p99:>6.1f}/{p99_base:<6.1f} "
             f"{p99_base / p99:>6.2f}{flag}")
+
+
+def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every HTTP benchmark takes: --seconds, --clients, --rounds, --only."""
+    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement, split over the rounds")
+    parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
+    parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    return parser
+
+
+def on_each_database(bench_database, args, scratch_name: str) -> list[str]:
+    """`bench_database(name, url, args)` on SQLite in a temporary file, then on PostgreSQL in a scratch
+    database beside BENCH_POSTGRES_URL (skipped when unreachable), as --only says; the rows they return."""
+    from bench.common import POSTGRES_URL, postgres_reachable
+    from tests.databases import scratch_database
+
+    rows = []
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += bench_database("SQLite", f"sqlite:///{tmp}/bench.db", args)
+    if args.only in (None, "postgresql"):
+        if postgres_reachable(POSTGRES_URL):
+            with scratch_database(POSTGRES_URL, f"{scratch_name}_{os.getpid()}") as url:
+                rows += bench_database("PostgreSQL", url, args)
+        else:
+            print(f"PostgreSQL not reachable at {POSTGRES_URL}: skipped")
+    return rows
+
+
+def print_rows(what: str, args, rows: list[str]) -> None:
+    """The rows of every database under one header, after the run."""
+    print(f"\n{what} under gunicorn ({WORKERS} workers), {args.clients} keep-alive clients; "
+          "ratios: throughput real/baseline, latency baseline/real")
+    print(HEADER)
+    for line in rows:
+        print(line)
