@@ -606,8 +606,11 @@ def _share_refund(card_payment: CardPayment, gateway_refund: GatewayRefund, paid
                                  orders[order_id].paid - orders[order_id].refunded))
             for order_id, amount in paid.items()}
     named = gateway_refund.metadata.get("order_id")
-    target = int(named) if isinstance(named, str) and named.isdigit() and int(named) in paid else None
+    target = int(named) if isinstance(named, str) and named.isascii() and named.isdigit() and int(named) in paid \
+        else None
     ids = [target] if target is not None else sorted(paid)
+    if not ids:  # none of the payment reached an order (it all came in above what was owed)
+        return {}, gateway_refund.amount
     shares = spread(gateway_refund.amount, [paid[order_id] for order_id in ids])
     given = {order_id: min(share, room[order_id]) for order_id, share in zip(ids, shares)}
     left = gateway_refund.amount - sum(given.values())

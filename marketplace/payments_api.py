@@ -95,8 +95,19 @@ def confirm_card_payment(data, checkout_id):
 @blp.route("/stripe/webhook", methods=["POST"])
 @blp.response(200)
 @blp.alt_response(400, schema=ErrorSchema, description="Signature missing or wrong, or the body is not an event")
+@blp.alt_response(409, schema=ErrorSchema, description="A refund event for a payment not recorded yet: Stripe "
+                                                       "delivers it again later")
+@blp.alt_response(502, schema=ErrorSchema, description="Stripe did not answer a call the event needs (reading its "
+                                                       "refunds, or refunding a payment for a closed order)")
 def stripe_webhook():
-    """Stripe's signed events, verified on the raw body. A replayed event is answered 200 and changes nothing."""
+    """Stripe's signed events, verified on the raw body. A replayed event is answered 200 and changes nothing.
+
+    Read: `payment_intent.succeeded`, `payment_intent.payment_failed`,
+    `payment_intent.canceled` and `charge.refunded` (refunds made in the Stripe
+    dashboard are recorded; the app's own are recognised by their refund id).
+    Nothing is recorded when the answer is not 200, so Stripe's retry finds
+    everything as it was.
+    """
     payload = request.get_data(cache=False)
     try:
         outcome = payments.receive_webhook("stripe", payload, request.headers)

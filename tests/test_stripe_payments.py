@@ -614,3 +614,39 @@ def test_a_late_refund_retried_after_a_failure_refunds_once(app, client, market,
     assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1
     assert [amount for _order, amount, _id in refunds_of(app)] == [checkout["total"]]
     assert books(app) == []
+
+
+def test_a_card_payment_for_an_order_the_buyer_cancelled_is_given_back(app, client, market, stripe_on):
+    checkout = card_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    intent_id = start(client, market, checkout["id"]).json["client_secret"].split("_secret_")[0]
+    assert client.post(f"{API}/orders/{order_id}/cancel", headers=market.buyer.headers).status_code == 200
+
+    answer = post_webhook(client, *signed(event_for(pay_late(intent_id))))
+
+    assert answer.json["outcome"] == "refunded_closed_order"
+    view = get_order(client, order_id, market.buyer).json
+    assert (view["status"], view["payment_status"]) == ("cancelled", "refunded")
+    assert [r.amount for r in stripe.Refund.list(payment_intent=intent_id).data] == [checkout["total"] * 100]
+    assert books(app) == [] and stock_books(app) == []
+
+
+def test_several_refund_events_at_once_record_a_dashboard_refund_once(app, client, market, stripe_on, webhooks):
+    checkout, intent = paid_checkout(client, market)
+    register_webhook(stripe_on, "http://127.0.0.1:9/nowhere", SECRET)  # only our own deliveries in this test
+    refund_at_stripe(intent, 30000)
+    deliveries = [refunded_event(intent, f"evt_refund_race_{n}") for n in range(4)]
+    barrier = threading.Barrier(len(deliveries))
+
+    def deliver(delivery):
+        barrier.wait()
+        return requests.post(f"{webhooks}{API}/stripe/webhook", data=delivery[0], headers=delivery[1], timeout=30)
+
+    with ThreadPoolExecutor(len(deliveries)) as pool:
+        answers = list(pool.map(deliver, deliveries))
+
+    assert [a.status_code for a in answers] == [200] * len(deliveries)
+    assert sorted(a.json()["outcome"] for a in answers) == ["no_new_refund"] * 3 + ["refunded"]
+    assert sum(amount for _order, amount, _id in refunds_of(app)) == 30000
+    assert len(refunds_of(app)) == len(checkout["orders"])
+    assert books(app) == []
