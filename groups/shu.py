@@ -34,6 +34,12 @@ each member's account credited with their parts (which they can then be paid
 out), and the group's SHU accounts with the rest; the members' parts are kept
 as ShuAllocation rows. An accepted plan is final: a second acceptance or a new
 draft for that year is refused (409). A year is accepted only after it ends.
+
+An acceptance takes the group's books lock (revenue.lock_group_books) before it
+checks the fund, as a refund after completion does before it takes earnings
+back and a settlement before it shares the pool: so the fund it checks is the
+fund it spends, and a refund that commits first leaves the acceptance refusing
+(409, draft it again) rather than spending what the fund no longer holds.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -52,7 +58,7 @@ from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_memb
 from core.types import utcnow
 from groups.models import Earning, Group, Member, Role, Settlement, ShuAllocation, ShuPlan
 from groups.payouts import field_error
-from groups.revenue import GROUP_FUND, member_account, parse_percent, percent_text
+from groups.revenue import GROUP_FUND, lock_group_books, member_account, parse_percent, percent_text
 from groups.savings import keeps_savings, savings_before
 from groups.services import membership, require_role
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
@@ -248,18 +254,6 @@ def _read_plan(data: dict) -> tuple[int, dict[str, int], int | None]:
     return year, bps, surplus
 
 
-def _lock_group(group: Group) -> None:
-    """Serialise SHU changes per group: the group row is locked (PostgreSQL; SQLite writers hold the database).
-
-    FOR NO KEY UPDATE, so that payouts and payments, which insert rows referring to
-    the group, neither wait for an acceptance nor deadlock with it.
-    """
-    query = select(Group.id).where(Group.id == group.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    db.session.scalar(query)
-
-
 def draft(group: Group, data: dict) -> tuple[ShuPlan, bool]:
     """Draft (or draft again) a year's SHU: its percentages and surplus; returns (plan, created).
 
@@ -270,7 +264,7 @@ def draft(group: Group, data: dict) -> tuple[ShuPlan, bool]:
     if not isinstance(data, dict):
         raise field_error("_schema", _("Send a JSON object."))
     year, bps, surplus = _read_plan(data)
-    _lock_group(group)
+    lock_group_books(group.id)
     plan = find_plan(group, year)
     if plan is not None and plan.accepted_at is not None:
         raise Conflict(_l("The SHU for %(year)d was accepted already.", year=year), {"year": [str(year)]})
@@ -298,7 +292,7 @@ def accept(group: Group, year) -> ShuPlan:
     """Book a drafted SHU once (coordinator): one balanced entry and each member's parts."""
     actor = require_login()
     require_role(group, Role.coordinator)
-    _lock_group(group)
+    lock_group_books(group.id)  # one at a time, and apart from refunds and settlements
     plan = get_plan_or_404(group, year)
     if plan.accepted_at is not None:
         raise Conflict(_l("The SHU for %(year)d was accepted already.", year=plan.year))
