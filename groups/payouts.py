@@ -15,6 +15,19 @@ recorded by mistake is corrected by a reversing payout (negative, `reverses_id`)
 and the reversal of its journal entry, once; nothing is edited away.
 
 Nobody records a payout to themself: another officer of the group must do it.
+
+A payout is not checked against the group's cash or bank account in the
+ledger, on purpose. DESIGN.md's invariants bound a payout by the member's
+balance (what the group owes them), and every rupiah of it is still accounted
+for as a balanced entry; no invariant asks a money account to stay above zero.
+Those accounts do not hold all the group's money either: nothing records the
+cash or bank balance a group had before it used the app, cash taken to the bank
+or drawn from it, or the card processor paying the group's card money (the
+`card` account) into its bank account. A member whose earnings came from card
+sales is paid by transfer from a `bank` account the ledger never saw filled,
+and a group that banked its takings pays cash it drew again. A check there would
+refuse real payouts with nothing in the app to put right; the treasurer counts
+the cash box and the bank statement, and the ledger shows what left each.
 """
 import hashlib
 import json
