@@ -68,16 +68,42 @@ def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False,
     return {**found.page, "items": list(found.page["items"])}
 
 
+class Current:
+    """Whether what a request made from kept pages and lists is still what they would give it.
+
+    It is until the first of them is due to be built again (REFRESH_AHEAD of its time) or the
+    cache is cleared, so a whole response kept with it (the catalog page for visitors without
+    a session) is never older than the pages it shows, and the first request after is given
+    them through the cache again, which builds them again ahead.
+    """
+
+    __slots__ = ("until", "generation")
+
+    def __init__(self):
+        self.until, self.generation = float("inf"), _generation
+
+    def add(self, found: "_Kept | None", seconds: float) -> None:
+        """Count in a kept page or list; None, or `seconds` 0, when nothing is kept."""
+        due = found.built + seconds * REFRESH_AHEAD if found is not None and seconds > 0 else float("-inf")
+        self.until = min(self.until, due)
+
+    def __bool__(self) -> bool:
+        return self.generation == _generation and _clock() < self.until
+
+
 def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
-                     page=1, per_page=20):
+                     page=1, per_page=20, current: Current | None = None):
     """`render(page, *depends)` for one catalog page, kept with the page: for renderings the same for every viewer.
 
     `depends` (hashable) is everything else the rendering depends on, such as the
     language; each combination is kept, up to RENDERINGS_PER_PAGE, beyond which it
     is rendered afresh. The catalog API keeps its JSON this way, so a kept page
-    costs no serialization; the catalog page keeps its listing's HTML.
+    costs no serialization; the catalog page keeps its listing's HTML. `current`,
+    when given, learns until when the page stays as it is.
     """
     found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
+    if current is not None:
+        current.add(found, current_app.config.get("CATALOG_CACHE_SECONDS", 5))
     key = (render, *depends)
     made = found.renderings.get(key)
     if made is None:
@@ -87,12 +113,20 @@ def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village
     return made
 
 
-def catalog_villages() -> tuple[str, ...]:
-    """The villages of groups that list something, for the catalog's village filter; kept as pages are."""
+def catalog_villages(current: Current | None = None) -> tuple[str, ...]:
+    """The villages of groups that list something, for the catalog's village filter; kept as pages are.
+
+    `current`, when given, learns until when the list stays as it is.
+    """
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
+        if current is not None:
+            current.add(None, seconds)
         return _villages()
-    return _lists.get_or_build(("villages",), seconds, _villages, ahead=_in_background).page
+    found = _lists.get_or_build(("villages",), seconds, _villages, ahead=_in_background)
+    if current is not None:
+        current.add(found, seconds)
+    return found.page
 
 
 def _villages() -> tuple[str, ...]:
@@ -102,9 +136,11 @@ def _villages() -> tuple[str, ...]:
 
 
 def clear_cache() -> None:
-    """Forget every kept page, order and village list (tests, or after bulk changes)."""
+    """Forget every kept page, order and village list (tests, or after bulk changes), and what was made of them."""
+    global _generation
     _cache.clear()
     _lists.clear()
+    _generation += 1
 
 
 class _Kept:
@@ -315,5 +351,6 @@ def _ahead_executor() -> ThreadPoolExecutor:
 
 
 _clock = time.monotonic
+_generation = 0  # how many times the cache was cleared: what a Current was made under
 _cache = _PageCache(CACHE_MAX_PAGES)
 _lists = _PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages

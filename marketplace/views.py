@@ -41,7 +41,7 @@ from inventory.views import day_filter
 from marketplace import cart as carts
 from marketplace import payments, services, slips
 from marketplace.providers import provider_for
-from marketplace.catalog import SORTS, catalog_page, catalog_rendered, catalog_villages, product_card
+from marketplace.catalog import SORTS, Current, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.forms import (PAYMENT_CHOICES, CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
                                RefundForm, ReversalForm)
 from marketplace.models import (
@@ -299,16 +299,39 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
     return html, not tokenless
 
 
+# The catalog page as a visitor without cookies gets it (anonymous, no session: no token, no cart, no messages,
+# the language everyone starts with), by address, with what says it is still current (marketplace.catalog).
+_visitor_pages = _Pieces(KEPT_PLAIN_PAGES)
+
+
+def _without_cookies() -> bool:
+    """Whether the request brings neither a session nor a remember-me cookie: a visitor's first look."""
+    config = current_app.config
+    return (not request.cookies.get(config["SESSION_COOKIE_NAME"])
+            and not request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+
+
 @bp.route("/catalog")
 def catalog():
     services.expire_opportunistically()
+    visitor = _without_cookies()
+    key = (request.script_root, request.query_string)
+    if visitor:
+        [kept] = _visitor_pages.get([key])
+        if kept is not None and kept[0]:
+            response = make_response(kept[1])
+            response.vary.add("Cookie")
+            return response
     args = _catalog_args()
     locale = str(get_locale())
-    listing = catalog_rendered(_catalog_listing, locale, tuple(args.items()), catalog_villages(), **args,
-                               page=_page_arg(), per_page=PER_PAGE)
+    current = Current()
+    listing = catalog_rendered(_catalog_listing, locale, tuple(args.items()), catalog_villages(current), **args,
+                               page=_page_arg(), per_page=PER_PAGE, current=current)
     html, with_token = _catalog_html(listing, locale)
     if with_token:
         html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
+    elif visitor and current:
+        _visitor_pages.put({key: (current, html)})
     return make_response(html)
 
 

@@ -606,6 +606,34 @@ def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or
     assert normalized(html_of(visitor.get("/catalog?sort=name"))).count('name="csrf_token" value=""') == 6
 
 
+def test_a_visitors_kept_page_is_never_older_than_the_pages_it_shows_nor_a_cleared_cache(app, make_client, shop,
+                                                                                           clock, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    visitor, path = make_client(), "/catalog?q=rawit"
+
+    def grade_a_sold_out() -> bool:
+        response = visitor.get(path)
+        assert "Set-Cookie" not in response.headers and response.headers["Vary"] == "Cookie"
+        [card] = re.findall(r'<article class="card prod".*?</article>', html_of(response), re.DOTALL)
+        return card.count("habis") == 2  # Grade B has none from the start
+
+    assert not grade_a_sold_out()
+    take_rawit(app, shop, "2")
+    clock.now += 3.9
+    assert not grade_a_sold_out()  # kept
+    clock.now += 0.1
+    assert not grade_a_sold_out()  # the page is due: built again ahead while this request gets the kept one
+    assert grade_a_sold_out()  # the page built again
+    assert grade_a_sold_out()
+
+    with app.app_context():
+        db.session.get(Product, shop.ids["Cabé rawit"]).status = ProductStatus.hidden
+        db.session.commit()
+    assert grade_a_sold_out()  # kept
+    catalog.clear_cache()
+    assert "<article" not in html_of(visitor.get(path))
+
+
 def test_an_add_without_a_token_is_taken_only_from_this_sites_page(app, make_client, shop, csrf_on):
     variant = shop.variants["Cabai merah besar"]
     form = {"variant_id": variant, "quantity": "2", "next": "/catalog?sort=name"}
