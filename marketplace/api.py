@@ -1,6 +1,6 @@
 """Marketplace API: checkouts and orders."""
 from flask import current_app, request
-from core.blueprint import Blueprint
+from core.blueprint import Blueprint, dict_dumper
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
@@ -122,6 +122,9 @@ def _with_details(query):
 
 # --- checkout ---------------------------------------------------------------------------
 
+_CHECKOUT_OUT = dict_dumper(CheckoutOut())
+
+
 @blp.route("/checkouts", methods=["POST"])
 @blp.arguments(IdempotencyHeaders(), location="headers")  # instances: webargs would build them per request
 @blp.arguments(CheckoutIn())
@@ -141,7 +144,9 @@ def create_checkout(headers, _data):
     _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
     with reads_first():  # a retry's answer reads the first checkout again
         view = checkout_view(placed.written or placed.checkout, require_login(), placed)
-    return view, 201, ({} if placed.created else {"Idempotent-Replayed": "true"})
+    # Dumped as @blp.response would, by the same schema, through its planned walk.
+    return (current_app.json.response(_CHECKOUT_OUT(view)), 201,
+            {} if placed.created else {"Idempotent-Replayed": "true"})
 
 
 @blp.route("/checkouts/<int:checkout_id>", methods=["GET"])
