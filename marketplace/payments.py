@@ -805,6 +805,7 @@ def payment_details(orders: list[Order], insiders: set[int]) -> dict[int, dict]:
                           "received_at": p.received_at, "fee": p.fee if insider else None,
                           "slip": bool(p.slip_name) if insider else None} for p in payments[order.id]],
             "refunds": [{"id": r.id, "method": r.method.value, "amount": r.amount, "reason": r.reason,
-                         "created_at": r.created_at} for r in refunds[order.id]],
+                         "created_at": r.created_at, "automatic": r.recorded_by_id is None}
+                        for r in refunds[order.id]],
         }
     return details

@@ -450,6 +450,27 @@ def test_only_the_groups_coordinator_or_treasurer_can_reverse(app, make_client, 
     assert count(app, Payment) == 1 and sums(app, star_order) == (10000, 0)
 
 
+def test_a_refund_the_card_processor_made_is_named_so_and_its_details_shown_to_the_group_only(app, lead, buyer,
+                                                                                            star_order):
+    from marketplace.providers import provider_for
+
+    record_cash(lead, star_order, "10000", "kuitansi 7")
+    with app.app_context():
+        order = db.session.get(Order, star_order)
+        given = Refund(order_id=order.id, group_id=order.group_id, method="cash", amount=4000,
+                       reason="Refunded at Stripe outside the app (re_test_42)", recorded_by_id=None)
+        db.session.add(given)
+        db.session.flush()
+        payments._book_refund(order, given, provider_for("cash"), None)
+        db.session.commit()
+    label = t(app, "Given back through the card processor, not by the group")
+    assert label != "Given back through the card processor, not by the group"
+    mine = html(buyer.get(f"/orders/{star_order}"))
+    assert label in mine and "Rp4.000" in mine and "re_test_42" not in mine
+    theirs = html(lead.get(f"/orders/{star_order}"))
+    assert label in theirs and "re_test_42" in theirs
+
+
 # --- refunds --------------------------------------------------------------------------------
 
 
