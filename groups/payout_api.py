@@ -211,22 +211,9 @@ class ShuMemberOut(Schema):
     total = fields.Integer()
 
 
-class ShuPartsOut(Schema):
-    reserve = fields.Integer()
-    services = fields.Integer()
-    capital = fields.Integer()
-    management = fields.Integer()
-    education = fields.Integer()
-    social = fields.Integer()
-
-
-class ShuPercentagesOut(Schema):
-    reserve = fields.String()
-    services = fields.String()
-    capital = fields.String()
-    management = fields.String()
-    education = fields.String()
-    social = fields.String()
+# One field per SHU part, in shu.PARTS's order: rupiah, and the percent as text.
+ShuPartsOut = Schema.from_dict({part: fields.Integer() for part in shu.PARTS}, name="ShuPartsOut")
+ShuPercentagesOut = Schema.from_dict({part: fields.String() for part in shu.PARTS}, name="ShuPercentagesOut")
 
 
 class ShuFundOut(Schema):

@@ -130,6 +130,21 @@ def insert_keyed(model, group: Group, key: str | None, fingerprint: str, write) 
         return replayed(existing, fingerprint), False
 
 
+def read_fields(readers: dict) -> tuple[dict, dict]:
+    """Run every reader (name -> a function reading one field); (what was read, the errors of all that failed).
+
+    Every bad field is reported at once, not only the first.
+    """
+    found: dict = {}
+    errors: dict = {}
+    for name, read in readers.items():
+        try:
+            found[name] = read()
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    return found, errors
+
+
 def member_in_group(group: Group, member_id, field: str = "member_id") -> Member:
     """A member of `group` named in a request body, or a 422 on `field`."""
     if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= ID_MAX:
@@ -171,20 +186,13 @@ METHOD_CHOICES = ", ".join(m.value for m in PayoutMethod)
 
 def _read_payout(group: Group, data: dict) -> dict:
     """The payout's fields, every bad one reported at once (422)."""
-    found: dict = {}
-    errors: dict = {}
-    readers = {
+    found, errors = read_fields({
         "member": lambda: member_in_group(group, data.get("member_id")),
         "amount": lambda: read_amount(data.get("amount")),
         "method": lambda: _read_method(data.get("method")),
         "reference": lambda: read_text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
         "phone": lambda: clean_phone(data["phone"]) if data.get("phone") not in (None, "") else None,
-    }
-    for name, read in readers.items():
-        try:
-            found[name] = read()
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
+    })
     if found.get("method") == PayoutMethod.ewallet and "phone" not in errors and not found.get("phone"):
         errors["phone"] = [_("Give the e-wallet's phone number.")]
     if errors:

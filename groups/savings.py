@@ -25,7 +25,7 @@ from core.extensions import db
 from core.money import format_rupiah
 from groups.models import Group, Member, Role, Saving
 from groups.payouts import (field_error, find_keyed, insert_keyed, lock_member, member_in_group, read_amount,
-                            read_key, read_text, replayed, request_fingerprint)
+                            read_fields, read_key, read_text, replayed, request_fingerprint)
 from groups.services import require_role
 
 NOTE_MAX_LENGTH = 500
@@ -87,19 +87,12 @@ def record_saving(group: Group, data: dict, idempotency_key=None) -> tuple[Savin
 
 def _read_saving(group: Group, data: dict) -> dict:
     """The saving's fields, every bad one reported at once (422)."""
-    found: dict = {}
-    errors: dict = {}
-    readers = {
+    found, errors = read_fields({
         "member": lambda: member_in_group(group, data.get("member_id")),
         "amount": lambda: read_amount(data.get("amount")),
         "kind": lambda: _read_kind(data.get("kind")),
         "note": lambda: read_text(data.get("note"), "note", NOTE_MAX_LENGTH),
-    }
-    for name, read in readers.items():
-        try:
-            found[name] = read()
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
+    })
     if "member" in found and found.get("kind") == "deposit" and not found["member"].active:
         errors["member_id"] = [_("This member is inactive.")]
     if errors:
