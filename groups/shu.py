@@ -58,7 +58,7 @@ from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_memb
 from core.types import utcnow
 from groups.models import Earning, Group, Member, Role, Settlement, ShuAllocation, ShuPlan
 from groups.payouts import field_error
-from groups.revenue import GROUP_FUND, lock_group_books, member_account, parse_percent, percent_text
+from groups.revenue import GROUP_FUND, POOL, lock_group_books, member_account, parse_percent, percent_text
 from groups.savings import keeps_savings, savings_before
 from groups.services import membership, require_role
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
@@ -151,17 +151,22 @@ def allocate(surplus: int, basis_points: dict[str, int], transactions: dict[int,
 
 # --- what the books say -------------------------------------------------------------------------
 
-def fund_balance(group_id: int, year_end: int | None = None) -> int:
-    """The group fund's credit balance: now, or at the end of `year_end` (a settlement made in January for a
+def credit_balance(group_id: int, key: str, year_end: int | None = None) -> int:
+    """An account's credit balance: now, or at the end of `year_end` (a settlement made in January for a
     December period counts in December)."""
     query = (select(func.coalesce(func.sum(ledger.Posting.amount), 0))
              .join(ledger.Account, ledger.Account.id == ledger.Posting.account_id)
-             .where(ledger.Account.group_id == group_id, ledger.Account.key == GROUP_FUND))
+             .where(ledger.Account.group_id == group_id, ledger.Account.key == key))
     if year_end is not None:
         query = (query.join(ledger.JournalEntry, ledger.JournalEntry.id == ledger.Posting.entry_id)
                  .outerjoin(Settlement, Settlement.entry_id == ledger.JournalEntry.id)
                  .where(attributed_before(date(year_end + 1, 1, 1))))
     return -int(db.session.scalar(query) or 0)
+
+
+def fund_balance(group_id: int, year_end: int | None = None) -> int:
+    """The group fund's credit balance: now, or at the end of `year_end`."""
+    return credit_balance(group_id, GROUP_FUND, year_end)
 
 
 def fund_available(group_id: int, year: int) -> tuple[int, int, int]:
@@ -380,6 +385,11 @@ def report(plan: ShuPlan) -> dict:
     if allocation.reserve_remainder:
         notes.append(_("Members get whole rupiah, rounded down; the %(amount)s left over goes to the reserve.",
                        amount=format_rupiah(allocation.reserve_remainder)))
+    unshared = credit_balance(plan.group_id, POOL, plan.year) if plan.accepted_at is None else 0
+    if unshared > 0:
+        notes.append(_("The pool still holds %(amount)s of %(year)d's sales that no settlement has shared. Settle "
+                       "the periods up to 31 December before accepting: members' pool shares count in their "
+                       "transactions only once settled.", amount=format_rupiah(unshared), year=plan.year))
     return {
         "group_id": plan.group_id, "year": plan.year,
         "status": "accepted" if plan.accepted_at is not None else "draft",
