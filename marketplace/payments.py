@@ -609,16 +609,23 @@ def _share_refund(card_payment: CardPayment, gateway_refund: GatewayRefund, paid
     target = int(named) if isinstance(named, str) and named.isascii() and named.isdigit() and int(named) in paid \
         else None
     ids = [target] if target is not None else sorted(paid)
-    if not ids:  # none of the payment reached an order (it all came in above what was owed)
-        return {}, gateway_refund.amount
-    shares = spread(gateway_refund.amount, [paid[order_id] for order_id in ids])
-    given = {order_id: min(share, room[order_id]) for order_id, share in zip(ids, shares)}
-    left = gateway_refund.amount - sum(given.values())
-    for order_id in ids:  # what an order could not take goes to the next with room, in order
-        more = min(left, room[order_id] - given[order_id])
-        given[order_id] += more
+    given, left = fit_refund(gateway_refund.amount, [paid[order_id] for order_id in ids],
+                             [room[order_id] for order_id in ids])
+    return {order_id: amount for order_id, amount in zip(ids, given) if amount > 0}, left
+
+
+def fit_refund(amount: int, weights: list[int], room: list[int]) -> tuple[list[int], int]:
+    """Spread a refund over parts in proportion to `weights` (largest remainder), none above its `room`; what a
+    full part cannot take goes to the next with room, in order. Returns the parts and what is left over."""
+    if not weights:
+        return [], amount
+    given = [min(share, limit) for share, limit in zip(spread(amount, weights), room)]
+    left = amount - sum(given)
+    for i, limit in enumerate(room):
+        more = min(left, limit - given[i])
+        given[i] += more
         left -= more
-    return {order_id: amount for order_id, amount in given.items() if amount > 0}, left
+    return given, left
 
 
 def spread(total: int, weights: list[int]) -> list[int]:

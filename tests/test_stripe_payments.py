@@ -650,3 +650,29 @@ def test_several_refund_events_at_once_record_a_dashboard_refund_once(app, clien
     assert sum(amount for _order, amount, _id in refunds_of(app)) == 30000
     assert len(refunds_of(app)) == len(checkout["orders"])
     assert books(app) == []
+
+
+# --- spreading a dashboard refund ------------------------------------------------------------------
+
+def _parts():
+    from hypothesis import strategies as st
+    return st.lists(st.tuples(st.integers(1, 10**7), st.integers(0, 10**7)), min_size=1, max_size=8)
+
+
+def test_a_refund_fits_its_parts_exactly_and_never_above_their_room():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @given(amount=st.integers(1, 10**8), parts=_parts())
+    @settings(max_examples=300, deadline=None)
+    def check(amount, parts):
+        weights, room = [w for w, _r in parts], [r for _w, r in parts]
+        given_, left = payments.fit_refund(amount, weights, room)
+        assert sum(given_) + left == amount and left >= 0
+        assert all(0 <= part <= limit for part, limit in zip(given_, room))
+        assert left == 0 or given_ == room  # something is left over only when every part is full
+        if all(share <= limit for share, limit in zip(payments.spread(amount, weights), room)):
+            assert given_ == payments.spread(amount, weights)  # room enough: the way the payment was spread
+
+    check()
+    assert payments.fit_refund(500, [], []) == ([], 500)
