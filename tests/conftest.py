@@ -13,6 +13,7 @@ from core import create_app
 from core.extensions import db as _db
 from core.extensions import limiter
 from tests.databases import scratch_database
+from tests.live_server import server  # noqa: F401 (fixture)
 
 
 def _database_url(tmp_path_factory) -> str:

@@ -6,82 +6,32 @@ Clients connect first, then a barrier releases every request together. The
 crowds are small (8) so SQLite, queued by BEGIN IMMEDIATE and its busy timeout,
 runs them too; on PostgreSQL the order's row lock is what keeps them apart.
 """
-import http.client
-import json
-import threading
-import time
-
 import pytest
 from sqlalchemy import func, insert, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from core import ledger
 from core.extensions import db
 from marketplace import payments
 from marketplace import services as market_services
 from marketplace.models import Order, OrderEvent, OrderStatus, Payment, PaymentMethod, Refund
-from tests.test_marketplace_api import API, market  # noqa: F401 (fixture)
+from tests.live_server import post_at_once
 from tests.stock_helpers import acting
+from tests.test_marketplace_api import API, market  # noqa: F401 (fixture)
 from tests.test_payments_api import new_order, paid, ready_order
 
-SECONDS = 120  # every wait is bounded: a stuck lock fails the test instead of hanging it
 CROWD = 8
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
 @pytest.fixture
-def server(app, db):
-    """The app on a free loopback port, a thread per request; (host, port)."""
+def server(server):
+    """The live server, and no recent sweep of expired orders: the first request makes one, as in a new process."""
     market_services._last_sweep.clear()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield "127.0.0.1", httpd.server_port
-    httpd.shutdown()
-    thread.join(timeout=10)
+    return server
 
 
 def _fire(server, requests: list[tuple[str, dict, dict, str | None]]) -> list[tuple]:
-    """POST every (path, headers, body, key) at once, a thread each.
-
-    Returns (status, json, Idempotent-Replayed header) per request, in order; status None if it failed.
-    """
-    host, port = server
-    barrier = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
-
-    def run(i, path, headers, body, key):
-        conn = http.client.HTTPConnection(host, port, timeout=SECONDS)
-        try:
-            conn.connect()
-            barrier.wait(timeout=SECONDS)
-            sent = {**headers, "Content-Type": "application/json"}
-            if key is not None:
-                sent["Idempotency-Key"] = key
-            conn.request("POST", f"{API}{path}", body=json.dumps(body), headers=sent)
-            response = conn.getresponse()
-            payload = response.read()
-            results[i] = (response.status, json.loads(payload) if payload else {},
-                          response.getheader("Idempotent-Replayed"))
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            results[i] = (None, {"exception": repr(exc)}, None)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=run, args=(i, *request), daemon=True) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + SECONDS
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "requests still waiting: a lock was never released"
-    failed = [r for r in results if r[0] is None or r[0] >= 500]
-    assert failed == [], f"a request failed or got a 5xx: {failed}"
-    return results
+    """POST every (API path, headers, body, key) at once; (status, json, Idempotent-Replayed) per request."""
+    return post_at_once(server, [(f"{API}{path}", *rest) for path, *rest in requests])
 
 
 def _books(app, order_id):

@@ -5,7 +5,6 @@ gunicorn. PostgreSQL runs many threads against row locks; SQLite runs fewer,
 queued by BEGIN IMMEDIATE and the busy timeout.
 """
 import random
-import threading
 import time
 from decimal import Decimal
 
@@ -20,9 +19,8 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Movement, MovementKind, Stock
+from tests.live_server import at_once
 from tests.stock_helpers import acting, contribute, make_product, make_stock_group
-
-JOIN_SECONDS = 120
 
 
 def _threads(app) -> int:
@@ -35,32 +33,22 @@ def _run_at_once(app, work, count: int, user=None) -> list:
 
     Returns each thread's outcome: "ok" or the exception it raised.
     """
-    barrier = threading.Barrier(count)
-    outcomes: list = [None] * count
-
-    def run(i):
+    def run(i, go):
         with acting(app):
             try:
                 # Nothing touches the database before the barrier: on SQLite the first query
                 # begins IMMEDIATE and would hold the write lock while the others wait here.
-                barrier.wait(timeout=30)
+                go()
                 if user is not None:
                     login_user(db.session.get(User, user.id))
                 work(i)
                 db.session.commit()
-                outcomes[i] = "ok"
+                return "ok"
             except Exception as exc:  # noqa: BLE001 - collected and judged by the test
                 db.session.rollback()
-                outcomes[i] = exc
+                return exc
 
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_SECONDS
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "threads still waiting: a lock was never released"
-    return outcomes
+    return at_once(count, run)
 
 
 def _unexpected(outcomes, expected=(inv.InsufficientStock,)) -> list:
