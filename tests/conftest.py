@@ -54,23 +54,42 @@ def app(database_url):
 
 
 def _wipe(app) -> None:
+    """Every table empty and every id sequence back at its start, as in a new database."""
     with app.app_context():
         _db.session.remove()
         tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                _wipe_postgresql(conn, tables)
             else:
-                # Ledgers refuse deletes by trigger; lift them for the wipe only.
-                triggers = conn.exec_driver_sql(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'").all()
-                for name, _sql in triggers:
-                    conn.exec_driver_sql(f"DROP TRIGGER {name}")
-                for table in tables:
-                    conn.execute(table.delete())
-                for _name, sql in triggers:
-                    conn.exec_driver_sql(sql)
+                _wipe_sqlite(conn, tables)
+
+
+def _wipe_postgresql(conn, tables) -> None:
+    # DELETE rather than TRUNCATE: truncating every table gives each table and index a new file, which
+    # costs 0.1-0.7 s a test; deleting the few rows a test made takes milliseconds. Ledgers refuse
+    # deletes by trigger; lift them for the wipe only (in this transaction). One round trip for it all.
+    guarded = conn.exec_driver_sql(
+        "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal").scalars().all()
+    quote = conn.dialect.identifier_preparer.format_table
+    conn.exec_driver_sql(";\n".join(
+        [f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in guarded]
+        + [f"DELETE FROM {quote(table)}" for table in tables]
+        + [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in guarded]
+        + ["SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), start_value, false) "
+           "FROM pg_sequences WHERE last_value IS NOT NULL"]))
+
+
+def _wipe_sqlite(conn, tables) -> None:
+    # Ledgers refuse deletes by trigger; lift them for the wipe only.
+    triggers = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'").all()
+    for name, _sql in triggers:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    for table in tables:
+        conn.execute(table.delete())
+    for _name, sql in triggers:
+        conn.exec_driver_sql(sql)
 
 
 @pytest.fixture
