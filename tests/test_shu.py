@@ -4,20 +4,22 @@ The worked example is computed by hand below; the balances behind it are made
 through the API (orders completed under a 10 % group fund policy, savings
 recorded), exactly as a group would make them.
 """
+from datetime import UTC, datetime
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select, update
 
 from core import ledger
 from core.extensions import db
 from groups import shu
-from groups.models import ShuAllocation, ShuPlan
+from groups.models import Member, ShuAllocation, ShuPlan
 from tests.factories import assert_error, login, make_member, rows
+from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
 from tests.test_marketplace_api import API, market  # noqa: F401 (fixture)
-from tests.test_payouts import (account, balance_of, books_clean, fire, money_rows, paid, sell,  # noqa: F401
-                                server)
+from tests.test_payouts import account, balance_of, books_clean, money_rows, paid, sell
 
 YEAR = shu.current_year()
 PLAN = {"year": YEAR, "reserve": 30, "services": "25.5", "capital": 20, "management": 10, "education": "7,25",
@@ -170,7 +172,8 @@ def test_two_accepts_at_once_book_it_once(app, server, trading, year_ended):
     client = app.test_client()
     assert draft(client, trading.tani.id, trading.lead, **PLAN).status_code == 201
 
-    results = fire(server, [(f"/groups/{trading.tani.id}/shu/{YEAR}/accept", trading.lead.headers, {}, None)] * 4)
+    accept_path = f"{API}/groups/{trading.tani.id}/shu/{YEAR}/accept"
+    results = post_at_once(server, [(accept_path, trading.lead.headers, {}, None)] * 4)
 
     assert sorted(status for status, _, _ in results) == [200, 409, 409, 409], results
     assert account(app, trading.tani.id, "group_fund") == 0
@@ -182,11 +185,11 @@ def test_an_accept_and_payouts_at_once_neither_deadlock_nor_overdraw(app, server
     client = app.test_client()
     assert draft(client, trading.tani.id, trading.lead, **PLAN).status_code == 201
     siti = balance_of(client, trading, trading.siti.id)["balance"]  # 189.000 before the SHU
-    requests = [(f"/groups/{trading.tani.id}/shu/{YEAR}/accept", trading.lead.headers, {}, None)]
-    requests += [(f"/groups/{trading.tani.id}/payouts", trading.treasurer.headers,
+    requests = [(f"{API}/groups/{trading.tani.id}/shu/{YEAR}/accept", trading.lead.headers, {}, None)]
+    requests += [(f"{API}/groups/{trading.tani.id}/payouts", trading.treasurer.headers,
                   {"member_id": trading.siti.id, "amount": 50000, "method": "cash"}, None)] * 5
 
-    results = fire(server, requests)
+    results = post_at_once(server, requests)
 
     assert results[0][0] == 200, results[0]
     statuses = [status for status, _, _ in results[1:]]
@@ -194,6 +197,46 @@ def test_an_accept_and_payouts_at_once_neither_deadlock_nor_overdraw(app, server
     after = balance_of(client, trading, trading.siti.id)["balance"]
     assert after == siti + 5355 + 4993 - 50000 * statuses.count(201) >= 0
     books_clean(app)
+
+
+def test_pool_shares_count_in_the_year_their_settlement_period_ends(app, client, market):
+    """A December period settled after the year ended: its pool shares are December's transactions and what
+    it gave the group fund is the fund's at the end of December, as the statements count them."""
+    last_year, tani = YEAR - 1, market.tani.id
+    policy = client.put(f"{API}/groups/{tani}/split-policy", headers=market.lead.headers,
+                        json={"method": "equal", "group_fund_percent": "10"})
+    assert policy.status_code == 200, policy.json
+    with app.app_context():  # everyone was in the group in December
+        db.session.execute(update(Member).where(Member.group_id == tani)
+                           .values(joined_at=datetime(last_year - 1, 6, 1, tzinfo=UTC)))
+        db.session.commit()
+        members = db.session.scalars(select(Member.id).where(Member.group_id == tani)).all()
+    sell(client, market, (market.tomat, "2"))  # Rp8.002: the fund 801, the pool 7.201
+    unsettled = draft(client, tani, market.treasurer, **PLAN).json
+    assert any("Rp7.201" in note for note in unsettled["notes"]), unsettled["notes"]  # settle December first
+    settled = client.post(f"{API}/groups/{tani}/settlements", headers=market.lead.headers,
+                          json={"period_start": f"{last_year}-12-01", "period_end": f"{last_year}-12-31"})
+    assert settled.status_code == 201, settled.json
+    shares = {st["member_id"]: st["pool_share"] for st in settled.json["statements"] if st["pool_share"]}
+    left_to_fund = 7201 - sum(shares.values())
+    assert set(shares) == set(members) and left_to_fund > 0
+
+    december = draft(client, tani, market.treasurer, **{**PLAN, "year": last_year})
+    assert december.status_code == 201, december.json
+    report = december.json
+    assert {m["member_id"]: m["transactions"] for m in report["members"]} == shares
+    assert report["group_fund"] == {"at_year_end": left_to_fund, "now": 801 + left_to_fund,
+                                    "available": left_to_fund}
+    assert report["surplus"] == left_to_fund
+    for member_id, share in shares.items():  # the same figure as the member's December statement
+        live = client.get(f"{API}/groups/{tani}/members/{member_id}/statement", headers=market.lead.headers,
+                          query_string={"from": f"{last_year}-12-01", "to": f"{last_year}-12-31"})
+        assert live.status_code == 200, live.json
+        assert live.json["pool_share"] == share
+
+    this_year = draft(client, tani, market.treasurer, **PLAN).json
+    assert this_year["members"] == [] and this_year["group_fund"]["at_year_end"] == 801 + left_to_fund
+    assert not any("pool" in note.lower() for note in this_year["notes"] + report["notes"])
 
 
 def test_a_year_is_accepted_only_after_it_ends(app, client, trading):
