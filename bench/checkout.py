@@ -16,8 +16,9 @@ bench/serve.py. The benchmark's threads send
   three movement rows and one order row.
 
 Printed: checkouts per second, p50 and p99 latency, each as a ratio to the
-baseline (higher is better; the goal is 0.5). The run ends with
-`stock_check()` on what both wrote.
+baseline (higher is better; the goal is 0.5), and the server's CPU time a
+request (gunicorn and its workers), which moves less with other load on the
+machine. The run ends with `stock_check()` on what both wrote.
 
 With `--parts N`, before the HTTP run: N checkouts through the app in this
 process, one at a time, and the CPU time each takes, in all and in its parts
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Server, compare, row  # noqa: E402
+from bench.loadgen import HEADER, Server, compare, cpu_note, row  # noqa: E402
 from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core.auth import User, issue_token  # noqa: E402
 from core.extensions import db  # noqa: E402
@@ -163,9 +164,10 @@ def bench_database(name: str, url: str, args) -> list[str]:
 
         with Server(url, bodies) as server:
             real_run, base_run = compare(server.port, real, baseline, args.seconds, args.clients, args.rounds,
-                                         expect=201)
+                                         expect=201, server_pid=server.process.pid)
         line = row(name, "POST /api/v1/checkouts", real_run, base_run)
-        print(line, flush=True)
+        cpu = cpu_note(real_run, base_run)
+        print(line, f"  ({cpu})" if cpu else "", flush=True)
         rows.append(line)
     with app.app_context():
         problems = inv.stock_check()
