@@ -6,7 +6,8 @@ A group that adopts SHU sets, per year, the percent of the surplus for each part
   `social` (sosial) go to accounts of the group (`shu_reserve`, ...);
 - `services` (jasa usaha) is shared among members in proportion to their
   transactions in the year: what their sales earned them, the sale earnings
-  credited to them in that year (WIB), and their pool shares in groups that
+  credited to them in that year (WIB) less what refunds made in it took back
+  (a member's year never counts below nothing), and their pool shares in groups that
   split equally or by work (whose sales credit the pool, not members). As on
   statements, a settlement's pool shares belong to its period: they count in
   the year its period ends, also when the settlement is made in January;
@@ -69,7 +70,7 @@ WIB = ZoneInfo("Asia/Jakarta")
 FIRST_YEAR = 2000
 PARTS = ("reserve", "services", "capital", "management", "education", "social")
 GROUP_PARTS = ("reserve", "management", "education", "social")  # booked to the group's accounts
-TRANSACTION_KINDS = ("sale", "pool_share")
+TRANSACTION_KINDS = ("sale", "refund", "pool_share")  # a refund's take-back (negative) nets out its sale
 WHOLE = 10000  # basis points in 100 %
 
 
@@ -177,8 +178,9 @@ def fund_available(group_id: int, year: int) -> tuple[int, int, int]:
 
 
 def transactions_in(group_id: int, year: int) -> dict[int, int]:
-    """Each member's transactions in the year (WIB): the sale earnings credited to them in it, and their pool
-    shares of the settlements whose periods end in it (wherever those were made), as statements count them."""
+    """Each member's transactions in the year (WIB): the sale earnings credited to them in it less what refunds
+    made in it took back, and their pool shares of the settlements whose periods end in it (wherever those were
+    made), as statements count them. Members whose year comes to nothing or less are left out."""
     rows = db.session.execute(
         select(Earning.member_id, func.sum(Earning.amount))
         .join(ledger.JournalEntry, ledger.JournalEntry.id == Earning.entry_id)
@@ -186,7 +188,7 @@ def transactions_in(group_id: int, year: int) -> dict[int, int]:
         .where(Earning.group_id == group_id, Earning.member_id.is_not(None), Earning.kind.in_(TRANSACTION_KINDS),
                attributed_before(date(year + 1, 1, 1)), not_(attributed_before(date(year, 1, 1))))
         .group_by(Earning.member_id))
-    return {member_id: int(total) for member_id, total in rows}
+    return {member_id: int(total) for member_id, total in rows if total and total > 0}
 
 
 def compute(plan: ShuPlan) -> Allocation:

@@ -426,3 +426,18 @@ def test_members_see_an_accepted_shu_page_but_not_a_draft(app, client, trading, 
     assert accept(app.test_client(), trading.tani.id, trading.lead).status_code == 200
     assert client.get(f"/groups/{trading.tani.id}/shu/{YEAR}").status_code == 200
 
+
+
+def test_a_refunded_sale_does_not_count_as_a_transaction(app, client, trading):
+    orders = client.get(f"{API}/orders", query_string={"group_id": trading.tani.id},
+                        headers=trading.lead.headers).json["items"]
+    [order_id] = [o["id"] for o in orders if o["total"] == 12003]  # Ani's 3 kg tomat: Rp10.802 credited to her
+    refunded = client.post(f"{API}/orders/{order_id}/refunds", headers=trading.lead.headers,
+                           json={"amount": 12003, "reason": "Tomat busuk", "method": "cash"})
+    assert refunded.status_code == 201, refunded.json
+
+    report = draft(client, trading.tani.id, trading.lead, **PLAN).json
+
+    members = by_name(trading, report)
+    assert members["ani"][0] == 132302 - 10802 and members["siti"][0] == 189000 and members["budi"][0] == 27000
+    assert report["totals"]["transactions"] == 348302 - 10802
