@@ -76,9 +76,10 @@ class ViewLimiter(Limiter):
     Flask-Limiter checks a view's own limits when the view is called, through its
     decorator; the check it also runs before every request is for default,
     application, blueprint and meta limits, which this app has none of. That check
-    found nothing to do on every page and API call, and took about a quarter of
-    what a kept catalog page costs (bench/catalog.py), so it is skipped. init_app
-    refuses configuration that would set such limits.
+    found nothing to do on every page and API call, and took about a quarter of a
+    kept catalog API page's time in process (bench/catalog.py), so it is skipped.
+    init_app refuses configuration that sets default, application or meta limits;
+    a limit put on a blueprint would not be checked either: put limits on views.
     """
 
     NEEDS_EVERY_REQUEST = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
