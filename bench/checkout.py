@@ -22,8 +22,8 @@ machine. The run ends with `stock_check()` on what both wrote.
 
 With `--parts N`, before the HTTP run: N checkouts through the app in this
 process, one at a time, and the CPU time each takes, in all and in its parts
-(token lookup, placing, reserving, committing, building the answer and what
-that reads), the least of five rounds.
+(token lookup, placing, reading the variants, reserving, committing,
+building and dumping the answer), the least of five rounds.
 """
 import argparse
 import json
@@ -105,10 +105,10 @@ def parts(name: str, app, setup: dict, count: int) -> None:
     from sqlalchemy.orm import Session
 
     timed = [(core.auth, "user_from_bearer", "token lookup"), (services, "place", "place_checkout"),
-             (inv, "reserve", "  of which reserve"), (Session, "commit", "commits"),
-             (marketplace.api, "checkout_view", "checkout_view (the answer)"),
-             (payments, "payment_details", "  of which payment_details"),
-             (services, "groups_seeing_allocations", "  of which groups_seeing_allocations")]
+             (services, "_clean_lines", "  of which reading the variants"), (inv, "reserve", "  of which reserve"),
+             (Session, "commit", "commits"), (marketplace.api, "checkout_view", "checkout_view (the answer)"),
+             (marketplace.api, "_CHECKOUT_OUT", "dumping the answer"),
+             (payments, "payment_details", "payment_details (none when new)")]
     spent: dict[str, float] = defaultdict(float)
 
     def timer(fn, label):
