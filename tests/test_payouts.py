@@ -12,7 +12,7 @@ from core import ledger
 from core.extensions import db
 from groups.models import Payout, Saving
 from tests.factories import assert_error, login, rows
-from tests.live_server import post_at_once, server  # noqa: F401 (fixture: test_shu imports it from here)
+from tests.live_server import post_at_once
 from tests.test_marketplace_api import API, body_of, market, moved, placed  # noqa: F401 (fixture)
 
 CROWD = 8
