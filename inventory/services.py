@@ -477,44 +477,70 @@ def _record_each(count: int):
         .order_by(_variants.c.id))
 
 
+class Reservation:
+    """Stock to hold, checked and its statements' parameters built before it is held.
+
+    A writer builds it before it takes SQLite's write lock (see core.reads_first) and
+    holds it inside, where only its SQL then runs; `reserve()` does both at once.
+    """
+
+    def __init__(self, lines: list[StockLine], actor_id: int | None = None):
+        if len(lines) > MAX_LINES:
+            raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
+        _check_positive(lines)
+        self.lines = sorted(lines, key=lambda line: line.variant_id)
+        self.actor_id = actor_id
+        self.requested: dict[int, Decimal] = defaultdict(Decimal)
+        for line in self.lines:
+            self.requested[line.variant_id] += line.quantity
+        self.params: dict = {}
+        for i, (variant_id, quantity) in enumerate(self.requested.items()):
+            self.params[f"variant_{i}"], self.params[f"quantity_{i}"] = variant_id, quantity
+        # A line per variant (a checkout's): their movements in one statement.
+        self.one_each = 1 < len(self.requested) == len(self.lines)
+        if self.one_each:
+            self.params.update(line_kind=MovementKind.reservation, on_hand_change=Decimal(0), line_actor=actor_id)
+
+    def hold(self, references: dict[int, str] | None = None) -> None:
+        """Hold the stock, all or nothing: InsufficientStock lists every short variant.
+
+        `references` gives a variant's movement its reference when that is known only
+        now (the id of an order line just written), in place of its line's own.
+        """
+        if not self.lines:
+            return
+        requested, params = self.requested, self.params
+        # An unknown variant has no stock row: nothing moves for it, so it is short.
+        if len(requested) == 1:
+            [(variant_id, quantity)] = requested.items()
+            moved = {variant_id} if _guarded_update(variant_id, Decimal(0), quantity) else set()
+        else:
+            connection = db.session.connection()
+            if _is_postgresql():
+                connection.execute(_LOCK_IN_ORDER, {"ids": list(requested)})
+            moved = set(connection.scalars(_reserve_each(len(requested)), params))
+        short = requested.keys() - moved
+        if short:
+            _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
+            have = available(short)
+            raise InsufficientStock([
+                {"variant_id": vid, "requested": format_quantity(requested[vid]),
+                 "available": format_quantity(have[vid])}
+                for vid in sorted(short)])
+        references = references or {}
+        if self.one_each:
+            for i, line in enumerate(self.lines):
+                params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
+            connection.execute(_record_each(len(self.lines)), {**params, "moved_at": utcnow()})
+        else:
+            _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
+                           for line in self.lines], MovementKind.reservation, 1, self.actor_id)
+        _forget_counters()
+
+
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
     """Hold stock for `lines`, all or nothing: InsufficientStock lists every short variant."""
-    if not lines:
-        return
-    if len(lines) > MAX_LINES:
-        raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
-    _check_positive(lines)
-    ordered = sorted(lines, key=lambda line: line.variant_id)
-    requested: dict[int, Decimal] = defaultdict(Decimal)
-    for line in ordered:
-        requested[line.variant_id] += line.quantity
-    # An unknown variant has no stock row: nothing moves for it, so it is short.
-    if len(requested) == 1:
-        [(variant_id, quantity)] = requested.items()
-        moved = {variant_id} if _guarded_update(variant_id, Decimal(0), quantity) else set()
-    else:
-        if _is_postgresql():
-            db.session.execute(_LOCK_IN_ORDER, {"ids": list(requested)})
-        params = {}
-        for i, (variant_id, quantity) in enumerate(requested.items()):
-            params[f"variant_{i}"], params[f"quantity_{i}"] = variant_id, quantity
-        moved = set(db.session.scalars(_reserve_each(len(requested)), params))
-    short = requested.keys() - moved
-    if short:
-        _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
-        have = available(short)
-        raise InsufficientStock([
-            {"variant_id": vid, "requested": format_quantity(requested[vid]), "available": format_quantity(have[vid])}
-            for vid in sorted(short)])
-    if 1 < len(requested) == len(ordered):  # a line per variant (a checkout's): their movements in one statement
-        for i, line in enumerate(ordered):
-            params[f"reference_{i}"] = line.reference
-        db.session.execute(_record_each(len(ordered)), {
-            **params, "line_kind": MovementKind.reservation, "on_hand_change": Decimal(0), "line_actor": actor_id,
-            "moved_at": utcnow()})
-    else:
-        _record_lines(ordered, MovementKind.reservation, 1, actor_id)
-    _forget_counters()
+    Reservation(lines, actor_id).hold()
 
 
 def release(lines: list[StockLine], actor_id: int | None = None) -> None:

@@ -303,48 +303,61 @@ def place(data: dict, idempotency_key=None) -> Placed:
         fulfilment = _clean_fulfilment(data.get("fulfilment"))
         lines = _clean_lines(data.get("lines"), buyer)
 
+    # Everything the writes need is built here, before the first of them takes SQLite's write lock: from
+    # there to the commit only the statements run, each given the ids the one before returned.
     now = utcnow()
+    by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
+    for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
+        by_group.setdefault(variant.group_id, []).append((variant, quantity))
+    window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
+    expires_at = now + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
+    order_params, line_params = [], []  # the lines' with their order's group, whose id comes later
+    for group_id, group_lines in by_group.items():
+        group_total = 0
+        for variant, quantity in group_lines:
+            total = line_total(variant.unit_price, quantity)
+            group_total += total
+            line_params.append((group_id, {
+                "variant_id": variant.id, "product_name": variant.product_name, "variant_label": variant.label,
+                "unit": variant.unit, "quantity": quantity, "unit_price": variant.unit_price, "total": total}))
+        order_params.append({
+            "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
+            "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
+            "fulfilment_date": fulfilment["date"], "address": fulfilment["address"], "note": fulfilment["note"],
+            "total": group_total, "currency": "IDR", "expires_at": expires_at, "created_at": now, "updated_at": now})
+    checkout_params = {"buyer_id": buyer.id, "idempotency_key": key, "request_hash": fingerprint,
+                       # the sum of the orders' totals, known now: no UPDATE later
+                       "total": sum(params["total"] for params in order_params),
+                       "payment_method": payment_method, "created_at": now}
+    event = {"actor_id": buyer.id, "from_status": None, "to_status": OrderStatus.placed, "note": None,
+             "created_at": now}
+    reservation = stock.Reservation([stock.StockLine(variant.id, quantity) for variant, quantity in lines],
+                                    actor_id=buyer.id)
+    groups = {variant.group_id: OrderGroup(variant.group_id, variant.group_name, variant.pickup_point,
+                                           variant.pickup_hours, variant.bank_name, variant.bank_account_number,
+                                           variant.bank_account_holder) for variant, _quantity in lines}
+    insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
+    # The session's connection, not the session: nothing of the ORM is involved in these statements.
+    connection = db.session.connection()
+
     try:
         # Claims the key first: a concurrent twin waits here, then replays.
-        checkout_row = db.session.execute(_INSERT_CHECKOUT, {
-            "buyer_id": buyer.id, "idempotency_key": key, "request_hash": fingerprint,
-            # the sum of the orders' totals, known now: no UPDATE later
-            "total": sum(line_total(variant.unit_price, quantity) for variant, quantity in lines),
-            "payment_method": payment_method, "created_at": now}).one()
+        checkout_row = connection.execute(_INSERT_CHECKOUT, checkout_params).one()
     except IntegrityError:
         db.session.rollback()
         existing = find_checkout(buyer, key) if key else None
         if existing is None:
             raise
         return Placed(False, _replay(existing, fingerprint))
-
-    by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
-    for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
-        by_group.setdefault(variant.group_id, []).append((variant, quantity))
-    window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
-    expires_at = now + timedelta(minutes=window) if payment_method == PaymentMethod.card else None
-    order_rows = db.session.execute(_INSERT_ORDERS, [
-        {"checkout_id": checkout_row.id, "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
-         "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
-         "fulfilment_date": fulfilment["date"], "address": fulfilment["address"], "note": fulfilment["note"],
-         "total": sum(line_total(variant.unit_price, quantity) for variant, quantity in group_lines),
-         "currency": "IDR", "expires_at": expires_at, "created_at": now, "updated_at": now}
-        for group_id, group_lines in by_group.items()]).all()
+    for params in order_params:
+        params["checkout_id"] = checkout_row.id
+    order_rows = connection.execute(_INSERT_ORDERS, order_params).all()
     order_of_group = {row.group_id: row.id for row in order_rows}
-    line_rows = db.session.execute(_INSERT_LINES, [
-        {"order_id": order_of_group[group_id], "variant_id": variant.id, "product_name": variant.product_name,
-         "variant_label": variant.label, "unit": variant.unit, "quantity": quantity,
-         "unit_price": variant.unit_price, "total": line_total(variant.unit_price, quantity)}
-        for group_id, group_lines in by_group.items() for variant, quantity in group_lines]).all()
-    event_rows = db.session.execute(_INSERT_EVENTS, [
-        {"order_id": order.id, "actor_id": buyer.id, "from_status": None, "to_status": OrderStatus.placed,
-         "note": None, "created_at": now} for order in order_rows]).all()
-    stock.reserve([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in line_rows],
-                  actor_id=buyer.id)
-    groups = {variant.group_id: OrderGroup(variant.group_id, variant.group_name, variant.pickup_point,
-                                           variant.pickup_hours, variant.bank_name, variant.bank_account_number,
-                                           variant.bank_account_holder) for variant, _quantity in lines}
-    insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
+    for group_id, params in line_params:
+        params["order_id"] = order_of_group[group_id]
+    line_rows = connection.execute(_INSERT_LINES, [params for _group_id, params in line_params]).all()
+    event_rows = connection.execute(_INSERT_EVENTS, [{"order_id": row.id, **event} for row in order_rows]).all()
+    reservation.hold({line.variant_id: f"order_line:{line.id}" for line in line_rows})
     return Placed(True, rows=(checkout_row, order_rows, line_rows, event_rows), groups=groups, insiders=insiders)
 
 
