@@ -423,8 +423,8 @@ def _settlement_balances(group_id: int, start: date, end: date) -> dict[int, lis
                   .where(Posting.account_id.in_(ids), Settlement.group_id == group_id, *ended))
         return [plain, shares]
 
-    whole = select(Posting.account_id, literal(1).label("tag"), Posting.amount.label("amount")).where(
-        Posting.account_id.in_(ids))
+    whole = (select(Posting.account_id, literal(1).label("tag"), func.sum(Posting.amount).label("amount"))
+             .where(Posting.account_id.in_(ids)).group_by(Posting.account_id))  # summed first: 20 rows, not 100,000
     parts = [whole, *attributed(1, after_end, None, -1)]
     if since is None or since < start:
         parts += attributed(0, since, start, 1)
