@@ -192,7 +192,8 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
         wanted[variant_id].append((i, line.get("quantity")))
     if errors:
         raise ValidationFailed(errors=errors)
-    variants = {v.id: v for v in db.session.execute(_VARIANTS_FOR_SALE, {"ids": list(wanted), "buyer_id": buyer.id})}
+    variants = {v.id: v for v in db.session.connection().execute(_VARIANTS_FOR_SALE,
+                                                                  {"ids": list(wanted), "buyer_id": buyer.id})}
     cleaned = []
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
