@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlalchemy import Boolean, ForeignKey, String, bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column, relationship
+from sqlalchemy.orm import Mapped, configure_mappers, make_transient_to_detached, mapped_column, relationship
 from sqlalchemy.orm.attributes import instance_dict
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -234,6 +234,8 @@ _TOKEN_AND_USER = (select(*(column.label(f"token_{column.key}") for column in _t
 def _loaded(model, values: dict):
     """The object of `model` with these column values, in the session as if the ORM had loaded it."""
     mapper = inspect(model)
+    if not mapper.configured:  # a new process whose first request is this one: the ORM had no query yet
+        configure_mappers()
     obj = db.session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
     if obj is None:
         obj = mapper.class_manager.new_instance()

@@ -1,8 +1,13 @@
 """An API request with a bearer token is that token's user alone: no session or remember-me cookie is read
 for it, mixed with it or set by it."""
+import subprocess
+import sys
+from pathlib import Path
+
 from tests.factories import bearer, login, make_token, make_user
 
 API = "/api/v1"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _set_cookies(response) -> list[str]:
@@ -54,3 +59,27 @@ def test_a_bad_token_with_a_session_cookie_is_refused_and_sets_no_cookie(app, cl
     assert response.status_code == 401
     assert _set_cookies(response) == []
     assert client.get(f"{API}/me").json["id"] == user.id
+
+
+FIRST_REQUEST = """
+import sys
+from config import TestConfig
+from core import create_app
+
+class Config(TestConfig):
+    SQLALCHEMY_DATABASE_URI = sys.argv[1]
+
+response = create_app(Config).test_client().get("/api/v1/me", headers={"Authorization": "Bearer " + sys.argv[2]})
+print(response.status_code, response.get_json()["id"])
+"""
+
+
+def test_a_new_process_whose_first_request_is_a_bearer_request_answers_it(app):
+    """The token's user is made without the ORM's loading: in a new process no ORM query has run before."""
+    user = make_user(app)
+    token = make_token(app, user)
+
+    done = subprocess.run([sys.executable, "-c", FIRST_REQUEST, app.config["SQLALCHEMY_DATABASE_URI"], token],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert done.stdout.split() == ["200", str(user.id)], done.stderr[-2000:]
