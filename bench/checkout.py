@@ -27,7 +27,6 @@ building and dumping the answer), the least of five rounds.
 """
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -39,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bench.loadgen import HEADER, Server, compare, cpu_note, row  # noqa: E402
-from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
+from bench.loadgen import Server, compare, cpu_note, load_arguments, on_each_database, print_rows, row  # noqa: E402
+from bench.common import make_app  # noqa: E402
 from core.auth import User, issue_token  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.types import utcnow  # noqa: E402
@@ -48,7 +47,6 @@ from groups.models import Group, GroupKind, Member, Role  # noqa: E402
 from inventory import services as inv  # noqa: E402
 from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant  # noqa: E402
 from marketplace.models import Checkout, Order, PaymentMethod  # noqa: E402
-from tests.databases import scratch_database  # noqa: E402
 
 STOCK = Decimal(10_000_000)
 HELD = "write lock held"
@@ -198,31 +196,12 @@ def bench_database(name: str, url: str, args) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement, split over the rounds")
-    parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
-    parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
-    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser = load_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--parts", type=int, default=0, metavar="N",
                         help="first time N checkouts in this process, in all and in their parts")
     args = parser.parse_args()
 
-    rows = []
-    if args.only in (None, "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += bench_database("SQLite", f"sqlite:///{tmp}/bench.db", args)
-    if args.only in (None, "postgresql"):
-        if postgres_reachable(POSTGRES_URL):
-            with scratch_database(POSTGRES_URL, f"bench_checkout_{os.getpid()}") as url:
-                rows += bench_database("PostgreSQL", url, args)
-        else:
-            print(f"PostgreSQL not reachable at {POSTGRES_URL}: skipped")
-
-    print(f"\n3-line checkout under gunicorn (2 workers), {args.clients} keep-alive clients; "
-          "ratios: throughput real/baseline, latency baseline/real")
-    print(HEADER)
-    for line in rows:
-        print(line)
+    print_rows("3-line checkout", args, on_each_database(bench_database, args, "bench_checkout"))
 
 
 if __name__ == "__main__":
