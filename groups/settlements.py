@@ -330,7 +330,12 @@ def settle(group: Group, period_start, period_end) -> Settlement:
     if earlier is not None:
         raise Conflict(_l("This period overlaps the one settled from %(start)s to %(end)s.",
                           start=earlier.period_start.isoformat(), end=earlier.period_end.isoformat()),
-                       {"period_start": [_("Choose a period after the last one settled, or before it.")]})
+                       {"period_start": [_("Choose a period after the last one settled.")]})
+    last = db.session.scalar(select(func.max(Settlement.period_end)).where(Settlement.group_id == group.id))
+    if last is not None and start <= last:
+        # A pool shared into an earlier period would change balances that a later statement froze.
+        raise Conflict(_l("Periods are settled in order: the last one settled ends on %(end)s.", end=last.isoformat()),
+                       {"period_start": [_("Choose a period after the last one settled.")]})
     policy = revenue.policy_in_force(group.id)
     method = policy.method if policy else revenue.DEFAULT_METHOD
     pool = -int(ledger.balance(group.id, POOL))
@@ -397,6 +402,12 @@ def _settlement_balances(group_id: int, start: date, end: date) -> dict[int, lis
     previous = db.session.scalar(select(Settlement).where(
         Settlement.group_id == group_id, Settlement.period_end < start).order_by(Settlement.period_end.desc())
         .limit(1))
+    if previous is not None and db.session.scalar(select(Settlement.id).where(
+            Settlement.group_id == group_id, Settlement.id > previous.id,
+            Settlement.period_end <= previous.period_end).limit(1)) is not None:
+        # Settled out of order (before periods were settled in order): its frozen closing may be short of a pool
+        # shared into it later, so read every posting instead.
+        return member_balances_at(group_id, [start, end + timedelta(days=1)])
     found = {member_id: [0, 0] for member_id in member_of.values()}
     if previous is not None:
         for member_id, closing in db.session.execute(select(Statement.member_id, Statement.closing).where(

@@ -593,3 +593,39 @@ def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_ca
         row = db.session.scalar(select(Statement).where(Statement.member_id == m.siti.id))
         assert (row.opening, row.sales, row.closing) == (5000, 30000, 35000)
     assert ledger_check(app).exit_code == 0
+
+
+def test_periods_are_settled_in_order_so_a_frozen_statement_never_changes(app, client, kub):
+    k, group = kub, kub.group
+    today = settlements.today_wib()
+    joined_long_ago(app, k.ratna.member_id, k.sri.member_id, k.yuni.member_id, k.wati.id, k.ani.id, k.tini.id)
+    sell(client, k.buyer, k.ratna, (k.sarung, 1))
+    assert settle(client, group, k.ratna, today - timedelta(days=10), today - timedelta(days=8)).status_code == 201
+    sell(client, k.buyer, k.ratna, (k.sarung, 1))  # a pool an earlier period would share into frozen balances
+    before = state(app)
+
+    refused = settle(client, group, k.ratna, today - timedelta(days=20), today - timedelta(days=15))
+
+    assert_error(refused, 409)
+    assert "period_start" in refused.json["errors"]
+    assert state(app) == before
+    assert settle(client, group, k.ratna, today - timedelta(days=3), today - timedelta(days=1)).status_code == 201
+    assert ledger_check(app).exit_code == 0
+
+
+def test_after_periods_settled_out_of_order_a_settlement_reads_every_posting(app, client, kub, monkeypatch):
+    k, group = kub, kub.group
+    today = settlements.today_wib()
+    joined_long_ago(app, k.ratna.member_id, k.sri.member_id, k.yuni.member_id, k.wati.id, k.ani.id, k.tini.id)
+    sell(client, k.buyer, k.ratna, (k.sarung, 1))
+    assert settle(client, group, k.ratna, today - timedelta(days=10), today - timedelta(days=8)).status_code == 201
+    with app.app_context():  # an earlier period settled after it, as could happen before periods went in order
+        db.session.add(Settlement(group_id=group.id, period_start=today - timedelta(days=20),
+                                  period_end=today - timedelta(days=15), method="work", pool_amount=0))
+        db.session.commit()
+    read_all = []
+    monkeypatch.setattr(settlements, "member_balances_at",
+                        lambda *args, _real=settlements.member_balances_at: read_all.append(args) or _real(*args))
+
+    assert settle(client, group, k.ratna, today - timedelta(days=3), today - timedelta(days=1)).status_code == 201
+    assert read_all
