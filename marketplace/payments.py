@@ -585,11 +585,17 @@ def _card_refunded(provider: OnlineProvider, card_payment: CardPayment) -> str:
         reason = OUTSIDE_REASON % (provider.name.capitalize(), gateway_refund.id)
         if gateway_refund.reason:
             reason += f": {gateway_refund.reason}"
+        # A refund the app asked for under an Idempotency-Key, and did not get to record: recorded under that key,
+        # so that the request's retry is answered with it.
+        keyed = {"idempotency_key": gateway_refund.metadata.get("idempotency_key"),
+                 "request_hash": gateway_refund.metadata.get("request_hash")}
+        if list(shares) != [_named_order(gateway_refund)] or not all(isinstance(v, str) for v in keyed.values()):
+            keyed = {}
         for order_id, amount in shares.items():
             refund = Refund(order_id=order_id, group_id=orders[order_id].group_id,
                             method=PaymentMethod(provider.method), amount=amount, reason=reason[:REASON_MAX_LENGTH],
                             card_payment_id=card_payment.id, processor_refund_id=gateway_refund.id[:255],
-                            recorded_by_id=None)
+                            recorded_by_id=None, **keyed)
             db.session.add(refund)
             db.session.flush()
             _book_refund(orders[order_id], refund, provider, None)
@@ -605,13 +611,18 @@ def _share_refund(card_payment: CardPayment, gateway_refund: GatewayRefund, paid
     room = {order_id: max(0, min(amount - int(back.get(order_id, 0) or 0),
                                  orders[order_id].paid - orders[order_id].refunded))
             for order_id, amount in paid.items()}
-    named = gateway_refund.metadata.get("order_id")
-    target = int(named) if isinstance(named, str) and named.isascii() and named.isdigit() and int(named) in paid \
-        else None
+    target = _named_order(gateway_refund)
+    target = target if target in paid else None
     ids = [target] if target is not None else sorted(paid)
     given, left = fit_refund(gateway_refund.amount, [paid[order_id] for order_id in ids],
                              [room[order_id] for order_id in ids])
     return {order_id: amount for order_id, amount in zip(ids, given) if amount > 0}, left
+
+
+def _named_order(gateway_refund: GatewayRefund) -> int | None:
+    """The order a gateway refund's metadata names (one the app asked for), if any."""
+    named = gateway_refund.metadata.get("order_id")
+    return int(named) if isinstance(named, str) and named.isascii() and named.isdigit() else None
 
 
 def fit_refund(amount: int, weights: list[int], room: list[int]) -> tuple[list[int], int]:
@@ -677,12 +688,21 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
     provider = provider_for(method)
     if isinstance(provider, OnlineProvider):
         card_payment = _card_payment_to_refund(order, amount, card_left)
+        metadata = {"order_id": str(order.id), "checkout_id": str(order.checkout_id)}
         try:
-            # Keyed by the order and the refund's number: a retry after a lost answer cannot refund twice.
-            refund.processor_refund_id = provider.refund(
-                intent_id=card_payment.intent_id, amount=amount,
-                idempotency_key=f"order-{order.id}-refund-{count + 1}",
-                metadata={"order_id": str(order.id), "checkout_id": str(order.checkout_id)})
+            if key:
+                # Keyed by the request's Idempotency-Key, at the gateway and in the refund's metadata (which the
+                # gateway's refund event carries back, see _card_refunded): a retry after a lost answer finds
+                # the refund already made, or recorded, and never refunds twice.
+                metadata.update({"idempotency_key": key, "request_hash": fingerprint})
+                refund.processor_refund_id = next(
+                    (r.id for r in provider.refunds(card_payment.intent_id)
+                     if r.metadata.get("order_id") == str(order.id) and r.metadata.get("idempotency_key") == key),
+                    None)
+            if refund.processor_refund_id is None:
+                refund.processor_refund_id = provider.refund(
+                    intent_id=card_payment.intent_id, amount=amount, metadata=metadata,
+                    idempotency_key=f"order-{order.id}-refund-" + (f"key-{key}" if key else str(count + 1)))
         except GatewayError as exc:
             raise GatewayUnavailable(_l("The card refund was refused: %(reason)s", reason=str(exc))) from exc
         refund.card_payment_id = card_payment.id

@@ -676,3 +676,49 @@ def test_a_refund_fits_its_parts_exactly_and_never_above_their_room():
 
     check()
     assert payments.fit_refund(500, [], []) == ([], 500)
+
+
+def test_a_card_refund_retried_after_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
+    checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-1"}
+    real_book = payments._book_refund
+
+    def lost(*args, **kwargs):  # the refund reached Stripe, then the request failed before it was recorded
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(payments, "_book_refund", lost)
+    assert client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body).status_code == 500
+    monkeypatch.setattr(payments, "_book_refund", real_book)
+    assert refunds_of(app) == []
+    [made] = stripe.Refund.list(payment_intent=intent["id"]).data
+
+    assert post_webhook(client, *refunded_event(intent)).json["outcome"] == "refunded"  # Stripe reports it
+    retried = client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body)
+    again = client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json={**body, "amount": 5000})
+
+    assert retried.status_code == 201 and retried.headers.get("Idempotent-Replayed") == "true", retried.json
+    assert retried.json["processor_refund_id"] == made.id
+    assert_error(again, 422)  # the same key with another body
+    assert [r.id for r in stripe.Refund.list(payment_intent=intent["id"]).data] == [made.id]
+    assert refunds_of(app) == [(order_id, 10000, made.id)]
+    assert books(app) == []
+
+
+def test_a_card_refund_retried_before_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
+    checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
+    order_id = checkout["orders"][0]["id"]
+    body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-2"}
+    real_book = payments._book_refund
+    monkeypatch.setattr(payments, "_book_refund", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lost")))
+    assert client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body).status_code == 500
+    monkeypatch.setattr(payments, "_book_refund", real_book)
+
+    retried = client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body)
+
+    assert retried.status_code == 201, retried.json
+    [made] = stripe.Refund.list(payment_intent=intent["id"]).data  # found by its metadata, not made again
+    assert retried.json["processor_refund_id"] == made.id
+    assert post_webhook(client, *refunded_event(intent)).json["outcome"] == "no_new_refund"
+    assert refunds_of(app) == [(order_id, 10000, made.id)]
+    assert books(app) == []
