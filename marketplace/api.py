@@ -14,8 +14,7 @@ from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
 from marketplace import payments, services
 from marketplace.catalog import catalog_rendered
-from marketplace.models import OPEN_STATUSES, Checkout, Order, OrderLine
-from marketplace.providers import order_reference, provider_for
+from marketplace.models import Checkout, Order, OrderLine
 from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
                                  OrderOut)
 
@@ -52,17 +51,6 @@ _ORDER_GROUPS = (select(_groups.c.id, _groups.c.name, _groups.c.pickup_point, _g
 _BUYERS = select(_users.c.id, _users.c.name).where(_users.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def _fresh_payment_details(order: Order, group, insider: bool) -> dict:
-    """payments.payment_details of an order just placed: nothing paid or refunded yet, so nothing to read."""
-    owed = order.total - order.paid
-    instructions = None
-    if owed > 0 and order.status in OPEN_STATUSES:
-        instructions = provider_for(order.payment_method).instructions(order, group)
-    return {"reference": order_reference(order), "owed": max(owed, 0),
-            "card_fees": order.card_fees if insider else None, "payment_instructions": instructions,
-            "payments": [], "refunds": []}
-
-
 def order_views(orders: list[Order], user, placed: services.Placed | None = None) -> list[dict]:
     """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer.
 
@@ -76,7 +64,7 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
               else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})})
     if placed is not None and placed.created:
         groups, insiders = placed.groups, placed.insiders
-        money = {order.id: _fresh_payment_details(order, groups[order.group_id], order.group_id in insiders)
+        money = {order.id: payments.order_money(order, groups[order.group_id], order.group_id in insiders)
                  for order in orders}
     else:
         group_ids = {order.group_id for order in orders}
