@@ -154,7 +154,7 @@ def register_blueprints(app: Flask) -> None:
 
     from core import api as accounts_api
     from core import views as accounts_views
-    from core.extensions import api, csrf
+    from core.extensions import api, bearer_request, csrf
     from groups import api as groups_api
     from groups import payout_api, payout_views
     from groups import revenue_api
@@ -193,7 +193,7 @@ def register_blueprints(app: Flask) -> None:
     @app.before_request
     def _check_bearer():
         # A bad token is refused even on public endpoints, so clients learn of it at once.
-        if request.path.startswith("/api/") and request.headers.get("Authorization"):
+        if bearer_request(request):
             with reads_first():  # finding who sends a write takes no write lock
                 _ = current_user.is_authenticated
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import instance_dict
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
-from core.extensions import db, login_manager
+from core.extensions import bearer_request, db, login_manager
 from core.phone import PhoneError, normalize_phone
 from core.signals import user_registered
 from core.types import UtcDateTime, utcnow
@@ -262,11 +262,10 @@ def user_from_bearer(header: str) -> User:
 
 def _bearer_user(req) -> User | None:
     """The user an API request's bearer token names; None without one, Unauthorized for a bad one."""
-    header = req.headers.get("Authorization")
-    if not (header and req.path.startswith("/api/")):
+    if not bearer_request(req):
         return None
     try:
-        return user_from_bearer(header)
+        return user_from_bearer(req.headers["Authorization"])
     except Unauthorized:
         # Settle this request as anonymous: the 401 answer looks at current_user (for its
         # language), which would otherwise load the bad token again and fail with a 500.
@@ -276,8 +275,7 @@ def _bearer_user(req) -> User | None:
 
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
-    if request.path.startswith("/api/") and request.headers.get("Authorization"):
-        return _bearer_user(request)  # a token sent with the request decides, not the cookie beside it
+    # Never for a bearer API request: Logins settles those by their token alone, without the session.
     return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
 
 
