@@ -44,11 +44,9 @@ from core.types import utcnow
 from groups import revenue
 from groups.models import Group, Role
 from groups.services import require_role
-from inventory import services as stock
-from inventory.services import InsufficientStock
 from marketplace import services
 from marketplace.models import (OPEN_STATUSES, CardPayment, CardPaymentPart, CardPaymentStatus, Checkout, Order,
-                                OrderEvent, OrderStatus, Payment, PaymentMethod, ProcessorEvent, Refund)
+                                OrderStatus, Payment, PaymentMethod, ProcessorEvent, Refund)
 from marketplace.providers import (GatewayError, GatewayEvent, GatewayRefund, OnlineProvider, online_provider,
                                    order_reference, provider_for)
 from marketplace.services import can_complete, is_paid_clause, payment_status  # noqa: F401  (here too)
@@ -475,7 +473,8 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
             if amount == 0:
                 continue
         unhonoured = order.status == OrderStatus.cancelled or (order.status == OrderStatus.expired
-                                                               and not _place_again(order))
+                                                               and not services.reinstate_expired(order,
+                                                                                                  LATE_PAYMENT_NOTE))
         payment = Payment(order_id=order.id, group_id=order.group_id, method=PaymentMethod(provider.method),
                           amount=amount, fee=fee, fee_estimated=estimated, reference=card_payment.intent_id[:100],
                           received_at=utcnow(), card_payment_id=card_payment.id, recorded_by_id=None)
@@ -494,28 +493,6 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
 
 LATE_PAYMENT_NOTE = "card payment arrived after the payment window; the stock was still there"
 UNHONOURED_REASON = "Card payment arrived after the order was %s: given back automatically"
-
-
-def _place_again(order: Order) -> bool:
-    """An order that expired while its card payment went through stands again when its stock can still be
-    reserved: back to the status it expired from, with the reservation made again. False when it cannot."""
-    lines = [stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in order.lines]
-    try:
-        with db.session.begin_nested():
-            stock.reserve(lines, actor_id=None)
-    except InsufficientStock:
-        return False
-    before = db.session.scalar(
-        select(OrderEvent.from_status).where(OrderEvent.order_id == order.id,
-                                             OrderEvent.to_status == OrderStatus.expired)
-        .order_by(OrderEvent.id.desc()).limit(1))
-    back = before if before in (OrderStatus.placed, OrderStatus.confirmed) else OrderStatus.placed
-    db.session.add(OrderEvent(order_id=order.id, actor_id=None, from_status=order.status, to_status=back,
-                              note=LATE_PAYMENT_NOTE))
-    order.status = back
-    order.updated_at = utcnow()
-    db.session.flush()
-    return True
 
 
 def _refund_unhonoured(provider: OnlineProvider, card_payment: CardPayment, order: Order, amount: int) -> Refund:

@@ -55,6 +55,9 @@ TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
     OrderStatus.cancelled: (),
     OrderStatus.expired: (),
 }
+# The one way back from a final status, taken by no one but a card payment that arrived after its order expired
+# (reinstate_expired): to the status the order expired from.
+REINSTATED_FROM = {OrderStatus.expired: (OrderStatus.placed, OrderStatus.confirmed)}
 
 
 class TransitionNotAllowed(Conflict):
@@ -451,9 +454,34 @@ def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None 
     return order
 
 
+def _stock_lines(order: Order) -> list:
+    return [stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in order.lines]
+
+
 def _release(order: Order, actor_id: int | None) -> None:
-    stock.release([stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}")
-                   for line in order.lines], actor_id=actor_id)
+    stock.release(_stock_lines(order), actor_id=actor_id)
+
+
+def reinstate_expired(order: Order, note: str) -> bool:
+    """An expired order stands again when its stock can still be reserved (a card payment for it went through
+    after it expired): back to the status it expired from, its reservation made again, as an event by no one.
+    False, changing nothing, when the stock is no longer there. The order is locked by the caller."""
+    if order.status not in REINSTATED_FROM:
+        raise TransitionNotAllowed(order, OrderStatus.placed)
+    try:
+        with db.session.begin_nested():
+            stock.reserve(_stock_lines(order), actor_id=None)
+    except stock.InsufficientStock:
+        return False
+    before = db.session.scalar(
+        select(OrderEvent.from_status).where(OrderEvent.order_id == order.id, OrderEvent.to_status == order.status)
+        .order_by(OrderEvent.id.desc()).limit(1))
+    back = before if before in REINSTATED_FROM[order.status] else OrderStatus.placed
+    db.session.add(OrderEvent(order_id=order.id, actor_id=None, from_status=order.status, to_status=back, note=note))
+    order.status = back
+    order.updated_at = utcnow()
+    db.session.flush()
+    return True
 
 
 # --- the lifecycle ----------------------------------------------------------------------
