@@ -151,7 +151,8 @@ class Earning(db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # sale, refund or pool_share
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("split_policies.id"))
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # Its journal entry's moment, given where it is made (no default): periods find a sale by it (settlements).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 make_append_only(Earning.__table__)
