@@ -29,8 +29,6 @@ and a group that banked its takings pays cash it drew again. A check there would
 refuse real payouts with nothing in the app to put right; the treasurer counts
 the cash box and the bank statement, and the ledger shows what left each.
 """
-import hashlib
-import json
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -41,12 +39,12 @@ from core import ledger
 from core.auth import ID_MAX, User, clean_phone, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
 from core.money import MoneyError, format_rupiah, parse_rupiah
 from groups.models import Group, Member, Payout, PayoutMethod, Role
 from groups.revenue import member_account
 from groups.services import membership, require_role
 
-KEY_MAX_LENGTH = 100
 REFERENCE_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
 
@@ -84,33 +82,9 @@ def read_text(value, field: str, limit: int) -> str | None:
     return value or None
 
 
-def read_key(key) -> str | None:
-    """The Idempotency-Key header, trimmed; None when not sent."""
-    if key is None or key == "":
-        return None
-    if not isinstance(key, str) or len(key) > KEY_MAX_LENGTH or not key.isprintable() or not key.strip():
-        raise field_error("Idempotency-Key", _("Use a key of at most %(n)d printable characters.",
-                                               n=KEY_MAX_LENGTH))
-    return key.strip()
-
-
-def request_fingerprint(data: dict) -> str:
-    """The same body, in any key order, gives the same fingerprint."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def find_keyed(model, group: Group, key: str):
     """The group's row of `model` (Payout, Saving) recorded under an Idempotency-Key."""
     return db.session.scalar(select(model).where(model.group_id == group.id, model.idempotency_key == key))
-
-
-def replayed(existing, fingerprint: str):
-    """The first result for a retry; the same key with another body is refused (422)."""
-    if existing.request_hash != fingerprint:
-        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
-                               {"Idempotency-Key": [_("Use a new key for a new request.")]})
-    return existing
 
 
 def insert_keyed(model, group: Group, key: str | None, fingerprint: str, write) -> tuple:

@@ -37,8 +37,9 @@ from sqlalchemy.exc import IntegrityError
 
 from core import ledger
 from core.auth import require_login
-from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.errors import AppError, Conflict, NotFound
 from core.extensions import db
+from core.idempotency import read_key, replayed, request_fingerprint
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_largest_remainder
 from core.types import utcnow
 from groups import revenue
@@ -157,12 +158,12 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
     require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
     if not isinstance(data, dict):
         raise services._error("_schema", _("Send a JSON object."))
-    key = services._clean_key(idempotency_key)
-    fingerprint = services.request_fingerprint(data)
+    key = read_key(idempotency_key)
+    fingerprint = request_fingerprint(data)
     if key:
         existing = _find(Payment, order, key)
         if existing is not None:
-            return _replayed(existing, fingerprint), False
+            return replayed(existing, fingerprint), False
     method = _method(data.get("method"), OFFLINE)
     amount = _amount(data.get("amount"))
     reference = services._text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH)
@@ -170,7 +171,7 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
 
     order = services._lock(order)
     if key and (existing := _find(Payment, order, key)) is not None:  # a twin sent at the same moment went first
-        return _replayed(existing, fingerprint), False
+        return replayed(existing, fingerprint), False
     if order.status in (OrderStatus.cancelled, OrderStatus.expired):
         raise Conflict(_l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
                        {"status": [order.status.value]})
@@ -189,7 +190,7 @@ def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name:
         existing = _find(Payment, order, key) if key else None
         if existing is None:
             raise
-        return _replayed(existing, fingerprint), False
+        return replayed(existing, fingerprint), False
     _guarded(order, {"paid": Order.paid + amount, "updated_at": utcnow()}, Order.paid + amount <= Order.total)
     _post_payment(payment, actor.id)
     db.session.flush()
@@ -256,13 +257,6 @@ def reversible_payments(order: Order) -> list[Payment]:
 
 def _find(model, order: Order, key: str):
     return db.session.scalar(select(model).where(model.order_id == order.id, model.idempotency_key == key))
-
-
-def _replayed(existing, fingerprint: str):
-    if existing.request_hash != fingerprint:
-        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
-                               {"Idempotency-Key": [_("Use a new key for a new request.")]})
-    return existing
 
 
 def _cancel_pending_card_payments(order: Order) -> None:
@@ -635,12 +629,12 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
     require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
     if not isinstance(data, dict):
         raise services._error("_schema", _("Send a JSON object."))
-    key = services._clean_key(idempotency_key)
-    fingerprint = services.request_fingerprint(data)
+    key = read_key(idempotency_key)
+    fingerprint = request_fingerprint(data)
     if key:
         existing = _find(Refund, order, key)
         if existing is not None:
-            return _replayed(existing, fingerprint), False
+            return replayed(existing, fingerprint), False
     amount = _amount(data.get("amount"))
     reason = services._text(data.get("reason"), "reason", REASON_MAX_LENGTH)
     if not reason:
@@ -651,7 +645,7 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
 
     order = services._lock(order)
     if key and (existing := _find(Refund, order, key)) is not None:  # a twin sent at the same moment went first
-        return _replayed(existing, fingerprint), False
+        return replayed(existing, fingerprint), False
     refundable = order.paid - order.refunded
     if amount > refundable:
         raise Conflict(_l("Only %(left)s can be refunded on this order.", left=format_rupiah(refundable)),
@@ -697,7 +691,7 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
                 return existing, False
         if existing is None:
             raise
-        return _replayed(existing, fingerprint), False
+        return replayed(existing, fingerprint), False
     _book_refund(order, refund, provider, actor.id)
     return refund, True
 

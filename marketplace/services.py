@@ -5,8 +5,6 @@ one order per group. A retried checkout with the same Idempotency-Key returns
 the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
-import hashlib
-import json
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +24,7 @@ from core import reads_first
 from core.auth import ID_MAX, User, has_control_chars, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
+from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
 from core.money import format_rupiah
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
@@ -41,7 +40,6 @@ from marketplace.providers import provider_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
-KEY_MAX_LENGTH = 100
 ADDRESS_MAX_LENGTH = 500
 NOTE_MAX_LENGTH = 500
 MAX_DAYS_AHEAD = 30
@@ -101,20 +99,6 @@ def _text(value, field: str, limit: int) -> str | None:
     if len(value) > limit:
         raise _error(field, _("Use at most %(n)d characters.", n=limit))
     return value or None
-
-
-def request_fingerprint(data: dict) -> str:
-    """The same body, in any key order, gives the same fingerprint."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _clean_key(key) -> str | None:
-    if key is None or key == "":
-        return None
-    if not isinstance(key, str) or len(key) > KEY_MAX_LENGTH or not key.isprintable() or not key.strip():
-        raise _error("Idempotency-Key", _("Use a key of at most %(n)d printable characters.", n=KEY_MAX_LENGTH))
-    return key.strip()
 
 
 def _clean_fulfilment(data) -> dict:
@@ -226,13 +210,6 @@ def find_checkout(buyer: User, key: str) -> Checkout | None:
     return db.session.scalar(_FIND_CHECKOUT, {"buyer_id": buyer.id, "key": key})
 
 
-def _replay(existing: Checkout, fingerprint: str) -> Checkout:
-    if existing.request_hash != fingerprint:
-        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
-                               {"Idempotency-Key": [_("Use a new key for a new checkout.")]})
-    return existing
-
-
 class OrderGroup(NamedTuple):
     """What an order shows of its group, and how to pay it by transfer."""
 
@@ -288,7 +265,7 @@ def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
 def place(data: dict, idempotency_key=None) -> Placed:
     """place_checkout, keeping what it read of the orders' groups for the answer."""
     buyer = require_login()
-    key = _clean_key(idempotency_key)
+    key = read_key(idempotency_key)
     fingerprint = request_fingerprint(data)
     # What the body asks for is read before anything is written: on SQLite outside the write lock.
     # The writes stay safe on what they find then: stock is guarded in SQL, the key by a unique index.
@@ -296,7 +273,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
         if key:
             existing = find_checkout(buyer, key)
             if existing is not None:
-                return Placed(False, _replay(existing, fingerprint))
+                return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
         try:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
@@ -352,7 +329,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
         existing = find_checkout(buyer, key) if key else None
         if existing is None:
             raise
-        return Placed(False, _replay(existing, fingerprint))
+        return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
     for params in order_params:
         params["checkout_id"] = checkout_row.id
     order_rows = connection.execute(_INSERT_ORDERS, order_params).all()
