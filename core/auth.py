@@ -88,6 +88,13 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
+def row_by_id(model, row_id):
+    """The row of `model` an id from a request names, or None: also for what is not a whole number in range."""
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= ID_MAX:
+        return None
+    return db.session.get(model, row_id)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core import ledger
-from core.auth import ID_MAX, User, clean_phone, has_control_chars, require_login
+from core.auth import ID_MAX, User, clean_phone, has_control_chars, require_login, row_by_id
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
@@ -250,7 +250,7 @@ def reverse_payout(group: Group, payout_id, reason) -> Payout:
 
 
 def get_payout_or_404(group: Group, payout_id) -> Payout:
-    payout = db.session.get(Payout, payout_id) if isinstance(payout_id, int) and 0 < payout_id <= ID_MAX else None
+    payout = row_by_id(Payout, payout_id)
     if payout is None or payout.group_id != group.id:
         raise NotFound(_l("Payout not found."))
     return payout

@@ -49,7 +49,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from core import ledger
-from core.auth import ID_MAX, has_control_chars, require_login
+from core.auth import ID_MAX, has_control_chars, require_login, row_by_id
 from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import WIB
@@ -216,7 +216,7 @@ def log_work(group: Group, data: dict) -> WorkLog:
 
 
 def get_work_log_or_404(group: Group, log_id) -> WorkLog:
-    log = db.session.get(WorkLog, log_id) if isinstance(log_id, int) and 0 < log_id <= ID_MAX else None
+    log = row_by_id(WorkLog, log_id)
     if log is None or log.group_id != group.id:
         raise NotFound(_l("Work log not found."))
     return log
@@ -693,7 +693,7 @@ def statement_viewer(group: Group, member_id: int) -> Member:
     to their account), or the group's coordinator or treasurer. Otherwise 403 (404 for no such member)."""
     viewer = require_login()
     own = membership(group, viewer)
-    member = db.session.get(Member, member_id) if isinstance(member_id, int) and 0 < member_id <= ID_MAX else None
+    member = row_by_id(Member, member_id)
     if member is None or member.group_id != group.id:
         if own is None:
             raise Forbidden(_l("Only members of this group may do that."))
@@ -810,8 +810,7 @@ def statement_csv(view: dict) -> str:
 
 
 def get_settlement_or_404(group: Group, settlement_id) -> Settlement:
-    settlement = (db.session.get(Settlement, settlement_id)
-                  if isinstance(settlement_id, int) and 0 < settlement_id <= ID_MAX else None)
+    settlement = row_by_id(Settlement, settlement_id)
     if settlement is None or settlement.group_id != group.id:
         raise NotFound(_l("Settlement not found."))
     return settlement

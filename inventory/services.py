@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
 
-from core.auth import ID_MAX, clean_name, has_control_chars, require_login
+from core.auth import ID_MAX, clean_name, has_control_chars, require_login, row_by_id
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, parse_rupiah
@@ -177,7 +177,7 @@ def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
 # --- products and variants ---------------------------------------------------------
 
 def get_product_or_404(product_id: int) -> Product:
-    product = db.session.get(Product, product_id) if 0 < product_id <= ID_MAX else None
+    product = row_by_id(Product, product_id)
     if product is None:
         raise NotFound(_l("Product not found."))
     return product
@@ -921,7 +921,7 @@ def get_visible_product(product_id: int) -> tuple[Product, bool]:
 
 
 def get_variant_or_404(variant_id: int) -> Variant:
-    variant = db.session.get(Variant, variant_id) if 0 < variant_id <= ID_MAX else None
+    variant = row_by_id(Variant, variant_id)
     if variant is None:
         raise NotFound(_l("Variant not found."))
     return variant

@@ -21,7 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from core import reads_first
-from core.auth import ID_MAX, User, has_control_chars, require_login
+from core.auth import ID_MAX, User, has_control_chars, require_login, row_by_id
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
@@ -376,7 +376,7 @@ def _as_loaded(model, row: Row, **collections):
 def get_checkout_or_404(checkout_id: int) -> Checkout:
     """The caller's own checkout; anyone else's is as unknown as a missing one."""
     user = require_login()
-    checkout = db.session.get(Checkout, checkout_id) if 0 < checkout_id <= ID_MAX else None
+    checkout = row_by_id(Checkout, checkout_id)
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound(_l("Checkout not found."))
     return checkout
@@ -385,7 +385,7 @@ def get_checkout_or_404(checkout_id: int) -> Checkout:
 def get_order_or_404(order_id: int) -> Order:
     """An order the caller may see: their own, or one of a group they coordinate or keep the books of."""
     user = require_login()
-    order = db.session.get(Order, order_id) if 0 < order_id <= ID_MAX else None
+    order = row_by_id(Order, order_id)
     if order is None or not can_view(order, user):
         raise NotFound(_l("Order not found."))
     return order

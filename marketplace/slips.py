@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from core.auth import ID_MAX
+from core.auth import row_by_id
 from core.errors import NotFound
 from core.extensions import db
 from groups.models import Group, Role
@@ -84,7 +84,7 @@ def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upl
 def slip_file(order: Order, payment_id: int) -> tuple[Path, str]:
     """Where the slip of one of the order's payments is: for the group's coordinator and treasurer only."""
     require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
-    payment = db.session.get(Payment, payment_id) if 0 < payment_id <= ID_MAX else None
+    payment = row_by_id(Payment, payment_id)
     if (payment is None or payment.order_id != order.id or not payment.slip_name
             or not SLIP_NAME.fullmatch(payment.slip_name) or not (slip_dir() / payment.slip_name).is_file()):
         raise NotFound(_l("No transfer slip here."))
