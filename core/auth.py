@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
 from core.phone import PhoneError, normalize_phone
+from core.prepared import Prepared
 from core.signals import user_registered
 from core.types import UtcDateTime, utcnow
 
@@ -233,9 +234,9 @@ def revoke_token(token_row: ApiToken) -> None:
 # running it, and the ORM's loading of two entities more than making the two objects.
 # Read on every API request, never kept between requests, so a revoked token is refused at once.
 _users, _tokens = User.__table__, ApiToken.__table__
-_TOKEN_AND_USER = (select(*(column.label(f"token_{column.key}") for column in _tokens.c), *_users.c)
-                   .join(_users, _users.c.id == _tokens.c.user_id)
-                   .where(_tokens.c.token_hash == bindparam("token_hash")))
+_TOKEN_AND_USER = Prepared(select(*(column.label(f"token_{column.key}") for column in _tokens.c), *_users.c)
+                            .join(_users, _users.c.id == _tokens.c.user_id)
+                            .where(_tokens.c.token_hash == bindparam("token_hash")))
 
 
 def _loaded(model, values: dict):
@@ -259,7 +260,7 @@ def user_from_bearer(header: str) -> User:
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthorized(_l("The API token is not valid."))
     token_hash = hash_token(token)
-    found = db.session.connection().execute(_TOKEN_AND_USER, {"token_hash": token_hash}).first()
+    found = next(iter(_TOKEN_AND_USER.rows(db.session.connection(), {"token_hash": token_hash})), None)
     if (found is None or found.token_revoked_at is not None
             or not hmac.compare_digest(found.token_token_hash, token_hash) or not found.active):
         raise Unauthorized(_l("The API token is not valid."))

@@ -22,6 +22,7 @@ from core.auth import ID_MAX, clean_name, has_control_chars, require_login, row_
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, parse_rupiah
+from core.prepared import Prepared
 from core.quantity import MAX_QUANTITY, Quantity, QuantityError, format_quantity, parse_quantity
 from core.text import fold
 from core.types import utcnow
@@ -445,36 +446,40 @@ def _restore_reserved(lines: list[StockLine], sign: int) -> None:
 
 # Reserving several variants: their stock rows locked in id order (PostgreSQL), then one guarded
 # UPDATE for all of them that names the rows it moved. One statement per number of variants.
-_LOCK_IN_ORDER = (select(_stock.c.variant_id).where(_stock.c.variant_id.in_(bindparam("ids", expanding=True)))
-                  .order_by(_stock.c.variant_id).with_for_update())
+@functools.cache
+def _lock_in_order(count: int) -> Prepared:
+    """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
+    return Prepared(select(_stock.c.variant_id)
+                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
+                    .order_by(_stock.c.variant_id).with_for_update())
 
 
 @functools.cache
-def _reserve_each(count: int):
+def _reserve_each(count: int) -> Prepared:
     """UPDATE stock SET reserved = reserved + q(variant) for `count` variants, each only where available."""
     wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
-    return (update(_stock)
-            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
-                   _stock.c.on_hand >= _stock.c.reserved + wanted)
-            .values(reserved=_stock.c.reserved + wanted)
-            .returning(_stock.c.variant_id))
+    return Prepared(update(_stock)
+                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
+                           _stock.c.on_hand >= _stock.c.reserved + wanted)
+                    .values(reserved=_stock.c.reserved + wanted)
+                    .returning(_stock.c.variant_id))
 
 
 @functools.cache
-def _record_each(count: int):
+def _record_each(count: int) -> Prepared:
     """A reservation movement for each of `count` variants, one per variant, in one INSERT ... SELECT."""
     def each(name: str, type_):
         return case(*((_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
                       for i in range(count)))
 
-    return insert(_movements).from_select(
+    return Prepared(insert(_movements).from_select(
         ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
         select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
                _qty("on_hand_change"), each("quantity", Quantity()), each("reference", _movements.c.reference.type),
                bindparam("line_actor", type_=_movements.c.actor_id.type),
                bindparam("moved_at", type_=_movements.c.created_at.type))
         .where(_variants.c.id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-        .order_by(_variants.c.id))
+        .order_by(_variants.c.id)))
 
 
 class Reservation:
@@ -517,8 +522,8 @@ class Reservation:
         else:
             connection = db.session.connection()
             if _is_postgresql():
-                connection.execute(_LOCK_IN_ORDER, {"ids": list(requested)})
-            moved = set(connection.scalars(_reserve_each(len(requested)), params))
+                _lock_in_order(len(requested)).run(connection, params)
+            moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
         short = requested.keys() - moved
         if short:
             _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
@@ -531,7 +536,7 @@ class Reservation:
         if self.one_each:
             for i, line in enumerate(self.lines):
                 params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
-            connection.execute(_record_each(len(self.lines)), {**params, "moved_at": utcnow()})
+            _record_each(len(self.lines)).run(connection, {**params, "moved_at": utcnow()})
         else:
             _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
                            for line in self.lines], MovementKind.reservation, 1, self.actor_id)

@@ -5,6 +5,7 @@ one order per group. A retried checkout with the same Idempotency-Key returns
 the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
+import functools
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, bindparam, func, insert, inspect, select
+from sqlalchemy import bindparam, func, inspect, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
@@ -26,6 +27,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
 from core.money import format_rupiah
+from core.prepared import Prepared, Record, insert_rows, row_params
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from groups import revenue
@@ -130,36 +132,52 @@ def _clean_fulfilment(data) -> dict:
 _variants, _products, _groups, _members = Variant.__table__, Product.__table__, Group.__table__, Member.__table__
 # Each variant with what its order shows of its group, and whether the buyer keeps that group's books
 # (coordinator or treasurer: they see lot allocations and card fees).
-_VARIANTS_FOR_SALE = (
-    select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price, _variants.c.active,
-           _products.c.name.label("product_name"), _products.c.unit, _products.c.status.label("product_status"),
-           _groups.c.name.label("group_name"), _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name,
-           _groups.c.bank_account_number, _groups.c.bank_account_holder,
-           select(_members.c.id).where(_members.c.group_id == _variants.c.group_id,
-                                       _members.c.user_id == bindparam("buyer_id"), _members.c.active.is_(True),
-                                       _members.c.role.in_((Role.coordinator, Role.treasurer)))
-           .exists().label("buyer_keeps_books"))
-    .join(_products, _products.c.id == _variants.c.product_id)
-    .join(_groups, _groups.c.id == _variants.c.group_id)
-    .where(_variants.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+@functools.cache
+def _variants_for_sale(count: int) -> Prepared:
+    """Each of `count` variants (`variant_0`...) with what its order shows of its group, and whether the buyer
+    keeps that group's books (coordinator or treasurer: they see lot allocations and card fees)."""
+    keeps_books = (select(_members.c.id)
+                   .where(_members.c.group_id == _variants.c.group_id, _members.c.user_id == bindparam("buyer_id"),
+                          _members.c.active.is_(True),
+                          or_(_members.c.role == Role.coordinator, _members.c.role == Role.treasurer))
+                   .exists().label("buyer_keeps_books"))
+    return Prepared(
+        select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price, _variants.c.active,
+               _products.c.name.label("product_name"), _products.c.unit,
+               _products.c.status.label("product_status"), _groups.c.name.label("group_name"),
+               _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name, _groups.c.bank_account_number,
+               _groups.c.bank_account_holder, keeps_books)
+        .join(_products, _products.c.id == _variants.c.product_id)
+        .join(_groups, _groups.c.id == _variants.c.group_id)
+        .where(_variants.c.id.in_([bindparam(f"variant_{i}", type_=_variants.c.id.type) for i in range(count)])))
+
+
 _FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id"),
                                         Checkout.idempotency_key == bindparam("key"))
 _checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__,
                                         OrderEvent.__table__)
-# Each returns whole rows, so the objects made of them are complete, defaults and all. Several rows are
-# one statement; the rows come back in any order and are told apart by what is unique within a checkout:
-# an order by its group, a line by its order and variant, an event by its order.
-_INSERT_CHECKOUT = insert(_checkouts).returning(*_checkouts.c)
-_INSERT_ORDERS = insert(_orders).returning(*_orders.c)
-_INSERT_LINES = insert(_lines).returning(*_lines.c)
-_INSERT_EVENTS = insert(_events).returning(*_events.c)
+# Each INSERT returns whole rows, so the objects made of them are complete, defaults and all. Several rows
+# are one statement (one per count, see core.prepared.insert_rows); the rows come back in any order and
+# are told apart by what is unique within a checkout: an order by its group, a line by its order and
+# variant, an event by its order.
+_CHECKOUT_COLUMNS = ("buyer_id", "idempotency_key", "request_hash", "total", "payment_method", "created_at")
+_ORDER_COLUMNS = ("checkout_id", "group_id", "buyer_id", "status", "payment_method", "fulfilment_method",
+                  "fulfilment_date", "address", "note", "total", "currency", "expires_at", "created_at", "updated_at")
+_LINE_COLUMNS = ("order_id", "variant_id", "product_name", "variant_label", "unit", "quantity", "unit_price", "total")
+_EVENT_COLUMNS = ("order_id", "actor_id", "from_status", "to_status", "note", "created_at")
 
 
-def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
+def _insert(table, columns: tuple[str, ...], rows: list[dict]) -> list:
+    """Insert `rows` (each giving `columns`) in one statement on the session's connection; the rows written."""
+    return insert_rows(table, columns, len(rows)).rows(db.session.connection(), row_params(columns, rows))
+
+
+def _clean_lines(lines, buyer: User) -> list[tuple[Record, Decimal]]:
     """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
 
-    A variant comes as a row of what an order line keeps of it (see _VARIANTS_FOR_SALE).
+    A variant comes as a row of what an order line keeps of it (see _variants_for_sale).
     """
     if not isinstance(lines, list) or not lines:
         raise _error("lines", _("Add at least one product."))
@@ -179,8 +197,9 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
         wanted[variant_id].append((i, line.get("quantity")))
     if errors:
         raise ValidationFailed(errors=errors)
-    variants = {v.id: v for v in db.session.connection().execute(_VARIANTS_FOR_SALE,
-                                                                  {"ids": list(wanted), "buyer_id": buyer.id})}
+    params = {f"variant_{i}": variant_id for i, variant_id in enumerate(wanted)}
+    params["buyer_id"] = buyer.id
+    variants = {v.id: v for v in _variants_for_sale(len(wanted)).rows(db.session.connection(), params)}
     cleaned = []
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
@@ -287,7 +306,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
     # Everything the writes need is built here, before the first of them takes SQLite's write lock: from
     # there to the commit only the statements run, each given the ids the one before returned.
     now = utcnow()
-    by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
+    by_group: OrderedDict[int, list[tuple[Record, Decimal]]] = OrderedDict()
     for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
         by_group.setdefault(variant.group_id, []).append((variant, quantity))
     window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
@@ -318,12 +337,10 @@ def place(data: dict, idempotency_key=None) -> Placed:
                                            variant.pickup_hours, variant.bank_name, variant.bank_account_number,
                                            variant.bank_account_holder) for variant, _quantity in lines}
     insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
-    # The session's connection, not the session: nothing of the ORM is involved in these statements.
-    connection = db.session.connection()
-
+    # Each runs on the session's connection, not through the session: nothing of the ORM is involved.
     try:
         # Claims the key first: a concurrent twin waits here, then replays.
-        checkout_row = connection.execute(_INSERT_CHECKOUT, checkout_params).one()
+        [checkout_row] = _insert(_checkouts, _CHECKOUT_COLUMNS, [checkout_params])
     except IntegrityError:
         db.session.rollback()
         existing = find_checkout(buyer, key) if key else None
@@ -332,17 +349,17 @@ def place(data: dict, idempotency_key=None) -> Placed:
         return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
     for params in order_params:
         params["checkout_id"] = checkout_row.id
-    order_rows = connection.execute(_INSERT_ORDERS, order_params).all()
+    order_rows = _insert(_orders, _ORDER_COLUMNS, order_params)
     order_of_group = {row.group_id: row.id for row in order_rows}
     for group_id, params in line_params:
         params["order_id"] = order_of_group[group_id]
-    line_rows = connection.execute(_INSERT_LINES, [params for _group_id, params in line_params]).all()
-    event_rows = connection.execute(_INSERT_EVENTS, [{"order_id": row.id, **event} for row in order_rows]).all()
+    line_rows = _insert(_lines, _LINE_COLUMNS, [params for _group_id, params in line_params])
+    event_rows = _insert(_events, _EVENT_COLUMNS, [{"order_id": row.id, **event} for row in order_rows])
     reservation.hold({line.variant_id: f"order_line:{line.id}" for line in line_rows})
     return Placed(True, rows=(checkout_row, order_rows, line_rows, event_rows), groups=groups, insiders=insiders)
 
 
-def _assembled(make, checkout_row: Row, order_rows: list[Row], line_rows: list[Row], event_rows: list[Row]):
+def _assembled(make, checkout_row: Record, order_rows: list[Record], line_rows: list[Record], event_rows: list[Record]):
     """The rows just inserted as a checkout with its orders, their lines and events, each made by `make`."""
     line_rows, event_rows = sorted(line_rows, key=_id), sorted(event_rows, key=_id)  # as the relationships order
     orders = [make(Order, row,
@@ -352,19 +369,19 @@ def _assembled(make, checkout_row: Row, order_rows: list[Row], line_rows: list[R
     return make(Checkout, checkout_row, orders=orders)
 
 
-def _id(row: Row) -> int:
+def _id(row: Record) -> int:
     return row.id
 
 
-def _as_record(_model, row: Row, **collections) -> SimpleNamespace:
+def _as_record(_model, row: Record, **collections) -> SimpleNamespace:
     """A plain record of `row` (and the given collections), named as an object of the model would be."""
-    return SimpleNamespace(**row._mapping, **collections)
+    return SimpleNamespace(**row._asdict(), **collections)
 
 
-def _as_loaded(model, row: Row, **collections):
+def _as_loaded(model, row: Record, **collections):
     """An object of `model` holding `row` (and the given collections) as committed, loaded state."""
     obj = inspect(model).class_manager.new_instance()
-    instance_dict(obj).update(row._mapping)  # as the ORM's own loading puts a row's columns
+    instance_dict(obj).update(row._asdict())  # as the ORM's own loading puts a row's columns
     for key, value in collections.items():
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)  # the row's key makes it persistent when added
