@@ -141,7 +141,7 @@ def bench_database(name: str, url: str, args) -> list[str]:
         bodies = Path(tmp)
         (bodies / "instance").mkdir()
         for cache in args.cache:
-            with Server(url, bodies, CATALOG_CACHE_SECONDS=cache) as server:
+            with Server(url, bodies, args.threads, CATALOG_CACHE_SECONDS=cache) as server:
                 endpoints = [("api", "GET /api/v1/products", API_PATH)]
                 status, _ = fetch(server.port, "GET", PAGE_PATH.format(n=1))
                 if status == 200:

@@ -177,7 +177,7 @@ def bench_database(name: str, url: str, args) -> list[str]:
         def baseline(client, n):
             return "POST", "/_baseline/checkout", body, headers
 
-        with Server(url, bodies) as server:
+        with Server(url, bodies, args.threads) as server:
             real_run, base_run = compare(server.port, real, baseline, args.seconds, args.clients, args.rounds,
                                          expect=201, server_pid=server.process.pid)
         line = row(name, "POST /api/v1/checkouts", real_run, base_run)

@@ -23,7 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
-SERVER_THREADS = 4  # gthread: keep-alive connections need a threaded worker (sync workers close each one)
+# One request at a time in each worker, as the sync workers of a deployment (README) take them; gthread
+# rather than sync because it keeps connections alive (a sync worker closes each one). --threads changes it.
+SERVER_THREADS = 1
 
 
 def free_port() -> int:
@@ -35,8 +37,8 @@ def free_port() -> int:
 class Server:
     """gunicorn with WORKERS processes serving bench.serve:app on a free loopback port, for a `with` block."""
 
-    def __init__(self, database_url: str, bodies: Path, **env):
-        self.port = free_port()
+    def __init__(self, database_url: str, bodies: Path, threads: int = SERVER_THREADS, **env):
+        self.port, self.threads = free_port(), threads
         self.env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_BODIES": str(bodies),
                     "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "bench-" + os.urandom(8).hex(),
                     "INSTANCE_PATH": str(bodies / "instance"), **{k: str(v) for k, v in env.items()}}
@@ -44,7 +46,7 @@ class Server:
 
     def __enter__(self):
         command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "gthread",
-                   "--threads", str(SERVER_THREADS), "--keep-alive", "30", "--bind", f"127.0.0.1:{self.port}",
+                   "--threads", str(self.threads), "--keep-alive", "30", "--bind", f"127.0.0.1:{self.port}",
                    "--chdir", str(ROOT), "--log-level", "warning", "bench.serve:app"]
         self.process = subprocess.Popen(command, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -217,10 +219,12 @@ def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
 
 
 def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options every HTTP benchmark takes: --seconds, --clients, --rounds, --only."""
+    """The options every HTTP benchmark takes: --seconds, --clients, --rounds, --threads, --only."""
     parser.add_argument("--seconds", type=float, default=6.0, help="per measurement, split over the rounds")
     parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
     parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
+    parser.add_argument("--threads", type=int, default=SERVER_THREADS,
+                        help="threads of each gunicorn worker (1: one request at a time, as a sync worker)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     return parser
 
@@ -246,7 +250,8 @@ def on_each_database(bench_database, args, scratch_name: str) -> list[str]:
 
 def print_rows(what: str, args, rows: list[str]) -> None:
     """The rows of every database under one header, after the run."""
-    print(f"\n{what} under gunicorn ({WORKERS} workers), {args.clients} keep-alive clients; "
+    print(f"\n{what} under gunicorn ({WORKERS} workers of {args.threads} thread{'s' * (args.threads > 1)}), "
+          f"{args.clients} keep-alive clients; "
           "ratios: throughput real/baseline, latency baseline/real")
     print(HEADER)
     for line in rows:

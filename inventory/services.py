@@ -502,28 +502,25 @@ class Reservation:
         for i, (variant_id, quantity) in enumerate(self.requested.items()):
             self.params[f"variant_{i}"], self.params[f"quantity_{i}"] = variant_id, quantity
         # A line per variant (a checkout's): their movements in one statement.
-        self.one_each = 1 < len(self.requested) == len(self.lines)
+        self.one_each = len(self.requested) == len(self.lines)
         if self.one_each:
             self.params.update(line_kind=MovementKind.reservation, on_hand_change=Decimal(0), line_actor=actor_id)
 
-    def hold(self, references: dict[int, str] | None = None) -> None:
+    def hold(self, references: dict[int, str] | None = None, connection=None) -> None:
         """Hold the stock, all or nothing: InsufficientStock lists every short variant.
 
         `references` gives a variant's movement its reference when that is known only
         now (the id of an order line just written), in place of its line's own.
+        `connection` is the session's, when the caller has it in hand.
         """
         if not self.lines:
             return
         requested, params = self.requested, self.params
         # An unknown variant has no stock row: nothing moves for it, so it is short.
-        if len(requested) == 1:
-            [(variant_id, quantity)] = requested.items()
-            moved = {variant_id} if _guarded_update(variant_id, Decimal(0), quantity) else set()
-        else:
-            connection = db.session.connection()
-            if _is_postgresql():
-                _lock_in_order(len(requested)).run(connection, params)
-            moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
+        connection = connection or db.session.connection()
+        if len(requested) > 1 and _is_postgresql():
+            _lock_in_order(len(requested)).run(connection, params)
+        moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
         short = requested.keys() - moved
         if short:
             _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)

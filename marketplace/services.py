@@ -169,9 +169,9 @@ _LINE_COLUMNS = ("order_id", "variant_id", "product_name", "variant_label", "uni
 _EVENT_COLUMNS = ("order_id", "actor_id", "from_status", "to_status", "note", "created_at")
 
 
-def _insert(table, columns: tuple[str, ...], rows: list[dict]) -> list:
-    """Insert `rows` (each giving `columns`) in one statement on the session's connection; the rows written."""
-    return insert_rows(table, columns, len(rows)).rows(db.session.connection(), row_params(columns, rows))
+def _insert(connection, table, columns: tuple[str, ...], rows: list[dict]) -> list[Record]:
+    """Insert `rows` (each giving `columns`) in one statement; the rows written."""
+    return insert_rows(table, columns, len(rows)).rows(connection, row_params(columns, rows))
 
 
 def _clean_lines(lines, buyer: User) -> list[tuple[Record, Decimal]]:
@@ -338,9 +338,10 @@ def place(data: dict, idempotency_key=None) -> Placed:
                                            variant.bank_account_holder) for variant, _quantity in lines}
     insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
     # Each runs on the session's connection, not through the session: nothing of the ORM is involved.
+    connection = db.session.connection()
     try:
         # Claims the key first: a concurrent twin waits here, then replays.
-        [checkout_row] = _insert(_checkouts, _CHECKOUT_COLUMNS, [checkout_params])
+        [checkout_row] = _insert(connection, _checkouts, _CHECKOUT_COLUMNS, [checkout_params])
     except IntegrityError:
         db.session.rollback()
         existing = find_checkout(buyer, key) if key else None
@@ -349,13 +350,13 @@ def place(data: dict, idempotency_key=None) -> Placed:
         return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
     for params in order_params:
         params["checkout_id"] = checkout_row.id
-    order_rows = _insert(_orders, _ORDER_COLUMNS, order_params)
+    order_rows = _insert(connection, _orders, _ORDER_COLUMNS, order_params)
     order_of_group = {row.group_id: row.id for row in order_rows}
     for group_id, params in line_params:
         params["order_id"] = order_of_group[group_id]
-    line_rows = _insert(_lines, _LINE_COLUMNS, [params for _group_id, params in line_params])
-    event_rows = _insert(_events, _EVENT_COLUMNS, [{"order_id": row.id, **event} for row in order_rows])
-    reservation.hold({line.variant_id: f"order_line:{line.id}" for line in line_rows})
+    line_rows = _insert(connection, _lines, _LINE_COLUMNS, [params for _group_id, params in line_params])
+    event_rows = _insert(connection, _events, _EVENT_COLUMNS, [{"order_id": row.id, **event} for row in order_rows])
+    reservation.hold({line.variant_id: f"order_line:{line.id}" for line in line_rows}, connection)
     return Placed(True, rows=(checkout_row, order_rows, line_rows, event_rows), groups=groups, insiders=insiders)
 
 
