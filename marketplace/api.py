@@ -13,7 +13,7 @@ from groups.models import Group
 from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
 from marketplace import payments, services
-from marketplace.catalog import catalog_rendered
+from marketplace.catalog import Current, Pieces, catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
                                  OrderOut)
@@ -234,7 +234,27 @@ def list_products(args):
     always checks the live stock.
     """
     # The JSON is kept with the cached page: a kept page is answered without serializing it again.
-    return current_app.response_class(catalog_rendered(_catalog_json, **args), mimetype="application/json")
+    current = Current()
+    body = catalog_rendered(_catalog_json, **args, current=current)
+    if current:
+        _kept_answers.put({request.query_string: (current, body)})
+    return current_app.response_class(body, mimetype="application/json")
+
+
+# A catalog page's answer, whole, by the query string it was asked by, while the pages it shows are current
+# (marketplace.catalog.Current): asked again, it is answered before the query is parsed again. The answer is
+# the same for everyone (a bad token is refused before this, by core._check_bearer).
+KEPT_ANSWERS = 256
+_kept_answers = Pieces(KEPT_ANSWERS)
+
+
+@blp.before_request
+def _kept_catalog_answer():
+    if request.endpoint == "marketplace_api.list_products":
+        [kept] = _kept_answers.get([request.query_string])
+        if kept is not None and kept[0]:
+            return current_app.response_class(kept[1], mimetype="application/json")
+    return None
 
 
 _CATALOG_PAGE = page_of(ProductOut)()

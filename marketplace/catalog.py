@@ -91,6 +91,27 @@ class Current:
         return self.generation == _generation and _clock() < self.until
 
 
+class Pieces:
+    """Rendered pieces by key, shared by a process's threads; beyond `limit` the least recently used are forgotten."""
+
+    def __init__(self, limit: int):
+        self.limit, self.kept, self.lock = limit, OrderedDict(), threading.Lock()
+
+    def get(self, keys: list) -> list:
+        with self.lock:
+            found = [self.kept.get(key) for key in keys]
+            for key, piece in zip(keys, found):
+                if piece is not None:
+                    self.kept.move_to_end(key)
+        return found
+
+    def put(self, pieces: dict) -> None:
+        with self.lock:
+            self.kept.update(pieces)
+            while len(self.kept) > self.limit:
+                self.kept.popitem(last=False)
+
+
 def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
                      page=1, per_page=20, current: Current | None = None):
     """`render(page, *depends)` for one catalog page, kept with the page: for renderings the same for every viewer.

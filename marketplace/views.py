@@ -6,9 +6,7 @@ redirects. A page's buttons follow the order's status, but the services check
 again on every action.
 """
 import secrets
-import threading
 import uuid
-from collections import OrderedDict
 from datetime import date
 from typing import NamedTuple
 from urllib.parse import quote
@@ -41,7 +39,7 @@ from inventory.views import day_filter
 from marketplace import cart as carts
 from marketplace import payments, services, slips
 from marketplace.providers import provider_for
-from marketplace.catalog import SORTS, Current, catalog_page, catalog_rendered, catalog_villages, product_card
+from marketplace.catalog import SORTS, Current, Pieces, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.forms import (PAYMENT_CHOICES, CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
                                RefundForm, ReversalForm)
 from marketplace.models import (
@@ -199,28 +197,7 @@ def _frozen(value):
     return value
 
 
-class _Pieces:
-    """Rendered pieces by key; beyond `limit` the least recently used are forgotten."""
-
-    def __init__(self, limit: int):
-        self.limit, self.kept, self.lock = limit, OrderedDict(), threading.Lock()
-
-    def get(self, keys: list) -> list:
-        with self.lock:
-            found = [self.kept.get(key) for key in keys]
-            for key, piece in zip(keys, found):
-                if piece is not None:
-                    self.kept.move_to_end(key)
-        return found
-
-    def put(self, pieces: dict) -> None:
-        with self.lock:
-            self.kept.update(pieces)
-            while len(self.kept) > self.limit:
-                self.kept.popitem(last=False)
-
-
-_pieces = _Pieces(KEPT_PIECES)
+_pieces = Pieces(KEPT_PIECES)
 
 
 def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _Listing:
@@ -275,7 +252,7 @@ def _plain_viewer() -> bool:
     return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
 
 
-_plain_pages = _Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address, language and session or none
+_plain_pages = Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address, language and session or none
 
 
 def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
@@ -301,7 +278,7 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
 
 # The catalog page as a visitor without cookies gets it (anonymous, no session: no token, no cart, no messages,
 # the language everyone starts with), by address, with what says it is still current (marketplace.catalog).
-_visitor_pages = _Pieces(KEPT_PLAIN_PAGES)
+_visitor_pages = Pieces(KEPT_PLAIN_PAGES)
 
 
 def _without_cookies() -> bool:

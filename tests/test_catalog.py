@@ -15,6 +15,7 @@ from inventory import services as inv
 from inventory.models import Product, ProductStatus
 from marketplace import catalog
 from marketplace import services as market
+from marketplace import api as market_api
 from marketplace import views as market_views
 from tests.factories import PASSWORD, assert_error, make_group, make_member, make_user
 from tests.stock_helpers import acting
@@ -395,6 +396,37 @@ def test_refused_queries_are_refused_even_when_a_page_is_kept(app, client, shop,
     assert_error(client.get(f"{API}/products?q=cabai%00"), 422, "q")
     assert_error(client.get(f"{API}/products?q=cabai&sort=nope"), 422, "sort")
 
+
+
+def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, shop, clock, monkeypatch):
+    """Asked again by the same query string, the catalog API answers what it answered, without parsing the query
+    or looking the page up again, until the page is due to be built again or the cache is cleared."""
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    looked_up = []
+    rendered = market_api.catalog_rendered
+    monkeypatch.setattr(market_api, "catalog_rendered", lambda *a, **kw: looked_up.append(1) or rendered(*a, **kw))
+    path = f"{API}/products?q=cabe"
+    first = client.get(path)
+    take_rawit(app, shop, "2")
+    clock.now += 3.9
+    again = client.get(path)
+    assert (again.status_code, again.mimetype, again.get_data()) == (first.status_code, first.mimetype,
+                                                                     first.get_data())
+    assert len(looked_up) == 1
+    assert client.get(f"{API}/products?q=cabe&page=1").json == first.json and len(looked_up) == 2  # another address
+    assert_error(client.get(f"{API}/products?q=cabe&sort=nope"), 422, "sort")  # refused, never kept
+    assert client.get(path, headers={"Authorization": "Bearer pk_not-a-token"}).status_code == 401
+    clock.now += 0.1  # the page is due: this request goes to the cache, which builds it again ahead
+    assert client.get(path).json == first.json and len(looked_up) == 3
+    assert available_of(client) == "0" and len(looked_up) == 4  # the page built again, and its answer kept
+    assert available_of(client) == "0" and len(looked_up) == 4
+    with app.app_context():
+        db.session.get(Product, shop.ids["Cabé rawit"]).status = ProductStatus.hidden
+        db.session.commit()
+    assert available_of(client) == "0"  # kept
+    catalog.clear_cache()
+    assert "Cabé rawit" not in {item["name"] for item in client.get(path).json["items"]}
+    assert len(looked_up) == 5
 
 
 def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(app, client, shop, clock,
