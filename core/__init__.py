@@ -249,7 +249,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.teardown_request
     def _clear(_exc):
-        g.pop("api_token", None)
+        g.pop("api_token_id", None)
 
 
 def register_commands(app: Flask) -> None:

@@ -74,7 +74,8 @@ def create_token(data):
 def revoke_current_token():
     """Revoke the bearer token this request carries."""
     require_login()
-    row = g.get("api_token")
+    token_id = g.get("api_token_id")
+    row = db.session.get(ApiToken, token_id) if token_id is not None else None
     if row is None:
         raise NotFound(_l("This request carries no API token."))
     revoke_token(row)

@@ -230,11 +230,12 @@ def revoke_token(token_row: ApiToken) -> None:
         token_row.revoked_at = utcnow()
 
 
-# The token and its user in one query of plain columns, built once: building a statement costs more than
-# running it, and the ORM's loading of two entities more than making the two objects.
+# The token and its user in one query of plain columns, prepared once (core.prepared): building a statement
+# costs more than running it, and the ORM's loading of an entity more than making the object of its columns.
 # Read on every API request, never kept between requests, so a revoked token is refused at once.
 _users, _tokens = User.__table__, ApiToken.__table__
-_TOKEN_AND_USER = Prepared(select(*(column.label(f"token_{column.key}") for column in _tokens.c), *_users.c)
+_TOKEN_AND_USER = Prepared(select(_tokens.c.id.label("token_id"), _tokens.c.token_hash.label("token_token_hash"),
+                                   _tokens.c.revoked_at.label("token_revoked_at"), *_users.c)
                             .join(_users, _users.c.id == _tokens.c.user_id)
                             .where(_tokens.c.token_hash == bindparam("token_hash")))
 
@@ -264,7 +265,7 @@ def user_from_bearer(header: str) -> User:
     if (found is None or found.token_revoked_at is not None
             or not hmac.compare_digest(found.token_token_hash, token_hash) or not found.active):
         raise Unauthorized(_l("The API token is not valid."))
-    g.api_token = _loaded(ApiToken, {column.key: getattr(found, f"token_{column.key}") for column in _tokens.c})
+    g.api_token_id = found.token_id  # the token itself is read again only to revoke it (core.api)
     return _loaded(User, {column.key: getattr(found, column.key) for column in _users.c})
 
 
