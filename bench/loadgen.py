@@ -220,9 +220,10 @@ def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
 
 def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options every HTTP benchmark takes: --seconds, --clients, --rounds, --threads, --only."""
-    parser.add_argument("--seconds", type=float, default=6.0, help="per measurement, split over the rounds")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per measurement, split over the rounds")
     parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
-    parser.add_argument("--rounds", type=int, default=2, help="real/baseline alternations per measurement")
+    parser.add_argument("--rounds", type=int, default=4, help="real/baseline alternations per measurement, each "
+                        "on new connections (which fall between the workers anew)")
     parser.add_argument("--threads", type=int, default=SERVER_THREADS,
                         help="threads of each gunicorn worker (1: one request at a time, as a sync worker)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
