@@ -1,13 +1,14 @@
 """The public catalog under gunicorn against a bare Flask endpoint serving a precomputed page of the same size.
 
-    .venv/bin/python bench/catalog.py [--seconds 6] [--clients 8] [--only sqlite|postgresql] [--cache 5,0]
+    .venv/bin/python bench/catalog.py [--seconds 8] [--rounds 4] [--clients 8] [--threads 1] [--only sqlite|postgresql] [--cache 5,0]
 
 10,000 products of 40 groups (produce, garment, processed; 1-3 variants each,
 some without stock, some hidden) are written straight into a temporary SQLite
 file and, when reachable, a scratch PostgreSQL database, keeping the stock
 books (a lot and an intake movement behind every unit on hand). gunicorn (2
-workers, gthread) serves bench/serve.py: the real app and the baseline in the
-same processes. The benchmark's threads ask for
+workers, gthread of one thread each unless --threads says) serves
+bench/serve.py: the real app and the baseline in the same processes. The
+benchmark's threads ask for
 
 - the catalog API: GET /api/v1/products?kind=produce&in_stock=true&sort=price_asc&page=N
 - the catalog page: GET /catalog?kind=produce&in_stock=1&sort=price_asc&page=N

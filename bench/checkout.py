@@ -1,12 +1,12 @@
 """Checkout under gunicorn against a bare Flask endpoint making the same stock writes in raw SQL.
 
-    .venv/bin/python bench/checkout.py [--seconds 6] [--clients 8] [--only sqlite|postgresql]
+    .venv/bin/python bench/checkout.py [--seconds 8] [--rounds 4] [--clients 8] [--threads 1] [--only sqlite|postgresql] [--parts N]
 
 Two groups with three variants (two of one group, one of the other) and stock
 far larger than any run takes, written straight into a temporary SQLite file
 and, when reachable, a scratch PostgreSQL database (a lot and an intake
-movement behind every unit). gunicorn (2 workers, gthread) serves
-bench/serve.py. The benchmark's threads send
+movement behind every unit). gunicorn (2 workers, gthread of one thread each
+unless --threads says) serves bench/serve.py. The benchmark's threads send
 
 - the real checkout: POST /api/v1/checkouts with a bearer token, three lines of
   one unit each, cash, pickup: validation, one order per group, guarded
