@@ -8,12 +8,12 @@ passes its parameters through the same type processors SQLAlchemy would apply
 and its rows through the same result processors, and runs on the cursor of the
 connection given, inside that connection's transaction. Listeners of
 `before_cursor_execute` still see every statement (SQLite's write lock is taken
-there, see core._sqlite_write_after_reads), and a driver error comes out as
-SQLAlchemy's own exception (an IntegrityError is still an IntegrityError).
+there, see core._sqlite_write_after_reads; no other engine events are sent), and
+a driver error comes out as SQLAlchemy's own exception (an IntegrityError is
+still an IntegrityError).
 
 Only for statements with a fixed shape: no expanding IN (build one statement per
-count instead, see `insert_rows`), and every column with a Python-side default
-given or left to the database's own default.
+count instead, as `insert_rows` does for rows).
 """
 from collections import namedtuple
 from functools import cache
