@@ -237,13 +237,14 @@ def list_products(args):
     current = Current()
     body = catalog_rendered(_catalog_json, **args, current=current)
     if current:
-        _kept_answers.put({request.query_string: (current, body)})
+        _kept_answers.put({(request.script_root, request.query_string): (current, body)})
     return current_app.response_class(body, mimetype="application/json")
 
 
-# A catalog page's answer, whole, by the query string it was asked by, while the pages it shows are current
-# (marketplace.catalog.Current): asked again, it is answered before the query is parsed again. The answer is
-# the same for everyone (a bad token is refused before this, by core._check_bearer).
+# A catalog page's answer, whole, by the address it was asked by (photo URLs follow the script root), while
+# the pages it shows are current (marketplace.catalog.Current): asked again, it is answered before the query
+# is parsed again. The answer is the same for everyone (a bad token is refused before this, by
+# core._check_bearer).
 KEPT_ANSWERS = 256
 _kept_answers = Pieces(KEPT_ANSWERS)
 
@@ -251,7 +252,7 @@ _kept_answers = Pieces(KEPT_ANSWERS)
 @blp.before_request
 def _kept_catalog_answer():
     if request.endpoint == "marketplace_api.list_products":
-        [kept] = _kept_answers.get([request.query_string])
+        [kept] = _kept_answers.get([(request.script_root, request.query_string)])
         if kept is not None and kept[0]:
             return current_app.response_class(kept[1], mimetype="application/json")
     return None

@@ -414,19 +414,21 @@ def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, sh
                                                                      first.get_data())
     assert len(looked_up) == 1
     assert client.get(f"{API}/products?q=cabe&page=1").json == first.json and len(looked_up) == 2  # another address
+    client.get(path, environ_overrides={"SCRIPT_NAME": "/pasar"})  # another root: its photo URLs are its own
+    assert len(looked_up) == 3
     assert_error(client.get(f"{API}/products?q=cabe&sort=nope"), 422, "sort")  # refused, never kept
     assert client.get(path, headers={"Authorization": "Bearer pk_not-a-token"}).status_code == 401
     clock.now += 0.1  # the page is due: this request goes to the cache, which builds it again ahead
-    assert client.get(path).json == first.json and len(looked_up) == 3
-    assert available_of(client) == "0" and len(looked_up) == 4  # the page built again, and its answer kept
-    assert available_of(client) == "0" and len(looked_up) == 4
+    assert client.get(path).json == first.json and len(looked_up) == 4
+    assert available_of(client) == "0" and len(looked_up) == 5  # the page built again, and its answer kept
+    assert available_of(client) == "0" and len(looked_up) == 5
     with app.app_context():
         db.session.get(Product, shop.ids["Cabé rawit"]).status = ProductStatus.hidden
         db.session.commit()
     assert available_of(client) == "0"  # kept
     catalog.clear_cache()
     assert "Cabé rawit" not in {item["name"] for item in client.get(path).json["items"]}
-    assert len(looked_up) == 5
+    assert len(looked_up) == 6
 
 
 def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(app, client, shop, clock,
