@@ -17,7 +17,6 @@ import pytest
 import requests
 import stripe
 from sqlalchemy import func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from core import ledger
 from core.extensions import db
@@ -26,6 +25,7 @@ from marketplace import payments
 from marketplace.models import CardPayment, CardPaymentStatus, Order, Payment, ProcessorEvent, Refund
 from marketplace.services import expire_orders
 from tests.factories import assert_error
+from tests.live_server import serving
 from tests.localstripe_server import register_webhook
 from tests.test_marketplace_api import API, body_of, get_order, market, placed  # noqa: F401  (fixture)
 
@@ -33,23 +33,14 @@ from tests.conftest import PK, SECRET
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
 @pytest.fixture
 def webhooks(app, db, stripe_on):
     """The app served over HTTP, registered at localstripe as its webhook endpoint."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{httpd.server_port}"
-    register_webhook(stripe_on, f"{url}{API}/stripe/webhook", SECRET,
-                     events=["payment_intent.succeeded", "payment_intent.payment_failed"])
-    yield url
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as (host, port):
+        url = f"http://{host}:{port}"
+        register_webhook(stripe_on, f"{url}{API}/stripe/webhook", SECRET,
+                         events=["payment_intent.succeeded", "payment_intent.payment_failed"])
+        yield url
 
 
 def card_checkout(client, market, *lines):

@@ -1,10 +1,10 @@
 """Browser tests: Playwright driving Debian's Chromium against a live server."""
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.live_server import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -30,12 +30,8 @@ def browser():
 @pytest.fixture
 def live_server(app, db):
     """The app served over HTTP on a free loopback port, for the browser."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture
