@@ -444,8 +444,8 @@ def _restore_reserved(lines: list[StockLine], sign: int) -> None:
                            .execution_options(synchronize_session=False))
 
 
-# Reserving several variants: their stock rows locked in id order (PostgreSQL), then one guarded
-# UPDATE for all of them that names the rows it moved. One statement per number of variants.
+# Reserving variants: with more than one, their stock rows locked first in id order (PostgreSQL); then one
+# guarded UPDATE for all of them that names the rows it moved. Prepared once per number of variants.
 @functools.cache
 def _lock_in_order(count: int) -> Prepared:
     """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
