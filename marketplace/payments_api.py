@@ -172,12 +172,7 @@ def record_payment(headers, _data, order_id):
         payment, created, written = slips.record_payment_with_slip(order, data, key, upload)
     else:
         (payment, created), written = payments.record_payment(order, request.get_json(), key), None
-    try:
-        db.session.commit()
-    except Exception:
-        if written is not None:
-            written.unlink(missing_ok=True)
-        raise
+    slips.commit_with_slip(written)
     view = _with_order(payment)
     view["slip"] = bool(payment.slip_name)
     return view, 201, ({} if created else {"Idempotent-Replayed": "true"})

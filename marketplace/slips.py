@@ -67,9 +67,9 @@ def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upl
                              ) -> tuple[Payment, bool, Path | None]:
     """Record cash or a transfer (marketplace.payments.record_payment), keeping the transfer slip photo if any.
 
-    Returns (payment, created, the slip file written); the caller commits, and
-    removes the file if the commit fails. A retry of a recorded payment writes
-    no second file.
+    Returns (payment, created, the slip file written); the caller commits with
+    `commit_with_slip`, which removes the file if the commit fails. A retry of a
+    recorded payment writes no second file.
     """
     require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
     slip = prepare_slip(order, upload) if upload else None
@@ -79,6 +79,16 @@ def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upl
     payment, created = payments.record_payment(order, data, idempotency_key, slip_name=slip.name if slip else None)
     written = _write(slip) if slip is not None and created and payment.slip_name == slip.name else None
     return payment, created, written
+
+
+def commit_with_slip(written: Path | None) -> None:
+    """Commit the payment just recorded; when the commit fails, the slip file written for it goes too."""
+    try:
+        db.session.commit()
+    except Exception:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
 
 
 def slip_file(order: Order, payment_id: int) -> tuple[Path, str]:

@@ -678,12 +678,7 @@ def record_payment(order_id: int):
                                                                     upload)
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "payment", form, exc)
-    try:
-        db.session.commit()
-    except Exception:
-        if written is not None:
-            written.unlink(missing_ok=True)
-        raise
+    slips.commit_with_slip(written)
     if created:
         flash(_("Recorded: %(amount)s by %(method)s for order #%(id)d.", amount=format_rupiah(payment.amount),
                 method=PAYMENT_LABELS[payment.method], id=found.id), "success")

@@ -693,3 +693,22 @@ def test_the_openapi_document_describes_the_slip_upload(app, client):
     assert "413" in operation["responses"]
     slip = spec["paths"][f"{API}/orders/{{order_id}}/payments/{{payment_id}}/slip"]["get"]
     assert "image/webp" in slip["responses"]["200"]["content"]
+
+
+def test_a_slip_written_for_a_payment_whose_commit_fails_is_removed(app, db, tmp_path, monkeypatch):
+    from marketplace import slips
+
+    kept, lost = tmp_path / "kept.webp", tmp_path / "lost.webp"
+    kept.write_bytes(b"slip")
+    lost.write_bytes(b"slip")
+    with app.app_context():
+        slips.commit_with_slip(kept)
+        slips.commit_with_slip(None)
+
+        def refused():
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(db.session, "commit", refused)
+        with pytest.raises(RuntimeError):
+            slips.commit_with_slip(lost)
+    assert kept.exists() and not lost.exists()
