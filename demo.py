@@ -6,15 +6,16 @@ from flask import current_app
 from flask_login import login_user, logout_user
 from sqlalchemy import select
 
-from core.auth import User, register_user
+from accounts.models import User
+from accounts.services import register_user
 from core.extensions import db
 from core.phone import normalize_phone
 from core.types import utcnow
-from groups import payouts
+from revenue.services import payouts
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
-from marketplace import payments
+from payments import services as payments
 from marketplace import services as market
 from marketplace.models import Order
 

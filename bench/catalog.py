@@ -36,7 +36,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bench.common import make_app  # noqa: E402
 from bench.loadgen import (Server, compare, cpu_note, fetch, load_arguments, on_each_database,  # noqa: E402
                            print_rows, row)
-from core.auth import User  # noqa: E402
+from accounts.models import User  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.text import fold  # noqa: E402
 from core.types import utcnow  # noqa: E402
@@ -186,7 +186,7 @@ def in_process(name: str, url: str, count: int, pages: int) -> None:
     from flask import Flask, Response
 
     from config import Config
-    from core import create_app
+    from app import create_app
 
     class Deployed(Config):
         SQLALCHEMY_DATABASE_URI = url

@@ -40,7 +40,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from bench.loadgen import Server, compare, cpu_note, load_arguments, on_each_database, print_rows, row  # noqa: E402
 from bench.common import make_app  # noqa: E402
-from core.auth import User, issue_token  # noqa: E402
+from accounts.models import User
+from accounts.services import issue_token
 from core.extensions import db  # noqa: E402
 from core.types import utcnow  # noqa: E402
 from groups.models import Group, GroupKind, Member, Role  # noqa: E402
@@ -98,13 +99,14 @@ def _body(setup: dict) -> bytes:
 
 def parts(name: str, app, setup: dict, count: int) -> None:
     """CPU time per checkout made through the app in this process, in all and in its parts."""
-    import core.auth
+    import accounts.services
     import marketplace.api
-    from marketplace import payments, services
+    from payments import services as payments
+    from marketplace import services
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    timed = [(core.auth, "user_from_bearer", "token lookup"), (services, "place", "place_checkout"),
+    timed = [(accounts.services, "user_from_bearer", "token lookup"), (services, "place", "place_checkout"),
              (services, "_clean_lines", "  of which reading the variants"), (inv.Reservation, "hold", "  of which holding the stock"),
              (Session, "commit", "commits"), (marketplace.api, "checkout_view", "checkout_view (the answer)"),
              (marketplace.api, "_CHECKOUT_OUT", "dumping the answer"),

@@ -2,7 +2,7 @@
 import os
 
 from config import TestConfig
-from core import create_app
+from app import create_app
 from core.extensions import db
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

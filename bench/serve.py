@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, create_engine, text  # noqa: E402
 from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
 
 from config import Config  # noqa: E402
-from core import create_app  # noqa: E402
+from app import create_app  # noqa: E402
 from core.types import UtcDateTime  # noqa: E402
 
 DATABASE_URL = os.environ["BENCH_DATABASE_URL"]

@@ -3,7 +3,7 @@
     .venv/bin/python bench/settle.py [--lines 100000] [--members 20] [--repeat 2] [--only sqlite|postgresql]
 
 One group, a month of completed orders of five lines each, accrued exactly as
-`groups.revenue.accrue_sale` does (its own `split_sale` computes every part)
+`revenue.services.accrual.accrue_sale` does (its own `split_sale` computes every part)
 but written in bulk: per order one accrual entry with its postings, and an
 Earning row per part. Two methods:
 
@@ -12,7 +12,7 @@ Earning row per part. Two methods:
 - `work` (10 % to the fund): every line's net goes to the pool, which the
   settlement shares by the work each member logged in the month.
 
-The measured operation is the real `groups.settlements.settle()` for the month,
+The measured operation is the real `revenue.services.settlements.settle()` for the month,
 committed: the pool shared, each member's statement summed, proven against the
 ledger and frozen. It runs in a process that has settled once before (a small
 group of 50 lines in the same database, timed and printed on its own): a
@@ -48,12 +48,12 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
 from core import ledger  # noqa: E402
-from core.auth import User  # noqa: E402
+from accounts.models import User  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.formatting import WIB  # noqa: E402
-from groups import revenue, settlements  # noqa: E402
-from groups.models import (Earning, Group, GroupKind, Member, Role, SplitMethod, SplitPolicy,  # noqa: E402
-                           Statement, WorkLog)
+from revenue.services import accrual as revenue, settlements  # noqa: E402
+from revenue.models import Earning, SplitMethod, SplitPolicy, Statement, WorkLog
+from groups.models import Group, GroupKind, Member, Role
 from tests.databases import scratch_database  # noqa: E402
 
 LINES_PER_ORDER = 5

@@ -1,46 +1,5 @@
-"""Account schemas for the API."""
-from marshmallow import Schema, fields, validate
-
-from core.auth import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
-
-
-class RegisterIn(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=3, max=EMAIL_MAX_LENGTH))
-    password = fields.String(required=True, validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX_LENGTH))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
-
-
-class LoginIn(Schema):
-    """Log in with an e-mail address, or with `phone` for members who have none."""
-
-    email = fields.String(validate=validate.Length(max=EMAIL_MAX_LENGTH))
-    phone = fields.String(validate=validate.Length(max=40))
-    password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH))
-
-
-class TokenIn(LoginIn):
-    name = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH), metadata={"description": "A label, such as the device"})
-
-
-class TokenOut(Schema):
-    id = fields.Integer()
-    token = fields.String(metadata={"description": "Shown once; send as `Authorization: Bearer <token>`"})
-
-
-class UserOut(Schema):
-    id = fields.Integer()
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    name = fields.String()
-    is_admin = fields.Boolean()
-    locale = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-
-
-class MeUpdateIn(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=NAME_MAX_LENGTH))
-    locale = fields.String(validate=validate.OneOf(["id", "en"]))
+"""Marshmallow fields every domain's schemas share."""
+from marshmallow import fields
 
 
 class StrictBoolean(fields.Boolean):

@@ -3,11 +3,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from core.blueprint import Blueprint
 
-from core.auth import require_login, start_session
+from accounts.services import require_login, start_session
 from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, paginate, page_of
-from core.schemas import MeUpdateIn
+from accounts.schemas import MeUpdateIn
 from groups import services
 from groups.schemas import (GroupIn, GroupListQuery, GroupOut, GroupPatch, GroupVerifyIn, InvitationAcceptIn,
                             InvitationOut, MeOut, MemberIn, MemberOut, MemberPatch)
@@ -50,7 +50,7 @@ def me():
 @blp.response(200, MeOut)
 def update_me(data):
     """Change your display name or language (`id` or `en`)."""
-    from core.auth import clean_name
+    from core.validation import clean_name
 
     user = require_login()
     if "name" in data:

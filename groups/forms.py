@@ -4,7 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, EmailField, HiddenField, PasswordField, SelectField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.auth import NAME_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from core.validation import NAME_MAX_LENGTH
+from accounts.models import PASSWORD_MIN_LENGTH
 
 KIND_CHOICES = [SelectChoice("farmer", _l("Farmer group (kelompok tani)")),
                 SelectChoice("business", _l("Joint business group (KUB)"))]

@@ -1,7 +1,7 @@
 """Group and member schemas for the API."""
 from marshmallow import Schema, fields, validate
 
-from core.auth import NAME_MAX_LENGTH
+from core.validation import NAME_MAX_LENGTH
 from core.pagination import PageQuery
 from core.schemas import StrictBoolean
 from groups.models import GroupKind, Role

@@ -11,12 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core.auth import (ID_MAX, NAME_MAX_LENGTH, User, clean_email, clean_name, clean_phone, find_user_by_login,
-                       has_control_chars, require_login)
+from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
+from accounts.models import User
+from accounts.services import clean_email, clean_phone, find_user_by_login, require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
-from core.signals import user_registered
+from accounts.signals import user_registered
 from core.types import utcnow
 from groups.models import Group, GroupKind, Invitation, Member, Role
 
@@ -205,7 +206,7 @@ def set_group_verified(group: Group, verified: bool) -> Group:
     """A district admin vouches for a group (or withdraws it)."""
     if not isinstance(verified, bool):
         raise ValidationFailed(errors={"verified": [_("Not a valid boolean.")]})
-    from core.auth import require_admin
+    from accounts.services import require_admin
 
     admin = require_admin()
     group.verified = verified

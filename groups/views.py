@@ -3,11 +3,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core.auth import start_session
+from accounts.services import start_session
 from core.errors import AppError
 from core.extensions import db, limiter
 from core.pagination import paginate
-from core.views import _login_limit, apply_errors
+from accounts.views import _login_limit
+from core.pages import apply_errors
 from groups import services
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.models import GroupKind, Role
@@ -170,7 +171,7 @@ def join():
     if form.validate_on_submit():
         try:
             if not current_user.is_authenticated and not form.password.data:
-                from core.auth import check_password_rules
+                from accounts.models import check_password_rules
 
                 check_password_rules(form.password.data)
             user = services.accept_invitation(form.code.data, form.password.data, form.phone.data or None)

@@ -3,7 +3,7 @@ from flask import url_for
 from core.blueprint import Blueprint
 from sqlalchemy.orm import selectinload
 
-from core.auth import require_login
+from accounts.services import require_login
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
 from groups.services import get_group_or_404

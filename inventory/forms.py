@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import DateInput
 
-from core.auth import NAME_MAX_LENGTH
+from core.validation import NAME_MAX_LENGTH
 
 KIND_CHOICES = [SelectChoice("produce", _l("Produce")), SelectChoice("garment", _l("Garment")),
                 SelectChoice("processed", _l("Processed food"))]

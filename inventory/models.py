@@ -7,7 +7,7 @@ from sqlalchemy import (DDL, BigInteger, Boolean, CheckConstraint, Date, Foreign
                         Text, UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.auth import NAME_MAX_LENGTH
+from core.validation import NAME_MAX_LENGTH
 from core.extensions import db
 from core.quantity import Quantity
 from core.text import fold

@@ -8,7 +8,7 @@ out as decimal strings without trailing zeros ("2.5", "3").
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
-from core.auth import NAME_MAX_LENGTH
+from core.validation import NAME_MAX_LENGTH
 from core.pagination import PageQuery
 from core.quantity import format_quantity
 from core.schemas import StrictBoolean

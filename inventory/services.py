@@ -18,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
 
-from core.auth import ID_MAX, clean_name, has_control_chars, require_login, row_by_id
+from core.validation import ID_MAX, clean_name, has_control_chars, row_by_id
+from accounts.services import require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, parse_rupiah

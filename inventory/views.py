@@ -116,7 +116,7 @@ def _coordinated_group(group_id: int) -> Group:
 def _show_errors(form, error: AppError, fields: dict | None = None) -> None:
     """Put a service's field errors beside the right inputs, and its message on top when needed.
 
-    Like core.views.apply_errors, but `fields` can name where a service's key
+    Like accounts.views.apply_errors, but `fields` can name where a service's key
     goes (a variant row's input for "variants.1.unit_price"), and messages for
     keys no input shows are flashed rather than lost.
     """

@@ -5,14 +5,16 @@ from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
-from core import reads_first
-from core.auth import User, require_login
+from core.database import reads_first
+from accounts.models import User
+from accounts.services import require_login
 from core.extensions import db
 from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
-from marketplace import payments, services
+from payments import services as payments
+from marketplace import services
 from marketplace.catalog import Current, Pieces, catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.auth import ID_MAX
+from core.validation import ID_MAX
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.quantity import MAX_QUANTITY, QuantityError, format_quantity, parse_quantity

@@ -7,7 +7,7 @@ Quantities go out as decimal strings without trailing zeros, money as whole rupi
 """
 from marshmallow import Schema, fields, validate
 
-from core.auth import ID_MAX
+from core.validation import ID_MAX
 from core.pagination import PageQuery
 from inventory.schemas import Quantity
 from marketplace.models import FulfilmentMethod, OrderStatus, PaymentMethod

@@ -21,8 +21,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
-from core import reads_first
-from core.auth import ID_MAX, User, has_control_chars, require_login, row_by_id
+from core.database import reads_first
+from core.validation import ID_MAX, has_control_chars, row_by_id
+from accounts.models import User
+from accounts.services import require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
@@ -30,15 +32,15 @@ from core.money import format_rupiah
 from core.prepared import Prepared, Record, insert_rows, row_params
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
-from groups import revenue
+from revenue.services import accrual as revenue
 from groups.models import Group, Member, Role
 from groups.services import membership, require_role
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
-from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine,
-                                OrderLineLot, OrderStatus, PaymentMethod)
-from marketplace.providers import provider_for
+from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine, OrderLineLot,
+                                OrderStatus, PaymentMethod)
+from payments.providers import provider_for
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50

@@ -22,14 +22,15 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from core.auth import User
+from accounts.models import User
 from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import csrf, db
 from core.money import format_rupiah
 from core.pagination import paginate
 from core.phone import whatsapp_number
 from core.quantity import format_quantity, typed_quantity
-from core.views import apply_errors, safe_next
+from core.pages import apply_errors
+from core.pages import safe_next
 from groups import services as groups
 from groups.models import Group, Role
 from inventory import services as stock
@@ -37,19 +38,13 @@ from inventory.models import ProductKind
 from inventory.services import InsufficientStock
 from inventory.views import day_filter
 from marketplace import cart as carts
-from marketplace import payments, services, slips
-from marketplace.providers import provider_for
+from payments import services as payments, slips
+from marketplace import services
+from payments.providers import provider_for
 from marketplace.catalog import SORTS, Current, Pieces, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.forms import (PAYMENT_CHOICES, CartAddForm, CartLineForm, CheckoutForm, HandoverForm, OrderActionForm, PaymentForm,
                                RefundForm, ReversalForm)
-from marketplace.models import (
-    OPEN_STATUSES,
-    Checkout,
-    FulfilmentMethod,
-    Order,
-    OrderStatus,
-    PaymentMethod,
-)
+from marketplace.models import OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderStatus, PaymentMethod
 
 bp = Blueprint("marketplace", __name__)
 
@@ -712,7 +707,7 @@ def refund(order_id: int):
 @bp.route("/orders/<int:order_id>/payments/<int:payment_id>/reversal", methods=["POST"])
 @login_required
 def reverse_payment(order_id: int, payment_id: int):
-    """Correct cash or a transfer recorded by mistake (marketplace.payments.reverse_payment)."""
+    """Correct cash or a transfer recorded by mistake (payments.services.reverse_payment)."""
     found = services.get_order_or_404(order_id)
     groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
     form = _reversal_form(payment_id, request.form)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from config import TestConfig
-from core import create_app
+from app import create_app
 from core.extensions import db as _db
 from core.extensions import limiter
 from tests.databases import scratch_database

@@ -2,7 +2,8 @@
 import itertools
 from types import SimpleNamespace
 
-from core.auth import User, issue_token
+from accounts.models import User
+from accounts.services import issue_token
 from core.extensions import db
 from groups.models import Group, GroupKind, Member, Role
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from flask_login import login_user
 from sqlalchemy import func, select
 
-from core.auth import User
+from accounts.models import User
 from core.extensions import db
 from groups.models import Group
 from inventory import services as inv

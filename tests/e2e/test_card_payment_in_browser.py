@@ -70,7 +70,8 @@ def test_buyer_pays_by_card_and_the_webhook_marks_the_order_paid(app, live_serve
         from sqlalchemy import select
 
         from core.extensions import db
-        from marketplace.models import Order, Payment
+        from marketplace.models import Order
+        from payments.models import Payment
         order = db.session.scalar(select(Order))
         assert (order.paid, order.total) == (order.total, order.total) and order.total > 0
         assert [p.method.value for p in db.session.scalars(select(Payment))] == ["card"]

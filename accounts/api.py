@@ -1,0 +1,96 @@
+"""Accounts API: register, log in, log out, bearer tokens."""
+from flask import g
+from flask_babel import lazy_gettext as _l
+from core.blueprint import Blueprint
+
+from core.validation import ID_MAX, clean_name
+from accounts.models import ApiToken
+from accounts.services import (authenticate, end_session, issue_token, register_user, require_login, revoke_token,
+                               start_session)
+from core.errors import NotFound, ValidationFailed
+from core.extensions import db, limiter
+from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
+
+blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
+
+
+def _login_limit():
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _credentials(data: dict):
+    identifier = data.get("email") or data.get("phone")
+    if not identifier:
+        raise ValidationFailed(errors={"email": [str(_l("Enter your e-mail or phone number."))]})
+    return authenticate(identifier, data["password"])
+
+
+@blp.route("/auth/register", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(RegisterIn)
+@blp.response(201, UserOut)
+def register(data):
+    """Create an account."""
+    user = register_user(**data)
+    db.session.commit()
+    return user
+
+
+@blp.route("/auth/login", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(LoginIn)
+@blp.response(200, UserOut)
+def login(data):
+    """Log in with e-mail (or phone) and password; sets the session cookie."""
+    user = _credentials(data)
+    start_session(user)
+    db.session.commit()
+    return user
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@blp.response(204)
+def logout():
+    """End the browser session."""
+    end_session()
+
+
+@blp.route("/auth/token", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(TokenIn)
+@blp.response(201, TokenOut)
+def create_token(data):
+    """Trade credentials for a bearer token."""
+    name = data.pop("name", None)
+    name = clean_name(name) if name else None
+    user = _credentials(data)
+    row, token = issue_token(user, name)
+    db.session.commit()
+    return {"id": row.id, "token": token}
+
+
+@blp.route("/auth/token", methods=["DELETE"])
+@blp.response(204)
+def revoke_current_token():
+    """Revoke the bearer token this request carries."""
+    require_login()
+    token_id = g.get("api_token_id")
+    row = db.session.get(ApiToken, token_id) if token_id is not None else None
+    if row is None:
+        raise NotFound(_l("This request carries no API token."))
+    revoke_token(row)
+    db.session.commit()
+
+
+@blp.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_token_by_id(token_id):
+    """Revoke one of your own tokens, for example of a lost phone."""
+    user = require_login()
+    row = db.session.get(ApiToken, token_id) if token_id <= ID_MAX else None
+    if row is None or row.user_id != user.id:
+        raise NotFound(_l("Token not found."))
+    revoke_token(row)
+    db.session.commit()

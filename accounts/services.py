@@ -1,0 +1,228 @@
+"""Accounts: registering, logging in and out, sessions and API tokens."""
+import hashlib
+import hmac
+import secrets
+
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from accounts.models import (EMAIL_MAX_LENGTH, ApiToken, User)
+from accounts.signals import user_registered
+from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from core.extensions import bearer_request, db, login_manager
+from core.phone import PhoneError, normalize_phone
+from core.prepared import Prepared
+from core.types import utcnow
+from core.validation import clean_name, has_control_chars
+
+TOKEN_PREFIX = "pk_"
+
+# Verified against when no user matches, so a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def clean_email(email) -> str:
+    """A lower-cased e-mail address with one @ and a dotted domain."""
+    if not isinstance(email, str):
+        raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if (not local or "." not in domain or domain.startswith(".") or domain.endswith(".")
+            or len(email) > EMAIL_MAX_LENGTH or any(c.isspace() for c in email) or "@" in domain
+            or has_control_chars(email)):
+        raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
+    return email
+
+
+def clean_phone(phone, field: str = "phone") -> str:
+    """A phone number in +62 form, or ValidationFailed on `field`."""
+    try:
+        return normalize_phone(phone)
+    except PhoneError:
+        raise ValidationFailed(errors={field: [str(_l("Enter an Indonesian phone number, such as 0812-3456-7890."))]}) from None
+
+
+def register_user(email: str, password: str, name: str, phone: str | None = None) -> User:
+    """Create an account; its e-mail then links any member records that carry it."""
+    email = clean_email(email)
+    name = clean_name(name)
+    phone = clean_phone(phone) if phone else None
+    errors = {}
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = [str(_l("An account with this e-mail already exists."))]
+    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        errors["phone"] = [str(_l("An account with this phone number already exists."))]
+    if errors:
+        raise Conflict(_l("An account already exists."), errors)
+    user = User(email=email, name=name, phone=phone)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("An account already exists."), {"email": [str(_l("An account with this e-mail already exists."))]}) from None
+    user_registered.send(user)
+    return user
+
+
+def find_user_by_login(identifier: str) -> User | None:
+    """The user an e-mail address or phone number names, if any."""
+    if not isinstance(identifier, str) or not identifier.strip():
+        return None
+    identifier = identifier.strip()
+    if has_control_chars(identifier):
+        return None
+    if "@" in identifier:
+        return db.session.scalar(select(User).where(User.email == identifier.lower()))
+    try:
+        phone = normalize_phone(identifier)
+    except PhoneError:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone))
+
+
+def authenticate(identifier: str, password: str) -> User:
+    """The active user with these credentials, or Unauthorized."""
+    user = find_user_by_login(identifier)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password if isinstance(password, str) else "")
+        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+    if not isinstance(password, str) or not user.check_password(password) or not user.active:
+        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+    return user
+
+
+def start_session(user: User, remember: bool = True) -> None:
+    """Sign the user in on this browser."""
+    login_user(user, remember=remember)
+
+
+def end_session() -> None:
+    """Sign out and forget what this browser held (a cart, say): phones here are shared.
+
+    Only the chosen language stays.
+    """
+    from flask import session
+
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
+
+
+def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=user, token_hash=hash_token(token), name=name)
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def revoke_token(token_row: ApiToken) -> None:
+    if token_row.revoked_at is None:
+        token_row.revoked_at = utcnow()
+
+
+# The token and its user in one query of plain columns, prepared once (core.prepared): building a statement
+# costs more than running it, and the ORM's loading of an entity more than making the object of its columns.
+# Read on every API request, never kept between requests, so a revoked token is refused at once.
+_users, _tokens = User.__table__, ApiToken.__table__
+_TOKEN_AND_USER = Prepared(select(_tokens.c.id.label("token_id"), _tokens.c.token_hash.label("token_token_hash"),
+                                   _tokens.c.revoked_at.label("token_revoked_at"), *_users.c)
+                            .join(_users, _users.c.id == _tokens.c.user_id)
+                            .where(_tokens.c.token_hash == bindparam("token_hash")))
+
+
+def _loaded(model, values: dict):
+    """The object of `model` with these column values, in the session as if the ORM had loaded it."""
+    mapper = inspect(model)
+    if not mapper.configured:  # a new process whose first request is this one: the ORM had no query yet
+        configure_mappers()
+    obj = db.session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+    if obj is None:
+        obj = mapper.class_manager.new_instance()
+        instance_dict(obj).update(values)
+        make_transient_to_detached(obj)
+        db.session.add(obj)
+    return obj
+
+
+def user_from_bearer(header: str) -> User:
+    """The user a bearer token belongs to; Unauthorized for a bad, unknown or revoked token."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise Unauthorized(_l("The API token is not valid."))
+    token_hash = hash_token(token)
+    found = next(iter(_TOKEN_AND_USER.rows(db.session.connection(), {"token_hash": token_hash})), None)
+    if (found is None or found.token_revoked_at is not None
+            or not hmac.compare_digest(found.token_token_hash, token_hash) or not found.active):
+        raise Unauthorized(_l("The API token is not valid."))
+    g.api_token_id = found.token_id  # the token itself is read again only to revoke it (accounts.api)
+    return _loaded(User, {column.key: getattr(found, column.key) for column in _users.c})
+
+
+def _bearer_user(req) -> User | None:
+    """The user an API request's bearer token names; None without one, Unauthorized for a bad one."""
+    if not bearer_request(req):
+        return None
+    try:
+        return user_from_bearer(req.headers["Authorization"])
+    except Unauthorized:
+        # Settle this request as anonymous: the 401 answer looks at current_user (for its
+        # language), which would otherwise load the bad token again and fail with a 500.
+        login_manager._update_request_context_with_user()
+        raise
+
+
+@login_manager.user_loader
+def _load_user(session_token: str) -> User | None:
+    # Never for a bearer API request: Logins settles those by their token alone, without the session.
+    return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
+
+
+@login_manager.request_loader
+def _load_user_from_request(req) -> User | None:
+    return _bearer_user(req)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith("/api/"):
+        raise Unauthorized()
+    from flask import flash, redirect, url_for
+
+    flash(str(_l("Please log in first.")), "warning")
+    return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
+
+
+def require_login() -> User:
+    """The signed-in user, or Unauthorized."""
+    if not current_user.is_authenticated:
+        raise Unauthorized()
+    return current_user._get_current_object()
+
+
+def require_admin() -> User:
+    """The signed-in district admin, or Forbidden."""
+    user = require_login()
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count(User.id))) or 0

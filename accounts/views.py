@@ -1,0 +1,76 @@
+"""Account pages: log in, register, log out, language."""
+from core.pages import apply_errors, safe_next
+
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from accounts.services import authenticate, end_session, register_user, start_session
+from core.errors import AppError
+from core.extensions import db, limiter
+from accounts.forms import LoginForm, LogoutForm, RegisterForm
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(url_for("groups.my_groups")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.login.data, form.password.data)
+        except AppError as exc:
+            flash(str(exc.message), "error")
+        else:
+            start_session(user, remember=form.remember.data)
+            db.session.commit()
+            return redirect(safe_next(url_for("groups.my_groups")))
+    return render_template("accounts/login.html", form=form, next=safe_next(""))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("groups.my_groups"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = register_user(form.email.data, form.password.data, form.name.data, form.phone.data or None)
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            user.locale = session.get("lang")
+            db.session.commit()
+            start_session(user)
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
+            return redirect(safe_next(url_for("groups.my_groups")))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        end_session()
+        flash(_("You have logged out."), "success")
+    return redirect(url_for("groups.home"))
+
+
+@bp.route("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language, for this browser and, when logged in, for the account."""
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    return redirect(safe_next(url_for("groups.home")))

@@ -1,0 +1,135 @@
+"""The composition root: create_app builds the application from the kernel and every domain package.
+
+Each package brings its own blueprints, commands and hooks through `init_app(app)`,
+called here in the order of the dependency rule (docs/ARCHITECTURE.md).
+"""
+import logging
+from pathlib import Path
+
+import click
+from flask import Blueprint, Flask, g, request, session
+from flask.cli import with_appcontext
+from flask_babel import get_locale
+from flask_login import current_user
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import accounts
+import dashboards
+import groups
+import inventory
+import marketplace
+import payments
+import revenue
+from config import INSTANCE_DIR, Config
+from core import cli as core_cli
+from core.database import reads_first
+from core.errors import register_errorhandlers
+from core.extensions import CookieSessions, api, babel, bearer_request, csrf, db, limiter, login_manager, migrate
+from core.formatting import register_filters
+from demo import seed
+
+DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, dashboards)
+
+
+def create_app(config_class=Config) -> Flask:
+    """Build the application for `config_class`."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder="templates", static_folder="static")
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    register_extensions(app)
+    register_domains(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    register_logging(app)
+    return app
+
+
+def select_locale() -> str:
+    """The user's choice, then this browser's choice, then Indonesian."""
+    languages = ("id", "en")
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(languages) or "id"
+    return "id"
+
+
+def register_extensions(app: Flask) -> None:
+    app.session_interface = CookieSessions()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Jakarta")
+    csrf.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
+
+
+def register_domains(app: Flask) -> None:
+    for package in DOMAINS:
+        package.init_app(app)
+    app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,
+                                     static_url_path="/api/v1/docs/assets"))
+
+    @app.before_request
+    def _check_bearer():
+        # A bad token is refused even on public endpoints, so clients learn of it at once.
+        if bearer_request(request):
+            with reads_first():  # finding who sends a write takes no write lock
+                _ = current_user.is_authenticated
+
+
+def register_template_helpers(app: Flask) -> None:
+    register_filters(app)
+
+    @app.context_processor
+    def _globals():
+        return {"current_locale": str(get_locale() or "id")}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/api/v1/docs"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if "text/html" in response.content_type and current_user.is_authenticated:  # JSON needs no user loaded
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.teardown_request
+    def _clear(_exc):
+        g.pop("api_token_id", None)
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Load the Blitar demo groups, members and logins (safe to run again)."""
+    summary = seed()
+    db.session.commit()
+    for line in summary:
+        click.echo(line)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(core_cli.ledger_cli)
+    app.cli.add_command(seed_demo)
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

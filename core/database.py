@@ -1,0 +1,91 @@
+"""The database connection's rules: SQLite's pragmas and write lock, and reads a writing request makes first."""
+import sqlite3
+from contextlib import contextmanager
+
+from flask import g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: write-ahead log, foreign keys enforced, wait on a busy database."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        # Transactions are begun by _sqlite_begin below, not by the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+        # SQLite's own lower() folds only ASCII; names here are Indonesian, Javanese, anything.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+READING_METHODS = ("GET", "HEAD", "OPTIONS")
+_READS_FIRST = "sqlite_reads_first"  # in a connection's info: its transaction began deferred for reads_first()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    """SQLite: a request that may write takes the write lock when its transaction starts.
+
+    A deferred transaction that reads and then writes fails at once (SQLITE_BUSY)
+    when another writer committed in between; BEGIN IMMEDIATE waits its turn
+    instead. Reads (GET) stay deferred and never block, unless the request set
+    `g.write_transaction` for a write of its own (the expiry sweep). A writing
+    request's reads inside `reads_first()` begin deferred too, and give way to
+    an IMMEDIATE transaction before anything else runs (_sqlite_write_after_reads).
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    if not has_request_context() or g.get("write_transaction"):
+        deferred = False
+    else:
+        deferred = request.method in READING_METHODS or bool(g.get("reading_first"))
+    conn.info[_READS_FIRST] = False
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+    conn.info[_READS_FIRST] = deferred and request.method not in READING_METHODS
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_write_after_reads(conn, cursor, statement, parameters, context, executemany):
+    """SQLite: a writing request's transaction begun for reads_first() becomes IMMEDIATE before any
+    statement outside the block, or any statement but a SELECT inside it."""
+    if not conn.info.get(_READS_FIRST):
+        return
+    if has_request_context() and g.get("reading_first") and statement.lstrip()[:6].upper() == "SELECT":
+        return
+    conn.info[_READS_FIRST] = False
+    cursor.execute("COMMIT")  # the reads' snapshot ends; nothing was written in it
+    cursor.execute("BEGIN IMMEDIATE")  # waits its turn, then sees every committed write
+
+
+@contextmanager
+def reads_first():
+    """Reads a writing request makes before it writes, kept out of SQLite's write lock.
+
+    SQLite has one write lock, and a writing request's transaction takes it at
+    its first statement (see _sqlite_begin), so all the request does until it
+    commits waits for, then holds up, every other writer. Reads whose results
+    the writes do not rely on for their safety (who is asking; what a checkout
+    asks for, when stock and keys are guarded in SQL) can run inside this block
+    instead: when a transaction begins here it begins deferred, and the first
+    statement after the block (or the first write in it) ends that snapshot and
+    begins IMMEDIATE on the current data, in the same session, with everything
+    loaded kept. In a transaction already begun, on PostgreSQL and outside a
+    writing request, the block changes nothing.
+    """
+    if not has_request_context() or g.get("reading_first"):
+        yield
+        return
+    g.reading_first = True
+    try:
+        yield
+    finally:
+        g.pop("reading_first", None)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value

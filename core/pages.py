@@ -1,0 +1,28 @@
+"""What every domain's pages share: a service's errors shown on a form, and a safe path to return to."""
+from urllib.parse import urlsplit
+
+from flask import flash, request
+
+from core.errors import AppError
+
+
+def safe_next(default: str = "/") -> str:
+    """A same-site path to return to; anything else falls back to `default`."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    if not target.isprintable():  # control characters: browsers drop tabs, CR/LF cannot go in a header
+        return default
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc and "\\" not in target:
+        return target
+    return default
+
+
+def apply_errors(form, error: AppError) -> None:
+    """Show a service's field errors beside the form's fields, and its message on top."""
+    placed = False
+    for field, messages in error.errors.items():
+        if field in form:
+            form[field].errors = list(form[field].errors) + [str(m) for m in messages]
+            placed = True
+    if not placed or error.code != 422:
+        flash(str(error.message), "error")

@@ -1,0 +1,34 @@
+"""Checks on input that every domain shares: ids from requests, names, control characters."""
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+
+from core.errors import ValidationFailed
+from core.extensions import db
+
+NAME_MAX_LENGTH = 120
+ID_MAX = 2**31 - 1  # the largest INTEGER key on PostgreSQL; a larger id in a URL names nothing
+
+
+def row_by_id(model, row_id):
+    """The row of `model` an id from a request names, or None: also for what is not a whole number in range."""
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= ID_MAX:
+        return None
+    return db.session.get(model, row_id)
+
+
+def has_control_chars(text: str, allow: str = "") -> bool:
+    """Whether `text` holds control characters (NUL among them, which PostgreSQL cannot store)."""
+    return any(unicodedata.category(c) == "Cc" and c not in allow for c in text)
+
+
+def clean_name(name, field: str = "name") -> str:
+    """A trimmed display name, 1 to 120 characters, any script."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed(errors={field: [str(_l("This field is required."))]})
+    name = " ".join(name.split())
+    if has_control_chars(name):
+        raise ValidationFailed(errors={field: [str(_l("Not a valid text."))]})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationFailed(errors={field: [str(_l("Use at most %(n)d characters.", n=NAME_MAX_LENGTH))]})
+    return name

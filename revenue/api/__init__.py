@@ -1,0 +1,1 @@
+"""The revenue split's JSON API."""
