@@ -120,7 +120,7 @@ def _quantity(variant: Variant, text) -> Decimal:
     try:
         return parse_quantity(text, whole=unit.whole)
     except QuantityError as exc:
-        raise _error(stock._quantity_message(exc, unit)) from None
+        raise _error(stock.quantity_message(exc, unit)) from None
 
 
 def add(variant_id, quantity) -> tuple[Variant, Decimal]:

@@ -220,7 +220,7 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Record, Decimal]]:
             try:
                 total += parse_quantity(raw, whole=unit.whole)
             except QuantityError as exc:
-                errors[f"lines.{i}.quantity"] = [stock._quantity_message(exc, unit)]
+                errors[f"lines.{i}.quantity"] = [stock.quantity_message(exc, unit)]
         cleaned.append((variant, total))
     if errors:
         raise ValidationFailed(errors=errors)

@@ -19,6 +19,7 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Movement, MovementKind, Stock
+from inventory.services import reservations
 from tests.live_server import at_once
 from tests.stock_helpers import acting, contribute, make_product, make_stock_group
 
@@ -121,14 +122,14 @@ def test_crossing_orders_held_open_wait_their_turn_instead_of_deadlocking(app, s
     setup, variants = shop
     for variant in variants:
         contribute(app, setup, variant, "100")
-    guarded_update = inv._guarded_update
+    guarded_update = reservations._guarded_update
 
     def slow_update(*args):
         moved = guarded_update(*args)
         time.sleep(0.02)
         return moved
 
-    monkeypatch.setattr(inv, "_guarded_update", slow_update)
+    monkeypatch.setattr(reservations, "_guarded_update", slow_update)
     count = min(_threads(app), 12)
     orders = [[inv.StockLine(v, Decimal(1 + i % 3)) for v in (variants if i % 2 else variants[::-1])]
               for i in range(count)]

@@ -1,14 +1,13 @@
 """The rules of shared stock: products, contributions as lots, and the one way stock changes.
 
-Stock counters (`stock.on_hand`, `stock.reserved`) change only here, by guarded
-SQL expressions in the same transaction as the append-only movement rows that
-explain them. Rows are locked in variant id order. Units leave lots first in,
-first out (received time, then id), and every draw names its lot, so every unit
-sold traces to the member who gave it.
+Stock counters (`stock.on_hand`, `stock.reserved`) change only in
+inventory.services.reservations, by guarded SQL expressions in the same
+transaction as the append-only movement rows that explain them. Rows are locked
+in variant id order. Units leave lots first in, first out (received time, then
+id), and every draw names its lot, so every unit sold traces to the member who
+gave it.
 """
-import functools
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,125 +15,26 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy import func, literal_column, select, update
 
-from core.validation import ID_MAX, clean_name, has_control_chars, row_by_id
+from core.validation import clean_name, has_control_chars, row_by_id
 from accounts.services import require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.quantity import MAX_QUANTITY, QuantityError, format_quantity
 from core.extensions import db
-from core.money import MoneyError, parse_rupiah
-from core.prepared import Prepared
-from core.quantity import MAX_QUANTITY, Quantity, QuantityError, format_quantity, parse_quantity
 from core.text import fold
 from core.types import utcnow
 from groups.models import Group, Member, Role
 from groups.services import membership, require_role
 from inventory.models import (AdjustmentReason, GroupUnit, Lot, Movement, MovementKind, Product, ProductKind,
                               ProductStatus, Stock, Variant)
+from inventory.services.records import (DEFAULT_LABEL, LABEL_MAX_LENGTH, MAX_LINES, MAX_VARIANTS,  # noqa: F401
+                                        UNIT_NAME_MAX_LENGTH, InsufficientStock, LotDraw, StockLine, check_id,
+                                        field_error, is_postgresql, optional_text, quantity_in, quantity_message,
+                                        read_label, read_price)
+from inventory.services.reservations import (Reservation, _draw, _forget_counters, _guarded_update,  # noqa: F401
+                                             _lock_stock, _record, available, consume, release, reserve)
 from inventory.units import BUILTIN_UNITS, Unit, convert
-
-LABEL_MAX_LENGTH = 60
-DEFAULT_LABEL = "standard"
-MAX_VARIANTS = 50
-MAX_LINES = 100
-UNIT_NAME_MAX_LENGTH = 60  # group_units.name
-
-
-# --- records passed between services ---------------------------------------------
-
-@dataclass(frozen=True)
-class StockLine:
-    """A quantity of one variant, and what it is for (an order line, say)."""
-
-    variant_id: int
-    quantity: Decimal
-    reference: str | None = None
-
-
-@dataclass(frozen=True)
-class LotDraw:
-    """Units taken from one lot: whose goods they were."""
-
-    lot_id: int
-    member_id: int
-    quantity: Decimal
-
-
-class InsufficientStock(Conflict):
-    """Not enough available stock for one or more lines; lists each short variant."""
-
-    def __init__(self, shortfalls: list[dict]):
-        super().__init__(_l("Not enough stock."), {"lines": shortfalls})
-        self.shortfalls = shortfalls
-
-
-# --- small checks ------------------------------------------------------------------
-
-def _field_error(field: str, message) -> ValidationFailed:
-    return ValidationFailed(errors={field: [str(message)]})
-
-
-def check_id(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
-        raise _field_error(field, _("Not a valid id."))
-    return value
-
-
-def quantity_in(value, unit: Unit, field: str = "quantity", *, signed=False, allow_zero=False) -> Decimal:
-    """A quantity as the unit allows it, or a 422 on `field`."""
-    try:
-        return parse_quantity(value, whole=unit.whole, signed=signed, allow_zero=allow_zero)
-    except QuantityError as exc:
-        raise _field_error(field, _quantity_message(exc, unit)) from None
-
-
-def _quantity_message(exc: QuantityError, unit: Unit) -> str:
-    text = str(exc)
-    if "whole" in text:
-        return _("%(unit)s takes whole numbers only.", unit=unit.code)
-    if "decimal places" in text:
-        return _("Use at most 3 decimal places.")
-    if "too large" in text:
-        return _("That quantity is too large.")
-    if "negative" in text:
-        return _("The quantity cannot be negative.")
-    if "more than zero" in text:
-        return _("The quantity must be more than zero.")
-    return _("Send the quantity as a number, such as \"2.5\".")
-
-
-def _optional_text(value, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise _field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise _field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value or None
-
-
-def _price(value, field: str = "unit_price") -> int:
-    try:
-        return parse_rupiah(value)
-    except MoneyError:
-        raise _field_error(field, _("Enter a whole rupiah amount, such as 12500.")) from None
-
-
-def _label(value, field: str = "label") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _field_error(field, _("This field is required."))
-    value = " ".join(value.split())
-    if has_control_chars(value):
-        raise _field_error(field, _("Not a valid text."))
-    if len(value) > LABEL_MAX_LENGTH:
-        raise _field_error(field, _("Use at most %(n)d characters.", n=LABEL_MAX_LENGTH))
-    return value
-
-
-def _is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
 
 # --- units -------------------------------------------------------------------------
 
@@ -148,10 +48,10 @@ def group_units(group: Group) -> dict[str, Unit]:
 
 def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
     if not isinstance(code, str):
-        raise _field_error(field, _("Choose a unit."))
+        raise field_error(field, _("Choose a unit."))
     unit = group_units(group).get(code.strip().lower())
     if unit is None:
-        raise _field_error(field, _("Unknown unit. Use kg, g, ons, kuintal, liter, pcs, lusin, kodi, ikat, karung "
+        raise field_error(field, _("Unknown unit. Use kg, g, ons, kuintal, liter, pcs, lusin, kodi, ikat, karung "
                                     "or one your group defined."))
     return unit
 
@@ -160,16 +60,16 @@ def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
     """A unit of the group's own, such as `tandan` or `keranjang`; counted in whole numbers by default."""
     require_role(group, Role.coordinator)
     if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip().lower()) > 16:
-        raise _field_error("code", _("Use one word of letters, at most 16."))
+        raise field_error("code", _("Use one word of letters, at most 16."))
     code = code.strip().lower()
     if code in BUILTIN_UNITS or db.session.scalar(
             select(GroupUnit.id).where(GroupUnit.group_id == group.id, GroupUnit.code == code)):
         raise Conflict(_l("That unit already exists."), {"code": [_("That unit already exists.")]})
     if not isinstance(whole, bool):
-        raise _field_error("whole", _("Not a valid boolean."))
+        raise field_error("whole", _("Not a valid boolean."))
     name = clean_name(name or code)
     if len(name) > UNIT_NAME_MAX_LENGTH:
-        raise _field_error("name", _("Use at most %(n)d characters.", n=UNIT_NAME_MAX_LENGTH))
+        raise field_error("name", _("Use at most %(n)d characters.", n=UNIT_NAME_MAX_LENGTH))
     unit = GroupUnit(group_id=group.id, code=code, name=name, whole=whole)
     db.session.add(unit)
     db.session.flush()
@@ -190,7 +90,7 @@ def get_variant_in_group(group: Group, variant_id, field: str = "variant_id") ->
     check_id(variant_id, field)
     variant = db.session.get(Variant, variant_id)
     if variant is None or variant.group_id != group.id:
-        raise _field_error(field, _("No such product variant in this group."))
+        raise field_error(field, _("No such product variant in this group."))
     return variant
 
 
@@ -223,14 +123,14 @@ def create_product(group: Group, data: dict) -> Product:
     name = take("name", lambda: clean_name(data.get("name")))
     kind = take("kind", lambda: _kind(data.get("kind")))
     unit = take("unit", lambda: resolve_unit(group, data.get("unit")))
-    description = take("description", lambda: _optional_text(data.get("description"), "description", 2000))
+    description = take("description", lambda: optional_text(data.get("description"), "description", 2000))
     variants_in = data.get("variants")
     specs = []
     if variants_in in (None, []):
         if data.get("unit_price") is None:
             errors["unit_price"] = [_("Give a unit price, or list variants with their prices.")]
         else:
-            price = take("unit_price", lambda: _price(data.get("unit_price")))
+            price = take("unit_price", lambda: read_price(data.get("unit_price")))
             threshold = take("low_stock_threshold",
                              lambda: _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold")
                              if unit else None)
@@ -243,8 +143,9 @@ def create_product(group: Group, data: dict) -> Product:
             if not isinstance(item, dict):
                 errors[f"variants.{i}"] = [_("Not a valid variant.")]
                 continue
-            label = take(f"variants.{i}.label", lambda: _label(item.get("label"), f"variants.{i}.label"))
-            price = take(f"variants.{i}.unit_price", lambda: _price(item.get("unit_price"), f"variants.{i}.unit_price"))
+            label = take(f"variants.{i}.label", lambda: read_label(item.get("label"), f"variants.{i}.label"))
+            price = take(f"variants.{i}.unit_price",
+                         lambda: read_price(item.get("unit_price"), f"variants.{i}.unit_price"))
             threshold = take(f"variants.{i}.low_stock_threshold",
                              lambda: _threshold(item.get("low_stock_threshold"), unit, f"variants.{i}.low_stock_threshold")
                              if unit else None)
@@ -267,7 +168,7 @@ def _kind(value) -> ProductKind:
     try:
         return ProductKind(value)
     except ValueError:
-        raise _field_error("kind", _("Choose produce, garment or processed.")) from None
+        raise field_error("kind", _("Choose produce, garment or processed.")) from None
 
 
 def update_product(product: Product, data: dict) -> Product:
@@ -277,18 +178,18 @@ def update_product(product: Product, data: dict) -> Product:
     if "name" in data:
         product.name = clean_name(data["name"])
     if "description" in data:
-        product.description = _optional_text(data["description"], "description", 2000)
+        product.description = optional_text(data["description"], "description", 2000)
     if "kind" in data:
         product.kind = _kind(data["kind"])
     if "status" in data:
         try:
             product.status = ProductStatus(data["status"])
         except ValueError:
-            raise _field_error("status", _("Choose active, hidden or archived.")) from None
+            raise field_error("status", _("Choose active, hidden or archived.")) from None
     if "unit_price" in data:
         if len(product.variants) != 1:
-            raise _field_error("unit_price", _("This product has several variants: change each variant's price."))
-        product.variants[0].unit_price = _price(data["unit_price"])
+            raise field_error("unit_price", _("This product has several variants: change each variant's price."))
+        product.variants[0].unit_price = read_price(data["unit_price"])
     product.updated_at = utcnow()
     db.session.flush()
     return product
@@ -298,12 +199,12 @@ def add_variant(product: Product, data: dict) -> Variant:
     group = db.session.get(Group, product.group_id)
     require_role(group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
-    label = _label(data.get("label"))
+    label = read_label(data.get("label"))
     if any(v.label.lower() == label.lower() for v in product.variants):
         raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
     if len(product.variants) >= MAX_VARIANTS:
-        raise _field_error("label", _("List at most %(n)d variants.", n=MAX_VARIANTS))
-    variant = _new_variant(product, label, _price(data.get("unit_price")),
+        raise field_error("label", _("List at most %(n)d variants.", n=MAX_VARIANTS))
+    variant = _new_variant(product, label, read_price(data.get("unit_price")),
                            _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold"))
     db.session.flush()
     return variant
@@ -315,17 +216,17 @@ def update_variant(variant: Variant, data: dict) -> Variant:
     require_role(group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
     if "label" in data:
-        label = _label(data["label"])
+        label = read_label(data["label"])
         if any(v.id != variant.id and v.label.lower() == label.lower() for v in product.variants):
             raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
         variant.label = label
     if "unit_price" in data:
-        variant.unit_price = _price(data["unit_price"])
+        variant.unit_price = read_price(data["unit_price"])
     if "low_stock_threshold" in data:
         variant.low_stock_threshold = _threshold(data["low_stock_threshold"], unit, "low_stock_threshold")
     if "active" in data:
         if not isinstance(data["active"], bool):
-            raise _field_error("active", _("Not a valid boolean."))
+            raise field_error("active", _("Not a valid boolean."))
         variant.active = data["active"]
     db.session.flush()
     return variant
@@ -337,287 +238,8 @@ def products_query(group: Group, status: str | None = None):
         try:
             query = query.where(Product.status == ProductStatus(status))
         except ValueError:
-            raise _field_error("status", _("Choose active, hidden or archived.")) from None
+            raise field_error("status", _("Choose active, hidden or archived.")) from None
     return query.order_by(Product.status, func.lower(Product.name), Product.id)
-
-
-# --- the ledger: the one place stock counters change ------------------------------------
-
-def _lock_stock(variant_ids) -> dict[int, Stock]:
-    """Lock the variants' stock rows in id order (PostgreSQL; SQLite writers hold the database lock)."""
-    ids = sorted(set(variant_ids))
-    query = select(Stock).where(Stock.variant_id.in_(ids)).order_by(Stock.variant_id)
-    if _is_postgresql():
-        query = query.with_for_update()
-    rows = db.session.scalars(query.execution_options(populate_existing=True)).all()
-    return {row.variant_id: row for row in rows}
-
-
-# The hot path's statements are built once, as Core statements: building an ORM update per
-# call and its bulk-update bookkeeping cost several times the SQL itself (bench/stock.py).
-_stock, _variants, _movements = Stock.__table__, Variant.__table__, Movement.__table__
-
-
-def _qty(name: str):
-    return bindparam(name, type_=Quantity())
-
-
-_GUARDED_UPDATE = (
-    update(_stock)
-    .where(_stock.c.variant_id == bindparam("line_variant"),
-           _stock.c.reserved + _qty("reserved_change") >= 0,
-           _stock.c.on_hand + _qty("on_hand_change") >= _stock.c.reserved + _qty("reserved_change"))
-    .values(on_hand=_stock.c.on_hand + _qty("on_hand_change"), reserved=_stock.c.reserved + _qty("reserved_change"))
-)
-
-# A reservation or release movement; its group is read from the variant in the same statement.
-_RECORD_LINE = insert(_movements).from_select(
-    ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
-    select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
-           _qty("on_hand_change"), _qty("reserved_change"),
-           bindparam("line_reference", type_=_movements.c.reference.type),
-           bindparam("line_actor", type_=_movements.c.actor_id.type),
-           bindparam("moved_at", type_=_movements.c.created_at.type))
-    .where(_variants.c.id == bindparam("line_variant"))
-)
-
-
-def _guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
-    """Move the counters if and only if they stay within bounds; False when they would not (or no such stock)."""
-    result = db.session.execute(_GUARDED_UPDATE, {"line_variant": variant_id, "on_hand_change": on_hand_delta,
-                                                  "reserved_change": reserved_delta})
-    return result.rowcount == 1
-
-
-def _record_lines(lines: list[StockLine], kind: MovementKind, sign: int, actor_id: int | None) -> None:
-    """Append one reservation or release movement per line."""
-    now = utcnow()
-    db.session.execute(_RECORD_LINE, [
-        {"line_variant": line.variant_id, "line_kind": kind, "on_hand_change": Decimal(0),
-         "reserved_change": sign * line.quantity, "line_reference": line.reference, "line_actor": actor_id,
-         "moved_at": now} for line in lines])
-
-
-def _record(rows: list[dict]) -> None:
-    """Append movement rows (one INSERT for the lot)."""
-    if rows:
-        now = utcnow()
-        db.session.execute(insert(Movement), [{"created_at": now, "on_hand_delta": Decimal(0),
-                                               "reserved_delta": Decimal(0), **row} for row in rows])
-
-
-def _forget_counters() -> None:
-    """Counters were changed in SQL: let the session read them again."""
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, (Stock, Lot)):
-            db.session.expire(obj)
-
-
-def _variant_groups(variant_ids) -> dict[int, int]:
-    rows = db.session.execute(select(Variant.id, Variant.group_id).where(Variant.id.in_(set(variant_ids))))
-    return {vid: gid for vid, gid in rows}
-
-
-def available(variant_ids) -> dict[int, Decimal]:
-    rows = db.session.execute(select(Stock.variant_id, Stock.on_hand, Stock.reserved)
-                              .where(Stock.variant_id.in_(set(variant_ids))))
-    found = {vid: on_hand - reserved for vid, on_hand, reserved in rows}
-    return {vid: found.get(vid, Decimal(0)) for vid in variant_ids}
-
-
-def _check_positive(lines: list[StockLine]) -> None:
-    """Each line holds an exact Decimal quantity: positive, finite, at most 3 places; a 422 otherwise."""
-    for line in lines:
-        check_id(line.variant_id, "variant_id")
-        if not isinstance(line.quantity, Decimal):
-            raise _field_error("quantity", _("The quantity must be more than zero."))
-        try:
-            parse_quantity(line.quantity)
-        except QuantityError as exc:
-            raise _field_error("quantity", _quantity_message(exc, BUILTIN_UNITS["pcs"])) from None
-
-
-def _restore_reserved(lines: list[StockLine], sign: int) -> None:
-    """Undo `reserved` changes already made for `lines`, so a refused call leaves the transaction as it was."""
-    for line in lines:
-        db.session.execute(update(Stock).where(Stock.variant_id == line.variant_id)
-                           .values(reserved=Stock.reserved + sign * line.quantity)
-                           .execution_options(synchronize_session=False))
-
-
-# Reserving variants: with more than one, their stock rows locked first in id order (PostgreSQL); then one
-# guarded UPDATE for all of them that names the rows it moved. Prepared once per number of variants.
-@functools.cache
-def _lock_in_order(count: int) -> Prepared:
-    """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
-    return Prepared(select(_stock.c.variant_id)
-                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-                    .order_by(_stock.c.variant_id).with_for_update())
-
-
-@functools.cache
-def _reserve_each(count: int) -> Prepared:
-    """UPDATE stock SET reserved = reserved + q(variant) for `count` variants, each only where available."""
-    wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
-    return Prepared(update(_stock)
-                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
-                           _stock.c.on_hand >= _stock.c.reserved + wanted)
-                    .values(reserved=_stock.c.reserved + wanted)
-                    .returning(_stock.c.variant_id))
-
-
-@functools.cache
-def _record_each(count: int) -> Prepared:
-    """A reservation movement for each of `count` variants, one per variant, in one INSERT ... SELECT."""
-    def each(name: str, type_):
-        return case(*((_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
-                      for i in range(count)))
-
-    return Prepared(insert(_movements).from_select(
-        ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
-        select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
-               _qty("on_hand_change"), each("quantity", Quantity()), each("reference", _movements.c.reference.type),
-               bindparam("line_actor", type_=_movements.c.actor_id.type),
-               bindparam("moved_at", type_=_movements.c.created_at.type))
-        .where(_variants.c.id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-        .order_by(_variants.c.id)))
-
-
-class Reservation:
-    """Stock to hold, checked and its statements' parameters built before it is held.
-
-    A writer builds it before it takes SQLite's write lock (see core.reads_first) and
-    holds it inside, where only its SQL then runs; `reserve()` does both at once.
-    """
-
-    def __init__(self, lines: list[StockLine], actor_id: int | None = None):
-        if len(lines) > MAX_LINES:
-            raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
-        _check_positive(lines)
-        self.lines = sorted(lines, key=lambda line: line.variant_id)
-        self.actor_id = actor_id
-        self.requested: dict[int, Decimal] = defaultdict(Decimal)
-        for line in self.lines:
-            self.requested[line.variant_id] += line.quantity
-        self.params: dict = {}
-        for i, (variant_id, quantity) in enumerate(self.requested.items()):
-            self.params[f"variant_{i}"], self.params[f"quantity_{i}"] = variant_id, quantity
-        # A line per variant (a checkout's): their movements in one statement.
-        self.one_each = len(self.requested) == len(self.lines)
-        if self.one_each:
-            self.params.update(line_kind=MovementKind.reservation, on_hand_change=Decimal(0), line_actor=actor_id)
-
-    def hold(self, references: dict[int, str] | None = None, connection=None) -> None:
-        """Hold the stock, all or nothing: InsufficientStock lists every short variant.
-
-        `references` gives a variant's movement its reference when that is known only
-        now (the id of an order line just written), in place of its line's own.
-        `connection` is the session's, when the caller has it in hand.
-        """
-        if not self.lines:
-            return
-        requested, params = self.requested, self.params
-        # An unknown variant has no stock row: nothing moves for it, so it is short.
-        connection = connection or db.session.connection()
-        if len(requested) > 1 and _is_postgresql():
-            _lock_in_order(len(requested)).run(connection, params)
-        moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
-        short = requested.keys() - moved
-        if short:
-            _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
-            have = available(short)
-            raise InsufficientStock([
-                {"variant_id": vid, "requested": format_quantity(requested[vid]),
-                 "available": format_quantity(have[vid])}
-                for vid in sorted(short)])
-        references = references or {}
-        if self.one_each:
-            for i, line in enumerate(self.lines):
-                params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
-            _record_each(len(self.lines)).run(connection, {**params, "moved_at": utcnow()})
-        else:
-            _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
-                           for line in self.lines], MovementKind.reservation, 1, self.actor_id)
-        _forget_counters()
-
-
-def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
-    """Hold stock for `lines`, all or nothing: InsufficientStock lists every short variant."""
-    Reservation(lines, actor_id).hold()
-
-
-def release(lines: list[StockLine], actor_id: int | None = None) -> None:
-    """Give held stock back to what buyers can order (a cancelled or expired order)."""
-    if not lines:
-        return
-    _check_positive(lines)
-    ordered = sorted(lines, key=lambda line: line.variant_id)
-    if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
-        _lock_stock(line.variant_id for line in ordered)
-    done: list[StockLine] = []
-    for line in ordered:
-        if not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
-            _restore_reserved(done, 1)
-            raise Conflict(_l("Cannot release more than is reserved."),
-                           {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]})
-        done.append(line)
-    _record_lines(ordered, MovementKind.release, -1, actor_id)
-    _forget_counters()
-
-
-def _fifo_lots(variant_id: int) -> list[Lot]:
-    query = (select(Lot).where(Lot.variant_id == variant_id, Lot.remaining > 0)
-             .order_by(Lot.received_at, Lot.id))
-    if _is_postgresql():
-        query = query.with_for_update()
-    return list(db.session.scalars(query.execution_options(populate_existing=True)))
-
-
-def _draw(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tuple[Lot, Decimal]]:
-    """Which lots `quantity` comes out of: the named lot, or first in, first out."""
-    lots = [lot] if lot is not None else _fifo_lots(variant_id)
-    draws = []
-    left = quantity
-    for candidate in lots:
-        if left <= 0:
-            break
-        take = min(candidate.remaining, left)
-        if take > 0:
-            draws.append((candidate, take))
-            left -= take
-    if left > 0:
-        raise Conflict(_l("The lots hold less than that."),
-                       {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(quantity - left))]})
-    for candidate, take in draws:
-        result = db.session.execute(update(Lot).where(Lot.id == candidate.id, Lot.remaining >= take)
-                                    .values(remaining=Lot.remaining - take)
-                                    .execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            raise Conflict(_l("The lot changed meanwhile; try again."))
-    return draws
-
-
-def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = True) -> list[LotDraw]:
-    """Take sold units out of stock and out of lots, first in first out; returns whose lots supplied them.
-
-    By default the units must have been reserved (an order being packed).
-    """
-    _check_positive([line])
-    quantity = line.quantity
-    stock = _lock_stock([line.variant_id]).get(line.variant_id)
-    if stock is None:
-        raise NotFound(_l("No stock for that variant."))
-    reserved_delta = -quantity if from_reserved else Decimal(0)
-    if not _guarded_update(line.variant_id, -quantity, reserved_delta):
-        raise InsufficientStock([{"variant_id": line.variant_id, "requested": format_quantity(quantity),
-                                  "available": format_quantity(stock.reserved if from_reserved else stock.available)}])
-    draws = _draw(line.variant_id, quantity)
-    group_id = _variant_groups([line.variant_id])[line.variant_id]
-    _record([{"group_id": group_id, "variant_id": line.variant_id, "kind": MovementKind.sale, "lot_id": lot.id,
-              "on_hand_delta": -take, "reserved_delta": -take if from_reserved else Decimal(0),
-              "reference": line.reference, "actor_id": actor_id} for lot, take in draws])
-    _forget_counters()
-    return [LotDraw(lot.id, lot.member_id, take) for lot, take in draws]
 
 
 # --- contributions (intake) and adjustments ---------------------------------------------
@@ -634,7 +256,7 @@ def _clean_date(value, field: str) -> date | None:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise _field_error(field, _("Use a date such as 2026-11-28."))
+    raise field_error(field, _("Use a date such as 2026-11-28."))
 
 
 def _clean_moment(value, field: str) -> datetime | None:
@@ -644,17 +266,17 @@ def _clean_moment(value, field: str) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _field_error(field, _("Use a time such as 2026-11-28T07:30:00+07:00.")) from None
+            raise field_error(field, _("Use a time such as 2026-11-28T07:30:00+07:00.")) from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, tzinfo=_wib())
     if not isinstance(value, datetime):
-        raise _field_error(field, _("Use a time such as 2026-11-28T07:30:00+07:00."))
+        raise field_error(field, _("Use a time such as 2026-11-28T07:30:00+07:00."))
     if value.tzinfo is None:
         value = value.replace(tzinfo=_wib())  # people here mean Blitar time
     if value > utcnow() + timedelta(days=1):
-        raise _field_error(field, _("That is in the future."))
+        raise field_error(field, _("That is in the future."))
     if value.year < 2000:
-        raise _field_error(field, _("That is too long ago."))
+        raise field_error(field, _("That is too long ago."))
     return value
 
 
@@ -668,9 +290,9 @@ def get_member_in_group(group: Group, member_id, field: str = "member_id", activ
     check_id(member_id, field)
     member = db.session.get(Member, member_id)
     if member is None or member.group_id != group.id:
-        raise _field_error(field, _("No such member in this group."))
+        raise field_error(field, _("No such member in this group."))
     if active and not member.active:
-        raise _field_error(field, _("This member is inactive."))
+        raise field_error(field, _("This member is inactive."))
     return member
 
 
@@ -686,14 +308,14 @@ def receive_contribution(group: Group, data: dict) -> Lot:
     try:
         quantity = convert(quantity, given_unit, stock_unit)
     except QuantityError as exc:
-        raise _field_error("unit", _quantity_message(exc, stock_unit) if "cannot be converted" not in str(exc)
-                           else _("%(a)s cannot be converted to %(b)s.", a=given_unit.code, b=stock_unit.code)) from None
+        raise field_error("unit", quantity_message(exc, stock_unit) if "cannot be converted" not in str(exc)
+                          else _("%(a)s cannot be converted to %(b)s.", a=given_unit.code, b=stock_unit.code)) from None
     if quantity <= 0:
-        raise _field_error("quantity", _("The quantity must be more than zero."))
-    grade = _optional_text(data.get("grade"), "grade", 20)
+        raise field_error("quantity", _("The quantity must be more than zero."))
+    grade = optional_text(data.get("grade"), "grade", 20)
     received_at = _clean_moment(data.get("received_at"), "received_at") or utcnow()
     best_before = _clean_date(data.get("best_before"), "best_before")
-    note = _optional_text(data.get("note"), "note", 500)
+    note = optional_text(data.get("note"), "note", 500)
     if not _guarded_update(variant.id, quantity, Decimal(0)):
         raise Conflict(_l("That would take the stock beyond its limits."))
     lot = Lot(group_id=group.id, variant_id=variant.id, member_id=member.id, quantity=quantity, remaining=quantity,
@@ -710,7 +332,7 @@ def get_lot_in_group(group: Group, lot_id, variant: Variant, field: str = "lot_i
     check_id(lot_id, field)
     lot = db.session.get(Lot, lot_id)
     if lot is None or lot.group_id != group.id or lot.variant_id != variant.id:
-        raise _field_error(field, _("No such lot of this variant in this group."))
+        raise field_error(field, _("No such lot of this variant in this group."))
     return lot
 
 
@@ -727,25 +349,25 @@ def adjust(group: Group, data: dict) -> list[Movement]:
     try:
         reason = AdjustmentReason(data.get("reason"))
     except ValueError:
-        raise _field_error("reason", _("Choose spoilage, damage, count or return.")) from None
-    note = _optional_text(data.get("note"), "note", 500)
+        raise field_error("reason", _("Choose spoilage, damage, count or return.")) from None
+    note = optional_text(data.get("note"), "note", 500)
     lot = get_lot_in_group(group, data["lot_id"], variant) if data.get("lot_id") is not None else None
     stock = _lock_stock([variant.id])[variant.id]
     if reason == AdjustmentReason.count and data.get("counted") is not None:
         if data.get("quantity") is not None:
-            raise _field_error("counted", _("Send either the counted quantity or the change, not both."))
+            raise field_error("counted", _("Send either the counted quantity or the change, not both."))
         counted = quantity_in(data["counted"], unit, "counted", allow_zero=True)
         delta = counted - stock.on_hand
     else:
         delta = quantity_in(data.get("quantity"), unit, signed=True)
     if reason in (AdjustmentReason.spoilage, AdjustmentReason.damage) and delta > 0:
-        raise _field_error("quantity", _("Spoilage and damage take stock away: send a negative quantity."))
+        raise field_error("quantity", _("Spoilage and damage take stock away: send a negative quantity."))
     if reason == AdjustmentReason.return_ and delta < 0:
-        raise _field_error("quantity", _("A return brings goods back: send a positive quantity."))
+        raise field_error("quantity", _("A return brings goods back: send a positive quantity."))
     if delta == 0:
         return []
     if stock.on_hand + delta > MAX_QUANTITY:
-        raise _field_error("quantity", _("That quantity is too large."))
+        raise field_error("quantity", _("That quantity is too large."))
     if delta < 0 and stock.on_hand + delta < stock.reserved:
         raise Conflict(
             _l("Only %(n)s can be taken away: the rest is on hand for orders or not there.",
@@ -941,9 +563,9 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
     """
     for field, value in (("q", q), ("village", village)):
         if value is not None and (not isinstance(value, str) or has_control_chars(value)):
-            raise _field_error(field, _("Not a valid text."))
+            raise field_error(field, _("Not a valid text."))
     if sort not in CATALOG_SORTS:
-        raise _field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
+        raise field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
     return {"q": fold(q) or None, "kind": _kind(kind).value if kind else None,
             "group_id": check_id(group_id, "group_id") if group_id is not None else None,
             "village": village.strip().lower() if village and village.strip() else None,

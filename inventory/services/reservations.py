@@ -1,0 +1,305 @@
+"""The stock ledger: the one place stock counters change.
+
+Holding stock for orders (reserve, Reservation), giving it back (release) and
+taking sold units out of stock and out of lots first in, first out (consume),
+with the guarded SQL and movement rows behind them, which contributions and
+adjustments use too.
+"""
+import functools
+from collections import defaultdict
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, case, insert, select, update
+
+from core.errors import Conflict, NotFound
+from core.extensions import db
+from core.prepared import Prepared
+from core.quantity import Quantity, QuantityError, format_quantity, parse_quantity
+from core.types import utcnow
+from inventory.models import Lot, Movement, MovementKind, Stock, Variant
+from inventory.services.records import MAX_LINES, InsufficientStock, LotDraw, StockLine, check_id
+# The ledger's code below keeps the names it had when it was part of inventory/services.py.
+from inventory.services.records import field_error as _field_error
+from inventory.services.records import is_postgresql as _is_postgresql
+from inventory.services.records import quantity_message as _quantity_message
+from inventory.units import BUILTIN_UNITS
+
+# --- the ledger: the one place stock counters change ------------------------------------
+
+def _lock_stock(variant_ids) -> dict[int, Stock]:
+    """Lock the variants' stock rows in id order (PostgreSQL; SQLite writers hold the database lock)."""
+    ids = sorted(set(variant_ids))
+    query = select(Stock).where(Stock.variant_id.in_(ids)).order_by(Stock.variant_id)
+    if _is_postgresql():
+        query = query.with_for_update()
+    rows = db.session.scalars(query.execution_options(populate_existing=True)).all()
+    return {row.variant_id: row for row in rows}
+
+
+# The hot path's statements are built once, as Core statements: building an ORM update per
+# call and its bulk-update bookkeeping cost several times the SQL itself (bench/stock.py).
+_stock, _variants, _movements = Stock.__table__, Variant.__table__, Movement.__table__
+
+
+def _qty(name: str):
+    return bindparam(name, type_=Quantity())
+
+
+_GUARDED_UPDATE = (
+    update(_stock)
+    .where(_stock.c.variant_id == bindparam("line_variant"),
+           _stock.c.reserved + _qty("reserved_change") >= 0,
+           _stock.c.on_hand + _qty("on_hand_change") >= _stock.c.reserved + _qty("reserved_change"))
+    .values(on_hand=_stock.c.on_hand + _qty("on_hand_change"), reserved=_stock.c.reserved + _qty("reserved_change"))
+)
+
+# A reservation or release movement; its group is read from the variant in the same statement.
+_RECORD_LINE = insert(_movements).from_select(
+    ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
+    select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
+           _qty("on_hand_change"), _qty("reserved_change"),
+           bindparam("line_reference", type_=_movements.c.reference.type),
+           bindparam("line_actor", type_=_movements.c.actor_id.type),
+           bindparam("moved_at", type_=_movements.c.created_at.type))
+    .where(_variants.c.id == bindparam("line_variant"))
+)
+
+
+def _guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
+    """Move the counters if and only if they stay within bounds; False when they would not (or no such stock)."""
+    result = db.session.execute(_GUARDED_UPDATE, {"line_variant": variant_id, "on_hand_change": on_hand_delta,
+                                                  "reserved_change": reserved_delta})
+    return result.rowcount == 1
+
+
+def _record_lines(lines: list[StockLine], kind: MovementKind, sign: int, actor_id: int | None) -> None:
+    """Append one reservation or release movement per line."""
+    now = utcnow()
+    db.session.execute(_RECORD_LINE, [
+        {"line_variant": line.variant_id, "line_kind": kind, "on_hand_change": Decimal(0),
+         "reserved_change": sign * line.quantity, "line_reference": line.reference, "line_actor": actor_id,
+         "moved_at": now} for line in lines])
+
+
+def _record(rows: list[dict]) -> None:
+    """Append movement rows (one INSERT for the lot)."""
+    if rows:
+        now = utcnow()
+        db.session.execute(insert(Movement), [{"created_at": now, "on_hand_delta": Decimal(0),
+                                               "reserved_delta": Decimal(0), **row} for row in rows])
+
+
+def _forget_counters() -> None:
+    """Counters were changed in SQL: let the session read them again."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, (Stock, Lot)):
+            db.session.expire(obj)
+
+
+def _variant_groups(variant_ids) -> dict[int, int]:
+    rows = db.session.execute(select(Variant.id, Variant.group_id).where(Variant.id.in_(set(variant_ids))))
+    return {vid: gid for vid, gid in rows}
+
+
+def available(variant_ids) -> dict[int, Decimal]:
+    rows = db.session.execute(select(Stock.variant_id, Stock.on_hand, Stock.reserved)
+                              .where(Stock.variant_id.in_(set(variant_ids))))
+    found = {vid: on_hand - reserved for vid, on_hand, reserved in rows}
+    return {vid: found.get(vid, Decimal(0)) for vid in variant_ids}
+
+
+def _check_positive(lines: list[StockLine]) -> None:
+    """Each line holds an exact Decimal quantity: positive, finite, at most 3 places; a 422 otherwise."""
+    for line in lines:
+        check_id(line.variant_id, "variant_id")
+        if not isinstance(line.quantity, Decimal):
+            raise _field_error("quantity", _("The quantity must be more than zero."))
+        try:
+            parse_quantity(line.quantity)
+        except QuantityError as exc:
+            raise _field_error("quantity", _quantity_message(exc, BUILTIN_UNITS["pcs"])) from None
+
+
+def _restore_reserved(lines: list[StockLine], sign: int) -> None:
+    """Undo `reserved` changes already made for `lines`, so a refused call leaves the transaction as it was."""
+    for line in lines:
+        db.session.execute(update(Stock).where(Stock.variant_id == line.variant_id)
+                           .values(reserved=Stock.reserved + sign * line.quantity)
+                           .execution_options(synchronize_session=False))
+
+
+# Reserving variants: with more than one, their stock rows locked first in id order (PostgreSQL); then one
+# guarded UPDATE for all of them that names the rows it moved. Prepared once per number of variants.
+@functools.cache
+def _lock_in_order(count: int) -> Prepared:
+    """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
+    return Prepared(select(_stock.c.variant_id)
+                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
+                    .order_by(_stock.c.variant_id).with_for_update())
+
+
+@functools.cache
+def _reserve_each(count: int) -> Prepared:
+    """UPDATE stock SET reserved = reserved + q(variant) for `count` variants, each only where available."""
+    wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
+    return Prepared(update(_stock)
+                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
+                           _stock.c.on_hand >= _stock.c.reserved + wanted)
+                    .values(reserved=_stock.c.reserved + wanted)
+                    .returning(_stock.c.variant_id))
+
+
+@functools.cache
+def _record_each(count: int) -> Prepared:
+    """A reservation movement for each of `count` variants, one per variant, in one INSERT ... SELECT."""
+    def each(name: str, type_):
+        return case(*((_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
+                      for i in range(count)))
+
+    return Prepared(insert(_movements).from_select(
+        ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
+        select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
+               _qty("on_hand_change"), each("quantity", Quantity()), each("reference", _movements.c.reference.type),
+               bindparam("line_actor", type_=_movements.c.actor_id.type),
+               bindparam("moved_at", type_=_movements.c.created_at.type))
+        .where(_variants.c.id.in_([bindparam(f"variant_{i}") for i in range(count)]))
+        .order_by(_variants.c.id)))
+
+
+class Reservation:
+    """Stock to hold, checked and its statements' parameters built before it is held.
+
+    A writer builds it before it takes SQLite's write lock (see core.reads_first) and
+    holds it inside, where only its SQL then runs; `reserve()` does both at once.
+    """
+
+    def __init__(self, lines: list[StockLine], actor_id: int | None = None):
+        if len(lines) > MAX_LINES:
+            raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
+        _check_positive(lines)
+        self.lines = sorted(lines, key=lambda line: line.variant_id)
+        self.actor_id = actor_id
+        self.requested: dict[int, Decimal] = defaultdict(Decimal)
+        for line in self.lines:
+            self.requested[line.variant_id] += line.quantity
+        self.params: dict = {}
+        for i, (variant_id, quantity) in enumerate(self.requested.items()):
+            self.params[f"variant_{i}"], self.params[f"quantity_{i}"] = variant_id, quantity
+        # A line per variant (a checkout's): their movements in one statement.
+        self.one_each = len(self.requested) == len(self.lines)
+        if self.one_each:
+            self.params.update(line_kind=MovementKind.reservation, on_hand_change=Decimal(0), line_actor=actor_id)
+
+    def hold(self, references: dict[int, str] | None = None, connection=None) -> None:
+        """Hold the stock, all or nothing: InsufficientStock lists every short variant.
+
+        `references` gives a variant's movement its reference when that is known only
+        now (the id of an order line just written), in place of its line's own.
+        `connection` is the session's, when the caller has it in hand.
+        """
+        if not self.lines:
+            return
+        requested, params = self.requested, self.params
+        # An unknown variant has no stock row: nothing moves for it, so it is short.
+        connection = connection or db.session.connection()
+        if len(requested) > 1 and _is_postgresql():
+            _lock_in_order(len(requested)).run(connection, params)
+        moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
+        short = requested.keys() - moved
+        if short:
+            _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
+            have = available(short)
+            raise InsufficientStock([
+                {"variant_id": vid, "requested": format_quantity(requested[vid]),
+                 "available": format_quantity(have[vid])}
+                for vid in sorted(short)])
+        references = references or {}
+        if self.one_each:
+            for i, line in enumerate(self.lines):
+                params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
+            _record_each(len(self.lines)).run(connection, {**params, "moved_at": utcnow()})
+        else:
+            _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
+                           for line in self.lines], MovementKind.reservation, 1, self.actor_id)
+        _forget_counters()
+
+
+def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:
+    """Hold stock for `lines`, all or nothing: InsufficientStock lists every short variant."""
+    Reservation(lines, actor_id).hold()
+
+
+def release(lines: list[StockLine], actor_id: int | None = None) -> None:
+    """Give held stock back to what buyers can order (a cancelled or expired order)."""
+    if not lines:
+        return
+    _check_positive(lines)
+    ordered = sorted(lines, key=lambda line: line.variant_id)
+    if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
+        _lock_stock(line.variant_id for line in ordered)
+    done: list[StockLine] = []
+    for line in ordered:
+        if not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
+            _restore_reserved(done, 1)
+            raise Conflict(_l("Cannot release more than is reserved."),
+                           {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]})
+        done.append(line)
+    _record_lines(ordered, MovementKind.release, -1, actor_id)
+    _forget_counters()
+
+
+def _fifo_lots(variant_id: int) -> list[Lot]:
+    query = (select(Lot).where(Lot.variant_id == variant_id, Lot.remaining > 0)
+             .order_by(Lot.received_at, Lot.id))
+    if _is_postgresql():
+        query = query.with_for_update()
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
+
+
+def _draw(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tuple[Lot, Decimal]]:
+    """Which lots `quantity` comes out of: the named lot, or first in, first out."""
+    lots = [lot] if lot is not None else _fifo_lots(variant_id)
+    draws = []
+    left = quantity
+    for candidate in lots:
+        if left <= 0:
+            break
+        take = min(candidate.remaining, left)
+        if take > 0:
+            draws.append((candidate, take))
+            left -= take
+    if left > 0:
+        raise Conflict(_l("The lots hold less than that."),
+                       {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(quantity - left))]})
+    for candidate, take in draws:
+        result = db.session.execute(update(Lot).where(Lot.id == candidate.id, Lot.remaining >= take)
+                                    .values(remaining=Lot.remaining - take)
+                                    .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict(_l("The lot changed meanwhile; try again."))
+    return draws
+
+
+def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = True) -> list[LotDraw]:
+    """Take sold units out of stock and out of lots, first in first out; returns whose lots supplied them.
+
+    By default the units must have been reserved (an order being packed).
+    """
+    _check_positive([line])
+    quantity = line.quantity
+    stock = _lock_stock([line.variant_id]).get(line.variant_id)
+    if stock is None:
+        raise NotFound(_l("No stock for that variant."))
+    reserved_delta = -quantity if from_reserved else Decimal(0)
+    if not _guarded_update(line.variant_id, -quantity, reserved_delta):
+        raise InsufficientStock([{"variant_id": line.variant_id, "requested": format_quantity(quantity),
+                                  "available": format_quantity(stock.reserved if from_reserved else stock.available)}])
+    draws = _draw(line.variant_id, quantity)
+    group_id = _variant_groups([line.variant_id])[line.variant_id]
+    _record([{"group_id": group_id, "variant_id": line.variant_id, "kind": MovementKind.sale, "lot_id": lot.id,
+              "on_hand_delta": -take, "reserved_delta": -take if from_reserved else Decimal(0),
+              "reference": line.reference, "actor_id": actor_id} for lot, take in draws])
+    _forget_counters()
+    return [LotDraw(lot.id, lot.member_id, take) for lot, take in draws]
