@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
+from core.quantity import format_quantity
 from core.types import utcnow
 from groups.models import Group
 from inventory import services as inv
@@ -215,8 +216,8 @@ class StockMachine(RuleBasedStateMachine):
             if short:
                 error = self.refused(lambda: inv.reserve(lines), inv.InsufficientStock)
                 assert error.code == 409
-                assert error.shortfalls == [{"variant_id": v, "requested": inv.format_quantity(wanted[v]),
-                                             "available": inv.format_quantity(have[v])} for v in short]
+                assert error.shortfalls == [{"variant_id": v, "requested": format_quantity(wanted[v]),
+                                             "available": format_quantity(have[v])} for v in short]
                 return
             inv.reserve(lines)
             db.session.commit()
@@ -257,8 +258,8 @@ class StockMachine(RuleBasedStateMachine):
             if too_much == 0 or limit <= 0:
                 line = inv.StockLine(variant, limit + step, line_ref)
                 error = self.refused(lambda: inv.consume(line, from_reserved=from_reserved), inv.InsufficientStock)
-                assert error.shortfalls == [{"variant_id": variant, "requested": inv.format_quantity(limit + step),
-                                             "available": inv.format_quantity(limit)}]
+                assert error.shortfalls == [{"variant_id": variant, "requested": format_quantity(limit + step),
+                                             "available": format_quantity(limit)}]
                 return
             quantity = self.portion(data, variant, limit)
             draws = inv.consume(inv.StockLine(variant, quantity, line_ref), from_reserved=from_reserved)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.quantity import QuantityError, from_milli, to_milli
 from core.types import utcnow
@@ -340,7 +340,7 @@ def test_a_direct_sale_takes_only_what_is_available(app, setup):
 
 
 def test_consume_of_an_unknown_variant_is_not_found(app, setup):
-    with acting(app), pytest.raises(inv.NotFound):
+    with acting(app), pytest.raises(NotFound):
         inv.consume(inv.StockLine(55555, Decimal(1)))
 
 

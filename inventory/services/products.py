@@ -1,0 +1,264 @@
+"""Products and their variants, and the units a group counts them in.
+
+Each variant has its own price in whole rupiah and its own stock row. Only the
+group's coordinator lists and changes products; hidden and archived products
+are seen only by its coordinator and treasurer.
+"""
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from core.types import utcnow
+from core.validation import clean_name, row_by_id
+from groups.models import Group, Role
+from groups.services import membership, require_role
+from inventory.models import GroupUnit, Product, ProductKind, ProductStatus, Stock, Variant
+from inventory.photos import save_product_photo
+from inventory.services.records import (DEFAULT_LABEL, MAX_VARIANTS, UNIT_NAME_MAX_LENGTH, check_id, field_error,
+                                        optional_text, quantity_in, read_label, read_price)
+from inventory.units import BUILTIN_UNITS, Unit
+
+
+# --- units -------------------------------------------------------------------------
+
+def group_units(group: Group) -> dict[str, Unit]:
+    """Every unit `group` may use: the built-in ones and its own."""
+    units = dict(BUILTIN_UNITS)
+    for row in db.session.scalars(select(GroupUnit).where(GroupUnit.group_id == group.id)):
+        units[row.code] = Unit(row.code, row.name, row.whole)
+    return units
+
+
+def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
+    if not isinstance(code, str):
+        raise field_error(field, _("Choose a unit."))
+    unit = group_units(group).get(code.strip().lower())
+    if unit is None:
+        raise field_error(field, _("Unknown unit. Use kg, g, ons, kuintal, liter, pcs, lusin, kodi, ikat, karung "
+                                    "or one your group defined."))
+    return unit
+
+
+def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
+    """A unit of the group's own, such as `tandan` or `keranjang`; counted in whole numbers by default."""
+    require_role(group, Role.coordinator)
+    if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip().lower()) > 16:
+        raise field_error("code", _("Use one word of letters, at most 16."))
+    code = code.strip().lower()
+    if code in BUILTIN_UNITS or db.session.scalar(
+            select(GroupUnit.id).where(GroupUnit.group_id == group.id, GroupUnit.code == code)):
+        raise Conflict(_l("That unit already exists."), {"code": [_("That unit already exists.")]})
+    if not isinstance(whole, bool):
+        raise field_error("whole", _("Not a valid boolean."))
+    name = clean_name(name or code)
+    if len(name) > UNIT_NAME_MAX_LENGTH:
+        raise field_error("name", _("Use at most %(n)d characters.", n=UNIT_NAME_MAX_LENGTH))
+    unit = GroupUnit(group_id=group.id, code=code, name=name, whole=whole)
+    db.session.add(unit)
+    db.session.flush()
+    return unit
+
+
+# --- products and variants ---------------------------------------------------------
+
+def get_product_or_404(product_id: int) -> Product:
+    product = row_by_id(Product, product_id)
+    if product is None:
+        raise NotFound(_l("Product not found."))
+    return product
+
+
+def get_variant_in_group(group: Group, variant_id, field: str = "variant_id") -> Variant:
+    """A variant of `group`'s products; another group's variant is as unknown as a missing one."""
+    check_id(variant_id, field)
+    variant = db.session.get(Variant, variant_id)
+    if variant is None or variant.group_id != group.id:
+        raise field_error(field, _("No such product variant in this group."))
+    return variant
+
+
+def get_variant_or_404(variant_id: int) -> Variant:
+    variant = row_by_id(Variant, variant_id)
+    if variant is None:
+        raise NotFound(_l("Variant not found."))
+    return variant
+
+
+def _new_variant(product: Product, label: str, unit_price: int, threshold=None) -> Variant:
+    variant = Variant(product=product, group_id=product.group_id, label=label, unit_price=unit_price,
+                      low_stock_threshold=threshold)
+    db.session.add(variant)
+    db.session.add(Stock(variant=variant, on_hand=Decimal(0), reserved=Decimal(0)))
+    return variant
+
+
+def _threshold(value, unit: Unit, field: str):
+    if value in (None, ""):
+        return None
+    return quantity_in(value, unit, field, allow_zero=True)
+
+
+def create_product(group: Group, data: dict) -> Product:
+    """List a product with its variants; each variant gets its own price and stock row."""
+    require_role(group, Role.coordinator)
+    errors: dict = {}
+
+    def take(field, parse):
+        try:
+            return parse()
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+            return None
+
+    name = take("name", lambda: clean_name(data.get("name")))
+    kind = take("kind", lambda: read_kind(data.get("kind")))
+    unit = take("unit", lambda: resolve_unit(group, data.get("unit")))
+    description = take("description", lambda: optional_text(data.get("description"), "description", 2000))
+    variants_in = data.get("variants")
+    specs = []
+    if variants_in in (None, []):
+        if data.get("unit_price") is None:
+            errors["unit_price"] = [_("Give a unit price, or list variants with their prices.")]
+        else:
+            price = take("unit_price", lambda: read_price(data.get("unit_price")))
+            threshold = take("low_stock_threshold",
+                             lambda: _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold")
+                             if unit else None)
+            specs.append((DEFAULT_LABEL, price, threshold))
+    elif not isinstance(variants_in, list) or len(variants_in) > MAX_VARIANTS:
+        errors["variants"] = [_("List at most %(n)d variants.", n=MAX_VARIANTS)]
+    else:
+        seen = set()
+        for i, item in enumerate(variants_in):
+            if not isinstance(item, dict):
+                errors[f"variants.{i}"] = [_("Not a valid variant.")]
+                continue
+            label = take(f"variants.{i}.label", lambda: read_label(item.get("label"), f"variants.{i}.label"))
+            price = take(f"variants.{i}.unit_price",
+                         lambda: read_price(item.get("unit_price"), f"variants.{i}.unit_price"))
+            threshold = take(f"variants.{i}.low_stock_threshold",
+                             lambda: _threshold(item.get("low_stock_threshold"), unit, f"variants.{i}.low_stock_threshold")
+                             if unit else None)
+            if label and label.lower() in seen:
+                errors[f"variants.{i}.label"] = [_("Each variant needs its own label.")]
+            seen.add((label or "").lower())
+            specs.append((label, price, threshold))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    product = Product(group_id=group.id, name=name, kind=kind, unit=unit.code, description=description,
+                      status=ProductStatus.active)
+    db.session.add(product)
+    for label, price, threshold in specs:
+        _new_variant(product, label, price, threshold)
+    db.session.flush()
+    return product
+
+
+def read_kind(value) -> ProductKind:
+    try:
+        return ProductKind(value)
+    except ValueError:
+        raise field_error("kind", _("Choose produce, garment or processed.")) from None
+
+
+def update_product(product: Product, data: dict) -> Product:
+    """Change a product's name, description, status, or (single-variant products) price."""
+    group = db.session.get(Group, product.group_id)
+    require_role(group, Role.coordinator)
+    if "name" in data:
+        product.name = clean_name(data["name"])
+    if "description" in data:
+        product.description = optional_text(data["description"], "description", 2000)
+    if "kind" in data:
+        product.kind = read_kind(data["kind"])
+    if "status" in data:
+        try:
+            product.status = ProductStatus(data["status"])
+        except ValueError:
+            raise field_error("status", _("Choose active, hidden or archived.")) from None
+    if "unit_price" in data:
+        if len(product.variants) != 1:
+            raise field_error("unit_price", _("This product has several variants: change each variant's price."))
+        product.variants[0].unit_price = read_price(data["unit_price"])
+    product.updated_at = utcnow()
+    db.session.flush()
+    return product
+
+
+def add_variant(product: Product, data: dict) -> Variant:
+    group = db.session.get(Group, product.group_id)
+    require_role(group, Role.coordinator)
+    unit = resolve_unit(group, product.unit)
+    label = read_label(data.get("label"))
+    if any(v.label.lower() == label.lower() for v in product.variants):
+        raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
+    if len(product.variants) >= MAX_VARIANTS:
+        raise field_error("label", _("List at most %(n)d variants.", n=MAX_VARIANTS))
+    variant = _new_variant(product, label, read_price(data.get("unit_price")),
+                           _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold"))
+    db.session.flush()
+    return variant
+
+
+def update_variant(variant: Variant, data: dict) -> Variant:
+    product = variant.product
+    group = db.session.get(Group, product.group_id)
+    require_role(group, Role.coordinator)
+    unit = resolve_unit(group, product.unit)
+    if "label" in data:
+        label = read_label(data["label"])
+        if any(v.id != variant.id and v.label.lower() == label.lower() for v in product.variants):
+            raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
+        variant.label = label
+    if "unit_price" in data:
+        variant.unit_price = read_price(data["unit_price"])
+    if "low_stock_threshold" in data:
+        variant.low_stock_threshold = _threshold(data["low_stock_threshold"], unit, "low_stock_threshold")
+    if "active" in data:
+        if not isinstance(data["active"], bool):
+            raise field_error("active", _("Not a valid boolean."))
+        variant.active = data["active"]
+    db.session.flush()
+    return variant
+
+
+def products_query(group: Group, status: str | None = None):
+    query = select(Product).where(Product.group_id == group.id)
+    if status:
+        try:
+            query = query.where(Product.status == ProductStatus(status))
+        except ValueError:
+            raise field_error("status", _("Choose active, hidden or archived.")) from None
+    return query.order_by(Product.status, func.lower(Product.name), Product.id)
+
+
+def set_product_photo(product: Product, data: bytes) -> str:
+    """Give a product its photo (coordinator); the file is checked and re-encoded by inventory.photos."""
+    require_role(db.session.get(Group, product.group_id), Role.coordinator)
+    return save_product_photo(product, data)
+
+
+# --- what a viewer may see -----------------------------------------------------------
+
+def manages_stock(group: Group, user) -> bool:
+    """Whether `user` is the group's coordinator or treasurer: they see stock counters and unlisted products."""
+    member = membership(group, user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
+
+
+def get_visible_product(product_id: int) -> tuple[Product, bool]:
+    """A product as the caller may see it, and whether they manage its group's stock.
+
+    Active products are public; hidden and archived ones are there only for the group's
+    coordinator and treasurer, and as unknown as a missing one to everybody else.
+    """
+    product = get_product_or_404(product_id)
+    manager = manages_stock(db.session.get(Group, product.group_id), current_user)
+    if product.status != ProductStatus.active and not manager:
+        raise NotFound(_l("Product not found."))
+    return product, manager
