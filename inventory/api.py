@@ -83,14 +83,6 @@ def create_product(data, group_id):
     return product_view(product, group, manager=True)
 
 
-@blp.route("/products/<int:product_id>", methods=["GET"])
-@blp.response(200, ProductOut)
-def get_product(product_id):
-    """One product: public while active; hidden and archived ones only for the group's coordinator and treasurer."""
-    product, manager = services.get_visible_product(product_id)
-    return product_view(product, get_group_or_404(product.group_id), manager)
-
-
 @blp.route("/products/<int:product_id>", methods=["PATCH"])
 @blp.arguments(ProductPatch)
 @blp.response(200, ProductOut)

@@ -6,14 +6,12 @@ parse them exactly with their own messages: a quantity is a decimal string
 out as decimal strings without trailing zeros ("2.5", "3").
 """
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from core.validation import NAME_MAX_LENGTH
 from core.pagination import PageQuery
 from core.quantity import format_quantity
 from core.schemas import StrictBoolean
 from inventory.models import AdjustmentReason, MovementKind, ProductKind, ProductStatus
-from inventory.services import CATALOG_SORTS
 
 
 def _values(enum_cls) -> list[str]:
@@ -117,17 +115,6 @@ class AdjustmentIn(Schema):
     reason = fields.String(required=True, metadata={"enum": _values(AdjustmentReason)})
     lot_id = fields.Integer(allow_none=True, strict=True)
     note = fields.String(allow_none=True)
-
-
-class CatalogQuery(PageQuery):
-    q = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
-    kind = fields.String(metadata={"enum": _values(ProductKind)})
-    group_id = fields.Integer()
-    village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
-    in_stock = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="name", validate=validate.OneOf(CATALOG_SORTS),
-                         metadata={"description": "`name`, `newest`, or by the lowest variant price: "
-                                                  "`price_asc`, `price_desc`"})
 
 
 class ContributionQuery(PageQuery):

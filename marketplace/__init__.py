@@ -9,7 +9,7 @@ EXPIRY_SWEEP_PATHS = ("/api/v1/orders", "/api/v1/checkouts", "/api/v1/products")
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, cli, views
+    from marketplace import api, catalog_api, cli, views  # noqa: F401 (catalog_api: routes on api.blp)
     from marketplace.services import expire_opportunistically
 
     csrf.exempt(api.blp)

@@ -12,10 +12,8 @@ from core.extensions import db
 from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
-from inventory.schemas import CatalogQuery, ProductOut
 from payments import services as payments
 from marketplace import services
-from marketplace.catalog import Current, Pieces, catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
 from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
                                  OrderOut)
@@ -220,49 +218,3 @@ def complete_order(headers, data, order_id):
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
     return _moved(services.cancel(services.get_order_or_404(order_id), data.get("reason")))
-
-
-# --- the public catalog (products of every group; built in marketplace.catalog, kept a few seconds) ---
-
-@blp.route("/products", methods=["GET"])
-@blp.arguments(CatalogQuery(), location="query")  # an instance: webargs would build one per request from a class
-@blp.response(200, page_of(ProductOut))
-def list_products(args):
-    """The public catalog: active products with their active variants and what is available.
-
-    `q` matches every word in the name, whatever the case and accents; `sort` is
-    `name` (the default), `newest`, `price_asc` or `price_desc` (by the lowest
-    variant price). Availability may be up to CATALOG_CACHE_SECONDS old; checkout
-    always checks the live stock.
-    """
-    # The JSON is kept with the cached page: a kept page is answered without serializing it again.
-    current = Current()
-    body = catalog_rendered(_catalog_json, **args, current=current)
-    if current:
-        _kept_answers.put({(request.script_root, request.query_string): (current, body)})
-    return current_app.response_class(body, mimetype="application/json")
-
-
-# A catalog page's answer, whole, by the address it was asked by (photo URLs follow the script root), while
-# the pages it shows are current (marketplace.catalog.Current): asked again, it is answered before the query
-# is parsed again. The answer is the same for everyone (a bad token is refused before this, by
-# core._check_bearer).
-KEPT_ANSWERS = 256
-_kept_answers = Pieces(KEPT_ANSWERS)
-
-
-@blp.before_request
-def _kept_catalog_answer():
-    if request.endpoint == "marketplace_api.list_products":
-        [kept] = _kept_answers.get([(request.script_root, request.query_string)])
-        if kept is not None and kept[0]:
-            return current_app.response_class(kept[1], mimetype="application/json")
-    return None
-
-
-_CATALOG_PAGE = page_of(ProductOut)()
-
-
-def _catalog_json(page: dict) -> bytes:
-    """A catalog page as @blp.response would answer it: dumped by the documented schema, then as jsonify does."""
-    return current_app.json.response(_CATALOG_PAGE.dump(page)).get_data()

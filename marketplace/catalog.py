@@ -8,6 +8,9 @@ queries per page; the village list is kept the same way. A buyer may therefore
 see availability up to that many seconds old (a page is never older than the
 order it was cut from); checkout never uses it and always reserves against the
 live stock counters.
+
+What the catalog lists is decided here too (catalog_filters, catalog_query): active
+products with an active variant, found by the folded words of their name.
 """
 import functools
 import os
@@ -20,14 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from flask import copy_current_request_context, current_app, has_request_context, request, url_for
-from sqlalchemy import bindparam, select
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, select
 
 from core.extensions import db
+from core.text import fold
+from core.validation import has_control_chars
 from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 
-SORTS = stock.CATALOG_SORTS
+CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
+SORTS = CATALOG_SORTS
 CACHE_MAX_PAGES = 512
 CACHE_MAX_LISTS = 64  # searches whose order is kept (8 bytes a product each)
 REFRESH_AHEAD = 0.8  # of CATALOG_CACHE_SECONDS: from then on the next request builds the page again
@@ -66,6 +73,56 @@ def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False,
     """
     found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
     return {**found.page, "items": list(found.page["items"])}
+
+
+def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=False, sort="name") -> dict:
+    """The catalog's filters checked and put in one form (a 422 names a bad one), so equal searches compare equal.
+
+    `q` becomes its folded words (no case, no accents, single spaces), `village` is
+    compared without case.
+    """
+    for field, value in (("q", q), ("village", village)):
+        if value is not None and (not isinstance(value, str) or has_control_chars(value)):
+            raise stock.field_error(field, _("Not a valid text."))
+    if sort not in CATALOG_SORTS:
+        raise stock.field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
+    return {"q": fold(q) or None, "kind": stock.read_kind(kind).value if kind else None,
+            "group_id": stock.check_id(group_id, "group_id") if group_id is not None else None,
+            "village": village.strip().lower() if village and village.strip() else None,
+            "in_stock": bool(in_stock), "sort": sort}
+
+
+def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False, sort: str = "name"):
+    """The public catalog as (product, group) rows: active products with an active variant.
+
+    `q` finds products whose name holds every word of it, whatever the case and
+    accents ("cabe" finds "Cabé rawit"; % and _ are plain characters). `in_stock`
+    keeps products with an active variant that has something available. `sort`:
+    `name`, `newest`, or `price_asc` / `price_desc` by the lowest active variant
+    price; ties go by id.
+    """
+    args = catalog_filters(q, kind, group_id, village, in_stock, sort)
+    listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True))
+    if args["in_stock"]:
+        listed = listed.join(Stock, Stock.variant_id == Variant.id).where(Stock.on_hand > Stock.reserved)
+    query = (select(Product, Group).join(Group, Group.id == Product.group_id)
+             .where(Product.status == ProductStatus.active, listed.exists()))
+    for word in (args["q"] or "").split():
+        query = query.where(Product.search_name.contains(word, autoescape=True))
+    if args["kind"]:
+        query = query.where(Product.kind == ProductKind(args["kind"]))
+    if args["group_id"] is not None:
+        query = query.where(Product.group_id == args["group_id"])
+    if args["village"]:
+        query = query.where(func.lower(Group.village) == args["village"])
+    if args["sort"] in ("price_asc", "price_desc"):
+        lowest = (select(func.min(Variant.unit_price))
+                  .where(Variant.product_id == Product.id, Variant.active.is_(True))
+                  .correlate(Product).scalar_subquery())
+        return query.order_by(lowest.asc() if args["sort"] == "price_asc" else lowest.desc(), Product.id)
+    if args["sort"] == "newest":
+        return query.order_by(Product.created_at.desc(), Product.id.desc())
+    return query.order_by(func.lower(Product.name), Product.id)
 
 
 class Current:
@@ -174,7 +231,7 @@ class _Kept:
 
 
 def _kept(q, kind, group_id, village, in_stock, sort, page, per_page) -> _Kept:
-    filters = stock.catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock,
+    filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock,
                                     sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
@@ -196,7 +253,7 @@ def _order(filters: dict) -> array:
     lowest price of every candidate); done once for all pages of one search, a page then
     reads only its own rows (bench/catalog.py).
     """
-    return array("q", db.session.scalars(stock.catalog_query(**filters).with_only_columns(Product.id)))
+    return array("q", db.session.scalars(catalog_query(**filters).with_only_columns(Product.id)))
 
 
 _PRODUCT_COLUMNS = (Product.id, Product.name, Product.kind, Product.unit, Product.description, Product.status,
@@ -245,7 +302,7 @@ def _rows_query(filters: dict):
 @functools.lru_cache(maxsize=CACHE_MAX_LISTS)
 def _rows_query_of(filters: tuple):
     # Made once per search: building the statement cost more than running it (bench/catalog.py).
-    return (stock.catalog_query(**dict(filters)).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+    return (catalog_query(**dict(filters)).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
             .where(Product.id.in_(bindparam("ids", expanding=True))).order_by(None))
 
 

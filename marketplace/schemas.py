@@ -1,4 +1,4 @@
-"""Checkout and order schemas for the API.
+"""Catalog, checkout and order schemas for the API.
 
 A checkout body is checked here for its shape only: the service reads the body
 exactly as the client sent it (its fingerprint is how a retry is recognised)
@@ -7,9 +7,11 @@ Quantities go out as decimal strings without trailing zeros, money as whole rupi
 """
 from marshmallow import Schema, fields, validate
 
-from core.validation import ID_MAX
+from core.validation import ID_MAX, NAME_MAX_LENGTH
 from core.pagination import PageQuery
+from inventory.models import ProductKind
 from inventory.schemas import Quantity
+from marketplace.catalog import CATALOG_SORTS
 from marketplace.models import FulfilmentMethod, OrderStatus, PaymentMethod
 from marketplace.services import ADDRESS_MAX_LENGTH, KEY_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
 
@@ -19,6 +21,19 @@ def _values(enum_cls) -> list[str]:
 
 
 _MANAGERS_ONLY = "Only for the group's coordinator and treasurer"
+
+
+# --- the catalog ------------------------------------------------------------------------
+
+class CatalogQuery(PageQuery):
+    q = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
+    kind = fields.String(metadata={"enum": _values(ProductKind)})
+    group_id = fields.Integer()
+    village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
+    in_stock = fields.Boolean(load_default=False)
+    sort = fields.String(load_default="name", validate=validate.OneOf(CATALOG_SORTS),
+                         metadata={"description": "`name`, `newest`, or by the lowest variant price: "
+                                                  "`price_asc`, `price_desc`"})
 
 
 # --- in -------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""The public product API: the catalog (`GET /products`) and one product (`GET /products/{id}`).
+
+Its routes are on marketplace's API blueprint (marketplace.api.blp), so paths and
+operations are as they were; one product keeps the tag of the products and stock
+API, beside the coordinator's product endpoints in inventory.api. Catalog pages are
+built and kept a few seconds in marketplace.catalog.
+"""
+from flask import current_app, request
+
+from core.pagination import page_of
+from groups.services import get_group_or_404
+from inventory import services as stock
+from inventory.api import blp as inventory_blp
+from inventory.api import product_view
+from inventory.schemas import ProductOut
+from marketplace.api import blp
+from marketplace.catalog import Current, Pieces, catalog_rendered
+from marketplace.schemas import CatalogQuery
+
+
+@blp.route("/products", methods=["GET"])
+@blp.arguments(CatalogQuery(), location="query")  # an instance: webargs would build one per request from a class
+@blp.response(200, page_of(ProductOut))
+def list_products(args):
+    """The public catalog: active products with their active variants and what is available.
+
+    `q` matches every word in the name, whatever the case and accents; `sort` is
+    `name` (the default), `newest`, `price_asc` or `price_desc` (by the lowest
+    variant price). Availability may be up to CATALOG_CACHE_SECONDS old; checkout
+    always checks the live stock.
+    """
+    # The JSON is kept with the cached page: a kept page is answered without serializing it again.
+    current = Current()
+    body = catalog_rendered(_catalog_json, **args, current=current)
+    if current:
+        _kept_answers.put({(request.script_root, request.query_string): (current, body)})
+    return current_app.response_class(body, mimetype="application/json")
+
+
+# A catalog page's answer, whole, by the address it was asked by (photo URLs follow the script root), while
+# the pages it shows are current (marketplace.catalog.Current): asked again, it is answered before the query
+# is parsed again. The answer is the same for everyone (a bad token is refused before this, by
+# core._check_bearer).
+KEPT_ANSWERS = 256
+_kept_answers = Pieces(KEPT_ANSWERS)
+
+
+@blp.before_request
+def _kept_catalog_answer():
+    if request.endpoint == "marketplace_api.list_products":
+        [kept] = _kept_answers.get([(request.script_root, request.query_string)])
+        if kept is not None and kept[0]:
+            return current_app.response_class(kept[1], mimetype="application/json")
+    return None
+
+
+_CATALOG_PAGE = page_of(ProductOut)()
+
+
+def _catalog_json(page: dict) -> bytes:
+    """A catalog page as @blp.response would answer it: dumped by the documented schema, then as jsonify does."""
+    return current_app.json.response(_CATALOG_PAGE.dump(page)).get_data()
+
+
+@blp.route("/products/<int:product_id>", methods=["GET"], tags=[inventory_blp.name])
+@blp.response(200, ProductOut)
+def get_product(product_id):
+    """One product: public while active; hidden and archived ones only for the group's coordinator and treasurer."""
+    product, manager = stock.get_visible_product(product_id)
+    return product_view(product, get_group_or_404(product.group_id), manager)
