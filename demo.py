@@ -171,22 +171,20 @@ def _seed_products() -> int:
         coordinator = db.session.scalar(select(User).join(Member, Member.user_id == User.id).where(
             Member.group_id == group.id, Member.role == Role.coordinator))
         members = list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)))
-        with _acting_as(coordinator):
-            for spec, contributions in products:
-                if db.session.scalar(select(Product.id).where(Product.group_id == group.id,
-                                                              Product.name == spec["name"])):
-                    continue
-                product = stock.create_product(group, spec)
-                variants = {v.label: v for v in product.variants}
-                for index, label, quantity, days_ago, keeps_days in contributions:
-                    received = utcnow() - timedelta(days=days_ago, hours=3)
-                    stock.receive_contribution(group, {
-                        "variant_id": variants[label].id, "member_id": members[index].id, "quantity": quantity,
-                        "received_at": received.isoformat(),
-                        "best_before": (received + timedelta(days=keeps_days)).date().isoformat()
-                        if keeps_days is not None else None,
-                        "grade": label if label.startswith("Grade") else None})
-                created += 1
+        for spec, contributions in products:
+            if db.session.scalar(select(Product.id).where(Product.group_id == group.id,
+                                                          Product.name == spec["name"])):
+                continue
+            product = stock.create_product(coordinator, group, **spec)
+            variants = {v.label: v for v in product.variants}
+            for index, label, quantity, days_ago, keeps_days in contributions:
+                received = utcnow() - timedelta(days=days_ago, hours=3)
+                stock.receive_contribution(
+                    coordinator, group, variant_id=variants[label].id, member_id=members[index].id,
+                    quantity=quantity, received_at=received,
+                    best_before=(received + timedelta(days=keeps_days)).date() if keeps_days is not None else None,
+                    grade=label if label.startswith("Grade") else None)
+            created += 1
         db.session.flush()
     return created
 

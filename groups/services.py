@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select
 from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from accounts.models import User
 from accounts.services import clean_email, clean_phone, find_user_by_login, require_login
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
 from accounts.signals import user_registered
@@ -60,11 +60,17 @@ def membership(group: Group, user) -> Member | None:
 
 
 def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
-    """The caller's membership when it holds one of `roles`; otherwise 401 or 403.
+    """The caller's membership when it holds one of `roles`; otherwise 401 or 403 (see check_role)."""
+    return check_role(require_login(), group, *roles, allow_admin=allow_admin)
+
+
+def check_role(user, group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """`user`'s membership when it holds one of `roles`; otherwise 401 (not signed in) or 403.
 
     With `allow_admin`, a district admin passes too (and gets None back).
     """
-    user = require_login()
+    if user is None or not user.is_authenticated:
+        raise Unauthorized()
     member = membership(group, user)
     if member is not None and (not roles or member.role in roles):
         return member

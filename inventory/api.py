@@ -78,7 +78,7 @@ def _with_products(query):
 def create_product(data, group_id):
     """List a product (coordinator); without `variants` it gets one `standard` variant at `unit_price`."""
     group = get_group_or_404(group_id)
-    product = services.create_product(group, data)
+    product = services.create_product(require_login(), group, **data)
     db.session.commit()
     return product_view(product, group, manager=True)
 
@@ -88,7 +88,8 @@ def create_product(data, group_id):
 @blp.response(200, ProductOut)
 def update_product(data, product_id):
     """Change name, description, kind, `status` or (one-variant products) price (coordinator)."""
-    product = services.update_product(services.get_product_or_404(product_id), data)
+    product = services.get_product_or_404(product_id)
+    services.update_product(require_login(), product, **data)
     db.session.commit()
     return product_view(product, get_group_or_404(product.group_id), manager=True)
 
@@ -98,7 +99,8 @@ def update_product(data, product_id):
 @blp.response(201, VariantOut)
 def add_variant(data, product_id):
     """Add a variant with its own price and stock (coordinator)."""
-    variant = services.add_variant(services.get_product_or_404(product_id), data)
+    product = services.get_product_or_404(product_id)
+    variant = services.add_variant(require_login(), product, **data)
     db.session.commit()
     return variant_view(variant, manager=True)
 
@@ -108,7 +110,8 @@ def add_variant(data, product_id):
 @blp.response(200, VariantOut)
 def update_variant(data, variant_id):
     """Change a variant's label, price, low-stock threshold or `active` (coordinator)."""
-    variant = services.update_variant(services.get_variant_or_404(variant_id), data)
+    variant = services.get_variant_or_404(variant_id)
+    services.update_variant(require_login(), variant, **data)
     db.session.commit()
     return variant_view(variant, manager=True)
 
@@ -119,7 +122,7 @@ def update_variant(data, variant_id):
 def upload_photo(files, product_id):
     """Upload the product's photo as multipart field `photo` (coordinator); stored re-encoded as WebP."""
     product = services.get_product_or_404(product_id)
-    services.set_product_photo(product, files["photo"].read())
+    services.set_product_photo(require_login(), product, files["photo"].read())
     db.session.commit()
     return product_view(product, get_group_or_404(product.group_id), manager=True)
 
@@ -140,7 +143,8 @@ def list_units(group_id):
 @blp.response(201, UnitOut)
 def define_unit(data, group_id):
     """Define a unit of the group's own, such as `tandan` (coordinator)."""
-    unit = services.define_unit(get_group_or_404(group_id), data["code"], data.get("name"), data["whole"])
+    group = get_group_or_404(group_id)
+    unit = services.define_unit(require_login(), group, data["code"], data.get("name"), data["whole"])
     db.session.commit()
     return {"code": unit.code, "name": unit.name, "whole": unit.whole, "builtin": False}
 
@@ -152,7 +156,8 @@ def define_unit(data, group_id):
 @blp.response(201, LotOut)
 def create_contribution(data, group_id):
     """Record goods a member hands to the group (coordinator): a new lot, in any unit that converts."""
-    lot = services.receive_contribution(get_group_or_404(group_id), data)
+    group = get_group_or_404(group_id)
+    lot = services.receive_contribution(require_login(), group, **data)
     db.session.commit()
     return lot_views([lot])[0]
 
@@ -162,7 +167,8 @@ def create_contribution(data, group_id):
 @blp.response(200, page_of(LotOut))
 def list_contributions(args, group_id):
     """Contributions with what became of them: coordinators and treasurers see all, a member their own."""
-    query = services.lots_query(get_group_or_404(group_id), args.get("member_id"))
+    group = get_group_or_404(group_id)
+    query = services.lots_query(require_login(), group, args.get("member_id"))
     result = paginate(_with_products(query), args["page"], args["per_page"])
     result["items"] = lot_views(result["items"])
     return result
@@ -183,8 +189,8 @@ def my_contributions(args):
 @blp.response(200, page_of(StockRowOut))
 def list_stock(args, group_id):
     """Each variant's on-hand, reserved and available quantities (coordinator, treasurer)."""
-    result = paginate(services.stock_query(get_group_or_404(group_id)), args["page"], args["per_page"],
-                      scalars=False)
+    group = get_group_or_404(group_id)
+    result = paginate(services.stock_query(require_login(), group), args["page"], args["per_page"], scalars=False)
     result["items"] = [stock_row_view(variant, stock, product) for variant, stock, product in result["items"]]
     return result
 
@@ -194,7 +200,8 @@ def list_stock(args, group_id):
 @blp.response(201, AdjustmentOut)
 def create_adjustment(data, group_id):
     """Correct stock (coordinator): spoilage or damage (negative), a count, or a return (positive)."""
-    movements = services.adjust(get_group_or_404(group_id), data)
+    group = get_group_or_404(group_id)
+    movements = services.adjust(require_login(), group, **data)
     db.session.commit()
     return {"movements": movements}
 
@@ -204,7 +211,8 @@ def create_adjustment(data, group_id):
 @blp.response(200, page_of(MovementOut))
 def list_movements(args, group_id):
     """The stock ledger, newest first (coordinator, treasurer)."""
-    query = services.movements_query(get_group_or_404(group_id), args.get("variant_id"))
+    group = get_group_or_404(group_id)
+    query = services.movements_query(require_login(), group, args.get("variant_id"))
     return paginate(query, args["page"], args["per_page"])
 
 
@@ -212,6 +220,7 @@ def list_movements(args, group_id):
 @blp.response(200, AlertsOut)
 def stock_alerts(group_id):
     """Low stock, and lots near or past their best-before date (coordinator, treasurer)."""
-    found = services.alerts(get_group_or_404(group_id))
+    group = get_group_or_404(group_id)
+    found = services.alerts(require_login(), group)
     return {"low_stock": [stock_row_view(variant, stock, variant.product) for variant, stock in found["low_stock"]],
             "expiring": lot_views(found["expiring"]), "expired": lot_views(found["expired"])}

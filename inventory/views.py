@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
+from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.formatting import WIB, format_wib
@@ -189,10 +190,10 @@ def _variant_fields(row) -> dict:
             "low_stock_threshold": typed_quantity(row.low_stock_threshold.data)}
 
 
-def _save_photo(form, product: Product) -> None:
+def _save_photo(form, actor, product: Product) -> None:
     upload = form.photo.data
     if upload is not None and getattr(upload, "filename", ""):
-        services.set_product_photo(product, upload.read())
+        services.set_product_photo(actor, product, upload.read())
 
 
 @bp.route("/groups/<int:group_id>/products/new", methods=["GET", "POST"])
@@ -218,11 +219,12 @@ def new_product(group_id: int):
             data["variants"] = [_variant_fields(row) for row in rows]
             for i, row in enumerate(rows):
                 targets |= {f"variants.{i}.{name}": row[name] for name in VARIANT_INPUTS}
+        actor = require_login()
         try:
-            product = services.create_product(group, data)
+            product = services.create_product(actor, group, **data)
             if form.status.data != ProductStatus.active:
-                services.update_product(product, {"status": form.status.data})
-            _save_photo(form, product)
+                services.update_product(actor, product, status=form.status.data)
+            _save_photo(form, actor, product)
         except AppError as exc:
             db.session.rollback()
             _show_errors(form, exc, targets)
@@ -249,10 +251,11 @@ def edit_product(product_id: int):
     form = ProductForm(data=_product_data(product) if request.method == "GET" else None)
     form.unit.choices = [SelectChoice(product.unit)]  # a product keeps its unit: its stock is counted in it
     if form.validate_on_submit():
+        actor = require_login()
         failed = False
         try:
-            services.update_product(product, {"name": form.name.data, "kind": form.kind.data,
-                                              "description": form.description.data, "status": form.status.data})
+            services.update_product(actor, product, name=form.name.data, kind=form.kind.data,
+                                    description=form.description.data, status=form.status.data)
         except AppError as exc:
             _show_errors(form, exc)
             failed = True
@@ -265,15 +268,15 @@ def edit_product(product_id: int):
                 continue
             try:
                 if variant is not None:
-                    services.update_variant(variant, {**_variant_fields(row), "active": bool(row.active.data)})
+                    services.update_variant(actor, variant, **_variant_fields(row), active=bool(row.active.data))
                 else:
-                    services.add_variant(product, _variant_fields(row))
+                    services.add_variant(actor, product, **_variant_fields(row))
             except AppError as exc:
                 _show_errors(form, exc, {name: row[name] for name in (*VARIANT_INPUTS, "active")})
                 failed = True
         if not failed:
             try:
-                _save_photo(form, product)
+                _save_photo(form, actor, product)
             except AppError as exc:
                 _show_errors(form, exc)
                 failed = True
@@ -306,7 +309,7 @@ def _intake_choices(form: IntakeForm, group: Group) -> None:
 
 def _todays_lots(group: Group) -> list[Lot]:
     start = datetime.combine(datetime.now(WIB).date(), time(0), tzinfo=WIB)
-    query = (services.lots_query(group).where(Lot.received_at >= start)
+    query = (services.lots_query(require_login(), group).where(Lot.received_at >= start)
              .options(selectinload(Lot.variant).selectinload(Variant.product)).limit(100))
     return list(db.session.scalars(query))
 
@@ -323,11 +326,10 @@ def intake(group_id: int):
     _intake_choices(form, group)
     if form.validate_on_submit():
         try:
-            lot = services.receive_contribution(group, {
-                "member_id": form.member_id.data, "variant_id": form.variant_id.data,
-                "quantity": typed_quantity(form.quantity.data), "unit": form.unit.data or None,
-                "grade": form.grade.data or None, "best_before": form.best_before.data or None,
-                "note": form.note.data or None})
+            lot = services.receive_contribution(
+                require_login(), group, member_id=form.member_id.data, variant_id=form.variant_id.data,
+                quantity=typed_quantity(form.quantity.data), unit=form.unit.data or None, grade=form.grade.data or None,
+                best_before=form.best_before.data or None, note=form.note.data or None)
         except AppError as exc:
             db.session.rollback()
             _show_errors(form, exc)
@@ -351,7 +353,7 @@ def _adjust_choices(form: AdjustForm, group: Group, rows) -> None:
     form.variant_id.choices = [SelectChoice("", _("Choose a product"))] + [SelectChoice(str(v.id), variant_name(v))
                                                                          for v, _s in rows]
     lots = list(db.session.scalars(
-        services.lots_query(group).where(Lot.remaining > 0)
+        services.lots_query(require_login(), group).where(Lot.remaining > 0)
         .options(selectinload(Lot.variant).selectinload(Variant.product)).limit(300)))
     names = _member_names(lot.member_id for lot in lots)
     form.lot_id.choices = [SelectChoice("", _("First in, first out"))] + [
@@ -366,7 +368,7 @@ def _adjust_choices(form: AdjustForm, group: Group, rows) -> None:
 @login_required
 def stock(group_id: int):
     group = groups.get_group_or_404(group_id)
-    rows = services.stock_rows(group)  # coordinators, treasurers and the district admin
+    rows = services.stock_rows(require_login(), group)  # coordinators, treasurers and the district admin
     manages = groups.can_manage(group, current_user)
     form = AdjustForm()
     if request.method == "POST":
@@ -376,10 +378,9 @@ def stock(group_id: int):
     if request.method == "POST" and form.validate_on_submit():
         counted = typed_quantity(form.counted.data) if form.reason.data == AdjustmentReason.count else None
         try:
-            moves = services.adjust(group, {
-                "variant_id": form.variant_id.data, "reason": form.reason.data,
-                "quantity": typed_quantity(form.quantity.data), "counted": counted, "lot_id": form.lot_id.data,
-                "note": form.note.data or None})
+            moves = services.adjust(require_login(), group, variant_id=form.variant_id.data, reason=form.reason.data,
+                                    quantity=typed_quantity(form.quantity.data), counted=counted,
+                                    lot_id=form.lot_id.data, note=form.note.data or None)
         except AppError as exc:
             db.session.rollback()
             _show_errors(form, exc, {"quantity": form.counted} if counted is not None else None)
@@ -392,7 +393,7 @@ def stock(group_id: int):
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("inventory.stock", group_id=group.id))
-    low = {variant.id for variant, _s in services.alerts(group)["low_stock"]}
+    low = {variant.id for variant, _s in services.alerts(require_login(), group)["low_stock"]}
     return render_template("inventory/stock.html", group=group, rows=rows, low=low, form=form, manages=manages)
 
 
@@ -403,9 +404,10 @@ def stock(group_id: int):
 def movements(group_id: int):
     group = groups.get_group_or_404(group_id)
     variant_id = optional_id(request.args.get("variant_id", ""))
-    query = services.movements_query(group, variant_id).options(selectinload(Movement.lot))
+    viewer = require_login()
+    query = services.movements_query(viewer, group, variant_id).options(selectinload(Movement.lot))
     result = paginate(query, _page_arg(), PER_PAGE)
-    variants = {variant.id: variant for variant, _s in services.stock_rows(group)}
+    variants = {variant.id: variant for variant, _s in services.stock_rows(viewer, group)}
     names = _member_names(m.lot.member_id for m in result["items"] if m.lot is not None)
     return render_template("inventory/movements.html", group=group, result=result, variants=variants,
                            variant_id=variant_id, names=names)
@@ -430,7 +432,7 @@ def my_contributions():
 @login_required
 def dashboard(group_id: int):
     group = groups.get_group_or_404(group_id)
-    found = services.alerts(group)  # coordinators, treasurers and the district admin
+    found = services.alerts(require_login(), group)  # coordinators, treasurers and the district admin
     lots = found["expired"] + found["expiring"]
     return render_template("inventory/dashboard.html", group=group, alerts=found,
                            names=_member_names(lot.member_id for lot in lots),

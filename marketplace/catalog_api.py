@@ -6,6 +6,7 @@ API, beside the coordinator's product endpoints in inventory.api. Catalog pages 
 built and kept a few seconds in marketplace.catalog.
 """
 from flask import current_app, request
+from flask_login import current_user
 
 from core.pagination import page_of
 from groups.services import get_group_or_404
@@ -66,5 +67,5 @@ def _catalog_json(page: dict) -> bytes:
 @blp.response(200, ProductOut)
 def get_product(product_id):
     """One product: public while active; hidden and archived ones only for the group's coordinator and treasurer."""
-    product, manager = stock.get_visible_product(product_id)
+    product, manager = stock.get_visible_product(current_user, product_id)
     return product_view(product, get_group_or_404(product.group_id), manager)

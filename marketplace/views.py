@@ -309,7 +309,7 @@ def catalog():
 
 @bp.route("/products/<int:product_id>")
 def product(product_id: int):
-    item, manager = stock.get_visible_product(product_id)
+    item, manager = stock.get_visible_product(current_user, product_id)
     group = db.session.get(Group, item.group_id)
     return render_template("marketplace/product.html", p=product_card(item, group), group=group,
                            for_sale=item.status == "active", manager=manager, in_cart=carts.quantities(),

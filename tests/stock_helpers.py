@@ -16,19 +16,27 @@ from tests.factories import make_group, make_member, make_user
 
 @contextmanager
 def acting(app, user=None):
-    """A POST request context (so SQLite begins IMMEDIATE), signed in as `user` when given."""
+    """A POST request context (so SQLite begins IMMEDIATE), signed in as `user` when given; gives that user's row,
+    for the services that take the acting user."""
     with app.test_request_context("/", method="POST"):
+        signed_in = None
         if user is not None:
-            login_user(db.session.get(User, user.id))
-        yield
+            signed_in = db.session.get(User, user.id)
+            login_user(signed_in)
+        yield signed_in
+
+
+def user_row(user) -> User:
+    """`user` (a row of any session, or a record with its id) as a row of this session."""
+    return db.session.get(User, user.id)
 
 
 def make_product(app, user, group, unit="kg", labels=("A",), name=None, kind="produce") -> list[int]:
     """A product of `group` in `unit` with one variant per label; returns the variant ids."""
-    with acting(app, user):
-        product = inv.create_product(db.session.get(Group, group.id), {
-            "name": name or f"Produk {unit}", "kind": kind, "unit": unit,
-            "variants": [{"label": label, "unit_price": 10000} for label in labels]})
+    with acting(app, user) as coordinator:
+        product = inv.create_product(coordinator, db.session.get(Group, group.id), name=name or f"Produk {unit}",
+                                     kind=kind, unit=unit,
+                                     variants=[{"label": label, "unit_price": 10000} for label in labels])
         ids = [v.id for v in product.variants]
         db.session.commit()
         return ids
@@ -45,10 +53,9 @@ def make_stock_group(app, members=2):
 def contribute(app, setup, variant_id, quantity, member=None, **extra) -> int:
     """Record a contribution and commit; returns the lot id."""
     member = member or setup.members[0]
-    with acting(app, setup.user):
-        lot = inv.receive_contribution(db.session.get(Group, setup.group.id),
-                                       {"variant_id": variant_id, "member_id": member.id, "quantity": quantity,
-                                        **extra})
+    with acting(app, setup.user) as coordinator:
+        lot = inv.receive_contribution(coordinator, db.session.get(Group, setup.group.id), variant_id=variant_id,
+                                       member_id=member.id, quantity=quantity, **extra)
         db.session.commit()
         return lot.id
 

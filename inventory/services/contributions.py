@@ -12,14 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from accounts.services import require_login
 from core.errors import Conflict
 from core.extensions import db
 from core.formatting import WIB
 from core.quantity import MAX_QUANTITY, QuantityError, format_quantity
 from core.types import utcnow
 from groups.models import Group, Member, Role
-from groups.services import require_role
+from groups.services import check_role
 from inventory.models import AdjustmentReason, Lot, Movement, MovementKind, Variant
 from inventory.services.products import get_variant_in_group, resolve_unit
 from inventory.services.records import check_id, field_error, optional_text, quantity_in, quantity_message
@@ -73,15 +72,19 @@ def get_member_in_group(group: Group, member_id, field: str = "member_id", activ
     return member
 
 
-def receive_contribution(group: Group, data: dict) -> Lot:
-    """Record goods a member hands to the group: a new lot and an intake movement."""
-    actor = require_login()
-    require_role(group, Role.coordinator)
-    variant = get_variant_in_group(group, data.get("variant_id"))
-    member = get_member_in_group(group, data.get("member_id"))
+def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity, unit=None, grade=None,
+                         received_at=None, best_before=None, note=None) -> Lot:
+    """Record goods a member hands to the group (coordinator): a new lot and an intake movement.
+
+    `quantity` is in `unit` (the product's own by default), converted exactly; it is
+    received now unless `received_at` says when (a time without a zone is WIB).
+    """
+    check_role(actor, group, Role.coordinator)
+    variant = get_variant_in_group(group, variant_id)
+    member = get_member_in_group(group, member_id)
     stock_unit = resolve_unit(group, variant.product.unit)
-    given_unit = resolve_unit(group, data["unit"], "unit") if data.get("unit") else stock_unit
-    quantity = quantity_in(data.get("quantity"), given_unit)
+    given_unit = resolve_unit(group, unit, "unit") if unit else stock_unit
+    quantity = quantity_in(quantity, given_unit)
     try:
         quantity = convert(quantity, given_unit, stock_unit)
     except QuantityError as exc:
@@ -89,10 +92,10 @@ def receive_contribution(group: Group, data: dict) -> Lot:
                           else _("%(a)s cannot be converted to %(b)s.", a=given_unit.code, b=stock_unit.code)) from None
     if quantity <= 0:
         raise field_error("quantity", _("The quantity must be more than zero."))
-    grade = optional_text(data.get("grade"), "grade", 20)
-    received_at = _clean_moment(data.get("received_at"), "received_at") or utcnow()
-    best_before = _clean_date(data.get("best_before"), "best_before")
-    note = optional_text(data.get("note"), "note", 500)
+    grade = optional_text(grade, "grade", 20)
+    received_at = _clean_moment(received_at, "received_at") or utcnow()
+    best_before = _clean_date(best_before, "best_before")
+    note = optional_text(note, "note", 500)
     if not _guarded_update(variant.id, quantity, Decimal(0)):
         raise Conflict(_l("That would take the stock beyond its limits."))
     lot = Lot(group_id=group.id, variant_id=variant.id, member_id=member.id, quantity=quantity, remaining=quantity,
@@ -113,30 +116,30 @@ def get_lot_in_group(group: Group, lot_id, variant: Variant, field: str = "lot_i
     return lot
 
 
-def adjust(group: Group, data: dict) -> list[Movement]:
-    """Correct stock: spoilage or damage (take away), a count (stock opname), or goods returned.
+def adjust(actor, group: Group, *, variant_id, reason, quantity=None, counted=None, lot_id=None,
+           note=None) -> list[Movement]:
+    """Correct stock (coordinator): spoilage or damage (take away), a count (stock opname), or goods returned.
 
+    `quantity` is the signed change; a count may give what was `counted` instead.
     Taking away draws from lots first in, first out unless a lot is named; adding
     goes to the named lot or the most recent one.
     """
-    actor = require_login()
-    require_role(group, Role.coordinator)
-    variant = get_variant_in_group(group, data.get("variant_id"))
+    check_role(actor, group, Role.coordinator)
+    variant = get_variant_in_group(group, variant_id)
     unit = resolve_unit(group, variant.product.unit)
     try:
-        reason = AdjustmentReason(data.get("reason"))
+        reason = AdjustmentReason(reason)
     except ValueError:
         raise field_error("reason", _("Choose spoilage, damage, count or return.")) from None
-    note = optional_text(data.get("note"), "note", 500)
-    lot = get_lot_in_group(group, data["lot_id"], variant) if data.get("lot_id") is not None else None
+    note = optional_text(note, "note", 500)
+    lot = get_lot_in_group(group, lot_id, variant) if lot_id is not None else None
     stock = _lock_stock([variant.id])[variant.id]
-    if reason == AdjustmentReason.count and data.get("counted") is not None:
-        if data.get("quantity") is not None:
+    if reason == AdjustmentReason.count and counted is not None:
+        if quantity is not None:
             raise field_error("counted", _("Send either the counted quantity or the change, not both."))
-        counted = quantity_in(data["counted"], unit, "counted", allow_zero=True)
-        delta = counted - stock.on_hand
+        delta = quantity_in(counted, unit, "counted", allow_zero=True) - stock.on_hand
     else:
-        delta = quantity_in(data.get("quantity"), unit, signed=True)
+        delta = quantity_in(quantity, unit, signed=True)
     if reason in (AdjustmentReason.spoilage, AdjustmentReason.damage) and delta > 0:
         raise field_error("quantity", _("Spoilage and damage take stock away: send a negative quantity."))
     if reason == AdjustmentReason.return_ and delta < 0:

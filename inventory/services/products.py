@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -16,11 +15,11 @@ from core.extensions import db
 from core.types import utcnow
 from core.validation import clean_name, row_by_id
 from groups.models import Group, Role
-from groups.services import membership, require_role
+from groups.services import check_role, membership
 from inventory.models import GroupUnit, Product, ProductKind, ProductStatus, Stock, Variant
 from inventory.photos import save_product_photo
-from inventory.services.records import (DEFAULT_LABEL, MAX_VARIANTS, UNIT_NAME_MAX_LENGTH, check_id, field_error,
-                                        optional_text, quantity_in, read_label, read_price)
+from inventory.services.records import (DEFAULT_LABEL, MAX_VARIANTS, UNCHANGED, UNIT_NAME_MAX_LENGTH, check_id,
+                                        field_error, optional_text, quantity_in, read_label, read_price)
 from inventory.units import BUILTIN_UNITS, Unit
 
 
@@ -44,9 +43,9 @@ def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
     return unit
 
 
-def define_unit(group: Group, code, name, whole=True) -> GroupUnit:
+def define_unit(actor, group: Group, code, name=None, whole=True) -> GroupUnit:
     """A unit of the group's own, such as `tandan` or `keranjang`; counted in whole numbers by default."""
-    require_role(group, Role.coordinator)
+    check_role(actor, group, Role.coordinator)
     if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip().lower()) > 16:
         raise field_error("code", _("Use one word of letters, at most 16."))
     code = code.strip().lower()
@@ -103,9 +102,16 @@ def _threshold(value, unit: Unit, field: str):
     return quantity_in(value, unit, field, allow_zero=True)
 
 
-def create_product(group: Group, data: dict) -> Product:
-    """List a product with its variants; each variant gets its own price and stock row."""
-    require_role(group, Role.coordinator)
+def create_product(actor, group: Group, *, name, kind, unit, description=None, unit_price=None,
+                   low_stock_threshold=None, variants: list[dict] | None = None) -> Product:
+    """List a product with its variants (coordinator); each variant gets its own price and stock row.
+
+    Without `variants` it gets one `standard` variant at `unit_price`. Each variant is
+    a mapping with `label`, `unit_price` and an optional `low_stock_threshold`. Values
+    are as the page or the client sent them: every bad one is reported at once (422),
+    a variant's as `variants.<n>.<field>`.
+    """
+    check_role(actor, group, Role.coordinator)
     errors: dict = {}
 
     def take(field, parse):
@@ -115,43 +121,39 @@ def create_product(group: Group, data: dict) -> Product:
             errors.update(exc.errors)
             return None
 
-    name = take("name", lambda: clean_name(data.get("name")))
-    kind = take("kind", lambda: read_kind(data.get("kind")))
-    unit = take("unit", lambda: resolve_unit(group, data.get("unit")))
-    description = take("description", lambda: optional_text(data.get("description"), "description", 2000))
-    variants_in = data.get("variants")
+    clean = {"name": take("name", lambda: clean_name(name)), "kind": take("kind", lambda: read_kind(kind))}
+    counted_in = take("unit", lambda: resolve_unit(group, unit))
+    clean["description"] = take("description", lambda: optional_text(description, "description", 2000))
+
+    def threshold_of(value, field):
+        return take(field, lambda: _threshold(value, counted_in, field) if counted_in else None)
+
     specs = []
-    if variants_in in (None, []):
-        if data.get("unit_price") is None:
+    if variants in (None, []):
+        if unit_price is None:
             errors["unit_price"] = [_("Give a unit price, or list variants with their prices.")]
         else:
-            price = take("unit_price", lambda: read_price(data.get("unit_price")))
-            threshold = take("low_stock_threshold",
-                             lambda: _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold")
-                             if unit else None)
-            specs.append((DEFAULT_LABEL, price, threshold))
-    elif not isinstance(variants_in, list) or len(variants_in) > MAX_VARIANTS:
+            price = take("unit_price", lambda: read_price(unit_price))
+            specs.append((DEFAULT_LABEL, price, threshold_of(low_stock_threshold, "low_stock_threshold")))
+    elif not isinstance(variants, list) or len(variants) > MAX_VARIANTS:
         errors["variants"] = [_("List at most %(n)d variants.", n=MAX_VARIANTS)]
     else:
         seen = set()
-        for i, item in enumerate(variants_in):
+        for i, item in enumerate(variants):
             if not isinstance(item, dict):
                 errors[f"variants.{i}"] = [_("Not a valid variant.")]
                 continue
             label = take(f"variants.{i}.label", lambda: read_label(item.get("label"), f"variants.{i}.label"))
             price = take(f"variants.{i}.unit_price",
                          lambda: read_price(item.get("unit_price"), f"variants.{i}.unit_price"))
-            threshold = take(f"variants.{i}.low_stock_threshold",
-                             lambda: _threshold(item.get("low_stock_threshold"), unit, f"variants.{i}.low_stock_threshold")
-                             if unit else None)
+            threshold = threshold_of(item.get("low_stock_threshold"), f"variants.{i}.low_stock_threshold")
             if label and label.lower() in seen:
                 errors[f"variants.{i}.label"] = [_("Each variant needs its own label.")]
             seen.add((label or "").lower())
             specs.append((label, price, threshold))
     if errors:
         raise ValidationFailed(errors=errors)
-    product = Product(group_id=group.id, name=name, kind=kind, unit=unit.code, description=description,
-                      status=ProductStatus.active)
+    product = Product(group_id=group.id, unit=counted_in.code, status=ProductStatus.active, **clean)
     db.session.add(product)
     for label, price, threshold in specs:
         _new_variant(product, label, price, threshold)
@@ -166,63 +168,73 @@ def read_kind(value) -> ProductKind:
         raise field_error("kind", _("Choose produce, garment or processed.")) from None
 
 
-def update_product(product: Product, data: dict) -> Product:
-    """Change a product's name, description, status, or (single-variant products) price."""
+def update_product(actor, product: Product, *, name=UNCHANGED, description=UNCHANGED, kind=UNCHANGED,
+                   status=UNCHANGED, unit_price=UNCHANGED) -> Product:
+    """Change a product's name, description, kind, status, or (single-variant products) price (coordinator).
+
+    What is not given stays as it is.
+    """
     group = db.session.get(Group, product.group_id)
-    require_role(group, Role.coordinator)
-    if "name" in data:
-        product.name = clean_name(data["name"])
-    if "description" in data:
-        product.description = optional_text(data["description"], "description", 2000)
-    if "kind" in data:
-        product.kind = read_kind(data["kind"])
-    if "status" in data:
+    check_role(actor, group, Role.coordinator)
+    if name is not UNCHANGED:
+        product.name = clean_name(name)
+    if description is not UNCHANGED:
+        product.description = optional_text(description, "description", 2000)
+    if kind is not UNCHANGED:
+        product.kind = read_kind(kind)
+    if status is not UNCHANGED:
         try:
-            product.status = ProductStatus(data["status"])
+            product.status = ProductStatus(status)
         except ValueError:
             raise field_error("status", _("Choose active, hidden or archived.")) from None
-    if "unit_price" in data:
+    if unit_price is not UNCHANGED:
         if len(product.variants) != 1:
             raise field_error("unit_price", _("This product has several variants: change each variant's price."))
-        product.variants[0].unit_price = read_price(data["unit_price"])
+        product.variants[0].unit_price = read_price(unit_price)
     product.updated_at = utcnow()
     db.session.flush()
     return product
 
 
-def add_variant(product: Product, data: dict) -> Variant:
+def add_variant(actor, product: Product, *, label, unit_price, low_stock_threshold=None) -> Variant:
+    """A new variant of `product` with its own price and stock row (coordinator)."""
     group = db.session.get(Group, product.group_id)
-    require_role(group, Role.coordinator)
+    check_role(actor, group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
-    label = read_label(data.get("label"))
+    label = read_label(label)
     if any(v.label.lower() == label.lower() for v in product.variants):
         raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
     if len(product.variants) >= MAX_VARIANTS:
         raise field_error("label", _("List at most %(n)d variants.", n=MAX_VARIANTS))
-    variant = _new_variant(product, label, read_price(data.get("unit_price")),
-                           _threshold(data.get("low_stock_threshold"), unit, "low_stock_threshold"))
+    variant = _new_variant(product, label, read_price(unit_price),
+                           _threshold(low_stock_threshold, unit, "low_stock_threshold"))
     db.session.flush()
     return variant
 
 
-def update_variant(variant: Variant, data: dict) -> Variant:
+def update_variant(actor, variant: Variant, *, label=UNCHANGED, unit_price=UNCHANGED, low_stock_threshold=UNCHANGED,
+                   active=UNCHANGED) -> Variant:
+    """Change a variant's label, price, low-stock threshold or whether it is on sale (coordinator).
+
+    What is not given stays as it is.
+    """
     product = variant.product
     group = db.session.get(Group, product.group_id)
-    require_role(group, Role.coordinator)
+    check_role(actor, group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
-    if "label" in data:
-        label = read_label(data["label"])
+    if label is not UNCHANGED:
+        label = read_label(label)
         if any(v.id != variant.id and v.label.lower() == label.lower() for v in product.variants):
             raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
         variant.label = label
-    if "unit_price" in data:
-        variant.unit_price = read_price(data["unit_price"])
-    if "low_stock_threshold" in data:
-        variant.low_stock_threshold = _threshold(data["low_stock_threshold"], unit, "low_stock_threshold")
-    if "active" in data:
-        if not isinstance(data["active"], bool):
+    if unit_price is not UNCHANGED:
+        variant.unit_price = read_price(unit_price)
+    if low_stock_threshold is not UNCHANGED:
+        variant.low_stock_threshold = _threshold(low_stock_threshold, unit, "low_stock_threshold")
+    if active is not UNCHANGED:
+        if not isinstance(active, bool):
             raise field_error("active", _("Not a valid boolean."))
-        variant.active = data["active"]
+        variant.active = active
     db.session.flush()
     return variant
 
@@ -237,9 +249,9 @@ def products_query(group: Group, status: str | None = None):
     return query.order_by(Product.status, func.lower(Product.name), Product.id)
 
 
-def set_product_photo(product: Product, data: bytes) -> str:
+def set_product_photo(actor, product: Product, data: bytes) -> str:
     """Give a product its photo (coordinator); the file is checked and re-encoded by inventory.photos."""
-    require_role(db.session.get(Group, product.group_id), Role.coordinator)
+    check_role(actor, db.session.get(Group, product.group_id), Role.coordinator)
     return save_product_photo(product, data)
 
 
@@ -251,14 +263,14 @@ def manages_stock(group: Group, user) -> bool:
     return member is not None and member.role in (Role.coordinator, Role.treasurer)
 
 
-def get_visible_product(product_id: int) -> tuple[Product, bool]:
-    """A product as the caller may see it, and whether they manage its group's stock.
+def get_visible_product(viewer, product_id: int) -> tuple[Product, bool]:
+    """A product as `viewer` (signed in or not) may see it, and whether they manage its group's stock.
 
     Active products are public; hidden and archived ones are there only for the group's
     coordinator and treasurer, and as unknown as a missing one to everybody else.
     """
     product = get_product_or_404(product_id)
-    manager = manages_stock(db.session.get(Group, product.group_id), current_user)
+    manager = manages_stock(db.session.get(Group, product.group_id), viewer)
     if product.status != ProductStatus.active and not manager:
         raise NotFound(_l("Product not found."))
     return product, manager

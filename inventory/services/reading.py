@@ -11,36 +11,36 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, literal_column, select
 
-from accounts.services import require_login
 from core.errors import Forbidden
 from core.extensions import db
 from core.formatting import WIB
 from groups.models import Group, Member, Role
-from groups.services import membership, require_role
+from groups.services import check_role, membership
 from inventory.models import Lot, Movement, MovementKind, Product, ProductStatus, Stock, Variant
 from inventory.services.contributions import get_member_in_group
 from inventory.services.products import get_variant_in_group
 
 
-def stock_rows(group: Group) -> list[tuple[Variant, Stock]]:
+def stock_rows(viewer, group: Group) -> list[tuple[Variant, Stock]]:
     """Every variant of the group with its counters, for coordinators and treasurers."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     rows = db.session.execute(
         select(Variant, Stock).join(Stock, Stock.variant_id == Variant.id).join(Product)
         .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
     return [(variant, stock) for variant, stock in rows]
 
 
-def stock_query(group: Group):
+def stock_query(viewer, group: Group):
     """The group's variants as (variant, stock, product) rows to page through, for coordinators and treasurers."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     return (select(Variant, Stock, Product).join(Stock, Stock.variant_id == Variant.id)
             .join(Product, Product.id == Variant.product_id)
             .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
 
 
-def movements_query(group: Group, variant_id=None):
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+def movements_query(viewer, group: Group, variant_id=None):
+    """The group's stock ledger, newest first, of one variant or all (coordinators and treasurers)."""
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     query = select(Movement).where(Movement.group_id == group.id)
     if variant_id is not None:
         get_variant_in_group(group, variant_id)
@@ -72,17 +72,17 @@ def lot_history(lot_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     return history
 
 
-def lots_query(group: Group, member_id=None):
-    """Lots of the group: coordinators see all, a member sees their own."""
-    user = require_login()
-    viewer = membership(group, user)
-    privileged = user.is_admin or (viewer is not None and viewer.role in (Role.coordinator, Role.treasurer))
+def lots_query(viewer, group: Group, member_id=None):
+    """Lots of the group: coordinators and treasurers (and the district admin) see all, a member their own."""
+    own = membership(group, viewer)
+    privileged = (viewer.is_authenticated and viewer.is_admin) or (
+        own is not None and own.role in (Role.coordinator, Role.treasurer))
     if not privileged:
-        if viewer is None:
-            require_role(group, Role.coordinator, Role.treasurer)  # raises: not in this group
-        if member_id is not None and member_id != viewer.id:
+        if own is None:
+            check_role(viewer, group, Role.coordinator, Role.treasurer)  # raises: not signed in, or not in this group
+        if member_id is not None and member_id != own.id:
             raise Forbidden(_l("Members see only their own contributions."))
-        member_id = viewer.id
+        member_id = own.id
     elif member_id is not None:
         get_member_in_group(group, member_id, active=False)
     query = select(Lot).where(Lot.group_id == group.id)
@@ -104,9 +104,9 @@ def my_lots_query(user):
             .order_by(Lot.received_at.desc(), Lot.id.desc()))
 
 
-def alerts(group: Group, today: date | None = None) -> dict:
+def alerts(viewer, group: Group, today: date | None = None) -> dict:
     """What needs a coordinator's eye: variants under their low-stock threshold, lots near or past best-before."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     today = today or datetime.now(WIB).date()
     days = current_app.config.get("BEST_BEFORE_WARNING_DAYS", 3)
     low = db.session.execute(

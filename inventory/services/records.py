@@ -21,6 +21,7 @@ DEFAULT_LABEL = "standard"
 MAX_VARIANTS = 50
 MAX_LINES = 100
 UNIT_NAME_MAX_LENGTH = 60  # group_units.name
+UNCHANGED = object()  # what an update leaves as it is: a field the page or the client did not send
 
 # --- records passed between services ---------------------------------------------
 

@@ -112,11 +112,11 @@ def world(app, db):
     stranger = make_member(app, other_group, name="Orang Lain")
     with acting_as(app, lead) as get:
         g = get(Group, group.id)
-        cabai = inv.create_product(g, {"name": "Cabai rawit", "kind": "produce", "unit": "kg", "variants": [
+        cabai = inv.create_product(get(User, lead.id), g, name="Cabai rawit", kind="produce", unit="kg", variants=[
             {"label": "A", "unit_price": "45000", "low_stock_threshold": "5"},
-            {"label": "B", "unit_price": "30000"}]})
-        daster = inv.create_product(g, {"name": "Daster batik", "kind": "garment", "unit": "pcs",
-                                        "unit_price": "85000"})
+            {"label": "B", "unit_price": "30000"}])
+        daster = inv.create_product(get(User, lead.id), g, name="Daster batik", kind="garment", unit="pcs",
+                                    unit_price="85000")
         ids = SimpleNamespace(cabai=cabai.id, cabai_a=cabai.variants[0].id, cabai_b=cabai.variants[1].id,
                               daster=daster.id, daster_std=daster.variants[0].id)
     return SimpleNamespace(lead=lead, group=group, siti=siti, siti_user=siti_user, ani=ani, gone=gone,
@@ -126,8 +126,8 @@ def world(app, db):
 
 def contribute(app, world, member, variant_id, quantity, **extra):
     with acting_as(app, world.lead) as get:
-        lot = inv.receive_contribution(get(Group, world.group.id), {
-            "member_id": member.id, "variant_id": variant_id, "quantity": quantity, **extra})
+        lot = inv.receive_contribution(get(User, world.lead.id), get(Group, world.group.id), member_id=member.id,
+                                       variant_id=variant_id, quantity=quantity, **extra)
         lot_id = lot.id
     return lot_id
 
@@ -446,8 +446,9 @@ def test_bad_intake_input_shows_an_error_and_records_nothing(app, client, world,
     other_variant = None
     if change.get("variant_id") == "other":
         with acting_as(app, world.other_lead) as get:
-            other_variant = inv.create_product(get(Group, world.other_group.id), {
-                "name": "Belimbing", "kind": "produce", "unit": "kg", "unit_price": "12000"}).variants[0].id
+            other_variant = inv.create_product(
+                get(User, world.other_lead.id), get(Group, world.other_group.id), name="Belimbing", kind="produce",
+                unit="kg", unit_price="12000").variants[0].id
     contribute(app, world, world.ani, world.cabai_a, "1")
     before = inventory_rows(app)
     page_login(client, "ketua@blitar.test")
@@ -594,8 +595,8 @@ def test_ledger_lists_movements_with_times_in_wib(app, client, world):
     lot = contribute(app, world, world.siti, world.cabai_a, "5")
     contribute(app, world, world.ani, world.cabai_b, "1")
     with acting_as(app, world.lead) as get:
-        inv.adjust(get(Group, world.group.id), {"variant_id": world.cabai_a, "reason": "spoilage",
-                                                "quantity": "-0.5", "note": "busuk"})
+        inv.adjust(get(User, world.lead.id), get(Group, world.group.id), variant_id=world.cabai_a, reason="spoilage",
+                   quantity="-0.5", note="busuk")
     with app.app_context():
         moves = db.session.scalars(select(Movement).where(Movement.variant_id == world.cabai_a)
                                    .order_by(Movement.id)).all()
@@ -630,8 +631,8 @@ def test_a_member_sees_only_their_own_contributions(app, client, world):
     mine = contribute(app, world, world.siti, world.cabai_a, "3")
     contribute(app, world, world.ani, world.cabai_b, "7")
     with acting_as(app, world.lead) as get:
-        inv.adjust(get(Group, world.group.id), {"variant_id": world.cabai_a, "reason": "spoilage",
-                                                "quantity": "-0.5"})
+        inv.adjust(get(User, world.lead.id), get(Group, world.group.id), variant_id=world.cabai_a, reason="spoilage",
+                   quantity="-0.5")
         inv.reserve([inv.StockLine(world.cabai_a, Decimal(1), "order:1")])
         inv.consume(inv.StockLine(world.cabai_a, Decimal(1), "line:1"))
     page_login(client, "siti@blitar.test")
@@ -703,8 +704,8 @@ def test_what_people_type_is_escaped_on_inventory_pages(app, client, world):
 @pytest.mark.parametrize("variant_id", ["other", "99999999999", "abc", "-1", "0"])
 def test_ledger_filter_with_a_strange_variant_is_a_clear_answer_not_a_500(app, client, world, variant_id):
     with acting_as(app, world.other_lead) as get:
-        other = inv.create_product(get(Group, world.other_group.id), {
-            "name": "Belimbing", "kind": "produce", "unit": "kg", "unit_price": "12000"}).variants[0].id
+        other = inv.create_product(get(User, world.other_lead.id), get(Group, world.other_group.id), name="Belimbing",
+                                   kind="produce", unit="kg", unit_price="12000").variants[0].id
     page_login(client, "ketua@blitar.test")
     response = client.get(f"/groups/{world.group.id}/movements",
                           query_string={"variant_id": str(other) if variant_id == "other" else variant_id})

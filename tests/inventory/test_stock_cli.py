@@ -19,11 +19,11 @@ def books(app, db):
     lots = [contribute(app, setup, first, "4.5", member=setup.members[0]),
             contribute(app, setup, first, "2", member=setup.members[1]),
             contribute(app, setup, second, "10", unit="ons")]
-    with acting(app, setup.user):
+    with acting(app, setup.user) as coordinator:
         inv.reserve([inv.StockLine(first, Decimal(5)), inv.StockLine(second, Decimal("0.25"))])
         inv.consume(inv.StockLine(first, Decimal(5)))
-        inv.adjust(db.session.get(Group, setup.group.id),
-                   {"variant_id": second, "reason": "spoilage", "quantity": "-0.125"})
+        inv.adjust(coordinator, db.session.get(Group, setup.group.id), variant_id=second, reason="spoilage",
+                   quantity="-0.125")
         db.session.commit()
     return setup, (first, second), lots
 

@@ -21,7 +21,7 @@ from inventory import services as inv
 from inventory.models import Movement, MovementKind, Stock
 from inventory.services import reservations
 from tests.live_server import at_once
-from tests.stock_helpers import acting, contribute, make_product, make_stock_group
+from tests.stock_helpers import acting, contribute, make_product, make_stock_group, user_row
 
 
 def _threads(app) -> int:
@@ -163,8 +163,8 @@ def test_reserving_releasing_selling_and_writing_off_at_once_keeps_the_books(app
         elif job == 2:
             inv.consume(inv.StockLine(picked[0], Decimal(1)))
         else:
-            inv.adjust(db.session.get(Group, setup.group.id),
-                       {"variant_id": picked[0], "reason": "damage", "quantity": "-1"})
+            inv.adjust(user_row(setup.user), db.session.get(Group, setup.group.id), variant_id=picked[0],
+                       reason="damage", quantity="-1")
 
     outcomes = _run_at_once(app, work, _threads(app), user=setup.user)
 

@@ -134,12 +134,13 @@ class StockMachine(RuleBasedStateMachine):
                    "unit": unit}
         if back is not None:
             request["received_at"] = self.base - timedelta(hours=back)
-        with acting(self.flask_app, self.setup.user):
+        with acting(self.flask_app, self.setup.user) as coordinator:
             if not _exact(exact, self.whole(variant)):
-                error = self.refused(lambda: inv.receive_contribution(self.group(), request), ValidationFailed)
+                error = self.refused(lambda: inv.receive_contribution(coordinator, self.group(), **request),
+                                     ValidationFailed)
                 assert "unit" in error.errors
                 return
-            lot = inv.receive_contribution(self.group(), request)
+            lot = inv.receive_contribution(coordinator, self.group(), **request)
             db.session.commit()
             assert (lot.quantity, lot.remaining, lot.member_id) == (exact, exact, self.setup.members[member].id)
             self.lots[lot.id] = {"variant": variant, "member": lot.member_id, "received": lot.received_at,
@@ -170,9 +171,9 @@ class StockMachine(RuleBasedStateMachine):
         else:
             delta = self.amount(data, variant, 2000) * data.draw(st.sampled_from([-1, 1]), label="sign")
             request["quantity"] = _text(delta)
-        with acting(self.flask_app, self.setup.user):
+        with acting(self.flask_app, self.setup.user) as coordinator:
             def call():
-                return inv.adjust(self.group(), request)
+                return inv.adjust(coordinator, self.group(), **request)
 
             if delta < 0 and (self.on_hand[variant] + delta < self.reserved[variant]
                               or (lot_id is not None and self.lots[lot_id]["remaining"] < -delta)):

@@ -12,7 +12,7 @@ from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, MovementKind, Stock
 from tests.stock_helpers import (acting, contribute, counters, lot_remaining, make_product, make_stock_group,
-                                 snapshot)
+                                 snapshot, user_row)
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def _receive(app, setup, variant_id, quantity, unit=None):
     data = {"variant_id": variant_id, "member_id": setup.members[0].id, "quantity": quantity}
     if unit:
         data["unit"] = unit
-    return inv.receive_contribution(db.session.get(Group, setup.group.id), data)
+    return inv.receive_contribution(user_row(setup.user), db.session.get(Group, setup.group.id), **data)
 
 
 # --- units and exact quantities -----------------------------------------------------------
@@ -95,7 +95,7 @@ def test_three_decimal_places_are_kept_exactly(app, setup):
 # --- adjustments -----------------------------------------------------------------------------
 
 def _adjust(setup, **data):
-    return inv.adjust(db.session.get(Group, setup.group.id), data)
+    return inv.adjust(user_row(setup.user), db.session.get(Group, setup.group.id), **data)
 
 
 def test_adjusting_below_what_orders_hold_is_refused_and_changes_nothing(app, setup):
@@ -422,10 +422,10 @@ def test_lot_history_counts_a_count_that_finds_more_as_found_not_written_off(app
     setup = make_stock_group(app)
     (variant_id,) = make_product(app, setup.user, setup.group)
     lot_id = contribute(app, setup, variant_id, "10")
-    with acting(app, setup.user):
+    with acting(app, setup.user) as coordinator:
         group = db.session.get(Group, setup.group.id)
-        inv.adjust(group, {"variant_id": variant_id, "reason": "spoilage", "quantity": "-1.5"})
-        inv.adjust(group, {"variant_id": variant_id, "reason": "count", "counted": "9"})
+        inv.adjust(coordinator, group, variant_id=variant_id, reason="spoilage", quantity="-1.5")
+        inv.adjust(coordinator, group, variant_id=variant_id, reason="count", counted="9")
         db.session.commit()
         history = inv.lot_history([lot_id])[lot_id]
     assert history["written_off"] == Decimal("1.5")

@@ -60,16 +60,16 @@ def shop(app, db):
     variants = {}
     for name, kind, specs, quantity in PRODUCTS + [("Sayur disembunyikan", "produce", [("standard", 100, True)], "1")]:
         owner, coordinator = (other, other_lead) if name in OTHER_GROUP else (group, lead)
-        with acting(app, coordinator):
+        with acting(app, coordinator) as signed_in:
             the_group = db.session.get(Group, owner.id)
-            product = inv.create_product(the_group, {
-                "name": name, "kind": kind, "unit": "pcs",
-                "variants": [{"label": label, "unit_price": price} for label, price, _active in specs]})
+            product = inv.create_product(
+                signed_in, the_group, name=name, kind=kind, unit="pcs",
+                variants=[{"label": label, "unit_price": price} for label, price, _active in specs])
             for variant, (_label, _price, active) in zip(product.variants, specs):
                 variant.active = active
             if quantity:
-                inv.receive_contribution(the_group, {"variant_id": product.variants[0].id,
-                                                     "member_id": members[owner.id].id, "quantity": quantity})
+                inv.receive_contribution(signed_in, the_group, variant_id=product.variants[0].id,
+                                         member_id=members[owner.id].id, quantity=quantity)
             if name == "Sayur disembunyikan":
                 product.status = ProductStatus.hidden
             db.session.commit()

@@ -53,10 +53,9 @@ def page_login(client, user, next_path: str | None = None):
 
 def product(app, coordinator, group, name, variants, unit="kg", kind="produce", stock=None, member=None) -> list[int]:
     """A product with variants [(label, price)]; `stock` puts that much of each variant on hand."""
-    with acting(app, coordinator):
-        created = inv.create_product(db.session.get(Group, group.id), {
-            "name": name, "kind": kind, "unit": unit,
-            "variants": [{"label": label, "unit_price": price} for label, price in variants]})
+    with acting(app, coordinator) as signed_in:
+        created = inv.create_product(signed_in, db.session.get(Group, group.id), name=name, kind=kind, unit=unit,
+                                     variants=[{"label": label, "unit_price": price} for label, price in variants])
         ids = [v.id for v in created.variants]
         db.session.commit()
     if stock is not None:
@@ -147,10 +146,10 @@ def product_names(body: str) -> list[str]:
 
 
 def test_catalog_lists_products_with_group_price_available_and_an_add_form(app, client, market_setup):
-    with acting(app, market_setup.cabai.user):
-        hidden = inv.create_product(db.session.get(Group, market_setup.cabai.group.id), {
-            "name": "Terong ungu", "kind": "produce", "unit": "kg", "unit_price": 9000})
-        inv.update_product(hidden, {"status": "hidden"})
+    with acting(app, market_setup.cabai.user) as coordinator:
+        hidden = inv.create_product(coordinator, db.session.get(Group, market_setup.cabai.group.id),
+                                    name="Terong ungu", kind="produce", unit="kg", unit_price=9000)
+        inv.update_product(coordinator, hidden, status="hidden")
         db.session.commit()
     page = client.get("/catalog")
     assert page.status_code == 200
@@ -251,8 +250,8 @@ def test_product_page_shows_variants_and_hides_unlisted_products(app, client, ma
         product_id = db.session.scalar(select(Product.id).where(Product.name == "Belimbing manis"))
     body = html(client.get(f"/products/{product_id}"))
     assert "Belimbing manis" in body and "Rp18.000" in body and "Gudang Kelompok Tani Belimbing Sari" in body
-    with acting(app, market_setup.belimbing.user):
-        inv.update_product(db.session.get(Product, product_id), {"status": "hidden"})
+    with acting(app, market_setup.belimbing.user) as coordinator:
+        inv.update_product(coordinator, db.session.get(Product, product_id), status="hidden")
         db.session.commit()
     assert client.get(f"/products/{product_id}").status_code == 404
     page_login(client, market_setup.belimbing.user)
@@ -307,9 +306,9 @@ def test_cart_refuses_bad_quantities_and_unlisted_products(app, client, market_s
     assert t(app, "Your cart is empty.") in html(client.get("/cart"))
 
     add(client, setup.chilli[0], "1")
-    with acting(app, setup.cabai.user):
-        inv.update_product(db.session.get(Product, db.session.get(Variant, setup.chilli[0]).product_id),
-                           {"status": "archived"})
+    with acting(app, setup.cabai.user) as coordinator:
+        inv.update_product(coordinator, db.session.get(Product, db.session.get(Variant, setup.chilli[0]).product_id),
+                           status="archived")
         db.session.commit()
     body = html(client.get("/cart"))  # no longer for sale: taken out, and said so
     assert t(app, "Your cart is empty.") in body

@@ -97,9 +97,9 @@ def test_minor_units_refuse_what_is_not_a_whole_non_negative_integer(value):
 def _shop(app):
     """A group selling tomatoes at Rp4.001/kg with plenty in stock, and a buyer."""
     setup = make_stock_group(app, members=1)
-    with acting(app, setup.user):
-        product = inv.create_product(db.session.get(Group, setup.group.id), {
-            "name": "Tomat", "kind": "produce", "unit": "kg", "unit_price": 4001})
+    with acting(app, setup.user) as coordinator:
+        product = inv.create_product(coordinator, db.session.get(Group, setup.group.id), name="Tomat",
+                                     kind="produce", unit="kg", unit_price=4001)
         setup.variant = product.variants[0].id
         db.session.commit()
     contribute(app, setup, setup.variant, "100000")

@@ -366,20 +366,20 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
     @settings(DB_SETTINGS, max_examples=30)
     def run(shop, method, bp, data):
         prices, lots, bought = shop
-        with acting(app, setup.user):
+        with acting(app, setup.user) as coordinator:
             group = db.session.get(Group, gid)
-            product = inv.create_product(group, {"name": f"Cabai {next(_ids)}", "kind": "produce", "unit": "kg",
-                                                 "variants": [{"label": f"Grade {i}", "unit_price": price}
-                                                              for i, price in enumerate(prices)]})
+            product = inv.create_product(coordinator, group, name=f"Cabai {next(_ids)}", kind="produce", unit="kg",
+                                         variants=[{"label": f"Grade {i}", "unit_price": price}
+                                                   for i, price in enumerate(prices)])
             variants = [v.id for v in product.variants]
             revenue.set_policy(group, {"method": method.value, "group_fund_percent": revenue.percent_text(bp)},
                                setup.user.id)
             moment = datetime.now(UTC) - timedelta(days=30)
             for variant, variant_lots in zip(variants, lots):
                 for n, (member, milli) in enumerate(variant_lots):
-                    inv.receive_contribution(group, {
-                        "variant_id": variant, "member_id": setup.members[member].id, "quantity": _kg(milli),
-                        "received_at": (moment + timedelta(hours=n)).isoformat()})
+                    inv.receive_contribution(coordinator, group, variant_id=variant,
+                                             member_id=setup.members[member].id, quantity=_kg(milli),
+                                             received_at=(moment + timedelta(hours=n)).isoformat())
             db.session.commit()
         with acting(app, buyer):
             checkout, _ = market.place_checkout({
