@@ -264,9 +264,8 @@ def _seed_payouts() -> int:
     for group_name, member_name, amount, method, reference, key in PAYOUTS:
         group = db.session.scalar(select(Group).where(Group.name == group_name))
         member = db.session.scalar(select(Member).where(Member.group_id == group.id, Member.name == member_name))
-        with _acting_as(_coordinator(group)):
-            _payout, new = payouts.pay_out(group, {"member_id": member.id, "amount": amount, "method": method,
-                                                   "reference": reference}, key)
+        _payout, new = payouts.pay_out(_coordinator(group), group, member_id=member.id, amount=amount, method=method,
+                                       reference=reference, idempotency_key=key)
         created += new
         db.session.flush()
     return created

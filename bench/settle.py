@@ -43,7 +43,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_login import login_user  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
@@ -175,11 +174,11 @@ def settle_warm_up(app, group_id: int, user_id: int, start: date, end: date) -> 
     settle a process makes also compiles its statements (SQLAlchemy) and plans them (the database), once per
     process and whatever the number of lines. Returns its seconds."""
     with app.test_request_context("/", method="POST"):
-        login_user(db.session.get(User, user_id))
+        coordinator = db.session.get(User, user_id)
         group = db.session.get(Group, group_id)
         db.session.commit()
         started = time.perf_counter()
-        settlements.settle(group, start.isoformat(), end.isoformat())
+        settlements.settle(coordinator, group, start.isoformat(), end.isoformat())
         db.session.commit()
         return time.perf_counter() - started
 
@@ -188,13 +187,13 @@ def settle_once(app, group_id: int, user_id: int, start: date, end: date, trace:
     """settle() for the period, committed: (seconds, peak bytes traced or 0, what it made). Tracing slows Python
     down, so a traced run is not timed."""
     with app.test_request_context("/", method="POST"):
-        login_user(db.session.get(User, user_id))
+        coordinator = db.session.get(User, user_id)
         group = db.session.get(Group, group_id)
-        db.session.commit()  # the login's reads are not the settle's
+        db.session.commit()  # these reads are not the settle's
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        settlement = settlements.settle(group, start.isoformat(), end.isoformat())
+        settlement = settlements.settle(coordinator, group, start.isoformat(), end.isoformat())
         db.session.commit()
         elapsed = time.perf_counter() - started
         peak = 0

@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime
 from sqlalchemy import and_, case, distinct, func, literal_column, select
 
 from accounts.models import User
-from accounts.services import require_admin
+from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.formatting import WIB
 from revenue.services import accrual as revenue
 from revenue.models import Earning, Payout, SplitPolicy
 from groups.models import Group, Member, Role
-from groups.services import require_role
+from groups.services import check_role
 from inventory.models import Lot, Product, Variant
 from marketplace.models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -130,9 +130,10 @@ def my_earnings(user: User) -> list[dict]:
 
 # --- a group's revenue dashboard ------------------------------------------------------------
 
-def group_revenue(group: Group, today: date | None = None) -> dict:
-    """A group's sales by month and top products (last 12 months), members' balances, fund, pool and policy."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+def group_revenue(viewer, group: Group, today: date | None = None) -> dict:
+    """A group's sales by month and top products (last 12 months), members' balances, fund, pool and policy
+    (coordinator, treasurer, district admin)."""
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     months = recent_months(today=today)
     done = _completed_since(month_start(months[0]))
     month = wib_month(done.c.done_at)
@@ -169,10 +170,13 @@ def policy_history(group: Group) -> list[dict]:
 
 # --- the district overview ------------------------------------------------------------------
 
-def district_overview(today: date | None = None) -> dict:
+def district_overview(viewer, today: date | None = None) -> dict:
     """Across all groups, last 12 months: sales, money paid out to members, members who earned; by village
     and by month, with totals (district admin)."""
-    require_admin()
+    if not viewer.is_authenticated:
+        raise Unauthorized()
+    if not viewer.is_admin:
+        raise Forbidden()
     months = recent_months(today=today)
     since = month_start(months[0])
     done = _completed_since(since)

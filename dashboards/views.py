@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors
@@ -86,7 +87,7 @@ def bar_chart(months: list, series: list[tuple[str, str]]) -> dict:
 @bp.route("/me/earnings")
 @login_required
 def my_earnings():
-    return render_template("revenue/my_earnings.html", memberships=reports.my_earnings(current_user),
+    return render_template("revenue/my_earnings.html", memberships=reports.my_earnings(require_login()),
                            earning_labels=EARNING_LABELS, payout_labels=PAYOUT_LABELS, default_label=DEFAULT_LABEL)
 
 
@@ -99,7 +100,7 @@ def dashboard(group_id: int):
 
 
 def _dashboard(group: Group, form: SplitPolicyForm | None = None, status: int = 200):
-    figures = reports.group_revenue(group)  # coordinator, treasurer or the district admin
+    figures = reports.group_revenue(require_login(), group)  # coordinator, treasurer or the district admin
     manages = groups.can_manage(group, current_user)
     if manages and form is None:
         policy = figures["policy"]
@@ -119,9 +120,8 @@ def set_policy(group_id: int):
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")
         return _dashboard(group, form, 400)
-    data = {"method": form.method.data, "group_fund_percent": form.group_fund_percent.data}
     try:
-        policy = revenue.set_policy(group, data, current_user.id)
+        policy = revenue.set_policy(require_login(), group, form.method.data, form.group_fund_percent.data)
     except AppError as exc:
         db.session.rollback()
         apply_errors(form, exc)
@@ -137,6 +137,6 @@ def set_policy(group_id: int):
 @bp.route("/admin/overview")
 @login_required
 def overview():
-    figures = reports.district_overview()  # the district admin only
+    figures = reports.district_overview(require_login())  # the district admin only
     chart = bar_chart(figures["months"], [("sales", _("Sales")), ("paid_out", _("Paid out to members"))])
     return render_template("revenue/overview.html", figures=figures, chart=chart)

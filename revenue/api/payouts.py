@@ -1,8 +1,8 @@
 """Payouts, savings and SHU API: paying members their balance, their savings, the year's surplus shared."""
-from flask import request
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields, validate
 
+from accounts.services import require_login
 from core.validation import ID_MAX
 from core.blueprint import Blueprint
 from core.extensions import db
@@ -78,7 +78,7 @@ class PayoutReversalIn(Schema):
 @blp.arguments(PayoutIn)
 @blp.response(201, PayoutRecordedOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than the member's balance (`errors.amount`)")
-def create_payout(headers, _data, group_id):
+def create_payout(headers, data, group_id):
     """Record money paid to a member from their balance (coordinator, treasurer).
 
     Never above the member's balance (409). Officers do not record their own
@@ -87,7 +87,7 @@ def create_payout(headers, _data, group_id):
     same key with another body is 422.
     """
     group = get_group_or_404(group_id)
-    payout, created = payouts.pay_out(group, request.get_json(), headers.get("idempotency_key"))
+    payout, created = payouts.pay_out(require_login(), group, **data, idempotency_key=headers.get("idempotency_key"))
     db.session.commit()
     return _recorded(payouts.payout_view(payout), created)
 
@@ -98,7 +98,8 @@ def create_payout(headers, _data, group_id):
 def list_payouts(args, group_id):
     """The group's payouts and corrections, newest first (coordinator, treasurer); a member sees their own."""
     group = get_group_or_404(group_id)
-    result = paginate(payouts.payouts_query(group, args.get("member_id")), args["page"], args["per_page"])
+    result = paginate(payouts.payouts_query(require_login(), group, args.get("member_id")), args["page"],
+                      args["per_page"])
     result["items"] = payouts.payout_views(result["items"])
     return result
 
@@ -111,7 +112,7 @@ def reverse_payout(data, group_id, payout_id):
     """Correct a payout recorded by mistake (coordinator, treasurer): a reversing payout of the negative amount
     and a reversing journal entry, which give the member their balance back. Once per payout."""
     group = get_group_or_404(group_id)
-    correction = payouts.reverse_payout(group, payout_id, data.get("reason"))
+    correction = payouts.reverse_payout(require_login(), group, payout_id, data.get("reason"))
     db.session.commit()
     return payouts.payout_view(correction), 201
 
@@ -160,7 +161,7 @@ class SavingsOut(Schema):
 @blp.arguments(SavingIn)
 @blp.response(201, SavingOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="A withdrawal above the member's savings")
-def create_saving(headers, _data, group_id):
+def create_saving(headers, data, group_id):
     """Record a member's savings deposit or withdrawal, in cash (coordinator, treasurer).
 
     A withdrawal never takes the member's savings below zero (409). A retry with
@@ -168,7 +169,8 @@ def create_saving(headers, _data, group_id):
     `Idempotent-Replayed: true`); the same key with another body is 422.
     """
     group = get_group_or_404(group_id)
-    saving, created = savings.record_saving(group, request.get_json(), headers.get("idempotency_key"))
+    saving, created = savings.record_saving(require_login(), group, **data,
+                                            idempotency_key=headers.get("idempotency_key"))
     db.session.commit()
     return _recorded(savings.saving_view(saving), created)
 
@@ -177,7 +179,8 @@ def create_saving(headers, _data, group_id):
 @blp.response(200, SavingsOut)
 def get_savings(group_id):
     """Each member's deposits, withdrawals and savings now (coordinator, treasurer)."""
-    return savings.savings_totals(get_group_or_404(group_id))
+    group = get_group_or_404(group_id)
+    return savings.savings_totals(require_login(), group)
 
 
 # --- SHU ------------------------------------------------------------------------------------------
@@ -257,13 +260,13 @@ class ShuPlanOut(Schema):
 @blp.response(201, ShuReportOut)
 @blp.alt_response(200, schema=ShuReportOut, description="The year's draft was replaced")
 @blp.alt_response(409, schema=ErrorSchema, description="Accepted already, or a surplus above the group fund")
-def draft_shu(_data, group_id):
+def draft_shu(data, group_id):
     """Draft a year's SHU (coordinator, treasurer): the report of who gets what, not booked.
 
     Drafting a year again before it is accepted replaces its draft (200).
     """
     group = get_group_or_404(group_id)
-    plan, created = shu.draft(group, request.get_json())
+    plan, created = shu.draft(require_login(), group, **data)
     db.session.commit()
     return shu.report(plan), 201 if created else 200
 
@@ -272,15 +275,17 @@ def draft_shu(_data, group_id):
 @blp.response(200, ShuPlanOut(many=True))
 def list_shu(group_id):
     """The group's SHU plans by year (coordinator, treasurer)."""
+    group = get_group_or_404(group_id)
     return [{"year": p.year, "status": "accepted" if p.accepted_at else "draft", "surplus": p.surplus,
-             "accepted_at": p.accepted_at} for p in shu.plans(get_group_or_404(group_id))]
+             "accepted_at": p.accepted_at} for p in shu.plans(require_login(), group)]
 
 
 @blp.route("/groups/<int:group_id>/shu/<int:year>", methods=["GET"])
 @blp.response(200, ShuReportOut)
 def get_shu(group_id, year):
     """A year's SHU report: a draft (coordinator, treasurer) or, once accepted, for every member."""
-    return shu.report(shu.viewable_plan(get_group_or_404(group_id), year))
+    group = get_group_or_404(group_id)
+    return shu.report(shu.viewable_plan(require_login(), group, year))
 
 
 @blp.route("/groups/<int:group_id>/shu/<int:year>/accept", methods=["POST"])
@@ -290,6 +295,6 @@ def get_shu(group_id, year):
 def accept_shu(group_id, year):
     """Accept and book a year's SHU (coordinator), once: members' parts are credited to their balances."""
     group = get_group_or_404(group_id)
-    plan = shu.accept(group, year)
+    plan = shu.accept(require_login(), group, year)
     db.session.commit()
     return shu.report(plan)

@@ -1,5 +1,4 @@
 """Revenue API: the split policy, balances and a member's own earnings."""
-from flask import request
 from marshmallow import Schema, fields
 
 from accounts.services import require_login
@@ -63,10 +62,10 @@ def get_split_policy(group_id):
 @blp.route("/groups/<int:group_id>/split-policy", methods=["PUT"])
 @blp.arguments(SplitPolicyIn)
 @blp.response(200, SplitPolicyOut)
-def put_split_policy(_data, group_id):
+def put_split_policy(data, group_id):
     """A new version of the split policy (coordinator), in force from now; orders completed earlier keep theirs."""
     group = get_group_or_404(group_id)
-    policy = revenue.set_policy(group, request.get_json(), require_login().id)
+    policy = revenue.set_policy(require_login(), group, data.get("method"), data.get("group_fund_percent"))
     db.session.commit()
     return revenue.policy_view(group, policy)
 

@@ -1,7 +1,8 @@
 """Work logs, settlements and members' statements API."""
-from flask import Response, request
+from flask import Response
 from marshmallow import Schema, fields, validate
 
+from accounts.services import require_login
 from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
@@ -168,10 +169,11 @@ class StatementOut(StatementFigures):
 @blp.route("/groups/<int:group_id>/work-logs", methods=["POST"])
 @blp.arguments(WorkLogIn)
 @blp.response(201, WorkLogOut)
-def create_work_log(_data, group_id):
+def create_work_log(data, group_id):
     """Log a member's work on a day (coordinator, treasurer), for sharing the pool by work."""
     group = get_group_or_404(group_id)
-    log = settlements.log_work(group, request.get_json())
+    log = settlements.log_work(require_login(), group, member_id=data.get("member_id"), units=data.get("units"),
+                               day=data.get("date"), note=data.get("note"))
     db.session.commit()
     return settlements.work_log_views([log])[0]
 
@@ -184,8 +186,8 @@ def list_work_logs(args, group_id):
     group = get_group_or_404(group_id)
     start = settlements.read_day(args["from_"], "from") if args.get("from_") else None
     end = settlements.read_day(args["to"], "to") if args.get("to") else None
-    result = paginate(settlements.work_logs_query(group, start, end, args.get("member_id")), args["page"],
-                      args["per_page"])
+    result = paginate(settlements.work_logs_query(require_login(), group, start, end, args.get("member_id")),
+                      args["page"], args["per_page"])
     result["items"] = settlements.work_log_views(result["items"])
     return result
 
@@ -196,7 +198,7 @@ def list_work_logs(args, group_id):
 def reverse_work_log(data, group_id, log_id):
     """Correct a work log made by mistake: a row with the opposite units, once (coordinator, treasurer)."""
     group = get_group_or_404(group_id)
-    correction = settlements.reverse_work_log(group, log_id, data.get("note"))
+    correction = settlements.reverse_work_log(require_login(), group, log_id, data.get("note"))
     db.session.commit()
     return settlements.work_log_views([correction])[0]
 
@@ -210,7 +212,7 @@ def create_settlement(data, group_id):
     """Close a period (coordinator): share the pool and freeze each member's statement. 409 when it overlaps
     a settled period."""
     group = get_group_or_404(group_id)
-    settlement = settlements.settle(group, data.get("period_start"), data.get("period_end"))
+    settlement = settlements.settle(require_login(), group, data.get("period_start"), data.get("period_end"))
     db.session.commit()
     return settlements.settlement_views([settlement])[0]
 
@@ -221,7 +223,7 @@ def create_settlement(data, group_id):
 def list_settlements(args, group_id):
     """The group's settlements, latest period first (coordinator, treasurer)."""
     group = get_group_or_404(group_id)
-    result = paginate(settlements.settlements_query(group), args["page"], args["per_page"])
+    result = paginate(settlements.settlements_query(require_login(), group), args["page"], args["per_page"])
     result["items"] = settlements.settlement_views(result["items"])
     return result
 
@@ -231,7 +233,7 @@ def list_settlements(args, group_id):
 def get_settlement(group_id, settlement_id):
     """One settlement (coordinator, treasurer)."""
     group = get_group_or_404(group_id)
-    settlements.settlements_query(group)  # checks the caller's role
+    settlements.settlements_query(require_login(), group)  # checks the caller's role
     return settlements.settlement_views([settlements.get_settlement_or_404(group, settlement_id)])[0]
 
 
@@ -246,7 +248,7 @@ def get_statement(args, group_id, member_id):
     """A member's statement: live for any range, or as a settlement froze it (the member themself, the
     coordinator, the treasurer)."""
     group = get_group_or_404(group_id)
-    member = settlements.statement_viewer(group, member_id)
+    member = settlements.statement_viewer(require_login(), group, member_id)
     if args.get("settlement_id"):
         view = settlements.frozen_statement(group, member, args["settlement_id"])
     else:

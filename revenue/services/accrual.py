@@ -36,6 +36,7 @@ from core.money import split_among_members, split_largest_remainder
 from core.types import utcnow
 from revenue.models import Earning, Payout, SplitMethod, SplitPolicy
 from groups.models import Group, Member, Role
+from groups.services import check_role
 
 GROUP_FUND = "group_fund"  # kas kelompok
 POOL = "pool"  # revenue waiting to be shared at settlement (equal and work methods)
@@ -90,21 +91,21 @@ def parse_percent(value) -> int:
     return int(number * 100)
 
 
-def set_policy(group: Group, data: dict, actor_id: int | None) -> SplitPolicy:
-    """Make a new version of the group's split policy, in force from now."""
-    from groups.services import require_role
+def set_policy(actor, group: Group, method, group_fund_percent) -> SplitPolicy:
+    """Make a new version of the group's split policy, in force from now (coordinator).
 
-    require_role(group, Role.coordinator)
-    if not isinstance(data, dict):
-        raise ValidationFailed(errors={"_schema": [_("Send a JSON object.")]})
+    `method` is contribution, equal or work; `group_fund_percent` 0 to 100 with at
+    most 2 decimals (a number, or text such as "10,5"). Both are checked at once (422).
+    """
+    check_role(actor, group, Role.coordinator)
     errors = {}
     try:
-        method = SplitMethod(data.get("method"))
+        method = SplitMethod(method)
     except ValueError:
         method = None
         errors["method"] = [_("Choose contribution, equal or work.")]
     try:
-        basis_points = parse_percent(data.get("group_fund_percent"))
+        basis_points = parse_percent(group_fund_percent)
     except ValueError:
         basis_points = None
         errors["group_fund_percent"] = [_("Give a percent from 0 to 100 with at most 2 decimals.")]
@@ -117,7 +118,7 @@ def set_policy(group: Group, data: dict, actor_id: int | None) -> SplitPolicy:
     db.session.scalar(query)
     latest = db.session.scalar(select(func.max(SplitPolicy.version)).where(SplitPolicy.group_id == group.id)) or 0
     policy = SplitPolicy(group_id=group.id, version=latest + 1, method=method, fund_basis_points=basis_points,
-                         created_by_id=actor_id, created_at=utcnow())
+                         created_by_id=actor.id, created_at=utcnow())
     db.session.add(policy)
     db.session.flush()
     return policy

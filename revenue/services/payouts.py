@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from core import ledger
 from core.validation import ID_MAX, has_control_chars, row_by_id
 from accounts.models import User
-from accounts.services import clean_phone, require_login
+from accounts.services import clean_phone
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
@@ -46,7 +46,7 @@ from core.money import MoneyError, format_rupiah, parse_rupiah
 from groups.models import Group, Member, Role
 from revenue.models import Payout, PayoutMethod
 from revenue.services.accrual import member_account
-from groups.services import membership, require_role
+from groups.services import check_role, membership
 
 REFERENCE_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
@@ -83,6 +83,12 @@ def read_text(value, field: str, limit: int) -> str | None:
     if len(value) > limit:
         raise field_error(field, _("Use at most %(n)d characters.", n=limit))
     return value or None
+
+
+def values_fingerprint(values: dict) -> str:
+    """The fingerprint a retry under the same Idempotency-Key must match: of the values sent, those not sent
+    (None) left out, so that a body fingerprints the same whether or not it spells out its empty fields."""
+    return request_fingerprint({name: value for name, value in values.items() if value is not None})
 
 
 def find_keyed(model, group: Group, key: str):
@@ -161,14 +167,14 @@ def member_balance(group_id: int, member_id: int) -> int:
 METHOD_CHOICES = ", ".join(m.value for m in PayoutMethod)
 
 
-def _read_payout(group: Group, data: dict) -> dict:
+def _read_payout(group: Group, member_id, amount, method, reference, phone) -> dict:
     """The payout's fields, every bad one reported at once (422)."""
     found, errors = read_fields({
-        "member": lambda: member_in_group(group, data.get("member_id")),
-        "amount": lambda: read_amount(data.get("amount")),
-        "method": lambda: _read_method(data.get("method")),
-        "reference": lambda: read_text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
-        "phone": lambda: clean_phone(data["phone"]) if data.get("phone") not in (None, "") else None,
+        "member": lambda: member_in_group(group, member_id),
+        "amount": lambda: read_amount(amount),
+        "method": lambda: _read_method(method),
+        "reference": lambda: read_text(reference, "reference", REFERENCE_MAX_LENGTH),
+        "phone": lambda: clean_phone(phone) if phone not in (None, "") else None,
     })
     if found.get("method") == PayoutMethod.ewallet and "phone" not in errors and not found.get("phone"):
         errors["phone"] = [_("Give the e-wallet's phone number.")]
@@ -184,22 +190,23 @@ def _read_method(value) -> PayoutMethod:
         raise field_error("method", _("Choose one of: %(choices)s.", choices=METHOD_CHOICES)) from None
 
 
-def pay_out(group: Group, data: dict, idempotency_key=None) -> tuple[Payout, bool]:
+def pay_out(actor, group: Group, *, member_id=None, amount=None, method=None, reference=None, phone=None,
+            idempotency_key=None) -> tuple[Payout, bool]:
     """Record money paid to a member from their balance (coordinator, treasurer); returns (payout, created).
 
     Cash comes out of the group's cash, a transfer out of its bank account, and
     an e-wallet top-up out of its bank account too (e-wallets are topped up by
-    bank transfer). More than the member's balance is refused (409).
+    bank transfer); `phone` is the e-wallet's number. More than the member's
+    balance is refused (409). The values are as the page or the client sent them:
+    every bad one is reported at once (422).
     """
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise field_error("_schema", _("Send a JSON object."))
+    check_role(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
+    fingerprint = values_fingerprint({"member_id": member_id, "amount": amount, "method": method,
+                                      "reference": reference, "phone": phone})
     if key and (existing := find_keyed(Payout, group, key)) is not None:
         return replayed(existing, fingerprint), False
-    fields = _read_payout(group, data)
+    fields = _read_payout(group, member_id, amount, method, reference, phone)
     not_to_oneself(fields["member"], actor)
     member = lock_member(fields["member"])
     if key and (existing := find_keyed(Payout, group, key)) is not None:  # a twin sent at once went first
@@ -226,10 +233,10 @@ def pay_out(group: Group, data: dict, idempotency_key=None) -> tuple[Payout, boo
     return insert_keyed(Payout, group, key, fingerprint, write)
 
 
-def reverse_payout(group: Group, payout_id, reason) -> Payout:
-    """Correct a payout recorded by mistake: a reversing payout and the reversal of its entry, once."""
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
+def reverse_payout(actor, group: Group, payout_id, reason) -> Payout:
+    """Correct a payout recorded by mistake (coordinator, treasurer): a reversing payout and the reversal of its
+    entry, once."""
+    check_role(actor, group, Role.coordinator, Role.treasurer)
     reason = read_text(reason, "reason", REASON_MAX_LENGTH)
     if not reason:
         raise field_error("reason", _("Say what was wrong with this payout."))
@@ -261,11 +268,10 @@ def get_payout_or_404(group: Group, payout_id) -> Payout:
 
 # --- reading ------------------------------------------------------------------------------------
 
-def payouts_query(group: Group, member_id=None):
+def payouts_query(viewer, group: Group, member_id=None):
     """The group's payouts and corrections, newest first (coordinator, treasurer, admin); a member sees their own."""
-    viewer = require_login()
     try:
-        require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+        check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     except Forbidden:
         own = membership(group, viewer)
         if own is None or (member_id is not None and member_id != own.id):

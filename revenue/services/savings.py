@@ -19,15 +19,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core import ledger
-from accounts.services import require_login
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
 from groups.models import Group, Member, Role
 from revenue.models import Saving
 from revenue.services.payouts import (field_error, find_keyed, insert_keyed, lock_member, member_in_group, read_amount,
-                                      read_fields, read_key, read_text, replayed, request_fingerprint)
-from groups.services import require_role
+                                      read_fields, read_key, read_text, replayed, values_fingerprint)
+from groups.services import check_role
 
 NOTE_MAX_LENGTH = 500
 KINDS = ("deposit", "withdrawal")
@@ -42,22 +41,20 @@ def member_savings(group_id: int, member_id: int) -> int:
     return -int(ledger.balance(group_id, savings_account(member_id)))  # PostgreSQL sums BIGINT as numeric
 
 
-def record_saving(group: Group, data: dict, idempotency_key=None) -> tuple[Saving, bool]:
+def record_saving(actor, group: Group, *, member_id=None, amount=None, kind=None, note=None,
+                  idempotency_key=None) -> tuple[Saving, bool]:
     """Record a member's deposit or withdrawal of savings, in cash (coordinator, treasurer); returns (saving,
     created).
 
-    Retry-safe like a payout: the same Idempotency-Key with the same body returns the first saving, with
-    another body it is refused (422).
+    `kind` is deposit or withdrawal. Retry-safe like a payout: the same Idempotency-Key with the same values
+    returns the first saving, with other values it is refused (422).
     """
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise field_error("_schema", _("Send a JSON object."))
+    check_role(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
+    fingerprint = values_fingerprint({"member_id": member_id, "amount": amount, "kind": kind, "note": note})
     if key and (existing := find_keyed(Saving, group, key)) is not None:
         return replayed(existing, fingerprint), False
-    found = _read_saving(group, data)
+    found = _read_saving(group, member_id, amount, kind, note)
     member = lock_member(found["member"])
     if key and (existing := find_keyed(Saving, group, key)) is not None:  # a twin sent at once went first
         return replayed(existing, fingerprint), False
@@ -86,13 +83,13 @@ def record_saving(group: Group, data: dict, idempotency_key=None) -> tuple[Savin
     return insert_keyed(Saving, group, key, fingerprint, write)
 
 
-def _read_saving(group: Group, data: dict) -> dict:
+def _read_saving(group: Group, member_id, amount, kind, note) -> dict:
     """The saving's fields, every bad one reported at once (422)."""
     found, errors = read_fields({
-        "member": lambda: member_in_group(group, data.get("member_id")),
-        "amount": lambda: read_amount(data.get("amount")),
-        "kind": lambda: _read_kind(data.get("kind")),
-        "note": lambda: read_text(data.get("note"), "note", NOTE_MAX_LENGTH),
+        "member": lambda: member_in_group(group, member_id),
+        "amount": lambda: read_amount(amount),
+        "kind": lambda: _read_kind(kind),
+        "note": lambda: read_text(note, "note", NOTE_MAX_LENGTH),
     })
     if "member" in found and found.get("kind") == "deposit" and not found["member"].active:
         errors["member_id"] = [_("This member is inactive.")]
@@ -119,9 +116,9 @@ def savings_before(group_id: int, moment: datetime) -> dict[int, int]:
     return {member_id: int(total) for member_id, total in rows}
 
 
-def savings_totals(group: Group) -> dict:
+def savings_totals(viewer, group: Group) -> dict:
     """Per member: deposits, withdrawals and savings now (coordinator, treasurer, admin)."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     deposits = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(
         Saving.group_id == group.id, Saving.amount > 0).group_by(Saving.member_id)).all())
     withdrawals = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(

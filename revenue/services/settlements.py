@@ -50,8 +50,7 @@ from sqlalchemy.orm import aliased
 
 from core import ledger
 from core.validation import ID_MAX, has_control_chars, row_by_id
-from accounts.services import require_login
-from core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.formatting import WIB
 from core.ledger import Account, JournalEntry, Posting
@@ -62,7 +61,7 @@ from revenue.services import accrual as revenue
 from revenue.models import Earning, Payout, Settlement, ShuAllocation, ShuPlan, SplitMethod, Statement, WorkLog
 from groups.models import Group, Member, Role
 from revenue.services.accrual import GROUP_FUND, POOL, member_account
-from groups.services import membership, require_role
+from groups.services import check_role, membership
 
 MAX_DAYS_BACK = 366  # work is logged for at most a year back
 NOTE_MAX_LENGTH = 500
@@ -192,19 +191,20 @@ def _units(value) -> Decimal:
                                                    "such as \"12\" or \"1.5\".")]}) from None
 
 
-def log_work(group: Group, data: dict) -> WorkLog:
+def log_work(actor, group: Group, *, member_id=None, units=None, day=None, note=None) -> WorkLog:
     """Record work a member did on a day (pieces sewn, hours), for sharing the pool by work (coordinator,
-    treasurer)."""
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise ValidationFailed(errors={"_schema": [_("Send a JSON object.")]})
+    treasurer).
+
+    `units` is above zero with at most 3 decimals; `day` a date or "YYYY-MM-DD" (its
+    errors are on `date`, as the API names it). Every bad value is reported at once.
+    """
+    check_role(actor, group, Role.coordinator, Role.treasurer)
     found: dict = {}
     errors: dict = {}
-    _errors_of(found, errors, "member", lambda: _active_member(group, data.get("member_id")))
-    _errors_of(found, errors, "units", lambda: _units(data.get("units")))
-    _errors_of(found, errors, "day", lambda: _work_day(data.get("date")))
-    _errors_of(found, errors, "note", lambda: _read_note(data.get("note")))
+    _errors_of(found, errors, "member", lambda: _active_member(group, member_id))
+    _errors_of(found, errors, "units", lambda: _units(units))
+    _errors_of(found, errors, "day", lambda: _work_day(day))
+    _errors_of(found, errors, "note", lambda: _read_note(note))
     if errors:
         raise ValidationFailed(errors=errors)
     _lock_group(group)
@@ -223,10 +223,10 @@ def get_work_log_or_404(group: Group, log_id) -> WorkLog:
     return log
 
 
-def reverse_work_log(group: Group, log_id, note=None) -> WorkLog:
-    """Correct a work log made by mistake: a row with the opposite units, once; never on a settled day."""
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
+def reverse_work_log(actor, group: Group, log_id, note=None) -> WorkLog:
+    """Correct a work log made by mistake (coordinator, treasurer): a row with the opposite units, once; never on
+    a settled day."""
+    check_role(actor, group, Role.coordinator, Role.treasurer)
     note = _read_note(note)
     original = get_work_log_or_404(group, log_id)
     if original.reverses_id is not None:
@@ -242,11 +242,11 @@ def reverse_work_log(group: Group, log_id, note=None) -> WorkLog:
     return correction
 
 
-def work_logs_query(group: Group, start: date | None = None, end: date | None = None, member_id: int | None = None):
+def work_logs_query(viewer, group: Group, start: date | None = None, end: date | None = None,
+                    member_id: int | None = None):
     """The group's work logs, newest day first (coordinator, treasurer); a member sees their own."""
-    viewer = require_login()
     try:
-        require_role(group, Role.coordinator, Role.treasurer)
+        check_role(viewer, group, Role.coordinator, Role.treasurer)
     except Forbidden:
         own = membership(group, viewer)
         if own is None or (member_id is not None and member_id != own.id):
@@ -319,10 +319,12 @@ def _shares(group_id: int, method: SplitMethod, start: date, end: date
     return (SplitMethod.equal if weights else None), weights, {}
 
 
-def settle(group: Group, period_start, period_end) -> Settlement:
-    """Close a period (coordinator): share the pool and freeze every member's statement."""
-    actor = require_login()
-    require_role(group, Role.coordinator)
+def settle(actor, group: Group, period_start, period_end) -> Settlement:
+    """Close a period (coordinator): share the pool and freeze every member's statement.
+
+    The period's first and last day are dates or "YYYY-MM-DD" (WIB); its last day is before today.
+    """
+    check_role(actor, group, Role.coordinator)
     start, end = read_period(period_start, period_end)
     _lock_group(group)
     earlier = db.session.scalar(select(Settlement).where(
@@ -689,10 +691,11 @@ def _prove(totals) -> None:
 
 # --- reading statements and settlements ---------------------------------------------------------
 
-def statement_viewer(group: Group, member_id: int) -> Member:
-    """The member whose statement is asked for, if the caller may see it: the member themself (the record linked
+def statement_viewer(viewer, group: Group, member_id: int) -> Member:
+    """The member whose statement is asked for, if `viewer` may see it: the member themself (the record linked
     to their account), or the group's coordinator or treasurer. Otherwise 403 (404 for no such member)."""
-    viewer = require_login()
+    if not viewer.is_authenticated:
+        raise Unauthorized()
     own = membership(group, viewer)
     member = row_by_id(Member, member_id)
     if member is None or member.group_id != group.id:
@@ -817,9 +820,9 @@ def get_settlement_or_404(group: Group, settlement_id) -> Settlement:
     return settlement
 
 
-def settlements_query(group: Group):
+def settlements_query(viewer, group: Group):
     """The group's settlements, latest period first (coordinator, treasurer)."""
-    require_role(group, Role.coordinator, Role.treasurer)
+    check_role(viewer, group, Role.coordinator, Role.treasurer)
     return select(Settlement).where(Settlement.group_id == group.id).order_by(Settlement.period_start.desc())
 
 

@@ -52,7 +52,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, not_, select, update
 
 from core import ledger
-from accounts.services import require_login
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_members
@@ -62,7 +61,7 @@ from groups.models import Group, Member, Role
 from revenue.services.payouts import field_error
 from revenue.services.accrual import GROUP_FUND, POOL, lock_group_books, member_account, parse_percent, percent_text
 from revenue.services.savings import keeps_savings, savings_before
-from groups.services import membership, require_role
+from groups.services import check_role, membership
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
 # shares by its period's end (what the period's sales earned). Needs Settlement outer-joined on the entry.
 from revenue.services.settlements import _attributed_before as attributed_before
@@ -233,23 +232,23 @@ def _read_year(value) -> int:
     return value
 
 
-def _read_plan(data: dict) -> tuple[int, dict[str, int], int | None]:
+def _read_plan(year, surplus, percents: dict) -> tuple[int, dict[str, int], int | None]:
+    """The year, each part's basis points and the surplus (None: the fund's), every bad one reported at once."""
     errors: dict = {}
-    year = None
     try:
-        year = _read_year(data.get("year"))
+        year = _read_year(year)
     except ValidationFailed as exc:
+        year = None
         errors.update(exc.errors)
     bps: dict[str, int] = {}
     for part in PARTS:
         try:
-            bps[part] = parse_percent(data.get(part))
+            bps[part] = parse_percent(percents[part])
         except ValueError:
             errors[part] = [_("Give a percent from 0 to 100 with at most 2 decimals.")]
     if len(bps) == len(PARTS) and sum(bps.values()) != WHOLE:
         errors["percentages"] = [_("The percentages add up to %(total)s; together they must make exactly 100.",
                                    total=percent_text(sum(bps.values())))]
-    surplus = data.get("surplus")
     if surplus in (None, ""):
         surplus = None
     else:
@@ -262,16 +261,17 @@ def _read_plan(data: dict) -> tuple[int, dict[str, int], int | None]:
     return year, bps, surplus
 
 
-def draft(group: Group, data: dict) -> tuple[ShuPlan, bool]:
-    """Draft (or draft again) a year's SHU: its percentages and surplus; returns (plan, created).
+def draft(actor, group: Group, *, year=None, surplus=None, reserve=None, services=None, capital=None,
+          management=None, education=None, social=None) -> tuple[ShuPlan, bool]:
+    """Draft (or draft again) a year's SHU: the percent of each part and the surplus; returns (plan, created).
 
-    Coordinator or treasurer. Nothing is booked until the coordinator accepts it.
+    Coordinator or treasurer. The surplus defaults to what the group fund can give
+    for the year. Nothing is booked until the coordinator accepts it.
     """
-    actor = require_login()
-    require_role(group, Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise field_error("_schema", _("Send a JSON object."))
-    year, bps, surplus = _read_plan(data)
+    check_role(actor, group, Role.coordinator, Role.treasurer)
+    year, bps, surplus = _read_plan(year, surplus, {
+        "reserve": reserve, "services": services, "capital": capital, "management": management,
+        "education": education, "social": social})
     lock_group_books(group.id)
     plan = find_plan(group, year)
     if plan is not None and plan.accepted_at is not None:
@@ -296,10 +296,9 @@ def draft(group: Group, data: dict) -> tuple[ShuPlan, bool]:
     return plan, created
 
 
-def accept(group: Group, year) -> ShuPlan:
+def accept(actor, group: Group, year) -> ShuPlan:
     """Book a drafted SHU once (coordinator): one balanced entry and each member's parts."""
-    actor = require_login()
-    require_role(group, Role.coordinator)
+    check_role(actor, group, Role.coordinator)
     lock_group_books(group.id)  # one at a time, and apart from refunds and settlements
     plan = get_plan_or_404(group, year)
     if plan.accepted_at is not None:
@@ -348,13 +347,12 @@ def get_plan_or_404(group: Group, year) -> ShuPlan:
     return plan
 
 
-def viewable_plan(group: Group, year) -> ShuPlan:
-    """A year's plan for the viewer: officers and admins see drafts; members see it once accepted."""
-    user = require_login()
+def viewable_plan(viewer, group: Group, year) -> ShuPlan:
+    """A year's plan for `viewer`: officers and admins see drafts; members see it once accepted."""
     try:
-        require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+        check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     except Forbidden:
-        if membership(group, user) is None:
+        if membership(group, viewer) is None:
             raise
         plan = get_plan_or_404(group, year)
         if plan.accepted_at is None:
@@ -363,9 +361,9 @@ def viewable_plan(group: Group, year) -> ShuPlan:
     return get_plan_or_404(group, year)
 
 
-def plans(group: Group) -> list[ShuPlan]:
+def plans(viewer, group: Group) -> list[ShuPlan]:
     """The group's SHU plans, latest year first (coordinator, treasurer, admin)."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     return list(db.session.scalars(select(ShuPlan).where(ShuPlan.group_id == group.id)
                                    .order_by(ShuPlan.year.desc())))
 

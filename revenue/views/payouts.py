@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.money import format_rupiah
@@ -125,12 +126,11 @@ def payouts_page(group_id: int):
         require_role(group, Role.coordinator, Role.treasurer)
         status = _invalid(form)
         if status is None:
-            data = {"member_id": _form_id(form.member_id.data), "amount": form.amount.data,
-                    "method": form.method.data, "reference": form.reference.data or None,
-                    "phone": form.phone.data or None}
-            done, refused = _attempt(form, lambda: payouts.pay_out(group, data, form.idempotency_key.data or None),
-                                     _("This form was already sent with other values. Check the payouts below, "
-                                       "then try again."))
+            done, refused = _attempt(form, lambda: payouts.pay_out(
+                require_login(), group, member_id=_form_id(form.member_id.data), amount=form.amount.data,
+                method=form.method.data, reference=form.reference.data or None, phone=form.phone.data or None,
+                idempotency_key=form.idempotency_key.data or None),
+                _("This form was already sent with other values. Check the payouts below, then try again."))
             if refused is not None:
                 status = refused.code
             else:
@@ -151,7 +151,7 @@ def payouts_page(group_id: int):
         _new_key(form)
     form.member_id.choices = _member_choices(balances["members"])
     filter_member = _id_arg("member")
-    result = paginate(payouts.payouts_query(group, filter_member), _page_arg(), 50)
+    result = paginate(payouts.payouts_query(require_login(), group, filter_member), _page_arg(), 50)
     result["items"] = payouts.payout_views(result["items"])
     return render_template("groups/payouts.html", group=group, balances=balances, form=form, result=result,
                            officer=_is_officer(group), filter_member=filter_member,
@@ -164,7 +164,7 @@ def reverse_payout(group_id: int, payout_id: int):
     group = get_group_or_404(group_id)
     require_role(group, Role.coordinator, Role.treasurer)
     form = PayoutReversalForm()
-    correction = _button(form, lambda: payouts.reverse_payout(group, payout_id, form.reason.data))
+    correction = _button(form, lambda: payouts.reverse_payout(require_login(), group, payout_id, form.reason.data))
     if correction is not None:
         flash(_("Payout #%(id)d was corrected; %(amount)s is back in the member's balance.", id=payout_id,
                 amount=format_rupiah(-correction.amount)), "success")
@@ -177,17 +177,18 @@ def reverse_payout(group_id: int, payout_id: int):
 @login_required
 def savings_page(group_id: int):
     group = get_group_or_404(group_id)
-    totals = savings.savings_totals(group)  # checks the viewer may see them
+    totals = savings.savings_totals(require_login(), group)  # checks the viewer may see them
     form = SavingForm()
     status = 200
     if request.method == "POST":
         require_role(group, Role.coordinator, Role.treasurer)
         status = _invalid(form)
         if status is None:
-            data = {"member_id": _form_id(form.member_id.data), "amount": form.amount.data,
-                    "kind": form.kind.data, "note": form.note.data or None}
             done, refused = _attempt(
-                form, lambda: savings.record_saving(group, data, form.idempotency_key.data or None),
+                form, lambda: savings.record_saving(
+                    require_login(), group, member_id=_form_id(form.member_id.data), amount=form.amount.data,
+                    kind=form.kind.data, note=form.note.data or None,
+                    idempotency_key=form.idempotency_key.data or None),
                 _("This form was already sent with other values. Check the latest deposits and withdrawals "
                   "below, then try again."))
             if refused is not None:
@@ -222,16 +223,16 @@ def savings_page(group_id: int):
 @login_required
 def shu_page(group_id: int):
     group = get_group_or_404(group_id)
-    plans = shu.plans(group)  # checks the viewer may see them
+    plans = shu.plans(require_login(), group)  # checks the viewer may see them
     form = ShuForm()
     status = 200
     if request.method == "POST":
         require_role(group, Role.coordinator, Role.treasurer)
         status = _invalid(form)
         if status is None:
-            data = {name: getattr(form, name).data for name in ("year", "surplus", *shu.PARTS)}
-            data["surplus"] = data["surplus"] or None
-            done, refused = _attempt(form, lambda: shu.draft(group, data))
+            percents = {part: getattr(form, part).data for part in shu.PARTS}
+            done, refused = _attempt(form, lambda: shu.draft(require_login(), group, year=form.year.data,
+                                                             surplus=form.surplus.data or None, **percents))
             if refused is not None:
                 if "percentages" in refused.errors:
                     flash(" ".join(str(m) for m in refused.errors["percentages"]), "error")
@@ -258,7 +259,7 @@ def shu_page(group_id: int):
 @login_required
 def shu_report(group_id: int, year: int):
     group = get_group_or_404(group_id)
-    found = shu.report(shu.viewable_plan(group, year))
+    found = shu.report(shu.viewable_plan(require_login(), group, year))
     member = membership(group, current_user)
     coordinates = member is not None and member.role == Role.coordinator
     return render_template("groups/shu_report.html", group=group, report=found, parts=shu.PARTS,
@@ -271,7 +272,7 @@ def shu_report(group_id: int, year: int):
 def accept_shu(group_id: int, year: int):
     group = get_group_or_404(group_id)
     require_role(group, Role.coordinator)
-    plan = _button(AcceptForm(), lambda: shu.accept(group, year))
+    plan = _button(AcceptForm(), lambda: shu.accept(require_login(), group, year))
     if plan is not None:
         flash(_("The SHU for %(year)d is accepted and booked: members' parts are in their balances.",
                 year=plan.year), "success")

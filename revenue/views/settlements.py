@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from accounts.services import require_login
 from core import ledger
 from core.errors import AppError, NotFound, ValidationFailed
 from core.extensions import db
@@ -63,9 +64,9 @@ def work_logs(group_id: int):
         form.date.data = request.args.get("date") or settlements.today_wib().isoformat()
     if form.validate_on_submit():
         try:
-            log = settlements.log_work(group, {"member_id": form.member_id.data,
-                                               "units": typed_quantity(form.units.data), "date": form.date.data,
-                                               "note": form.note.data or None})
+            log = settlements.log_work(require_login(), group, member_id=form.member_id.data,
+                                       units=typed_quantity(form.units.data), day=form.date.data,
+                                       note=form.note.data or None)
         except AppError as exc:
             db.session.rollback()
             apply_errors(form, exc)
@@ -77,7 +78,8 @@ def work_logs(group_id: int):
             return redirect(url_for("settlements.work_logs", group_id=group.id, date=log.day.isoformat()))
     start, end = _day_arg("from"), _day_arg("to")
     member_filter = optional_id(request.args.get("member", ""))
-    result = paginate(settlements.work_logs_query(group, start, end, member_filter), _page_arg(), PER_PAGE)
+    result = paginate(settlements.work_logs_query(require_login(), group, start, end, member_filter), _page_arg(),
+                      PER_PAGE)
     result["items"] = settlements.work_log_views(result["items"])
     totals = None
     if start and end and start <= end:
@@ -101,7 +103,7 @@ def reverse_work_log(group_id: int, log_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        settlements.reverse_work_log(group, log_id, form.note.data or None)
+        settlements.reverse_work_log(require_login(), group, log_id, form.note.data or None)
     except AppError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -127,14 +129,14 @@ def _suggested_period(group_id: int) -> tuple[date, date]:
 def settlements_page(group_id: int):
     """Close a period and see the periods closed (coordinator; the treasurer sees them)."""
     group = get_group_or_404(group_id)
-    query = settlements.settlements_query(group)  # coordinators and treasurers
+    query = settlements.settlements_query(require_login(), group)  # coordinators and treasurers
     manages = can_manage(group, current_user)
     form = SettlementForm()
     if request.method == "POST":
         require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
             try:
-                settlement = settlements.settle(group, form.period_start.data, form.period_end.data)
+                settlement = settlements.settle(require_login(), group, form.period_start.data, form.period_end.data)
             except AppError as exc:
                 db.session.rollback()
                 apply_errors(form, exc)
@@ -157,7 +159,7 @@ def settlements_page(group_id: int):
 @login_required
 def settlement_page(group_id: int, settlement_id: int):
     group = get_group_or_404(group_id)
-    settlements.settlements_query(group)  # coordinators and treasurers
+    settlements.settlements_query(require_login(), group)  # coordinators and treasurers
     view = settlements.settlement_views([settlements.get_settlement_or_404(group, settlement_id)])[0]
     return render_template("groups/settlement.html", group=group, settlement=view, on_day=on_day)
 
@@ -169,7 +171,7 @@ def settlement_page(group_id: int, settlement_id: int):
 def statement_page(group_id: int, member_id: int):
     """A member's statement, printable: frozen by a settlement, or live for a range."""
     group = get_group_or_404(group_id)
-    member = settlements.statement_viewer(group, member_id)
+    member = settlements.statement_viewer(require_login(), group, member_id)
     settlement_id = optional_id(request.args.get("settlement_id", ""))
     if settlement_id:
         view = settlements.frozen_statement(group, member, settlement_id)

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 from babel.dates import format_date
 from flask_babel import force_locale, gettext
-from flask_login import login_user
 from markupsafe import escape
 from sqlalchemy import event
 
@@ -235,9 +234,9 @@ def test_months_are_counted_on_the_wib_clock(app, market, sales):
     midnight = datetime(later.year, later.month, 1, tzinfo=WIB)
     completed_at(app, sales.terong_order, (midnight + timedelta(hours=3)).astimezone(UTC))
     completed_at(app, sales.cabai_order, (midnight - timedelta(hours=1)).astimezone(UTC))
-    with app.test_request_context("/"):
-        login_user(db.session.get(User, market.lead.id))
-        months = {m.month: m for m in reports.group_revenue(db.session.get(Group, market.tani.id))["months"]}
+    with app.app_context():
+        viewer = db.session.get(User, market.lead.id)
+        months = {m.month: m for m in reports.group_revenue(viewer, db.session.get(Group, market.tani.id))["months"]}
     assert (months[earlier].sales, months[earlier].orders) == (CABAI_1KG - REFUND, 1)
     assert (months[later].sales, months[later].orders) == (TERONG_2KG, 1)
     assert (months[now].sales, months[now].orders) == (0, 0)

@@ -251,10 +251,9 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
     def run(order, method, bp, data):
         lines, paid, fees, refunded = order
         order_id = 10**6 + next(_ids)
-        with acting(app, setup.user):
+        with acting(app, setup.user) as coordinator:
             start = books(gid)
-            revenue.set_policy(db.session.get(Group, gid), {
-                "method": method.value, "group_fund_percent": revenue.percent_text(bp)}, setup.user.id)
+            revenue.set_policy(coordinator, db.session.get(Group, gid), method.value, revenue.percent_text(bp))
             # What payments.services books for a card payment, its fee and a refund before completion.
             ledger.post(gid, "payment", {ledger.CARD: paid, ledger.PAYMENTS_CLEARING: -paid}, source="payment",
                         source_id=next(_ids))
@@ -298,9 +297,8 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
 def test_a_whole_refund_of_an_order_completed_at_a_loss_gives_the_members_their_share_back(app, db):
     setup = make_stock_group(app, members=1)
     gid, siti, order_id = setup.group.id, setup.members[0].id, 10**6 + next(_ids)
-    with acting(app, setup.user):
-        revenue.set_policy(db.session.get(Group, gid), {"method": "contribution", "group_fund_percent": "10"},
-                           setup.user.id)
+    with acting(app, setup.user) as coordinator:
+        revenue.set_policy(coordinator, db.session.get(Group, gid), "contribution", "10")
         # Paid Rp50.000 by card, fee Rp3.450 (2,9 % + Rp2.000); Rp48.000 given back before the handover.
         ledger.post(gid, "payment", {ledger.CARD: 50_000, ledger.PAYMENTS_CLEARING: -50_000}, source="payment",
                     source_id=next(_ids))
@@ -372,8 +370,7 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
                                          variants=[{"label": f"Grade {i}", "unit_price": price}
                                                    for i, price in enumerate(prices)])
             variants = [v.id for v in product.variants]
-            revenue.set_policy(group, {"method": method.value, "group_fund_percent": revenue.percent_text(bp)},
-                               setup.user.id)
+            revenue.set_policy(coordinator, group, method.value, revenue.percent_text(bp))
             moment = datetime.now(UTC) - timedelta(days=30)
             for variant, variant_lots in zip(variants, lots):
                 for n, (member, milli) in enumerate(variant_lots):
