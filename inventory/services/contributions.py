@@ -63,6 +63,7 @@ def _clean_moment(value, field: str) -> datetime | None:
 
 
 def get_member_in_group(group: Group, member_id, field: str = "member_id", active: bool = True) -> Member:
+    """A member of `group` named in a request (active unless `active` is False), or a 422 on `field`."""
     check_id(member_id, field)
     member = db.session.get(Member, member_id)
     if member is None or member.group_id != group.id:
@@ -109,6 +110,7 @@ def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity
 
 
 def get_lot_in_group(group: Group, lot_id, variant: Variant, field: str = "lot_id") -> Lot:
+    """A lot of `variant` in `group` named in a request, or a 422 on `field`."""
     check_id(lot_id, field)
     lot = db.session.get(Lot, lot_id)
     if lot is None or lot.group_id != group.id or lot.variant_id != variant.id:

@@ -34,6 +34,7 @@ def group_units(group: Group) -> dict[str, Unit]:
 
 
 def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
+    """The unit a code names among the group's units, or a 422 on `field`."""
     if not isinstance(code, str):
         raise field_error(field, _("Choose a unit."))
     unit = group_units(group).get(code.strip().lower())
@@ -66,6 +67,7 @@ def define_unit(actor, group: Group, code, name=None, whole=True) -> GroupUnit:
 # --- products and variants ---------------------------------------------------------
 
 def get_product_or_404(product_id: int) -> Product:
+    """The product an id names, or 404."""
     product = row_by_id(Product, product_id)
     if product is None:
         raise NotFound(_l("Product not found."))
@@ -82,6 +84,7 @@ def get_variant_in_group(group: Group, variant_id, field: str = "variant_id") ->
 
 
 def get_variant_or_404(variant_id: int) -> Variant:
+    """The variant an id names, or 404."""
     variant = row_by_id(Variant, variant_id)
     if variant is None:
         raise NotFound(_l("Variant not found."))
@@ -162,6 +165,7 @@ def create_product(actor, group: Group, *, name, kind, unit, description=None, u
 
 
 def read_kind(value) -> ProductKind:
+    """A product kind (produce, garment, processed), or a 422 on `kind`."""
     try:
         return ProductKind(value)
     except ValueError:
@@ -240,6 +244,7 @@ def update_variant(actor, variant: Variant, *, label=UNCHANGED, unit_price=UNCHA
 
 
 def products_query(group: Group, status: str | None = None):
+    """The group's products, by status and name; `status` keeps one status only."""
     query = select(Product).where(Product.group_id == group.id)
     if status:
         try:

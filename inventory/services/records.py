@@ -54,10 +54,12 @@ class InsufficientStock(Conflict):
 # --- small checks ------------------------------------------------------------------
 
 def field_error(field: str, message) -> ValidationFailed:
+    """A 422 naming one field."""
     return ValidationFailed(errors={field: [str(message)]})
 
 
 def check_id(value, field: str) -> int:
+    """An id from a request as it is, or a 422 on `field`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= ID_MAX:
         raise field_error(field, _("Not a valid id."))
     return value
@@ -72,6 +74,7 @@ def quantity_in(value, unit: Unit, field: str = "quantity", *, signed=False, all
 
 
 def quantity_message(exc: QuantityError, unit: Unit) -> str:
+    """What to tell a person whose quantity was refused, in the unit's terms."""
     text = str(exc)
     if "whole" in text:
         return _("%(unit)s takes whole numbers only.", unit=unit.code)
@@ -87,6 +90,7 @@ def quantity_message(exc: QuantityError, unit: Unit) -> str:
 
 
 def optional_text(value, field: str, limit: int) -> str | None:
+    """Optional text of at most `limit` characters, trimmed; None when empty."""
     if value is None:
         return None
     if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
@@ -98,6 +102,7 @@ def optional_text(value, field: str, limit: int) -> str | None:
 
 
 def read_price(value, field: str = "unit_price") -> int:
+    """A price in whole rupiah, or a 422 on `field`."""
     try:
         return parse_rupiah(value)
     except MoneyError:
@@ -105,6 +110,7 @@ def read_price(value, field: str = "unit_price") -> int:
 
 
 def read_label(value, field: str = "label") -> str:
+    """A variant's label, spaces tidied, or a 422 on `field`."""
     if not isinstance(value, str) or not value.strip():
         raise field_error(field, _("This field is required."))
     value = " ".join(value.split())
@@ -116,4 +122,5 @@ def read_label(value, field: str = "label") -> str:
 
 
 def is_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (rows are locked there; SQLite holds one writer)."""
     return db.session.get_bind().dialect.name == "postgresql"

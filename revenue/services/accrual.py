@@ -45,6 +45,7 @@ DEFAULT_FUND_BASIS_POINTS = 0
 
 
 def member_account(member_id: int) -> str:
+    """The ledger account of what the group owes a member."""
     return f"member:{member_id}"
 
 
@@ -59,6 +60,7 @@ def policy_in_force(group_id: int, moment: datetime | None = None) -> SplitPolic
 
 
 def policy_view(group: Group, policy: SplitPolicy | None) -> dict:
+    """The policy as the API and pages show it; the default one when the group never set one."""
     if policy is None:
         return {"group_id": group.id, "version": 0, "method": DEFAULT_METHOD.value,
                 "group_fund_percent": "0", "created_at": None, "created_by_id": None}

@@ -59,6 +59,7 @@ MONEY_ACCOUNTS = {PayoutMethod.cash: ledger.CASH, PayoutMethod.transfer: ledger.
 # --- reading input (shared with savings) ----------------------------------------------------
 
 def field_error(field: str, message) -> ValidationFailed:
+    """A 422 naming one field."""
     return ValidationFailed(errors={field: [str(message)]})
 
 
@@ -260,6 +261,7 @@ def reverse_payout(actor, group: Group, payout_id, reason) -> Payout:
 
 
 def get_payout_or_404(group: Group, payout_id) -> Payout:
+    """The group's payout; another group's is as unknown as a missing one (404)."""
     payout = row_by_id(Payout, payout_id)
     if payout is None or payout.group_id != group.id:
         raise NotFound(_l("Payout not found."))
@@ -297,6 +299,7 @@ def payout_views(payouts: list[Payout]) -> list[dict]:
 
 
 def payout_view(payout: Payout) -> dict:
+    """A payout as the API shows it once recorded, with the member's balance after it."""
     view = payout_views([payout])[0]
     view["balance"] = member_balance(payout.group_id, payout.member_id)
     return view

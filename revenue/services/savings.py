@@ -33,6 +33,7 @@ KINDS = ("deposit", "withdrawal")
 
 
 def savings_account(member_id: int) -> str:
+    """The ledger account of a member's savings."""
     return f"savings:{member_id}"
 
 
@@ -133,6 +134,7 @@ def savings_totals(viewer, group: Group) -> dict:
 
 
 def saving_view(saving: Saving) -> dict:
+    """A deposit or withdrawal as the API shows it, with the member's savings after it."""
     return {"id": saving.id, "group_id": saving.group_id, "member_id": saving.member_id,
             "kind": "deposit" if saving.amount > 0 else "withdrawal", "amount": abs(saving.amount),
             "note": saving.note, "entry_id": saving.entry_id, "created_by_id": saving.created_by_id,
@@ -140,6 +142,7 @@ def saving_view(saving: Saving) -> dict:
 
 
 def recent_savings(group: Group, limit: int = 50) -> list[Saving]:
+    """The group's latest deposits and withdrawals, newest first."""
     return list(db.session.scalars(select(Saving).where(Saving.group_id == group.id)
                                    .order_by(Saving.id.desc()).limit(limit)))
 
