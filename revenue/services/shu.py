@@ -64,7 +64,7 @@ from revenue.services.savings import keeps_savings, savings_before
 from groups.services import check_role, membership
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
 # shares by its period's end (what the period's sales earned). Needs Settlement outer-joined on the entry.
-from revenue.services.settlements import _attributed_before as attributed_before
+from revenue.services.settlements import attributed_before
 
 WIB = ZoneInfo("Asia/Jakarta")
 FIRST_YEAR = 2000
@@ -75,6 +75,7 @@ WHOLE = 10000  # basis points in 100 %
 
 
 def shu_account(part: str) -> str:
+    """The group's ledger account of an SHU part (reserve, management, education, social)."""
     return f"shu_{part}"
 
 
@@ -218,6 +219,7 @@ def booked(plan: ShuPlan) -> Allocation:
 
 
 def basis_points_of(plan: ShuPlan) -> dict[str, int]:
+    """Each part's percent in the plan, in basis points."""
     return {part: getattr(plan, f"{part}_bp") for part in PARTS}
 
 
@@ -337,10 +339,12 @@ def accept(actor, group: Group, year) -> ShuPlan:
 # --- reading ------------------------------------------------------------------------------------
 
 def find_plan(group: Group, year: int) -> ShuPlan | None:
+    """The group's plan for `year`, if drafted."""
     return db.session.scalar(select(ShuPlan).where(ShuPlan.group_id == group.id, ShuPlan.year == year))
 
 
 def get_plan_or_404(group: Group, year) -> ShuPlan:
+    """The group's plan for `year`, or 404."""
     plan = find_plan(group, year) if isinstance(year, int) and FIRST_YEAR <= year <= 9999 else None
     if plan is None:
         raise NotFound(_l("No SHU has been drafted for that year."))

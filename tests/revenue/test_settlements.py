@@ -217,7 +217,7 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     live = statement(client, group, k.ratna, k.ratna.member_id, **{"from": today.isoformat()}).json
     assert (live["opening"], live["payouts"], live["closing"]) == (182985, 100000, 82985)
 
-    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))  # today has ended
+    monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))  # today has ended
     response = settle(client, group, k.ratna, today, today)
 
     assert response.status_code == 201, response.json
@@ -276,7 +276,7 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
     done = sell(client, m.buyer, m.lead, (m.cabai_a, "3"), (m.tomat, "2.5"))
     assert done["total"] == 145003
 
-    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     response = settle(client, group, m.lead, today - timedelta(days=6), today)
     assert response.status_code == 201, response.json
     s = response.json
@@ -507,7 +507,7 @@ def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it
     today = settlements.today_wib()
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
     sell(client, m.buyer, m.lead, (m.cabai_b, "0.5"))
-    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     assert settle(client, group, m.lead, today, today).status_code == 201
     with app.app_context():
         row = db.session.scalar(select(Statement).where(Statement.member_id == m.siti.id))
@@ -519,8 +519,8 @@ def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it
     assert ledger_check(app).exit_code == 0
 
     # Lines that no longer come to what the statement froze: the statement is refused, the books check says so.
-    monkeypatch.setattr(settlements, "sale_lines_json", lambda *args, **kwargs: iter(()))
-    monkeypatch.setattr(settlements, "sale_sums", lambda *args, **kwargs: iter([(m.siti.id, 1, 30000, 0, 0)]))
+    monkeypatch.setattr(settlements.statements, "sale_lines_json", lambda *args, **kwargs: iter(()))
+    monkeypatch.setattr(settlements.statements, "sale_sums", lambda *args, **kwargs: iter([(m.siti.id, 1, 30000, 0, 0)]))
     refused = statement(client, group, m.lead, m.siti.id, settlement_id=row.settlement_id)
     assert refused.status_code == 500 and refused.json["errors"] == {"members": [m.siti.id]}
     result = ledger_check(app)
@@ -531,7 +531,7 @@ def test_a_statement_frozen_with_its_sale_lines_in_its_detail_is_shown_from_them
     m, group = market, market.tani
     today = settlements.today_wib()
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
-    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     assert settle(client, group, m.lead, today, today).status_code == 201
     with app.app_context():  # as statements were frozen before their lines were read from the earnings
         settlement_id = db.session.scalar(select(Settlement.id))
@@ -581,13 +581,13 @@ def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_ca
         entry = ledger.post(group.id, "adjustment", {member_account(m.siti.id): -5000, GROUP_FUND: 5000})
         entry.created_at = datetime.now(UTC) - timedelta(days=3)
         db.session.commit()
-    monkeypatch.setattr(settlements, "today_wib", lambda: today + timedelta(days=1))
+    monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     periods = [(today - timedelta(days=10), today - timedelta(days=8)), (today - timedelta(days=2), today)]
     for start, end in periods:
         assert settle(client, group, m.lead, start, end).status_code == 201
         with app.app_context():
             # what the settlement used, against the balances read from every posting
-            used = settlements._settlement_balances(group.id, start, end)
+            used = settlements.settlement_balances(group.id, start, end)
             books = settlements.member_balances_at(group.id, [start, end + timedelta(days=1)])
             assert {k: v for k, v in used.items() if any(v)} == {k: v for k, v in books.items() if any(v)}
     with app.app_context():
@@ -625,7 +625,7 @@ def test_after_periods_settled_out_of_order_a_settlement_reads_every_posting(app
                                   period_end=today - timedelta(days=15), method="work", pool_amount=0))
         db.session.commit()
     read_all = []
-    monkeypatch.setattr(settlements, "member_balances_at",
+    monkeypatch.setattr(settlements.statements, "member_balances_at",
                         lambda *args, _real=settlements.member_balances_at: read_all.append(args) or _real(*args))
 
     assert settle(client, group, k.ratna, today - timedelta(days=3), today - timedelta(days=1)).status_code == 201
