@@ -155,7 +155,10 @@ PRODUCTS = {
 
 @contextmanager
 def _acting_as(user: User):
-    """Run services as `user` would through the site."""
+    """Run the marketplace and payments services as `user` would through the site: they read the signed-in user.
+
+    The stock and revenue services take the acting user as an argument and are called with it directly.
+    """
     with current_app.test_request_context("/", method="POST"):
         login_user(user)
         try:
@@ -165,11 +168,11 @@ def _acting_as(user: User):
 
 
 def _seed_products() -> int:
+    """List each group's products and record what its members handed over, as its coordinator would."""
     created = 0
     for group_name, products in PRODUCTS.items():
         group = db.session.scalar(select(Group).where(Group.name == group_name))
-        coordinator = db.session.scalar(select(User).join(Member, Member.user_id == User.id).where(
-            Member.group_id == group.id, Member.role == Role.coordinator))
+        coordinator = _coordinator(group)
         members = list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)))
         for spec, contributions in products:
             if db.session.scalar(select(Product.id).where(Product.group_id == group.id,
