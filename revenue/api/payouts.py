@@ -7,6 +7,7 @@ from core.validation import ID_MAX
 from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
+from revenue.api import require_json_body
 from revenue.services import payouts, savings, shu
 from revenue.models import PayoutMethod
 from groups.services import get_group_or_404
@@ -87,6 +88,7 @@ def create_payout(headers, data, group_id):
     same key with another body is 422.
     """
     group = get_group_or_404(group_id)
+    require_json_body()
     payout, created = payouts.pay_out(require_login(), group, **data, idempotency_key=headers.get("idempotency_key"))
     db.session.commit()
     return _recorded(payouts.payout_view(payout), created)
@@ -169,6 +171,7 @@ def create_saving(headers, data, group_id):
     `Idempotent-Replayed: true`); the same key with another body is 422.
     """
     group = get_group_or_404(group_id)
+    require_json_body()
     saving, created = savings.record_saving(require_login(), group, **data,
                                             idempotency_key=headers.get("idempotency_key"))
     db.session.commit()
@@ -266,6 +269,7 @@ def draft_shu(data, group_id):
     Drafting a year again before it is accepted replaces its draft (200).
     """
     group = get_group_or_404(group_id)
+    require_json_body()
     plan, created = shu.draft(require_login(), group, **data)
     db.session.commit()
     return shu.report(plan), 201 if created else 200

@@ -6,6 +6,7 @@ from core.blueprint import Blueprint
 from core.extensions import db
 from revenue.services import accrual as revenue
 from groups.models import Role
+from revenue.api import require_json_body
 from revenue.models import SplitMethod
 from groups.services import get_group_or_404, require_role
 
@@ -65,6 +66,7 @@ def get_split_policy(group_id):
 def put_split_policy(data, group_id):
     """A new version of the split policy (coordinator), in force from now; orders completed earlier keep theirs."""
     group = get_group_or_404(group_id)
+    require_json_body()
     policy = revenue.set_policy(require_login(), group, data.get("method"), data.get("group_fund_percent"))
     db.session.commit()
     return revenue.policy_view(group, policy)

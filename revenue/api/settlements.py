@@ -6,6 +6,7 @@ from accounts.services import require_login
 from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
+from revenue.api import require_json_body
 from revenue.services import settlements
 from revenue.models import SplitMethod
 from groups.services import get_group_or_404
@@ -172,6 +173,7 @@ class StatementOut(StatementFigures):
 def create_work_log(data, group_id):
     """Log a member's work on a day (coordinator, treasurer), for sharing the pool by work."""
     group = get_group_or_404(group_id)
+    require_json_body()
     log = settlements.log_work(require_login(), group, member_id=data.get("member_id"), units=data.get("units"),
                                day=data.get("date"), note=data.get("note"))
     db.session.commit()

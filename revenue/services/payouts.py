@@ -86,10 +86,17 @@ def read_text(value, field: str, limit: int) -> str | None:
     return value or None
 
 
-def values_fingerprint(values: dict) -> str:
-    """The fingerprint a retry under the same Idempotency-Key must match: of the values sent, those not sent
-    (None) left out, so that a body fingerprints the same whether or not it spells out its empty fields."""
-    return request_fingerprint({name: value for name, value in values.items() if value is not None})
+NOT_SENT = object()  # a field the client left out of its body, told apart from one it sent as null
+
+
+def sent_fingerprint(values: dict) -> tuple[str, dict]:
+    """(the fingerprint a retry under the same Idempotency-Key must match, the values as the rules read them).
+
+    The fingerprint is of the body as it was sent: a field left out (NOT_SENT) is not
+    in it, a field sent as null is. The rules read a field left out as None.
+    """
+    sent = {name: value for name, value in values.items() if value is not NOT_SENT}
+    return request_fingerprint(sent), {name: sent.get(name) for name in values}
 
 
 def find_keyed(model, group: Group, key: str):
@@ -191,8 +198,8 @@ def _read_method(value) -> PayoutMethod:
         raise field_error("method", _("Choose one of: %(choices)s.", choices=METHOD_CHOICES)) from None
 
 
-def pay_out(actor, group: Group, *, member_id=None, amount=None, method=None, reference=None, phone=None,
-            idempotency_key=None) -> tuple[Payout, bool]:
+def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=NOT_SENT, reference=NOT_SENT,
+            phone=NOT_SENT, idempotency_key=None) -> tuple[Payout, bool]:
     """Record money paid to a member from their balance (coordinator, treasurer); returns (payout, created).
 
     Cash comes out of the group's cash, a transfer out of its bank account, and
@@ -203,11 +210,11 @@ def pay_out(actor, group: Group, *, member_id=None, amount=None, method=None, re
     """
     check_role(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
-    fingerprint = values_fingerprint({"member_id": member_id, "amount": amount, "method": method,
-                                      "reference": reference, "phone": phone})
+    fingerprint, values = sent_fingerprint({"member_id": member_id, "amount": amount, "method": method,
+                                            "reference": reference, "phone": phone})
     if key and (existing := find_keyed(Payout, group, key)) is not None:
         return replayed(existing, fingerprint), False
-    fields = _read_payout(group, member_id, amount, method, reference, phone)
+    fields = _read_payout(group, **values)
     not_to_oneself(fields["member"], actor)
     member = lock_member(fields["member"])
     if key and (existing := find_keyed(Payout, group, key)) is not None:  # a twin sent at once went first

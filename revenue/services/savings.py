@@ -24,8 +24,8 @@ from core.extensions import db
 from core.money import format_rupiah
 from groups.models import Group, Member, Role
 from revenue.models import Saving
-from revenue.services.payouts import (field_error, find_keyed, insert_keyed, lock_member, member_in_group, read_amount,
-                                      read_fields, read_key, read_text, replayed, values_fingerprint)
+from revenue.services.payouts import (NOT_SENT, field_error, find_keyed, insert_keyed, lock_member, member_in_group,
+                                      read_amount, read_fields, read_key, read_text, replayed, sent_fingerprint)
 from groups.services import check_role
 
 NOTE_MAX_LENGTH = 500
@@ -42,7 +42,7 @@ def member_savings(group_id: int, member_id: int) -> int:
     return -int(ledger.balance(group_id, savings_account(member_id)))  # PostgreSQL sums BIGINT as numeric
 
 
-def record_saving(actor, group: Group, *, member_id=None, amount=None, kind=None, note=None,
+def record_saving(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, kind=NOT_SENT, note=NOT_SENT,
                   idempotency_key=None) -> tuple[Saving, bool]:
     """Record a member's deposit or withdrawal of savings, in cash (coordinator, treasurer); returns (saving,
     created).
@@ -52,10 +52,10 @@ def record_saving(actor, group: Group, *, member_id=None, amount=None, kind=None
     """
     check_role(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
-    fingerprint = values_fingerprint({"member_id": member_id, "amount": amount, "kind": kind, "note": note})
+    fingerprint, values = sent_fingerprint({"member_id": member_id, "amount": amount, "kind": kind, "note": note})
     if key and (existing := find_keyed(Saving, group, key)) is not None:
         return replayed(existing, fingerprint), False
-    found = _read_saving(group, member_id, amount, kind, note)
+    found = _read_saving(group, **values)
     member = lock_member(found["member"])
     if key and (existing := find_keyed(Saving, group, key)) is not None:  # a twin sent at once went first
         return replayed(existing, fingerprint), False
