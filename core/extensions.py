@@ -2,7 +2,6 @@
 from flask import current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -11,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from core.limiter import ViewLimiter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -93,31 +94,6 @@ api = Api()
 
 def _rate_limit_key() -> str:
     return get_remote_address() or request.remote_addr or "unknown"
-
-
-class ViewLimiter(Limiter):
-    """Flask-Limiter for limits put on views only (logins, sign-ups), so with nothing to check before every request.
-
-    Flask-Limiter checks a view's own limits when the view is called, through its
-    decorator; the check it also runs before every request is for default,
-    application, blueprint and meta limits, which this app has none of. That check
-    found nothing to do on every page and API call, and took about a quarter of a
-    kept catalog API page's time in process (bench/catalog.py), so it is skipped.
-    init_app refuses configuration that sets default, application or meta limits;
-    a limit put on a blueprint would not be checked either: put limits on views.
-    """
-
-    NEEDS_EVERY_REQUEST = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
-
-    def init_app(self, app) -> None:
-        set_here = [name for name in self.NEEDS_EVERY_REQUEST if app.config.get(name)]
-        if set_here:
-            raise RuntimeError(f"limits on every request are not checked here; put them on views: {set_here}")
-        super().init_app(app)
-
-    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
-        if not in_middleware:  # a view's own limits, from its decorator
-            super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
 
 
 limiter = ViewLimiter(key_func=_rate_limit_key)
