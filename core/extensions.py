@@ -76,19 +76,11 @@ class Logins(LoginManager):
         return super()._update_remember_cookie(response)
 
 
-class CsrfProtect(CSRFProtect):
-    """Flask-WTF's CSRF protection, looking at the method first: a GET needs no check, nor a look for exemptions."""
-
-    def protect(self, apply_exemptions: bool = False) -> None:
-        if request.method in current_app.config["WTF_CSRF_METHODS"]:
-            super().protect(apply_exemptions=apply_exemptions)
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = Logins()
 babel = Babel()
-csrf = CsrfProtect()
+csrf = CSRFProtect()
 api = Api()
 
 
