@@ -25,7 +25,8 @@ from config import INSTANCE_DIR, Config
 from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
-from core.extensions import CookieSessions, api, babel, bearer_request, csrf, db, limiter, login_manager, migrate
+from core.extensions import (CookieSessions, Request, api, babel, bearer_request, csrf, db, limiter, login_manager,
+                             migrate)
 from core.formatting import register_filters
 from demo import seed
 
@@ -64,6 +65,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    app.request_class = Request
     app.session_interface = CookieSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True,
@@ -113,6 +115,7 @@ def register_template_helpers(app: Flask) -> None:
     @app.teardown_request
     def _clear(_exc):
         g.pop("api_token_id", None)
+        g.pop("bearer_refused", None)
 
 
 @click.command("seed-demo")

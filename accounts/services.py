@@ -3,7 +3,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import g, request
+from flask import flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, inspect, select
@@ -104,8 +104,9 @@ def authenticate(identifier: str, password: str) -> User:
 
 
 def start_session(user: User, remember: bool = True) -> None:
-    """Sign the user in on this browser."""
-    login_user(user, remember=remember)
+    """Sign the user in on this browser. A bearer API request has no browser: it stays its token's user."""
+    if not bearer_request(request):
+        login_user(user, remember=remember)
 
 
 def end_session() -> None:
@@ -113,8 +114,6 @@ def end_session() -> None:
 
     Only the chosen language stays.
     """
-    from flask import session
-
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -176,21 +175,23 @@ def user_from_bearer(header: str) -> User:
 
 
 def _bearer_user(req) -> User | None:
-    """The user an API request's bearer token names; None without one, Unauthorized for a bad one."""
-    if not bearer_request(req):
+    """The user an API request's bearer token names; None without one, Unauthorized for a bad one.
+
+    Refused once: the 401 answer asks again who the request is (for its language), and
+    the request is then anonymous.
+    """
+    if not bearer_request(req) or g.get("bearer_refused"):
         return None
     try:
         return user_from_bearer(req.headers["Authorization"])
     except Unauthorized:
-        # Settle this request as anonymous: the 401 answer looks at current_user (for its
-        # language), which would otherwise load the bad token again and fail with a 500.
-        login_manager._update_request_context_with_user()
+        g.bearer_refused = True
         raise
 
 
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
-    # Never for a bearer API request: Logins settles those by their token alone, without the session.
+    # Never for a bearer API request: it brings no session or remember-me cookie (core.extensions.Request).
     return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
 
 
@@ -203,8 +204,6 @@ def _load_user_from_request(req) -> User | None:
 def _unauthorized():
     if request.path.startswith("/api/"):
         raise Unauthorized()
-    from flask import flash, redirect, url_for
-
     flash(str(_l("Please log in first.")), "warning")
     return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
