@@ -1,4 +1,8 @@
-"""Extensions, created unbound and bound to an app in create_app; the request and session classes the app uses."""
+"""Extensions, created unbound and bound to an app in create_app; the request and session classes the app uses.
+
+Flask-Login 0.6 has no hook to leave a remember-me cookie unread, and reads it before its request_loader: so the
+request class hides a bearer API request's cookies (tests/core/test_extensions.py pins this).
+"""
 import flask
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
