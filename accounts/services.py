@@ -14,12 +14,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.models import (EMAIL_MAX_LENGTH, ApiToken, User)
 from accounts.signals import user_registered
-from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
 from core.phone import PhoneError, normalize_phone
 from core.prepared import Prepared
 from core.types import utcnow
-from core.validation import clean_name, has_control_chars
+from core.validation import ID_MAX, clean_name, has_control_chars
 
 TOKEN_PREFIX = "pk_"
 
@@ -130,9 +130,23 @@ def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
     return row, token
 
 
-def revoke_token(token_row: ApiToken) -> None:
-    if token_row.revoked_at is None:
-        token_row.revoked_at = utcnow()
+def revoke_own_token(actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's API tokens (of a lost phone, say); another's is as unknown as a missing one."""
+    row = db.session.get(ApiToken, token_id) if token_id <= ID_MAX else None
+    if row is None or row.user_id != actor.id:
+        raise NotFound(_l("Token not found."))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def update_profile(user: User, *, name: str | None = None, locale: str | None = None) -> User:
+    """Change the user's display name or interface language (`id` or `en`); None leaves it as it is."""
+    if name is not None:
+        user.name = clean_name(name)
+    if locale is not None:
+        user.locale = locale
+    return user
 
 
 # The token and its user in one query of plain columns, prepared once (core.prepared): building a statement
@@ -208,19 +222,31 @@ def _unauthorized():
     return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
 
+def signed_in_user() -> User | None:
+    """The user this request is signed in as, by session or bearer token, or None: for views and API handlers."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def require_login() -> User:
-    """The signed-in user, or Unauthorized."""
-    if not current_user.is_authenticated:
+    """The signed-in user, or Unauthorized: for views and API handlers (services take their actor)."""
+    user = signed_in_user()
+    if user is None:
         raise Unauthorized()
-    return current_user._get_current_object()
+    return user
+
+
+def authorize_admin(actor: User | None) -> User:
+    """The actor when they are the district admin; Unauthorized without an actor, Forbidden otherwise."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    if not actor.is_admin:
+        raise Forbidden()
+    return actor
 
 
 def require_admin() -> User:
-    """The signed-in district admin, or Forbidden."""
-    user = require_login()
-    if not user.is_admin:
-        raise Forbidden()
-    return user
+    """The signed-in district admin, or Unauthorized or Forbidden: for views and API handlers."""
+    return authorize_admin(signed_in_user())
 
 
 def count_users() -> int:
