@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, g, request, session
+from flask import Blueprint, Flask, g, has_request_context, request, session
 from flask.cli import with_appcontext
 from flask_babel import get_locale
 from flask_login import current_user
@@ -53,8 +53,10 @@ def create_app(config_class=Config) -> Flask:
 
 
 def select_locale() -> str:
-    """The user's choice, then this browser's choice, then Indonesian."""
+    """The user's choice, then this browser's choice, then Indonesian (also outside a request: commands)."""
     languages = ("id", "en")
+    if not has_request_context():
+        return "id"
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:

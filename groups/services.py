@@ -3,22 +3,22 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import TypedDict, Unpack
 from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from accounts.models import User
-from accounts.services import clean_email, clean_phone, find_user_by_login, require_login
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from accounts.services import authorize_admin, clean_email, clean_phone, find_user_by_login, require_login
+from accounts.signals import user_registered
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
-from accounts.signals import user_registered
 from core.types import utcnow
+from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from groups.models import Group, GroupKind, Invitation, Member, Role
 
 PLACE_MAX_LENGTH = 120
@@ -31,6 +31,36 @@ BANK_NAME_MAX_LENGTH = 100
 ACCOUNT_NUMBER_MAX_LENGTH = 40
 GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours",
                 "bank_name", "bank_account_number", "bank_account_holder")
+
+
+class GroupDetails(TypedDict, total=False):
+    """What a group tells buyers beside its name and place: about it, where and when to pick up, its bank account."""
+
+    description: str | None
+    pickup_point: str | None
+    pickup_hours: str | None
+    bank_name: str | None
+    bank_account_number: str | None
+    bank_account_holder: str | None
+
+
+class GroupProfile(GroupDetails, total=False):
+    """A group's profile, as the API's schemas and the group form give it; a field left out stays as it is."""
+
+    name: str
+    kind: GroupKind
+    village: str
+    district: str
+
+
+class MemberDetails(TypedDict, total=False):
+    """What a group keeps of a member; a field left out stays as it is."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    role: Role
+    active: bool
 
 
 # --- fetching and permissions -------------------------------------------------
@@ -59,16 +89,17 @@ def membership(group: Group, user) -> Member | None:
     )
 
 
-def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
-    """The caller's membership when it holds one of `roles`; otherwise 401 or 403.
+def authorize(actor: User | None, group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """The actor's membership of `group` when it holds one of `roles` (any, without `roles`); otherwise 401 or 403.
 
     With `allow_admin`, a district admin passes too (and gets None back).
     """
-    user = require_login()
-    member = membership(group, user)
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    member = membership(group, actor)
     if member is not None and (not roles or member.role in roles):
         return member
-    if allow_admin and user.is_admin:
+    if allow_admin and actor.is_admin:
         return None
     if not roles:
         raise Forbidden(_l("Only members of this group may do that."))
@@ -76,6 +107,11 @@ def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Membe
         raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
     raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
                        roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
+
+
+def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """`authorize` for the signed-in user: for views and API handlers, whose services take their actor."""
+    return authorize(require_login(), group, *roles, allow_admin=allow_admin)
 
 
 def role_label(role: Role) -> str:
@@ -132,23 +168,20 @@ def _account_number(value) -> str | None:
     return number
 
 
-def _clean_group_fields(data: dict) -> dict:
+def _clean_group_fields(profile: GroupProfile) -> dict:
     clean = {}
     errors: dict = {}
     for field in GROUP_FIELDS:
-        if field not in data:
+        if field not in profile:
             continue
-        value = data[field]
+        value = profile[field]
         try:
             if field == "name":
                 clean[field] = clean_name(value)
             elif field in ("village", "district"):
                 clean[field] = clean_name(value, field)
             elif field == "kind":
-                try:
-                    clean[field] = GroupKind(value)
-                except ValueError:
-                    raise ValidationFailed(errors={field: [_("Choose farmer or business.")]}) from None
+                clean[field] = GroupKind(value)
             elif field == "description":
                 clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
             elif field == "bank_name":
@@ -175,25 +208,25 @@ def _check_group_name_free(name: str, village: str, exclude_id: int | None = Non
                        {"name": [_("A group with this name already exists in this village.")]})
 
 
-def create_group(user: User, data: dict) -> Group:
-    """Found a group; its creator becomes the first coordinator."""
-    missing = [f for f in ("name", "kind", "village", "district") if data.get(f) in (None, "")]
-    if missing:
-        raise ValidationFailed(errors={f: [_("This field is required.")] for f in missing})
-    fields = _clean_group_fields(data)
+def create_group(actor: User | None, *, name: str, kind: GroupKind, village: str, district: str,
+                 **details: Unpack[GroupDetails]) -> Group:
+    """Found a group; its founder becomes the first coordinator."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    fields = _clean_group_fields({**details, "name": name, "kind": kind, "village": village, "district": district})
     _check_group_name_free(fields["name"], fields["village"])
-    group = Group(created_by_id=user.id, **fields)
+    group = Group(created_by_id=actor.id, **fields)
     db.session.add(group)
-    db.session.add(Member(group=group, user_id=user.id, name=user.name, phone=user.phone,
-                          email=user.email, role=Role.coordinator))
+    db.session.add(Member(group=group, user_id=actor.id, name=actor.name, phone=actor.phone,
+                          email=actor.email, role=Role.coordinator))
     db.session.flush()
     return group
 
 
-def update_group(group: Group, data: dict) -> Group:
-    """Change a group's profile; coordinators only."""
-    require_role(group, Role.coordinator)
-    fields = _clean_group_fields(data)
+def update_group(actor: User | None, group: Group, **changes: Unpack[GroupProfile]) -> Group:
+    """Change a group's profile (coordinator)."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_group_fields(changes)
     if "name" in fields or "village" in fields:
         _check_group_name_free(fields.get("name", group.name), fields.get("village", group.village), group.id)
     for key, value in fields.items():
@@ -202,13 +235,9 @@ def update_group(group: Group, data: dict) -> Group:
     return group
 
 
-def set_group_verified(group: Group, verified: bool) -> Group:
-    """A district admin vouches for a group (or withdraws it)."""
-    if not isinstance(verified, bool):
-        raise ValidationFailed(errors={"verified": [_("Not a valid boolean.")]})
-    from accounts.services import require_admin
-
-    admin = require_admin()
+def set_group_verified(actor: User | None, group: Group, verified: bool) -> Group:
+    """The district admin vouches for a group (or withdraws it)."""
+    admin = authorize_admin(actor)
     group.verified = verified
     group.verified_at = utcnow() if verified else None
     group.verified_by_id = admin.id if verified else None
@@ -253,22 +282,27 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
 
 # --- members ------------------------------------------------------------------
 
+def visible_members(viewer: User | None, group: Group, include_inactive: bool = True):
+    """A group's members, for a viewer who may see the list: its members and the district admin."""
+    authorize(viewer, group, allow_admin=True)
+    return members_query(group, include_inactive)
+
+
 def members_query(group: Group, include_inactive: bool = True):
-    """A group's members, for a viewer who is allowed to see the list."""
-    require_role(group, allow_admin=True)
+    """A group's members, active first, then by name; callers check the viewer may see them (visible_members)."""
     query = select(Member).where(Member.group_id == group.id)
     if not include_inactive:
         query = query.where(Member.active.is_(True))
     return query.order_by(Member.active.desc(), func.lower(Member.name), Member.id)
 
 
-def _clean_member_fields(data: dict) -> dict:
+def _clean_member_fields(details: MemberDetails) -> dict:
     clean: dict = {}
     errors: dict = {}
     for field in ("name", "phone", "email", "role", "active"):
-        if field not in data:
+        if field not in details:
             continue
-        value = data[field]
+        value = details[field]
         try:
             if field == "name":
                 clean[field] = clean_name(value)
@@ -277,13 +311,8 @@ def _clean_member_fields(data: dict) -> dict:
             elif field == "email":
                 clean[field] = clean_email(value) if value not in (None, "") else None
             elif field == "role":
-                try:
-                    clean[field] = Role(value)
-                except ValueError:
-                    raise ValidationFailed(errors={field: [_("Choose coordinator, treasurer or member.")]}) from None
+                clean[field] = Role(value)
             elif field == "active":
-                if not isinstance(value, bool):
-                    raise ValidationFailed(errors={field: [_("Not a valid boolean.")]})
                 clean[field] = value
         except ValidationFailed as exc:
             errors.update({field: msgs for msgs in exc.errors.values()})
@@ -315,13 +344,11 @@ def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = No
                        {"name": [_("A member with this name and phone is already listed.")]})
 
 
-def add_member(group: Group, data: dict) -> Member:
-    """Add a person to a group; a known e-mail links their account."""
-    require_role(group, Role.coordinator)
-    if data.get("name") in (None, ""):
-        raise ValidationFailed(errors={"name": [_("This field is required.")]})
-    fields = _clean_member_fields({k: v for k, v in data.items() if k != "active"})
-    fields.setdefault("role", Role.member)
+def add_member(actor: User | None, group: Group, *, name: str, phone: str | None = None, email: str | None = None,
+               role: Role = Role.member) -> Member:
+    """Add a person to a group (coordinator); no account needed, a known e-mail links theirs."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_member_fields({"name": name, "phone": phone, "email": email, "role": role})
     if fields.get("email"):
         user = db.session.scalar(select(User).where(User.email == fields["email"]))
         if user is not None:
@@ -340,10 +367,10 @@ def _active_coordinators(group: Group) -> int:
     ) or 0
 
 
-def update_member(group: Group, member: Member, data: dict) -> Member:
-    """Change a member's role, contact or active flag; members are deactivated, never deleted."""
-    require_role(group, Role.coordinator)
-    fields = _clean_member_fields(data)
+def update_member(actor: User | None, group: Group, member: Member, **changes: Unpack[MemberDetails]) -> Member:
+    """Change a member's role, contact or active flag (coordinator); members are deactivated, never deleted."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_member_fields(changes)
     stays_coordinator = fields.get("role", member.role) == Role.coordinator and fields.get("active", member.active)
     if member.active and member.role == Role.coordinator and not stays_coordinator and _active_coordinators(group) <= 1:
         raise Conflict(_l("A group needs at least one active coordinator. Appoint another first."))
@@ -384,10 +411,9 @@ def normalize_code(code) -> str:
     return "".join(c for c in code.upper() if c.isalnum())
 
 
-def create_invitation(group: Group, member: Member) -> tuple[Invitation, str]:
-    """Issue a one-time code for a member without an account; earlier codes stop working."""
-    actor = require_login()
-    require_role(group, Role.coordinator)
+def create_invitation(actor: User | None, group: Group, member: Member) -> tuple[Invitation, str]:
+    """Issue a one-time code for a member without an account (coordinator); earlier codes stop working."""
+    authorize(actor, group, Role.coordinator)
     if not member.active:
         raise Conflict(_l("This member is inactive."))
     if member.user_id is not None:
@@ -431,13 +457,13 @@ def find_invitation(code) -> Invitation:
     return invitation
 
 
-def accept_invitation(code, password=None, phone=None) -> User:
-    """Turn an invitation into an account that logs in by phone, or link it to the signed-in user."""
+def accept_invitation(actor: User | None, code: str, password: str | None = None, phone: str | None = None) -> User:
+    """Turn an invitation into an account that logs in by phone, or, with an actor, link it to theirs."""
     invitation = find_invitation(code)
     member = invitation.member
     now = utcnow()
-    if current_user.is_authenticated:
-        user = current_user._get_current_object()
+    if actor is not None:
+        user = actor
         if db.session.scalar(select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)):
             raise Conflict(_l("Your account is already a member of this group."))
     else:
