@@ -8,7 +8,7 @@ from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, page_of, paginate
-from groups import services
+from groups import invitations, services
 from groups.schemas import (GroupIn, GroupListQuery, GroupOut, GroupPatch, GroupVerifyIn, InvitationAcceptIn,
                             InvitationOut, MeOut, MemberIn, MemberOut, MemberPatch)
 
@@ -164,10 +164,10 @@ def create_invitation(group_id, member_id):
     actor = signed_in_user()
     services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
     member = services.get_member_or_404(group, member_id)
-    invitation, code = services.create_invitation(actor, group, member)
-    links = services.invitation_links(member, code)
+    invitation, code = invitations.create_invitation(actor, group, member)
+    links = invitations.invitation_links(member, code)
     db.session.commit()
-    return {"code": services.format_code(code), "expires_at": invitation.expires_at, **links}
+    return {"code": invitations.format_code(code), "expires_at": invitation.expires_at, **links}
 
 
 def _login_limit():
@@ -183,7 +183,7 @@ def accept_invitation(data):
     actor = signed_in_user()
     if actor is None and not data.get("password"):
         raise ValidationFailed(errors={"password": [_("Missing data for required field.")]})
-    user = services.accept_invitation(actor, data["code"], data.get("password"), data.get("phone"))
+    user = invitations.accept_invitation(actor, data["code"], data.get("password"), data.get("phone"))
     db.session.commit()
     start_session(user)
     return me_view(user)

@@ -10,7 +10,7 @@ from core.errors import AppError
 from core.extensions import db, limiter
 from core.pages import apply_errors
 from core.pagination import paginate
-from groups import services
+from groups import invitations, services
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.models import GroupKind, Role
 
@@ -156,14 +156,14 @@ def invite_member(group_id: int, member_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        invitation, code = services.create_invitation(require_login(), group, member)
+        invitation, code = invitations.create_invitation(require_login(), group, member)
     except AppError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("groups.members", group_id=group.id))
-    links = services.invitation_links(member, code)
+    links = invitations.invitation_links(member, code)
     db.session.commit()
     return render_template("groups/invitation.html", group=group, member=member, invitation=invitation,
-                           code=services.format_code(code), **links)
+                           code=invitations.format_code(code), **links)
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -176,7 +176,7 @@ def join():
             actor = signed_in_user()
             if actor is None and not form.password.data:
                 check_password_rules(form.password.data)
-            user = services.accept_invitation(actor, form.code.data, form.password.data, form.phone.data or None)
+            user = invitations.accept_invitation(actor, form.code.data, form.password.data, form.phone.data or None)
         except AppError as exc:
             apply_errors(form, exc)
         else:

@@ -1,11 +1,11 @@
-"""The groups services take their actor and typed values: they work with no request at all, and check the
-actor's role themselves. Test data is made first: the app context below holds SQLite's write lock."""
+"""The groups services and invitations take their actor and typed values: they work with no request at all,
+and check the actor's role themselves. Test data is made first: the app context below holds SQLite's write lock."""
 import pytest
 
 from accounts.models import User
 from core.errors import Forbidden, Unauthorized, ValidationFailed
 from core.extensions import db as _db
-from groups import services
+from groups import invitations, services
 from groups.models import Group, GroupKind, Member, Role
 from tests.factories import make_group, make_member, make_user
 
@@ -24,11 +24,11 @@ def test_a_group_is_founded_and_its_members_kept_without_a_request(app, db):
         member = services.add_member(founder, group, name="Siti", phone="0812-3300-0102", role=Role.treasurer)
         services.update_member(founder, group, member, active=False)
         newcomer = services.add_member(founder, group, name="Tini")
-        invitation, code = services.create_invitation(founder, group, newcomer)
+        invitation, code = invitations.create_invitation(founder, group, newcomer)
 
         assert (group.name, group.kind, group.pickup_point) == ("KUB Mawar", GroupKind.business, "Balai desa")
         assert (member.phone, member.role, member.active) == ("+6281233000102", Role.treasurer, False)
-        assert invitation.created_by_id == founder.id and len(code) == services.INVITATION_LENGTH
+        assert invitation.created_by_id == founder.id and len(code) == invitations.INVITATION_LENGTH
 
 
 def test_an_invitation_without_an_actor_makes_an_account_and_with_one_links_it(app, db):
@@ -38,11 +38,11 @@ def test_an_invitation_without_an_actor_makes_an_account_and_with_one_links_it(a
         group = services.create_group(founder, name="Poktan Makmur", kind=GroupKind.farmer, village="Gembongan",
                                       district="Ponggok")
         first, second = (services.add_member(founder, group, name=name) for name in ("Siti", "Tini"))
-        _, first_code = services.create_invitation(founder, group, first)
-        _, second_code = services.create_invitation(founder, group, second)
+        _, first_code = invitations.create_invitation(founder, group, first)
+        _, second_code = invitations.create_invitation(founder, group, second)
 
-        made = services.accept_invitation(None, first_code, "rahasia-123", "0812 3300 0199")
-        linked = services.accept_invitation(joiner, second_code)
+        made = invitations.accept_invitation(None, first_code, "rahasia-123", "0812 3300 0199")
+        linked = invitations.accept_invitation(joiner, second_code)
 
         assert made.phone == "+6281233000199" and first.user_id == made.id
         assert linked is joiner and second.user_id == joiner.id
@@ -64,7 +64,7 @@ def test_the_services_check_the_actors_role(app, db):
         with pytest.raises(Forbidden):
             services.update_member(outsider, group, member, role=Role.coordinator)
         with pytest.raises(Forbidden):
-            services.create_invitation(outsider, group, member)
+            invitations.create_invitation(outsider, group, member)
         with pytest.raises(Forbidden):
             services.visible_members(outsider, group)
         with pytest.raises(Forbidden):
