@@ -26,7 +26,7 @@ from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
 from core.extensions import (CookieSessions, Request, api, babel, bearer_request, csrf, db, limiter, login_manager,
-                             migrate)
+                             may_be_signed_in, migrate)
 from core.formatting import register_filters
 from demo import seed
 
@@ -110,7 +110,8 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if "text/html" in response.content_type and current_user.is_authenticated:  # JSON needs no user loaded
+        if ("text/html" in response.content_type  # JSON needs no user loaded
+                and may_be_signed_in(request) and current_user.is_authenticated):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

@@ -1,8 +1,9 @@
-"""The request class hides a bearer API request's cookies, which Flask-Login would otherwise read first."""
-from flask import Flask
+"""The request class hides a bearer API request's cookies, which Flask-Login would otherwise read first; a request
+with nothing to sign it in by is known to be anonymous without asking Flask-Login."""
+from flask import Flask, session
 from flask_login import LoginManager, UserMixin, current_user, login_user
 
-from core.extensions import Request, bearer_request
+from core.extensions import Request, bearer_request, may_be_signed_in
 
 
 class Person(UserMixin):
@@ -59,3 +60,18 @@ def test_only_a_bearer_api_request_has_its_cookies_hidden():
         assert dict(ctx.request.cookies) == {"session": "abc"}
     with app.test_request_context("/catalog", headers={**cookie, "Authorization": "Bearer pk_x"}) as ctx:
         assert dict(ctx.request.cookies) == {"session": "abc"}
+
+
+def test_a_request_may_be_signed_in_by_a_cookie_a_token_or_what_it_put_in_its_session():
+    app = Flask(__name__)
+    app.secret_key = "test"
+    app.request_class = Request
+    cases = [("/catalog", {}, False), ("/catalog", {"Cookie": "session=abc"}, True),
+             ("/catalog", {"Cookie": "remember_token=abc"}, True), ("/catalog", {"Cookie": "lang=en"}, False),
+             ("/api/v1/me", {"Authorization": "Bearer pk_x"}, True), ("/catalog", {"Authorization": "Bearer x"}, False)]
+    for path, headers, expected in cases:
+        with app.test_request_context(path, headers=headers) as ctx:
+            assert may_be_signed_in(ctx.request) is expected, (path, headers)
+    with app.test_request_context("/login") as ctx:
+        session["_user_id"] = "someone"  # as login_user does
+        assert may_be_signed_in(ctx.request)
