@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, g, request, session
+from flask import Blueprint, Flask, g, has_request_context, request, session
 from flask.cli import with_appcontext
 from flask_babel import get_locale
 from flask_login import current_user
@@ -25,7 +25,8 @@ from config import INSTANCE_DIR, Config
 from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
-from core.extensions import CookieSessions, api, babel, bearer_request, csrf, db, limiter, login_manager, migrate
+from core.extensions import (CookieSessions, Request, api, babel, bearer_request, csrf, db, limiter, login_manager,
+                             may_be_signed_in, migrate)
 from core.formatting import register_filters
 from demo import seed
 
@@ -52,8 +53,10 @@ def create_app(config_class=Config) -> Flask:
 
 
 def select_locale() -> str:
-    """The user's choice, then this browser's choice, then Indonesian."""
+    """The user's choice, then this browser's choice, then Indonesian (also outside a request: commands)."""
     languages = ("id", "en")
+    if not has_request_context():
+        return "id"
     if current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
@@ -64,6 +67,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    app.request_class = Request
     app.session_interface = CookieSessions()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True,
@@ -106,13 +110,15 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if "text/html" in response.content_type and current_user.is_authenticated:  # JSON needs no user loaded
+        if ("text/html" in response.content_type  # JSON needs no user loaded
+                and may_be_signed_in(request) and current_user.is_authenticated):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 
     @app.teardown_request
     def _clear(_exc):
         g.pop("api_token_id", None)
+        g.pop("bearer_refused", None)
 
 
 @click.command("seed-demo")

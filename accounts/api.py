@@ -1,22 +1,19 @@
 """Accounts API: register, log in, log out, bearer tokens."""
-from flask import g
+from flask import current_app, g
 from flask_babel import lazy_gettext as _l
-from core.blueprint import Blueprint
 
-from core.validation import ID_MAX, clean_name
-from accounts.models import ApiToken
-from accounts.services import (authenticate, end_session, issue_token, register_user, require_login, revoke_token,
+from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
+from accounts.services import (authenticate, end_session, issue_token, register_user, require_login, revoke_own_token,
                                start_session)
+from core.blueprint import Blueprint
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db, limiter
-from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
+from core.validation import clean_name
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 
 
 def _login_limit():
-    from flask import current_app
-
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
@@ -63,8 +60,7 @@ def logout():
 @blp.response(201, TokenOut)
 def create_token(data):
     """Trade credentials for a bearer token."""
-    name = data.pop("name", None)
-    name = clean_name(name) if name else None
+    name = clean_name(data["name"]) if data.get("name") else None
     user = _credentials(data)
     row, token = issue_token(user, name)
     db.session.commit()
@@ -75,12 +71,11 @@ def create_token(data):
 @blp.response(204)
 def revoke_current_token():
     """Revoke the bearer token this request carries."""
-    require_login()
-    token_id = g.get("api_token_id")
-    row = db.session.get(ApiToken, token_id) if token_id is not None else None
-    if row is None:
+    user = require_login()
+    token_id = g.get("api_token_id")  # set when the request's bearer token was read
+    if token_id is None:
         raise NotFound(_l("This request carries no API token."))
-    revoke_token(row)
+    revoke_own_token(user, token_id)
     db.session.commit()
 
 
@@ -88,9 +83,5 @@ def revoke_current_token():
 @blp.response(204)
 def revoke_token_by_id(token_id):
     """Revoke one of your own tokens, for example of a lost phone."""
-    user = require_login()
-    row = db.session.get(ApiToken, token_id) if token_id <= ID_MAX else None
-    if row is None or row.user_id != user.id:
-        raise NotFound(_l("Token not found."))
-    revoke_token(row)
+    revoke_own_token(require_login(), token_id)
     db.session.commit()

@@ -3,7 +3,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import g, request
+from flask import flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, func, inspect, select
@@ -14,12 +14,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.models import (EMAIL_MAX_LENGTH, ApiToken, User)
 from accounts.signals import user_registered
-from core.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
 from core.phone import PhoneError, normalize_phone
 from core.prepared import Prepared
 from core.types import utcnow
-from core.validation import clean_name, has_control_chars
+from core.validation import ID_MAX, clean_name, has_control_chars
 
 TOKEN_PREFIX = "pk_"
 
@@ -104,8 +104,9 @@ def authenticate(identifier: str, password: str) -> User:
 
 
 def start_session(user: User, remember: bool = True) -> None:
-    """Sign the user in on this browser."""
-    login_user(user, remember=remember)
+    """Sign the user in on this browser. A bearer API request has no browser: it stays its token's user."""
+    if not bearer_request(request):
+        login_user(user, remember=remember)
 
 
 def end_session() -> None:
@@ -113,8 +114,6 @@ def end_session() -> None:
 
     Only the chosen language stays.
     """
-    from flask import session
-
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -131,9 +130,23 @@ def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:
     return row, token
 
 
-def revoke_token(token_row: ApiToken) -> None:
-    if token_row.revoked_at is None:
-        token_row.revoked_at = utcnow()
+def revoke_own_token(actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's API tokens (of a lost phone, say); another's is as unknown as a missing one."""
+    row = db.session.get(ApiToken, token_id) if token_id <= ID_MAX else None
+    if row is None or row.user_id != actor.id:
+        raise NotFound(_l("Token not found."))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+def update_profile(user: User, *, name: str | None = None, locale: str | None = None) -> User:
+    """Change the user's display name or interface language (`id` or `en`); None leaves it as it is."""
+    if name is not None:
+        user.name = clean_name(name)
+    if locale is not None:
+        user.locale = locale
+    return user
 
 
 # The token and its user in one query of plain columns, prepared once (core.prepared): building a statement
@@ -176,21 +189,23 @@ def user_from_bearer(header: str) -> User:
 
 
 def _bearer_user(req) -> User | None:
-    """The user an API request's bearer token names; None without one, Unauthorized for a bad one."""
-    if not bearer_request(req):
+    """The user an API request's bearer token names; None without one, Unauthorized for a bad one.
+
+    Refused once: the 401 answer asks again who the request is (for its language), and
+    the request is then anonymous.
+    """
+    if not bearer_request(req) or g.get("bearer_refused"):
         return None
     try:
         return user_from_bearer(req.headers["Authorization"])
     except Unauthorized:
-        # Settle this request as anonymous: the 401 answer looks at current_user (for its
-        # language), which would otherwise load the bad token again and fail with a 500.
-        login_manager._update_request_context_with_user()
+        g.bearer_refused = True
         raise
 
 
 @login_manager.user_loader
 def _load_user(session_token: str) -> User | None:
-    # Never for a bearer API request: Logins settles those by their token alone, without the session.
+    # Never for a bearer API request: it brings no session or remember-me cookie (core.extensions.Request).
     return db.session.scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
 
 
@@ -203,25 +218,35 @@ def _load_user_from_request(req) -> User | None:
 def _unauthorized():
     if request.path.startswith("/api/"):
         raise Unauthorized()
-    from flask import flash, redirect, url_for
-
     flash(str(_l("Please log in first.")), "warning")
     return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
 
+def signed_in_user() -> User | None:
+    """The user this request is signed in as, by session or bearer token, or None: for views and API handlers."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def require_login() -> User:
-    """The signed-in user, or Unauthorized."""
-    if not current_user.is_authenticated:
+    """The signed-in user, or Unauthorized: for views and API handlers (services take their actor)."""
+    user = signed_in_user()
+    if user is None:
         raise Unauthorized()
-    return current_user._get_current_object()
+    return user
+
+
+def authorize_admin(actor: User | None) -> User:
+    """The actor when they are the district admin; Unauthorized without an actor, Forbidden otherwise."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    if not actor.is_admin:
+        raise Forbidden()
+    return actor
 
 
 def require_admin() -> User:
-    """The signed-in district admin, or Forbidden."""
-    user = require_login()
-    if not user.is_admin:
-        raise Forbidden()
-    return user
+    """The signed-in district admin, or Unauthorized or Forbidden: for views and API handlers."""
+    return authorize_admin(signed_in_user())
 
 
 def count_users() -> int:

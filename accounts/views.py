@@ -1,15 +1,13 @@
 """Account pages: log in, register, log out, language."""
-from core.pages import apply_errors, safe_next
-
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
-
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from accounts.services import authenticate, end_session, register_user, start_session
+from accounts.forms import LoginForm, LogoutForm, RegisterForm
+from accounts.services import authenticate, end_session, register_user, signed_in_user, start_session, update_profile
 from core.errors import AppError
 from core.extensions import db, limiter
-from accounts.forms import LoginForm, LogoutForm, RegisterForm
+from core.pages import apply_errors, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -70,7 +68,8 @@ def set_language(code: str):
     """Switch the interface language, for this browser and, when logged in, for the account."""
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-        if current_user.is_authenticated:
-            current_user.locale = code
+        user = signed_in_user()
+        if user is not None:
+            update_profile(user, locale=code)
             db.session.commit()
     return redirect(safe_next(url_for("groups.home")))

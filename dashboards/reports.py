@@ -22,7 +22,7 @@ from core.formatting import WIB
 from revenue.services import accrual as revenue
 from revenue.models import Earning, Payout, SplitPolicy
 from groups.models import Group, Member, Role
-from groups.services import check_role
+from groups.services import authorize
 from inventory.models import Lot, Product, Variant
 from marketplace.models import Order, OrderEvent, OrderLine, OrderStatus
 
@@ -133,7 +133,7 @@ def my_earnings(user: User) -> list[dict]:
 def group_revenue(viewer, group: Group, today: date | None = None) -> dict:
     """A group's sales by month and top products (last 12 months), members' balances, fund, pool and policy
     (coordinator, treasurer, district admin)."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     months = recent_months(today=today)
     done = _completed_since(month_start(months[0]))
     month = wib_month(done.c.done_at)

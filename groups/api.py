@@ -1,22 +1,25 @@
 """Groups and members API."""
 from flask import current_app
 from flask_babel import gettext as _
-from core.blueprint import Blueprint
 
-from accounts.services import require_login, start_session
+from accounts.schemas import MeUpdateIn
+from accounts.services import require_login, signed_in_user, start_session, update_profile
+from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db, limiter
-from core.pagination import PageQuery, paginate, page_of
-from accounts.schemas import MeUpdateIn
-from groups import services
+from core.pagination import PageQuery, page_of, paginate
+from groups import invitations, services
 from groups.schemas import (GroupIn, GroupListQuery, GroupOut, GroupPatch, GroupVerifyIn, InvitationAcceptIn,
                             InvitationOut, MeOut, MemberIn, MemberOut, MemberPatch)
 
 blp = Blueprint("groups_api", __name__, url_prefix="/api/v1", description="Groups and members")
 
 
+_GROUP_COLUMNS = [name for name in GroupOut().fields if name != "member_count"]
+
+
 def group_view(group, count: int | None = None) -> dict:
-    view = {f: getattr(group, f) for f in GroupOut._declared_fields if f != "member_count"}
+    view = {name: getattr(group, name) for name in _GROUP_COLUMNS}
     view["member_count"] = count if count is not None else services.member_counts([group.id]).get(group.id, 0)
     return view
 
@@ -50,13 +53,7 @@ def me():
 @blp.response(200, MeOut)
 def update_me(data):
     """Change your display name or language (`id` or `en`)."""
-    from core.validation import clean_name
-
-    user = require_login()
-    if "name" in data:
-        user.name = clean_name(data["name"])
-    if "locale" in data:
-        user.locale = data["locale"]
+    user = update_profile(require_login(), **data)
     db.session.commit()
     return me_view(user)
 
@@ -66,7 +63,7 @@ def update_me(data):
 @blp.response(201, GroupOut)
 def create_group(data):
     """Found a group; the caller becomes its coordinator."""
-    group = services.create_group(require_login(), data)
+    group = services.create_group(require_login(), **data)
     db.session.commit()
     return group_view(group)
 
@@ -95,7 +92,8 @@ def get_group(group_id):
 @blp.response(200, GroupOut)
 def update_group(data, group_id):
     """Edit a group's profile (coordinator)."""
-    group = services.update_group(services.get_group_or_404(group_id), data)
+    group = services.get_group_or_404(group_id)
+    services.update_group(signed_in_user(), group, **data)
     db.session.commit()
     return group_view(group)
 
@@ -105,7 +103,8 @@ def update_group(data, group_id):
 @blp.response(200, GroupOut)
 def verify_group(data, group_id):
     """Mark a group verified or not (district admin)."""
-    group = services.set_group_verified(services.get_group_or_404(group_id), data["verified"])
+    group = services.get_group_or_404(group_id)
+    services.set_group_verified(signed_in_user(), group, data["verified"])
     db.session.commit()
     return group_view(group)
 
@@ -116,8 +115,9 @@ def verify_group(data, group_id):
 def list_members(args, group_id):
     """Members: coordinators and treasurers see contacts, members see names and roles."""
     group = services.get_group_or_404(group_id)
-    result = paginate(services.members_query(group), args["page"], args["per_page"])
-    show = services.can_see_contacts(group, require_login())
+    viewer = signed_in_user()
+    result = paginate(services.visible_members(viewer, group), args["page"], args["per_page"])
+    show = services.can_see_contacts(group, viewer)
     result["items"] = [member_view(m, show) for m in result["items"]]
     return result
 
@@ -127,7 +127,7 @@ def list_members(args, group_id):
 @blp.response(201, MemberOut)
 def add_member(data, group_id):
     """Add a member (coordinator); no account needed, a known e-mail links one."""
-    member = services.add_member(services.get_group_or_404(group_id), data)
+    member = services.add_member(signed_in_user(), services.get_group_or_404(group_id), **data)
     db.session.commit()
     return member_view(member, True)
 
@@ -137,9 +137,10 @@ def add_member(data, group_id):
 def get_member(group_id, member_id):
     """One member, as the caller may see them."""
     group = services.get_group_or_404(group_id)
-    services.require_role(group, allow_admin=True)
+    viewer = signed_in_user()
+    services.authorize(viewer, group, allow_admin=True)
     member = services.get_member_or_404(group, member_id)
-    return member_view(member, services.can_see_contacts(group, require_login()))
+    return member_view(member, services.can_see_contacts(group, viewer))
 
 
 @blp.route("/groups/<int:group_id>/members/<int:member_id>", methods=["PATCH"])
@@ -148,8 +149,9 @@ def get_member(group_id, member_id):
 def update_member(data, group_id, member_id):
     """Change role, contact or `active` (coordinator); members are never deleted."""
     group = services.get_group_or_404(group_id)
-    services.require_role(group, services.Role.coordinator)
-    member = services.update_member(group, services.get_member_or_404(group, member_id), data)
+    actor = signed_in_user()
+    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
+    member = services.update_member(actor, group, services.get_member_or_404(group, member_id), **data)
     db.session.commit()
     return member_view(member, True)
 
@@ -159,12 +161,13 @@ def update_member(data, group_id, member_id):
 def create_invitation(group_id, member_id):
     """Issue a one-time code for a member without an account (coordinator)."""
     group = services.get_group_or_404(group_id)
-    services.require_role(group, services.Role.coordinator)
+    actor = signed_in_user()
+    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
     member = services.get_member_or_404(group, member_id)
-    invitation, code = services.create_invitation(group, member)
-    links = services.invitation_links(member, code)
+    invitation, code = invitations.create_invitation(actor, group, member)
+    links = invitations.invitation_links(member, code)
     db.session.commit()
-    return {"code": services.format_code(code), "expires_at": invitation.expires_at, **links}
+    return {"code": invitations.format_code(code), "expires_at": invitation.expires_at, **links}
 
 
 def _login_limit():
@@ -177,11 +180,10 @@ def _login_limit():
 @blp.response(201, MeOut)
 def accept_invitation(data):
     """Use an invitation code: set a password (log in by phone), or link the signed-in account."""
-    from flask_login import current_user
-
-    if not current_user.is_authenticated and not data.get("password"):
+    actor = signed_in_user()
+    if actor is None and not data.get("password"):
         raise ValidationFailed(errors={"password": [_("Missing data for required field.")]})
-    user = services.accept_invitation(data["code"], data.get("password"), data.get("phone"))
+    user = invitations.accept_invitation(actor, data["code"], data.get("password"), data.get("phone"))
     db.session.commit()
     start_session(user)
     return me_view(user)

@@ -12,7 +12,7 @@ _name = validate.Length(min=1, max=NAME_MAX_LENGTH)
 
 class GroupIn(Schema):
     name = fields.String(required=True, validate=_name)
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in GroupKind]))
+    kind = fields.Enum(GroupKind, by_value=fields.String, required=True)
     village = fields.String(required=True, validate=_name)
     district = fields.String(required=True, validate=_name)
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
@@ -28,7 +28,7 @@ class GroupIn(Schema):
 
 class GroupPatch(Schema):
     name = fields.String(validate=_name)
-    kind = fields.String(validate=validate.OneOf([k.value for k in GroupKind]))
+    kind = fields.Enum(GroupKind, by_value=fields.String)
     village = fields.String(validate=_name)
     district = fields.String(validate=_name)
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
@@ -67,7 +67,7 @@ class GroupOut(Schema):
 
 class GroupListQuery(PageQuery):
     q = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
-    kind = fields.String(validate=validate.OneOf([k.value for k in GroupKind]))
+    kind = fields.Enum(GroupKind, by_value=fields.String)
     village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
     district = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
     verified = fields.Boolean()
@@ -77,14 +77,14 @@ class MemberIn(Schema):
     name = fields.String(required=True, validate=_name)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     email = fields.String(allow_none=True, validate=validate.Length(max=254))
-    role = fields.String(load_default=Role.member.value, validate=validate.OneOf([r.value for r in Role]))
+    role = fields.Enum(Role, by_value=fields.String, load_default=Role.member)
 
 
 class MemberPatch(Schema):
     name = fields.String(validate=_name)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     email = fields.String(allow_none=True, validate=validate.Length(max=254))
-    role = fields.String(validate=validate.OneOf([r.value for r in Role]))
+    role = fields.Enum(Role, by_value=fields.String)
     active = StrictBoolean()
 
 

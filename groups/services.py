@@ -1,36 +1,58 @@
-"""The rules for groups and members: who may do what, and what each change means."""
-import hashlib
+"""The rules for groups and members: who may do what, and what each change means (invitations: groups.invitations)."""
 import re
-import secrets
-from datetime import timedelta
-from urllib.parse import quote
+from typing import TypedDict, Unpack
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from accounts.models import User
-from accounts.services import clean_email, clean_phone, find_user_by_login, require_login
+from accounts.services import authorize_admin, clean_email, clean_phone, require_login
+from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
-from core.phone import whatsapp_number
-from accounts.signals import user_registered
 from core.types import utcnow
-from groups.models import Group, GroupKind, Invitation, Member, Role
+from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
+from groups.models import Group, GroupKind, Member, Role
 
 PLACE_MAX_LENGTH = 120
 TEXT_MAX_LENGTH = 2000
 LINE_MAX_LENGTH = 255
-INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-INVITATION_LENGTH = 8
 
 BANK_NAME_MAX_LENGTH = 100
 ACCOUNT_NUMBER_MAX_LENGTH = 40
 GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours",
                 "bank_name", "bank_account_number", "bank_account_holder")
+
+
+class GroupDetails(TypedDict, total=False):
+    """What a group tells buyers beside its name and place: about it, where and when to pick up, its bank account."""
+
+    description: str | None
+    pickup_point: str | None
+    pickup_hours: str | None
+    bank_name: str | None
+    bank_account_number: str | None
+    bank_account_holder: str | None
+
+
+class GroupProfile(GroupDetails, total=False):
+    """A group's profile, as the API's schemas and the group form give it; a field left out stays as it is."""
+
+    name: str
+    kind: GroupKind
+    village: str
+    district: str
+
+
+class MemberDetails(TypedDict, total=False):
+    """What a group keeps of a member; a field left out stays as it is."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    role: Role
+    active: bool
 
 
 # --- fetching and permissions -------------------------------------------------
@@ -59,22 +81,17 @@ def membership(group: Group, user) -> Member | None:
     )
 
 
-def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
-    """The caller's membership when it holds one of `roles`; otherwise 401 or 403 (see check_role)."""
-    return check_role(require_login(), group, *roles, allow_admin=allow_admin)
-
-
-def check_role(user, group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
-    """`user`'s membership when it holds one of `roles`; otherwise 401 (not signed in) or 403.
+def authorize(actor: User | None, group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """The actor's membership of `group` when it holds one of `roles` (any, without `roles`); otherwise 401 or 403.
 
     With `allow_admin`, a district admin passes too (and gets None back).
     """
-    if user is None or not user.is_authenticated:
+    if actor is None or not actor.is_authenticated:
         raise Unauthorized()
-    member = membership(group, user)
+    member = membership(group, actor)
     if member is not None and (not roles or member.role in roles):
         return member
-    if allow_admin and user.is_admin:
+    if allow_admin and actor.is_admin:
         return None
     if not roles:
         raise Forbidden(_l("Only members of this group may do that."))
@@ -82,6 +99,11 @@ def check_role(user, group: Group, *roles: Role, allow_admin: bool = False) -> M
         raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
     raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
                        roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
+
+
+def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
+    """`authorize` for the signed-in user: for views and API handlers, whose services take their actor."""
+    return authorize(require_login(), group, *roles, allow_admin=allow_admin)
 
 
 def role_label(role: Role) -> str:
@@ -138,23 +160,20 @@ def _account_number(value) -> str | None:
     return number
 
 
-def _clean_group_fields(data: dict) -> dict:
+def _clean_group_fields(profile: GroupProfile) -> dict:
     clean = {}
     errors: dict = {}
     for field in GROUP_FIELDS:
-        if field not in data:
+        if field not in profile:
             continue
-        value = data[field]
+        value = profile[field]
         try:
             if field == "name":
                 clean[field] = clean_name(value)
             elif field in ("village", "district"):
                 clean[field] = clean_name(value, field)
             elif field == "kind":
-                try:
-                    clean[field] = GroupKind(value)
-                except ValueError:
-                    raise ValidationFailed(errors={field: [_("Choose farmer or business.")]}) from None
+                clean[field] = GroupKind(value)
             elif field == "description":
                 clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
             elif field == "bank_name":
@@ -181,25 +200,25 @@ def _check_group_name_free(name: str, village: str, exclude_id: int | None = Non
                        {"name": [_("A group with this name already exists in this village.")]})
 
 
-def create_group(user: User, data: dict) -> Group:
-    """Found a group; its creator becomes the first coordinator."""
-    missing = [f for f in ("name", "kind", "village", "district") if data.get(f) in (None, "")]
-    if missing:
-        raise ValidationFailed(errors={f: [_("This field is required.")] for f in missing})
-    fields = _clean_group_fields(data)
+def create_group(actor: User | None, *, name: str, kind: GroupKind, village: str, district: str,
+                 **details: Unpack[GroupDetails]) -> Group:
+    """Found a group; its founder becomes the first coordinator."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    fields = _clean_group_fields({**details, "name": name, "kind": kind, "village": village, "district": district})
     _check_group_name_free(fields["name"], fields["village"])
-    group = Group(created_by_id=user.id, **fields)
+    group = Group(created_by_id=actor.id, **fields)
     db.session.add(group)
-    db.session.add(Member(group=group, user_id=user.id, name=user.name, phone=user.phone,
-                          email=user.email, role=Role.coordinator))
+    db.session.add(Member(group=group, user_id=actor.id, name=actor.name, phone=actor.phone,
+                          email=actor.email, role=Role.coordinator))
     db.session.flush()
     return group
 
 
-def update_group(group: Group, data: dict) -> Group:
-    """Change a group's profile; coordinators only."""
-    require_role(group, Role.coordinator)
-    fields = _clean_group_fields(data)
+def update_group(actor: User | None, group: Group, **changes: Unpack[GroupProfile]) -> Group:
+    """Change a group's profile (coordinator)."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_group_fields(changes)
     if "name" in fields or "village" in fields:
         _check_group_name_free(fields.get("name", group.name), fields.get("village", group.village), group.id)
     for key, value in fields.items():
@@ -208,13 +227,9 @@ def update_group(group: Group, data: dict) -> Group:
     return group
 
 
-def set_group_verified(group: Group, verified: bool) -> Group:
-    """A district admin vouches for a group (or withdraws it)."""
-    if not isinstance(verified, bool):
-        raise ValidationFailed(errors={"verified": [_("Not a valid boolean.")]})
-    from accounts.services import require_admin
-
-    admin = require_admin()
+def set_group_verified(actor: User | None, group: Group, verified: bool) -> Group:
+    """The district admin vouches for a group (or withdraws it)."""
+    admin = authorize_admin(actor)
     group.verified = verified
     group.verified_at = utcnow() if verified else None
     group.verified_by_id = admin.id if verified else None
@@ -259,22 +274,27 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
 
 # --- members ------------------------------------------------------------------
 
+def visible_members(viewer: User | None, group: Group, include_inactive: bool = True):
+    """A group's members, for a viewer who may see the list: its members and the district admin."""
+    authorize(viewer, group, allow_admin=True)
+    return members_query(group, include_inactive)
+
+
 def members_query(group: Group, include_inactive: bool = True):
-    """A group's members, for a viewer who is allowed to see the list."""
-    require_role(group, allow_admin=True)
+    """A group's members, active first, then by name; callers check the viewer may see them (visible_members)."""
     query = select(Member).where(Member.group_id == group.id)
     if not include_inactive:
         query = query.where(Member.active.is_(True))
     return query.order_by(Member.active.desc(), func.lower(Member.name), Member.id)
 
 
-def _clean_member_fields(data: dict) -> dict:
+def _clean_member_fields(details: MemberDetails) -> dict:
     clean: dict = {}
     errors: dict = {}
     for field in ("name", "phone", "email", "role", "active"):
-        if field not in data:
+        if field not in details:
             continue
-        value = data[field]
+        value = details[field]
         try:
             if field == "name":
                 clean[field] = clean_name(value)
@@ -283,13 +303,8 @@ def _clean_member_fields(data: dict) -> dict:
             elif field == "email":
                 clean[field] = clean_email(value) if value not in (None, "") else None
             elif field == "role":
-                try:
-                    clean[field] = Role(value)
-                except ValueError:
-                    raise ValidationFailed(errors={field: [_("Choose coordinator, treasurer or member.")]}) from None
+                clean[field] = Role(value)
             elif field == "active":
-                if not isinstance(value, bool):
-                    raise ValidationFailed(errors={field: [_("Not a valid boolean.")]})
                 clean[field] = value
         except ValidationFailed as exc:
             errors.update({field: msgs for msgs in exc.errors.values()})
@@ -321,13 +336,11 @@ def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = No
                        {"name": [_("A member with this name and phone is already listed.")]})
 
 
-def add_member(group: Group, data: dict) -> Member:
-    """Add a person to a group; a known e-mail links their account."""
-    require_role(group, Role.coordinator)
-    if data.get("name") in (None, ""):
-        raise ValidationFailed(errors={"name": [_("This field is required.")]})
-    fields = _clean_member_fields({k: v for k, v in data.items() if k != "active"})
-    fields.setdefault("role", Role.member)
+def add_member(actor: User | None, group: Group, *, name: str, phone: str | None = None, email: str | None = None,
+               role: Role = Role.member) -> Member:
+    """Add a person to a group (coordinator); no account needed, a known e-mail links theirs."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_member_fields({"name": name, "phone": phone, "email": email, "role": role})
     if fields.get("email"):
         user = db.session.scalar(select(User).where(User.email == fields["email"]))
         if user is not None:
@@ -346,10 +359,10 @@ def _active_coordinators(group: Group) -> int:
     ) or 0
 
 
-def update_member(group: Group, member: Member, data: dict) -> Member:
-    """Change a member's role, contact or active flag; members are deactivated, never deleted."""
-    require_role(group, Role.coordinator)
-    fields = _clean_member_fields(data)
+def update_member(actor: User | None, group: Group, member: Member, **changes: Unpack[MemberDetails]) -> Member:
+    """Change a member's role, contact or active flag (coordinator); members are deactivated, never deleted."""
+    authorize(actor, group, Role.coordinator)
+    fields = _clean_member_fields(changes)
     stays_coordinator = fields.get("role", member.role) == Role.coordinator and fields.get("active", member.active)
     if member.active and member.role == Role.coordinator and not stays_coordinator and _active_coordinators(group) <= 1:
         raise Conflict(_l("A group needs at least one active coordinator. Appoint another first."))
@@ -375,94 +388,6 @@ def memberships_of(user: User) -> list[Member]:
         select(Member).join(Group).where(Member.user_id == user.id, Member.active.is_(True))
         .order_by(func.lower(Group.name))
     ))
-
-
-# --- invitations --------------------------------------------------------------
-
-def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def normalize_code(code) -> str:
-    """Codes are read aloud and typed on phones: ignore case, spaces and dashes."""
-    if not isinstance(code, str):
-        return ""
-    return "".join(c for c in code.upper() if c.isalnum())
-
-
-def create_invitation(group: Group, member: Member) -> tuple[Invitation, str]:
-    """Issue a one-time code for a member without an account; earlier codes stop working."""
-    actor = require_login()
-    require_role(group, Role.coordinator)
-    if not member.active:
-        raise Conflict(_l("This member is inactive."))
-    if member.user_id is not None:
-        raise Conflict(_l("This member already has an account."))
-    now = utcnow()
-    for old in db.session.scalars(select(Invitation).where(
-            Invitation.member_id == member.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))):
-        old.revoked_at = now
-    code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
-    days = current_app.config["INVITATION_DAYS"]
-    invitation = Invitation(member=member, code_hash=_hash_code(code), created_by_id=actor.id,
-                            expires_at=now + timedelta(days=days))
-    db.session.add(invitation)
-    db.session.flush()
-    return invitation, code
-
-
-def format_code(code: str) -> str:
-    return f"{code[:4]}-{code[4:]}"
-
-
-def invitation_links(member: Member, code: str) -> dict:
-    """The join page link, and a WhatsApp link carrying the code to the member's phone."""
-    join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
-    text = _("Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
-             "Your code: %(code)s. Open %(url)s to set your password.",
-             name=member.name, group=member.group.name, code=format_code(code), url=join_url)
-    target = whatsapp_number(member.phone) if member.phone else ""
-    return {"join_url": join_url, "whatsapp_url": f"https://wa.me/{target}?text={quote(text)}"}
-
-
-def find_invitation(code) -> Invitation:
-    """The open invitation `code` names, or 404."""
-    code = normalize_code(code)
-    if len(code) != INVITATION_LENGTH:
-        raise NotFound(_l("This invitation code is not valid."))
-    invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
-    if (invitation is None or invitation.used_at is not None or invitation.revoked_at is not None
-            or invitation.expires_at < utcnow() or not invitation.member.active):
-        raise NotFound(_l("This invitation code is not valid or has expired."))
-    return invitation
-
-
-def accept_invitation(code, password=None, phone=None) -> User:
-    """Turn an invitation into an account that logs in by phone, or link it to the signed-in user."""
-    invitation = find_invitation(code)
-    member = invitation.member
-    now = utcnow()
-    if current_user.is_authenticated:
-        user = current_user._get_current_object()
-        if db.session.scalar(select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)):
-            raise Conflict(_l("Your account is already a member of this group."))
-    else:
-        phone = clean_phone(phone) if phone not in (None, "") else member.phone
-        if not phone:
-            raise ValidationFailed(errors={"phone": [_("Enter your phone number: you will log in with it.")]})
-        if find_user_by_login(phone) is not None:
-            raise Conflict(_l("An account with this phone number already exists. Log in first, then use the code."),
-                           {"phone": [_("An account with this phone number already exists.")]})
-        user = User(name=member.name, phone=phone, email=None)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.flush()
-        if not member.phone:
-            member.phone = phone
-    member.user_id = user.id
-    invitation.used_at = now
-    db.session.flush()
-    return user
 
 
 @user_registered.connect

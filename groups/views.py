@@ -3,13 +3,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts.services import start_session
+from accounts.models import check_password_rules
+from accounts.services import require_login, signed_in_user, start_session
+from accounts.views import _login_limit
 from core.errors import AppError
 from core.extensions import db, limiter
-from core.pagination import paginate
-from accounts.views import _login_limit
 from core.pages import apply_errors
-from groups import services
+from core.pagination import paginate
+from groups import invitations, services
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.models import GroupKind, Role
 
@@ -37,7 +38,7 @@ def new_group():
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = services.create_group(current_user, _group_data(form))
+            group = services.create_group(require_login(), **_group_data(form))
         except AppError as exc:
             apply_errors(form, exc)
         else:
@@ -47,8 +48,9 @@ def new_group():
     return render_template("groups/edit.html", form=form, group=None)
 
 
-def _group_data(form) -> dict:
-    return {f: getattr(form, f).data for f in services.GROUP_FIELDS}
+def _group_data(form) -> services.GroupProfile:
+    data = {f: getattr(form, f).data for f in services.GROUP_FIELDS}
+    return {**data, "kind": GroupKind(data["kind"])}
 
 
 @bp.route("/groups/<int:group_id>")
@@ -73,7 +75,7 @@ def edit_group(group_id: int):
         form.kind.data = group.kind.value
     if form.validate_on_submit():
         try:
-            services.update_group(group, _group_data(form))
+            services.update_group(require_login(), group, **_group_data(form))
         except AppError as exc:
             apply_errors(form, exc)
         else:
@@ -89,7 +91,7 @@ def verify_group(group_id: int):
     group = services.get_group_or_404(group_id)
     form = VerifyForm()
     if form.validate_on_submit():
-        services.set_group_verified(group, form.verified.data == "1")
+        services.set_group_verified(require_login(), group, form.verified.data == "1")
         db.session.commit()
         flash(_("Group verified.") if group.verified else _("Verification withdrawn."), "success")
     return redirect(url_for("groups.profile", group_id=group.id))
@@ -99,15 +101,16 @@ def verify_group(group_id: int):
 @login_required
 def members(group_id: int):
     group = services.get_group_or_404(group_id)
-    query = services.members_query(group)  # checks that the viewer may see the list
+    query = services.visible_members(require_login(), group)
     manages = services.can_manage(group, current_user)
     form = MemberForm()
     if request.method == "POST":
         services.require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
             try:
-                member = services.add_member(group, {"name": form.name.data, "phone": form.phone.data or None,
-                                                     "email": form.email.data or None, "role": form.role.data})
+                member = services.add_member(require_login(), group, name=form.name.data,
+                                             phone=form.phone.data or None, email=form.email.data or None,
+                                             role=Role(form.role.data))
             except AppError as exc:
                 apply_errors(form, exc)
             else:
@@ -131,9 +134,9 @@ def edit_member(group_id: int, member_id: int):
         form.role.data = member.role.value
     if form.validate_on_submit():
         try:
-            services.update_member(group, member, {
-                "name": form.name.data, "phone": form.phone.data or None, "email": form.email.data or None,
-                "role": form.role.data, "active": bool(form.active.data)})
+            services.update_member(require_login(), group, member, name=form.name.data,
+                                   phone=form.phone.data or None, email=form.email.data or None,
+                                   role=Role(form.role.data), active=bool(form.active.data))
         except AppError as exc:
             apply_errors(form, exc)
         else:
@@ -153,14 +156,14 @@ def invite_member(group_id: int, member_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        invitation, code = services.create_invitation(group, member)
+        invitation, code = invitations.create_invitation(require_login(), group, member)
     except AppError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("groups.members", group_id=group.id))
-    links = services.invitation_links(member, code)
+    links = invitations.invitation_links(member, code)
     db.session.commit()
     return render_template("groups/invitation.html", group=group, member=member, invitation=invitation,
-                           code=services.format_code(code), **links)
+                           code=invitations.format_code(code), **links)
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -170,11 +173,10 @@ def join():
     form = JoinForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
         try:
-            if not current_user.is_authenticated and not form.password.data:
-                from accounts.models import check_password_rules
-
+            actor = signed_in_user()
+            if actor is None and not form.password.data:
                 check_password_rules(form.password.data)
-            user = services.accept_invitation(form.code.data, form.password.data, form.phone.data or None)
+            user = invitations.accept_invitation(actor, form.code.data, form.password.data, form.phone.data or None)
         except AppError as exc:
             apply_errors(form, exc)
         else:

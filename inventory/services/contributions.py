@@ -18,7 +18,7 @@ from core.formatting import WIB
 from core.quantity import MAX_QUANTITY, QuantityError, format_quantity
 from core.types import utcnow
 from groups.models import Group, Member, Role
-from groups.services import check_role
+from groups.services import authorize
 from inventory.models import AdjustmentReason, Lot, Movement, MovementKind, Variant
 from inventory.services.products import get_variant_in_group, resolve_unit
 from inventory.services.records import check_id, field_error, optional_text, quantity_in, quantity_message
@@ -80,7 +80,7 @@ def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity
     `quantity` is in `unit` (the product's own by default), converted exactly; it is
     received now unless `received_at` says when (a time without a zone is WIB).
     """
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     variant = get_variant_in_group(group, variant_id)
     member = get_member_in_group(group, member_id)
     stock_unit = resolve_unit(group, variant.product.unit)
@@ -126,7 +126,7 @@ def adjust(actor, group: Group, *, variant_id, reason, quantity=None, counted=No
     Taking away draws from lots first in, first out unless a lot is named; adding
     goes to the named lot or the most recent one.
     """
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     variant = get_variant_in_group(group, variant_id)
     unit = resolve_unit(group, variant.product.unit)
     try:

@@ -15,7 +15,7 @@ from core.extensions import db
 from core.types import utcnow
 from core.validation import clean_name, row_by_id
 from groups.models import Group, Role
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 from inventory.models import GroupUnit, Product, ProductKind, ProductStatus, Stock, Variant
 from inventory.photos import save_product_photo
 from inventory.services.records import (DEFAULT_LABEL, MAX_VARIANTS, UNCHANGED, UNIT_NAME_MAX_LENGTH, check_id,
@@ -46,7 +46,7 @@ def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
 
 def define_unit(actor, group: Group, code, name=None, whole=True) -> GroupUnit:
     """A unit of the group's own, such as `tandan` or `keranjang`; counted in whole numbers by default."""
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     if not isinstance(code, str) or not code.strip().isalpha() or len(code.strip().lower()) > 16:
         raise field_error("code", _("Use one word of letters, at most 16."))
     code = code.strip().lower()
@@ -114,7 +114,7 @@ def create_product(actor, group: Group, *, name, kind, unit, description=None, u
     are as the page or the client sent them: every bad one is reported at once (422),
     a variant's as `variants.<n>.<field>`.
     """
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     errors: dict = {}
 
     def take(field, parse):
@@ -179,7 +179,7 @@ def update_product(actor, product: Product, *, name=UNCHANGED, description=UNCHA
     What is not given stays as it is.
     """
     group = db.session.get(Group, product.group_id)
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     if name is not UNCHANGED:
         product.name = clean_name(name)
     if description is not UNCHANGED:
@@ -203,7 +203,7 @@ def update_product(actor, product: Product, *, name=UNCHANGED, description=UNCHA
 def add_variant(actor, product: Product, *, label, unit_price, low_stock_threshold=None) -> Variant:
     """A new variant of `product` with its own price and stock row (coordinator)."""
     group = db.session.get(Group, product.group_id)
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
     label = read_label(label)
     if any(v.label.lower() == label.lower() for v in product.variants):
@@ -224,7 +224,7 @@ def update_variant(actor, variant: Variant, *, label=UNCHANGED, unit_price=UNCHA
     """
     product = variant.product
     group = db.session.get(Group, product.group_id)
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     unit = resolve_unit(group, product.unit)
     if label is not UNCHANGED:
         label = read_label(label)
@@ -256,7 +256,7 @@ def products_query(group: Group, status: str | None = None):
 
 def set_product_photo(actor, product: Product, data: bytes) -> str:
     """Give a product its photo (coordinator); the file is checked and re-encoded by inventory.photos."""
-    check_role(actor, db.session.get(Group, product.group_id), Role.coordinator)
+    authorize(actor, db.session.get(Group, product.group_id), Role.coordinator)
     return save_product_photo(product, data)
 
 

@@ -15,7 +15,7 @@ from core.errors import Forbidden
 from core.extensions import db
 from core.formatting import WIB
 from groups.models import Group, Member, Role
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 from inventory.models import Lot, Movement, MovementKind, Product, ProductStatus, Stock, Variant
 from inventory.services.contributions import get_member_in_group
 from inventory.services.products import get_variant_in_group
@@ -23,7 +23,7 @@ from inventory.services.products import get_variant_in_group
 
 def stock_rows(viewer, group: Group) -> list[tuple[Variant, Stock]]:
     """Every variant of the group with its counters, for coordinators and treasurers."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     rows = db.session.execute(
         select(Variant, Stock).join(Stock, Stock.variant_id == Variant.id).join(Product)
         .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
@@ -32,7 +32,7 @@ def stock_rows(viewer, group: Group) -> list[tuple[Variant, Stock]]:
 
 def stock_query(viewer, group: Group):
     """The group's variants as (variant, stock, product) rows to page through, for coordinators and treasurers."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     return (select(Variant, Stock, Product).join(Stock, Stock.variant_id == Variant.id)
             .join(Product, Product.id == Variant.product_id)
             .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
@@ -40,7 +40,7 @@ def stock_query(viewer, group: Group):
 
 def movements_query(viewer, group: Group, variant_id=None):
     """The group's stock ledger, newest first, of one variant or all (coordinators and treasurers)."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     query = select(Movement).where(Movement.group_id == group.id)
     if variant_id is not None:
         get_variant_in_group(group, variant_id)
@@ -79,7 +79,7 @@ def lots_query(viewer, group: Group, member_id=None):
         own is not None and own.role in (Role.coordinator, Role.treasurer))
     if not privileged:
         if own is None:
-            check_role(viewer, group, Role.coordinator, Role.treasurer)  # raises: not signed in, or not in this group
+            authorize(viewer, group, Role.coordinator, Role.treasurer)  # raises: not signed in, or not in this group
         if member_id is not None and member_id != own.id:
             raise Forbidden(_l("Members see only their own contributions."))
         member_id = own.id
@@ -106,7 +106,7 @@ def my_lots_query(user):
 
 def alerts(viewer, group: Group, today: date | None = None) -> dict:
     """What needs a coordinator's eye: variants under their low-stock threshold, lots near or past best-before."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     today = today or datetime.now(WIB).date()
     days = current_app.config.get("BEST_BEFORE_WARNING_DAYS", 3)
     low = db.session.execute(

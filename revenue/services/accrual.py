@@ -36,7 +36,7 @@ from core.money import split_among_members, split_largest_remainder
 from core.types import utcnow
 from revenue.models import Earning, Payout, SplitMethod, SplitPolicy
 from groups.models import Group, Member, Role
-from groups.services import check_role
+from groups.services import authorize
 
 GROUP_FUND = "group_fund"  # kas kelompok
 POOL = "pool"  # revenue waiting to be shared at settlement (equal and work methods)
@@ -99,7 +99,7 @@ def set_policy(actor, group: Group, method, group_fund_percent) -> SplitPolicy:
     `method` is contribution, equal or work; `group_fund_percent` 0 to 100 with at
     most 2 decimals (a number, or text such as "10,5"). Both are checked at once (422).
     """
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     errors = {}
     try:
         method = SplitMethod(method)

@@ -46,7 +46,7 @@ from core.money import MoneyError, format_rupiah, parse_rupiah
 from groups.models import Group, Member, Role
 from revenue.models import Payout, PayoutMethod
 from revenue.services.accrual import member_account
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 
 REFERENCE_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
@@ -208,7 +208,7 @@ def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=
     balance is refused (409). The values are as the page or the client sent them:
     every bad one is reported at once (422).
     """
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
     fingerprint, values = sent_fingerprint({"member_id": member_id, "amount": amount, "method": method,
                                             "reference": reference, "phone": phone})
@@ -244,7 +244,7 @@ def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=
 def reverse_payout(actor, group: Group, payout_id, reason) -> Payout:
     """Correct a payout recorded by mistake (coordinator, treasurer): a reversing payout and the reversal of its
     entry, once."""
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     reason = read_text(reason, "reason", REASON_MAX_LENGTH)
     if not reason:
         raise field_error("reason", _("Say what was wrong with this payout."))
@@ -280,7 +280,7 @@ def get_payout_or_404(group: Group, payout_id) -> Payout:
 def payouts_query(viewer, group: Group, member_id=None):
     """The group's payouts and corrections, newest first (coordinator, treasurer, admin); a member sees their own."""
     try:
-        check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+        authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     except Forbidden:
         own = membership(group, viewer)
         if own is None or (member_id is not None and member_id != own.id):

@@ -26,7 +26,7 @@ from groups.models import Group, Member, Role
 from revenue.models import Saving
 from revenue.services.payouts import (NOT_SENT, field_error, find_keyed, insert_keyed, lock_member, member_in_group,
                                       read_amount, read_fields, read_key, read_text, replayed, sent_fingerprint)
-from groups.services import check_role
+from groups.services import authorize
 
 NOTE_MAX_LENGTH = 500
 KINDS = ("deposit", "withdrawal")
@@ -50,7 +50,7 @@ def record_saving(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, k
     `kind` is deposit or withdrawal. Retry-safe like a payout: the same Idempotency-Key with the same values
     returns the first saving, with other values it is refused (422).
     """
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
     fingerprint, values = sent_fingerprint({"member_id": member_id, "amount": amount, "kind": kind, "note": note})
     if key and (existing := find_keyed(Saving, group, key)) is not None:
@@ -119,7 +119,7 @@ def savings_before(group_id: int, moment: datetime) -> dict[int, int]:
 
 def savings_totals(viewer, group: Group) -> dict:
     """Per member: deposits, withdrawals and savings now (coordinator, treasurer, admin)."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     deposits = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(
         Saving.group_id == group.id, Saving.amount > 0).group_by(Saving.member_id)).all())
     withdrawals = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(

@@ -61,7 +61,7 @@ from groups.models import Group, Member, Role
 from revenue.services.payouts import field_error
 from revenue.services.accrual import GROUP_FUND, POOL, lock_group_books, member_account, parse_percent, percent_text
 from revenue.services.savings import keeps_savings, savings_before
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
 # shares by its period's end (what the period's sales earned). Needs Settlement outer-joined on the entry.
 from revenue.services.settlements import attributed_before
@@ -270,7 +270,7 @@ def draft(actor, group: Group, *, year=None, surplus=None, reserve=None, service
     Coordinator or treasurer. The surplus defaults to what the group fund can give
     for the year. Nothing is booked until the coordinator accepts it.
     """
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     year, bps, surplus = _read_plan(year, surplus, {
         "reserve": reserve, "services": services, "capital": capital, "management": management,
         "education": education, "social": social})
@@ -300,7 +300,7 @@ def draft(actor, group: Group, *, year=None, surplus=None, reserve=None, service
 
 def accept(actor, group: Group, year) -> ShuPlan:
     """Book a drafted SHU once (coordinator): one balanced entry and each member's parts."""
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     lock_group_books(group.id)  # one at a time, and apart from refunds and settlements
     plan = get_plan_or_404(group, year)
     if plan.accepted_at is not None:
@@ -354,7 +354,7 @@ def get_plan_or_404(group: Group, year) -> ShuPlan:
 def viewable_plan(viewer, group: Group, year) -> ShuPlan:
     """A year's plan for `viewer`: officers and admins see drafts; members see it once accepted."""
     try:
-        check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+        authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     except Forbidden:
         if membership(group, viewer) is None:
             raise
@@ -367,7 +367,7 @@ def viewable_plan(viewer, group: Group, year) -> ShuPlan:
 
 def plans(viewer, group: Group) -> list[ShuPlan]:
     """The group's SHU plans, latest year first (coordinator, treasurer, admin)."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     return list(db.session.scalars(select(ShuPlan).where(ShuPlan.group_id == group.id)
                                    .order_by(ShuPlan.year.desc())))
 

@@ -61,6 +61,30 @@ def test_a_bad_token_with_a_session_cookie_is_refused_and_sets_no_cookie(app, cl
     assert client.get(f"{API}/me").json["id"] == user.id
 
 
+def test_a_bad_token_beside_a_remember_me_cookie_is_refused_and_sets_no_cookie(app, client):
+    user = make_user(app)
+    client.post("/login", data={"login": user.email, "password": user.password, "remember": "y"})
+    client.delete_cookie("session")
+
+    response = client.get(f"{API}/me", headers=bearer("pk_not-a-token"))
+
+    assert response.status_code == 401
+    assert response.json["code"] == 401
+    assert _set_cookies(response) == []
+
+
+def test_a_logout_sent_with_a_bearer_token_leaves_the_browser_logged_in(app, client):
+    user, token_user = make_user(app), make_user(app)
+    token = make_token(app, token_user)
+    client.post("/login", data={"login": user.email, "password": user.password, "remember": "y"})
+
+    response = client.post(f"{API}/auth/logout", headers=bearer(token))
+
+    assert response.status_code == 204
+    assert _set_cookies(response) == []
+    assert client.get(f"{API}/me").json["id"] == user.id
+
+
 FIRST_REQUEST = """
 import sys
 from config import TestConfig

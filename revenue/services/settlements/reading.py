@@ -19,7 +19,7 @@ from core.extensions import db
 from core.money import format_rupiah
 from core.validation import row_by_id
 from groups.models import Group, Member, Role
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 from revenue.models import Earning, Settlement, SplitMethod, Statement
 from revenue.services.accrual import GROUP_FUND
 from revenue.services.settlements import periods, statements
@@ -160,7 +160,7 @@ def get_settlement_or_404(group: Group, settlement_id) -> Settlement:
 
 def settlements_query(viewer, group: Group):
     """The group's settlements, latest period first (coordinator, treasurer)."""
-    check_role(viewer, group, Role.coordinator, Role.treasurer)
+    authorize(viewer, group, Role.coordinator, Role.treasurer)
     return select(Settlement).where(Settlement.group_id == group.id).order_by(Settlement.period_start.desc())
 
 

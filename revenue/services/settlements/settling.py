@@ -19,7 +19,7 @@ from core.ledger import Account, JournalEntry, Posting
 from core.money import split_among_members
 from core.quantity import to_milli
 from groups.models import Group, Member, Role
-from groups.services import check_role
+from groups.services import authorize
 from revenue.models import Earning, Settlement, SplitMethod, Statement
 from revenue.services import accrual as revenue
 from revenue.services.accrual import GROUP_FUND, POOL, member_account
@@ -69,7 +69,7 @@ def settle(actor, group: Group, period_start, period_end) -> Settlement:
 
     The period's first and last day are dates or "YYYY-MM-DD" (WIB); its last day is before today.
     """
-    check_role(actor, group, Role.coordinator)
+    authorize(actor, group, Role.coordinator)
     start, end = read_period(period_start, period_end)
     lock_group(group)
     earlier = db.session.scalar(select(Settlement).where(

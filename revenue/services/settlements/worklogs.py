@@ -15,7 +15,7 @@ from core.extensions import db
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.validation import ID_MAX, has_control_chars, row_by_id
 from groups.models import Group, Member, Role
-from groups.services import check_role, membership
+from groups.services import authorize, membership
 from revenue.models import WorkLog
 from revenue.services.settlements import periods
 from revenue.services.settlements.periods import errors_of, lock_group, read_day, refuse_settled_day
@@ -79,7 +79,7 @@ def log_work(actor, group: Group, *, member_id=None, units=None, day=None, note=
     `units` is above zero with at most 3 decimals; `day` a date or "YYYY-MM-DD" (its
     errors are on `date`, as the API names it). Every bad value is reported at once.
     """
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     found: dict = {}
     errors: dict = {}
     errors_of(found, errors, "member", lambda: _active_member(group, member_id))
@@ -108,7 +108,7 @@ def get_work_log_or_404(group: Group, log_id) -> WorkLog:
 def reverse_work_log(actor, group: Group, log_id, note=None) -> WorkLog:
     """Correct a work log made by mistake (coordinator, treasurer): a row with the opposite units, once; never on
     a settled day."""
-    check_role(actor, group, Role.coordinator, Role.treasurer)
+    authorize(actor, group, Role.coordinator, Role.treasurer)
     note = _read_note(note)
     original = get_work_log_or_404(group, log_id)
     if original.reverses_id is not None:
@@ -128,7 +128,7 @@ def work_logs_query(viewer, group: Group, start: date | None = None, end: date |
                     member_id: int | None = None):
     """The group's work logs, newest day first (coordinator, treasurer); a member sees their own."""
     try:
-        check_role(viewer, group, Role.coordinator, Role.treasurer)
+        authorize(viewer, group, Role.coordinator, Role.treasurer)
     except Forbidden:
         own = membership(group, viewer)
         if own is None or (member_id is not None and member_id != own.id):

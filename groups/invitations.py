@@ -1,0 +1,107 @@
+"""Invitations: a one-time code by which a member without an account sets a password and logs in by phone."""
+import hashlib
+import secrets
+from datetime import timedelta
+from urllib.parse import quote
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from accounts.models import User
+from accounts.services import clean_phone, find_user_by_login
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.extensions import db
+from core.phone import whatsapp_number
+from core.types import utcnow
+from groups.models import Group, Invitation, Member, Role
+from groups.services import authorize
+
+INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+INVITATION_LENGTH = 8
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def normalize_code(code) -> str:
+    """Codes are read aloud and typed on phones: ignore case, spaces and dashes."""
+    if not isinstance(code, str):
+        return ""
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
+def create_invitation(actor: User | None, group: Group, member: Member) -> tuple[Invitation, str]:
+    """Issue a one-time code for a member without an account (coordinator); earlier codes stop working."""
+    authorize(actor, group, Role.coordinator)
+    if not member.active:
+        raise Conflict(_l("This member is inactive."))
+    if member.user_id is not None:
+        raise Conflict(_l("This member already has an account."))
+    now = utcnow()
+    for old in db.session.scalars(select(Invitation).where(
+            Invitation.member_id == member.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))):
+        old.revoked_at = now
+    code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
+    days = current_app.config["INVITATION_DAYS"]
+    invitation = Invitation(member=member, code_hash=_hash_code(code), created_by_id=actor.id,
+                            expires_at=now + timedelta(days=days))
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation, code
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def invitation_links(member: Member, code: str) -> dict:
+    """The join page link, and a WhatsApp link carrying the code to the member's phone."""
+    join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
+    text = _("Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
+             "Your code: %(code)s. Open %(url)s to set your password.",
+             name=member.name, group=member.group.name, code=format_code(code), url=join_url)
+    target = whatsapp_number(member.phone) if member.phone else ""
+    return {"join_url": join_url, "whatsapp_url": f"https://wa.me/{target}?text={quote(text)}"}
+
+
+def find_invitation(code) -> Invitation:
+    """The open invitation `code` names, or 404."""
+    code = normalize_code(code)
+    if len(code) != INVITATION_LENGTH:
+        raise NotFound(_l("This invitation code is not valid."))
+    invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
+    if (invitation is None or invitation.used_at is not None or invitation.revoked_at is not None
+            or invitation.expires_at < utcnow() or not invitation.member.active):
+        raise NotFound(_l("This invitation code is not valid or has expired."))
+    return invitation
+
+
+def accept_invitation(actor: User | None, code: str, password: str | None = None, phone: str | None = None) -> User:
+    """Turn an invitation into an account that logs in by phone, or, with an actor, link it to theirs."""
+    invitation = find_invitation(code)
+    member = invitation.member
+    now = utcnow()
+    if actor is not None:
+        user = actor
+        if db.session.scalar(select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)):
+            raise Conflict(_l("Your account is already a member of this group."))
+    else:
+        phone = clean_phone(phone) if phone not in (None, "") else member.phone
+        if not phone:
+            raise ValidationFailed(errors={"phone": [_("Enter your phone number: you will log in with it.")]})
+        if find_user_by_login(phone) is not None:
+            raise Conflict(_l("An account with this phone number already exists. Log in first, then use the code."),
+                           {"phone": [_("An account with this phone number already exists.")]})
+        user = User(name=member.name, phone=phone, email=None)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        if not member.phone:
+            member.phone = phone
+    member.user_id = user.id
+    invitation.used_at = now
+    db.session.flush()
+    return user
