@@ -15,7 +15,7 @@ from revenue.services import payouts
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order
 
@@ -294,13 +294,13 @@ def _step(order: Order, step: str) -> None:
     elif step == "ready":
         market.mark_ready(order)
     elif step == "handover":  # cash at pickup, completed in the same step
-        payments.complete_at_handover(order, {"amount": order.total - order.paid})
+        recorded.complete_at_handover(order, {"amount": order.total - order.paid})
     elif step in ("transfer_half", "transfer_all"):
         amount = order.total // 2 if step == "transfer_half" else order.total
-        payments.record_payment(order, {"method": "transfer", "amount": amount,
+        recorded.record_payment(order, {"method": "transfer", "amount": amount,
                                         "reference": f"BRI {order.id:04d}"})
     elif step == "refund":
-        payments.refund_order(order, {"amount": order.paid - order.refunded, "method": "transfer",
+        refunds.refund_order(order, {"amount": order.paid - order.refunded, "method": "transfer",
                                       "reason": "Pesanan dibatalkan, uang dikembalikan"})
     elif step == "cancel":
         market.cancel(order, "Pembeli minta dibatalkan lewat WhatsApp")

@@ -13,7 +13,7 @@ from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
 from inventory.schemas import CatalogQuery, ProductOut
-from payments import services as payments
+from payments.services import details as payments, recorded
 from marketplace import services
 from marketplace.catalog import Current, Pieces, catalog_rendered
 from marketplace.models import Checkout, Order, OrderLine
@@ -209,7 +209,7 @@ def complete_order(headers, data, order_id):
     order = services.get_order_or_404(order_id)
     body = request.get_json(silent=True)
     if isinstance(body, dict) and body.get("payment") is not None:
-        return _moved(payments.complete_at_handover(order, body["payment"], headers.get("idempotency_key")))
+        return _moved(recorded.complete_at_handover(order, body["payment"], headers.get("idempotency_key")))
     return _moved(services.complete(order))
 
 

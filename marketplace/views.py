@@ -38,7 +38,10 @@ from inventory.models import ProductKind
 from inventory.services import InsufficientStock
 from inventory.views import day_filter
 from marketplace import cart as carts
-from payments import services as payments, slips
+from payments import slips
+from payments.services import card as card_payments
+from payments.services import common, recorded, refunds
+from payments.services import details as payments
 from marketplace import services
 from payments.providers import provider_for
 from marketplace.catalog import SORTS, Current, Pieces, catalog_page, catalog_rendered, catalog_villages, product_card
@@ -528,7 +531,7 @@ def _card_owed(placed: Checkout) -> int:
 
 
 # Errors a money form shows beside its fields (or on top); others (401, 403, 404) get the error page.
-SHOWN_ERRORS = (Conflict, ValidationFailed, payments.GatewayUnavailable, payments.PaymentsNotConfigured)
+SHOWN_ERRORS = (Conflict, ValidationFailed, common.GatewayUnavailable, card_payments.PaymentsNotConfigured)
 
 
 @bp.route("/checkouts/<int:checkout_id>/pay")
@@ -546,7 +549,7 @@ def pay_by_card(checkout_id: int):
     placed: Checkout = services.get_checkout_or_404(checkout_id)
     card, problem, status = None, None, 200
     try:
-        card = payments.start_card_payment(placed)
+        card = card_payments.start_card_payment(placed)
     except SHOWN_ERRORS as exc:
         db.session.rollback()
         problem, status = exc, exc.code
@@ -556,7 +559,7 @@ def pay_by_card(checkout_id: int):
     links = {order.id: _whatsapp_link(order, found[order.group_id]) for order in placed.orders}
     response = make_response(render_template(
         "marketplace/pay.html", checkout=placed, card=card, problem=problem, groups=found, links=links,
-        unconfigured=isinstance(problem, payments.PaymentsNotConfigured), owed=_card_owed(placed)), status)
+        unconfigured=isinstance(problem, card_payments.PaymentsNotConfigured), owed=_card_owed(placed)), status)
     response.headers["Cache-Control"] = "no-store"  # the page holds the payment's client secret
     return response
 
@@ -614,7 +617,7 @@ def _order_page(found: Order, status: int = 200, **bound):
     # One small form per payment the group may still reverse (cash or a transfer recorded by mistake).
     sent = bound.get("reversal")
     forms["reversals"] = [(p, sent if sent is not None and sent.payment_id == p.id else _reversal_form(p.id))
-                          for p in payments.reversible_payments(found)] if insider else []
+                          for p in recorded.reversible_payments(found)] if insider else []
     people = _users([found.buyer_id] + [e.actor_id for e in found.events])
     own = found.buyer_id == current_user.id
     return render_template(
@@ -692,7 +695,7 @@ def refund(order_id: int):
         return _invalid_form(found, "refund", form)
     data = {"amount": form.amount.data, "reason": form.reason.data, "method": form.method.data or None}
     try:
-        given, created = payments.refund_order(found, data, form.idempotency_key.data or None)
+        given, created = refunds.refund_order(found, data, form.idempotency_key.data or None)
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "refund", form, exc)
     db.session.commit()
@@ -714,7 +717,7 @@ def reverse_payment(order_id: int, payment_id: int):
     if not form.validate_on_submit():
         return _invalid_form(found, "reversal", form)
     try:
-        correction = payments.reverse_payment(found, payment_id, form.reason.data)
+        correction = recorded.reverse_payment(found, payment_id, form.reason.data)
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "reversal", form, exc)
     db.session.commit()
@@ -736,7 +739,7 @@ def handover(order_id: int):
         flash(_("Please try again."), "error")
         return redirect(back)
     try:
-        done = payments.complete_at_handover(found, {"amount": form.amount.data}, form.idempotency_key.data or None)
+        done = recorded.complete_at_handover(found, {"amount": form.amount.data}, form.idempotency_key.data or None)
     except SHOWN_ERRORS as exc:
         db.session.rollback()
         flash(str(exc.message), "error")

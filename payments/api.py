@@ -12,10 +12,11 @@ from core.errors import AppError
 from core.extensions import db
 from groups.models import Group, Role
 from groups.services import require_role
-from payments import services as payments, slips
+from payments import slips
 from marketplace import services
 from marketplace.api import order_view
 from payments.providers import InvalidWebhook
+from payments.services import card, recorded, refunds, webhooks
 from marketplace.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn,
                                  PaymentOut, RefundIn, RefundOut, ReversalIn)
 
@@ -66,7 +67,7 @@ def start_card_payment(checkout_id):
     Calling it again returns the same payment while it is open and the amount is
     unchanged, so a reloaded page never makes a second charge.
     """
-    answer = payments.start_card_payment(services.get_checkout_or_404(checkout_id))
+    answer = card.start_card_payment(services.get_checkout_or_404(checkout_id))
     db.session.commit()
     return answer
 
@@ -85,8 +86,8 @@ def confirm_card_payment(data, checkout_id):
     """
     checkout = services.get_checkout_or_404(checkout_id)
     try:
-        answer = payments.confirm_card_payment(checkout, data.get("payment_method"))
-    except payments.CardDeclined:
+        answer = card.confirm_card_payment(checkout, data.get("payment_method"))
+    except card.CardDeclined:
         db.session.commit()  # the attempt is kept as failed: the next start makes a new one
         raise
     db.session.commit()
@@ -111,7 +112,7 @@ def stripe_webhook():
     """
     payload = request.get_data(cache=False)
     try:
-        outcome = payments.receive_webhook("stripe", payload, request.headers)
+        outcome = webhooks.receive_webhook("stripe", payload, request.headers)
     except InvalidWebhook as exc:
         log.warning("refused a Stripe webhook: %r", str(exc))
         raise BadWebhook("The webhook signature could not be verified.") from None
@@ -172,7 +173,7 @@ def record_payment(headers, _data, order_id):
         data, upload = _multipart_payment()
         payment, created, written = slips.record_payment_with_slip(order, data, key, upload)
     else:
-        (payment, created), written = payments.record_payment(order, request.get_json(), key), None
+        (payment, created), written = recorded.record_payment(order, request.get_json(), key), None
     slips.commit_with_slip(written)
     view = _with_order(payment)
     view["slip"] = bool(payment.slip_name)
@@ -205,7 +206,7 @@ def refund(headers, _data, order_id):
     only with a `return` adjustment. Takes an `Idempotency-Key` like payments.
     """
     order = services.get_order_or_404(order_id)
-    refund_row, created = payments.refund_order(order, request.get_json(), headers.get("idempotency_key"))
+    refund_row, created = refunds.refund_order(order, request.get_json(), headers.get("idempotency_key"))
     db.session.commit()
     return _with_order(refund_row), 201, ({} if created else {"Idempotent-Replayed": "true"})
 
@@ -218,6 +219,6 @@ def reverse_payment(data, order_id, payment_id):
     """Correct cash or a transfer recorded by mistake (coordinator, treasurer): a reversing payment of the
     negative amount and a reversing journal entry. Nothing is edited or deleted."""
     order = services.get_order_or_404(order_id)
-    correction = payments.reverse_payment(order, payment_id, data.get("reason"))
+    correction = recorded.reverse_payment(order, payment_id, data.get("reason"))
     db.session.commit()
     return _with_order(correction), 201

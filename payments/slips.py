@@ -23,9 +23,9 @@ from core.extensions import db
 from groups.models import Group, Role
 from groups.services import require_role
 from inventory.photos import open_photo
-from payments import services as payments
 from marketplace.models import Order
 from payments.models import Payment
+from payments.services import recorded
 
 SLIP_SIZE = (1600, 1600)  # large enough to read the bank's small print
 SLIP_NAME = re.compile(r"[0-9]{1,12}-[0-9a-f]{24}\.webp")
@@ -77,7 +77,7 @@ def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upl
     if upload and isinstance(data, dict):
         # The photo is part of the request an Idempotency-Key stands for: the same key with another photo is 422.
         data = {**data, "slip_sha256": hashlib.sha256(upload).hexdigest()}
-    payment, created = payments.record_payment(order, data, idempotency_key, slip_name=slip.name if slip else None)
+    payment, created = recorded.record_payment(order, data, idempotency_key, slip_name=slip.name if slip else None)
     written = _write(slip) if slip is not None and created and payment.slip_name == slip.name else None
     return payment, created, written
 

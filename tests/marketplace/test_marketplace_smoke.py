@@ -4,7 +4,7 @@ import pytest
 
 from inventory import services as inv
 from inventory.models import Stock
-from payments import services as payments
+from payments.services import recorded
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
 from tests.factories import make_user
@@ -46,7 +46,7 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
             market.complete(db.session.get(Order, order_id))
         db.session.rollback()
         order = db.session.get(Order, order_id)
-        payments.complete_at_handover(order, {"amount": order.total})
+        recorded.complete_at_handover(order, {"amount": order.total})
         db.session.commit()
         assert db.session.get(Order, order_id).status == OrderStatus.completed
         assert [e.to_status for e in db.session.get(Order, order_id).events] == [

@@ -14,7 +14,7 @@ from PIL import Image
 from core.extensions import db
 from groups.models import Group
 from marketplace import catalog
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
 from payments.models import Payment, Refund
@@ -307,7 +307,7 @@ def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star
     with acting(app, market_setup.belimbing.user):
         order = db.session.get(Order, star_order)
         payment = db.session.query(Payment).filter_by(order_id=star_order).one()
-        payments.reverse_payment(order, payment.id, "Salah catat")
+        recorded.reverse_payment(order, payment.id, "Salah catat")
         db.session.commit()
     body = html(lead.get(f"/orders/{star_order}"))
     assert t(app, "correction") in body and "-Rp10.000" in body and "Salah catat" in body
@@ -463,7 +463,7 @@ def test_a_refund_the_card_processor_made_is_named_so_and_its_details_shown_to_t
                        reason="Refunded at Stripe outside the app (re_test_42)", recorded_by_id=None)
         db.session.add(given)
         db.session.flush()
-        payments._book_refund(order, given, provider_for("cash"), None)
+        refunds.book_refund(order, given, provider_for("cash"), None)
         db.session.commit()
     label = t(app, "Given back through the card processor, not by the group")
     assert label != "Given back through the card processor, not by the group"

@@ -24,7 +24,7 @@ from revenue.services import accrual as revenue
 from revenue.models import Earning, SplitMethod
 from groups.models import Group
 from inventory import services as inv
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order
 from tests.factories import make_user
@@ -391,9 +391,9 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
         with acting(app, setup.user):
             start = books(gid)
             order = market.confirm(db.session.get(Order, order_id))
-            payments.record_payment(order, {"method": "cash", "amount": total})
+            recorded.record_payment(order, {"method": "cash", "amount": total})
             if refunded_before:
-                payments.refund_order(order, {"amount": refunded_before, "reason": "Sebagian layu",
+                refunds.refund_order(order, {"amount": refunded_before, "reason": "Sebagian layu",
                                               "method": "cash"})
             market.mark_ready(order)
             db.session.flush()
@@ -407,7 +407,7 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
         base, cumulative = total - refunded_before, 0
         for amount in refund_plan(data, base):
             with acting(app, setup.user):
-                payments.refund_order(db.session.get(Order, order_id),
+                refunds.refund_order(db.session.get(Order, order_id),
                                       {"amount": amount, "reason": "Barang rusak", "method": "cash"})
                 db.session.commit()
                 cumulative += amount
