@@ -40,7 +40,7 @@ from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
 from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine, OrderLineLot,
                                 OrderStatus, PaymentMethod)
-from payments.providers import provider_for
+from marketplace.order_payments import order_payments
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
@@ -299,7 +299,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
-        if not provider_for(payment_method).available():
+        if not order_payments().available(payment_method):
             raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
                                              "by transfer."))
         fulfilment = _clean_fulfilment(data.get("fulfilment"))

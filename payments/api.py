@@ -1,10 +1,9 @@
-"""Payments API: card payments for a checkout, the Stripe webhook, offline payments and refunds."""
+"""Payments API: card payments for a checkout, the Stripe webhook, offline payments, the handover, refunds."""
 import logging
 
 from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
-from marshmallow import fields
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
@@ -15,10 +14,11 @@ from groups.services import require_role
 from payments import slips
 from marketplace import services
 from marketplace.api import order_view
+from marketplace.schemas import IdempotencyHeaders, OrderOut
 from payments.providers import InvalidWebhook
+from payments.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, CompleteIn, PaymentIn, PaymentOut,
+                              RecordedPaymentOut, RefundIn, RefundOut, ReversalIn)
 from payments.services import card, recorded, refunds, webhooks
-from marketplace.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn,
-                                 PaymentOut, RefundIn, RefundOut, ReversalIn)
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
@@ -29,11 +29,6 @@ _REPLAYED = {"Idempotent-Replayed": {"description": "`true` when a retry got the
 
 class BadWebhook(AppError):
     code = 400
-
-
-class RecordedPaymentOut(PaymentOut):
-    slip = fields.Boolean(metadata={"description": "A transfer slip photo is kept with the payment; the group's "
-                                                   "coordinator and treasurer read it at `GET .../slip`"})
 
 
 # A payment sent as multipart/form-data: the same fields as JSON, as form fields, and the slip photo as a file.
@@ -222,3 +217,27 @@ def reverse_payment(data, order_id, payment_id):
     correction = recorded.reverse_payment(order, payment_id, data.get("reason"))
     db.session.commit()
     return _with_order(correction), 201
+
+
+# --- the handover: marketplace's order endpoint, here because it may take the cash ----------------------
+
+@blp.route("/orders/<int:order_id>/complete", methods=["POST"], tags=["marketplace_api"])
+@blp.arguments(IdempotencyHeaders, location="headers")
+@blp.arguments(CompleteIn)
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description="Not allowed from the order's current status, given in "
+                                                       "`errors.status`, or the order is not paid in full")
+def complete_order(headers, data, order_id):
+    """Handed over to the buyer (coordinator); 409 unless ready and paid in full.
+
+    At handover the coordinator may send `{"payment": {"amount": ...}}`: the cash
+    the buyer hands over is recorded and the order completed in one step (the
+    amount must be what is owed; `Idempotency-Key` makes a retry safe).
+    """
+    order = services.get_order_or_404(order_id)
+    if data.get("payment") is not None:
+        order = recorded.complete_at_handover(order, data["payment"], headers.get("idempotency_key"))
+    else:
+        order = services.complete(order)
+    db.session.commit()
+    return order_view(order, require_login())

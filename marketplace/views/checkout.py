@@ -1,23 +1,24 @@
-"""Checking out: the cart placed as one checkout (one order per group), and the confirmation page."""
+"""Checking out: the cart placed as one checkout (one order per group), and the confirmation page.
+
+How the buyer may pay, and paying by card after checkout, are payments' (marketplace.order_payments).
+"""
 import uuid
 
-from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from core.errors import AppError, Conflict, ValidationFailed
+from core.errors import AppError, ValidationFailed
 from core.extensions import db
 from core.pages import apply_errors
 from inventory.services import InsufficientStock
 from marketplace import cart as carts
 from marketplace import services
 from marketplace.forms import PAYMENT_CHOICES, CheckoutForm
-from marketplace.models import OPEN_STATUSES, Checkout, PaymentMethod
+from marketplace.models import Checkout, PaymentMethod
+from marketplace.order_payments import order_payments
 from marketplace.views.common import bp, groups_by_id, whatsapp_link
-from payments.providers import provider_for
-from payments.services import card as card_payments
-from payments.services import common
 
 # --- checkout -------------------------------------------------------------------------
 
@@ -48,7 +49,7 @@ def _line_errors(error: AppError, lines: list[dict]) -> dict[int, list[str]]:
 @login_required
 def checkout():
     form = CheckoutForm()
-    form.payment_method.choices = [c for c in PAYMENT_CHOICES if provider_for(c.value).available()]
+    form.payment_method.choices = [c for c in PAYMENT_CHOICES if order_payments().available(PaymentMethod(c.value))]
     posted = request.method == "POST" and form.validate_on_submit()
     if posted:
         key = (form.idempotency_key.data or "").strip()
@@ -107,45 +108,4 @@ def confirmation(checkout_id: int):
     found = groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
     return render_template("marketplace/confirmation.html", checkout=placed, groups=found, links=links,
-                           card_owed=_card_owed(placed))
-
-
-def _card_owed(placed: Checkout) -> int:
-    """What a card checkout's open orders still owe (0 for cash and transfer checkouts)."""
-    if placed.payment_method != PaymentMethod.card:
-        return 0
-    return sum(order.total - order.paid for order in placed.orders if order.status in OPEN_STATUSES)
-
-
-# Errors a money form shows beside its fields (or on top); others (401, 403, 404) get the error page.
-SHOWN_ERRORS = (Conflict, ValidationFailed, common.GatewayUnavailable, card_payments.PaymentsNotConfigured)
-
-
-@bp.route("/checkouts/<int:checkout_id>/pay")
-@login_required
-def pay_by_card(checkout_id: int):
-    """The card form for a checkout's open orders: Stripe.js collects the card and confirms the payment.
-
-    Opening it starts (or resumes) the checkout's card payment, so a reload
-    never makes a second charge. The orders show as paid when the gateway's
-    webhook arrives, not when the buyer's browser says so.
-    """
-    g.write_transaction = True  # SQLite: this page may start a payment, so it writes like a POST
-    if db.session().in_transaction():
-        db.session.commit()  # ends the read that found who is asking; the next statement takes the write lock
-    placed: Checkout = services.get_checkout_or_404(checkout_id)
-    card, problem, status = None, None, 200
-    try:
-        card = card_payments.start_card_payment(placed)
-    except SHOWN_ERRORS as exc:
-        db.session.rollback()
-        problem, status = exc, exc.code
-    else:
-        db.session.commit()
-    found = groups_by_id(order.group_id for order in placed.orders)
-    links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
-    response = make_response(render_template(
-        "marketplace/pay.html", checkout=placed, card=card, problem=problem, groups=found, links=links,
-        unconfigured=isinstance(problem, card_payments.PaymentsNotConfigured), owed=_card_owed(placed)), status)
-    response.headers["Cache-Control"] = "no-store"  # the page holds the payment's client secret
-    return response
+                           paying=order_payments().checkout_page(placed))
