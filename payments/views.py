@@ -5,7 +5,7 @@ Each form is shown on the order's page (marketplace.views.orders.order_page, whi
 payments.order_money renders); refused, it is shown there again with its errors and nothing recorded. The
 services check the caller's role again on every action.
 """
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -167,28 +167,26 @@ def payment_slip(order_id: int, payment_id: int):
 @bp.route("/checkouts/<int:checkout_id>/pay")
 @login_required
 def pay_by_card(checkout_id: int):
-    """The card form for a checkout's open orders: Stripe.js collects the card and confirms the payment.
+    """The card form for a checkout's open orders: Stripe.js collects the card and the payment is confirmed.
 
-    Opening it starts (or resumes) the checkout's card payment, so a reload
-    never makes a second charge. The orders show as paid when the gateway's
-    webhook arrives, not when the buyer's browser says so.
+    The page only reads. Starting (or resuming) the checkout's card payment is a
+    POST the form sends when the buyer pays (`POST /api/v1/checkouts/<id>/card-payment`,
+    which resumes an open payment, so a second tap or a reload never makes a second
+    charge), then the card is confirmed. The orders show as paid when the
+    gateway's webhook arrives, not when the buyer's browser says so.
     """
-    g.write_transaction = True  # SQLite: this page may start a payment, so it writes like a POST
-    if db.session().in_transaction():
-        db.session.commit()  # ends the read that found who is asking; the next statement takes the write lock
     placed: Checkout = services.get_checkout_or_404(checkout_id)
     card, problem, status = None, None, 200
     try:
-        card = card_payments.start_card_payment(placed)
+        gateway = card_payments.card_gateway(placed)
     except SHOWN_ERRORS as exc:
-        db.session.rollback()
         problem, status = exc, exc.code
     else:
-        db.session.commit()
+        card = {"amount": card_owed(placed), **gateway.client_config()}
     found = groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
     response = make_response(render_template(
         "payments/pay.html", checkout=placed, card=card, problem=problem, groups=found, links=links,
         unconfigured=isinstance(problem, card_payments.PaymentsNotConfigured), owed=card_owed(placed)), status)
-    response.headers["Cache-Control"] = "no-store"  # the page holds the payment's client secret
+    response.headers["Cache-Control"] = "no-store"  # what is owed changes as the orders are paid
     return response

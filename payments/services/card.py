@@ -8,7 +8,7 @@ from sqlalchemy import select
 from core.errors import AppError, Conflict
 from core.extensions import db
 from marketplace import services
-from marketplace.models import OPEN_STATUSES, Checkout
+from marketplace.models import OPEN_STATUSES, Checkout, Order
 from payments.models import CardPayment, CardPaymentPart, CardPaymentStatus
 from payments.providers import GatewayError, OnlineProvider, online_provider, provider_for
 from payments.services import common
@@ -19,19 +19,40 @@ class PaymentsNotConfigured(AppError):
     default_message = _l("Card payments are not available right now. Please pay in cash or by transfer.")
 
 
-def start_card_payment(checkout: Checkout) -> dict:
-    """Start (or resume) paying a checkout's open orders by card; what the page needs to collect the card."""
+def card_gateway(checkout: Checkout) -> OnlineProvider:
+    """The gateway that takes a checkout's open orders by card now; why it cannot, raised, when it cannot.
+
+    Reads only: the pay page asks it before the buyer pays; start_card_payment asks it first, then counts what is
+    owed again under the orders' locks.
+    """
     provider = provider_for(checkout.payment_method)
     if not isinstance(provider, OnlineProvider):
         raise Conflict(_l("This checkout is paid in cash or by transfer, not by card."),
                        {"payment_method": [checkout.payment_method.value]})
     if not provider.configured():
         raise PaymentsNotConfigured()
-    orders = [services._lock(order) for order in sorted(checkout.orders, key=lambda o: o.id)]
-    owed = [(order, order.total - order.paid) for order in orders
+    if not _owed(checkout.orders):
+        raise _nothing_owed()
+    return provider
+
+
+def _owed(orders) -> list[tuple[Order, int]]:
+    """Each open order that still owes something, and what it owes."""
+    return [(order, order.total - order.paid) for order in orders
             if order.status in OPEN_STATUSES and order.total > order.paid]
-    if not owed:
-        raise Conflict(_l("Nothing is left to pay on this checkout."))
+
+
+def _nothing_owed() -> Conflict:
+    """The refusal when a checkout has nothing left to pay."""
+    return Conflict(_l("Nothing is left to pay on this checkout."))
+
+
+def start_card_payment(checkout: Checkout) -> dict:
+    """Start (or resume) paying a checkout's open orders by card; what the page needs to collect the card."""
+    provider = card_gateway(checkout)
+    owed = _owed([services._lock(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
+    if not owed:  # paid meanwhile
+        raise _nothing_owed()
     amount = sum(part for _order, part in owed)
     parts = {order.id: part for order, part in owed}
 
