@@ -183,7 +183,7 @@ def _moved(order: Order) -> dict:
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def confirm_order(order_id):
     """Accept a placed order (coordinator); 409 from any other status."""
-    return _moved(services.confirm(services.get_order_or_404(order_id)))
+    return _moved(services.confirm(require_login(), services.get_order_or_404(order_id)))
 
 
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])
@@ -191,7 +191,7 @@ def confirm_order(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def mark_order_ready(order_id):
     """Packed (coordinator): units leave the members' lots first in, first out; 409 unless confirmed."""
-    return _moved(services.mark_ready(services.get_order_or_404(order_id)))
+    return _moved(services.mark_ready(require_login(), services.get_order_or_404(order_id)))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -200,7 +200,7 @@ def mark_order_ready(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
-    return _moved(services.cancel(services.get_order_or_404(order_id), data.get("reason")))
+    return _moved(services.cancel(require_login(), services.get_order_or_404(order_id), data.get("reason")))
 
 
 # --- the public catalog (products of every group; built in marketplace.catalog, kept a few seconds) ---

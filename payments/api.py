@@ -4,21 +4,21 @@ import logging
 from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
+from marshmallow import RAISE
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
-from core.errors import AppError
+from core.errors import AppError, ValidationFailed
 from core.extensions import db
-from groups.models import Group, Role
-from groups.services import require_role
-from payments import slips
+from groups.models import Role
 from marketplace import services
 from marketplace.api import order_view
 from marketplace.schemas import IdempotencyHeaders, OrderOut
+from payments import inputs, slips
 from payments.providers import InvalidWebhook
 from payments.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, CompleteIn, PaymentIn, PaymentOut,
-                              RecordedPaymentOut, RefundIn, RefundOut, ReversalIn)
-from payments.services import card, recorded, refunds, webhooks
+                              RecordedPaymentOut, RefundIn, RefundOut, ReversalIn, SlipFiles)
+from payments.services import card, common, recorded, refunds, webhooks
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ class BadWebhook(AppError):
 
 
 # A payment sent as multipart/form-data: the same fields as JSON, as form fields, and the slip photo as a file.
-PAYMENT_FIELDS = ("method", "amount", "reference", "received_at")
 SLIP_FIELD = "slip"
 _MULTIPART_PAYMENT = {
     "schema": {
@@ -62,7 +61,7 @@ def start_card_payment(checkout_id):
     Calling it again returns the same payment while it is open and the amount is
     unchanged, so a reloaded page never makes a second charge.
     """
-    answer = card.start_card_payment(services.get_checkout_or_404(checkout_id))
+    answer = card.start_card_payment(require_login(), services.get_checkout_or_404(checkout_id))
     db.session.commit()
     return answer
 
@@ -80,8 +79,9 @@ def confirm_card_payment(data, checkout_id):
     Stripe's signed webhook arrives, not by this answer.
     """
     checkout = services.get_checkout_or_404(checkout_id)
+    payment_method = inputs.card_payment_method(data.get("payment_method"))
     try:
-        answer = card.confirm_card_payment(checkout, data.get("payment_method"))
+        answer = card.confirm_card_payment(require_login(), checkout, payment_method)
     except card.CardDeclined:
         db.session.commit()  # the attempt is kept as failed: the next start makes a new one
         raise
@@ -126,18 +126,16 @@ def _with_order(record) -> dict:
 
 
 def _multipart_payment() -> tuple[dict, bytes | None]:
-    """A payment's fields and slip photo from a multipart/form-data body; unknown fields are 422."""
-    unknown = sorted(set(request.form) - set(PAYMENT_FIELDS)) + sorted(set(request.files) - {SLIP_FIELD})
-    if unknown:
-        raise services._error(unknown[0], _("Unknown field."))
-    data = {name: request.form.get(name) for name in PAYMENT_FIELDS if name in request.form}
-    upload = request.files.get(SLIP_FIELD)
+    """A payment's fields and slip photo from a multipart/form-data body, each read through its schema (unknown
+    fields are 422): the fields as the JSON body's (PaymentIn), the file as SlipFiles."""
+    sent = blp.ARGUMENTS_PARSER.parse(PaymentIn(), request, location="form")
+    upload = blp.ARGUMENTS_PARSER.parse(SlipFiles(), request, location="files", unknown=RAISE).get(SLIP_FIELD)
     if upload is None:
-        return data, None
+        return sent, None
     photo = upload.read()
     if not photo:  # a file part sent empty is a mistake, not "no slip"
-        raise services._error(SLIP_FIELD, _("Choose a photo."))
-    return data, photo
+        raise ValidationFailed(errors={SLIP_FIELD: [_("Choose a photo.")]})
+    return sent, photo
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
@@ -147,7 +145,7 @@ def _multipart_payment() -> tuple[dict, bytes | None]:
 @blp.response(201, RecordedPaymentOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than is owed, or the order is cancelled or expired")
 @blp.alt_response(413, schema=ErrorSchema, description="The request (with its slip photo) is too large")
-def record_payment(headers, _data, order_id):
+def record_payment(headers, data, order_id):
     """Record cash or a bank transfer received for an order (coordinator, treasurer).
 
     Partial payments are fine; more than is owed is 409. A retry with the same
@@ -161,14 +159,15 @@ def record_payment(headers, _data, order_id):
     (`GET /orders/{id}/payments/{payment_id}/slip`). The slip is part of the
     body an `Idempotency-Key` stands for.
     """
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    key = headers.get("idempotency_key")
+    common.require_bookkeeper(actor, order)  # before the body is read
+    upload = None
     if request.mimetype == "multipart/form-data":
-        require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)  # before reading
-        data, upload = _multipart_payment()
-        payment, created, written = slips.record_payment_with_slip(order, data, key, upload)
-    else:
-        (payment, created), written = recorded.record_payment(order, request.get_json(), key), None
+        data, upload = _multipart_payment()  # the JSON body loaded nothing
+    retry = common.retry_of(headers.get("idempotency_key"), slips.with_slip(data, upload))
+    payment, created, written = slips.record_payment_with_slip(actor, order, inputs.offline_payment(data), retry,
+                                                                upload)
     slips.commit_with_slip(written)
     view = _with_order(payment)
     view["slip"] = bool(payment.slip_name)
@@ -182,7 +181,7 @@ def record_payment(headers, _data, order_id):
 def payment_slip(order_id, payment_id):
     """The transfer slip photo of one of the order's payments (the group's coordinator and treasurer only);
     never cached."""
-    folder, name = slips.slip_file(services.get_order_or_404(order_id), payment_id)
+    folder, name = slips.slip_file(require_login(), services.get_order_or_404(order_id), payment_id)
     response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -194,14 +193,17 @@ def payment_slip(order_id, payment_id):
 @blp.response(201, RefundOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than was paid less refunded")
 @blp.alt_response(502, schema=ErrorSchema, description="The card processor refused or did not answer")
-def refund(headers, _data, order_id):
+def refund(headers, data, order_id):
     """Give money back (coordinator, treasurer): card money through Stripe, or recorded as cash or a transfer.
 
     Never above what was paid less what was refunded. Goods come back into stock
     only with a `return` adjustment. Takes an `Idempotency-Key` like payments.
     """
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    refund_row, created = refunds.refund_order(order, request.get_json(), headers.get("idempotency_key"))
+    common.require_bookkeeper(actor, order)  # before the body is read
+    retry = common.retry_of(headers.get("idempotency_key"), data)
+    refund_row, created = refunds.refund_order(actor, order, inputs.requested_refund(data), retry)
     db.session.commit()
     return _with_order(refund_row), 201, ({} if created else {"Idempotent-Replayed": "true"})
 
@@ -213,8 +215,10 @@ def refund(headers, _data, order_id):
 def reverse_payment(data, order_id, payment_id):
     """Correct cash or a transfer recorded by mistake (coordinator, treasurer): a reversing payment of the
     negative amount and a reversing journal entry. Nothing is edited or deleted."""
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    correction = recorded.reverse_payment(order, payment_id, data.get("reason"))
+    common.require_bookkeeper(actor, order)  # before the body is read
+    correction = recorded.reverse_payment(actor, order, payment_id, inputs.reversal_reason(data.get("reason")))
     db.session.commit()
     return _with_order(correction), 201
 
@@ -234,10 +238,15 @@ def complete_order(headers, data, order_id):
     the buyer hands over is recorded and the order completed in one step (the
     amount must be what is owed; `Idempotency-Key` makes a retry safe).
     """
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    if data.get("payment") is not None:
-        order = recorded.complete_at_handover(order, data["payment"], headers.get("idempotency_key"))
+    sent = data.get("payment")
+    if sent is not None:
+        services.require_member_role(actor, order.group_id, Role.coordinator)  # before the payment is read
+        retry = recorded.handover_retry(headers.get("idempotency_key"), sent)
+        cash = inputs.handover_payment(sent)
+        order = recorded.complete_at_handover(actor, order, cash.amount, cash.reference, retry)
     else:
-        order = services.complete(order)
+        order = services.complete(actor, order)
     db.session.commit()
-    return order_view(order, require_login())
+    return order_view(order, actor)

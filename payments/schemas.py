@@ -23,6 +23,13 @@ class PaymentIn(Schema):
                                                                        "last 90 days"})
 
 
+class SlipFiles(Schema):
+    """The file of a payment sent as multipart/form-data: the slip photo, if any (documented by hand with the
+    endpoint, as the multipart body beside PaymentIn)."""
+
+    slip = fields.Raw()
+
+
 class RefundIn(Schema):
     amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 10000,
                                                    "description": "Whole rupiah, at most paid less refunded"})

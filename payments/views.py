@@ -9,17 +9,17 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from accounts.services import require_login
 from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
 from core.pages import apply_errors, safe_next
-from groups import services as groups
-from groups.models import Group, Role
+from groups.models import Role
 from marketplace import services
 from marketplace.models import Checkout, Order
 from marketplace.views.common import PAYMENT_LABELS, groups_by_id, whatsapp_link
 from marketplace.views.orders import order_page
-from payments import slips
+from payments import inputs, slips
 from payments.forms import HandoverForm, PaymentForm, RefundForm, new_key, reversal_form
 from payments.order_money import card_owed
 from payments.services import card as card_payments
@@ -65,16 +65,18 @@ def _back_to(found: Order):
 @bp.route("/orders/<int:order_id>/payment", methods=["POST"])
 @login_required
 def record_payment(order_id: int):
+    actor = require_login()
     found = services.get_order_or_404(order_id)
-    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    common.require_bookkeeper(actor, found)
     form = PaymentForm()
     if not form.validate_on_submit():
         return _invalid_form(found, "payment", form)
-    data = {"method": form.method.data, "amount": form.amount.data, "reference": form.reference.data or None,
+    sent = {"method": form.method.data, "amount": form.amount.data, "reference": form.reference.data or None,
             "received_at": _received_day(form.received_at.data)}
     upload = form.slip.data.read() if form.slip.data else None
     try:
-        payment, created, written = slips.record_payment_with_slip(found, data, form.idempotency_key.data or None,
+        retry = common.retry_of(form.idempotency_key.data or None, slips.with_slip(sent, upload))
+        payment, created, written = slips.record_payment_with_slip(actor, found, inputs.offline_payment(sent), retry,
                                                                     upload)
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "payment", form, exc)
@@ -90,14 +92,16 @@ def record_payment(order_id: int):
 @bp.route("/orders/<int:order_id>/refund", methods=["POST"])
 @login_required
 def refund(order_id: int):
+    actor = require_login()
     found = services.get_order_or_404(order_id)
-    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    common.require_bookkeeper(actor, found)
     form = RefundForm()
     if not form.validate_on_submit():
         return _invalid_form(found, "refund", form)
-    data = {"amount": form.amount.data, "reason": form.reason.data, "method": form.method.data or None}
+    sent = {"amount": form.amount.data, "reason": form.reason.data, "method": form.method.data or None}
     try:
-        given, created = refunds.refund_order(found, data, form.idempotency_key.data or None)
+        retry = common.retry_of(form.idempotency_key.data or None, sent)
+        given, created = refunds.refund_order(actor, found, inputs.requested_refund(sent), retry)
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "refund", form, exc)
     db.session.commit()
@@ -113,13 +117,14 @@ def refund(order_id: int):
 @login_required
 def reverse_payment(order_id: int, payment_id: int):
     """Correct cash or a transfer recorded by mistake (payments.services.recorded.reverse_payment)."""
+    actor = require_login()
     found = services.get_order_or_404(order_id)
-    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator, Role.treasurer)
+    common.require_bookkeeper(actor, found)
     form = reversal_form(payment_id, request.form)
     if not form.validate_on_submit():
         return _invalid_form(found, "reversal", form)
     try:
-        correction = recorded.reverse_payment(found, payment_id, form.reason.data)
+        correction = recorded.reverse_payment(actor, found, payment_id, inputs.reversal_reason(form.reason.data))
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "reversal", form, exc)
     db.session.commit()
@@ -133,15 +138,18 @@ def reverse_payment(order_id: int, payment_id: int):
 @login_required
 def handover(order_id: int):
     """At pickup: the cash the page showed as owed is recorded and the order completed, in one step."""
+    actor = require_login()
     found = services.get_order_or_404(order_id)
-    groups.require_role(db.session.get(Group, found.group_id), Role.coordinator)
+    services.require_member_role(actor, found.group_id, Role.coordinator)
     form = HandoverForm()
     back = safe_next(url_for("marketplace.order", order_id=found.id))
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")
         return redirect(back)
+    sent = {"amount": form.amount.data}
     try:
-        done = recorded.complete_at_handover(found, {"amount": form.amount.data}, form.idempotency_key.data or None)
+        retry = recorded.handover_retry(form.idempotency_key.data or None, sent)
+        done = recorded.complete_at_handover(actor, found, inputs.handover_payment(sent).amount, retry=retry)
     except SHOWN_ERRORS as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -156,7 +164,7 @@ def handover(order_id: int):
 @login_required
 def payment_slip(order_id: int, payment_id: int):
     """A transfer slip photo, for the group's coordinator and treasurer only; never cached."""
-    folder, name = slips.slip_file(services.get_order_or_404(order_id), payment_id)
+    folder, name = slips.slip_file(require_login(), services.get_order_or_404(order_id), payment_id)
     response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response

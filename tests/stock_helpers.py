@@ -16,11 +16,14 @@ from tests.factories import make_group, make_member, make_user
 
 @contextmanager
 def acting(app, user=None):
-    """A POST request context (so SQLite begins IMMEDIATE), signed in as `user` when given."""
+    """A POST request context (so SQLite begins IMMEDIATE), signed in as `user` when given; gives the signed-in
+    User, for services that take the acting user."""
     with app.test_request_context("/", method="POST"):
+        signed_in = None
         if user is not None:
-            login_user(db.session.get(User, user.id))
-        yield
+            signed_in = db.session.get(User, user.id)
+            login_user(signed_in)
+        yield signed_in
 
 
 def make_product(app, user, group, unit="kg", labels=("A",), name=None, kind="produce") -> list[int]:

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from accounts.services import require_login
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.pages import safe_next
@@ -80,9 +81,9 @@ def order_action(order_id: int, action: str):
         abort(400)
     try:
         if action == "cancel":
-            services.cancel(found, form.note.data or None)
+            services.cancel(require_login(), found, form.note.data or None)
         else:
-            ACTIONS[action](found)  # a buyer or a treasurer is refused here (403)
+            ACTIONS[action](require_login(), found)  # a buyer or a treasurer is refused here (403)
     except (Conflict, ValidationFailed) as exc:
         db.session.rollback()
         flash(str(exc.message), "error")

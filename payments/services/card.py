@@ -1,11 +1,11 @@
 """Paying a checkout's open orders by card: one gateway payment for what they owe, started (or resumed) for
 the buyer's page, then confirmed with the card the page collected. The orders become paid only when the
 gateway's webhook says so (payments.services.webhooks)."""
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from core.errors import AppError, Conflict
+from accounts.models import User
+from core.errors import AppError, Conflict, NotFound, Unauthorized
 from core.extensions import db
 from marketplace import services
 from marketplace.models import OPEN_STATUSES, Checkout, Order
@@ -47,8 +47,18 @@ def _nothing_owed() -> Conflict:
     return Conflict(_l("Nothing is left to pay on this checkout."))
 
 
-def start_card_payment(checkout: Checkout) -> dict:
-    """Start (or resume) paying a checkout's open orders by card; what the page needs to collect the card."""
+def _require_buyer(actor: User, checkout: Checkout) -> None:
+    """404 unless the checkout is `actor`'s own: anyone else's is as unknown as a missing one."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    if checkout.buyer_id != actor.id:
+        raise NotFound(_l("Checkout not found."))
+
+
+def start_card_payment(actor: User, checkout: Checkout) -> dict:
+    """Start (or resume) paying the buyer's checkout's open orders by card; what the page needs to collect the
+    card."""
+    _require_buyer(actor, checkout)
     provider = card_gateway(checkout)
     owed = _owed([services._lock(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
     if not owed:  # paid meanwhile
@@ -101,20 +111,16 @@ class CardDeclined(AppError):
     default_message = _l("The card was declined. Try another card, or pay in cash or by transfer.")
 
 
-PAYMENT_METHOD_PREFIXES = ("pm_", "card_", "src_")
-
-
-def confirm_card_payment(checkout: Checkout, payment_method) -> dict:
-    """Confirm the checkout's open card payment with the payment method the buyer's page created.
+def confirm_card_payment(actor: User, checkout: Checkout, payment_method: str) -> dict:
+    """Confirm the buyer's checkout's open card payment with the payment method their page created (read by
+    payments.inputs.card_payment_method).
 
     Answers the gateway's status: `succeeded` (the webhook then marks the orders
     paid), `processing`, or `requires_action` (the page lets the buyer
     authenticate with the client secret). A refused card raises CardDeclined
     after marking the attempt failed; the next start makes a new one.
     """
-    if (not isinstance(payment_method, str) or not payment_method.startswith(PAYMENT_METHOD_PREFIXES)
-            or len(payment_method) > 255 or not payment_method.isascii() or not payment_method.isprintable()):
-        raise services._error("payment_method", _("Not a valid payment method."))
+    _require_buyer(actor, checkout)
     query = (select(CardPayment).where(CardPayment.checkout_id == checkout.id,
                                        CardPayment.status == CardPaymentStatus.pending)
              .order_by(CardPayment.attempt.desc()).limit(1))

@@ -1,27 +1,26 @@
-"""What the payment services share: the gateway's error, reading amounts and days, raising an order's sums
-under a guard, booking a payment, finding a keyed row, and spreading an amount exactly."""
-import logging
-from datetime import UTC, date, datetime, time, timedelta
+"""What the payment services share: who may keep an order's books, the gateway's error, a request's
+Idempotency-Key, raising an order's sums under a guard, booking a payment, finding a keyed row, and spreading
+an amount exactly."""
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
+from accounts.models import User
 from core import ledger
 from core.errors import AppError, Conflict
 from core.extensions import db
-from core.money import MoneyError, parse_rupiah, split_largest_remainder
-from core.types import utcnow
+from core.idempotency import read_key, request_fingerprint
+from core.money import split_largest_remainder
+from groups.models import Role
 from marketplace import services
-from marketplace.models import Order, PaymentMethod
+from marketplace.models import Order
 from payments.models import Payment
 from payments.providers import provider_for
 
-log = logging.getLogger(__name__)
-
 REFERENCE_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
-BACKDATE_DAYS = 90
 
 
 class GatewayUnavailable(AppError):
@@ -32,47 +31,24 @@ class GatewayUnavailable(AppError):
                          "please try again.")
 
 
-# --- reading input ---------------------------------------------------------------------------
-
-def read_amount(value, field: str = "amount") -> int:
-    try:
-        amount = parse_rupiah(value)
-    except MoneyError:
-        raise services._error(field, _("Give a whole rupiah amount, such as 12500.")) from None
-    if amount <= 0:
-        raise services._error(field, _("The amount must be more than zero."))
-    return amount
+def require_bookkeeper(actor: User, order: Order) -> None:
+    """401 or 403 unless `actor` is the coordinator or treasurer of the order's group."""
+    services.require_member_role(actor, order.group_id, Role.coordinator, Role.treasurer)
 
 
-def read_received_at(value) -> datetime:
-    if value in (None, ""):
-        return utcnow()
-    try:
-        if isinstance(value, datetime):
-            moment = value
-        elif isinstance(value, date):  # a day alone: midday WIB, or now when that is still ahead today
-            moment = min(datetime.combine(value, time(12, 0), tzinfo=services.WIB), utcnow())
-        elif isinstance(value, str) and len(value) == 10:
-            moment = min(datetime.combine(date.fromisoformat(value), time(12, 0), tzinfo=services.WIB), utcnow())
-        elif isinstance(value, str):
-            moment = datetime.fromisoformat(value)
-        else:
-            raise ValueError
-    except ValueError:
-        raise services._error("received_at", _("Use a date such as 2026-11-28.")) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=services.WIB)
-    now = utcnow()
-    if moment > now + timedelta(minutes=10) or moment < now - timedelta(days=BACKDATE_DAYS):
-        raise services._error("received_at", _("Give a day from the last %(n)d days, not in the future.",
-                                                n=BACKDATE_DAYS))
-    return moment.astimezone(UTC)
+@dataclass(frozen=True)
+class Retry:
+    """A request's Idempotency-Key and the fingerprint of what was sent with it: the same key with the same
+    request gets the first result back; with another request it is refused (422)."""
+
+    key: str
+    fingerprint: str
 
 
-def read_method(value, allowed: tuple[str, ...], field: str = "method") -> PaymentMethod:
-    if value not in allowed:
-        raise services._error(field, _("Choose one of: %(choices)s.", choices=", ".join(allowed)))
-    return PaymentMethod(value)
+def retry_of(key, sent: Mapping) -> Retry | None:
+    """The Retry of a request that sent `key` (None when it sent none) with `sent` (its body or its fields)."""
+    key = read_key(key)
+    return Retry(key, request_fingerprint(dict(sent))) if key else None
 
 
 def raise_sums(order: Order, values: dict, where) -> None:
@@ -85,6 +61,7 @@ def raise_sums(order: Order, values: dict, where) -> None:
 
 
 def post_payment(payment: Payment, actor_id: int | None) -> None:
+    """The payment's journal entry (and its card fee's): the money account debited, payments clearing credited."""
     money = provider_for(payment.method).ledger_account
     ledger.post(payment.group_id, "payment", {money: payment.amount, ledger.PAYMENTS_CLEARING: -payment.amount},
                 source="payment", source_id=payment.id, actor_id=actor_id,
@@ -95,6 +72,7 @@ def post_payment(payment: Payment, actor_id: int | None) -> None:
 
 
 def find_keyed(model, order: Order, key: str):
+    """The order's row of `model` recorded under `key`, if any."""
     return db.session.scalar(select(model).where(model.order_id == order.id, model.idempotency_key == key))
 
 

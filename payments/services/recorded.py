@@ -1,94 +1,93 @@
 """Cash and transfers the group received: recorded by its coordinator or treasurer, corrected by a reversal
 (never edited), and taken at pickup with the order completed in the same step."""
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from accounts.services import require_login
+from accounts.models import User
 from core import ledger
 from core.errors import Conflict, NotFound
 from core.extensions import db
-from core.idempotency import read_key, replayed, request_fingerprint
+from core.idempotency import replayed
 from core.money import format_rupiah
 from core.types import utcnow
-from groups.models import Group, Role
-from groups.services import require_role
+from groups.models import Role
 from marketplace import services
-from marketplace.models import Order, OrderStatus
+from marketplace.models import Order, OrderStatus, PaymentMethod
 from payments.models import CardPayment, CardPaymentPart, CardPaymentStatus, Payment
 from payments.providers import GatewayError, online_provider
 from payments.services import common
+from payments.services.common import Retry
 
 log = logging.getLogger(__name__)
 
 OFFLINE = ("cash", "transfer")
 
 
-def record_payment(order: Order, data: dict, idempotency_key=None, *, slip_name: str | None = None
-                   ) -> tuple[Payment, bool]:
+@dataclass(frozen=True)
+class OfflinePayment:
+    """Cash or a transfer the group received, as the coordinator or treasurer gives it (payments.inputs)."""
+
+    method: PaymentMethod  # cash or transfer
+    amount: int  # whole rupiah, more than zero
+    reference: str | None = None
+    received_at: datetime | None = None  # None: now
+
+
+def record_payment(actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None, *,
+                   slip_name: str | None = None) -> tuple[Payment, bool]:
     """Record cash or a transfer the group received for an order; returns (payment, created).
 
     Partial payments are fine; more than is owed is refused (409). The same
-    Idempotency-Key with the same body returns the first payment.
+    Idempotency-Key with the same request returns the first payment.
     """
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise services._error("_schema", _("Send a JSON object."))
-    key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
-    if key:
-        existing = common.find_keyed(Payment, order, key)
-        if existing is not None:
-            return replayed(existing, fingerprint), False
-    method = common.read_method(data.get("method"), OFFLINE)
-    amount = common.read_amount(data.get("amount"))
-    reference = services._text(data.get("reference"), "reference", common.REFERENCE_MAX_LENGTH)
-    received_at = common.read_received_at(data.get("received_at"))
-
+    common.require_bookkeeper(actor, order)
+    key = retry.key if retry else None
+    if key and (existing := common.find_keyed(Payment, order, key)) is not None:
+        return replayed(existing, retry.fingerprint), False
     order = services._lock(order)
     # A twin sent at the same moment went first.
     if key and (existing := common.find_keyed(Payment, order, key)) is not None:
-        return replayed(existing, fingerprint), False
+        return replayed(existing, retry.fingerprint), False
     if order.status in (OrderStatus.cancelled, OrderStatus.expired):
         raise Conflict(_l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
                        {"status": [order.status.value]})
-    if amount > order.total - order.paid:
+    if payment.amount > order.total - order.paid:
         raise Conflict(_l("Only %(owed)s is owed on this order.", owed=format_rupiah(order.total - order.paid)),
                        {"amount": [_("At most %(owed)s.", owed=format_rupiah(order.total - order.paid))]})
     _cancel_pending_card_payments(order)
-    payment = Payment(order_id=order.id, group_id=order.group_id, method=method, amount=amount, fee=0,
-                      reference=reference, received_at=received_at, slip_name=slip_name, recorded_by_id=actor.id,
-                      idempotency_key=key, request_hash=fingerprint if key else None)
+    row = Payment(order_id=order.id, group_id=order.group_id, method=payment.method, amount=payment.amount, fee=0,
+                  reference=payment.reference, received_at=payment.received_at or utcnow(), slip_name=slip_name,
+                  recorded_by_id=actor.id, idempotency_key=key, request_hash=retry.fingerprint if key else None)
     try:
         with db.session.begin_nested():  # begun before the add: a refused insert leaves the transaction usable
-            db.session.add(payment)
+            db.session.add(row)
             db.session.flush()
     except IntegrityError:
         existing = common.find_keyed(Payment, order, key) if key else None
         if existing is None:
             raise
-        return replayed(existing, fingerprint), False
-    common.raise_sums(order, {"paid": Order.paid + amount, "updated_at": utcnow()}, Order.paid + amount <= Order.total)
-    common.post_payment(payment, actor.id)
+        return replayed(existing, retry.fingerprint), False
+    common.raise_sums(order, {"paid": Order.paid + row.amount, "updated_at": utcnow()},
+                      Order.paid + row.amount <= Order.total)
+    common.post_payment(row, actor.id)
     db.session.flush()
-    return payment, True
+    return row, True
 
 
-def reverse_payment(order: Order, payment_id, reason) -> Payment:
-    """Correct cash or a transfer recorded by mistake: a reversing payment row and a reversing journal entry.
+def reverse_payment(actor: User, order: Order, payment_id: int, reason: str) -> Payment:
+    """Correct cash or a transfer recorded by mistake: a reversing payment row and a reversing journal entry;
+    `reason` says what was wrong.
 
     Nothing is edited away. Card payments are not reversed (their money is real:
     refund it instead), nor payments of a completed order, nor a payment twice.
     """
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
-    reason = services._text(reason, "reason", common.REASON_MAX_LENGTH)
-    if not reason:
-        raise services._error("reason", _("Say what was wrong with this payment."))
+    common.require_bookkeeper(actor, order)
     order = services._lock(order)
     original = db.session.get(Payment, payment_id) if isinstance(payment_id, int) and 0 < payment_id <= 2**31 \
         else None
@@ -104,7 +103,7 @@ def reverse_payment(order: Order, payment_id, reason) -> Payment:
     db.session.add(correction)
     db.session.flush()
     common.raise_sums(order, {"paid": Order.paid - original.amount, "updated_at": utcnow()},
-             Order.paid - original.amount >= Order.refunded)
+                      Order.paid - original.amount >= Order.refunded)
     entry = db.session.scalar(select(ledger.JournalEntry).where(
         ledger.JournalEntry.source == "payment", ledger.JournalEntry.source_id == original.id,
         ledger.JournalEntry.kind == "payment"))
@@ -154,10 +153,19 @@ def _cancel_pending_card_payments(order: Order) -> None:
         card_payment.status = CardPaymentStatus.canceled
 
 
-def complete_at_handover(order: Order, data: dict, idempotency_key=None) -> Order:
-    """At pickup: record the cash the buyer hands over and complete the order, in one step."""
-    payment, created = record_payment(order, {**data, "method": "cash"}, idempotency_key)
+def complete_at_handover(actor: User, order: Order, amount: int, reference: str | None = None,
+                         retry: Retry | None = None) -> Order:
+    """At pickup: record the cash the buyer hands over (`amount`, what is owed) and complete the order, in one
+    step. The coordinator's, as completing is. A retry of a handover that went through returns the order."""
+    services.require_member_role(actor, order.group_id, Role.coordinator)
+    cash = OfflinePayment(method=PaymentMethod.cash, amount=amount, reference=reference)
+    payment, created = record_payment(actor, order, cash, retry)
     order = db.session.get(Order, payment.order_id)
     if not created and order.status == OrderStatus.completed:
         return order  # a retry of a handover that went through
-    return services.complete(order)
+    return services.complete(actor, order)
+
+
+def handover_retry(key, sent) -> Retry | None:
+    """The Retry of a handover: its key stands for the payment sent, recorded as cash."""
+    return common.retry_of(key, {**sent, "method": "cash"})

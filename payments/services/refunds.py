@@ -1,51 +1,51 @@
 """Giving money back: through the card gateway for card money, or recorded as cash or a transfer; never above
 what was paid less what was refunded. A refund of a completed order takes the members' earnings back."""
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from accounts.services import require_login
+from accounts.models import User
 from core import ledger
 from core.errors import Conflict
 from core.extensions import db
-from core.idempotency import read_key, replayed, request_fingerprint
+from core.idempotency import replayed
 from core.money import format_rupiah
 from core.types import utcnow
-from groups.models import Group, Role
-from groups.services import require_role
 from marketplace import services
 from marketplace.models import Order, OrderStatus, PaymentMethod
 from payments.models import CardPayment, Payment, Refund
 from payments.providers import GatewayError, OnlineProvider, provider_for
 from payments.services import common
+from payments.services.common import Retry
 from revenue.services import accrual as revenue
 
 
-def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund, bool]:
+@dataclass(frozen=True)
+class RequestedRefund:
+    """Money to give back, as the coordinator or treasurer asks (payments.inputs)."""
+
+    amount: int  # whole rupiah, more than zero
+    reason: str
+    method: PaymentMethod | None = None  # None: card while card money is left to refund, else cash
+
+
+def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry | None = None
+                 ) -> tuple[Refund, bool]:
     """Give money back: through the card gateway for card money, or recorded as cash or a transfer.
 
     Never above what was paid less what was refunded (409). Goods come back into
     stock only through a `return` adjustment, when the coordinator says they did.
+    The same Idempotency-Key with the same request returns the first refund.
     """
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
-    if not isinstance(data, dict):
-        raise services._error("_schema", _("Send a JSON object."))
-    key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
-    if key:
-        existing = common.find_keyed(Refund, order, key)
-        if existing is not None:
-            return replayed(existing, fingerprint), False
-    amount = common.read_amount(data.get("amount"))
-    reason = services._text(data.get("reason"), "reason", common.REASON_MAX_LENGTH)
-    if not reason:
-        raise services._error("reason", _("Say why the money is given back."))
-    method = data.get("method")
-    if method is not None:
-        method = common.read_method(method, ("card", "cash", "transfer"))
-
+    common.require_bookkeeper(actor, order)
+    key = retry.key if retry else None
+    fingerprint = retry.fingerprint if retry else None
+    if key and (existing := common.find_keyed(Refund, order, key)) is not None:
+        return replayed(existing, fingerprint), False
+    amount, method = asked.amount, asked.method
     order = services._lock(order)
     # A twin sent at the same moment went first.
     if key and (existing := common.find_keyed(Refund, order, key)) is not None:
@@ -58,8 +58,8 @@ def refund_order(order: Order, data: dict, idempotency_key=None) -> tuple[Refund
     if method is None:
         method = PaymentMethod.card if card_left else PaymentMethod.cash
     count = db.session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
-    refund = Refund(order_id=order.id, group_id=order.group_id, method=method, amount=amount, reason=reason,
-                    recorded_by_id=actor.id, idempotency_key=key, request_hash=fingerprint if key else None)
+    refund = Refund(order_id=order.id, group_id=order.group_id, method=method, amount=amount, reason=asked.reason,
+                    recorded_by_id=actor.id, idempotency_key=key, request_hash=fingerprint)
     provider = provider_for(method)
     if isinstance(provider, OnlineProvider):
         card_payment = _card_payment_to_refund(order, amount, card_left)

@@ -304,10 +304,10 @@ def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star
 
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
     lead.post(f"/orders/{star_order}/payment", data={**form, "amount": "10000"})
-    with acting(app, market_setup.belimbing.user):
+    with acting(app, market_setup.belimbing.user) as coordinator:
         order = db.session.get(Order, star_order)
         payment = db.session.query(Payment).filter_by(order_id=star_order).one()
-        recorded.reverse_payment(order, payment.id, "Salah catat")
+        recorded.reverse_payment(coordinator, order, payment.id, "Salah catat")
         db.session.commit()
     body = html(lead.get(f"/orders/{star_order}"))
     assert t(app, "correction") in body and "-Rp10.000" in body and "Salah catat" in body

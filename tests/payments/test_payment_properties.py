@@ -16,6 +16,7 @@ from core.extensions import db
 from core.money import MAX_AMOUNT, MoneyError, from_minor_units, to_minor_units
 from groups.models import Group
 from inventory import services as inv
+from payments import inputs
 from payments.services import common, recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order
@@ -138,12 +139,13 @@ class PaymentMachine(RuleBasedStateMachine):
             return data.draw(st.integers(1, limit - 1), label="amount")
         return limit + data.draw(st.integers(1, 100_000), label="over by")
 
-    def send(self, call, body: dict, key: str | None):
-        """Call the service as the coordinator; returns what the model expects next to have happened."""
-        with acting(self.flask_app, self.shop.user):
+    def send(self, read, call, body: dict, key: str | None):
+        """Read `body` as the API does and call the service as the coordinator; returns what the model expects
+        next to have happened."""
+        with acting(self.flask_app, self.shop.user) as lead:
             order = db.session.get(Order, self.order_id)
             try:
-                record, created = call(order, dict(body), key)
+                record, created = call(lead, order, read(dict(body)), common.retry_of(key, body))
             except (Conflict, ValidationFailed) as exc:
                 db.session.rollback()
                 return exc
@@ -168,7 +170,7 @@ class PaymentMachine(RuleBasedStateMachine):
             body["reference"] = "BRI 123"
         seen = self.first_seen("payment", body, key)
 
-        outcome = self.send(recorded.record_payment, body, key)
+        outcome = self.send(inputs.offline_payment, recorded.record_payment, body, key)
 
         if seen == "replay":
             assert outcome == (body["amount"], False)
@@ -191,7 +193,7 @@ class PaymentMachine(RuleBasedStateMachine):
             body["method"] = method
         seen = self.first_seen("refund", body, key)
 
-        outcome = self.send(refunds.refund_order, body, key)
+        outcome = self.send(inputs.requested_refund, refunds.refund_order, body, key)
 
         if seen == "replay":
             assert outcome == (body["amount"], False)
@@ -207,7 +209,8 @@ class PaymentMachine(RuleBasedStateMachine):
 
     @rule(amount=st.sampled_from([0, -1, 10.5, "12,50", True, 10**16, "١٢٣"]))
     def bad_amount_changes_nothing(self, amount):
-        outcome = self.send(recorded.record_payment, {"method": "cash", "amount": amount}, None)
+        outcome = self.send(inputs.offline_payment, recorded.record_payment, {"method": "cash", "amount": amount},
+                            None)
         assert isinstance(outcome, ValidationFailed) and "amount" in outcome.errors
 
     @invariant()

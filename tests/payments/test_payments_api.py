@@ -663,6 +663,17 @@ def test_bad_multipart_fields_are_422_and_a_refused_payment_keeps_no_slip(app, c
     assert state(app) == before and slip_files(media) == []
 
 
+def test_a_multipart_payment_with_an_unknown_file_is_422_and_changes_nothing(app, client, market, media):
+    import io
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    response = client.post(f"{API}/orders/{order['id']}/payments", headers=_headers(market.lead),
+                           content_type="multipart/form-data",
+                           data={"method": "transfer", "amount": "40000", "receipt": (io.BytesIO(photo()), "r.png")})
+    assert_error(response, 422, "receipt")
+    assert state(app) == before and slip_files(media) == []
+
+
 def test_a_slip_for_another_groups_order_or_from_a_buyer_is_refused(app, client, market, media):
     order = new_order(client, market, payment="transfer")
     before = state(app)
@@ -682,6 +693,13 @@ def test_a_retried_upload_with_the_same_key_records_once_and_another_photo_is_42
     other = pay_with_slip(client, order["id"], market.lead, photo(size=(61, 40)), key="slip-1")
     assert_error(other, 422, "Idempotency-Key")
     assert payment_count(app) == 1 and len(slip_files(media)) == 1
+
+
+def test_completing_is_still_documented_with_the_orders(app, client):
+    operation = client.get(f"{API}/openapi.json").json["paths"][f"{API}/orders/{{order_id}}/complete"]["post"]
+    assert operation["tags"] == ["marketplace_api"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/CompleteIn"}
 
 
 def test_the_openapi_document_describes_the_slip_upload(app, client):

@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select
 
 from core import ledger
 from core.extensions import db
-from payments.services import recorded, refunds
+from payments import inputs
+from payments.services import common, recorded, refunds
 from marketplace import services as market_services
 from marketplace.models import Order, OrderEvent, OrderStatus, PaymentMethod
 from payments.models import Payment, Refund
@@ -182,8 +183,9 @@ def test_a_payment_refused_by_the_key_index_returns_the_twin_and_leaves_the_tran
         "order_id": order["id"], "group_id": market.tani.id, "method": PaymentMethod.cash, "amount": 30000,
         "fee": 0, "idempotency_key": "tap", "request_hash": market_services.request_fingerprint(body)}, twin)
 
-    with acting(app, market.lead.user):
-        payment, created = recorded.record_payment(db.session.get(Order, order["id"]), body, "tap")
+    with acting(app, market.lead.user) as lead:
+        payment, created = recorded.record_payment(lead, db.session.get(Order, order["id"]),
+                                                   inputs.offline_payment(body), common.retry_of("tap", body))
 
         assert (payment.id, created) == (twin[0], False)
         assert db.session.get(Order, order["id"]).paid == 0  # ours was not recorded; the session still works
@@ -201,8 +203,9 @@ def test_a_refund_refused_by_the_key_index_returns_the_twin_and_leaves_the_trans
         "order_id": order["id"], "group_id": market.tani.id, "method": PaymentMethod.cash, "amount": 1000,
         "reason": "Retur", "idempotency_key": "tap", "request_hash": market_services.request_fingerprint(body)}, twin)
 
-    with acting(app, market.lead.user):
-        refund, created = refunds.refund_order(db.session.get(Order, order["id"]), body, "tap")
+    with acting(app, market.lead.user) as lead:
+        refund, created = refunds.refund_order(lead, db.session.get(Order, order["id"]),
+                                               inputs.requested_refund(body), common.retry_of("tap", body))
 
         assert (refund.id, created) == (twin[0], False)
         assert db.session.get(Order, order["id"]).refunded == 0
