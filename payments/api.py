@@ -4,7 +4,7 @@ import logging
 from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
-from marshmallow import RAISE
+from marshmallow import ValidationError
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
@@ -126,10 +126,14 @@ def _with_order(record) -> dict:
 
 
 def _multipart_payment() -> tuple[dict, bytes | None]:
-    """A payment's fields and slip photo from a multipart/form-data body, each read through its schema (unknown
-    fields are 422): the fields as the JSON body's (PaymentIn), the file as SlipFiles."""
-    sent = blp.ARGUMENTS_PARSER.parse(PaymentIn(), request, location="form")
-    upload = blp.ARGUMENTS_PARSER.parse(SlipFiles(), request, location="files", unknown=RAISE).get(SLIP_FIELD)
+    """A payment's fields and slip photo from a multipart/form-data body: the fields loaded by the JSON body's
+    schema (PaymentIn), the file by SlipFiles. An unknown field is 422, the first one named, in the request's
+    language (the schemas hold only Raw fields: an unknown field is all they refuse)."""
+    try:
+        sent = PaymentIn().load(request.form.to_dict())
+        upload = SlipFiles().load(request.files.to_dict()).get(SLIP_FIELD)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={sorted(exc.messages)[0]: [_("Unknown field.")]}) from None
     if upload is None:
         return sent, None
     photo = upload.read()

@@ -24,8 +24,8 @@ class PaymentIn(Schema):
 
 
 class SlipFiles(Schema):
-    """The file of a payment sent as multipart/form-data: the slip photo, if any (documented by hand with the
-    endpoint, as the multipart body beside PaymentIn)."""
+    """The files of a payment sent as multipart/form-data: the slip photo, if any (the multipart body is
+    documented by hand with the endpoint, beside PaymentIn)."""
 
     slip = fields.Raw()
 

@@ -667,10 +667,11 @@ def test_a_multipart_payment_with_an_unknown_file_is_422_and_changes_nothing(app
     import io
     order = new_order(client, market, payment="transfer")
     before = state(app)
-    response = client.post(f"{API}/orders/{order['id']}/payments", headers=_headers(market.lead),
+    response = client.post(f"{API}/orders/{order['id']}/payments",
+                           headers={**_headers(market.lead), "Accept-Language": "id"},
                            content_type="multipart/form-data",
                            data={"method": "transfer", "amount": "40000", "receipt": (io.BytesIO(photo()), "r.png")})
-    assert_error(response, 422, "receipt")
+    assert assert_error(response, 422, "receipt")["errors"] == {"receipt": ["Kolom ini tidak dikenal."]}
     assert state(app) == before and slip_files(media) == []
 
 
