@@ -5,6 +5,7 @@ from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
@@ -124,6 +125,13 @@ def _with_order(record) -> dict:
     return view
 
 
+def _json_only() -> None:
+    """415 for a body that is not JSON: webargs would load it as an empty object (these endpoints answered so
+    when they read their body with request.get_json())."""
+    if not request.is_json:
+        raise UnsupportedMediaType()
+
+
 def _multipart_payment() -> tuple[dict, bytes | None]:
     """A payment's fields and slip photo from a multipart/form-data body: the fields loaded by the JSON body's
     schema (PaymentIn), the file by SlipFiles. An unknown field is 422, the first one named, in the request's
@@ -164,9 +172,12 @@ def record_payment(headers, data, order_id):
     """
     actor = require_login()
     order = services.get_order_or_404(order_id)
+    multipart = request.mimetype == "multipart/form-data"
+    if not multipart:
+        _json_only()
     common.require_bookkeeper(actor, order)  # before the body is read
     upload = None
-    if request.mimetype == "multipart/form-data":
+    if multipart:
         data, upload = _multipart_payment()  # the JSON body loaded nothing
     retry = common.retry_of(headers.get("idempotency_key"), slips.with_slip(data, upload))
     payment, created, written = slips.record_payment_with_slip(actor, order, inputs.offline_payment(data), retry,
@@ -204,6 +215,7 @@ def refund(headers, data, order_id):
     """
     actor = require_login()
     order = services.get_order_or_404(order_id)
+    _json_only()
     common.require_bookkeeper(actor, order)  # before the body is read
     retry = common.retry_of(headers.get("idempotency_key"), data)
     refund_row, created = refunds.refund_order(actor, order, inputs.requested_refund(data), retry)

@@ -242,6 +242,17 @@ def test_a_body_that_is_not_an_object_or_a_bad_key_is_refused_and_changes_nothin
     assert state(app) == before
 
 
+def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(app, client, market):
+    order = new_order(client, market)
+    before = state(app)
+    for path in ("payments", "refunds"):
+        form = client.post(f"{API}/orders/{order['id']}/{path}", data="method=cash&amount=1000",
+                           content_type="application/x-www-form-urlencoded", headers=_headers(market.lead))
+        assert_error(form, 415)
+        assert_error(client.post(f"{API}/orders/{order['id']}/{path}", headers=_headers(market.lead)), 415)
+    assert state(app) == before
+
+
 # --- Idempotency-Key ---------------------------------------------------------------------------
 
 def test_a_retry_with_the_same_key_and_body_returns_the_first_payment(app, client, market):
