@@ -15,9 +15,9 @@ from revenue.services import payouts
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
-from marketplace.models import Order
+from marketplace.models import Order, PaymentMethod
 
 DEMO_PASSWORD = "pasar-demo"
 
@@ -254,9 +254,10 @@ def _seed_orders() -> int:
         created += 1
         for order in checkout.orders:
             group = db.session.get(Group, order.group_id)
-            with _acting_as(_coordinator(group)):
+            coordinator = _coordinator(group)
+            with _acting_as(coordinator):
                 for step in spec["steps"].get(group.name, ()):
-                    _step(order, step)
+                    _step(coordinator, order, step)
         db.session.flush()
     return created
 
@@ -288,22 +289,22 @@ def _card_payments_shown(needed: bool):
         config.update(saved)
 
 
-def _step(order: Order, step: str) -> None:
+def _step(coordinator: User, order: Order, step: str) -> None:
     if step == "confirm":
-        market.confirm(order)
+        market.confirm(coordinator, order)
     elif step == "ready":
-        market.mark_ready(order)
+        market.mark_ready(coordinator, order)
     elif step == "handover":  # cash at pickup, completed in the same step
-        payments.complete_at_handover(order, {"amount": order.total - order.paid})
+        recorded.complete_at_handover(coordinator, order, order.total - order.paid)
     elif step in ("transfer_half", "transfer_all"):
         amount = order.total // 2 if step == "transfer_half" else order.total
-        payments.record_payment(order, {"method": "transfer", "amount": amount,
-                                        "reference": f"BRI {order.id:04d}"})
+        recorded.record_payment(coordinator, order, recorded.OfflinePayment(PaymentMethod.transfer, amount,
+                                                                            reference=f"BRI {order.id:04d}"))
     elif step == "refund":
-        payments.refund_order(order, {"amount": order.paid - order.refunded, "method": "transfer",
-                                      "reason": "Pesanan dibatalkan, uang dikembalikan"})
+        refunds.refund_order(coordinator, order, refunds.RequestedRefund(
+            order.paid - order.refunded, "Pesanan dibatalkan, uang dikembalikan", PaymentMethod.transfer))
     elif step == "cancel":
-        market.cancel(order, "Pembeli minta dibatalkan lewat WhatsApp")
+        market.cancel(coordinator, order, "Pembeli minta dibatalkan lewat WhatsApp")
     elif step == "expire":  # as if the payment window had passed without a card payment
         order.expires_at = utcnow() - timedelta(minutes=1)
         db.session.flush()

@@ -101,7 +101,7 @@ def parts(name: str, app, setup: dict, count: int) -> None:
     """CPU time per checkout made through the app in this process, in all and in its parts."""
     import accounts.services
     import marketplace.api
-    from payments import services as payments
+    from payments.services import details as payment_details
     from marketplace import services
     from sqlalchemy import event
     from sqlalchemy.orm import Session
@@ -110,7 +110,7 @@ def parts(name: str, app, setup: dict, count: int) -> None:
              (services, "_clean_lines", "  of which reading the variants"), (inv.Reservation, "hold", "  of which holding the stock"),
              (Session, "commit", "commits"), (marketplace.api, "checkout_view", "checkout_view (the answer)"),
              (marketplace.api, "_CHECKOUT_OUT", "dumping the answer"),
-             (payments, "payment_details", "payment_details (none when new)")]
+             (payment_details, "payment_details", "payment_details (none when new)")]
     spent: dict[str, float] = defaultdict(float)
 
     # The write lock (SQLite; on PostgreSQL the rows' locks): from the first INSERT, UPDATE or DELETE

@@ -3,15 +3,14 @@ from flask import Flask, g, request
 
 from core.extensions import api as rest_api
 from core.extensions import csrf, db
+from marketplace import api, catalog_api, cli, views  # noqa: F401 (catalog_api: its routes are on api.blp)
+from marketplace.services import expire_opportunistically
 
 # Requests that show or take stock: before them, unpaid card orders past their window give their stock back.
 EXPIRY_SWEEP_PATHS = ("/api/v1/orders", "/api/v1/checkouts", "/api/v1/products")
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import api, catalog_api, cli, views  # noqa: F401 (catalog_api: routes on api.blp)
-    from marketplace.services import expire_opportunistically
-
     csrf.exempt(api.blp)
     rest_api.register_blueprint(api.blp)
     app.register_blueprint(views.bp)

@@ -12,11 +12,10 @@ from core.extensions import db
 from core.pagination import page_of, paginate
 from groups.models import Group
 from groups.services import get_group_or_404
-from payments import services as payments
 from marketplace import services
 from marketplace.models import Checkout, Order, OrderLine
-from marketplace.schemas import (CancelIn, CheckoutIn, CheckoutOut, CompleteIn, IdempotencyHeaders, OrderListQuery,
-                                 OrderOut)
+from marketplace.order_payments import order_payments
+from marketplace.schemas import CancelIn, CheckoutIn, CheckoutOut, IdempotencyHeaders, OrderListQuery, OrderOut
 
 blp = Blueprint("marketplace_api", __name__, url_prefix="/api/v1", description="Checkout and orders")
 
@@ -55,7 +54,8 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
     """Orders as `user` may see them: whose lots supplied a line only for the group's coordinator and treasurer.
 
     With `placed` (a checkout just placed, its orders fresh), what placing it read stands in for reading
-    the groups, who keeps their books and the orders' payments again.
+    the groups, who keeps their books and the orders' payments again. Their money is payments' to tell
+    (marketplace.order_payments).
     """
     if not orders:
         return []
@@ -64,13 +64,13 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
               else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})})
     if placed is not None and placed.created:
         groups, insiders = placed.groups, placed.insiders
-        money = {order.id: payments.order_money(order, groups[order.group_id], order.group_id in insiders)
-                 for order in orders}
+        money = {order.id: order_payments().details_of_placed(order, groups[order.group_id],
+                                                              order.group_id in insiders) for order in orders}
     else:
         group_ids = {order.group_id for order in orders}
         groups = {row.id: row for row in db.session.execute(_ORDER_GROUPS, {"ids": list(group_ids)})}
         insiders = services.groups_seeing_allocations(user, group_ids)
-        money = payments.payment_details(orders, insiders)
+        money = order_payments().details(orders, insiders)
     views = []
     for order in orders:
         group, buyer = groups[order.group_id], buyers[order.buyer_id]
@@ -181,7 +181,7 @@ def _moved(order: Order) -> dict:
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def confirm_order(order_id):
     """Accept a placed order (coordinator); 409 from any other status."""
-    return _moved(services.confirm(services.get_order_or_404(order_id)))
+    return _moved(services.confirm(require_login(), services.get_order_or_404(order_id)))
 
 
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])
@@ -189,26 +189,7 @@ def confirm_order(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def mark_order_ready(order_id):
     """Packed (coordinator): units leave the members' lots first in, first out; 409 unless confirmed."""
-    return _moved(services.mark_ready(services.get_order_or_404(order_id)))
-
-
-@blp.route("/orders/<int:order_id>/complete", methods=["POST"])
-@blp.arguments(IdempotencyHeaders, location="headers")
-@blp.arguments(CompleteIn)
-@blp.response(200, OrderOut)
-@blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED + ", or the order is not paid in full")
-def complete_order(headers, data, order_id):
-    """Handed over to the buyer (coordinator); 409 unless ready and paid in full.
-
-    At handover the coordinator may send `{"payment": {"amount": ...}}`: the cash
-    the buyer hands over is recorded and the order completed in one step (the
-    amount must be what is owed; `Idempotency-Key` makes a retry safe).
-    """
-    order = services.get_order_or_404(order_id)
-    body = request.get_json(silent=True)
-    if isinstance(body, dict) and body.get("payment") is not None:
-        return _moved(payments.complete_at_handover(order, body["payment"], headers.get("idempotency_key")))
-    return _moved(services.complete(order))
+    return _moved(services.mark_ready(require_login(), services.get_order_or_404(order_id)))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -217,4 +198,4 @@ def complete_order(headers, data, order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
-    return _moved(services.cancel(services.get_order_or_404(order_id), data.get("reason")))
+    return _moved(services.cancel(require_login(), services.get_order_or_404(order_id), data.get("reason")))

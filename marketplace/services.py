@@ -25,7 +25,7 @@ from core.database import reads_first
 from core.validation import ID_MAX, has_control_chars, row_by_id
 from accounts.models import User
 from accounts.services import require_login
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
 from core.money import format_rupiah
@@ -34,13 +34,13 @@ from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from revenue.services import accrual as revenue
 from groups.models import Group, Member, Role
-from groups.services import membership, require_role
+from groups.services import membership, require_role, role_label
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
 from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine, OrderLineLot,
                                 OrderStatus, PaymentMethod)
-from payments.providers import provider_for
+from marketplace.order_payments import order_payments
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
@@ -299,7 +299,7 @@ def place(data: dict, idempotency_key=None) -> Placed:
             payment_method = PaymentMethod(data.get("payment_method"))
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
-        if not provider_for(payment_method).available():
+        if not order_payments().available(payment_method):
             raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
                                              "by transfer."))
         fulfilment = _clean_fulfilment(data.get("fulfilment"))
@@ -433,6 +433,22 @@ def manages(order: Order, user) -> bool:
     return member is not None and member.role == Role.coordinator
 
 
+def require_member_role(actor: User, group_id: int, *roles: Role) -> Member:
+    """`actor`'s membership of the group when it holds one of `roles`; 401 or 403 otherwise.
+
+    What groups' require_role says of the request's user, said of the acting user a service is given.
+    """
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    member = membership(db.session.get(Group, group_id), actor)
+    if member is not None and member.role in roles:
+        return member
+    if len(roles) == 1:
+        raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
+    raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
+                       roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
+
+
 def _lock(order: Order) -> Order:
     """Re-read the order under a row lock (PostgreSQL; SQLite writers hold the database lock)."""
     query = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
@@ -483,20 +499,18 @@ def reinstate_expired(order: Order, note: str) -> bool:
 
 # --- the lifecycle ----------------------------------------------------------------------
 
-def confirm(order: Order) -> Order:
+def confirm(actor: User, order: Order) -> Order:
     """The coordinator accepts the order."""
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    require_member_role(actor, order.group_id, Role.coordinator)
     order = _lock(order)
     _move(order, OrderStatus.confirmed, actor.id)
     db.session.flush()
     return order
 
 
-def mark_ready(order: Order) -> Order:
+def mark_ready(actor: User, order: Order) -> Order:
     """Packed: the units leave the members' lots, first in first out, and each line keeps its allocation."""
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    require_member_role(actor, order.group_id, Role.coordinator)
     order = _lock(order)
     _move(order, OrderStatus.ready, actor.id)
     for line in sorted(order.lines, key=lambda item: item.variant_id):
@@ -509,10 +523,9 @@ def mark_ready(order: Order) -> Order:
     return order
 
 
-def complete(order: Order) -> Order:
+def complete(actor: User, order: Order) -> Order:
     """Handed over to the buyer."""
-    actor = require_login()
-    require_role(db.session.get(Group, order.group_id), Role.coordinator)
+    require_member_role(actor, order.group_id, Role.coordinator)
     order = _lock(order)
     if order.status == OrderStatus.ready and not can_complete(order):
         message = (_l("This order is not paid in full: %(owed)s is still owed.",
@@ -536,12 +549,13 @@ def _accrue(order: Order, actor_id: int | None) -> None:
                         fees=order.card_fees, actor_id=actor_id)
 
 
-def cancel(order: Order, note=None) -> Order:
+def cancel(actor: User, order: Order, note=None) -> Order:
     """Cancel before packing: the buyer their own order, or the group's coordinator. Stock is released."""
-    actor = require_login()
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
     note = _text(note, "reason", NOTE_MAX_LENGTH)
     if order.buyer_id != actor.id:
-        require_role(db.session.get(Group, order.group_id), Role.coordinator)
+        require_member_role(actor, order.group_id, Role.coordinator)
     order = _lock(order)
     _move(order, OrderStatus.cancelled, actor.id, note)
     _release(order, actor.id)

@@ -1,23 +1,24 @@
-"""Payments API: card payments for a checkout, the Stripe webhook, offline payments and refunds."""
+"""Payments API: card payments for a checkout, the Stripe webhook, offline payments, the handover, refunds."""
 import logging
 
 from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
-from marshmallow import fields
+from marshmallow import ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
-from core.errors import AppError
+from core.errors import AppError, ValidationFailed
 from core.extensions import db
-from groups.models import Group, Role
-from groups.services import require_role
-from payments import services as payments, slips
 from marketplace import services
 from marketplace.api import order_view
+from marketplace.schemas import IdempotencyHeaders, OrderOut
+from payments import inputs, slips
 from payments.providers import InvalidWebhook
-from marketplace.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, IdempotencyHeaders, PaymentIn,
-                                 PaymentOut, RefundIn, RefundOut, ReversalIn)
+from payments.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, CompleteIn, PaymentIn, PaymentOut,
+                              RecordedPaymentOut, RefundIn, RefundOut, ReversalIn, SlipFiles)
+from payments.services import card, common, recorded, refunds, webhooks
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
@@ -30,13 +31,7 @@ class BadWebhook(AppError):
     code = 400
 
 
-class RecordedPaymentOut(PaymentOut):
-    slip = fields.Boolean(metadata={"description": "A transfer slip photo is kept with the payment; the group's "
-                                                   "coordinator and treasurer read it at `GET .../slip`"})
-
-
 # A payment sent as multipart/form-data: the same fields as JSON, as form fields, and the slip photo as a file.
-PAYMENT_FIELDS = ("method", "amount", "reference", "received_at")
 SLIP_FIELD = "slip"
 _MULTIPART_PAYMENT = {
     "schema": {
@@ -66,7 +61,7 @@ def start_card_payment(checkout_id):
     Calling it again returns the same payment while it is open and the amount is
     unchanged, so a reloaded page never makes a second charge.
     """
-    answer = payments.start_card_payment(services.get_checkout_or_404(checkout_id))
+    answer = card.start_card_payment(require_login(), services.get_checkout_or_404(checkout_id))
     db.session.commit()
     return answer
 
@@ -84,9 +79,10 @@ def confirm_card_payment(data, checkout_id):
     Stripe's signed webhook arrives, not by this answer.
     """
     checkout = services.get_checkout_or_404(checkout_id)
+    payment_method = inputs.card_payment_method(data.get("payment_method"))
     try:
-        answer = payments.confirm_card_payment(checkout, data.get("payment_method"))
-    except payments.CardDeclined:
+        answer = card.confirm_card_payment(require_login(), checkout, payment_method)
+    except card.CardDeclined:
         db.session.commit()  # the attempt is kept as failed: the next start makes a new one
         raise
     db.session.commit()
@@ -111,7 +107,7 @@ def stripe_webhook():
     """
     payload = request.get_data(cache=False)
     try:
-        outcome = payments.receive_webhook("stripe", payload, request.headers)
+        outcome = webhooks.receive_webhook("stripe", payload, request.headers)
     except InvalidWebhook as exc:
         log.warning("refused a Stripe webhook: %r", str(exc))
         raise BadWebhook("The webhook signature could not be verified.") from None
@@ -129,19 +125,28 @@ def _with_order(record) -> dict:
     return view
 
 
+def _json_only() -> None:
+    """415 for a body that is not JSON: webargs would load it as an empty object (these endpoints answered so
+    when they read their body with request.get_json())."""
+    if not request.is_json:
+        raise UnsupportedMediaType()
+
+
 def _multipart_payment() -> tuple[dict, bytes | None]:
-    """A payment's fields and slip photo from a multipart/form-data body; unknown fields are 422."""
-    unknown = sorted(set(request.form) - set(PAYMENT_FIELDS)) + sorted(set(request.files) - {SLIP_FIELD})
-    if unknown:
-        raise services._error(unknown[0], _("Unknown field."))
-    data = {name: request.form.get(name) for name in PAYMENT_FIELDS if name in request.form}
-    upload = request.files.get(SLIP_FIELD)
+    """A payment's fields and slip photo from a multipart/form-data body: the fields loaded by the JSON body's
+    schema (PaymentIn), the file by SlipFiles. An unknown field is 422, the first one named, in the request's
+    language (the schemas hold only Raw fields: an unknown field is all they refuse)."""
+    try:
+        sent = PaymentIn().load(request.form.to_dict())
+        upload = SlipFiles().load(request.files.to_dict()).get(SLIP_FIELD)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={sorted(exc.messages)[0]: [_("Unknown field.")]}) from None
     if upload is None:
-        return data, None
+        return sent, None
     photo = upload.read()
     if not photo:  # a file part sent empty is a mistake, not "no slip"
-        raise services._error(SLIP_FIELD, _("Choose a photo."))
-    return data, photo
+        raise ValidationFailed(errors={SLIP_FIELD: [_("Choose a photo.")]})
+    return sent, photo
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
@@ -151,7 +156,7 @@ def _multipart_payment() -> tuple[dict, bytes | None]:
 @blp.response(201, RecordedPaymentOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than is owed, or the order is cancelled or expired")
 @blp.alt_response(413, schema=ErrorSchema, description="The request (with its slip photo) is too large")
-def record_payment(headers, _data, order_id):
+def record_payment(headers, data, order_id):
     """Record cash or a bank transfer received for an order (coordinator, treasurer).
 
     Partial payments are fine; more than is owed is 409. A retry with the same
@@ -165,14 +170,18 @@ def record_payment(headers, _data, order_id):
     (`GET /orders/{id}/payments/{payment_id}/slip`). The slip is part of the
     body an `Idempotency-Key` stands for.
     """
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    key = headers.get("idempotency_key")
-    if request.mimetype == "multipart/form-data":
-        require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)  # before reading
-        data, upload = _multipart_payment()
-        payment, created, written = slips.record_payment_with_slip(order, data, key, upload)
-    else:
-        (payment, created), written = payments.record_payment(order, request.get_json(), key), None
+    multipart = request.mimetype == "multipart/form-data"
+    if not multipart:
+        _json_only()
+    common.require_bookkeeper(actor, order)  # before the body is read
+    upload = None
+    if multipart:
+        data, upload = _multipart_payment()  # the JSON body loaded nothing
+    retry = common.retry_of(headers.get("idempotency_key"), slips.with_slip(data, upload))
+    payment, created, written = slips.record_payment_with_slip(actor, order, inputs.offline_payment(data), retry,
+                                                                upload)
     slips.commit_with_slip(written)
     view = _with_order(payment)
     view["slip"] = bool(payment.slip_name)
@@ -186,7 +195,7 @@ def record_payment(headers, _data, order_id):
 def payment_slip(order_id, payment_id):
     """The transfer slip photo of one of the order's payments (the group's coordinator and treasurer only);
     never cached."""
-    folder, name = slips.slip_file(services.get_order_or_404(order_id), payment_id)
+    folder, name = slips.slip_file(require_login(), services.get_order_or_404(order_id), payment_id)
     response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -198,14 +207,18 @@ def payment_slip(order_id, payment_id):
 @blp.response(201, RefundOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="More than was paid less refunded")
 @blp.alt_response(502, schema=ErrorSchema, description="The card processor refused or did not answer")
-def refund(headers, _data, order_id):
+def refund(headers, data, order_id):
     """Give money back (coordinator, treasurer): card money through Stripe, or recorded as cash or a transfer.
 
     Never above what was paid less what was refunded. Goods come back into stock
     only with a `return` adjustment. Takes an `Idempotency-Key` like payments.
     """
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    refund_row, created = payments.refund_order(order, request.get_json(), headers.get("idempotency_key"))
+    _json_only()
+    common.require_bookkeeper(actor, order)  # before the body is read
+    retry = common.retry_of(headers.get("idempotency_key"), data)
+    refund_row, created = refunds.refund_order(actor, order, inputs.requested_refund(data), retry)
     db.session.commit()
     return _with_order(refund_row), 201, ({} if created else {"Idempotent-Replayed": "true"})
 
@@ -217,7 +230,38 @@ def refund(headers, _data, order_id):
 def reverse_payment(data, order_id, payment_id):
     """Correct cash or a transfer recorded by mistake (coordinator, treasurer): a reversing payment of the
     negative amount and a reversing journal entry. Nothing is edited or deleted."""
+    actor = require_login()
     order = services.get_order_or_404(order_id)
-    correction = payments.reverse_payment(order, payment_id, data.get("reason"))
+    common.require_bookkeeper(actor, order)  # before the body is read
+    correction = recorded.reverse_payment(actor, order, payment_id, inputs.reversal_reason(data.get("reason")))
     db.session.commit()
     return _with_order(correction), 201
+
+
+# --- the handover: marketplace's order endpoint, here because it may take the cash ----------------------
+
+@blp.route("/orders/<int:order_id>/complete", methods=["POST"], tags=["marketplace_api"])
+@blp.arguments(IdempotencyHeaders, location="headers")
+@blp.arguments(CompleteIn)
+@blp.response(200, OrderOut)
+@blp.alt_response(409, schema=ErrorSchema, description="Not allowed from the order's current status, given in "
+                                                       "`errors.status`, or the order is not paid in full")
+def complete_order(headers, data, order_id):
+    """Handed over to the buyer (coordinator); 409 unless ready and paid in full.
+
+    At handover the coordinator may send `{"payment": {"amount": ...}}`: the cash
+    the buyer hands over is recorded and the order completed in one step (the
+    amount must be what is owed; `Idempotency-Key` makes a retry safe).
+    """
+    actor = require_login()
+    order = services.get_order_or_404(order_id)
+    sent = data.get("payment")
+    if sent is not None:
+        common.require_bookkeeper(actor, order)  # before the payment is read; completing is the coordinator's
+        retry = recorded.handover_retry(headers.get("idempotency_key"), sent)
+        cash = inputs.handover_payment(sent)
+        order = recorded.complete_at_handover(actor, order, cash.amount, cash.reference, retry)
+    else:
+        order = services.complete(actor, order)
+    db.session.commit()
+    return order_view(order, actor)

@@ -17,15 +17,16 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from core.validation import row_by_id
+from accounts.models import User
 from core.errors import NotFound
 from core.extensions import db
-from groups.models import Group, Role
-from groups.services import require_role
+from core.validation import row_by_id
 from inventory.photos import open_photo
-from payments import services as payments
 from marketplace.models import Order
 from payments.models import Payment
+from payments.services import common, recorded
+from payments.services.common import Retry
+from payments.services.recorded import OfflinePayment
 
 SLIP_SIZE = (1600, 1600)  # large enough to read the bank's small print
 SLIP_NAME = re.compile(r"[0-9]{1,12}-[0-9a-f]{24}\.webp")
@@ -64,22 +65,26 @@ def _write(slip: Slip) -> Path:
     return path
 
 
-def record_payment_with_slip(order: Order, data: dict, idempotency_key=None, upload: bytes | None = None
-                             ) -> tuple[Payment, bool, Path | None]:
-    """Record cash or a transfer (payments.services.record_payment), keeping the transfer slip photo if any.
+def record_payment_with_slip(actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None,
+                             upload: bytes | None = None) -> tuple[Payment, bool, Path | None]:
+    """Record cash or a transfer (payments.services.recorded.record_payment), keeping the transfer slip photo
+    if any; `retry` stands for what was sent with the slip (`with_slip`).
 
     Returns (payment, created, the slip file written); the caller commits with
     `commit_with_slip`, which removes the file if the commit fails. A retry of a
-    recorded payment writes no second file.
+    recorded payment writes no second file. The callers refuse anyone but the
+    group's coordinator and treasurer before a photo is read; record_payment checks again.
     """
-    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
     slip = prepare_slip(order, upload) if upload else None
-    if upload and isinstance(data, dict):
-        # The photo is part of the request an Idempotency-Key stands for: the same key with another photo is 422.
-        data = {**data, "slip_sha256": hashlib.sha256(upload).hexdigest()}
-    payment, created = payments.record_payment(order, data, idempotency_key, slip_name=slip.name if slip else None)
+    payment, created = recorded.record_payment(actor, order, payment, retry, slip_name=slip.name if slip else None)
     written = _write(slip) if slip is not None and created and payment.slip_name == slip.name else None
     return payment, created, written
+
+
+def with_slip(sent: dict, upload: bytes | None) -> dict:
+    """What was sent, with the slip photo's digest: the photo is part of the request an Idempotency-Key stands
+    for, so the same key with another photo is refused (422)."""
+    return {**sent, "slip_sha256": hashlib.sha256(upload).hexdigest()} if upload else sent
 
 
 def commit_with_slip(written: Path | None) -> None:
@@ -92,9 +97,9 @@ def commit_with_slip(written: Path | None) -> None:
         raise
 
 
-def slip_file(order: Order, payment_id: int) -> tuple[Path, str]:
+def slip_file(actor: User, order: Order, payment_id: int) -> tuple[Path, str]:
     """Where the slip of one of the order's payments is: for the group's coordinator and treasurer only."""
-    require_role(db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
+    common.require_bookkeeper(actor, order)
     payment = row_by_id(Payment, payment_id)
     if (payment is None or payment.order_id != order.id or not payment.slip_name
             or not SLIP_NAME.fullmatch(payment.slip_name) or not (slip_dir() / payment.slip_name).is_file()):

@@ -6,7 +6,8 @@ import pytest
 from marshmallow import Schema, fields, post_dump
 
 from core.blueprint import dict_dumper
-from marketplace.schemas import CheckoutOut, OrderOut, PaymentOut
+from marketplace.schemas import CheckoutOut, OrderOut
+from payments.schemas import PaymentOut
 
 AT = datetime(2026, 11, 28, 3, 4, 5, 678000, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from inventory.models import Product, ProductStatus
 from marketplace import catalog
 from marketplace import services as market
 from marketplace import catalog_api as market_api
-from marketplace import views as market_views
+from marketplace.views import catalog as market_views
 from tests.factories import PASSWORD, assert_error, make_group, make_member, make_user
 from tests.stock_helpers import acting
 

@@ -552,9 +552,9 @@ def test_queue_shows_open_orders_and_filters_by_status_and_day(app, client, mark
     first, = place(app, setup.buyer, [(setup.star[0], "1")], day=today)
     second, = place(app, setup.buyer, [(setup.star[0], "2")], day=tomorrow)
     third, = place(app, setup.buyer, [(setup.star[0], "3")], day=today)
-    with acting(app, setup.belimbing.user):
-        market.cancel(db.session.get(Order, third))
-        market.confirm(db.session.get(Order, second))
+    with acting(app, setup.belimbing.user) as lead:
+        market.cancel(lead, db.session.get(Order, third))
+        market.confirm(lead, db.session.get(Order, second))
         db.session.commit()
 
     def shown(**query):
@@ -605,9 +605,9 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
                address="Jl. Anggrek 3, Ponggok")
     c, = place(app, other_buyer, [(setup.chilli[0], "4")], day=tomorrow)  # still placed: not packed yet
     d, = place(app, setup.buyer, [(setup.chilli[0], "1")], day=today)
-    with acting(app, setup.cabai.user):
+    with acting(app, setup.cabai.user) as lead:
         for order_id in (a, b, d):
-            market.confirm(db.session.get(Order, order_id))
+            market.confirm(lead, db.session.get(Order, order_id))
         db.session.commit()
     page_login(client, setup.cabai.user)
     response = client.get(f"/groups/{setup.cabai.group.id}/packing", query_string={"date": tomorrow.isoformat()})

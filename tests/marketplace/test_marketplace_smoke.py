@@ -4,7 +4,7 @@ import pytest
 
 from inventory import services as inv
 from inventory.models import Stock
-from payments import services as payments
+from payments.services import recorded
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
 from tests.factories import make_user
@@ -30,23 +30,23 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         with pytest.raises(inv.InsufficientStock):
             market.place_checkout({**body, "lines": [{"variant_id": a, "quantity": "3"}]}, "key-2")
         db.session.rollback()
-    with acting(app, setup.user):
+    with acting(app, setup.user) as lead:
         order = db.session.get(Order, order_id)
-        market.confirm(order)
-        market.mark_ready(order)
+        market.confirm(lead, order)
+        market.mark_ready(lead, order)
         db.session.commit()
         line = next(line for line in order.lines if line.variant_id == a)
         assert [(x.member_id, x.quantity) for x in line.allocations] == [
             (setup.members[0].id, Decimal("2")), (setup.members[1].id, Decimal("0.5"))]
         assert db.session.get(Stock, a).on_hand == Decimal("2.5")
         with pytest.raises(market.TransitionNotAllowed):
-            market.cancel(order)
+            market.cancel(lead, order)
         db.session.rollback()
         with pytest.raises(market.Conflict):  # not paid yet
-            market.complete(db.session.get(Order, order_id))
+            market.complete(lead, db.session.get(Order, order_id))
         db.session.rollback()
         order = db.session.get(Order, order_id)
-        payments.complete_at_handover(order, {"amount": order.total})
+        recorded.complete_at_handover(lead, order, order.total)
         db.session.commit()
         assert db.session.get(Order, order_id).status == OrderStatus.completed
         assert [e.to_status for e in db.session.get(Order, order_id).events] == [

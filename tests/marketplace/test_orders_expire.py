@@ -102,8 +102,8 @@ def test_card_order_expires_after_its_window_and_its_stock_is_released(app, shop
 
 def test_a_confirmed_but_unpaid_card_order_expires_too(app, shop, clock):
     order_id = place(app, shop)
-    with acting(app, shop.user):
-        market.confirm(db.session.get(Order, order_id))
+    with acting(app, shop.user) as lead:
+        market.confirm(lead, db.session.get(Order, order_id))
         db.session.commit()
     clock.advance(minutes=31)
 
@@ -143,11 +143,11 @@ def test_only_orders_past_their_window_expire(app, shop, clock):
 
 def test_packed_and_finished_orders_do_not_expire(app, shop, clock):
     ready, cancelled = place(app, shop), place(app, shop)
-    with acting(app, shop.user):
+    with acting(app, shop.user) as lead:
         order = db.session.get(Order, ready)
-        market.confirm(order)
-        market.mark_ready(order)
-        market.cancel(db.session.get(Order, cancelled))
+        market.confirm(lead, order)
+        market.mark_ready(lead, order)
+        market.cancel(lead, db.session.get(Order, cancelled))
         db.session.commit()
     clock.advance(hours=2)
 

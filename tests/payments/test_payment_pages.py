@@ -14,10 +14,10 @@ from PIL import Image
 from core.extensions import db
 from groups.models import Group
 from marketplace import catalog
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
-from payments.models import Payment, Refund
+from payments.models import CardPayment, CardPaymentStatus, Payment, Refund
 from payments.providers import StartedPayment, StripeProvider, order_reference
 from payments.slips import slip_dir
 from tests.factories import make_member, make_user
@@ -304,10 +304,10 @@ def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star
 
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
     lead.post(f"/orders/{star_order}/payment", data={**form, "amount": "10000"})
-    with acting(app, market_setup.belimbing.user):
+    with acting(app, market_setup.belimbing.user) as coordinator:
         order = db.session.get(Order, star_order)
         payment = db.session.query(Payment).filter_by(order_id=star_order).one()
-        payments.reverse_payment(order, payment.id, "Salah catat")
+        recorded.reverse_payment(coordinator, order, payment.id, "Salah catat")
         db.session.commit()
     body = html(lead.get(f"/orders/{star_order}"))
     assert t(app, "correction") in body and "-Rp10.000" in body and "Salah catat" in body
@@ -463,7 +463,7 @@ def test_a_refund_the_card_processor_made_is_named_so_and_its_details_shown_to_t
                        reason="Refunded at Stripe outside the app (re_test_42)", recorded_by_id=None)
         db.session.add(given)
         db.session.flush()
-        payments._book_refund(order, given, provider_for("cash"), None)
+        refunds.book_refund(order, given, provider_for("cash"), None)
         db.session.commit()
     label = t(app, "Given back through the card processor, not by the group")
     assert label != "Given back through the card processor, not by the group"
@@ -629,7 +629,8 @@ def test_payment_pages_speak_indonesian_and_english(app, lead, star_order):
 
 @pytest.fixture
 def card_gateway(app, monkeypatch):
-    """Stripe configured, its calls answered here: each start is a new intent; resume gives it back."""
+    """Stripe configured, its calls answered here: each start is a new intent; resume gives it back; a cancel
+    is taken."""
     for key, value in {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
                        "STRIPE_API_BASE": "http://127.0.0.1:9"}.items():
         monkeypatch.setitem(app.config, key, value)
@@ -645,6 +646,7 @@ def card_gateway(app, monkeypatch):
 
     monkeypatch.setattr(StripeProvider, "start", start)
     monkeypatch.setattr(StripeProvider, "resume", resume)
+    monkeypatch.setattr(StripeProvider, "cancel", lambda self, intent_id: None)
     return started
 
 
@@ -653,7 +655,12 @@ def checkout_of(app, order_id) -> int:
         return db.session.get(Order, order_id).checkout_id
 
 
-def test_card_page_mounts_the_card_form_and_confirms_with_the_client_secret(app, buyer, market_setup, card_gateway):
+def card_payments_of(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(c.intent_id, c.status.value) for c in db.session.query(CardPayment).order_by(CardPayment.id)]
+
+
+def test_card_page_only_reads_and_its_form_starts_the_card_payment(app, buyer, market_setup, card_gateway):
     order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
     checkout_id = checkout_of(app, order_id)
     body = html(buyer.get(f"/orders/{order_id}"))
@@ -666,15 +673,38 @@ def test_card_page_mounts_the_card_form_and_confirms_with_the_client_secret(app,
     assert page.headers["Cache-Control"] == "no-store"
     body = html(page)
     assert '<script src="http://127.0.0.1:9/js.stripe.com/v3/"></script>' in body
-    assert 'data-secret="pi_fake_1_secret_x"' in body and 'data-key="pk_test_x"' in body
-    # Stripe.js mounts the card element; the payment method it makes is confirmed by the server.
+    assert 'data-key="pk_test_x"' in body and "data-secret" not in body
+    # Stripe.js mounts the card element; paying posts the form, which starts the payment, then confirms the card.
     assert 'elements.create("card"' in body and 'card.mount("#card-element")' in body
+    assert f'method="post" action="/api/v1/checkouts/{checkout_id}/card-payment"' in body
     assert f'data-confirm="/api/v1/checkouts/{checkout_id}/card-payment/confirm"' in body
     assert "Rp36.000" in body and t(app, "Thank you! Your payment is being confirmed.") in body
     assert "<noscript>" in body
-    # A reload resumes the same payment: no second intent.
-    assert 'data-secret="pi_fake_1_secret_x"' in html(buyer.get(f"/checkouts/{checkout_id}/pay"))
-    assert card_gateway == [STAR_2KG]
+    assert card_gateway == [] and card_payments_of(app) == []  # opening the page started nothing
+
+    started = buyer.post(f"/api/v1/checkouts/{checkout_id}/card-payment", json={})
+    assert started.status_code == 201, started.json
+    assert (started.json["client_secret"], started.json["amount"]) == ("pi_fake_1_secret_x", STAR_2KG)
+    # Opening the page again reads; posting again (a reload, a second tap) resumes the same payment.
+    assert buyer.get(f"/checkouts/{checkout_id}/pay").status_code == 200
+    again = buyer.post(f"/api/v1/checkouts/{checkout_id}/card-payment", json={})
+    assert again.status_code == 201 and again.json["client_secret"] == "pi_fake_1_secret_x"
+    assert card_gateway == [STAR_2KG] and card_payments_of(app) == [("pi_fake_1", "pending")]
+
+
+def test_opening_the_card_page_after_a_declined_card_changes_nothing(app, buyer, market_setup, card_gateway):
+    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    checkout_id = checkout_of(app, order_id)
+    assert buyer.post(f"/api/v1/checkouts/{checkout_id}/card-payment", json={}).status_code == 201
+    with app.app_context():
+        db.session.query(CardPayment).update({"status": CardPaymentStatus.failed})
+        db.session.commit()
+
+    assert buyer.get(f"/checkouts/{checkout_id}/pay").status_code == 200
+    assert card_gateway == [STAR_2KG] and card_payments_of(app) == [("pi_fake_1", "failed")]
+    # Paying again posts the form: the declined attempt gives way to a new one.
+    assert buyer.post(f"/api/v1/checkouts/{checkout_id}/card-payment", json={}).status_code == 201
+    assert card_payments_of(app) == [("pi_fake_1", "canceled"), ("pi_fake_2", "pending")]
 
 
 def test_card_page_when_card_payments_are_not_configured(app, buyer, market_setup, monkeypatch):

@@ -16,7 +16,8 @@ from core.extensions import db
 from core.money import MAX_AMOUNT, MoneyError, from_minor_units, to_minor_units
 from groups.models import Group
 from inventory import services as inv
-from payments import services as payments
+from payments import inputs
+from payments.services import common, recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order
 from payments.models import Payment, Refund
@@ -31,7 +32,7 @@ weights = st.lists(st.integers(0, 10**6), min_size=1, max_size=12).filter(any)
 @given(total=st.integers(0, MAX_AMOUNT), weights=weights)
 @settings(max_examples=300)
 def test_spread_sums_exactly_and_each_part_is_within_one_of_its_share(total, weights):
-    parts = payments.spread(total, weights)
+    parts = common.spread(total, weights)
 
     assert len(parts) == len(weights) and sum(parts) == total
     assert all(isinstance(part, int) and part >= 0 for part in parts)
@@ -44,7 +45,7 @@ def test_spread_sums_exactly_and_each_part_is_within_one_of_its_share(total, wei
 @given(total=st.integers(0, 10**9), weights=weights)
 @settings(max_examples=300)
 def test_spread_gives_leftover_units_to_the_largest_remainders_ties_to_the_earlier(total, weights):
-    parts = payments.spread(total, weights)
+    parts = common.spread(total, weights)
 
     whole = sum(weights)
     exact = [Fraction(total * w, whole) for w in weights]
@@ -58,14 +59,14 @@ def test_spread_gives_leftover_units_to_the_largest_remainders_ties_to_the_earli
 
 
 def test_spread_examples():
-    assert payments.spread(100, [1, 1, 1]) == [34, 33, 33]
-    assert payments.spread(2, [1, 1, 1]) == [1, 1, 0]
-    assert payments.spread(10, [1, 2]) == [3, 7]
-    assert payments.spread(0, [0, 0]) == [0, 0]
+    assert common.spread(100, [1, 1, 1]) == [34, 33, 33]
+    assert common.spread(2, [1, 1, 1]) == [1, 1, 0]
+    assert common.spread(10, [1, 2]) == [3, 7]
+    assert common.spread(0, [0, 0]) == [0, 0]
     with pytest.raises(ValueError):
-        payments.spread(10, [0, 0])
+        common.spread(10, [0, 0])
     with pytest.raises(ValueError):
-        payments.spread(10, [])
+        common.spread(10, [])
 
 
 # --- the processor's minor units --------------------------------------------------------------
@@ -138,12 +139,13 @@ class PaymentMachine(RuleBasedStateMachine):
             return data.draw(st.integers(1, limit - 1), label="amount")
         return limit + data.draw(st.integers(1, 100_000), label="over by")
 
-    def send(self, call, body: dict, key: str | None):
-        """Call the service as the coordinator; returns what the model expects next to have happened."""
-        with acting(self.flask_app, self.shop.user):
+    def send(self, read, call, body: dict, key: str | None):
+        """Read `body` as the API does and call the service as the coordinator; returns what the model expects
+        next to have happened."""
+        with acting(self.flask_app, self.shop.user) as lead:
             order = db.session.get(Order, self.order_id)
             try:
-                record, created = call(order, dict(body), key)
+                record, created = call(lead, order, read(dict(body)), common.retry_of(key, body))
             except (Conflict, ValidationFailed) as exc:
                 db.session.rollback()
                 return exc
@@ -168,7 +170,7 @@ class PaymentMachine(RuleBasedStateMachine):
             body["reference"] = "BRI 123"
         seen = self.first_seen("payment", body, key)
 
-        outcome = self.send(payments.record_payment, body, key)
+        outcome = self.send(inputs.offline_payment, recorded.record_payment, body, key)
 
         if seen == "replay":
             assert outcome == (body["amount"], False)
@@ -191,7 +193,7 @@ class PaymentMachine(RuleBasedStateMachine):
             body["method"] = method
         seen = self.first_seen("refund", body, key)
 
-        outcome = self.send(payments.refund_order, body, key)
+        outcome = self.send(inputs.requested_refund, refunds.refund_order, body, key)
 
         if seen == "replay":
             assert outcome == (body["amount"], False)
@@ -207,7 +209,8 @@ class PaymentMachine(RuleBasedStateMachine):
 
     @rule(amount=st.sampled_from([0, -1, 10.5, "12,50", True, 10**16, "١٢٣"]))
     def bad_amount_changes_nothing(self, amount):
-        outcome = self.send(payments.record_payment, {"method": "cash", "amount": amount}, None)
+        outcome = self.send(inputs.offline_payment, recorded.record_payment, {"method": "cash", "amount": amount},
+                            None)
         assert isinstance(outcome, ValidationFailed) and "amount" in outcome.errors
 
     @invariant()

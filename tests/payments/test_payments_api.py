@@ -242,6 +242,17 @@ def test_a_body_that_is_not_an_object_or_a_bad_key_is_refused_and_changes_nothin
     assert state(app) == before
 
 
+def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(app, client, market):
+    order = new_order(client, market)
+    before = state(app)
+    for path in ("payments", "refunds"):
+        form = client.post(f"{API}/orders/{order['id']}/{path}", data="method=cash&amount=1000",
+                           content_type="application/x-www-form-urlencoded", headers=_headers(market.lead))
+        assert_error(form, 415)
+        assert_error(client.post(f"{API}/orders/{order['id']}/{path}", headers=_headers(market.lead)), 415)
+    assert state(app) == before
+
+
 # --- Idempotency-Key ---------------------------------------------------------------------------
 
 def test_a_retry_with_the_same_key_and_body_returns_the_first_payment(app, client, market):
@@ -663,6 +674,18 @@ def test_bad_multipart_fields_are_422_and_a_refused_payment_keeps_no_slip(app, c
     assert state(app) == before and slip_files(media) == []
 
 
+def test_a_multipart_payment_with_an_unknown_file_is_422_and_changes_nothing(app, client, market, media):
+    import io
+    order = new_order(client, market, payment="transfer")
+    before = state(app)
+    response = client.post(f"{API}/orders/{order['id']}/payments",
+                           headers={**_headers(market.lead), "Accept-Language": "id"},
+                           content_type="multipart/form-data",
+                           data={"method": "transfer", "amount": "40000", "receipt": (io.BytesIO(photo()), "r.png")})
+    assert assert_error(response, 422, "receipt")["errors"] == {"receipt": ["Kolom ini tidak dikenal."]}
+    assert state(app) == before and slip_files(media) == []
+
+
 def test_a_slip_for_another_groups_order_or_from_a_buyer_is_refused(app, client, market, media):
     order = new_order(client, market, payment="transfer")
     before = state(app)
@@ -682,6 +705,13 @@ def test_a_retried_upload_with_the_same_key_records_once_and_another_photo_is_42
     other = pay_with_slip(client, order["id"], market.lead, photo(size=(61, 40)), key="slip-1")
     assert_error(other, 422, "Idempotency-Key")
     assert payment_count(app) == 1 and len(slip_files(media)) == 1
+
+
+def test_completing_is_still_documented_with_the_orders(app, client):
+    operation = client.get(f"{API}/openapi.json").json["paths"][f"{API}/orders/{{order_id}}/complete"]["post"]
+    assert operation["tags"] == ["marketplace_api"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/CompleteIn"}
 
 
 def test_the_openapi_document_describes_the_slip_upload(app, client):

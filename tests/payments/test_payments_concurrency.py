@@ -11,7 +11,8 @@ from sqlalchemy import func, insert, select
 
 from core import ledger
 from core.extensions import db
-from payments import services as payments
+from payments import inputs
+from payments.services import common, recorded, refunds
 from marketplace import services as market_services
 from marketplace.models import Order, OrderEvent, OrderStatus, PaymentMethod
 from payments.models import Payment, Refund
@@ -161,15 +162,16 @@ def test_payments_and_refunds_at_once_keep_refunded_within_paid(app, server, mar
 
 # --- a twin that gets in between the check and the insert ------------------------------------------
 
-def _twin_slips_in(monkeypatch, hook: str, model, row: dict, found: list) -> None:
-    """Make `hook` (called after the order is locked and the key checked) insert `row` first, as a twin would."""
-    original = getattr(payments, hook)
+def _twin_slips_in(monkeypatch, module, hook: str, model, row: dict, found: list) -> None:
+    """Make `hook` of `module` (called after the order is locked and the key checked) insert `row` first, as a
+    twin would."""
+    original = getattr(module, hook)
 
     def twin(*args, **kwargs):
         found.append(db.session.execute(insert(model).values(**row).returning(model.id)).scalar_one())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(payments, hook, twin)
+    monkeypatch.setattr(module, hook, twin)
 
 
 def test_a_payment_refused_by_the_key_index_returns_the_twin_and_leaves_the_transaction_usable(
@@ -177,12 +179,13 @@ def test_a_payment_refused_by_the_key_index_returns_the_twin_and_leaves_the_tran
     order = new_order(app.test_client(), market)
     body = {"method": "cash", "amount": 30000}
     twin: list = []
-    _twin_slips_in(monkeypatch, "_cancel_pending_card_payments", Payment, {
+    _twin_slips_in(monkeypatch, recorded, "_cancel_pending_card_payments", Payment, {
         "order_id": order["id"], "group_id": market.tani.id, "method": PaymentMethod.cash, "amount": 30000,
         "fee": 0, "idempotency_key": "tap", "request_hash": market_services.request_fingerprint(body)}, twin)
 
-    with acting(app, market.lead.user):
-        payment, created = payments.record_payment(db.session.get(Order, order["id"]), body, "tap")
+    with acting(app, market.lead.user) as lead:
+        payment, created = recorded.record_payment(lead, db.session.get(Order, order["id"]),
+                                                   inputs.offline_payment(body), common.retry_of("tap", body))
 
         assert (payment.id, created) == (twin[0], False)
         assert db.session.get(Order, order["id"]).paid == 0  # ours was not recorded; the session still works
@@ -196,12 +199,13 @@ def test_a_refund_refused_by_the_key_index_returns_the_twin_and_leaves_the_trans
     paid(client, order["id"], market.lead, {"method": "cash", "amount": 30000})
     body = {"amount": 1000, "reason": "Retur"}
     twin: list = []
-    _twin_slips_in(monkeypatch, "_card_refundable", Refund, {
+    _twin_slips_in(monkeypatch, refunds, "_card_refundable", Refund, {
         "order_id": order["id"], "group_id": market.tani.id, "method": PaymentMethod.cash, "amount": 1000,
         "reason": "Retur", "idempotency_key": "tap", "request_hash": market_services.request_fingerprint(body)}, twin)
 
-    with acting(app, market.lead.user):
-        refund, created = payments.refund_order(db.session.get(Order, order["id"]), body, "tap")
+    with acting(app, market.lead.user) as lead:
+        refund, created = refunds.refund_order(lead, db.session.get(Order, order["id"]),
+                                               inputs.requested_refund(body), common.retry_of("tap", body))
 
         assert (refund.id, created) == (twin[0], False)
         assert db.session.get(Order, order["id"]).refunded == 0

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from core import ledger
 from core.extensions import db
 from core.types import utcnow
-from payments import services as payments
+from payments.services import common, refunds
+from payments.services import webhooks as gateway_events
 from payments.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
 from marketplace.models import Order
 from marketplace.services import expire_orders
@@ -343,7 +344,7 @@ def test_the_card_fee_is_spread_over_the_orders_and_booked(app, client, market, 
         orders = db.session.scalars(select(Order).order_by(Order.id)).all()
         assert sum(o.card_fees for o in orders) == expected
         weights = [o.total for o in orders]
-        assert [o.card_fees for o in orders] == payments.spread(expected, weights)
+        assert [o.card_fees for o in orders] == common.spread(expected, weights)
         for order in orders:
             assert ledger.balance(order.group_id, ledger.CARD_FEES) == order.card_fees
             assert ledger.balance(order.group_id, ledger.CARD) == order.total - order.card_fees
@@ -424,7 +425,7 @@ def test_a_dashboard_refund_is_spread_over_the_orders_as_the_payment_was_and_boo
 
     assert (answer.status_code, answer.json["outcome"]) == (200, "refunded")
     ids = sorted(totals)
-    expected = payments.spread(50001, [totals[i] for i in ids])
+    expected = common.spread(50001, [totals[i] for i in ids])
     assert refunds_of(app) == [(i, part, refund_id) for i, part in zip(ids, expected)]
     for order_id in ids:
         view = get_order(client, order_id, market.buyer).json
@@ -591,13 +592,13 @@ def test_a_late_refund_retried_after_a_failure_refunds_once(app, client, market,
     checkout, intent_id = started_then_expired(app, client, market, (market.daster, "3"))
     placed(client, market.other_buyer, body_of((market.daster, "3")))
     payload, headers = signed(event_for(pay_late(intent_id), event_id="evt_late_retry"))
-    booked = payments._book_refund
+    booked = refunds.book_refund
 
     def fails_once(*args, **kwargs):
-        monkeypatch.setattr(payments, "_book_refund", booked)
-        raise payments.GatewayUnavailable()
+        monkeypatch.setattr(refunds, "book_refund", booked)
+        raise common.GatewayUnavailable()
 
-    monkeypatch.setattr(payments, "_book_refund", fails_once)
+    monkeypatch.setattr(refunds, "book_refund", fails_once)
     assert_error(post_webhook(client, payload, headers), 502)  # the refund went out; our commit did not
     assert rows(app, Payment) == rows(app, Refund) == rows(app, ProcessorEvent) == 0
     assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1
@@ -659,29 +660,29 @@ def test_a_refund_fits_its_parts_exactly_and_never_above_their_room():
     @settings(max_examples=300, deadline=None)
     def check(amount, parts):
         weights, room = [w for w, _r in parts], [r for _w, r in parts]
-        given_, left = payments.fit_refund(amount, weights, room)
+        given_, left = gateway_events.fit_refund(amount, weights, room)
         assert sum(given_) + left == amount and left >= 0
         assert all(0 <= part <= limit for part, limit in zip(given_, room))
         assert left == 0 or given_ == room  # something is left over only when every part is full
-        if all(share <= limit for share, limit in zip(payments.spread(amount, weights), room)):
-            assert given_ == payments.spread(amount, weights)  # room enough: the way the payment was spread
+        if all(share <= limit for share, limit in zip(common.spread(amount, weights), room)):
+            assert given_ == common.spread(amount, weights)  # room enough: the way the payment was spread
 
     check()
-    assert payments.fit_refund(500, [], []) == ([], 500)
+    assert gateway_events.fit_refund(500, [], []) == ([], 500)
 
 
 def test_a_card_refund_retried_after_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
     body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-1"}
-    real_book = payments._book_refund
+    real_book = refunds.book_refund
 
     def lost(*args, **kwargs):  # the refund reached Stripe, then the request failed before it was recorded
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(payments, "_book_refund", lost)
+    monkeypatch.setattr(refunds, "book_refund", lost)
     assert client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body).status_code == 500
-    monkeypatch.setattr(payments, "_book_refund", real_book)
+    monkeypatch.setattr(refunds, "book_refund", real_book)
     assert refunds_of(app) == []
     [made] = stripe.Refund.list(payment_intent=intent["id"]).data
 
@@ -701,10 +702,10 @@ def test_a_card_refund_retried_before_stripe_reported_it_refunds_once(app, clien
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
     body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-2"}
-    real_book = payments._book_refund
-    monkeypatch.setattr(payments, "_book_refund", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lost")))
+    real_book = refunds.book_refund
+    monkeypatch.setattr(refunds, "book_refund", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lost")))
     assert client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body).status_code == 500
-    monkeypatch.setattr(payments, "_book_refund", real_book)
+    monkeypatch.setattr(refunds, "book_refund", real_book)
 
     retried = client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body)
 

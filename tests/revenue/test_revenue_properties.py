@@ -24,9 +24,9 @@ from revenue.services import accrual as revenue
 from revenue.models import Earning, SplitMethod
 from groups.models import Group
 from inventory import services as inv
-from payments import services as payments
+from payments.services import recorded, refunds
 from marketplace import services as market
-from marketplace.models import Order
+from marketplace.models import Order, PaymentMethod
 from tests.factories import make_user
 from tests.stock_helpers import acting, make_stock_group
 
@@ -385,17 +385,17 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
             order_id, total = checkout.orders[0].id, checkout.orders[0].total
             db.session.commit()
         refunded_before = data.draw(st.integers(0, total - 1), label="refunded before completion")
-        with acting(app, setup.user):
+        with acting(app, setup.user) as lead:
             start = books(gid)
-            order = market.confirm(db.session.get(Order, order_id))
-            payments.record_payment(order, {"method": "cash", "amount": total})
+            order = market.confirm(lead, db.session.get(Order, order_id))
+            recorded.record_payment(lead, order, recorded.OfflinePayment(PaymentMethod.cash, total))
             if refunded_before:
-                payments.refund_order(order, {"amount": refunded_before, "reason": "Sebagian layu",
-                                              "method": "cash"})
-            market.mark_ready(order)
+                refunds.refund_order(lead, order, refunds.RequestedRefund(refunded_before, "Sebagian layu",
+                                                                          PaymentMethod.cash))
+            market.mark_ready(lead, order)
             db.session.flush()
             before = books(gid)
-            market.complete(order)
+            market.complete(lead, order)
             db.session.commit()
             credit = credited(order_id)
             assert sum(credit.values()) == total - refunded_before
@@ -403,9 +403,9 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
 
         base, cumulative = total - refunded_before, 0
         for amount in refund_plan(data, base):
-            with acting(app, setup.user):
-                payments.refund_order(db.session.get(Order, order_id),
-                                      {"amount": amount, "reason": "Barang rusak", "method": "cash"})
+            with acting(app, setup.user) as lead:
+                refunds.refund_order(lead, db.session.get(Order, order_id),
+                                     refunds.RequestedRefund(amount, "Barang rusak", PaymentMethod.cash))
                 db.session.commit()
                 cumulative += amount
                 check_refund_rule(order_id, base, cumulative, credit)

@@ -1,0 +1,133 @@
+"""The buyer's orders, an order's page and the steps that move it, and the coordinator's queue and packing list.
+
+The money on these pages (payments, refunds, how to pay, the forms that take or give back money, the
+handover button) is payments' to render (marketplace.order_payments); payments' own pages show an order
+again with a money form's errors through `order_page`.
+"""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from accounts.services import require_login
+from core.errors import Conflict, ValidationFailed
+from core.extensions import db
+from core.pages import safe_next
+from core.pagination import paginate
+from groups import services as groups
+from groups.models import Group
+from marketplace import services
+from marketplace.forms import OrderActionForm
+from marketplace.models import OPEN_STATUSES, Order, OrderStatus
+from marketplace.order_payments import order_payments
+from marketplace.views.common import (NEXT_STEPS, PER_PAGE, bp, day_arg, groups_by_id, page_arg, users_by_id,
+                                      whatsapp_link)
+
+QUEUE_PER_PAGE = 50
+ACTIONS = {"confirm": services.confirm, "ready": services.mark_ready, "complete": services.complete}
+BUYER_CANCELS = (OrderStatus.placed, OrderStatus.confirmed)
+
+
+# --- the buyer's orders, and an order's page -------------------------------------------
+
+@bp.route("/orders")
+@login_required
+def my_orders():
+    services.expire_opportunistically()
+    result = paginate(services.buyer_orders_query(current_user).options(selectinload(Order.lines)), page_arg(),
+                      PER_PAGE)
+    return render_template("marketplace/my_orders.html", result=result,
+                           groups=groups_by_id(o.group_id for o in result["items"]))
+
+
+@bp.route("/orders/<int:order_id>")
+@login_required
+def order(order_id: int):
+    services.expire_opportunistically()
+    return order_page(services.get_order_or_404(order_id))
+
+
+def order_page(found: Order, status: int = 200, **bound):
+    """An order as the viewer may see it, with the buttons their role allows and, from payments, its money.
+
+    `bound` holds a money form sent back with its errors (payments.views), handed on to payments as it came.
+    """
+    group = db.session.get(Group, found.group_id)
+    manages = services.manages(found, current_user)
+    insider = found.group_id in services.groups_seeing_allocations(current_user, [found.group_id])
+    steps = NEXT_STEPS.get(found.status, ()) if manages else ()
+    if found.status == OrderStatus.ready and not services.can_complete(found):
+        steps = tuple(step for step in steps if step != "complete")  # paid first: the handover button does both
+    buyer_cancels = found.buyer_id == current_user.id and found.status in BUYER_CANCELS and "cancel" not in steps
+    people = users_by_id([found.buyer_id] + [e.actor_id for e in found.events])
+    own = found.buyer_id == current_user.id
+    money = order_payments().order_page(found, current_user, insider=insider, manages=manages, bound=bound)
+    return render_template(
+        "marketplace/order.html", order=found, group=group, manages=manages, steps=steps,
+        buyer_cancels=buyer_cancels, people=people, form=OrderActionForm(), sees_buyer=not own,
+        whatsapp=whatsapp_link(found, group) if own else None, money=money), status
+
+
+@bp.route("/orders/<int:order_id>/<action>", methods=["POST"])
+@login_required
+def order_action(order_id: int, action: str):
+    if action not in (*ACTIONS, "cancel"):
+        abort(404)
+    found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
+    form = OrderActionForm()
+    back = safe_next(url_for("marketplace.order", order_id=found.id))
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if action == "cancel":
+            services.cancel(require_login(), found, form.note.data or None)
+        else:
+            ACTIONS[action](require_login(), found)  # a buyer or a treasurer is refused here (403)
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Order #%(id)d is now %(status)s.", id=found.id, status=services.status_label(found.status)), "success")
+    return redirect(back)
+
+
+# --- the coordinator's queue and packing list ------------------------------------------
+
+QUEUE_FILTERS = ("open", "all", *(s.value for s in OrderStatus))
+
+
+@bp.route("/groups/<int:group_id>/orders")
+@login_required
+def queue(group_id: int):
+    services.expire_opportunistically()
+    group = groups.get_group_or_404(group_id)
+    status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
+    day, bad_day = day_arg()
+    query = services.group_orders_query(group, None if status in ("open", "all") else status, day)
+    if status == "open":
+        query = query.where(Order.status.in_(OPEN_STATUSES))
+    result = paginate(query.options(selectinload(Order.lines)), page_arg(), QUEUE_PER_PAGE)
+    manages = groups.can_manage(group, current_user)
+    return render_template("marketplace/queue.html", group=group, result=result, status=status, day=day,
+                           bad_day=bad_day, counts=services.order_counts(group),
+                           people=users_by_id(o.buyer_id for o in result["items"]),
+                           manages=manages, steps=NEXT_STEPS,
+                           form=OrderActionForm(), here=request.full_path, today=services.today_wib(),
+                           can_complete=services.can_complete,
+                           handovers=order_payments().handover_forms(result["items"], request.full_path)
+                           if manages else {})
+
+
+@bp.route("/groups/<int:group_id>/packing")
+@login_required
+def packing(group_id: int):
+    group = groups.get_group_or_404(group_id)
+    day, bad_day = day_arg()
+    if bad_day:
+        flash(_("Use a date such as 2026-11-28."), "error")
+    packed = services.packing_list(group, day or services.today_wib())
+    waiting = db.session.scalar(select(func.count()).select_from(
+        services.group_orders_query(group, OrderStatus.placed.value, packed["day"]).subquery()))
+    return render_template("marketplace/packing.html", group=group, packing=packed, waiting=waiting)
