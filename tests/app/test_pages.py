@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
-from flask_babel import force_locale, gettext
 from markupsafe import escape
 from sqlalchemy import func, select
 
@@ -18,22 +17,13 @@ from core.extensions import api, db, limiter
 from core.phone import display_phone
 from groups.models import Group, GroupKind, Invitation, Member, Role
 from tests.factories import PASSWORD, make_group, make_member, make_user
+from tests.pages import html, t
 
 CODE = re.compile(r'<p class="code">([A-Z2-9]{4}-[A-Z2-9]{4})</p>')
 CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 # --- helpers --------------------------------------------------------------------
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def t(app, message: str, locale: str = "id", **params) -> str:
-    """`message` as a page in `locale` shows it (translated if a translation exists, HTML-escaped)."""
-    with app.test_request_context("/"), force_locale(locale):
-        return str(escape(gettext(message, **params)))
-
 
 def page_login(client, login: str, password: str = PASSWORD, **kwargs):
     return client.post("/login", data={"login": login, "password": password}, **kwargs)

@@ -11,8 +11,6 @@ from types import SimpleNamespace
 
 import pytest
 from babel.dates import format_date
-from flask_babel import force_locale, gettext
-from markupsafe import escape
 from sqlalchemy import event
 
 from core import ledger
@@ -34,19 +32,15 @@ from tests.marketplace.test_marketplace_api import (  # noqa: F401  (market is a
     moved,
     placed,
 )
-from tests.marketplace.test_marketplace_pages import html, page_login
+from tests.marketplace.test_marketplace_pages import page_login
+from tests.pages import html
+from tests.pages import t
 
 TERONG_2KG = 15000  # two kilos of aubergine at Rp7.500
 CABAI_1KG = 45000
 DASTER = 85000
 REFUND = 5000
 PAYOUT = 10000
-
-
-def t(app, message: str, locale: str = "id", **params) -> str:
-    """`message` as a page in `locale` shows it (escaped)."""
-    with app.test_request_context("/"), force_locale(locale):
-        return str(escape(gettext(message, **params)))
 
 
 def this_month(locale: str = "id") -> str:

@@ -6,9 +6,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from flask_babel import force_locale, gettext
 from flask_login import login_user
-from markupsafe import escape
 from PIL import Image
 from sqlalchemy import select
 
@@ -18,20 +16,7 @@ from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Product, Stock, Variant
 from tests.factories import PASSWORD, make_group, make_member, make_user, rows
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def t(app, message: str, locale: str = "id", raw: bool = False, **params) -> str:
-    """`message` as a page in `locale` shows it (translated if a translation exists, HTML-escaped).
-
-    `raw`: as a template's own `_()` shows it, which Jinja leaves unescaped.
-    """
-    with app.test_request_context("/"), force_locale(locale):
-        text = gettext(message, **params)
-        return text if raw else str(escape(text))
+from tests.pages import html
 
 
 def page_login(client, login: str, password: str = PASSWORD):

@@ -12,8 +12,8 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Product, ProductStatus, Variant
-from tests.inventory.pages_world import (COORDINATOR_PAGES, acting_as, books_are_clean, contribute, html,
-                                         inventory_rows, page_login, page_path, png_bytes, selected, stock_of, t)
+from tests.inventory.pages_world import COORDINATOR_PAGES, acting_as, books_are_clean, contribute, inventory_rows, page_login, page_path, png_bytes, selected, stock_of
+from tests.pages import html, t
 from tests.inventory.pages_world import world  # noqa: F401 (fixture)
 
 

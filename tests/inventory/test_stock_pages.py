@@ -13,8 +13,8 @@ from core.formatting import WIB, format_wib
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Variant
-from tests.inventory.pages_world import (acting_as, books_are_clean, contribute, html, inventory_rows, page_login,
-                                         selected, stock_of, t)
+from tests.inventory.pages_world import acting_as, books_are_clean, contribute, inventory_rows, page_login, selected, stock_of
+from tests.pages import html, t
 from tests.inventory.pages_world import world  # noqa: F401 (fixture)
 
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, ngettext
 from markupsafe import escape
 from sqlalchemy import select, update
 
@@ -20,6 +20,7 @@ from marketplace import services as market
 from marketplace.models import Checkout, Order, OrderEvent, OrderStatus
 from tests.factories import PASSWORD, login, make_group, make_member, make_user
 from tests.stock_helpers import acting, contribute
+from tests.pages import html, t
 
 # --- helpers --------------------------------------------------------------------
 
@@ -30,16 +31,6 @@ def _fresh_catalog():
     catalog.clear_cache()
     yield
     catalog.clear_cache()
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def t(app, message: str, **params) -> str:
-    """`message` as an Indonesian page shows it (escaped)."""
-    with app.test_request_context("/"), force_locale("id"):
-        return str(escape(gettext(message, **params)))
 
 
 def page_login(client, user, next_path: str | None = None):

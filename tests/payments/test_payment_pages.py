@@ -21,7 +21,8 @@ from payments.models import CardPayment, CardPaymentStatus, Payment, Refund
 from payments.providers import StartedPayment, StripeProvider, order_reference
 from payments.slips import slip_dir
 from tests.factories import make_member, make_user
-from tests.marketplace.test_marketplace_pages import html, market_setup, page_login, place, status_of  # noqa: F401  (fixture)
+from tests.marketplace.test_marketplace_pages import market_setup, page_login, place, status_of  # noqa: F401  (fixture)
+from tests.pages import html
 
 STAR_2KG = 36000  # two kilos of star fruit at Rp18.000
 
