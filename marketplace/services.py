@@ -256,22 +256,29 @@ class Placed:
         return self._checkout
 
 
-def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
+def place_checkout(buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None
+                   ) -> tuple[Checkout, bool]:
     """Reserve every line and make one order per group; returns (checkout, created).
 
     All or nothing: InsufficientStock (409) lists every short line and nothing is
     held. The same key with the same body returns the first checkout; with another
     body it is refused (422).
     """
-    placed = place(data, idempotency_key)
+    placed = place(buyer, lines, fulfilment, payment_method, idempotency_key)
     return placed.checkout, placed.created
 
 
-def place(data: dict, idempotency_key=None) -> Placed:
-    """place_checkout, keeping what it read of the orders' groups for the answer."""
-    buyer = require_login()
+def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None) -> Placed:
+    """place_checkout, keeping what it read of the orders' groups for the answer.
+
+    `lines`, `fulfilment` and `payment_method` are the parts of a checkout as the
+    buyer sent them (CheckoutIn checked their shape; the checkout page sends the
+    same): each value is checked here, a bad one answered with its own message
+    keyed by where it is (`lines.<n>.quantity`), after a retry is recognised by its
+    key and the fingerprint of those parts.
+    """
     key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
+    fingerprint = request_fingerprint({"lines": lines, "fulfilment": fulfilment, "payment_method": payment_method})
     # What the body asks for is read before anything is written: on SQLite outside the write lock.
     # The writes stay safe on what they find then: stock is guarded in SQL, the key by a unique index.
     with reads_first():
@@ -280,14 +287,14 @@ def place(data: dict, idempotency_key=None) -> Placed:
             if existing is not None:
                 return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
         try:
-            payment_method = PaymentMethod(data.get("payment_method"))
+            payment_method = PaymentMethod(payment_method)
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
         if not provider_for(payment_method).available():
             raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
                                              "by transfer."))
-        fulfilment = _clean_fulfilment(data.get("fulfilment"))
-        lines = _clean_lines(data.get("lines"), buyer)
+        fulfilment = _clean_fulfilment(fulfilment)
+        lines = _clean_lines(lines, buyer)
 
     # Everything the writes need is built here, before the first of them takes SQLite's write lock: from
     # there to the commit only the statements run, each given the ids the one before returned.

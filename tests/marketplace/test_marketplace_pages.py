@@ -10,6 +10,7 @@ from flask_babel import force_locale, gettext, ngettext
 from markupsafe import escape
 from sqlalchemy import select, update
 
+from accounts.models import User
 from core.extensions import db
 from core.types import utcnow
 from groups.models import Group
@@ -123,7 +124,7 @@ def place(app, buyer, lines, day=None, method="pickup", payment="cash", address=
         body = {"lines": [{"variant_id": v, "quantity": q} for v, q in lines],
                 "fulfilment": {"method": method, "date": (day or market.today_wib()).isoformat(),
                                "address": address}, "payment_method": payment}
-        placed, _ = market.place_checkout(body)
+        placed, _ = market.place_checkout(db.session.get(User, buyer.id), **body)
         db.session.commit()
         return [o.id for o in placed.orders]
 

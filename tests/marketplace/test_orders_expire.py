@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from accounts.models import User
 from core.extensions import db
 from core.types import utcnow
 from inventory import services as inv
@@ -53,8 +54,9 @@ def shop(app, db):
 
 def place(app, shop, payment_method="card", quantity="2") -> int:
     with acting(app, shop.buyer):
-        checkout, _ = market.place_checkout({"lines": [{"variant_id": shop.variant, "quantity": quantity}],
-                                             "fulfilment": {"method": "pickup"}, "payment_method": payment_method})
+        checkout, _ = market.place_checkout(db.session.get(User, shop.buyer.id),
+                                            [{"variant_id": shop.variant, "quantity": quantity}], {"method": "pickup"},
+                                            payment_method)
         db.session.commit()
         return checkout.orders[0].id
 
