@@ -34,7 +34,7 @@ def _sqlite_begin(conn):
     A deferred transaction that reads and then writes fails at once (SQLITE_BUSY)
     when another writer committed in between; BEGIN IMMEDIATE waits its turn
     instead. Reads (GET) stay deferred and never block, unless the request set
-    `g.write_transaction` for a write of its own (the expiry sweep). A writing
+    `g.write_transaction` for a write of its own (the card pay page). A writing
     request's reads inside `reads_first()` begin deferred too, and give way to
     an IMMEDIATE transaction before anything else runs (_sqlite_write_after_reads).
     """

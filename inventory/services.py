@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import bindparam, case, func, insert, literal_column, select, update
+from sqlalchemy.exc import OperationalError
 
 from core.validation import ID_MAX, clean_name, has_control_chars, row_by_id
 from accounts.services import require_login
@@ -541,6 +542,30 @@ class Reservation:
             _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
                            for line in self.lines], MovementKind.reservation, 1, self.actor_id)
         _forget_counters()
+
+
+class StockBusy(Conflict):
+    """Another transaction holds a stock row that was not to be waited for."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock refused by NOWAIT
+_LOCK_WITHOUT_WAITING = (select(_stock.c.variant_id)
+                         .where(_stock.c.variant_id.in_(bindparam("variant_ids", expanding=True)))
+                         .order_by(_stock.c.variant_id).with_for_update(nowait=True))
+
+
+def lock_without_waiting(variant_ids) -> None:
+    """Lock the variants' stock rows in id order, or raise StockBusy at once when another transaction holds one.
+
+    PostgreSQL only (SQLite writers hold the database lock), and inside a savepoint:
+    there a refused lock ends the transaction, and rolling back to the savepoint saves it.
+    """
+    try:
+        db.session.execute(_LOCK_WITHOUT_WAITING, {"variant_ids": sorted(set(variant_ids))})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise StockBusy() from exc
+        raise
 
 
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:

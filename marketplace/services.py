@@ -7,6 +7,7 @@ an order event; packing takes units from members' lots first in, first out.
 """
 import functools
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -352,7 +353,7 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
     events = [{"order_id": order_id, **event} for order_id in order_of_group.values()]
     connection.execute(_INSERT_EVENTS, events)
     references = {variant_id: f"order_line:{line_id}" for (_order_id, variant_id), line_id in line_ids.items()}
-    reservation.hold(references, connection)
+    _hold_releasing_overdue(lambda: reservation.hold(references, connection), now)
     written = _written({**checkout_params, "id": checkout_id}, order_params, order_of_group, lines_written, line_ids,
                        events)
     return Placed(True, written=written, groups=groups, insiders=insiders)
@@ -450,7 +451,7 @@ def reinstate_expired(order: Order, note: str) -> bool:
         raise TransitionNotAllowed(order, OrderStatus.placed)
     try:
         with db.session.begin_nested():
-            stock.reserve(_stock_lines(order), actor_id=None)
+            _hold_releasing_overdue(lambda: stock.reserve(_stock_lines(order), actor_id=None), utcnow())
     except stock.InsufficientStock:
         return False
     before = db.session.scalar(
@@ -532,40 +533,73 @@ def cancel(order: Order, note=None) -> Order:
     return order
 
 
+EXPIRING = (OrderStatus.placed, OrderStatus.confirmed)  # the statuses an unpaid card order expires from
+
+
+def _overdue(now: datetime) -> tuple:
+    """SQL for 'an unpaid card order past its payment window'."""
+    return (Order.status.in_(EXPIRING), Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
+            Order.expires_at < now, ~is_paid_clause())
+
+
+def _expire(order: Order) -> None:
+    _move(order, OrderStatus.expired, None, "payment window passed")
+    _release(order, None)
+
+
 def expire_orders(now: datetime | None = None, limit: int = 500) -> int:
     """Expire unpaid card orders past their payment window and release their stock; returns how many."""
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(Order.id).where(Order.status.in_((OrderStatus.placed, OrderStatus.confirmed)),
-                               Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
-                               Order.expires_at < now, ~is_paid_clause())
-        .order_by(Order.id).limit(limit)))
+    ids = list(db.session.scalars(select(Order.id).where(*_overdue(now)).order_by(Order.id).limit(limit)))
     expired = 0
     for order_id in ids:
         order = _lock(db.session.get(Order, order_id))
-        if order.status not in (OrderStatus.placed, OrderStatus.confirmed) or order.paid >= order.total:
+        if order.status not in EXPIRING or order.paid >= order.total:
             continue  # moved on or paid meanwhile
-        _move(order, OrderStatus.expired, None, "payment window passed")
-        _release(order, None)
+        _expire(order)
         expired += 1
     db.session.flush()
     return expired
 
 
-_last_sweep: dict[str, datetime] = {}
+def expire_overdue_holding(variant_ids, now: datetime | None = None) -> int:
+    """Expire the unpaid card orders past their payment window that hold any of `variant_ids`, and release their
+    stock, in the caller's transaction; returns how many.
+
+    For a sale that found those variants short, so it waits for no one: on
+    PostgreSQL an order, or a stock row, that another transaction holds is left
+    to it (that transaction is moving it now), and each order is expired in a
+    savepoint of its own.
+    """
+    now = now or utcnow()
+    holding = select(OrderLine.order_id).where(OrderLine.variant_id.in_(set(variant_ids)))
+    query = (select(Order).where(*_overdue(now), Order.id.in_(holding)).order_by(Order.id)
+             .execution_options(populate_existing=True))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        query = query.with_for_update(skip_locked=True)
+    expired = 0
+    for order in db.session.scalars(query).all():
+        try:
+            with db.session.begin_nested():
+                if postgresql:
+                    stock.lock_without_waiting(line.variant_id for line in order.lines)
+                _expire(order)
+        except stock.StockBusy:
+            continue
+        expired += 1
+    return expired
 
 
-def expire_opportunistically(every_seconds: int = 60) -> int:
-    """Run expire_orders at most once a minute per process, from ordinary requests."""
-    now = utcnow()
-    last = _last_sweep.get("at")
-    if last is not None and (now - last).total_seconds() < every_seconds:
-        return 0
-    _last_sweep["at"] = now
-    count = expire_orders(now)
-    if count:
-        db.session.commit()
-    return count
+def _hold_releasing_overdue(hold: Callable[[], None], now: datetime) -> None:
+    """Hold stock by `hold`; when it finds a variant short, expire the overdue unpaid card orders holding it and
+    try once more: an order whose payment window has passed never blocks a sale."""
+    try:
+        hold()
+    except stock.InsufficientStock as short:
+        if not expire_overdue_holding([line["variant_id"] for line in short.shortfalls], now):
+            raise
+        hold()
 
 
 # --- reading ------------------------------------------------------------------------------

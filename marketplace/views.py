@@ -285,7 +285,6 @@ def _without_cookies() -> bool:
 
 @bp.route("/catalog")
 def catalog():
-    services.expire_opportunistically()
     visitor = _without_cookies()
     key = (request.script_root, request.query_string)
     if visitor:
@@ -567,7 +566,6 @@ def pay_by_card(checkout_id: int):
 @bp.route("/orders")
 @login_required
 def my_orders():
-    services.expire_opportunistically()
     result = paginate(services.buyer_orders_query(current_user).options(selectinload(Order.lines)), _page_arg(),
                       PER_PAGE)
     return render_template("marketplace/my_orders.html", result=result,
@@ -577,7 +575,6 @@ def my_orders():
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(order_id: int):
-    services.expire_opportunistically()
     return _order_page(services.get_order_or_404(order_id))
 
 
@@ -790,7 +787,6 @@ QUEUE_FILTERS = ("open", "all", *(s.value for s in OrderStatus))
 @bp.route("/groups/<int:group_id>/orders")
 @login_required
 def queue(group_id: int):
-    services.expire_opportunistically()
     group = groups.get_group_or_404(group_id)
     status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
     day, bad_day = _day_arg()

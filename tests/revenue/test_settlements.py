@@ -22,7 +22,7 @@ from groups.models import Member
 from revenue.services.accrual import GROUP_FUND, member_account
 from tests.factories import assert_error, bearer, make_group, make_member, make_token, make_user
 from tests.marketplace.test_marketplace_api import actor, body_of, contribute, create_product, market, moved, placed  # noqa: F401
-from tests.payments.test_payments_concurrency import _fire, server  # noqa: F401  (fixture)
+from tests.payments.test_payments_concurrency import _fire
 
 API = "/api/v1"
 
