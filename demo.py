@@ -245,10 +245,10 @@ def _seed_orders() -> int:
     buyer = db.session.scalar(select(User).where(User.email == BUYER[0]))
     created = 0
     for spec in ORDERS:
-        body = {"lines": [{"variant_id": _variant_id(*line[:3]), "quantity": line[3]} for line in spec["lines"]],
-                "fulfilment": spec["fulfilment"], "payment_method": spec["payment_method"]}
+        lines = [{"variant_id": _variant_id(*line[:3]), "quantity": line[3]} for line in spec["lines"]]
         with _acting_as(buyer), _card_payments_shown(spec["payment_method"] == "card"):
-            checkout, new = market.place_checkout(body, spec["key"])
+            checkout, new = market.place_checkout(buyer, lines, spec["fulfilment"], spec["payment_method"],
+                                                  spec["key"])
         if not new:
             continue  # placed by an earlier run, and moved along then
         created += 1

@@ -6,10 +6,8 @@ import secrets
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.models import (EMAIL_MAX_LENGTH, ApiToken, User)
@@ -17,7 +15,6 @@ from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
 from core.phone import PhoneError, normalize_phone
-from core.prepared import Prepared
 from core.types import utcnow
 from core.validation import ID_MAX, clean_name, has_control_chars
 
@@ -149,28 +146,11 @@ def update_profile(user: User, *, name: str | None = None, locale: str | None = 
     return user
 
 
-# The token and its user in one query of plain columns, prepared once (core.prepared): building a statement
-# costs more than running it, and the ORM's loading of an entity more than making the object of its columns.
-# Read on every API request, never kept between requests, so a revoked token is refused at once.
-_users, _tokens = User.__table__, ApiToken.__table__
-_TOKEN_AND_USER = Prepared(select(_tokens.c.id.label("token_id"), _tokens.c.token_hash.label("token_token_hash"),
-                                   _tokens.c.revoked_at.label("token_revoked_at"), *_users.c)
-                            .join(_users, _users.c.id == _tokens.c.user_id)
-                            .where(_tokens.c.token_hash == bindparam("token_hash")))
-
-
-def _loaded(model, values: dict):
-    """The object of `model` with these column values, in the session as if the ORM had loaded it."""
-    mapper = inspect(model)
-    if not mapper.configured:  # a new process whose first request is this one: the ORM had no query yet
-        configure_mappers()
-    obj = db.session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
-    if obj is None:
-        obj = mapper.class_manager.new_instance()
-        instance_dict(obj).update(values)
-        make_transient_to_detached(obj)
-        db.session.add(obj)
-    return obj
+# The token with its user, in one query built once (SQLAlchemy compiles it once and keeps it in its compiled
+# cache). Read on every API request, never kept between requests, so a revoked token is refused at once.
+_TOKEN_AND_USER = (select(ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, User)
+                   .join(User, User.id == ApiToken.user_id)
+                   .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 def user_from_bearer(header: str) -> User:
@@ -180,12 +160,14 @@ def user_from_bearer(header: str) -> User:
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthorized(_l("The API token is not valid."))
     token_hash = hash_token(token)
-    found = next(iter(_TOKEN_AND_USER.rows(db.session.connection(), {"token_hash": token_hash})), None)
-    if (found is None or found.token_revoked_at is not None
-            or not hmac.compare_digest(found.token_token_hash, token_hash) or not found.active):
+    found = db.session.execute(_TOKEN_AND_USER, {"token_hash": token_hash}).first()
+    if found is None:
         raise Unauthorized(_l("The API token is not valid."))
-    g.api_token_id = found.token_id  # the token itself is read again only to revoke it (accounts.api)
-    return _loaded(User, {column.key: getattr(found, column.key) for column in _users.c})
+    token_id, found_hash, revoked_at, user = found
+    if revoked_at is not None or not hmac.compare_digest(found_hash, token_hash) or not user.active:
+        raise Unauthorized(_l("The API token is not valid."))
+    g.api_token_id = token_id  # the token itself is read again only to revoke it (accounts.api)
+    return user
 
 
 def _bearer_user(req) -> User | None:

@@ -33,14 +33,13 @@ def _sqlite_begin(conn):
 
     A deferred transaction that reads and then writes fails at once (SQLITE_BUSY)
     when another writer committed in between; BEGIN IMMEDIATE waits its turn
-    instead. Reads (GET) stay deferred and never block, unless the request set
-    `g.write_transaction` for a write of its own (the expiry sweep). A writing
+    instead. Reads (GET, which never write) stay deferred and never block. A writing
     request's reads inside `reads_first()` begin deferred too, and give way to
     an IMMEDIATE transaction before anything else runs (_sqlite_write_after_reads).
     """
     if conn.dialect.name != "sqlite":
         return
-    if not has_request_context() or g.get("write_transaction"):
+    if not has_request_context():
         deferred = False
     else:
         deferred = request.method in READING_METHODS or bool(g.get("reading_first"))

@@ -4,6 +4,7 @@ from core.blueprint import Blueprint, dict_dumper
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.database import reads_first
 from accounts.models import User
@@ -119,7 +120,7 @@ _CHECKOUT_OUT = dict_dumper(CheckoutOut())
 @blp.response(201, CheckoutOut, headers={"Idempotent-Replayed": {
     "description": "`true` when a retry got the first checkout back", "schema": {"type": "string"}}})
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough stock: `errors.lines` lists each short variant")
-def create_checkout(headers, _data):
+def create_checkout(headers, data):
     """Buy from one or more groups: every line reserved at once, one order per group.
 
     All or nothing: when any line is short the answer is 409 with `errors.lines`
@@ -127,11 +128,18 @@ def create_checkout(headers, _data):
     A retry with the same `Idempotency-Key` and body returns the first checkout
     (201, header `Idempotent-Replayed: true`); the same key with another body is 422.
     """
-    # The body as sent, not as loaded: its fingerprint is what a retry must match.
-    placed = services.place(request.get_json(), headers.get("idempotency_key"))
+    # The body is JSON: another content type is 415 and an empty body 400 (webargs loads either as {}).
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    if not request.get_data(cache=True):
+        raise BadRequest()
+    buyer = require_login()
+    # CheckoutIn keeps each value as sent (its shape checked): the service checks them with its own messages.
+    placed = services.place(buyer, data.get("lines"), data.get("fulfilment"), data.get("payment_method"),
+                            headers.get("idempotency_key"))
     _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
     with reads_first():  # a retry's answer reads the first checkout again
-        view = checkout_view(placed.written or placed.checkout, require_login(), placed)
+        view = checkout_view(placed.written or placed.checkout, buyer, placed)
     # Dumped as @blp.response would, by the same schema, through its planned walk.
     return (current_app.json.response(_CHECKOUT_OUT(view)), 201,
             {} if placed.created else {"Idempotent-Replayed": "true"})

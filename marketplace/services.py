@@ -7,6 +7,7 @@ an order event; packing takes units from members' lots first in, first out.
 """
 import functools
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -16,10 +17,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, inspect, or_, select
+from sqlalchemy import Row, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm import selectinload
 
 from core.database import reads_first
 from core.validation import ID_MAX, has_control_chars, row_by_id
@@ -29,7 +29,6 @@ from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationF
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
 from core.money import format_rupiah
-from core.prepared import Prepared, Record, insert_rows, row_params
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from revenue.services import accrual as revenue
@@ -130,53 +129,44 @@ def _clean_fulfilment(data) -> dict:
             "note": note, "date": day}
 
 
-# The checkout's statements are built once: building a statement costs more than running it.
+# The checkout's statements are built once (one per number of rows or variants, for those that take several),
+# so SQLAlchemy compiles each once and keeps it in its compiled cache.
 _variants, _products, _groups, _members = Variant.__table__, Product.__table__, Group.__table__, Member.__table__
-# Each variant with what its order shows of its group, and whether the buyer keeps that group's books
-# (coordinator or treasurer: they see lot allocations and card fees).
+_keeps_books = (select(_members.c.id)
+                .where(_members.c.group_id == _variants.c.group_id, _members.c.user_id == bindparam("buyer_id"),
+                       _members.c.active.is_(True),
+                       or_(_members.c.role == Role.coordinator, _members.c.role == Role.treasurer))
+                .exists().label("buyer_keeps_books"))
 
 
 @functools.cache
-def _variants_for_sale(count: int) -> Prepared:
+def _variants_for_sale(count: int):
     """Each of `count` variants (`variant_0`...) with what its order shows of its group, and whether the buyer
     keeps that group's books (coordinator or treasurer: they see lot allocations and card fees)."""
-    keeps_books = (select(_members.c.id)
-                   .where(_members.c.group_id == _variants.c.group_id, _members.c.user_id == bindparam("buyer_id"),
-                          _members.c.active.is_(True),
-                          or_(_members.c.role == Role.coordinator, _members.c.role == Role.treasurer))
-                   .exists().label("buyer_keeps_books"))
-    return Prepared(
-        select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price, _variants.c.active,
-               _products.c.name.label("product_name"), _products.c.unit,
-               _products.c.status.label("product_status"), _groups.c.name.label("group_name"),
-               _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name, _groups.c.bank_account_number,
-               _groups.c.bank_account_holder, keeps_books)
-        .join(_products, _products.c.id == _variants.c.product_id)
-        .join(_groups, _groups.c.id == _variants.c.group_id)
-        .where(_variants.c.id.in_([bindparam(f"variant_{i}", type_=_variants.c.id.type) for i in range(count)])))
+    return (select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price,
+                   _variants.c.active, _products.c.name.label("product_name"), _products.c.unit,
+                   _products.c.status.label("product_status"), _groups.c.name.label("group_name"),
+                   _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name,
+                   _groups.c.bank_account_number, _groups.c.bank_account_holder, _keeps_books)
+            .join(_products, _products.c.id == _variants.c.product_id)
+            .join(_groups, _groups.c.id == _variants.c.group_id)
+            .where(_variants.c.id.in_([bindparam(f"variant_{i}", type_=_variants.c.id.type) for i in range(count)])))
 
 
 _FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id"),
                                         Checkout.idempotency_key == bindparam("key"))
 _checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__,
                                         OrderEvent.__table__)
-# Each INSERT returns whole rows, so the objects made of them are complete, defaults and all. Several rows
-# are one statement (one per count, see core.prepared.insert_rows); the rows come back in any order and
-# are told apart by what is unique within a checkout: an order by its group, a line by its order and
-# variant, an event by its order.
-_CHECKOUT_COLUMNS = ("buyer_id", "idempotency_key", "request_hash", "total", "payment_method", "created_at")
-_ORDER_COLUMNS = ("checkout_id", "group_id", "buyer_id", "status", "payment_method", "fulfilment_method",
-                  "fulfilment_date", "address", "note", "total", "currency", "expires_at", "created_at", "updated_at")
-_LINE_COLUMNS = ("order_id", "variant_id", "product_name", "variant_label", "unit", "quantity", "unit_price", "total")
-_EVENT_COLUMNS = ("order_id", "actor_id", "from_status", "to_status", "note", "created_at")
+# Every value written is known before it is written but the ids, so each INSERT returns only the ids and what
+# tells its rows apart within a checkout: an order by its group, a line by its order and variant. Several rows
+# go as one statement of as many rows (SQLAlchemy's "insertmanyvalues"); they come back in any order.
+_INSERT_CHECKOUT = insert(_checkouts).returning(_checkouts.c.id)
+_INSERT_ORDERS = insert(_orders).returning(_orders.c.id, _orders.c.group_id)
+_INSERT_LINES = insert(_lines).returning(_lines.c.id, _lines.c.order_id, _lines.c.variant_id)
+_INSERT_EVENTS = insert(_events)
 
 
-def _insert(connection, table, columns: tuple[str, ...], rows: list[dict]) -> list[Record]:
-    """Insert `rows` (each giving `columns`) in one statement; the rows written."""
-    return insert_rows(table, columns, len(rows)).rows(connection, row_params(columns, rows))
-
-
-def _clean_lines(lines, buyer: User) -> list[tuple[Record, Decimal]]:
+def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
     """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
 
     A variant comes as a row of what an order line keeps of it (see _variants_for_sale).
@@ -201,7 +191,7 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Record, Decimal]]:
         raise ValidationFailed(errors=errors)
     params = {f"variant_{i}": variant_id for i, variant_id in enumerate(wanted)}
     params["buyer_id"] = buyer.id
-    variants = {v.id: v for v in _variants_for_sale(len(wanted)).rows(db.session.connection(), params)}
+    variants = {v.id: v for v in db.session.connection().execute(_variants_for_sale(len(wanted)), params)}
     cleaned = []
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
     for variant_id, entries in wanted.items():
@@ -246,48 +236,50 @@ class OrderGroup(NamedTuple):
 class Placed:
     """A checkout placed (or found again for a retry), with what placing it read that its answer shows.
 
-    A new checkout comes as the rows just written: `written` holds them as plain
-    records (the checkout, its `orders`, each with its `lines` and `events`, as the
-    objects name them), `groups` each order's group and `insiders` the groups whose
-    books the buyer keeps, as read while placing it. Its orders are fresh: no
-    payments, refunds or lot allocations yet. `checkout` makes the objects, in the
-    session as if read back, when first asked for. A retry has only `checkout`:
-    the first checkout may have moved on since, and is read again.
+    A new checkout comes as what was just written: `written` holds it as a plain
+    record (the checkout, its `orders`, each with its `lines` and `events`, named as
+    the objects name them), `groups` each order's group and `insiders` the groups
+    whose books the buyer keeps, as read while placing it. Its orders are fresh: no
+    payments, refunds or lot allocations yet. `checkout` is the checkout as the ORM
+    reads it, read when first asked for. A retry has only `checkout`: the first
+    checkout may have moved on since, and is read again.
     """
 
-    def __init__(self, created: bool, checkout: Checkout | None = None, rows: tuple | None = None,
+    def __init__(self, created: bool, checkout: Checkout | None = None, written: SimpleNamespace | None = None,
                  groups: dict[int, OrderGroup] | None = None, insiders: frozenset[int] | None = None):
-        self.created, self._checkout, self._rows = created, checkout, rows
+        self.created, self._checkout, self.written = created, checkout, written
         self.groups, self.insiders = groups, insiders
 
     @property
     def checkout(self) -> Checkout:
         if self._checkout is None:
-            self._checkout = _assembled(_as_loaded, *self._rows)
-            db.session.add(self._checkout)  # and, along its relationships, its orders and theirs
+            self._checkout = db.session.get(Checkout, self.written.id)
         return self._checkout
 
-    @property
-    def written(self) -> SimpleNamespace | None:
-        return _assembled(_as_record, *self._rows) if self._rows else None
 
-
-def place_checkout(data: dict, idempotency_key=None) -> tuple[Checkout, bool]:
+def place_checkout(buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None
+                   ) -> tuple[Checkout, bool]:
     """Reserve every line and make one order per group; returns (checkout, created).
 
     All or nothing: InsufficientStock (409) lists every short line and nothing is
     held. The same key with the same body returns the first checkout; with another
     body it is refused (422).
     """
-    placed = place(data, idempotency_key)
+    placed = place(buyer, lines, fulfilment, payment_method, idempotency_key)
     return placed.checkout, placed.created
 
 
-def place(data: dict, idempotency_key=None) -> Placed:
-    """place_checkout, keeping what it read of the orders' groups for the answer."""
-    buyer = require_login()
+def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None) -> Placed:
+    """place_checkout, keeping what it read of the orders' groups for the answer.
+
+    `lines`, `fulfilment` and `payment_method` are the parts of a checkout as the
+    buyer sent them (CheckoutIn checked their shape; the checkout page sends the
+    same): each value is checked here, a bad one answered with its own message
+    keyed by where it is (`lines.<n>.quantity`), after a retry is recognised by its
+    key and the fingerprint of those parts.
+    """
     key = read_key(idempotency_key)
-    fingerprint = request_fingerprint(data)
+    fingerprint = request_fingerprint({"lines": lines, "fulfilment": fulfilment, "payment_method": payment_method})
     # What the body asks for is read before anything is written: on SQLite outside the write lock.
     # The writes stay safe on what they find then: stock is guarded in SQL, the key by a unique index.
     with reads_first():
@@ -296,19 +288,19 @@ def place(data: dict, idempotency_key=None) -> Placed:
             if existing is not None:
                 return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
         try:
-            payment_method = PaymentMethod(data.get("payment_method"))
+            payment_method = PaymentMethod(payment_method)
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
         if not order_payments().available(payment_method):
             raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
                                              "by transfer."))
-        fulfilment = _clean_fulfilment(data.get("fulfilment"))
-        lines = _clean_lines(data.get("lines"), buyer)
+        fulfilment = _clean_fulfilment(fulfilment)
+        lines = _clean_lines(lines, buyer)
 
     # Everything the writes need is built here, before the first of them takes SQLite's write lock: from
     # there to the commit only the statements run, each given the ids the one before returned.
     now = utcnow()
-    by_group: OrderedDict[int, list[tuple[Record, Decimal]]] = OrderedDict()
+    by_group: OrderedDict[int, list[tuple[Row, Decimal]]] = OrderedDict()
     for variant, quantity in sorted(lines, key=lambda item: (item[0].group_id, item[0].id)):
         by_group.setdefault(variant.group_id, []).append((variant, quantity))
     window = current_app.config.get("CARD_PAYMENT_WINDOW_MINUTES", 30)
@@ -326,7 +318,8 @@ def place(data: dict, idempotency_key=None) -> Placed:
             "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
             "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
             "fulfilment_date": fulfilment["date"], "address": fulfilment["address"], "note": fulfilment["note"],
-            "total": group_total, "currency": "IDR", "expires_at": expires_at, "created_at": now, "updated_at": now})
+            "total": group_total, "paid": 0, "refunded": 0, "card_fees": 0, "currency": "IDR",
+            "expires_at": expires_at, "created_at": now, "updated_at": now})
     checkout_params = {"buyer_id": buyer.id, "idempotency_key": key, "request_hash": fingerprint,
                        # the sum of the orders' totals, known now: no UPDATE later
                        "total": sum(params["total"] for params in order_params),
@@ -339,11 +332,11 @@ def place(data: dict, idempotency_key=None) -> Placed:
                                            variant.pickup_hours, variant.bank_name, variant.bank_account_number,
                                            variant.bank_account_holder) for variant, _quantity in lines}
     insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
-    # Each runs on the session's connection, not through the session: nothing of the ORM is involved.
+    # Each runs on the session's connection: Core statements, with no objects for the session to flush.
     connection = db.session.connection()
     try:
         # Claims the key first: a concurrent twin waits here, then replays.
-        [checkout_row] = _insert(connection, _checkouts, _CHECKOUT_COLUMNS, [checkout_params])
+        checkout_id = connection.execute(_INSERT_CHECKOUT, checkout_params).scalar_one()
     except IntegrityError:
         db.session.rollback()
         existing = find_checkout(buyer, key) if key else None
@@ -351,44 +344,35 @@ def place(data: dict, idempotency_key=None) -> Placed:
             raise
         return Placed(False, replayed(existing, fingerprint, _l("Use a new key for a new checkout.")))
     for params in order_params:
-        params["checkout_id"] = checkout_row.id
-    order_rows = _insert(connection, _orders, _ORDER_COLUMNS, order_params)
-    order_of_group = {row.group_id: row.id for row in order_rows}
+        params["checkout_id"] = checkout_id
+    order_of_group = {row.group_id: row.id for row in connection.execute(_INSERT_ORDERS, order_params)}
     for group_id, params in line_params:
         params["order_id"] = order_of_group[group_id]
-    line_rows = _insert(connection, _lines, _LINE_COLUMNS, [params for _group_id, params in line_params])
-    event_rows = _insert(connection, _events, _EVENT_COLUMNS, [{"order_id": row.id, **event} for row in order_rows])
-    reservation.hold({line.variant_id: f"order_line:{line.id}" for line in line_rows}, connection)
-    return Placed(True, rows=(checkout_row, order_rows, line_rows, event_rows), groups=groups, insiders=insiders)
+    lines_written = [params for _group_id, params in line_params]
+    line_ids = {(row.order_id, row.variant_id): row.id for row in connection.execute(_INSERT_LINES, lines_written)}
+    events = [{"order_id": order_id, **event} for order_id in order_of_group.values()]
+    connection.execute(_INSERT_EVENTS, events)
+    references = {variant_id: f"order_line:{line_id}" for (_order_id, variant_id), line_id in line_ids.items()}
+    _hold_releasing_overdue(lambda: reservation.hold(references, connection), now)
+    written = _written({**checkout_params, "id": checkout_id}, order_params, order_of_group, lines_written, line_ids,
+                       events)
+    return Placed(True, written=written, groups=groups, insiders=insiders)
 
 
-def _assembled(make, checkout_row: Record, order_rows: list[Record], line_rows: list[Record], event_rows: list[Record]):
-    """The rows just inserted as a checkout with its orders, their lines and events, each made by `make`."""
-    line_rows, event_rows = sorted(line_rows, key=_id), sorted(event_rows, key=_id)  # as the relationships order
-    orders = [make(Order, row,
-                   lines=[make(OrderLine, line, allocations=[]) for line in line_rows if line.order_id == row.id],
-                   events=[make(OrderEvent, event) for event in event_rows if event.order_id == row.id])
-              for row in sorted(order_rows, key=_id)]
-    return make(Checkout, checkout_row, orders=orders)
-
-
-def _id(row: Record) -> int:
-    return row.id
-
-
-def _as_record(_model, row: Record, **collections) -> SimpleNamespace:
-    """A plain record of `row` (and the given collections), named as an object of the model would be."""
-    return SimpleNamespace(**row._asdict(), **collections)
-
-
-def _as_loaded(model, row: Record, **collections):
-    """An object of `model` holding `row` (and the given collections) as committed, loaded state."""
-    obj = inspect(model).class_manager.new_instance()
-    instance_dict(obj).update(row._asdict())  # as the ORM's own loading puts a row's columns
-    for key, value in collections.items():
-        set_committed_value(obj, key, value)
-    make_transient_to_detached(obj)  # the row's key makes it persistent when added
-    return obj
+def _written(checkout: dict, orders: list[dict], order_of_group: dict[int, int], lines: list[dict],
+             line_ids: dict[tuple[int, int], int], events: list[dict]) -> SimpleNamespace:
+    """What a checkout just wrote, as plain records of the checkout, its orders, their lines and events, named
+    and ordered as the objects and their relationships are."""
+    records = {}
+    for order in orders:
+        order_id = order_of_group[order["group_id"]]
+        records[order_id] = SimpleNamespace(**order, id=order_id, lines=[], events=[])
+    for line in sorted(lines, key=lambda line: line_ids[line["order_id"], line["variant_id"]]):
+        records[line["order_id"]].lines.append(
+            SimpleNamespace(**line, id=line_ids[line["order_id"], line["variant_id"]], allocations=[]))
+    for event in events:
+        records[event["order_id"]].events.append(SimpleNamespace(**event))
+    return SimpleNamespace(**checkout, orders=[records[order_id] for order_id in sorted(records)])
 
 
 # --- fetching and permission --------------------------------------------------------------
@@ -483,7 +467,7 @@ def reinstate_expired(order: Order, note: str) -> bool:
         raise TransitionNotAllowed(order, OrderStatus.placed)
     try:
         with db.session.begin_nested():
-            stock.reserve(_stock_lines(order), actor_id=None)
+            _hold_releasing_overdue(lambda: stock.reserve(_stock_lines(order), actor_id=None), utcnow())
     except stock.InsufficientStock:
         return False
     before = db.session.scalar(
@@ -563,40 +547,73 @@ def cancel(actor: User, order: Order, note=None) -> Order:
     return order
 
 
+EXPIRING = (OrderStatus.placed, OrderStatus.confirmed)  # the statuses an unpaid card order expires from
+
+
+def _overdue(now: datetime) -> tuple:
+    """SQL for 'an unpaid card order past its payment window'."""
+    return (Order.status.in_(EXPIRING), Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
+            Order.expires_at < now, ~is_paid_clause())
+
+
+def _expire(order: Order) -> None:
+    _move(order, OrderStatus.expired, None, "payment window passed")
+    _release(order, None)
+
+
 def expire_orders(now: datetime | None = None, limit: int = 500) -> int:
     """Expire unpaid card orders past their payment window and release their stock; returns how many."""
     now = now or utcnow()
-    ids = list(db.session.scalars(
-        select(Order.id).where(Order.status.in_((OrderStatus.placed, OrderStatus.confirmed)),
-                               Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
-                               Order.expires_at < now, ~is_paid_clause())
-        .order_by(Order.id).limit(limit)))
+    ids = list(db.session.scalars(select(Order.id).where(*_overdue(now)).order_by(Order.id).limit(limit)))
     expired = 0
     for order_id in ids:
         order = _lock(db.session.get(Order, order_id))
-        if order.status not in (OrderStatus.placed, OrderStatus.confirmed) or order.paid >= order.total:
+        if order.status not in EXPIRING or order.paid >= order.total:
             continue  # moved on or paid meanwhile
-        _move(order, OrderStatus.expired, None, "payment window passed")
-        _release(order, None)
+        _expire(order)
         expired += 1
     db.session.flush()
     return expired
 
 
-_last_sweep: dict[str, datetime] = {}
+def expire_overdue_holding(variant_ids, now: datetime | None = None) -> int:
+    """Expire the unpaid card orders past their payment window that hold any of `variant_ids`, and release their
+    stock, in the caller's transaction; returns how many.
+
+    For a sale that found those variants short, so it waits for no one: on
+    PostgreSQL an order, or a stock row, that another transaction holds is left
+    to it (that transaction is moving it now), and each order is expired in a
+    savepoint of its own.
+    """
+    now = now or utcnow()
+    holding = select(OrderLine.order_id).where(OrderLine.variant_id.in_(set(variant_ids)))
+    query = (select(Order).where(*_overdue(now), Order.id.in_(holding)).order_by(Order.id)
+             .execution_options(populate_existing=True))
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        query = query.with_for_update(skip_locked=True)
+    expired = 0
+    for order in db.session.scalars(query).all():
+        try:
+            with db.session.begin_nested():
+                if postgresql:
+                    stock.lock_without_waiting(line.variant_id for line in order.lines)
+                _expire(order)
+        except stock.StockBusy:
+            continue
+        expired += 1
+    return expired
 
 
-def expire_opportunistically(every_seconds: int = 60) -> int:
-    """Run expire_orders at most once a minute per process, from ordinary requests."""
-    now = utcnow()
-    last = _last_sweep.get("at")
-    if last is not None and (now - last).total_seconds() < every_seconds:
-        return 0
-    _last_sweep["at"] = now
-    count = expire_orders(now)
-    if count:
-        db.session.commit()
-    return count
+def _hold_releasing_overdue(hold: Callable[[], None], now: datetime) -> None:
+    """Hold stock by `hold`; when it finds a variant short, expire the overdue unpaid card orders holding it and
+    try once more: an order whose payment window has passed never blocks a sale."""
+    try:
+        hold()
+    except stock.InsufficientStock as short:
+        if not expire_overdue_holding([line["variant_id"] for line in short.shortfalls], now):
+            raise
+        hold()
 
 
 # --- reading ------------------------------------------------------------------------------

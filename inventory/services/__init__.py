@@ -23,13 +23,14 @@ from inventory.services.reading import (alerts, lot_history, lots_query, movemen
 from inventory.services.reconciliation import stock_check
 from inventory.services.records import (DEFAULT_LABEL, MAX_LINES, UNCHANGED, InsufficientStock, LotDraw, StockLine,
                                         check_id, field_error, quantity_in, quantity_message)
-from inventory.services.reservations import Reservation, available, consume, release, reserve
+from inventory.services.reservations import (Reservation, StockBusy, available, consume, lock_without_waiting, release,
+                                            reserve)
 
 __all__ = [
-    "DEFAULT_LABEL", "MAX_LINES", "UNCHANGED", "InsufficientStock", "LotDraw", "Reservation", "StockLine",
+    "DEFAULT_LABEL", "MAX_LINES", "UNCHANGED", "InsufficientStock", "LotDraw", "Reservation", "StockBusy", "StockLine",
     "add_variant", "adjust", "alerts", "available", "check_id", "consume", "create_product", "define_unit",
     "field_error", "get_lot_in_group", "get_member_in_group", "get_product_or_404", "get_variant_in_group",
-    "get_variant_or_404", "get_visible_product", "group_units", "lot_history", "lots_query", "manages_stock",
+    "get_variant_or_404", "get_visible_product", "group_units", "lock_without_waiting", "lot_history", "lots_query", "manages_stock",
     "movements_query", "my_lots", "my_lots_query", "products_query", "quantity_in", "quantity_message", "read_kind",
     "receive_contribution", "release", "reserve", "resolve_unit", "set_product_photo", "stock_check", "stock_query",
     "stock_rows", "update_product", "update_variant",

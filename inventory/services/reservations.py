@@ -12,10 +12,11 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from core.errors import Conflict, NotFound
 from core.extensions import db
-from core.prepared import Prepared
+
 from core.quantity import Quantity, QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from inventory.models import Lot, Movement, MovementKind, Stock, Variant
@@ -131,41 +132,43 @@ def _restore_reserved(lines: list[StockLine], sign: int) -> None:
 
 
 # Reserving variants: with more than one, their stock rows locked first in id order (PostgreSQL); then one
-# guarded UPDATE for all of them that names the rows it moved. Prepared once per number of variants.
+# guarded UPDATE for all of them that names the rows it moved, and their movements. Each statement is built once
+# per number of variants, so SQLAlchemy compiles it once and keeps it in its compiled cache.
 @functools.cache
-def _lock_in_order(count: int) -> Prepared:
+def _lock_in_order(count: int):
     """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
-    return Prepared(select(_stock.c.variant_id)
-                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-                    .order_by(_stock.c.variant_id).with_for_update())
+    return (select(_stock.c.variant_id)
+            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
+            .order_by(_stock.c.variant_id).with_for_update())
 
 
 @functools.cache
-def _reserve_each(count: int) -> Prepared:
-    """UPDATE stock SET reserved = reserved + q(variant) for `count` variants, each only where available."""
+def _reserve_each(count: int):
+    """UPDATE stock SET reserved = reserved + q(variant) for `count` variants (`variant_0`, `quantity_0`...), each
+    only where available, returning the variants it moved."""
     wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
-    return Prepared(update(_stock)
-                    .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
-                           _stock.c.on_hand >= _stock.c.reserved + wanted)
-                    .values(reserved=_stock.c.reserved + wanted)
-                    .returning(_stock.c.variant_id))
+    return (update(_stock)
+            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
+                   _stock.c.on_hand >= _stock.c.reserved + wanted)
+            .values(reserved=_stock.c.reserved + wanted)
+            .returning(_stock.c.variant_id))
 
 
 @functools.cache
-def _record_each(count: int) -> Prepared:
+def _record_each(count: int):
     """A reservation movement for each of `count` variants, one per variant, in one INSERT ... SELECT."""
     def each(name: str, type_):
         return case(*((_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
                       for i in range(count)))
 
-    return Prepared(insert(_movements).from_select(
+    return insert(_movements).from_select(
         ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
         select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
                _qty("on_hand_change"), each("quantity", Quantity()), each("reference", _movements.c.reference.type),
                bindparam("line_actor", type_=_movements.c.actor_id.type),
                bindparam("moved_at", type_=_movements.c.created_at.type))
         .where(_variants.c.id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-        .order_by(_variants.c.id)))
+        .order_by(_variants.c.id))
 
 
 class Reservation:
@@ -197,16 +200,17 @@ class Reservation:
 
         `references` gives a variant's movement its reference when that is known only
         now (the id of an order line just written), in place of its line's own.
-        `connection` is the session's, when the caller has it in hand.
+        `connection` is the session's, when the caller has it in hand. A refused hold
+        leaves the counters as they were, so it may be tried again.
         """
         if not self.lines:
             return
         requested, params = self.requested, self.params
-        # An unknown variant has no stock row: nothing moves for it, so it is short.
         connection = connection or db.session.connection()
-        if len(requested) > 1 and _is_postgresql():
-            _lock_in_order(len(requested)).run(connection, params)
-        moved = {row.variant_id for row in _reserve_each(len(requested)).rows(connection, params)}
+        if len(requested) > 1 and connection.dialect.name == "postgresql":
+            connection.execute(_lock_in_order(len(requested)), params)
+        # An unknown variant has no stock row: nothing moves for it, so it is short.
+        moved = set(connection.execute(_reserve_each(len(requested)), params).scalars())
         short = requested.keys() - moved
         if short:
             _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
@@ -219,11 +223,35 @@ class Reservation:
         if self.one_each:
             for i, line in enumerate(self.lines):
                 params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
-            _record_each(len(self.lines)).run(connection, {**params, "moved_at": utcnow()})
+            connection.execute(_record_each(len(self.lines)), {**params, "moved_at": utcnow()})
         else:
             _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
                            for line in self.lines], MovementKind.reservation, 1, self.actor_id)
         _forget_counters()
+
+
+class StockBusy(Conflict):
+    """Another transaction holds a stock row that was not to be waited for."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock refused by NOWAIT
+_LOCK_WITHOUT_WAITING = (select(_stock.c.variant_id)
+                         .where(_stock.c.variant_id.in_(bindparam("variant_ids", expanding=True)))
+                         .order_by(_stock.c.variant_id).with_for_update(nowait=True))
+
+
+def lock_without_waiting(variant_ids) -> None:
+    """Lock the variants' stock rows in id order, or raise StockBusy at once when another transaction holds one.
+
+    PostgreSQL only (SQLite writers hold the database lock), and inside a savepoint:
+    there a refused lock ends the transaction, and rolling back to the savepoint saves it.
+    """
+    try:
+        db.session.execute(_LOCK_WITHOUT_WAITING, {"variant_ids": sorted(set(variant_ids))})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise StockBusy() from exc
+        raise
 
 
 def reserve(lines: list[StockLine], actor_id: int | None = None) -> None:

@@ -15,7 +15,6 @@ from groups.models import Group
 from inventory import services as stock
 from inventory.models import ProductKind
 from marketplace import cart as carts
-from marketplace import services
 from marketplace.catalog import SORTS, Current, Pieces, catalog_page, catalog_rendered, catalog_villages, product_card
 from marketplace.views.common import PER_PAGE, bp, page_arg, text_arg
 
@@ -176,7 +175,6 @@ def _without_cookies() -> bool:
 
 @bp.route("/catalog")
 def catalog():
-    services.expire_opportunistically()
     visitor = _without_cookies()
     key = (request.script_root, request.query_string)
     if visitor:

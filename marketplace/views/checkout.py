@@ -74,7 +74,8 @@ def checkout():
         try:
             if not current:
                 raise ValidationFailed(_l("Your cart is empty. Add something from the catalog first."))
-            placed, _created = services.place_checkout(data, form.idempotency_key.data or None)
+            placed, _created = services.place_checkout(current_user, **data,
+                                                        idempotency_key=form.idempotency_key.data or None)
         except InsufficientStock as exc:
             db.session.rollback()
             shortfalls = {int(s["variant_id"]): s for s in exc.shortfalls}

@@ -34,7 +34,6 @@ BUYER_CANCELS = (OrderStatus.placed, OrderStatus.confirmed)
 @bp.route("/orders")
 @login_required
 def my_orders():
-    services.expire_opportunistically()
     result = paginate(services.buyer_orders_query(current_user).options(selectinload(Order.lines)), page_arg(),
                       PER_PAGE)
     return render_template("marketplace/my_orders.html", result=result,
@@ -44,7 +43,6 @@ def my_orders():
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(order_id: int):
-    services.expire_opportunistically()
     return order_page(services.get_order_or_404(order_id))
 
 
@@ -101,7 +99,6 @@ QUEUE_FILTERS = ("open", "all", *(s.value for s in OrderStatus))
 @bp.route("/groups/<int:group_id>/orders")
 @login_required
 def queue(group_id: int):
-    services.expire_opportunistically()
     group = groups.get_group_or_404(group_id)
     status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
     day, bad_day = day_arg()

@@ -8,6 +8,7 @@ import pytest
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 
+from accounts.models import User
 from core.errors import ValidationFailed
 from core.extensions import db
 from groups.models import Group
@@ -136,8 +137,8 @@ def test_filters_by_kind_group_village_and_stock(app, client, shop):
 
 def test_in_stock_leaves_out_what_orders_hold(app, client, shop):
     with acting(app, shop.buyer):
-        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": "2"}],
-                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+        market.place_checkout(db.session.get(User, shop.buyer.id),
+                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": "2"}], {"method": "pickup"}, "cash")
         db.session.commit()
 
     assert "Cabé rawit" not in names(client.get(f"{API}/products?in_stock=true"))
@@ -237,8 +238,9 @@ def available_of(client, q="cabe") -> str:
 
 def take_rawit(app, shop, quantity):
     with acting(app, shop.buyer):
-        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": quantity}],
-                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+        market.place_checkout(db.session.get(User, shop.buyer.id),
+                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": quantity}], {"method": "pickup"},
+                              "cash")
         db.session.commit()
 
 
@@ -294,8 +296,8 @@ def test_checkout_checks_live_stock_while_the_catalog_shows_a_kept_page(app, cli
     assert available_of(client) == "2"
 
     with acting(app, shop.buyer), pytest.raises(inv.InsufficientStock) as caught:
-        market.place_checkout({"lines": [{"variant_id": shop.variants["Cabé rawit"], "quantity": "1"}],
-                               "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+        market.place_checkout(db.session.get(User, shop.buyer.id),
+                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": "1"}], {"method": "pickup"}, "cash")
     assert caught.value.shortfalls[0]["available"] == "0"
 
 

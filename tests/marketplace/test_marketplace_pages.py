@@ -10,6 +10,7 @@ from flask_babel import force_locale, ngettext
 from markupsafe import escape
 from sqlalchemy import select, update
 
+from accounts.models import User
 from core.extensions import db
 from core.types import utcnow
 from groups.models import Group
@@ -113,7 +114,7 @@ def place(app, buyer, lines, day=None, method="pickup", payment="cash", address=
         body = {"lines": [{"variant_id": v, "quantity": q} for v, q in lines],
                 "fulfilment": {"method": method, "date": (day or market.today_wib()).isoformat(),
                                "address": address}, "payment_method": payment}
-        placed, _ = market.place_checkout(body)
+        placed, _ = market.place_checkout(db.session.get(User, buyer.id), **body)
         db.session.commit()
         return [o.id for o in placed.orders]
 
@@ -614,15 +615,17 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
     assert f"#{d} · Bu Ratna" in today_body and f"#{a} " not in today_body
 
 
-def test_card_orders_past_their_window_expire_when_pages_are_opened(app, client, market_setup):
+def test_an_expired_card_order_shows_it_expired_automatically(app, client, market_setup):
     setup = market_setup
     order_id, = place(app, setup.buyer, [(setup.star[0], "2")], payment="card")
     with app.app_context():
         db.session.execute(update(Order).where(Order.id == order_id)
                            .values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
-    market._last_sweep.clear()
     page_login(client, setup.buyer)
+    client.get(f"/orders/{order_id}")
+    assert status_of(app, order_id) == OrderStatus.placed  # opening a page changes nothing
+    assert app.test_cli_runner().invoke(args=["orders", "expire"]).exit_code == 0
     body = html(client.get(f"/orders/{order_id}"))
     assert status_of(app, order_id) == OrderStatus.expired
     assert t(app, "expired") in body and t(app, "automatically") in body

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 
+from accounts.models import User
 from inventory import services as inv
 from inventory.models import Stock
 from payments.services import recorded
@@ -21,14 +22,16 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
     body = {"lines": [{"variant_id": a, "quantity": "2.5"}, {"variant_id": b, "quantity": "1"}],
             "fulfilment": {"method": "pickup"}, "payment_method": "cash"}
     with acting(app, buyer):
-        checkout, created = market.place_checkout(body, "key-1")
+        who = db.session.get(User, buyer.id)
+        checkout, created = market.place_checkout(who, **body, idempotency_key="key-1")
         db.session.commit()
         assert created and checkout.total == 25000 + 10000
-        again, created_again = market.place_checkout(body, "key-1")
+        again, created_again = market.place_checkout(who, **body, idempotency_key="key-1")
         assert again.id == checkout.id and not created_again
         order_id = checkout.orders[0].id
         with pytest.raises(inv.InsufficientStock):
-            market.place_checkout({**body, "lines": [{"variant_id": a, "quantity": "3"}]}, "key-2")
+            market.place_checkout(who, **{**body, "lines": [{"variant_id": a, "quantity": "3"}]},
+                                  idempotency_key="key-2")
         db.session.rollback()
     with acting(app, setup.user) as lead:
         order = db.session.get(Order, order_id)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from accounts.models import User
 from core import ledger
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
@@ -124,9 +125,10 @@ class PaymentMachine(RuleBasedStateMachine):
     def place_order(self, milli):
         app, shop = self.flask_app, self.shop
         with acting(app, shop.buyer):
-            checkout, _ = market.place_checkout({
-                "lines": [{"variant_id": shop.variant, "quantity": f"{milli // 1000}.{milli % 1000:03d}"}],
-                "fulfilment": {"method": "pickup"}, "payment_method": "transfer"})
+            checkout, _ = market.place_checkout(
+                db.session.get(User, shop.buyer.id),
+                [{"variant_id": shop.variant, "quantity": f"{milli // 1000}.{milli % 1000:03d}"}], {"method": "pickup"},
+                "transfer")
             db.session.commit()
             self.order_id, self.total = checkout.orders[0].id, checkout.orders[0].total
 

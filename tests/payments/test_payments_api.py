@@ -23,14 +23,6 @@ from tests.marketplace.test_marketplace_api import API, body_of, get_order, mark
 WIB = market_services.WIB
 
 
-@pytest.fixture(autouse=True)
-def no_recent_sweep():
-    """Requests sweep expired card orders at most once a minute; start and end each test without a recent sweep."""
-    market_services._last_sweep.clear()
-    yield
-    market_services._last_sweep.clear()
-
-
 # --- helpers ----------------------------------------------------------------------------
 
 def _headers(who, key=None) -> dict:

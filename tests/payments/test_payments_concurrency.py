@@ -24,13 +24,6 @@ from tests.payments.test_payments_api import new_order, paid, ready_order
 CROWD = 8
 
 
-@pytest.fixture
-def server(server):
-    """The live server, and no recent sweep of expired orders: the first request makes one, as in a new process."""
-    market_services._last_sweep.clear()
-    return server
-
-
 def _fire(server, requests: list[tuple[str, dict, dict, str | None]]) -> list[tuple]:
     """POST every (API path, headers, body, key) at once; (status, json, Idempotent-Replayed) per request."""
     return post_at_once(server, [(f"{API}{path}", *rest) for path, *rest in requests])

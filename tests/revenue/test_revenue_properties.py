@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from accounts.models import User
 from core import ledger
 from core.extensions import db
 from core.money import split_among_members
@@ -379,9 +380,10 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
                                              received_at=(moment + timedelta(hours=n)).isoformat())
             db.session.commit()
         with acting(app, buyer):
-            checkout, _ = market.place_checkout({
-                "lines": [{"variant_id": v, "quantity": _kg(q)} for v, q in zip(variants, bought) if q],
-                "fulfilment": {"method": "pickup"}, "payment_method": "cash"})
+            checkout, _ = market.place_checkout(
+                db.session.get(User, buyer.id),
+                [{"variant_id": v, "quantity": _kg(q)} for v, q in zip(variants, bought) if q], {"method": "pickup"},
+                "cash")
             order_id, total = checkout.orders[0].id, checkout.orders[0].total
             db.session.commit()
         refunded_before = data.draw(st.integers(0, total - 1), label="refunded before completion")

@@ -12,7 +12,6 @@ from revenue.services.accrual import GROUP_FUND, member_account
 from tests.factories import assert_error
 from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
 from tests.payments.test_payments_concurrency import _fire
-from tests.payments.test_payments_concurrency import server  # noqa: F401 (fixture)
 from tests.revenue.settlement_world import API, joined_long_ago, ledger_check, sell, settle, state, statement
 from tests.revenue.settlement_world import kub  # noqa: F401 (fixture)
 
