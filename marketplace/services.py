@@ -33,7 +33,7 @@ from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from revenue.services import accrual as revenue
 from groups.models import Group, Member, Role
-from groups.services import membership, require_role, role_label
+from groups.services import authorize, membership, require_role
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
@@ -417,20 +417,9 @@ def manages(order: Order, user) -> bool:
     return member is not None and member.role == Role.coordinator
 
 
-def require_member_role(actor: User, group_id: int, *roles: Role) -> Member:
-    """`actor`'s membership of the group when it holds one of `roles`; 401 or 403 otherwise.
-
-    What groups' require_role says of the request's user, said of the acting user a service is given.
-    """
-    if actor is None or not actor.is_authenticated:
-        raise Unauthorized()
-    member = membership(db.session.get(Group, group_id), actor)
-    if member is not None and member.role in roles:
-        return member
-    if len(roles) == 1:
-        raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
-    raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
-                       roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
+def _require_coordinator(actor: User, order: Order) -> None:
+    """401 or 403 unless `actor` coordinates the order's group."""
+    authorize(actor, db.session.get(Group, order.group_id), Role.coordinator)
 
 
 def _lock(order: Order) -> Order:
@@ -485,7 +474,7 @@ def reinstate_expired(order: Order, note: str) -> bool:
 
 def confirm(actor: User, order: Order) -> Order:
     """The coordinator accepts the order."""
-    require_member_role(actor, order.group_id, Role.coordinator)
+    _require_coordinator(actor, order)
     order = _lock(order)
     _move(order, OrderStatus.confirmed, actor.id)
     db.session.flush()
@@ -494,7 +483,7 @@ def confirm(actor: User, order: Order) -> Order:
 
 def mark_ready(actor: User, order: Order) -> Order:
     """Packed: the units leave the members' lots, first in first out, and each line keeps its allocation."""
-    require_member_role(actor, order.group_id, Role.coordinator)
+    _require_coordinator(actor, order)
     order = _lock(order)
     _move(order, OrderStatus.ready, actor.id)
     for line in sorted(order.lines, key=lambda item: item.variant_id):
@@ -509,7 +498,7 @@ def mark_ready(actor: User, order: Order) -> Order:
 
 def complete(actor: User, order: Order) -> Order:
     """Handed over to the buyer."""
-    require_member_role(actor, order.group_id, Role.coordinator)
+    _require_coordinator(actor, order)
     order = _lock(order)
     if order.status == OrderStatus.ready and not can_complete(order):
         message = (_l("This order is not paid in full: %(owed)s is still owed.",
@@ -539,7 +528,7 @@ def cancel(actor: User, order: Order, note=None) -> Order:
         raise Unauthorized()
     note = _text(note, "reason", NOTE_MAX_LENGTH)
     if order.buyer_id != actor.id:
-        require_member_role(actor, order.group_id, Role.coordinator)
+        _require_coordinator(actor, order)
     order = _lock(order)
     _move(order, OrderStatus.cancelled, actor.id, note)
     _release(order, actor.id)

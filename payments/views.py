@@ -14,7 +14,6 @@ from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
 from core.pages import apply_errors, safe_next
-from groups.models import Role
 from marketplace import services
 from marketplace.models import Checkout, Order
 from marketplace.views.common import PAYMENT_LABELS, groups_by_id, whatsapp_link
@@ -140,7 +139,7 @@ def handover(order_id: int):
     """At pickup: the cash the page showed as owed is recorded and the order completed, in one step."""
     actor = require_login()
     found = services.get_order_or_404(order_id)
-    services.require_member_role(actor, found.group_id, Role.coordinator)
+    common.require_coordinator(actor, found)
     form = HandoverForm()
     back = safe_next(url_for("marketplace.order", order_id=found.id))
     if not form.validate_on_submit():

@@ -13,8 +13,8 @@ from core.errors import AppError, Conflict
 from core.extensions import db
 from core.idempotency import read_key, request_fingerprint
 from core.money import split_largest_remainder
-from groups.models import Role
-from marketplace import services
+from groups.models import Group, Role
+from groups.services import authorize
 from marketplace.models import Order
 from payments.models import Payment
 from payments.providers import provider_for
@@ -33,7 +33,12 @@ class GatewayUnavailable(AppError):
 
 def require_bookkeeper(actor: User, order: Order) -> None:
     """401 or 403 unless `actor` is the coordinator or treasurer of the order's group."""
-    services.require_member_role(actor, order.group_id, Role.coordinator, Role.treasurer)
+    authorize(actor, db.session.get(Group, order.group_id), Role.coordinator, Role.treasurer)
+
+
+def require_coordinator(actor: User, order: Order) -> None:
+    """401 or 403 unless `actor` coordinates the order's group."""
+    authorize(actor, db.session.get(Group, order.group_id), Role.coordinator)
 
 
 @dataclass(frozen=True)

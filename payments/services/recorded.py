@@ -16,7 +16,6 @@ from core.extensions import db
 from core.idempotency import replayed
 from core.money import format_rupiah
 from core.types import utcnow
-from groups.models import Role
 from marketplace import services
 from marketplace.models import Order, OrderStatus, PaymentMethod
 from payments.models import CardPayment, CardPaymentPart, CardPaymentStatus, Payment
@@ -157,7 +156,7 @@ def complete_at_handover(actor: User, order: Order, amount: int, reference: str 
                          retry: Retry | None = None) -> Order:
     """At pickup: record the cash the buyer hands over (`amount`, what is owed) and complete the order, in one
     step. The coordinator's, as completing is. A retry of a handover that went through returns the order."""
-    services.require_member_role(actor, order.group_id, Role.coordinator)
+    common.require_coordinator(actor, order)
     cash = OfflinePayment(method=PaymentMethod.cash, amount=amount, reference=reference)
     payment, created = record_payment(actor, order, cash, retry)
     order = db.session.get(Order, payment.order_id)
