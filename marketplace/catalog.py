@@ -71,7 +71,7 @@ def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False,
     Bad filters are refused (422) before the cache is looked at. The page may come
     from the cache (see the module docstring): treat it as read-only.
     """
-    found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
+    found = _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page)
     return {**found.page, "items": list(found.page["items"])}
 
 
@@ -125,7 +125,7 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     return query.order_by(func.lower(Product.name), Product.id)
 
 
-class Current:
+class CacheFreshness:
     """Whether what a request made from kept pages and lists is still what they would give it.
 
     It is until the first of them is due to be built again (REFRESH_AHEAD of its time) or the
@@ -139,7 +139,7 @@ class Current:
     def __init__(self):
         self.until, self.generation = float("inf"), _generation
 
-    def add(self, found: "_Kept | None", seconds: float) -> None:
+    def add(self, found: "CachedPage | None", seconds: float) -> None:
         """Count in a kept page or list; None, or `seconds` 0, when nothing is kept."""
         due = found.built + seconds * REFRESH_AHEAD if found is not None and seconds > 0 else float("-inf")
         self.until = min(self.until, due)
@@ -148,7 +148,7 @@ class Current:
         return self.generation == _generation and _clock() < self.until
 
 
-class Pieces:
+class LruCache:
     """Rendered pieces by key, shared by a process's threads; beyond `limit` the least recently used are forgotten."""
 
     def __init__(self, limit: int):
@@ -169,8 +169,8 @@ class Pieces:
                 self.kept.popitem(last=False)
 
 
-def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
-                     page=1, per_page=20, current: Current | None = None):
+def cached_rendering(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
+                     page=1, per_page=20, current: CacheFreshness | None = None):
     """`render(page, *depends)` for one catalog page, kept with the page: for renderings the same for every viewer.
 
     `depends` (hashable) is everything else the rendering depends on, such as the
@@ -179,7 +179,7 @@ def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village
     costs no serialization; the catalog page keeps its listing's HTML. `current`,
     when given, learns until when the page stays as it is.
     """
-    found = _kept(q, kind, group_id, village, in_stock, sort, page, per_page)
+    found = _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page)
     if current is not None:
         current.add(found, current_app.config.get("CATALOG_CACHE_SECONDS", 5))
     key = (render, *depends)
@@ -191,7 +191,7 @@ def catalog_rendered(render, *depends, q=None, kind=None, group_id=None, village
     return made
 
 
-def catalog_villages(current: Current | None = None) -> tuple[str, ...]:
+def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
     """The villages of groups that list something, for the catalog's village filter; kept as pages are.
 
     `current`, when given, learns until when the list stays as it is.
@@ -221,7 +221,7 @@ def clear_cache() -> None:
     _generation += 1
 
 
-class _Kept:
+class CachedPage:
     """A finished page (plain data, no ORM objects) or list, since when it holds, and what was rendered of it."""
 
     __slots__ = ("built", "page", "renderings")
@@ -230,17 +230,17 @@ class _Kept:
         self.built, self.page, self.renderings = built, page, {}
 
 
-def _kept(q, kind, group_id, village, in_stock, sort, page, per_page) -> _Kept:
+def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> CachedPage:
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock,
                                     sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
-        return _Kept(_clock(), _build(filters, _order(filters), page, per_page))
+        return CachedPage(_clock(), _build(filters, _order(filters), page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
 
-    def build() -> _Kept:
+    def build() -> CachedPage:
         order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
-        return _Kept(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
+        return CachedPage(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
 
     return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build,
                                ahead=_in_background)
@@ -323,12 +323,12 @@ class _PageCache:
 
     def __init__(self, max_pages: int):
         self.max_pages = max_pages
-        self.pages: OrderedDict[tuple, _Kept] = OrderedDict()
+        self.pages: OrderedDict[tuple, CachedPage] = OrderedDict()
         self.building: dict[tuple, threading.Event] = {}
         self.lock = threading.Lock()
 
-    def get_or_build(self, key: tuple, seconds: float, build, ahead=None) -> _Kept:
-        """The kept `key`, built by `build()` when missing or due: its value, or a _Kept saying since when.
+    def get_or_build(self, key: tuple, seconds: float, build, ahead=None) -> CachedPage:
+        """The kept `key`, built by `build()` when missing or due: its value, or a CachedPage saying since when.
 
         `ahead(work)`, when given, runs `work` elsewhere (a thread of its own): a page built
         again ahead then costs the request that met it nothing.
@@ -359,12 +359,12 @@ class _PageCache:
                 return found
             return self._build(key, build, previous, pending)
 
-    def _build(self, key: tuple, build, previous: _Kept | None, pending: threading.Event) -> _Kept:
+    def _build(self, key: tuple, build, previous: CachedPage | None, pending: threading.Event) -> CachedPage:
         try:
             started = _clock()  # a page's age counts from before its query ran
             found = build()
-            if not isinstance(found, _Kept):
-                found = _Kept(started, found)
+            if not isinstance(found, CachedPage):
+                found = CachedPage(started, found)
             if previous is not None and previous.page == found.page:
                 found.renderings = previous.renderings  # the same page renders the same
             with self.lock:
@@ -429,6 +429,6 @@ def _ahead_executor() -> ThreadPoolExecutor:
 
 
 _clock = time.monotonic
-_generation = 0  # how many times the cache was cleared: what a Current was made under
+_generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = _PageCache(CACHE_MAX_PAGES)
 _lists = _PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages

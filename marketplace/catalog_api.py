@@ -15,7 +15,7 @@ from inventory.api import blp as inventory_blp
 from inventory.api import product_view
 from inventory.schemas import ProductOut
 from marketplace.api import blp
-from marketplace.catalog import Current, Pieces, catalog_rendered
+from marketplace.catalog import CacheFreshness, LruCache, cached_rendering
 from marketplace.schemas import CatalogQuery
 
 
@@ -31,25 +31,25 @@ def list_products(args):
     always checks the live stock.
     """
     # The JSON is kept with the cached page: a kept page is answered without serializing it again.
-    current = Current()
-    body = catalog_rendered(_catalog_json, **args, current=current)
+    current = CacheFreshness()
+    body = cached_rendering(_catalog_json, **args, current=current)
     if current:
-        _kept_answers.put({(request.script_root, request.query_string): (current, body)})
+        _response_cache.put({(request.script_root, request.query_string): (current, body)})
     return current_app.response_class(body, mimetype="application/json")
 
 
 # A catalog page's answer, whole, by the address it was asked by (photo URLs follow the script root), while
-# the pages it shows are current (marketplace.catalog.Current): asked again, it is answered before the query
+# the pages it shows are current (marketplace.catalog.CacheFreshness): asked again, it is answered before the query
 # is parsed again. The answer is the same for everyone (a bad token is refused before this, by
 # core._check_bearer).
-KEPT_ANSWERS = 256
-_kept_answers = Pieces(KEPT_ANSWERS)
+RESPONSE_CACHE_SIZE = 256
+_response_cache = LruCache(RESPONSE_CACHE_SIZE)
 
 
 @blp.before_request
-def _kept_catalog_answer():
+def _cached_catalog_response():
     if request.endpoint == "marketplace_api.list_products":
-        [kept] = _kept_answers.get([(request.script_root, request.query_string)])
+        [kept] = _response_cache.get([(request.script_root, request.query_string)])
         if kept is not None and kept[0]:
             return current_app.response_class(kept[1], mimetype="application/json")
     return None

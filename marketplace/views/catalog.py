@@ -15,7 +15,7 @@ from groups.models import Group
 from inventory import services as stock
 from inventory.models import ProductKind
 from marketplace import cart as carts
-from marketplace.catalog import SORTS, Current, Pieces, catalog_page, catalog_rendered, catalog_villages, product_card
+from marketplace.catalog import SORTS, CacheFreshness, LruCache, catalog_page, cached_rendering, catalog_villages, product_card
 from marketplace.views.common import PER_PAGE, bp, page_arg, text_arg
 
 SORT_LABELS = {"newest": _l("Newest"), "price_asc": _l("Price: low to high"),
@@ -48,8 +48,8 @@ _SLOT = secrets.token_hex(12)
 _CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
 _FORM_SLOT = f"form{_SLOT}"
 _CSRF_SLOT_BYTES = _CSRF_SLOT.encode()
-KEPT_PIECES = 4096  # kept frames and cards (a few KB each)
-KEPT_PLAIN_PAGES = 256  # kept whole pages (some 40 KB each)
+RENDERING_CACHE_SIZE = 4096  # kept frames and cards (a few KB each)
+PAGE_CACHE_SIZE = 256  # kept whole pages (some 40 KB each)
 
 
 class _Listing(NamedTuple):
@@ -82,7 +82,7 @@ def _frozen(value):
     return value
 
 
-_pieces = Pieces(KEPT_PIECES)
+_rendering_cache = LruCache(RENDERING_CACHE_SIZE)
 
 
 def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _Listing:
@@ -95,7 +95,7 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
     frame_key = ("frame", *where, args, villages, _frozen({k: v for k, v in page.items() if k != "items"}),
                  len(items))
     keys = [frame_key, *(("card", *where, _frozen(item)) for item in items)]
-    frame, *cards = _pieces.get(keys)
+    frame, *cards = _rendering_cache.get(keys)
     args = dict(args)
     made = {}
     if frame is None:
@@ -106,7 +106,7 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
         for i, card in zip(missing, fresh, strict=True):
             cards[i] = made[keys[i + 1]] = card
     if made:
-        _pieces.put(made)
+        _rendering_cache.put(made)
     head, tail = frame[0], frame[-1]
     return _Listing(head, tuple(cards), tail, tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page,
                     args, villages)
@@ -137,7 +137,7 @@ def _plain_viewer() -> bool:
     return not current_user.is_authenticated and not carts.count() and "_flashes" not in session
 
 
-_plain_pages = Pieces(KEPT_PLAIN_PAGES)  # (listing, the whole page) by address, language and session or none
+_page_cache = LruCache(PAGE_CACHE_SIZE)  # (listing, the whole page) by address, language and session or none
 
 
 def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
@@ -152,18 +152,18 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
                                listing=_viewer_listing(listing, carts.quantities(), here)).encode(), True
     tokenless = not session  # asked after _plain_viewer(), which may have logged in from a remember-me cookie
     key = (request.full_path, locale, tokenless)
-    [kept] = _plain_pages.get([key])
+    [kept] = _page_cache.get([key])
     if kept is not None and kept[0] is listing:
         return kept[1], not tokenless
     html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here, tokenless),
                            csrf_token=lambda: _CSRF_SLOT).encode()
-    _plain_pages.put({key: (listing, html)})
+    _page_cache.put({key: (listing, html)})
     return html, not tokenless
 
 
 # The catalog page as a visitor without cookies gets it (anonymous, no session: no token, no cart, no messages,
 # the language everyone starts with), by address, with what says it is still current (marketplace.catalog).
-_visitor_pages = Pieces(KEPT_PLAIN_PAGES)
+_visitor_page_cache = LruCache(PAGE_CACHE_SIZE)
 
 
 def _without_cookies() -> bool:
@@ -178,21 +178,21 @@ def catalog():
     visitor = _without_cookies()
     key = (request.script_root, request.query_string)
     if visitor:
-        [kept] = _visitor_pages.get([key])
+        [kept] = _visitor_page_cache.get([key])
         if kept is not None and kept[0]:
             response = make_response(kept[1])
             response.vary.add("Cookie")
             return response
     args = _catalog_args()
     locale = str(get_locale())
-    current = Current()
-    listing = catalog_rendered(_catalog_listing, locale, tuple(args.items()), catalog_villages(current), **args,
+    current = CacheFreshness()
+    listing = cached_rendering(_catalog_listing, locale, tuple(args.items()), catalog_villages(current), **args,
                                page=page_arg(), per_page=PER_PAGE, current=current)
     html, with_token = _catalog_html(listing, locale)
     if with_token:
         html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
     elif visitor and current:
-        _visitor_pages.put({key: (current, html)})
+        _visitor_page_cache.put({key: (current, html)})
     return make_response(html)
 
 

@@ -337,13 +337,13 @@ def test_a_rendering_is_made_once_per_kept_page_and_what_it_depends_on(app, shop
         return f"{page['total']} products ({language})"
 
     with app.test_request_context("/catalog"):
-        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
+        assert catalog.cached_rendering(render, sort="name") == "5 products (id)"
         monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
-        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
-        assert catalog.catalog_rendered(render, sort="name") == "5 products (id)"
+        assert catalog.cached_rendering(render, sort="name") == "5 products (id)"
+        assert catalog.cached_rendering(render, sort="name") == "5 products (id)"
         assert made == [(5, "id"), (5, "id")]  # once with the cache off, once for the kept page
-        assert catalog.catalog_rendered(render, "en", sort="name") == "5 products (en)"
-        assert catalog.catalog_rendered(render, "en", sort="name") == "5 products (en)"
+        assert catalog.cached_rendering(render, "en", sort="name") == "5 products (en)"
+        assert catalog.cached_rendering(render, "en", sort="name") == "5 products (en)"
         assert made[2:] == [(5, "en")]
 
 
@@ -356,14 +356,14 @@ def test_a_page_built_again_unchanged_keeps_its_renderings(app, shop, clock, mon
         return page["total"]
 
     with app.test_request_context("/catalog"):
-        catalog.catalog_rendered(render, sort="name")
+        catalog.cached_rendering(render, sort="name")
         clock.now += 4  # built again ahead: the same products, so nothing is rendered again
-        catalog.catalog_rendered(render, sort="name")
+        catalog.cached_rendering(render, sort="name")
         assert made == [5]
         db.session.get(Product, shop.ids["Kopi bubuk robusta"]).status = ProductStatus.hidden
         db.session.commit()
         clock.now += 5
-        assert catalog.catalog_rendered(render, sort="name") == 4
+        assert catalog.cached_rendering(render, sort="name") == 4
         assert made == [5, 4]
 
 
@@ -378,7 +378,7 @@ def test_renderings_of_one_page_are_bounded(app, shop, clock, monkeypatch):
 
     with app.test_request_context("/catalog"):
         for spelling in ("a", "b", "c", "a", "b", "c"):
-            assert catalog.catalog_rendered(render, spelling, sort="name") == spelling
+            assert catalog.cached_rendering(render, spelling, sort="name") == spelling
     assert made == ["a", "b", "c", "c"]  # past the bound, rendered each time and not kept
 
 
@@ -405,8 +405,8 @@ def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, sh
     or looking the page up again, until the page is due to be built again or the cache is cleared."""
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     looked_up = []
-    rendered = market_api.catalog_rendered
-    monkeypatch.setattr(market_api, "catalog_rendered", lambda *a, **kw: looked_up.append(1) or rendered(*a, **kw))
+    rendered = market_api.cached_rendering
+    monkeypatch.setattr(market_api, "cached_rendering", lambda *a, **kw: looked_up.append(1) or rendered(*a, **kw))
     path = f"{API}/products?q=cabe"
     first = client.get(path)
     take_rawit(app, shop, "2")
