@@ -3,6 +3,7 @@
 Each package brings its own blueprints, commands and hooks through `init_app(app)`,
 called here in the order of the dependency rule (docs/ARCHITECTURE.md).
 """
+
 import logging
 from pathlib import Path
 
@@ -25,8 +26,19 @@ from config import INSTANCE_DIR, Config
 from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
-from core.extensions import (CookieSessions, Request, api, babel, bearer_request, csrf, db, limiter, login_manager,
-                             may_be_signed_in, migrate)
+from core.extensions import (
+    CookieSessions,
+    Request,
+    api,
+    babel,
+    bearer_request,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    may_be_signed_in,
+    migrate,
+)
 from core.formatting import register_filters
 from demo import seed
 
@@ -70,8 +82,9 @@ def register_extensions(app: Flask) -> None:
     app.request_class = Request
     app.session_interface = CookieSessions()
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True,
-                     compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True, compare_type=True
+    )
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.session_protection = "basic"
@@ -86,8 +99,9 @@ def register_extensions(app: Flask) -> None:
 def register_domains(app: Flask) -> None:
     for package in DOMAINS:
         package.init_app(app)
-    app.register_blueprint(Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path,
-                                     static_url_path="/api/v1/docs/assets"))
+    app.register_blueprint(
+        Blueprint("api_docs_assets", __name__, static_folder=swagger_ui_path, static_url_path="/api/v1/docs/assets")
+    )
 
     @app.before_request
     def _check_bearer():
@@ -110,8 +124,11 @@ def register_template_helpers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if not request.path.startswith("/api/v1/docs"):
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if ("text/html" in response.content_type  # JSON needs no user loaded
-                and may_be_signed_in(request) and current_user.is_authenticated):
+        if (
+            "text/html" in response.content_type  # JSON needs no user loaded
+            and may_be_signed_in(request)
+            and current_user.is_authenticated
+        ):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

@@ -1,4 +1,5 @@
 """Configuration, read from the environment."""
+
 import os
 from pathlib import Path
 
@@ -20,15 +21,13 @@ def _database_url() -> str:
     # Hosting platforms hand out postgres:// URLs; psycopg 3 is the driver here.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
 class Config:
     APP_ENV = os.environ.get("APP_ENV", "development")
-    SECRET_KEY = os.environ.get("SECRET_KEY") or (
-        "dev-only-secret-change-me" if APP_ENV != "production" else None
-    )
+    SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-secret-change-me" if APP_ENV != "production" else None)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -84,9 +83,7 @@ class TestConfig(Config):
     TESTING = True
     APP_ENV = "test"
     SECRET_KEY = "test-secret"
-    SQLALCHEMY_DATABASE_URI = os.environ.get(
-        "TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'test.db'}"
-    )
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'test.db'}")
     PROPAGATE_EXCEPTIONS = False  # tests see the same 500 answer a user would
     WTF_CSRF_ENABLED = False
     SESSION_COOKIE_SECURE = False

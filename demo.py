@@ -1,4 +1,5 @@
 """Demo data for Blitar: three groups, their members, products, stock, orders, and a login for each kind of user."""
+
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,13 +12,13 @@ from accounts.services import register_user
 from core.extensions import db
 from core.phone import normalize_phone
 from core.types import utcnow
-from revenue.services import payouts
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as stock
 from inventory.models import Product, Variant
-from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order, PaymentMethod
+from payments.services import recorded, refunds
+from revenue.services import payouts
 
 DEMO_PASSWORD = "pasar-demo"
 
@@ -26,42 +27,73 @@ BUYER = ("pembeli@pasar.test", "Bu Ratna (pembeli)", "0813-3000-1111")
 
 GROUPS = [
     {
-        "group": dict(name="KUB Jahit Sumberejo", kind=GroupKind.business, village="Sumberejo",
-                      district="Sanankulon",
-                      description="Ibu-ibu rumah tangga yang dilatih menjahit; membuat seragam sekolah dan daster batik.",
-                      pickup_point="Balai Desa Sumberejo, Sanankulon", pickup_hours="Senin–Sabtu 08.00–15.00",
-                      bank_name="BRI Unit Sanankulon", bank_account_number="0123-01-004567-50-1",
-                      bank_account_holder="KUB Jahit Sumberejo"),
+        "group": dict(
+            name="KUB Jahit Sumberejo",
+            kind=GroupKind.business,
+            village="Sumberejo",
+            district="Sanankulon",
+            description="Ibu-ibu rumah tangga yang dilatih menjahit; membuat seragam sekolah dan daster batik.",
+            pickup_point="Balai Desa Sumberejo, Sanankulon",
+            pickup_hours="Senin–Sabtu 08.00–15.00",
+            bank_name="BRI Unit Sanankulon",
+            bank_account_number="0123-01-004567-50-1",
+            bank_account_holder="KUB Jahit Sumberejo",
+        ),
         "coordinator": ("kub.sumberejo@pasar.test", "Sri Wahyuni", "0812-3300-0101"),
-        "members": [("Siti Aminah", "0812-3300-0102"), ("Nur Hidayah", "0812-3300-0103"),
-                    ("Endang Lestari", None), ("Tutik Handayani", "0812-3300-0105"),
-                    ("Sumiati", "0812-3300-0102")],
+        "members": [
+            ("Siti Aminah", "0812-3300-0102"),
+            ("Nur Hidayah", "0812-3300-0103"),
+            ("Endang Lestari", None),
+            ("Tutik Handayani", "0812-3300-0105"),
+            ("Sumiati", "0812-3300-0102"),
+        ],
         "treasurer": "Nur Hidayah",
     },
     {
-        "group": dict(name="Kelompok Tani Cabai Makmur", kind=GroupKind.farmer, village="Gembongan",
-                      district="Ponggok",
-                      description="Petani cabai rawit yang memasarkan panen bersama.",
-                      pickup_point="Gudang kelompok, Dusun Gembongan", pickup_hours="Setiap hari 06.00–10.00",
-                      bank_name="Bank Jatim Cabang Blitar", bank_account_number="0061234567",
-                      bank_account_holder="Poktan Cabai Makmur"),
+        "group": dict(
+            name="Kelompok Tani Cabai Makmur",
+            kind=GroupKind.farmer,
+            village="Gembongan",
+            district="Ponggok",
+            description="Petani cabai rawit yang memasarkan panen bersama.",
+            pickup_point="Gudang kelompok, Dusun Gembongan",
+            pickup_hours="Setiap hari 06.00–10.00",
+            bank_name="Bank Jatim Cabang Blitar",
+            bank_account_number="0061234567",
+            bank_account_holder="Poktan Cabai Makmur",
+        ),
         "coordinator": ("cabai.ponggok@pasar.test", "Pak Suyono", "0812-3300-0201"),
-        "members": [("Pak Darmaji", "0812-3300-0202"), ("Bu Katini", "0812-3300-0203"),
-                    ("Pak Slamet", "0812-3300-0204"), ("Pak Mujiono", None),
-                    ("Bu Suparmi", "0812-3300-0206"), ("Pak Wagiman", "0812-3300-0207"),
-                    ("Pak Sutrisno", "0812-3300-0208")],
+        "members": [
+            ("Pak Darmaji", "0812-3300-0202"),
+            ("Bu Katini", "0812-3300-0203"),
+            ("Pak Slamet", "0812-3300-0204"),
+            ("Pak Mujiono", None),
+            ("Bu Suparmi", "0812-3300-0206"),
+            ("Pak Wagiman", "0812-3300-0207"),
+            ("Pak Sutrisno", "0812-3300-0208"),
+        ],
         "treasurer": "Bu Katini",
     },
     {
-        "group": dict(name="Kelompok Tani Belimbing Sari", kind=GroupKind.farmer, village="Karangbendo",
-                      district="Ponggok",
-                      description="Petani belimbing; grade A dan B dipanen bersama dan dijual ke pasar lokal.",
-                      pickup_point="Rumah Pak Harjo, Karangbendo", pickup_hours="Selasa, Kamis, Sabtu 07.00–11.00"),
+        "group": dict(
+            name="Kelompok Tani Belimbing Sari",
+            kind=GroupKind.farmer,
+            village="Karangbendo",
+            district="Ponggok",
+            description="Petani belimbing; grade A dan B dipanen bersama dan dijual ke pasar lokal.",
+            pickup_point="Rumah Pak Harjo, Karangbendo",
+            pickup_hours="Selasa, Kamis, Sabtu 07.00–11.00",
+        ),
         "coordinator": ("belimbing.ponggok@pasar.test", "Pak Harjo", "0812-3300-0301"),
-        "members": [("Bu Sulastri", "0812-3300-0302"), ("Pak Paiman", "0812-3300-0303"),
-                    ("Pak Kusnadi", "0812-3300-0304"), ("Bu Warsini", None),
-                    ("Pak Jumadi", "0812-3300-0306"), ("Bu Rukmini", "0812-3300-0307"),
-                    ("Pak Gito", "0812-3300-0308")],
+        "members": [
+            ("Bu Sulastri", "0812-3300-0302"),
+            ("Pak Paiman", "0812-3300-0303"),
+            ("Pak Kusnadi", "0812-3300-0304"),
+            ("Bu Warsini", None),
+            ("Pak Jumadi", "0812-3300-0306"),
+            ("Bu Rukmini", "0812-3300-0307"),
+            ("Pak Gito", "0812-3300-0308"),
+        ],
         "treasurer": "Bu Sulastri",
     },
 ]
@@ -90,12 +122,21 @@ def seed() -> list[str]:
         if group is None:
             group = Group(created_by_id=coordinator.id, verified=True, **fields)
             db.session.add(group)
-            db.session.add(Member(group=group, user_id=coordinator.id, name=coordinator.name,
-                                  phone=coordinator.phone, email=coordinator.email, role=Role.coordinator))
+            db.session.add(
+                Member(
+                    group=group,
+                    user_id=coordinator.id,
+                    name=coordinator.name,
+                    phone=coordinator.phone,
+                    email=coordinator.email,
+                    role=Role.coordinator,
+                )
+            )
             for name, phone in spec["members"]:
                 role = Role.treasurer if name == spec["treasurer"] else Role.member
-                db.session.add(Member(group=group, name=name, phone=normalize_phone(phone) if phone else None,
-                                      role=role))
+                db.session.add(
+                    Member(group=group, name=name, phone=normalize_phone(phone) if phone else None, role=role)
+                )
             db.session.flush()
         lines.append(f"coordinator  {coordinator.email} / {DEMO_PASSWORD}  ({group.name})")
     group_name, member_name = PHONE_MEMBER
@@ -120,35 +161,87 @@ def seed() -> list[str]:
 # quantity, days ago, days until best-before).
 PRODUCTS = {
     "Kelompok Tani Cabai Makmur": [
-        (dict(name="Cabai rawit merah", kind="produce", unit="kg",
-              description="Cabai rawit segar, dipetik pagi hari.",
-              variants=[{"label": "Grade A", "unit_price": 45000, "low_stock_threshold": "5"},
-                        {"label": "Grade B", "unit_price": 38000, "low_stock_threshold": "5"}]),
-         [(1, "Grade A", "12.5", 2, 4), (2, "Grade A", "8", 1, 5), (3, "Grade B", "6.25", 1, 5),
-          (4, "Grade A", "4", 0, 6), (5, "Grade B", "3.5", 3, 1)]),
-        (dict(name="Gula kelapa", kind="processed", unit="kg",
-              description="Gula kelapa cetak dari nira kelapa kebun anggota.", unit_price=22000),
-         [(6, "standard", "15", 6, 120), (7, "standard", "10", 3, 120)]),
+        (
+            dict(
+                name="Cabai rawit merah",
+                kind="produce",
+                unit="kg",
+                description="Cabai rawit segar, dipetik pagi hari.",
+                variants=[
+                    {"label": "Grade A", "unit_price": 45000, "low_stock_threshold": "5"},
+                    {"label": "Grade B", "unit_price": 38000, "low_stock_threshold": "5"},
+                ],
+            ),
+            [
+                (1, "Grade A", "12.5", 2, 4),
+                (2, "Grade A", "8", 1, 5),
+                (3, "Grade B", "6.25", 1, 5),
+                (4, "Grade A", "4", 0, 6),
+                (5, "Grade B", "3.5", 3, 1),
+            ],
+        ),
+        (
+            dict(
+                name="Gula kelapa",
+                kind="processed",
+                unit="kg",
+                description="Gula kelapa cetak dari nira kelapa kebun anggota.",
+                unit_price=22000,
+            ),
+            [(6, "standard", "15", 6, 120), (7, "standard", "10", 3, 120)],
+        ),
     ],
     "Kelompok Tani Belimbing Sari": [
-        (dict(name="Belimbing", kind="produce", unit="kg",
-              description="Belimbing manis khas Blitar.",
-              variants=[{"label": "Grade A", "unit_price": 18000, "low_stock_threshold": "10"},
-                        {"label": "Grade B", "unit_price": 12000, "low_stock_threshold": "10"}]),
-         [(1, "Grade A", "25", 2, 6), (2, "Grade A", "18.5", 1, 7), (3, "Grade B", "20", 2, 5),
-          (5, "Grade B", "7", 4, 2), (6, "Grade A", "3", 6, -1)]),
+        (
+            dict(
+                name="Belimbing",
+                kind="produce",
+                unit="kg",
+                description="Belimbing manis khas Blitar.",
+                variants=[
+                    {"label": "Grade A", "unit_price": 18000, "low_stock_threshold": "10"},
+                    {"label": "Grade B", "unit_price": 12000, "low_stock_threshold": "10"},
+                ],
+            ),
+            [
+                (1, "Grade A", "25", 2, 6),
+                (2, "Grade A", "18.5", 1, 7),
+                (3, "Grade B", "20", 2, 5),
+                (5, "Grade B", "7", 4, 2),
+                (6, "Grade A", "3", 6, -1),
+            ],
+        ),
     ],
     "KUB Jahit Sumberejo": [
-        (dict(name="Seragam sekolah SD", kind="garment", unit="pcs",
-              description="Kemeja putih dan celana/rok merah, jahitan rapi.",
-              variants=[{"label": size, "unit_price": price, "low_stock_threshold": "5"}
-                        for size, price in (("S", 85000), ("M", 90000), ("L", 95000), ("XL", 100000))]),
-         [(1, "S", "12", 5, None), (2, "M", "15", 4, None), (3, "L", "10", 3, None), (4, "M", "2", 1, None),
-          (5, "XL", "3", 2, None)]),
-        (dict(name="Daster batik", kind="garment", unit="pcs",
-              description="Daster katun motif batik Blitar, ukuran all size.",
-              variants=[{"label": "Biru", "unit_price": 65000}, {"label": "Cokelat", "unit_price": 65000}]),
-         [(1, "Biru", "8", 6, None), (2, "Cokelat", "6", 4, None), (3, "Biru", "1", 2, None)]),
+        (
+            dict(
+                name="Seragam sekolah SD",
+                kind="garment",
+                unit="pcs",
+                description="Kemeja putih dan celana/rok merah, jahitan rapi.",
+                variants=[
+                    {"label": size, "unit_price": price, "low_stock_threshold": "5"}
+                    for size, price in (("S", 85000), ("M", 90000), ("L", 95000), ("XL", 100000))
+                ],
+            ),
+            [
+                (1, "S", "12", 5, None),
+                (2, "M", "15", 4, None),
+                (3, "L", "10", 3, None),
+                (4, "M", "2", 1, None),
+                (5, "XL", "3", 2, None),
+            ],
+        ),
+        (
+            dict(
+                name="Daster batik",
+                kind="garment",
+                unit="pcs",
+                description="Daster katun motif batik Blitar, ukuran all size.",
+                variants=[{"label": "Biru", "unit_price": 65000}, {"label": "Cokelat", "unit_price": 65000}],
+            ),
+            [(1, "Biru", "8", 6, None), (2, "Cokelat", "6", 4, None), (3, "Biru", "1", 2, None)],
+        ),
     ],
 }
 
@@ -175,18 +268,22 @@ def _seed_products() -> int:
         coordinator = _coordinator(group)
         members = list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)))
         for spec, contributions in products:
-            if db.session.scalar(select(Product.id).where(Product.group_id == group.id,
-                                                          Product.name == spec["name"])):
+            if db.session.scalar(select(Product.id).where(Product.group_id == group.id, Product.name == spec["name"])):
                 continue
             product = stock.create_product(coordinator, group, **spec)
             variants = {v.label: v for v in product.variants}
             for index, label, quantity, days_ago, keeps_days in contributions:
                 received = utcnow() - timedelta(days=days_ago, hours=3)
                 stock.receive_contribution(
-                    coordinator, group, variant_id=variants[label].id, member_id=members[index].id,
-                    quantity=quantity, received_at=received,
+                    coordinator,
+                    group,
+                    variant_id=variants[label].id,
+                    member_id=members[index].id,
+                    quantity=quantity,
+                    received_at=received,
                     best_before=(received + timedelta(days=keeps_days)).date() if keeps_days is not None else None,
-                    grade=label if label.startswith("Grade") else None)
+                    grade=label if label.startswith("Grade") else None,
+                )
             created += 1
         db.session.flush()
     return created
@@ -196,29 +293,61 @@ def _seed_products() -> int:
 # the lines (group, product, variant, quantity), how it is paid and fulfilled, and what each group's coordinator
 # then does with that group's order. Together they leave orders in every status.
 ORDERS = [
-    {"key": "demo-order-1", "payment_method": "cash", "fulfilment": {"method": "pickup"},
-     "lines": [("Kelompok Tani Cabai Makmur", "Cabai rawit merah", "Grade A", "2"),
-               ("Kelompok Tani Belimbing Sari", "Belimbing", "Grade A", "3")],
-     "steps": {"Kelompok Tani Cabai Makmur": ("confirm", "ready", "handover"),
-               "Kelompok Tani Belimbing Sari": ("confirm",)}},
-    {"key": "demo-order-2", "payment_method": "transfer",
-     "fulfilment": {"method": "delivery", "address": "SDN Sumberejo 1, Jl. Raya Sanankulon, Blitar",
-                    "note": "Untuk seragam kelas 1"},
-     "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "M", "4"),
-               ("KUB Jahit Sumberejo", "Daster batik", "Biru", "1")],
-     "steps": {"KUB Jahit Sumberejo": ("confirm", "transfer_half", "ready")}},
-    {"key": "demo-order-3", "payment_method": "cash", "fulfilment": {"method": "pickup"},
-     "lines": [("Kelompok Tani Cabai Makmur", "Gula kelapa", "standard", "1.5")],
-     "steps": {}},
-    {"key": "demo-order-4", "payment_method": "transfer", "fulfilment": {"method": "pickup"},
-     "lines": [("KUB Jahit Sumberejo", "Daster batik", "Cokelat", "1")],
-     "steps": {"KUB Jahit Sumberejo": ("transfer_all", "cancel", "refund")}},
-    {"key": "demo-order-5", "payment_method": "card", "fulfilment": {"method": "pickup"},
-     "lines": [("Kelompok Tani Belimbing Sari", "Belimbing", "Grade B", "2")],
-     "steps": {"Kelompok Tani Belimbing Sari": ("expire",)}},
-    {"key": "demo-order-6", "payment_method": "cash", "fulfilment": {"method": "pickup"},
-     "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "S", "3")],  # sewn by Siti Aminah
-     "steps": {"KUB Jahit Sumberejo": ("confirm", "ready", "handover")}},
+    {
+        "key": "demo-order-1",
+        "payment_method": "cash",
+        "fulfilment": {"method": "pickup"},
+        "lines": [
+            ("Kelompok Tani Cabai Makmur", "Cabai rawit merah", "Grade A", "2"),
+            ("Kelompok Tani Belimbing Sari", "Belimbing", "Grade A", "3"),
+        ],
+        "steps": {
+            "Kelompok Tani Cabai Makmur": ("confirm", "ready", "handover"),
+            "Kelompok Tani Belimbing Sari": ("confirm",),
+        },
+    },
+    {
+        "key": "demo-order-2",
+        "payment_method": "transfer",
+        "fulfilment": {
+            "method": "delivery",
+            "address": "SDN Sumberejo 1, Jl. Raya Sanankulon, Blitar",
+            "note": "Untuk seragam kelas 1",
+        },
+        "lines": [
+            ("KUB Jahit Sumberejo", "Seragam sekolah SD", "M", "4"),
+            ("KUB Jahit Sumberejo", "Daster batik", "Biru", "1"),
+        ],
+        "steps": {"KUB Jahit Sumberejo": ("confirm", "transfer_half", "ready")},
+    },
+    {
+        "key": "demo-order-3",
+        "payment_method": "cash",
+        "fulfilment": {"method": "pickup"},
+        "lines": [("Kelompok Tani Cabai Makmur", "Gula kelapa", "standard", "1.5")],
+        "steps": {},
+    },
+    {
+        "key": "demo-order-4",
+        "payment_method": "transfer",
+        "fulfilment": {"method": "pickup"},
+        "lines": [("KUB Jahit Sumberejo", "Daster batik", "Cokelat", "1")],
+        "steps": {"KUB Jahit Sumberejo": ("transfer_all", "cancel", "refund")},
+    },
+    {
+        "key": "demo-order-5",
+        "payment_method": "card",
+        "fulfilment": {"method": "pickup"},
+        "lines": [("Kelompok Tani Belimbing Sari", "Belimbing", "Grade B", "2")],
+        "steps": {"Kelompok Tani Belimbing Sari": ("expire",)},
+    },
+    {
+        "key": "demo-order-6",
+        "payment_method": "cash",
+        "fulfilment": {"method": "pickup"},
+        "lines": [("KUB Jahit Sumberejo", "Seragam sekolah SD", "S", "3")],  # sewn by Siti Aminah
+        "steps": {"KUB Jahit Sumberejo": ("confirm", "ready", "handover")},
+    },
 ]
 
 # Money paid out to members from what their sales earned them (group, member, amount, method, reference, key),
@@ -230,14 +359,20 @@ PAYOUTS = [
 
 
 def _variant_id(group_name: str, product_name: str, label: str) -> int:
-    return db.session.scalar(select(Variant.id).join(Product, Product.id == Variant.product_id)
-                             .join(Group, Group.id == Product.group_id)
-                             .where(Group.name == group_name, Product.name == product_name, Variant.label == label))
+    return db.session.scalar(
+        select(Variant.id)
+        .join(Product, Product.id == Variant.product_id)
+        .join(Group, Group.id == Product.group_id)
+        .where(Group.name == group_name, Product.name == product_name, Variant.label == label)
+    )
 
 
 def _coordinator(group: Group) -> User:
-    return db.session.scalar(select(User).join(Member, Member.user_id == User.id).where(
-        Member.group_id == group.id, Member.role == Role.coordinator))
+    return db.session.scalar(
+        select(User)
+        .join(Member, Member.user_id == User.id)
+        .where(Member.group_id == group.id, Member.role == Role.coordinator)
+    )
 
 
 def _seed_orders() -> int:
@@ -247,8 +382,7 @@ def _seed_orders() -> int:
     for spec in ORDERS:
         lines = [{"variant_id": _variant_id(*line[:3]), "quantity": line[3]} for line in spec["lines"]]
         with _acting_as(buyer), _card_payments_shown(spec["payment_method"] == "card"):
-            checkout, new = market.place_checkout(buyer, lines, spec["fulfilment"], spec["payment_method"],
-                                                  spec["key"])
+            checkout, new = market.place_checkout(buyer, lines, spec["fulfilment"], spec["payment_method"], spec["key"])
         if not new:
             continue  # placed by an earlier run, and moved along then
         created += 1
@@ -268,8 +402,15 @@ def _seed_payouts() -> int:
     for group_name, member_name, amount, method, reference, key in PAYOUTS:
         group = db.session.scalar(select(Group).where(Group.name == group_name))
         member = db.session.scalar(select(Member).where(Member.group_id == group.id, Member.name == member_name))
-        _payout, new = payouts.pay_out(_coordinator(group), group, member_id=member.id, amount=amount, method=method,
-                                       reference=reference, idempotency_key=key)
+        _payout, new = payouts.pay_out(
+            _coordinator(group),
+            group,
+            member_id=member.id,
+            amount=amount,
+            method=method,
+            reference=reference,
+            idempotency_key=key,
+        )
         created += new
         db.session.flush()
     return created
@@ -298,11 +439,17 @@ def _step(coordinator: User, order: Order, step: str) -> None:
         recorded.complete_at_handover(coordinator, order, order.total - order.paid)
     elif step in ("transfer_half", "transfer_all"):
         amount = order.total // 2 if step == "transfer_half" else order.total
-        recorded.record_payment(coordinator, order, recorded.OfflinePayment(PaymentMethod.transfer, amount,
-                                                                            reference=f"BRI {order.id:04d}"))
+        recorded.record_payment(
+            coordinator, order, recorded.OfflinePayment(PaymentMethod.transfer, amount, reference=f"BRI {order.id:04d}")
+        )
     elif step == "refund":
-        refunds.refund_order(coordinator, order, refunds.RequestedRefund(
-            order.paid - order.refunded, "Pesanan dibatalkan, uang dikembalikan", PaymentMethod.transfer))
+        refunds.refund_order(
+            coordinator,
+            order,
+            refunds.RequestedRefund(
+                order.paid - order.refunded, "Pesanan dibatalkan, uang dikembalikan", PaymentMethod.transfer
+            ),
+        )
     elif step == "cancel":
         market.cancel(coordinator, order, "Pembeli minta dibatalkan lewat WhatsApp")
     elif step == "expire":  # as if the payment window had passed without a card payment

@@ -1,4 +1,5 @@
 """Accounts: users, passwords, sessions and API tokens; the login and register pages and API."""
+
 from flask import Flask
 
 from core.extensions import api as rest_api

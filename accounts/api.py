@@ -1,10 +1,18 @@
 """Accounts API: register, log in, log out, bearer tokens."""
+
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 
 from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
-from accounts.services import (authenticate, end_session, issue_token, register_user, require_login, revoke_own_token,
-                               start_session)
+from accounts.services import (
+    authenticate,
+    end_session,
+    issue_token,
+    register_user,
+    require_login,
+    revoke_own_token,
+    start_session,
+)
 from core.blueprint import Blueprint
 from core.errors import NotFound, ValidationFailed
 from core.extensions import db, limiter

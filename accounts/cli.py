@@ -1,4 +1,5 @@
 """Account commands: flask create-admin."""
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -13,8 +14,13 @@ from core.extensions import db
 @with_appcontext
 @click.option("--email", required=True, help="E-mail the admin logs in with.")
 @click.option("--name", default="Admin Kabupaten", show_default=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 8 characters (asked for when not given).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 8 characters (asked for when not given).",
+)
 def create_admin(email: str, name: str, password: str) -> None:
     """Create a district admin, or make an existing account one."""
     try:

@@ -1,11 +1,12 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.validation import NAME_MAX_LENGTH
 from accounts.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from core.validation import NAME_MAX_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -18,8 +19,9 @@ class RegisterForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     phone = TelField(_l("Phone number (optional)"), validators=[Optional(), Length(max=40)])
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)]
+    )
 
 
 class LogoutForm(FlaskForm):

@@ -1,4 +1,5 @@
 """Users and their API tokens."""
+
 import secrets
 from datetime import datetime
 

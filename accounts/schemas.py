@@ -1,4 +1,5 @@
 """Account schemas for the API."""
+
 from marshmallow import Schema, fields, validate
 
 from accounts.models import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
@@ -21,7 +22,9 @@ class LoginIn(Schema):
 
 
 class TokenIn(LoginIn):
-    name = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH), metadata={"description": "A label, such as the device"})
+    name = fields.String(
+        validate=validate.Length(max=NAME_MAX_LENGTH), metadata={"description": "A label, such as the device"}
+    )
 
 
 class TokenOut(Schema):

@@ -1,4 +1,5 @@
 """Accounts: registering, logging in and out, sessions and API tokens."""
+
 import hashlib
 import hmac
 import secrets
@@ -10,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts.models import (EMAIL_MAX_LENGTH, ApiToken, User)
+from accounts.models import EMAIL_MAX_LENGTH, ApiToken, User
 from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
@@ -34,9 +35,16 @@ def clean_email(email) -> str:
         raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
     email = email.strip().lower()
     local, _, domain = email.partition("@")
-    if (not local or "." not in domain or domain.startswith(".") or domain.endswith(".")
-            or len(email) > EMAIL_MAX_LENGTH or any(c.isspace() for c in email) or "@" in domain
-            or has_control_chars(email)):
+    if (
+        not local
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+        or len(email) > EMAIL_MAX_LENGTH
+        or any(c.isspace() for c in email)
+        or "@" in domain
+        or has_control_chars(email)
+    ):
         raise ValidationFailed(errors={"email": [str(_l("Enter a valid e-mail address."))]})
     return email
 
@@ -46,7 +54,9 @@ def clean_phone(phone, field: str = "phone") -> str:
     try:
         return normalize_phone(phone)
     except PhoneError:
-        raise ValidationFailed(errors={field: [str(_l("Enter an Indonesian phone number, such as 0812-3456-7890."))]}) from None
+        raise ValidationFailed(
+            errors={field: [str(_l("Enter an Indonesian phone number, such as 0812-3456-7890."))]}
+        ) from None
 
 
 def register_user(email: str, password: str, name: str, phone: str | None = None) -> User:
@@ -68,7 +78,9 @@ def register_user(email: str, password: str, name: str, phone: str | None = None
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(_l("An account already exists."), {"email": [str(_l("An account with this e-mail already exists."))]}) from None
+        raise Conflict(
+            _l("An account already exists."), {"email": [str(_l("An account with this e-mail already exists."))]}
+        ) from None
     user_registered.send(user)
     return user
 
@@ -148,9 +160,11 @@ def update_profile(user: User, *, name: str | None = None, locale: str | None = 
 
 # The token with its user, in one query built once (SQLAlchemy compiles it once and keeps it in its compiled
 # cache). Read on every API request, never kept between requests, so a revoked token is refused at once.
-_TOKEN_AND_USER = (select(ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, User)
-                   .join(User, User.id == ApiToken.user_id)
-                   .where(ApiToken.token_hash == bindparam("token_hash")))
+_TOKEN_AND_USER = (
+    select(ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, User)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 def user_from_bearer(header: str) -> User:

@@ -1,4 +1,5 @@
 """Signals by which accounts tells the domains above it that something happened."""
+
 from blinker import Namespace
 
 _signals = Namespace()

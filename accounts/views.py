@@ -1,4 +1,5 @@
 """Account pages: log in, register, log out, language."""
+
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user

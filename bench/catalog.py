@@ -20,6 +20,7 @@ before the run. Each row is measured with the catalog cache at its default
 p50 and p99 latency, each as a ratio to the baseline (higher is better; the
 goal is 0.5).
 """
+
 import argparse
 import random
 import sys
@@ -31,27 +32,48 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from bench.common import make_app  # noqa: E402
-from bench.loadgen import (Server, compare, cpu_note, fetch, load_arguments, on_each_database,  # noqa: E402
-                           print_rows, row)
-from accounts.models import User  # noqa: E402
-from core.extensions import db  # noqa: E402
-from core.text import fold  # noqa: E402
-from core.types import utcnow  # noqa: E402
-from groups.models import Group, GroupKind, Member, Role  # noqa: E402
-from inventory import services as inv  # noqa: E402
-from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Stock, Variant  # noqa: E402
+from accounts.models import User
+from bench.common import make_app
+from bench.loadgen import Server, compare, cpu_note, fetch, load_arguments, on_each_database, print_rows, row
+from core.extensions import db
+from core.text import fold
+from core.types import utcnow
+from groups.models import Group, GroupKind, Member, Role
+from inventory import services as inv
+from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Stock, Variant
 
 PRODUCTS = 10_000
 GROUPS = 40
 PAGES = 10
-VILLAGES = ["Sumberejo", "Gembongan", "Karangbendo", "Kalipucung", "Sanankulon", "Ponggok", "Bacem", "Kademangan",
-            "Wlingi", "Talun"]
+VILLAGES = [
+    "Sumberejo",
+    "Gembongan",
+    "Karangbendo",
+    "Kalipucung",
+    "Sanankulon",
+    "Ponggok",
+    "Bacem",
+    "Kademangan",
+    "Wlingi",
+    "Talun",
+]
 WORDS = {
-    ProductKind.produce: ["Cabai rawit", "Cabé merah", "Tomat", "Terong ungu", "Belimbing", "Jagung manis",
-                          "Kacang panjang", "Bayam", "Kangkung", "Pepaya", "Nanas", "Salak"],
+    ProductKind.produce: [
+        "Cabai rawit",
+        "Cabé merah",
+        "Tomat",
+        "Terong ungu",
+        "Belimbing",
+        "Jagung manis",
+        "Kacang panjang",
+        "Bayam",
+        "Kangkung",
+        "Pepaya",
+        "Nanas",
+        "Salak",
+    ],
     ProductKind.garment: ["Daster batik", "Seragam SD", "Kemeja batik", "Mukena", "Jilbab", "Tas anyaman"],
     ProductKind.processed: ["Gula kelapa", "Keripik tempe", "Sambal pecel", "Kopi bubuk", "Emping", "Madu"],
 }
@@ -70,8 +92,14 @@ def seed(app, seed_value: int = 11) -> dict:
         groups, members = [], {}
         for i in range(GROUPS):
             kind = GroupKind.business if i % 3 == 0 else GroupKind.farmer
-            group = Group(name=f"Kelompok {i + 1}", kind=kind, village=VILLAGES[i % len(VILLAGES)],
-                          district="Ponggok", verified=True, created_by_id=user.id)
+            group = Group(
+                name=f"Kelompok {i + 1}",
+                kind=kind,
+                village=VILLAGES[i % len(VILLAGES)],
+                district="Ponggok",
+                verified=True,
+                created_by_id=user.id,
+            )
             db.session.add(group)
             groups.append(group)
         db.session.flush()
@@ -87,18 +115,34 @@ def seed(app, seed_value: int = 11) -> dict:
             name = f"{rng.choice(WORDS[kind])} {i + 1}"
             status = ProductStatus.hidden if rng.random() < 0.02 else ProductStatus.active
             created = now - timedelta(days=rng.uniform(0, 365))
-            products.append({"group_id": groups[i % GROUPS].id, "name": name, "search_name": fold(name),
-                             "kind": kind, "unit": "pcs" if kind == ProductKind.garment else "kg",
-                             "description": f"{name} dari anggota kelompok.", "status": status,
-                             "created_at": created, "updated_at": created})
+            products.append(
+                {
+                    "group_id": groups[i % GROUPS].id,
+                    "name": name,
+                    "search_name": fold(name),
+                    "kind": kind,
+                    "unit": "pcs" if kind == ProductKind.garment else "kg",
+                    "description": f"{name} dari anggota kelompok.",
+                    "status": status,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
         db.session.execute(insert(Product), products)
         product_rows = db.session.execute(select(Product.id, Product.group_id).order_by(Product.id)).all()
         variants = []
         for product_id, group_id in product_rows:
-            for label in LABELS[:rng.choice((1, 1, 2, 3))]:
-                variants.append({"product_id": product_id, "group_id": group_id, "label": label,
-                                 "unit_price": rng.randrange(5_000, 150_000, 500), "active": rng.random() > 0.05,
-                                 "created_at": now})
+            for label in LABELS[: rng.choice((1, 1, 2, 3))]:
+                variants.append(
+                    {
+                        "product_id": product_id,
+                        "group_id": group_id,
+                        "label": label,
+                        "unit_price": rng.randrange(5_000, 150_000, 500),
+                        "active": rng.random() > 0.05,
+                        "created_at": now,
+                    }
+                )
         db.session.execute(insert(Variant), variants)
         variant_rows = db.session.execute(select(Variant.id, Variant.group_id).order_by(Variant.id)).all()
         stock, lots = [], []
@@ -106,14 +150,35 @@ def seed(app, seed_value: int = 11) -> dict:
             quantity = Decimal(rng.randrange(1, 200)) if rng.random() < 0.6 else Decimal(0)
             stock.append({"variant_id": variant_id, "on_hand": quantity, "reserved": Decimal(0)})
             if quantity:
-                lots.append({"group_id": group_id, "variant_id": variant_id, "member_id": members[group_id],
-                             "quantity": quantity, "remaining": quantity, "received_at": now, "created_at": now})
+                lots.append(
+                    {
+                        "group_id": group_id,
+                        "variant_id": variant_id,
+                        "member_id": members[group_id],
+                        "quantity": quantity,
+                        "remaining": quantity,
+                        "received_at": now,
+                        "created_at": now,
+                    }
+                )
         db.session.execute(insert(Stock), stock)
         db.session.execute(insert(Lot), lots)
         lot_rows = db.session.execute(select(Lot.id, Lot.group_id, Lot.variant_id, Lot.quantity)).all()
-        db.session.execute(insert(Movement), [
-            {"group_id": g, "variant_id": v, "kind": MovementKind.intake, "lot_id": lot_id, "on_hand_delta": q,
-             "reserved_delta": Decimal(0), "created_at": now} for lot_id, g, v, q in lot_rows])
+        db.session.execute(
+            insert(Movement),
+            [
+                {
+                    "group_id": g,
+                    "variant_id": v,
+                    "kind": MovementKind.intake,
+                    "lot_id": lot_id,
+                    "on_hand_delta": q,
+                    "reserved_delta": Decimal(0),
+                    "created_at": now,
+                }
+                for lot_id, g, v, q in lot_rows
+            ],
+        )
         db.session.commit()
         problems = inv.stock_check()
         if problems:
@@ -150,8 +215,18 @@ def bench_database(name: str, url: str, args) -> list[str]:
                 else:
                     print(f"{name}: /catalog answered {status}: the page is not there yet, only the API is measured")
                 for body_name, label, path in endpoints:
-                    rows.append(measure(name, f"{label} cache={cache}s", server.port, server.process.pid, bodies,
-                                        body_name, path, args))
+                    rows.append(
+                        measure(
+                            name,
+                            f"{label} cache={cache}s",
+                            server.port,
+                            server.process.pid,
+                            bodies,
+                            body_name,
+                            path,
+                            args,
+                        )
+                    )
     return rows
 
 
@@ -185,8 +260,8 @@ def in_process(name: str, url: str, count: int, pages: int) -> None:
     that every request is a kept one."""
     from flask import Flask, Response
 
-    from config import Config
     from app import create_app
+    from config import Config
 
     class Deployed(Config):
         SQLALCHEMY_DATABASE_URI = url
@@ -196,8 +271,9 @@ def in_process(name: str, url: str, count: int, pages: int) -> None:
     client = create_app(Deployed).test_client(use_cookies=False)
     bodies: dict[str, Response] = {}
     bare = Flask("baseline")
-    bare.add_url_rule("/body/<name>", "body",
-                      lambda name: Response(bodies[name].data, content_type=bodies[name].content_type))
+    bare.add_url_rule(
+        "/body/<name>", "body", lambda name: Response(bodies[name].data, content_type=bodies[name].content_type)
+    )
     bare_client = bare.test_client(use_cookies=False)
 
     def cpu_ms(get, path) -> float:
@@ -215,17 +291,29 @@ def in_process(name: str, url: str, count: int, pages: int) -> None:
         bodies[body_name] = client.get(path.format(n=1))
         baseline = cpu_ms(bare_client.get, f"/body/{body_name}")
         real = cpu_ms(client.get, path)
-        print(f"{name}: in process, CPU ms a kept request (least of 5 rounds of {count}): {label} {real:.3f}, "
-              f"bare Flask {baseline:.3f}, ratio {baseline / real:.2f}", flush=True)
+        print(
+            f"{name}: in process, CPU ms a kept request (least of 5 rounds of {count}): {label} {real:.3f}, "
+            f"bare Flask {baseline:.3f}, ratio {baseline / real:.2f}",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = load_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    parser.add_argument("--cache", type=lambda s: [int(x) for x in s.split(",")], default=[5, 0],
-                        help="CATALOG_CACHE_SECONDS values to measure with (default 5,0)")
+    parser.add_argument(
+        "--cache",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[5, 0],
+        help="CATALOG_CACHE_SECONDS values to measure with (default 5,0)",
+    )
     parser.add_argument("--pages", type=int, default=PAGES, help="how many pages the clients go round")
-    parser.add_argument("--in-process", type=int, default=0, metavar="N",
-                        help="first time N kept requests of each endpoint in this process (test client)")
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first time N kept requests of each endpoint in this process (test client)",
+    )
     args = parser.parse_args()
     print_rows("catalog", args, on_each_database(bench_database, args, "bench_catalog"))
 

@@ -25,6 +25,7 @@ process, one at a time, and the CPU time each takes, in all and in its parts
 (token lookup, placing, reading the variants, reserving, committing,
 building and dumping the answer), the least of five rounds.
 """
+
 import argparse
 import json
 import sys
@@ -36,18 +37,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from bench.loadgen import Server, compare, cpu_note, load_arguments, on_each_database, print_rows, row  # noqa: E402
-from bench.common import make_app  # noqa: E402
 from accounts.models import User
 from accounts.services import issue_token
-from core.extensions import db  # noqa: E402
-from core.types import utcnow  # noqa: E402
-from groups.models import Group, GroupKind, Member, Role  # noqa: E402
-from inventory import services as inv  # noqa: E402
-from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant  # noqa: E402
-from marketplace.models import Checkout, Order, PaymentMethod  # noqa: E402
+from bench.common import make_app
+from bench.loadgen import Server, compare, cpu_note, load_arguments, on_each_database, print_rows, row
+from core.extensions import db
+from core.types import utcnow
+from groups.models import Group, GroupKind, Member, Role
+from inventory import services as inv
+from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant
+from marketplace.models import Checkout, Order, PaymentMethod
 
 STOCK = Decimal(10_000_000)
 HELD = "write lock held"
@@ -61,8 +62,10 @@ def seed(app) -> dict:
         buyer.set_password("bench-password")
         db.session.add(buyer)
         variants = []
-        for name, village, product_name, labels in (("KUB Jahit Sumberejo", "Sumberejo", "Daster batik", ("Biru", "Cokelat")),
-                                                    ("Kelompok Tani Cabai", "Gembongan", "Cabai rawit", ("Grade A",))):
+        for name, village, product_name, labels in (
+            ("KUB Jahit Sumberejo", "Sumberejo", "Daster batik", ("Biru", "Cokelat")),
+            ("Kelompok Tani Cabai", "Gembongan", "Cabai rawit", ("Grade A",)),
+        ):
             group = Group(name=name, kind=GroupKind.business, village=village, district="Ponggok", verified=True)
             member = Member(group=group, name="Anggota", role=Role.member)
             db.session.add_all([group, member])
@@ -74,43 +77,79 @@ def seed(app) -> dict:
                 variant = Variant(product_id=product.id, group_id=group.id, label=label, unit_price=65000)
                 db.session.add(variant)
                 db.session.flush()
-                db.session.execute(insert(Stock), [{"variant_id": variant.id, "on_hand": STOCK, "reserved": Decimal(0)}])
-                lot = Lot(group_id=group.id, variant_id=variant.id, member_id=member.id, quantity=STOCK,
-                          remaining=STOCK, received_at=now, created_at=now)
+                db.session.execute(
+                    insert(Stock), [{"variant_id": variant.id, "on_hand": STOCK, "reserved": Decimal(0)}]
+                )
+                lot = Lot(
+                    group_id=group.id,
+                    variant_id=variant.id,
+                    member_id=member.id,
+                    quantity=STOCK,
+                    remaining=STOCK,
+                    received_at=now,
+                    created_at=now,
+                )
                 db.session.add(lot)
                 db.session.flush()
-                db.session.execute(insert(Movement), [{
-                    "group_id": group.id, "variant_id": variant.id, "kind": MovementKind.intake, "lot_id": lot.id,
-                    "on_hand_delta": STOCK, "reserved_delta": Decimal(0), "created_at": now}])
+                db.session.execute(
+                    insert(Movement),
+                    [
+                        {
+                            "group_id": group.id,
+                            "variant_id": variant.id,
+                            "kind": MovementKind.intake,
+                            "lot_id": lot.id,
+                            "on_hand_delta": STOCK,
+                            "reserved_delta": Decimal(0),
+                            "created_at": now,
+                        }
+                    ],
+                )
                 variants.append(variant)
         _, token = issue_token(buyer, "bench")
-        checkout = Checkout(buyer_id=buyer.id, request_hash="bench-baseline", total=0,
-                            payment_method=PaymentMethod.cash)
+        checkout = Checkout(
+            buyer_id=buyer.id, request_hash="bench-baseline", total=0, payment_method=PaymentMethod.cash
+        )
         db.session.add(checkout)
         db.session.commit()
-        return {"token": token, "buyer_id": buyer.id, "checkout_id": checkout.id,
-                "variants": {str(v.id): [v.group_id, v.unit_price] for v in variants}}
+        return {
+            "token": token,
+            "buyer_id": buyer.id,
+            "checkout_id": checkout.id,
+            "variants": {str(v.id): [v.group_id, v.unit_price] for v in variants},
+        }
 
 
 def _body(setup: dict) -> bytes:
-    return json.dumps({"lines": [{"variant_id": int(v), "quantity": "1"} for v in setup["variants"]],
-                       "fulfilment": {"method": "pickup"}, "payment_method": "cash"}).encode()
+    return json.dumps(
+        {
+            "lines": [{"variant_id": int(v), "quantity": "1"} for v in setup["variants"]],
+            "fulfilment": {"method": "pickup"},
+            "payment_method": "cash",
+        }
+    ).encode()
 
 
 def parts(name: str, app, setup: dict, count: int) -> None:
     """CPU time per checkout made through the app in this process, in all and in its parts."""
-    import accounts.services
-    import marketplace.api
-    from payments.services import details as payment_details
-    from marketplace import services
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    timed = [(accounts.services, "user_from_bearer", "token lookup"), (services, "place", "place_checkout"),
-             (services, "_clean_lines", "  of which reading the variants"), (inv.Reservation, "hold", "  of which holding the stock"),
-             (Session, "commit", "commits"), (marketplace.api, "checkout_view", "checkout_view (the answer)"),
-             (marketplace.api, "_CHECKOUT_OUT", "dumping the answer"),
-             (payment_details, "payment_details", "payment_details (none when new)")]
+    import accounts.services
+    import marketplace.api
+    from marketplace import services
+    from payments.services import details as payment_details
+
+    timed = [
+        (accounts.services, "user_from_bearer", "token lookup"),
+        (services, "place", "place_checkout"),
+        (services, "_clean_lines", "  of which reading the variants"),
+        (inv.Reservation, "hold", "  of which holding the stock"),
+        (Session, "commit", "commits"),
+        (marketplace.api, "checkout_view", "checkout_view (the answer)"),
+        (marketplace.api, "_CHECKOUT_OUT", "dumping the answer"),
+        (payment_details, "payment_details", "payment_details (none when new)"),
+    ]
     spent: dict[str, float] = defaultdict(float)
 
     # The write lock (SQLite; on PostgreSQL the rows' locks): from the first INSERT, UPDATE or DELETE
@@ -130,6 +169,7 @@ def parts(name: str, app, setup: dict, count: int) -> None:
                 spent[label] += time.process_time() - started
                 if label == "commits" and "at" in writing:
                     spent[HELD] += time.perf_counter() - writing.pop("at")
+
         return run
 
     originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in timed]
@@ -180,8 +220,16 @@ def bench_database(name: str, url: str, args) -> list[str]:
             return "POST", "/_baseline/checkout", body, headers
 
         with Server(url, bodies, args.threads) as server:
-            real_run, base_run = compare(server.port, real, baseline, args.seconds, args.clients, args.rounds,
-                                         expect=201, server_pid=server.process.pid)
+            real_run, base_run = compare(
+                server.port,
+                real,
+                baseline,
+                args.seconds,
+                args.clients,
+                args.rounds,
+                expect=201,
+                server_pid=server.process.pid,
+            )
         line = row(name, "POST /api/v1/checkouts", real_run, base_run)
         cpu = cpu_note(real_run, base_run)
         print(line, f"  ({cpu})" if cpu else "", flush=True)
@@ -199,8 +247,13 @@ def bench_database(name: str, url: str, args) -> list[str]:
 
 def main() -> None:
     parser = load_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    parser.add_argument("--parts", type=int, default=0, metavar="N",
-                        help="first time N checkouts in this process, in all and in their parts")
+    parser.add_argument(
+        "--parts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first time N checkouts in this process, in all and in their parts",
+    )
     args = parser.parse_args()
 
     print_rows("3-line checkout", args, on_each_database(bench_database, args, "bench_checkout"))

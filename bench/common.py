@@ -1,8 +1,9 @@
 """What every benchmark here shares: the app on a fresh database, and where PostgreSQL is."""
+
 import os
 
-from config import TestConfig
 from app import create_app
+from config import TestConfig
 from core.extensions import db
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -10,6 +11,7 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgr
 
 def make_app(url: str):
     """The app on `url`, with an empty schema."""
+
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = url
 
@@ -26,5 +28,5 @@ def postgres_reachable(url: str) -> bool:
 
         psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3).close()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False

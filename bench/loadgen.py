@@ -7,6 +7,7 @@ real endpoint and its baseline in alternating rounds, so drift on a noisy
 machine hits both alike; given the server's pid, it also takes the CPU time the
 server spends on a request of each.
 """
+
 import argparse
 import http.client
 import os
@@ -39,15 +40,39 @@ class Server:
 
     def __init__(self, database_url: str, bodies: Path, threads: int = SERVER_THREADS, **env):
         self.port, self.threads = free_port(), threads
-        self.env = {**os.environ, "BENCH_DATABASE_URL": database_url, "BENCH_BODIES": str(bodies),
-                    "DATABASE_URL": database_url, "APP_ENV": "production", "SECRET_KEY": "bench-" + os.urandom(8).hex(),
-                    "INSTANCE_PATH": str(bodies / "instance"), **{k: str(v) for k, v in env.items()}}
+        self.env = {
+            **os.environ,
+            "BENCH_DATABASE_URL": database_url,
+            "BENCH_BODIES": str(bodies),
+            "DATABASE_URL": database_url,
+            "APP_ENV": "production",
+            "SECRET_KEY": "bench-" + os.urandom(8).hex(),
+            "INSTANCE_PATH": str(bodies / "instance"),
+            **{k: str(v) for k, v in env.items()},
+        }
         self.process = None
 
     def __enter__(self):
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--worker-class", "gthread",
-                   "--threads", str(self.threads), "--keep-alive", "30", "--bind", f"127.0.0.1:{self.port}",
-                   "--chdir", str(ROOT), "--log-level", "warning", "bench.serve:app"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.threads),
+            "--keep-alive",
+            "30",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(ROOT),
+            "--log-level",
+            "warning",
+            "bench.serve:app",
+        ]
         self.process = subprocess.Popen(command, env=self.env, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -93,8 +118,9 @@ class Run:
     def add(self, other: "Run") -> None:
         self.latencies += other.latencies
         self.seconds += other.seconds
-        self.server_cpu = (None if self.server_cpu is None or other.server_cpu is None
-                           else self.server_cpu + other.server_cpu)
+        self.server_cpu = (
+            None if self.server_cpu is None or other.server_cpu is None else self.server_cpu + other.server_cpu
+        )
 
     @property
     def cpu_ms(self) -> float | None:
@@ -159,8 +185,17 @@ def drive(port: int, request_for, seconds: float, clients: int, expect: int) -> 
     return Run([x for per_client in latencies for x in per_client], elapsed)
 
 
-def compare(port: int, real, baseline, seconds: float, clients: int, rounds: int, expect: int = 200,
-            warmup: float = 1.0, server_pid: int | None = None) -> tuple[Run, Run]:
+def compare(
+    port: int,
+    real,
+    baseline,
+    seconds: float,
+    clients: int,
+    rounds: int,
+    expect: int = 200,
+    warmup: float = 1.0,
+    server_pid: int | None = None,
+) -> tuple[Run, Run]:
     """The real endpoint and its baseline, warmed up, then in `rounds` alternations sharing `seconds` each.
 
     Given the gunicorn's pid, each Run also has the server's CPU time (`cpu_ms` a request). On a
@@ -196,15 +231,19 @@ def server_cpu(pid: int) -> float | None:
         return None
 
 
-HEADER = (f"{'database':<11} {'endpoint':<30} {'real/s':>7} {'base/s':>7} {'ratio':>6}  "
-          f"{'p50 ms':>13} {'ratio':>6}  {'p99 ms':>13} {'ratio':>6}")
+HEADER = (
+    f"{'database':<11} {'endpoint':<30} {'real/s':>7} {'base/s':>7} {'ratio':>6}  "
+    f"{'p50 ms':>13} {'ratio':>6}  {'p99 ms':>13} {'ratio':>6}"
+)
 
 
 def cpu_note(real: Run, baseline: Run) -> str:
     """The server's CPU time a request, real / baseline, for printing beside a row; empty where unknown."""
     if real.cpu_ms is None or baseline.cpu_ms is None:
         return ""
-    return f"server CPU a request {real.cpu_ms:.2f} / {baseline.cpu_ms:.2f} ms, ratio {baseline.cpu_ms / real.cpu_ms:.2f}"
+    return (
+        f"server CPU a request {real.cpu_ms:.2f} / {baseline.cpu_ms:.2f} ms, ratio {baseline.cpu_ms / real.cpu_ms:.2f}"
+    )
 
 
 def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
@@ -213,19 +252,30 @@ def row(database: str, endpoint: str, real: Run, baseline: Run) -> str:
     p50, p50_base = real.percentile(50) * 1000, baseline.percentile(50) * 1000
     p99, p99_base = real.percentile(99) * 1000, baseline.percentile(99) * 1000
     flag = "" if min(ratio, p50_base / p50, p99_base / p99) >= 0.5 else "  below the 0.5 goal"
-    return (f"{database:<11} {endpoint:<30} {real.throughput:>7.0f} {baseline.throughput:>7.0f} {ratio:>6.2f}  "
-            f"{p50:>6.1f}/{p50_base:<6.1f} {p50_base / p50:>6.2f}  {p99:>6.1f}/{p99_base:<6.1f} "
-            f"{p99_base / p99:>6.2f}{flag}")
+    return (
+        f"{database:<11} {endpoint:<30} {real.throughput:>7.0f} {baseline.throughput:>7.0f} {ratio:>6.2f}  "
+        f"{p50:>6.1f}/{p50_base:<6.1f} {p50_base / p50:>6.2f}  {p99:>6.1f}/{p99_base:<6.1f} "
+        f"{p99_base / p99:>6.2f}{flag}"
+    )
 
 
 def load_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options every HTTP benchmark takes: --seconds, --clients, --rounds, --threads, --only."""
     parser.add_argument("--seconds", type=float, default=8.0, help="per measurement, split over the rounds")
     parser.add_argument("--clients", type=int, default=8, help="load threads, each with a keep-alive connection")
-    parser.add_argument("--rounds", type=int, default=4, help="real/baseline alternations per measurement, each "
-                        "on new connections (which fall between the workers anew)")
-    parser.add_argument("--threads", type=int, default=SERVER_THREADS,
-                        help="threads of each gunicorn worker (1: one request at a time, as a sync worker)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="real/baseline alternations per measurement, each "
+        "on new connections (which fall between the workers anew)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=SERVER_THREADS,
+        help="threads of each gunicorn worker (1: one request at a time, as a sync worker)",
+    )
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     return parser
 
@@ -251,9 +301,11 @@ def on_each_database(bench_database, args, scratch_name: str) -> list[str]:
 
 def print_rows(what: str, args, rows: list[str]) -> None:
     """The rows of every database under one header, after the run."""
-    print(f"\n{what} under gunicorn ({WORKERS} workers of {args.threads} thread{'s' * (args.threads > 1)}), "
-          f"{args.clients} keep-alive clients; "
-          "ratios: throughput real/baseline, latency baseline/real")
+    print(
+        f"\n{what} under gunicorn ({WORKERS} workers of {args.threads} thread{'s' * (args.threads > 1)}), "
+        f"{args.clients} keep-alive clients; "
+        "ratios: throughput real/baseline, latency baseline/real"
+    )
     print(HEADER)
     for line in rows:
         print(line)

@@ -17,6 +17,7 @@ Baseline endpoints:
   and an `INSERT INTO stock_movements`; then one `INSERT INTO orders`, in one
   transaction (BEGIN IMMEDIATE on SQLite, as the app's POSTs).
 """
+
 import json
 import os
 import sys
@@ -25,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask import Flask, Response, abort, request  # noqa: E402
-from sqlalchemy import bindparam, create_engine, text  # noqa: E402
-from werkzeug.middleware.dispatcher import DispatcherMiddleware  # noqa: E402
+from flask import Flask, Response, abort, request
+from sqlalchemy import bindparam, create_engine, text
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from config import Config  # noqa: E402
-from app import create_app  # noqa: E402
-from core.types import UtcDateTime  # noqa: E402
+from app import create_app
+from config import Config
+from core.types import UtcDateTime
 
 DATABASE_URL = os.environ["BENCH_DATABASE_URL"]
 BODIES = Path(os.environ.get("BENCH_BODIES", "."))
@@ -43,11 +44,15 @@ class BenchConfig(Config):
 
 _NOW = bindparam("now", type_=UtcDateTime())  # bound as the app binds its timestamps
 RESERVE = text("UPDATE stock SET reserved = reserved + :q WHERE variant_id = :v AND on_hand - reserved >= :q")
-RECORD = text("INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, reference, "
-              "actor_id, created_at) VALUES (:g, :v, 'reservation', 0, :q, NULL, :buyer, :now)").bindparams(_NOW)
-ORDER = text("INSERT INTO orders (checkout_id, group_id, buyer_id, status, payment_method, fulfilment_method, "
-             "fulfilment_date, total, currency, created_at, updated_at) VALUES (:checkout, :g, :buyer, 'placed', "
-             "'cash', 'pickup', :day, :total, 'IDR', :now, :now) RETURNING id").bindparams(_NOW)
+RECORD = text(
+    "INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, reference, "
+    "actor_id, created_at) VALUES (:g, :v, 'reservation', 0, :q, NULL, :buyer, :now)"
+).bindparams(_NOW)
+ORDER = text(
+    "INSERT INTO orders (checkout_id, group_id, buyer_id, status, payment_method, fulfilment_method, "
+    "fulfilment_date, total, currency, created_at, updated_at) VALUES (:checkout, :g, :buyer, 'placed', "
+    "'cash', 'pickup', :day, :total, 'IDR', :now, :now) RETURNING id"
+).bindparams(_NOW)
 
 
 def make_baseline() -> Flask:
@@ -73,7 +78,7 @@ def make_baseline() -> Flask:
 
     @baseline.post("/checkout")
     def checkout():
-        lines = sorted(((line["variant_id"], int(line["quantity"]) * 1000) for line in request.get_json()["lines"]))
+        lines = sorted((line["variant_id"], int(line["quantity"]) * 1000) for line in request.get_json()["lines"])
         variants = setup["variants"]
         now = datetime.now(UTC)
         total = 0
@@ -82,12 +87,21 @@ def make_baseline() -> Flask:
                 if conn.execute(RESERVE, {"q": milli, "v": variant_id}).rowcount != 1:
                     abort(409)
                 group_id, price = variants[str(variant_id)]
-                conn.execute(RECORD, {"g": group_id, "v": variant_id, "q": milli, "buyer": setup["buyer_id"],
-                                      "now": now})
+                conn.execute(
+                    RECORD, {"g": group_id, "v": variant_id, "q": milli, "buyer": setup["buyer_id"], "now": now}
+                )
                 total += price * milli // 1000
-            order_id = conn.execute(ORDER, {"checkout": setup["checkout_id"], "g": variants[str(lines[0][0])][0],
-                                            "buyer": setup["buyer_id"], "day": date.today(), "total": total,
-                                            "now": now}).scalar_one()
+            order_id = conn.execute(
+                ORDER,
+                {
+                    "checkout": setup["checkout_id"],
+                    "g": variants[str(lines[0][0])][0],
+                    "buyer": setup["buyer_id"],
+                    "day": date.today(),
+                    "total": total,
+                    "now": now,
+                },
+            ).scalar_one()
         return {"id": order_id, "total": total}, 201
 
     return baseline

@@ -10,6 +10,7 @@ stock_movements` per transaction through the same engine. Both are measured in
 the same run, interleaved, and the service is printed as a ratio of the
 baseline. The goal is a ratio of at least 0.5.
 """
+
 import argparse
 import os
 import random
@@ -22,23 +23,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, text
 
-from bench.common import POSTGRES_URL, make_app, postgres_reachable  # noqa: E402
-from core.extensions import db  # noqa: E402
-from core.types import utcnow  # noqa: E402
-from groups.models import Group, GroupKind, Member  # noqa: E402
-from inventory import services as inv  # noqa: E402
-from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant  # noqa: E402
-from tests.databases import scratch_database  # noqa: E402
+from bench.common import POSTGRES_URL, make_app, postgres_reachable
+from core.extensions import db
+from core.types import utcnow
+from groups.models import Group, GroupKind, Member
+from inventory import services as inv
+from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, Stock, Variant
+from tests.databases import scratch_database
 
 SPREAD = 1000
 STOCK = Decimal(10_000_000)  # per variant: far more than any run reserves
 ONE = Decimal(1)
 
 BASELINE_UPDATE = text("UPDATE stock SET reserved = reserved + :q WHERE variant_id = :v AND on_hand - reserved >= :q")
-BASELINE_INSERT = text("INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, "
-                       "created_at) VALUES (:g, :v, 'reservation', 0, :q, CURRENT_TIMESTAMP)")
+BASELINE_INSERT = text(
+    "INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, "
+    "created_at) VALUES (:g, :v, 'reservation', 0, :q, CURRENT_TIMESTAMP)"
+)
 
 
 def seed(app) -> tuple[int, list[int], int]:
@@ -51,20 +54,44 @@ def seed(app) -> tuple[int, list[int], int]:
         product = Product(group_id=group.id, name="Daster", kind=ProductKind.garment, unit="pcs")
         db.session.add(product)
         db.session.flush()
-        variants = [Variant(product_id=product.id, group_id=group.id, label=f"v{i}", unit_price=50000)
-                    for i in range(SPREAD + 1)]
+        variants = [
+            Variant(product_id=product.id, group_id=group.id, label=f"v{i}", unit_price=50000)
+            for i in range(SPREAD + 1)
+        ]
         db.session.add_all(variants)
         db.session.flush()
         ids = [v.id for v in variants]
         now = utcnow()
         db.session.execute(insert(Stock), [{"variant_id": i, "on_hand": STOCK, "reserved": Decimal(0)} for i in ids])
-        lots = [Lot(group_id=group.id, variant_id=i, member_id=member.id, quantity=STOCK, remaining=STOCK,
-                    received_at=now, created_at=now) for i in ids]
+        lots = [
+            Lot(
+                group_id=group.id,
+                variant_id=i,
+                member_id=member.id,
+                quantity=STOCK,
+                remaining=STOCK,
+                received_at=now,
+                created_at=now,
+            )
+            for i in ids
+        ]
         db.session.add_all(lots)
         db.session.flush()
-        db.session.execute(insert(Movement), [
-            {"group_id": group.id, "variant_id": lot.variant_id, "kind": MovementKind.intake, "lot_id": lot.id,
-             "on_hand_delta": STOCK, "reserved_delta": Decimal(0), "created_at": now} for lot in lots])
+        db.session.execute(
+            insert(Movement),
+            [
+                {
+                    "group_id": group.id,
+                    "variant_id": lot.variant_id,
+                    "kind": MovementKind.intake,
+                    "lot_id": lot.id,
+                    "on_hand_delta": STOCK,
+                    "reserved_delta": Decimal(0),
+                    "created_at": now,
+                }
+                for lot in lots
+            ],
+        )
         db.session.commit()
         return ids[0], ids[1:], group.id
 
@@ -106,9 +133,12 @@ def measure(app, mode, variants, seconds, workers, group_id) -> int:
 
     def work(i):
         try:
-            counts[i] = (run_service(app, picks[i], deadline) if mode == "service"
-                         else run_baseline(app, picks[i], deadline, group_id))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+            counts[i] = (
+                run_service(app, picks[i], deadline)
+                if mode == "service"
+                else run_baseline(app, picks[i], deadline, group_id)
+            )
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
@@ -143,8 +173,6 @@ def bench_database(name, url, seconds, workers, rounds) -> list[tuple]:
         db.session.remove()
         db.engine.dispose()
     return rows
-
-
 
 
 def main() -> None:

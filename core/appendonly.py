@@ -1,4 +1,5 @@
 """Tables that refuse UPDATE and DELETE in the database itself, not only by convention."""
+
 from sqlalchemy import DDL, Table, event
 
 
@@ -22,8 +23,10 @@ def append_only_statements(table_name: str, dialect: str) -> list[str]:
 def drop_append_only_statements(table_name: str, dialect: str) -> list[str]:
     """The DDL that lifts append_only_statements again (for downgrades)."""
     if dialect == "postgresql":
-        return [f"DROP TRIGGER IF EXISTS {table_name}_no_update ON {table_name}",
-                f"DROP FUNCTION IF EXISTS {table_name}_append_only()"]
+        return [
+            f"DROP TRIGGER IF EXISTS {table_name}_no_update ON {table_name}",
+            f"DROP FUNCTION IF EXISTS {table_name}_append_only()",
+        ]
     return [f"DROP TRIGGER IF EXISTS {table_name}_no_update", f"DROP TRIGGER IF EXISTS {table_name}_no_delete"]
 
 

@@ -1,5 +1,6 @@
 """The API blueprint: flask-smorest's, with a JSON reader that answers every unreadable body with 400;
 and a quicker dump of dicts by a schema, for answers where marshmallow's walk is a fair part of the cost."""
+
 from collections.abc import Callable
 from typing import Any
 

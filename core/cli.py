@@ -1,4 +1,5 @@
 """The kernel's command: flask ledger check, over the checks each domain registers with core.ledger."""
+
 import click
 from flask.cli import AppGroup
 

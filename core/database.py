@@ -1,4 +1,5 @@
 """The database connection's rules: SQLite's pragmas and write lock, and reads a writing request makes first."""
+
 import sqlite3
 from contextlib import contextmanager
 

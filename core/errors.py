@@ -1,4 +1,5 @@
 """One error shape for the whole app: JSON under /api/, an error page elsewhere."""
+
 import logging
 from http import HTTPStatus
 
@@ -78,9 +79,7 @@ def error_response(code: int, message, errors: dict | None = None, headers=None)
         body = {"code": code, "status": status, "message": message, "errors": errors or {}}
         response = jsonify(body)
     else:
-        response = render_template(
-            "errors/error.html", code=code, status=status, message=message, errors=errors or {}
-        )
+        response = render_template("errors/error.html", code=code, status=status, message=message, errors=errors or {})
     return response, code, headers or {}
 
 

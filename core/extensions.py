@@ -3,6 +3,7 @@
 Flask-Login 0.6 has no hook to leave a remember-me cookie unread, and reads it before its request_loader: so the
 request class hides a bearer API request's cookies (tests/core/test_extensions.py pins this).
 """
+
 import flask
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
@@ -45,8 +46,12 @@ def may_be_signed_in(request) -> bool:
     first, would cost a kept catalog page about a tenth of its time.
     """
     config = flask.current_app.config
-    return bool(flask.session or request.cookies.get(config["SESSION_COOKIE_NAME"])
-                or request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token")) or bearer_request(request))
+    return bool(
+        flask.session
+        or request.cookies.get(config["SESSION_COOKIE_NAME"])
+        or request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        or bearer_request(request)
+    )
 
 
 class Request(flask.Request):

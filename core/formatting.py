@@ -1,4 +1,5 @@
 """Template filters: Rupiah and WIB times, day first."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -4,6 +4,7 @@ Checkouts, payments, refunds, payouts and savings take one. The key is read the
 same way everywhere, the body is fingerprinted, and a key sent again with another
 body is refused (422); each caller keeps its rows' unique index on the key.
 """
+
 import hashlib
 import json
 
@@ -20,8 +21,9 @@ def read_key(key) -> str | None:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or len(key) > KEY_MAX_LENGTH or not key.isprintable() or not key.strip():
-        raise ValidationFailed(errors={"Idempotency-Key": [
-            _("Use a key of at most %(n)d printable characters.", n=KEY_MAX_LENGTH)]})
+        raise ValidationFailed(
+            errors={"Idempotency-Key": [_("Use a key of at most %(n)d printable characters.", n=KEY_MAX_LENGTH)]}
+        )
     return key.strip()
 
 
@@ -34,6 +36,8 @@ def request_fingerprint(data: dict) -> str:
 def replayed(existing, fingerprint: str, hint=None):
     """The first result for a retry; the same key with another body is refused (422)."""
     if existing.request_hash != fingerprint:
-        raise ValidationFailed(_l("This Idempotency-Key was used with a different request."),
-                               {"Idempotency-Key": [str(hint or _("Use a new key for a new request."))]})
+        raise ValidationFailed(
+            _l("This Idempotency-Key was used with a different request."),
+            {"Idempotency-Key": [str(hint or _("Use a new key for a new request."))]},
+        )
     return existing

@@ -11,6 +11,7 @@ named by a key: the money accounts (`cash`, `bank`, `card`), `payments_clearing`
 `check_journals()` proves every entry balances; the domains add their own checks
 that their records (payments, refunds) agree with the entries made for them.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -106,9 +107,17 @@ def account(group_id: int, key: str, member_id: int | None = None) -> Account:
     return found
 
 
-def post(group_id: int, kind: str, postings: dict[str, int] | list[tuple[str, int]], *, source: str | None = None,
-         source_id: int | None = None, memo: str | None = None, actor_id: int | None = None,
-         reverses_id: int | None = None) -> JournalEntry:
+def post(
+    group_id: int,
+    kind: str,
+    postings: dict[str, int] | list[tuple[str, int]],
+    *,
+    source: str | None = None,
+    source_id: int | None = None,
+    memo: str | None = None,
+    actor_id: int | None = None,
+    reverses_id: int | None = None,
+) -> JournalEntry:
     """Append one balanced entry: `postings` maps account keys to signed amounts summing to zero."""
     items = list(postings.items()) if isinstance(postings, dict) else list(postings)
     items = [(key, amount) for key, amount in items if amount != 0]
@@ -119,8 +128,16 @@ def post(group_id: int, kind: str, postings: dict[str, int] | list[tuple[str, in
         raise LedgerError("an entry moves money between at least two accounts")
     if sum(amount for _key, amount in items) != 0:
         raise LedgerError(f"entry does not balance: {items!r}")
-    entry = JournalEntry(group_id=group_id, kind=kind, source=source, source_id=source_id, memo=memo,
-                         actor_id=actor_id, reverses_id=reverses_id, created_at=utcnow())
+    entry = JournalEntry(
+        group_id=group_id,
+        kind=kind,
+        source=source,
+        source_id=source_id,
+        memo=memo,
+        actor_id=actor_id,
+        reverses_id=reverses_id,
+        created_at=utcnow(),
+    )
     for key, amount in items:
         entry.postings.append(Posting(account=account(group_id, key), amount=amount))
     db.session.add(entry)
@@ -129,16 +146,28 @@ def post(group_id: int, kind: str, postings: dict[str, int] | list[tuple[str, in
 
 def reverse(entry: JournalEntry, *, memo: str | None = None, actor_id: int | None = None) -> JournalEntry:
     """Undo an entry by appending its mirror image; an entry can be reversed once (unique index)."""
-    return post(entry.group_id, "reversal", [(p.account.key, -p.amount) for p in entry.postings],
-                source=entry.source, source_id=entry.source_id, memo=memo, actor_id=actor_id,
-                reverses_id=entry.id)
+    return post(
+        entry.group_id,
+        "reversal",
+        [(p.account.key, -p.amount) for p in entry.postings],
+        source=entry.source,
+        source_id=entry.source_id,
+        memo=memo,
+        actor_id=actor_id,
+        reverses_id=entry.id,
+    )
 
 
 def balance(group_id: int, key: str) -> int:
     """The account's balance: debits minus credits."""
-    return db.session.scalar(
-        select(func.coalesce(func.sum(Posting.amount), 0)).join(Account)
-        .where(Account.group_id == group_id, Account.key == key)) or 0
+    return (
+        db.session.scalar(
+            select(func.coalesce(func.sum(Posting.amount), 0))
+            .join(Account)
+            .where(Account.group_id == group_id, Account.key == key)
+        )
+        or 0
+    )
 
 
 def balances(group_id: int) -> dict[str, int]:
@@ -146,16 +175,21 @@ def balances(group_id: int) -> dict[str, int]:
     rows = db.session.execute(
         select(Account.key, func.coalesce(func.sum(Posting.amount), 0))
         .join(Posting, Posting.account_id == Account.id, isouter=True)
-        .where(Account.group_id == group_id).group_by(Account.key).order_by(Account.key))
+        .where(Account.group_id == group_id)
+        .group_by(Account.key)
+        .order_by(Account.key)
+    )
     return {key: int(total) for key, total in rows}
 
 
 def source_postings(source: str, source_ids, key: str | None = None, kind: str | None = None) -> dict[int, int]:
     """For each source id, the sum of its entries' postings (to account `key`, in entries of `kind`, if given)."""
-    query = (select(JournalEntry.source_id, func.sum(Posting.amount))
-             .join(Posting, Posting.entry_id == JournalEntry.id)
-             .where(JournalEntry.source == source, JournalEntry.source_id.in_(list(source_ids)))
-             .group_by(JournalEntry.source_id))
+    query = (
+        select(JournalEntry.source_id, func.sum(Posting.amount))
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(JournalEntry.source == source, JournalEntry.source_id.in_(list(source_ids)))
+        .group_by(JournalEntry.source_id)
+    )
     if kind is not None:
         query = query.where(JournalEntry.kind == kind)
     if key is not None:
@@ -195,7 +229,9 @@ def check_journals() -> list[Problem]:
     sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     rows = db.session.execute(
         select(Posting.entry_id, Posting.amount, Account.group_id, JournalEntry.group_id)
-        .join(Account, Account.id == Posting.account_id).join(JournalEntry, JournalEntry.id == Posting.entry_id))
+        .join(Account, Account.id == Posting.account_id)
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+    )
     for entry_id, amount, account_group, entry_group in rows:
         sums[entry_id][0] += amount
         sums[entry_id][1] += 1

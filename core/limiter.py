@@ -8,6 +8,7 @@ quarter of a kept catalog answer's time in process (bench/catalog.py --in-proces
 Limits that only it would check are refused: default, application and meta limits at init_app, a limit put on a
 blueprint when it is put.
 """
+
 import flask
 from flask_limiter import Limiter
 

@@ -1,4 +1,5 @@
 """Rupiah: whole integers only, parsed strictly, shown as Rp12.500, split exactly."""
+
 import re
 from fractions import Fraction
 

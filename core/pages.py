@@ -1,4 +1,5 @@
 """What every domain's pages share: a service's errors shown on a form, and a safe path to return to."""
+
 from urllib.parse import urlsplit
 
 from flask import flash, request
@@ -12,7 +13,13 @@ def safe_next(default: str = "/") -> str:
     if not target.isprintable():  # control characters: browsers drop tabs, CR/LF cannot go in a header
         return default
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc and "\\" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.scheme
+        and not parts.netloc
+        and "\\" not in target
+    ):
         return target
     return default
 

@@ -1,4 +1,5 @@
 """The list shape every endpoint shares: {items, page, per_page, total}."""
+
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
@@ -27,10 +28,14 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     """A response schema for one page of `item_schema` items."""
     if item_schema not in _page_schemas:
         name = item_schema.__name__.removesuffix("Schema").removesuffix("Out") + "Page"
-        _page_schemas[item_schema] = type(name, (Schema,), {
-            "items": fields.List(fields.Nested(item_schema)),
-            "page": fields.Integer(),
-            "per_page": fields.Integer(),
-            "total": fields.Integer(),
-        })
+        _page_schemas[item_schema] = type(
+            name,
+            (Schema,),
+            {
+                "items": fields.List(fields.Nested(item_schema)),
+                "page": fields.Integer(),
+                "per_page": fields.Integer(),
+                "total": fields.Integer(),
+            },
+        )
     return _page_schemas[item_schema]

@@ -1,4 +1,5 @@
 """Indonesian phone numbers, normalised to +62 form."""
+
 import re
 
 import phonenumbers

@@ -3,6 +3,7 @@
 Storing thousandths as BIGINT keeps every stock sum and guard exact on SQLite
 (which has no decimal type) as well as on PostgreSQL.
 """
+
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -25,7 +26,7 @@ def parse_quantity(value, *, whole: bool = False, signed: bool = False, allow_ze
     At most 3 decimal places; `whole` units (pcs, lusin, kodi...) take whole numbers only.
     """
     if isinstance(value, bool) or isinstance(value, float):
-        raise QuantityError("send quantities as decimal strings, such as \"2.5\"")
+        raise QuantityError('send quantities as decimal strings, such as "2.5"')
     if isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, Decimal):

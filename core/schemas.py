@@ -1,4 +1,5 @@
 """Marshmallow fields every domain's schemas share."""
+
 from marshmallow import fields
 
 

@@ -1,4 +1,5 @@
 """Text folding for search: case and accents do not matter."""
+
 import unicodedata
 
 

@@ -1,4 +1,5 @@
 """Column types shared by every domain."""
+
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum
@@ -37,5 +38,12 @@ class UtcDateTime(TypeDecorator):
 
 def StrEnumType(enum_cls, name: str) -> Enum:
     """A Python StrEnum stored as its value in a short VARCHAR with a CHECK constraint."""
-    return Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=16,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )

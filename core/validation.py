@@ -1,4 +1,5 @@
 """Checks on input that every domain shares: ids from requests, names, control characters."""
+
 import unicodedata
 
 from flask_babel import lazy_gettext as _l

@@ -1,6 +1,6 @@
 """Pages that read across the domains: a member's earnings, a group's revenue dashboard, the district overview."""
-from flask import Flask
 
+from flask import Flask
 
 
 def init_app(app: Flask) -> None:

@@ -5,6 +5,7 @@ them; the split policy is changed by revenue.services.accrual.set_policy, as thr
 JSON API. Charts are drawn on the server as inline SVG, their figures also in a
 table, so the pages need no JavaScript.
 """
+
 from datetime import date
 
 from babel.dates import format_date
@@ -18,18 +19,21 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors
-from revenue.services import accrual as revenue
+from dashboards import reports
 from groups import services as groups
 from groups.models import Group, Role
 from inventory.services import DEFAULT_LABEL
-from dashboards import reports
 from revenue.forms import SplitPolicyForm
+from revenue.services import accrual as revenue
 
 bp = Blueprint("revenue", __name__)
 
 METHOD_LABELS = {"contribution": _l("By contribution"), "equal": _l("Equally"), "work": _l("By work")}
-EARNING_LABELS = {"sale": _l("Sold"), "refund": _l("Taken back: refund to the buyer"),
-                  "pool_share": _l("Share of the group pool")}
+EARNING_LABELS = {
+    "sale": _l("Sold"),
+    "refund": _l("Taken back: refund to the buyer"),
+    "pool_share": _l("Share of the group pool"),
+}
 PAYOUT_LABELS = {"cash": _l("Cash"), "transfer": _l("Bank transfer"), "ewallet": _l("E-wallet")}
 
 CHART_WIDTH = 360
@@ -38,6 +42,7 @@ CHART_HEIGHT = 120
 
 
 # --- helpers for templates ------------------------------------------------------------
+
 
 def _locale() -> str:
     return str(get_locale() or "id")
@@ -57,7 +62,7 @@ def month_short(month: date) -> str:
 
 @bp.app_template_filter("fund_percent")
 def fund_percent(text: str) -> str:
-    """"10.5" as 10,5% (Indonesian) or 10.5% (English)."""
+    """ "10.5" as 10,5% (Indonesian) or 10.5% (English)."""
     return (text.replace(".", ",") if _locale().startswith("id") else text) + "%"
 
 
@@ -75,23 +80,47 @@ def bar_chart(months: list, series: list[tuple[str, str]]) -> dict:
         for j, (attr, legend) in enumerate(series):
             value = getattr(month, attr)
             height = max(value, 0) * CHART_HEIGHT // peak if peak else 0
-            bars.append({"x": i * slot + 4 + j * width, "y": CHART_TOP + CHART_HEIGHT - height, "width": width,
-                         "height": height, "value": value, "month": month.month, "series": j, "legend": legend})
-    return {"width": CHART_WIDTH, "height": CHART_TOP + CHART_HEIGHT + 18, "base": CHART_TOP + CHART_HEIGHT,
-            "top": CHART_TOP, "peak": peak, "bars": bars, "series": [legend for _attr, legend in series],
-            "ticks": [{"x": i * slot + slot // 2, "month": m.month} for i, m in enumerate(months)]}
+            bars.append(
+                {
+                    "x": i * slot + 4 + j * width,
+                    "y": CHART_TOP + CHART_HEIGHT - height,
+                    "width": width,
+                    "height": height,
+                    "value": value,
+                    "month": month.month,
+                    "series": j,
+                    "legend": legend,
+                }
+            )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_TOP + CHART_HEIGHT + 18,
+        "base": CHART_TOP + CHART_HEIGHT,
+        "top": CHART_TOP,
+        "peak": peak,
+        "bars": bars,
+        "series": [legend for _attr, legend in series],
+        "ticks": [{"x": i * slot + slot // 2, "month": m.month} for i, m in enumerate(months)],
+    }
 
 
 # --- a member's own earnings ----------------------------------------------------------
 
+
 @bp.route("/me/earnings")
 @login_required
 def my_earnings():
-    return render_template("revenue/my_earnings.html", memberships=reports.my_earnings(require_login()),
-                           earning_labels=EARNING_LABELS, payout_labels=PAYOUT_LABELS, default_label=DEFAULT_LABEL)
+    return render_template(
+        "revenue/my_earnings.html",
+        memberships=reports.my_earnings(require_login()),
+        earning_labels=EARNING_LABELS,
+        payout_labels=PAYOUT_LABELS,
+        default_label=DEFAULT_LABEL,
+    )
 
 
 # --- a group's revenue dashboard ------------------------------------------------------
+
 
 @bp.route("/groups/<int:group_id>/revenue")
 @login_required
@@ -104,11 +133,20 @@ def _dashboard(group: Group, form: SplitPolicyForm | None = None, status: int = 
     manages = groups.can_manage(group, current_user)
     if manages and form is None:
         policy = figures["policy"]
-        form = SplitPolicyForm(formdata=None, method=policy["method"],
-                               group_fund_percent=fund_percent(policy["group_fund_percent"]).rstrip("%"))
+        form = SplitPolicyForm(
+            formdata=None,
+            method=policy["method"],
+            group_fund_percent=fund_percent(policy["group_fund_percent"]).rstrip("%"),
+        )
     chart = bar_chart(figures["months"], [("sales", _("Sales"))])
-    return render_template("revenue/dashboard.html", group=group, figures=figures, chart=chart,
-                           form=form if manages else None, method_labels=METHOD_LABELS), status
+    return render_template(
+        "revenue/dashboard.html",
+        group=group,
+        figures=figures,
+        chart=chart,
+        form=form if manages else None,
+        method_labels=METHOD_LABELS,
+    ), status
 
 
 @bp.route("/groups/<int:group_id>/revenue/policy", methods=["POST"])
@@ -127,12 +165,19 @@ def set_policy(group_id: int):
         apply_errors(form, exc)
         return _dashboard(group, form, exc.code)
     db.session.commit()
-    flash(_("Split policy version %(version)d is in force from now. Orders completed earlier keep the policy "
-            "they were completed under.", version=policy.version), "success")
+    flash(
+        _(
+            "Split policy version %(version)d is in force from now. Orders completed earlier keep the policy "
+            "they were completed under.",
+            version=policy.version,
+        ),
+        "success",
+    )
     return redirect(url_for("revenue.dashboard", group_id=group.id, _anchor="policy"))
 
 
 # --- the district overview ------------------------------------------------------------
+
 
 @bp.route("/admin/overview")
 @login_required

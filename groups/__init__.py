@@ -1,4 +1,5 @@
 """Groups (kelompok tani, KUB): their members, roles, verification and invitations."""
+
 from flask import Flask
 
 from core.extensions import api as rest_api

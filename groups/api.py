@@ -1,4 +1,5 @@
 """Groups and members API."""
+
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -9,8 +10,19 @@ from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, page_of, paginate
 from groups import invitations, services
-from groups.schemas import (GroupIn, GroupListQuery, GroupOut, GroupPatch, GroupVerifyIn, InvitationAcceptIn,
-                            InvitationOut, MeOut, MemberIn, MemberOut, MemberPatch)
+from groups.schemas import (
+    GroupIn,
+    GroupListQuery,
+    GroupOut,
+    GroupPatch,
+    GroupVerifyIn,
+    InvitationAcceptIn,
+    InvitationOut,
+    MemberIn,
+    MemberOut,
+    MemberPatch,
+    MeOut,
+)
 
 blp = Blueprint("groups_api", __name__, url_prefix="/api/v1", description="Groups and members")
 
@@ -26,18 +38,31 @@ def group_view(group, count: int | None = None) -> dict:
 
 def member_view(member, show_contacts: bool) -> dict:
     return {
-        "id": member.id, "group_id": member.group_id, "name": member.name, "role": member.role.value,
-        "active": member.active, "has_account": member.user_id is not None, "joined_at": member.joined_at,
-        "phone": member.phone if show_contacts else None, "email": member.email if show_contacts else None,
+        "id": member.id,
+        "group_id": member.group_id,
+        "name": member.name,
+        "role": member.role.value,
+        "active": member.active,
+        "has_account": member.user_id is not None,
+        "joined_at": member.joined_at,
+        "phone": member.phone if show_contacts else None,
+        "email": member.email if show_contacts else None,
     }
 
 
 def me_view(user) -> dict:
     return {
-        "id": user.id, "email": user.email, "phone": user.phone, "name": user.name, "is_admin": user.is_admin,
-        "locale": user.locale, "created_at": user.created_at,
-        "memberships": [{"group_id": m.group_id, "group_name": m.group.name, "member_id": m.id,
-                         "role": m.role.value} for m in services.memberships_of(user)],
+        "id": user.id,
+        "email": user.email,
+        "phone": user.phone,
+        "name": user.name,
+        "is_admin": user.is_admin,
+        "locale": user.locale,
+        "created_at": user.created_at,
+        "memberships": [
+            {"group_id": m.group_id, "group_name": m.group.name, "member_id": m.id, "role": m.role.value}
+            for m in services.memberships_of(user)
+        ],
     }
 
 

@@ -1,16 +1,32 @@
 """Group and member forms."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, EmailField, HiddenField, PasswordField, SelectField, StringField, TelField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
-from core.validation import NAME_MAX_LENGTH
 from accounts.models import PASSWORD_MIN_LENGTH
+from core.validation import NAME_MAX_LENGTH
 
-KIND_CHOICES = [SelectChoice("farmer", _l("Farmer group (kelompok tani)")),
-                SelectChoice("business", _l("Joint business group (KUB)"))]
-ROLE_CHOICES = [SelectChoice("member", _l("Member")), SelectChoice("treasurer", _l("Treasurer")),
-                SelectChoice("coordinator", _l("Coordinator"))]
+KIND_CHOICES = [
+    SelectChoice("farmer", _l("Farmer group (kelompok tani)")),
+    SelectChoice("business", _l("Joint business group (KUB)")),
+]
+ROLE_CHOICES = [
+    SelectChoice("member", _l("Member")),
+    SelectChoice("treasurer", _l("Treasurer")),
+    SelectChoice("coordinator", _l("Coordinator")),
+]
 
 
 class GroupForm(FlaskForm):
@@ -23,8 +39,9 @@ class GroupForm(FlaskForm):
     pickup_hours = StringField(_l("Pickup hours"), validators=[Optional(), Length(max=255)])
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=100)])
     bank_account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=40)])
-    bank_account_holder = StringField(_l("Account holder (name on the account)"),
-                                      validators=[Optional(), Length(max=NAME_MAX_LENGTH)])
+    bank_account_holder = StringField(
+        _l("Account holder (name on the account)"), validators=[Optional(), Length(max=NAME_MAX_LENGTH)]
+    )
 
 
 class MemberForm(FlaskForm):
@@ -49,5 +66,6 @@ class ActionForm(FlaskForm):
 class JoinForm(FlaskForm):
     code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
     phone = TelField(_l("Your phone number"), validators=[Optional(), Length(max=40)])
-    password = PasswordField(_l("New password (at least %(n)d characters)", n=PASSWORD_MIN_LENGTH),
-                             validators=[Optional(), Length(max=256)])
+    password = PasswordField(
+        _l("New password (at least %(n)d characters)", n=PASSWORD_MIN_LENGTH), validators=[Optional(), Length(max=256)]
+    )

@@ -1,4 +1,5 @@
 """Invitations: a one-time code by which a member without an account sets a password and logs in by phone."""
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -41,13 +42,17 @@ def create_invitation(actor: User | None, group: Group, member: Member) -> tuple
     if member.user_id is not None:
         raise Conflict(_l("This member already has an account."))
     now = utcnow()
-    for old in db.session.scalars(select(Invitation).where(
-            Invitation.member_id == member.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))):
+    for old in db.session.scalars(
+        select(Invitation).where(
+            Invitation.member_id == member.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None)
+        )
+    ):
         old.revoked_at = now
     code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
     days = current_app.config["INVITATION_DAYS"]
-    invitation = Invitation(member=member, code_hash=_hash_code(code), created_by_id=actor.id,
-                            expires_at=now + timedelta(days=days))
+    invitation = Invitation(
+        member=member, code_hash=_hash_code(code), created_by_id=actor.id, expires_at=now + timedelta(days=days)
+    )
     db.session.add(invitation)
     db.session.flush()
     return invitation, code
@@ -60,9 +65,14 @@ def format_code(code: str) -> str:
 def invitation_links(member: Member, code: str) -> dict:
     """The join page link, and a WhatsApp link carrying the code to the member's phone."""
     join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
-    text = _("Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
-             "Your code: %(code)s. Open %(url)s to set your password.",
-             name=member.name, group=member.group.name, code=format_code(code), url=join_url)
+    text = _(
+        "Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
+        "Your code: %(code)s. Open %(url)s to set your password.",
+        name=member.name,
+        group=member.group.name,
+        code=format_code(code),
+        url=join_url,
+    )
     target = whatsapp_number(member.phone) if member.phone else ""
     return {"join_url": join_url, "whatsapp_url": f"https://wa.me/{target}?text={quote(text)}"}
 
@@ -73,8 +83,13 @@ def find_invitation(code) -> Invitation:
     if len(code) != INVITATION_LENGTH:
         raise NotFound(_l("This invitation code is not valid."))
     invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
-    if (invitation is None or invitation.used_at is not None or invitation.revoked_at is not None
-            or invitation.expires_at < utcnow() or not invitation.member.active):
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at < utcnow()
+        or not invitation.member.active
+    ):
         raise NotFound(_l("This invitation code is not valid or has expired."))
     return invitation
 
@@ -93,8 +108,10 @@ def accept_invitation(actor: User | None, code: str, password: str | None = None
         if not phone:
             raise ValidationFailed(errors={"phone": [_("Enter your phone number: you will log in with it.")]})
         if find_user_by_login(phone) is not None:
-            raise Conflict(_l("An account with this phone number already exists. Log in first, then use the code."),
-                           {"phone": [_("An account with this phone number already exists.")]})
+            raise Conflict(
+                _l("An account with this phone number already exists. Log in first, then use the code."),
+                {"phone": [_("An account with this phone number already exists.")]},
+            )
         user = User(name=member.name, phone=phone, email=None)
         user.set_password(password)
         db.session.add(user)

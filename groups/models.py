@@ -1,15 +1,15 @@
 """Groups (kelompok tani, KUB), their members and the invitations members log in with."""
+
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (Boolean, ForeignKey, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.validation import NAME_MAX_LENGTH
 from accounts.models import User
 from core.extensions import db
 from core.types import StrEnumType, UtcDateTime, utcnow
+from core.validation import NAME_MAX_LENGTH
 
 
 class GroupKind(StrEnum):

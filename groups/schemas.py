@@ -1,9 +1,10 @@
 """Group and member schemas for the API."""
+
 from marshmallow import Schema, fields, post_load, validate
 
-from core.validation import NAME_MAX_LENGTH
 from core.pagination import PageQuery
 from core.schemas import StrictBoolean
+from core.validation import NAME_MAX_LENGTH
 from groups.models import GroupKind, Role
 from groups.services import ACCOUNT_NUMBER_MAX_LENGTH, BANK_NAME_MAX_LENGTH, LINE_MAX_LENGTH, TEXT_MAX_LENGTH
 
@@ -18,11 +19,16 @@ class GroupIn(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
-    bank_name = fields.String(allow_none=True, validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
-                              metadata={"description": "Where buyers send bank transfers, e.g. BRI"})
-    bank_account_number = fields.String(allow_none=True, validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
-                                        metadata={"description": "Digits, spaces, dashes and dots only",
-                                                  "example": "0123-01-000456-50-1"})
+    bank_name = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
+        metadata={"description": "Where buyers send bank transfers, e.g. BRI"},
+    )
+    bank_account_number = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
+        metadata={"description": "Digits, spaces, dashes and dots only", "example": "0123-01-000456-50-1"},
+    )
     bank_account_holder = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
@@ -34,11 +40,16 @@ class GroupPatch(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
-    bank_name = fields.String(allow_none=True, validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
-                              metadata={"description": "Where buyers send bank transfers, e.g. BRI"})
-    bank_account_number = fields.String(allow_none=True, validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
-                                        metadata={"description": "Digits, spaces, dashes and dots only",
-                                                  "example": "0123-01-000456-50-1"})
+    bank_name = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
+        metadata={"description": "Where buyers send bank transfers, e.g. BRI"},
+    )
+    bank_account_number = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH),
+        metadata={"description": "Digits, spaces, dashes and dots only", "example": "0123-01-000456-50-1"},
+    )
     bank_account_holder = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
@@ -55,8 +66,9 @@ class GroupOut(Schema):
     description = fields.String(allow_none=True)
     pickup_point = fields.String(allow_none=True)
     pickup_hours = fields.String(allow_none=True)
-    bank_name = fields.String(allow_none=True, metadata={"description": "For bank transfers; public, as buyers "
-                                                                         "need it to pay"})
+    bank_name = fields.String(
+        allow_none=True, metadata={"description": "For bank transfers; public, as buyers need it to pay"}
+    )
     bank_account_number = fields.String(allow_none=True)
     bank_account_holder = fields.String(allow_none=True)
     verified = fields.Boolean()

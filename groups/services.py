@@ -1,4 +1,5 @@
 """The rules for groups and members: who may do what, and what each change means (invitations: groups.invitations)."""
+
 import re
 from typing import TypedDict, Unpack
 
@@ -21,8 +22,18 @@ LINE_MAX_LENGTH = 255
 
 BANK_NAME_MAX_LENGTH = 100
 ACCOUNT_NUMBER_MAX_LENGTH = 40
-GROUP_FIELDS = ("name", "kind", "village", "district", "description", "pickup_point", "pickup_hours",
-                "bank_name", "bank_account_number", "bank_account_holder")
+GROUP_FIELDS = (
+    "name",
+    "kind",
+    "village",
+    "district",
+    "description",
+    "pickup_point",
+    "pickup_hours",
+    "bank_name",
+    "bank_account_number",
+    "bank_account_holder",
+)
 
 
 class GroupDetails(TypedDict, total=False):
@@ -56,6 +67,7 @@ class MemberDetails(TypedDict, total=False):
 
 
 # --- fetching and permissions -------------------------------------------------
+
 
 def get_group_or_404(group_id: int) -> Group:
     group = db.session.get(Group, group_id) if group_id <= ID_MAX else None
@@ -97,8 +109,13 @@ def authorize(actor: User | None, group: Group, *roles: Role, allow_admin: bool 
         raise Forbidden(_l("Only members of this group may do that."))
     if len(roles) == 1:
         raise Forbidden(_l("Only the group's %(role)s may do that.", role=role_label(roles[0])))
-    raise Forbidden(_l("Only the group's %(roles)s or %(role)s may do that.",
-                       roles=", ".join(role_label(r) for r in roles[:-1]), role=role_label(roles[-1])))
+    raise Forbidden(
+        _l(
+            "Only the group's %(roles)s or %(role)s may do that.",
+            roles=", ".join(role_label(r) for r in roles[:-1]),
+            role=role_label(roles[-1]),
+        )
+    )
 
 
 def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
@@ -115,8 +132,9 @@ def role_label(role: Role) -> str:
 
 
 def kind_label(kind: GroupKind) -> str:
-    return {GroupKind.farmer: _("Farmer group (kelompok tani)"),
-            GroupKind.business: _("Joint business group (KUB)")}[GroupKind(kind)]
+    return {GroupKind.farmer: _("Farmer group (kelompok tani)"), GroupKind.business: _("Joint business group (KUB)")}[
+        GroupKind(kind)
+    ]
 
 
 def can_manage(group: Group, user) -> bool:
@@ -133,6 +151,7 @@ def can_see_contacts(group: Group, user) -> bool:
 
 
 # --- groups -------------------------------------------------------------------
+
 
 def _optional_text(value, field: str, limit: int) -> str | None:
     if value is None:
@@ -159,8 +178,9 @@ def _account_number(value) -> str | None:
     """A bank account number as buyers copy it: digits, grouped by spaces, dashes or dots."""
     number = _optional_line(value, "bank_account_number", ACCOUNT_NUMBER_MAX_LENGTH)
     if number is not None and not _ACCOUNT_NUMBER.fullmatch(number):
-        raise ValidationFailed(errors={"bank_account_number": [
-            _("Use only digits, spaces, dashes and dots, such as 0123-4567-89.")]})
+        raise ValidationFailed(
+            errors={"bank_account_number": [_("Use only digits, spaces, dashes and dots, such as 0123-4567-89.")]}
+        )
     return number
 
 
@@ -189,7 +209,8 @@ def _clean_group_fields(profile: GroupProfile) -> dict:
             else:
                 clean[field] = _optional_text(value, field, LINE_MAX_LENGTH)
         except ValidationFailed as exc:
-            errors.update({field: msgs for msgs in exc.errors.values()})
+            for msgs in exc.errors.values():
+                errors[field] = msgs
     if errors:
         raise ValidationFailed(errors=errors)
     return clean
@@ -200,12 +221,15 @@ def _check_group_name_free(name: str, village: str, exclude_id: int | None = Non
     if exclude_id is not None:
         query = query.where(Group.id != exclude_id)
     if db.session.scalar(query):
-        raise Conflict(_l("A group with this name already exists in this village."),
-                       {"name": [_("A group with this name already exists in this village.")]})
+        raise Conflict(
+            _l("A group with this name already exists in this village."),
+            {"name": [_("A group with this name already exists in this village.")]},
+        )
 
 
-def create_group(actor: User | None, *, name: str, kind: GroupKind, village: str, district: str,
-                 **details: Unpack[GroupDetails]) -> Group:
+def create_group(
+    actor: User | None, *, name: str, kind: GroupKind, village: str, district: str, **details: Unpack[GroupDetails]
+) -> Group:
     """Found a group; its founder becomes the first coordinator."""
     if actor is None or not actor.is_authenticated:
         raise Unauthorized()
@@ -213,8 +237,11 @@ def create_group(actor: User | None, *, name: str, kind: GroupKind, village: str
     _check_group_name_free(fields["name"], fields["village"])
     group = Group(created_by_id=actor.id, **fields)
     db.session.add(group)
-    db.session.add(Member(group=group, user_id=actor.id, name=actor.name, phone=actor.phone,
-                          email=actor.email, role=Role.coordinator))
+    db.session.add(
+        Member(
+            group=group, user_id=actor.id, name=actor.name, phone=actor.phone, email=actor.email, role=Role.coordinator
+        )
+    )
     db.session.flush()
     return group
 
@@ -241,8 +268,13 @@ def set_group_verified(actor: User | None, group: Group, verified: bool) -> Grou
     return group
 
 
-def group_query(q: str | None = None, kind: str | None = None, village: str | None = None,
-                district: str | None = None, verified: bool | None = None):
+def group_query(
+    q: str | None = None,
+    kind: str | None = None,
+    village: str | None = None,
+    district: str | None = None,
+    verified: bool | None = None,
+):
     """The public list of groups, verified first, then by name."""
     for field, value in (("q", q), ("village", village), ("district", district)):
         if value and has_control_chars(value):
@@ -250,9 +282,13 @@ def group_query(q: str | None = None, kind: str | None = None, village: str | No
     query = select(Group)
     if q:
         text = q.strip().lower()  # % and _ are searched for, not wildcards
-        query = query.where(or_(func.lower(Group.name).contains(text, autoescape=True),
-                                func.lower(Group.village).contains(text, autoescape=True),
-                                func.lower(Group.district).contains(text, autoescape=True)))
+        query = query.where(
+            or_(
+                func.lower(Group.name).contains(text, autoescape=True),
+                func.lower(Group.village).contains(text, autoescape=True),
+                func.lower(Group.district).contains(text, autoescape=True),
+            )
+        )
     if kind:
         query = query.where(Group.kind == GroupKind(kind))
     if village:
@@ -273,10 +309,11 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
         .where(Member.group_id.in_(group_ids), Member.active.is_(True))
         .group_by(Member.group_id)
     )
-    return {gid: n for gid, n in rows}
+    return dict(rows)
 
 
 # --- members ------------------------------------------------------------------
+
 
 def visible_members(viewer: User | None, group: Group, include_inactive: bool = True):
     """A group's members, for a viewer who may see the list: its members and the district admin."""
@@ -311,7 +348,8 @@ def _clean_member_fields(details: MemberDetails) -> dict:
             elif field == "active":
                 clean[field] = value
         except ValidationFailed as exc:
-            errors.update({field: msgs for msgs in exc.errors.values()})
+            for msgs in exc.errors.values():
+                errors[field] = msgs
     if errors:
         raise ValidationFailed(errors=errors)
     return clean
@@ -324,24 +362,37 @@ def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = No
     if exclude_id is not None:
         base = base.where(Member.id != exclude_id)
     if fields.get("email") and db.session.scalar(base.where(Member.email == fields["email"])):
-        raise Conflict(_l("This person is already a member of the group."),
-                       {"email": [_("Another member of this group has this e-mail.")]})
+        raise Conflict(
+            _l("This person is already a member of the group."),
+            {"email": [_("Another member of this group has this e-mail.")]},
+        )
     # One record per account, active or not (the database enforces it too): reactivate the old one instead.
     same_account = select(Member.id).where(Member.group_id == group.id, Member.user_id == fields.get("user_id"))
     if exclude_id is not None:
         same_account = same_account.where(Member.id != exclude_id)
     if fields.get("user_id") and db.session.scalar(same_account):
-        raise Conflict(_l("This person is already a member of the group."),
-                       {"email": [_("This account is already a member of the group.")]})
+        raise Conflict(
+            _l("This person is already a member of the group."),
+            {"email": [_("This account is already a member of the group.")]},
+        )
     if fields.get("name") and db.session.scalar(
         base.where(func.lower(Member.name) == fields["name"].lower(), Member.phone == fields.get("phone"))
     ):
-        raise Conflict(_l("This person is already a member of the group."),
-                       {"name": [_("A member with this name and phone is already listed.")]})
+        raise Conflict(
+            _l("This person is already a member of the group."),
+            {"name": [_("A member with this name and phone is already listed.")]},
+        )
 
 
-def add_member(actor: User | None, group: Group, *, name: str, phone: str | None = None, email: str | None = None,
-               role: Role = Role.member) -> Member:
+def add_member(
+    actor: User | None,
+    group: Group,
+    *,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    role: Role = Role.member,
+) -> Member:
     """Add a person to a group (coordinator); no account needed, a known e-mail links theirs."""
     authorize(actor, group, Role.coordinator)
     fields = _clean_member_fields({"name": name, "phone": phone, "email": email, "role": role})
@@ -357,10 +408,14 @@ def add_member(actor: User | None, group: Group, *, name: str, phone: str | None
 
 
 def _active_coordinators(group: Group) -> int:
-    return db.session.scalar(
-        select(func.count(Member.id)).where(Member.group_id == group.id, Member.active.is_(True),
-                                            Member.role == Role.coordinator)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Member.id)).where(
+                Member.group_id == group.id, Member.active.is_(True), Member.role == Role.coordinator
+            )
+        )
+        or 0
+    )
 
 
 def update_member(actor: User | None, group: Group, member: Member, **changes: Unpack[MemberDetails]) -> Member:
@@ -388,10 +443,14 @@ def update_member(actor: User | None, group: Group, member: Member, **changes: U
 
 def memberships_of(user: User) -> list[Member]:
     """The user's active memberships, with their groups."""
-    return list(db.session.scalars(
-        select(Member).join(Group).where(Member.user_id == user.id, Member.active.is_(True))
-        .order_by(func.lower(Group.name))
-    ))
+    return list(
+        db.session.scalars(
+            select(Member)
+            .join(Group)
+            .where(Member.user_id == user.id, Member.active.is_(True))
+            .order_by(func.lower(Group.name))
+        )
+    )
 
 
 @user_registered.connect
@@ -401,11 +460,11 @@ def link_members_by_email(user: User, **_kwargs) -> int:
         return 0
     linked = 0
     for member in db.session.scalars(select(Member).where(Member.email == user.email, Member.user_id.is_(None))):
-        taken = db.session.scalar(select(Member.id).where(Member.group_id == member.group_id,
-                                                          Member.user_id == user.id))
+        taken = db.session.scalar(
+            select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)
+        )
         if not taken:
             member.user_id = user.id
             linked += 1
     db.session.flush()
     return linked
-

@@ -1,4 +1,5 @@
 """Group pages: the public list and profiles, managing members, invitations, my groups."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -28,8 +29,9 @@ def home():
     kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in GroupKind} else None
     result = paginate(services.group_query(q=q or None, kind=kind), _page_arg(), 20)
     counts = services.member_counts([g.id for g in result["items"]])
-    return render_template("groups/home.html", result=result, counts=counts, q=q, kind=kind,
-                           kind_label=services.kind_label)
+    return render_template(
+        "groups/home.html", result=result, counts=counts, q=q, kind=kind, kind_label=services.kind_label
+    )
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -57,7 +59,9 @@ def _group_data(form) -> services.GroupProfile:
 def profile(group_id: int):
     group = services.get_group_or_404(group_id)
     return render_template(
-        "groups/profile.html", group=group, kind_label=services.kind_label,
+        "groups/profile.html",
+        group=group,
+        kind_label=services.kind_label,
         member_count=services.member_counts([group.id]).get(group.id, 0),
         manages=services.can_manage(group, current_user),
         is_member=services.membership(group, current_user) is not None,
@@ -108,9 +112,14 @@ def members(group_id: int):
         services.require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
             try:
-                member = services.add_member(require_login(), group, name=form.name.data,
-                                             phone=form.phone.data or None, email=form.email.data or None,
-                                             role=Role(form.role.data))
+                member = services.add_member(
+                    require_login(),
+                    group,
+                    name=form.name.data,
+                    phone=form.phone.data or None,
+                    email=form.email.data or None,
+                    role=Role(form.role.data),
+                )
             except AppError as exc:
                 apply_errors(form, exc)
             else:
@@ -118,9 +127,16 @@ def members(group_id: int):
                 flash(_("%(name)s was added.", name=member.name), "success")
                 return redirect(url_for("groups.members", group_id=group.id))
     result = paginate(query, _page_arg(), 100)
-    return render_template("groups/members.html", group=group, result=result, form=form, manages=manages,
-                           show_contacts=services.can_see_contacts(group, current_user),
-                           role_label=services.role_label, action_form=ActionForm())
+    return render_template(
+        "groups/members.html",
+        group=group,
+        result=result,
+        form=form,
+        manages=manages,
+        show_contacts=services.can_see_contacts(group, current_user),
+        role_label=services.role_label,
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -134,17 +150,23 @@ def edit_member(group_id: int, member_id: int):
         form.role.data = member.role.value
     if form.validate_on_submit():
         try:
-            services.update_member(require_login(), group, member, name=form.name.data,
-                                   phone=form.phone.data or None, email=form.email.data or None,
-                                   role=Role(form.role.data), active=bool(form.active.data))
+            services.update_member(
+                require_login(),
+                group,
+                member,
+                name=form.name.data,
+                phone=form.phone.data or None,
+                email=form.email.data or None,
+                role=Role(form.role.data),
+                active=bool(form.active.data),
+            )
         except AppError as exc:
             apply_errors(form, exc)
         else:
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("groups.members", group_id=group.id))
-    return render_template("groups/member_edit.html", group=group, member=member, form=form,
-                           action_form=ActionForm())
+    return render_template("groups/member_edit.html", group=group, member=member, form=form, action_form=ActionForm())
 
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/invite", methods=["POST"])
@@ -162,8 +184,14 @@ def invite_member(group_id: int, member_id: int):
         return redirect(url_for("groups.members", group_id=group.id))
     links = invitations.invitation_links(member, code)
     db.session.commit()
-    return render_template("groups/invitation.html", group=group, member=member, invitation=invitation,
-                           code=invitations.format_code(code), **links)
+    return render_template(
+        "groups/invitation.html",
+        group=group,
+        member=member,
+        invitation=invitation,
+        code=invitations.format_code(code),
+        **links,
+    )
 
 
 @bp.route("/join", methods=["GET", "POST"])

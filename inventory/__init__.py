@@ -1,4 +1,5 @@
 """Shared stock: products and variants, units, lots (members' contributions), the stock ledger, reservations."""
+
 from flask import Flask
 
 from core.extensions import api as rest_api

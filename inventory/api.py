@@ -1,18 +1,36 @@
 """Inventory API: products, variants, units, contributions, stock, adjustments, movements."""
+
 from flask import url_for
-from core.blueprint import Blueprint
 from sqlalchemy.orm import selectinload
 
 from accounts.services import require_login
+from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
 from groups.services import get_group_or_404
 from inventory import services
 from inventory.models import Lot, Product, Variant
-from inventory.schemas import (AdjustmentIn, AdjustmentOut, AlertsOut, ContributionIn,
-                               ContributionQuery, LotOut, MovementOut, MovementQuery, PhotoIn, ProductIn, ProductOut,
-                               ProductPatch, StockRowOut, UnitIn, UnitList, UnitOut, VariantIn, VariantOut,
-                               VariantPatch)
+from inventory.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    AlertsOut,
+    ContributionIn,
+    ContributionQuery,
+    LotOut,
+    MovementOut,
+    MovementQuery,
+    PhotoIn,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+    StockRowOut,
+    UnitIn,
+    UnitList,
+    UnitOut,
+    VariantIn,
+    VariantOut,
+    VariantPatch,
+)
 from inventory.units import BUILTIN_UNITS
 
 blp = Blueprint("inventory_api", __name__, url_prefix="/api/v1", description="Products and stock")
@@ -20,11 +38,18 @@ blp = Blueprint("inventory_api", __name__, url_prefix="/api/v1", description="Pr
 
 # --- views: ORM objects to the shapes the schemas dump ---------------------------------------
 
+
 def variant_view(variant: Variant, manager: bool) -> dict:
     """A variant with what buyers may order; its counters and threshold only for those who manage the stock."""
     stock = variant.stock
-    view = {"id": variant.id, "product_id": variant.product_id, "label": variant.label,
-            "unit_price": variant.unit_price, "active": variant.active, "available": stock.available}
+    view = {
+        "id": variant.id,
+        "product_id": variant.product_id,
+        "label": variant.label,
+        "unit_price": variant.unit_price,
+        "active": variant.active,
+        "available": stock.available,
+    }
     if manager:
         view.update(on_hand=stock.on_hand, reserved=stock.reserved, low_stock_threshold=variant.low_stock_threshold)
     return view
@@ -34,12 +59,19 @@ def product_view(product: Product, group, manager: bool) -> dict:
     """A product with its group and photo; the public sees its active variants, managers see them all."""
     photo = product.photo
     return {
-        "id": product.id, "group_id": product.group_id, "group": group, "name": product.name, "kind": product.kind,
-        "unit": product.unit, "description": product.description, "status": product.status,
+        "id": product.id,
+        "group_id": product.group_id,
+        "group": group,
+        "name": product.name,
+        "kind": product.kind,
+        "unit": product.unit,
+        "description": product.description,
+        "status": product.status,
         "photo_url": url_for("inventory.product_photo", name=f"{photo}.webp") if photo else None,
         "thumb_url": url_for("inventory.product_photo", name=f"{photo}-thumb.webp") if photo else None,
         "variants": [variant_view(v, manager) for v in product.variants if manager or v.active],
-        "created_at": product.created_at, "updated_at": product.updated_at,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
     }
 
 
@@ -49,20 +81,42 @@ def lot_views(lots: list[Lot]) -> list[dict]:
     views = []
     for lot in lots:
         variant = lot.variant
-        views.append({
-            "id": lot.id, "group_id": lot.group_id, "variant_id": lot.variant_id, "product_id": variant.product_id,
-            "product_name": variant.product.name, "label": variant.label, "unit": variant.product.unit,
-            "member_id": lot.member_id, "quantity": lot.quantity, "remaining": lot.remaining, "grade": lot.grade,
-            "received_at": lot.received_at, "best_before": lot.best_before, "note": lot.note, **history[lot.id],
-        })
+        views.append(
+            {
+                "id": lot.id,
+                "group_id": lot.group_id,
+                "variant_id": lot.variant_id,
+                "product_id": variant.product_id,
+                "product_name": variant.product.name,
+                "label": variant.label,
+                "unit": variant.product.unit,
+                "member_id": lot.member_id,
+                "quantity": lot.quantity,
+                "remaining": lot.remaining,
+                "grade": lot.grade,
+                "received_at": lot.received_at,
+                "best_before": lot.best_before,
+                "note": lot.note,
+                **history[lot.id],
+            }
+        )
     return views
 
 
 def stock_row_view(variant: Variant, stock, product: Product) -> dict:
-    return {"variant_id": variant.id, "product_id": product.id, "product_name": product.name,
-            "product_status": product.status, "label": variant.label, "unit": product.unit, "active": variant.active,
-            "on_hand": stock.on_hand, "reserved": stock.reserved, "available": stock.available,
-            "low_stock_threshold": variant.low_stock_threshold}
+    return {
+        "variant_id": variant.id,
+        "product_id": product.id,
+        "product_name": product.name,
+        "product_status": product.status,
+        "label": variant.label,
+        "unit": product.unit,
+        "active": variant.active,
+        "on_hand": stock.on_hand,
+        "reserved": stock.reserved,
+        "available": stock.available,
+        "low_stock_threshold": variant.low_stock_threshold,
+    }
 
 
 def _with_products(query):
@@ -71,6 +125,7 @@ def _with_products(query):
 
 
 # --- products and variants ----------------------------------------------------------------------
+
 
 @blp.route("/groups/<int:group_id>/products", methods=["POST"])
 @blp.arguments(ProductIn)
@@ -129,13 +184,18 @@ def upload_photo(files, product_id):
 
 # --- units ----------------------------------------------------------------------------------
 
+
 @blp.route("/groups/<int:group_id>/units", methods=["GET"])
 @blp.response(200, UnitList)
 def list_units(group_id):
     """The units the group may use: the built-in ones and its own."""
     units = services.group_units(get_group_or_404(group_id))
-    return {"items": [{"code": u.code, "name": u.name, "whole": u.whole, "builtin": code in BUILTIN_UNITS}
-                      for code, u in units.items()]}
+    return {
+        "items": [
+            {"code": u.code, "name": u.name, "whole": u.whole, "builtin": code in BUILTIN_UNITS}
+            for code, u in units.items()
+        ]
+    }
 
 
 @blp.route("/groups/<int:group_id>/units", methods=["POST"])
@@ -150,6 +210,7 @@ def define_unit(data, group_id):
 
 
 # --- contributions, stock and the ledger ------------------------------------------------------------
+
 
 @blp.route("/groups/<int:group_id>/contributions", methods=["POST"])
 @blp.arguments(ContributionIn)
@@ -222,5 +283,8 @@ def stock_alerts(group_id):
     """Low stock, and lots near or past their best-before date (coordinator, treasurer)."""
     group = get_group_or_404(group_id)
     found = services.alerts(require_login(), group)
-    return {"low_stock": [stock_row_view(variant, stock, variant.product) for variant, stock in found["low_stock"]],
-            "expiring": lot_views(found["expiring"]), "expired": lot_views(found["expired"])}
+    return {
+        "low_stock": [stock_row_view(variant, stock, variant.product) for variant, stock in found["low_stock"]],
+        "expiring": lot_views(found["expiring"]),
+        "expired": lot_views(found["expired"]),
+    }

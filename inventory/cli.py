@@ -1,4 +1,5 @@
 """flask stock check: prove the stock books."""
+
 import click
 from flask.cli import AppGroup
 

@@ -3,6 +3,7 @@
 The forms only carry what people typed; the services decide what is valid, so
 the pages and the JSON API give the same answers.
 """
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -22,12 +23,22 @@ from wtforms.widgets import DateInput
 
 from core.validation import NAME_MAX_LENGTH
 
-KIND_CHOICES = [SelectChoice("produce", _l("Produce")), SelectChoice("garment", _l("Garment")),
-                SelectChoice("processed", _l("Processed food"))]
-STATUS_CHOICES = [SelectChoice("active", _l("Active: buyers see it")), SelectChoice("hidden", _l("Hidden")),
-                  SelectChoice("archived", _l("Archived"))]
-REASON_CHOICES = [SelectChoice("spoilage", _l("Spoilage")), SelectChoice("damage", _l("Damage")),
-                  SelectChoice("count", _l("Count (stock opname)")), SelectChoice("return", _l("Return"))]
+KIND_CHOICES = [
+    SelectChoice("produce", _l("Produce")),
+    SelectChoice("garment", _l("Garment")),
+    SelectChoice("processed", _l("Processed food")),
+]
+STATUS_CHOICES = [
+    SelectChoice("active", _l("Active: buyers see it")),
+    SelectChoice("hidden", _l("Hidden")),
+    SelectChoice("archived", _l("Archived")),
+]
+REASON_CHOICES = [
+    SelectChoice("spoilage", _l("Spoilage")),
+    SelectChoice("damage", _l("Damage")),
+    SelectChoice("count", _l("Count (stock opname)")),
+    SelectChoice("return", _l("Return")),
+]
 
 
 def _cap(n: int) -> Length:
@@ -65,10 +76,12 @@ class ProductForm(FlaskForm):
 
 
 class IntakeForm(FlaskForm):
-    member_id = SelectField(_l("Member"), coerce=optional_id, validate_choice=False,
-                            validators=[InputRequired(_l("Choose a member."))])
-    variant_id = SelectField(_l("Product"), coerce=optional_id, validate_choice=False,
-                             validators=[InputRequired(_l("Choose a product."))])
+    member_id = SelectField(
+        _l("Member"), coerce=optional_id, validate_choice=False, validators=[InputRequired(_l("Choose a member."))]
+    )
+    variant_id = SelectField(
+        _l("Product"), coerce=optional_id, validate_choice=False, validators=[InputRequired(_l("Choose a product."))]
+    )
     quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Enter the quantity.")), _cap(40)])
     unit = SelectField(_l("Unit"), choices=[], validate_choice=False)
     grade = StringField(_l("Grade (optional)"), validators=[Optional(), _cap(40)])
@@ -77,8 +90,9 @@ class IntakeForm(FlaskForm):
 
 
 class AdjustForm(FlaskForm):
-    variant_id = SelectField(_l("Product"), coerce=optional_id, validate_choice=False,
-                             validators=[InputRequired(_l("Choose a product."))])
+    variant_id = SelectField(
+        _l("Product"), coerce=optional_id, validate_choice=False, validators=[InputRequired(_l("Choose a product."))]
+    )
     reason = SelectField(_l("Reason"), choices=REASON_CHOICES, validate_choice=False)
     quantity = StringField(_l("Change (negative takes away, such as -1.5)"), validators=[Optional(), _cap(40)])
     counted = StringField(_l("Or, for a count: the quantity counted on hand"), validators=[Optional(), _cap(40)])

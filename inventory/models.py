@@ -1,17 +1,30 @@
 """Products and variants, a group's units, lots (member contributions), stock counters and the stock ledger."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (DDL, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint, event)
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.validation import NAME_MAX_LENGTH
 from core.extensions import db
 from core.quantity import Quantity
 from core.text import fold
 from core.types import StrEnumType, UtcDateTime, utcnow
+from core.validation import NAME_MAX_LENGTH
 
 
 class ProductKind(StrEnum):
@@ -63,13 +76,13 @@ class Product(db.Model):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     # The name folded for search (no case, no accents), kept in step by the listener below.
-    search_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH * 2), default="", server_default="",
-                                             index=True)
+    search_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH * 2), default="", server_default="", index=True)
     kind: Mapped[ProductKind] = mapped_column(StrEnumType(ProductKind, "product_kind"))
     unit: Mapped[str] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[ProductStatus] = mapped_column(StrEnumType(ProductStatus, "product_status"), default=ProductStatus.active,
-                                                  index=True)
+    status: Mapped[ProductStatus] = mapped_column(
+        StrEnumType(ProductStatus, "product_status"), default=ProductStatus.active, index=True
+    )
     photo: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -106,9 +119,7 @@ class Stock(db.Model):
     """The one counter row per variant, changed only by guarded SQL beside a movement row."""
 
     __tablename__ = "stock"
-    __table_args__ = (
-        CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="reserved_within_on_hand"),
-    )
+    __table_args__ = (CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="reserved_within_on_hand"),)
 
     # Keyed by the variant, so locking in id order is locking in variant order.
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True, autoincrement=False)

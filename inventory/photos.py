@@ -1,4 +1,5 @@
 """Product photos: checked by content, re-encoded small, stored under the instance folder."""
+
 import io
 import secrets
 from pathlib import Path

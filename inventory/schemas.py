@@ -5,6 +5,7 @@ parse them exactly with their own messages: a quantity is a decimal string
 ("2.5") or an integer, never a float; a price is whole rupiah. Quantities go
 out as decimal strings without trailing zeros ("2.5", "3").
 """
+
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
@@ -22,9 +23,12 @@ class Quantity(fields.Raw):
     """In: kept as sent, for the service to parse exactly. Out: a decimal string without trailing zeros."""
 
     def __init__(self, **kwargs):
-        metadata = {"type": "string", "example": "2.5",
-                    "description": "A decimal string with at most 3 places (or an integer); never a float",
-                    **kwargs.pop("metadata", {})}
+        metadata = {
+            "type": "string",
+            "example": "2.5",
+            "description": "A decimal string with at most 3 places (or an integer); never a float",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
@@ -40,6 +44,7 @@ class Rupiah(fields.Raw):
 
 
 # --- in -------------------------------------------------------------------------------
+
 
 class VariantIn(Schema):
     label = fields.String(required=True, metadata={"example": "Grade A"})
@@ -61,11 +66,15 @@ class ProductVariantIn(Schema):
 class ProductIn(Schema):
     name = fields.String(required=True)
     kind = fields.String(required=True, metadata={"enum": _values(ProductKind)})
-    unit = fields.String(required=True, metadata={"example": "kg",
-                                                  "description": "A built-in unit or one the group defined"})
+    unit = fields.String(
+        required=True, metadata={"example": "kg", "description": "A built-in unit or one the group defined"}
+    )
     description = fields.String(allow_none=True)
-    variants = fields.List(fields.Nested(ProductVariantIn), allow_none=True,
-                           metadata={"description": "Omit for one `standard` variant priced by `unit_price`"})
+    variants = fields.List(
+        fields.Nested(ProductVariantIn),
+        allow_none=True,
+        metadata={"description": "Omit for one `standard` variant priced by `unit_price`"},
+    )
     unit_price = Rupiah(metadata={"description": "Whole rupiah; for the default variant when `variants` is omitted"})
     low_stock_threshold = Quantity(allow_none=True)
 
@@ -99,8 +108,10 @@ class ContributionIn(Schema):
     variant_id = fields.Integer(required=True, strict=True)
     member_id = fields.Integer(required=True, strict=True)
     quantity = Quantity(required=True)
-    unit = fields.String(allow_none=True, metadata={
-        "description": "The unit `quantity` is in; the product's by default", "example": "ons"})
+    unit = fields.String(
+        allow_none=True,
+        metadata={"description": "The unit `quantity` is in; the product's by default", "example": "ons"},
+    )
     grade = fields.String(allow_none=True)
     received_at = fields.DateTime(allow_none=True)
     best_before = fields.Date(allow_none=True)
@@ -109,9 +120,10 @@ class ContributionIn(Schema):
 
 class AdjustmentIn(Schema):
     variant_id = fields.Integer(required=True, strict=True)
-    quantity = Quantity(allow_none=True, metadata={"description": "The signed change, such as \"-0.3\""})
-    counted = Quantity(allow_none=True,
-                       metadata={"description": "For `count`: the quantity counted, instead of a change"})
+    quantity = Quantity(allow_none=True, metadata={"description": 'The signed change, such as "-0.3"'})
+    counted = Quantity(
+        allow_none=True, metadata={"description": "For `count`: the quantity counted, instead of a change"}
+    )
     reason = fields.String(required=True, metadata={"enum": _values(AdjustmentReason)})
     lot_id = fields.Integer(allow_none=True, strict=True)
     note = fields.String(allow_none=True)
@@ -128,6 +140,7 @@ class MovementQuery(PageQuery):
 # --- out ------------------------------------------------------------------------------
 
 _MANAGERS_ONLY = "Only for the group's coordinator and treasurer"
+
 
 class ProductGroupOut(Schema):
     id = fields.Integer()

@@ -1,4 +1,5 @@
 """Units of measure: the built-in ones, a group's own, and exact conversion between them."""
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,18 +16,21 @@ class Unit:
 
 
 # Base units: g for mass, liter for volume, pcs for counted things.
-BUILTIN_UNITS: dict[str, Unit] = {u.code: u for u in [
-    Unit("kg", "kilogram", False, "mass", Decimal(1000)),
-    Unit("g", "gram", False, "mass", Decimal(1)),
-    Unit("ons", "ons (100 g)", False, "mass", Decimal(100)),
-    Unit("kuintal", "kuintal (100 kg)", False, "mass", Decimal(100_000)),
-    Unit("liter", "liter", False, "volume", Decimal(1)),
-    Unit("pcs", "pcs", True, "count", Decimal(1)),
-    Unit("lusin", "lusin (12 pcs)", True, "count", Decimal(12)),
-    Unit("kodi", "kodi (20 pcs)", True, "count", Decimal(20)),
-    Unit("ikat", "ikat", True),
-    Unit("karung", "karung", True),
-]}
+BUILTIN_UNITS: dict[str, Unit] = {
+    u.code: u
+    for u in [
+        Unit("kg", "kilogram", False, "mass", Decimal(1000)),
+        Unit("g", "gram", False, "mass", Decimal(1)),
+        Unit("ons", "ons (100 g)", False, "mass", Decimal(100)),
+        Unit("kuintal", "kuintal (100 kg)", False, "mass", Decimal(100_000)),
+        Unit("liter", "liter", False, "volume", Decimal(1)),
+        Unit("pcs", "pcs", True, "count", Decimal(1)),
+        Unit("lusin", "lusin (12 pcs)", True, "count", Decimal(12)),
+        Unit("kodi", "kodi (20 pcs)", True, "count", Decimal(20)),
+        Unit("ikat", "ikat", True),
+        Unit("karung", "karung", True),
+    ]
+}
 
 
 def convert(quantity: Decimal, source: Unit, target: Unit) -> Decimal:

@@ -4,6 +4,7 @@ Each view parses the form, calls a service in inventory.services (which checks
 the rules and the caller's role), commits once, and redirects. Coordinator pages
 also check the role up front, so a refusal is a 403 and never a form message.
 """
+
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -37,18 +38,34 @@ _PHOTO_NAME = re.compile(r"^\d+-[0-9a-f]{16}(-thumb)?\.webp$")
 NEW_PRODUCT_ROWS = 2
 PER_PAGE = 50
 
-KIND_LABELS = {ProductKind.produce: _l("Produce"), ProductKind.garment: _l("Garment"),
-               ProductKind.processed: _l("Processed food")}
-STATUS_LABELS = {ProductStatus.active: _l("active"), ProductStatus.hidden: _l("hidden"),
-                 ProductStatus.archived: _l("archived")}
-MOVEMENT_LABELS = {MovementKind.intake: _l("Contribution"), MovementKind.reservation: _l("Held for an order"),
-                   MovementKind.release: _l("Hold released"), MovementKind.sale: _l("Sold"),
-                   MovementKind.adjustment: _l("Correction"), MovementKind.return_: _l("Return")}
-REASON_LABELS = {AdjustmentReason.spoilage: _l("spoilage"), AdjustmentReason.damage: _l("damage"),
-                 AdjustmentReason.count: _l("count (stock opname)"), AdjustmentReason.return_: _l("return")}
+KIND_LABELS = {
+    ProductKind.produce: _l("Produce"),
+    ProductKind.garment: _l("Garment"),
+    ProductKind.processed: _l("Processed food"),
+}
+STATUS_LABELS = {
+    ProductStatus.active: _l("active"),
+    ProductStatus.hidden: _l("hidden"),
+    ProductStatus.archived: _l("archived"),
+}
+MOVEMENT_LABELS = {
+    MovementKind.intake: _l("Contribution"),
+    MovementKind.reservation: _l("Held for an order"),
+    MovementKind.release: _l("Hold released"),
+    MovementKind.sale: _l("Sold"),
+    MovementKind.adjustment: _l("Correction"),
+    MovementKind.return_: _l("Return"),
+}
+REASON_LABELS = {
+    AdjustmentReason.spoilage: _l("spoilage"),
+    AdjustmentReason.damage: _l("damage"),
+    AdjustmentReason.count: _l("count (stock opname)"),
+    AdjustmentReason.return_: _l("return"),
+}
 
 
 # --- helpers for templates ------------------------------------------------------------
+
 
 @bp.app_template_filter("qty")
 def qty_filter(number) -> str:
@@ -96,11 +113,16 @@ def sees_stock(group: Group) -> bool:
 
 @bp.app_context_processor
 def _labels():
-    return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "movement_labels": MOVEMENT_LABELS,
-            "reason_labels": REASON_LABELS}
+    return {
+        "kind_labels": KIND_LABELS,
+        "status_labels": STATUS_LABELS,
+        "movement_labels": MOVEMENT_LABELS,
+        "reason_labels": REASON_LABELS,
+    }
 
 
 # --- helpers for views ----------------------------------------------------------------
+
 
 def _page_arg() -> int:
     page = request.args.get("page", "1")
@@ -147,6 +169,7 @@ def _member_names(member_ids) -> dict[int, str]:
 
 # --- product photos -------------------------------------------------------------------
 
+
 @bp.route("/media/products/<name>")
 def product_photo(name: str):
     """A product photo; names are random, so they can be cached for long."""
@@ -157,6 +180,7 @@ def product_photo(name: str):
 
 
 # --- products -------------------------------------------------------------------------
+
 
 @bp.route("/groups/<int:group_id>/products")
 @login_required
@@ -186,8 +210,11 @@ def _filled(row) -> bool:
 
 
 def _variant_fields(row) -> dict:
-    return {"label": row.label.data, "unit_price": (row.unit_price.data or "").strip(),
-            "low_stock_threshold": typed_quantity(row.low_stock_threshold.data)}
+    return {
+        "label": row.label.data,
+        "unit_price": (row.unit_price.data or "").strip(),
+        "low_stock_threshold": typed_quantity(row.low_stock_threshold.data),
+    }
 
 
 def _save_photo(form, actor, product: Product) -> None:
@@ -206,8 +233,12 @@ def new_product(group_id: int):
         form.unit.data = "kg"
     if form.validate_on_submit():
         rows = [row for row in _variant_rows(form) if _filled(row)]
-        data = {"name": form.name.data, "kind": form.kind.data, "unit": form.unit.data,
-                "description": form.description.data}
+        data = {
+            "name": form.name.data,
+            "kind": form.kind.data,
+            "unit": form.unit.data,
+            "description": form.description.data,
+        }
         first = (rows or _variant_rows(form))[0]
         targets = {"unit_price": first.unit_price, "low_stock_threshold": first.low_stock_threshold}
         if len(rows) <= 1 and not (first.label.data or "").strip():
@@ -236,11 +267,24 @@ def new_product(group_id: int):
 
 
 def _product_data(product: Product) -> dict:
-    rows = [{"id": str(v.id), "label": v.label, "unit_price": str(v.unit_price),
-             "low_stock_threshold": format_quantity(v.low_stock_threshold), "active": v.active}
-            for v in product.variants]
-    return {"name": product.name, "kind": product.kind.value, "unit": product.unit,
-            "description": product.description or "", "status": product.status.value, "variants": rows + [{}]}
+    rows = [
+        {
+            "id": str(v.id),
+            "label": v.label,
+            "unit_price": str(v.unit_price),
+            "low_stock_threshold": format_quantity(v.low_stock_threshold),
+            "active": v.active,
+        }
+        for v in product.variants
+    ]
+    return {
+        "name": product.name,
+        "kind": product.kind.value,
+        "unit": product.unit,
+        "description": product.description or "",
+        "status": product.status.value,
+        "variants": rows + [{}],
+    }
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -254,8 +298,14 @@ def edit_product(product_id: int):
         actor = require_login()
         failed = False
         try:
-            services.update_product(actor, product, name=form.name.data, kind=form.kind.data,
-                                    description=form.description.data, status=form.status.data)
+            services.update_product(
+                actor,
+                product,
+                name=form.name.data,
+                kind=form.kind.data,
+                description=form.description.data,
+                status=form.status.data,
+            )
         except AppError as exc:
             _show_errors(form, exc)
             failed = True
@@ -291,26 +341,39 @@ def edit_product(product_id: int):
 
 # --- intake ---------------------------------------------------------------------------
 
+
 def _variant_choices(group: Group) -> list:
     """Variants that can take stock: active ones of products not archived."""
-    query = (services.products_query(group).where(Product.status != ProductStatus.archived)
-             .options(selectinload(Product.variants).selectinload(Variant.product)))
-    return [SelectChoice(str(v.id), variant_name(v)) for product in db.session.scalars(query)
-            for v in product.variants if v.active]
+    query = (
+        services.products_query(group)
+        .where(Product.status != ProductStatus.archived)
+        .options(selectinload(Product.variants).selectinload(Variant.product))
+    )
+    return [
+        SelectChoice(str(v.id), variant_name(v))
+        for product in db.session.scalars(query)
+        for v in product.variants
+        if v.active
+    ]
 
 
 def _intake_choices(form: IntakeForm, group: Group) -> None:
     members = db.session.scalars(groups.members_query(group, include_inactive=False))
-    form.member_id.choices = [SelectChoice("", _("Choose a member"))] + [SelectChoice(str(m.id), m.name)
-                                                                        for m in members]
+    form.member_id.choices = [SelectChoice("", _("Choose a member"))] + [
+        SelectChoice(str(m.id), m.name) for m in members
+    ]
     form.variant_id.choices = [SelectChoice("", _("Choose a product"))] + _variant_choices(group)
     _unit_choices(form.unit, group, blank=_("Product's unit"))
 
 
 def _todays_lots(group: Group) -> list[Lot]:
     start = datetime.combine(datetime.now(WIB).date(), time(0), tzinfo=WIB)
-    query = (services.lots_query(require_login(), group).where(Lot.received_at >= start)
-             .options(selectinload(Lot.variant).selectinload(Variant.product)).limit(100))
+    query = (
+        services.lots_query(require_login(), group)
+        .where(Lot.received_at >= start)
+        .options(selectinload(Lot.variant).selectinload(Variant.product))
+        .limit(100)
+    )
     return list(db.session.scalars(query))
 
 
@@ -327,41 +390,69 @@ def intake(group_id: int):
     if form.validate_on_submit():
         try:
             lot = services.receive_contribution(
-                require_login(), group, member_id=form.member_id.data, variant_id=form.variant_id.data,
-                quantity=typed_quantity(form.quantity.data), unit=form.unit.data or None, grade=form.grade.data or None,
-                best_before=form.best_before.data or None, note=form.note.data or None)
+                require_login(),
+                group,
+                member_id=form.member_id.data,
+                variant_id=form.variant_id.data,
+                quantity=typed_quantity(form.quantity.data),
+                unit=form.unit.data or None,
+                grade=form.grade.data or None,
+                best_before=form.best_before.data or None,
+                note=form.note.data or None,
+            )
         except AppError as exc:
             db.session.rollback()
             _show_errors(form, exc)
         else:
             product = lot.variant.product
-            message = _("Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
-                        quantity=format_quantity(lot.quantity), unit=product.unit, product=product.name,
-                        member=_member_names([lot.member_id])[lot.member_id])
+            message = _(
+                "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
+                quantity=format_quantity(lot.quantity),
+                unit=product.unit,
+                product=product.name,
+                member=_member_names([lot.member_id])[lot.member_id],
+            )
             db.session.commit()
             flash(message, "success")
-            return redirect(url_for("inventory.intake", group_id=group.id, member_id=lot.member_id,
-                                    variant_id=lot.variant_id))
+            return redirect(
+                url_for("inventory.intake", group_id=group.id, member_id=lot.member_id, variant_id=lot.variant_id)
+            )
     lots = _todays_lots(group)
-    return render_template("inventory/intake.html", group=group, form=form, lots=lots,
-                           names=_member_names(lot.member_id for lot in lots))
+    return render_template(
+        "inventory/intake.html", group=group, form=form, lots=lots, names=_member_names(lot.member_id for lot in lots)
+    )
 
 
 # --- stock and adjustments ------------------------------------------------------------
 
+
 def _adjust_choices(form: AdjustForm, group: Group, rows) -> None:
-    form.variant_id.choices = [SelectChoice("", _("Choose a product"))] + [SelectChoice(str(v.id), variant_name(v))
-                                                                         for v, _s in rows]
-    lots = list(db.session.scalars(
-        services.lots_query(require_login(), group).where(Lot.remaining > 0)
-        .options(selectinload(Lot.variant).selectinload(Variant.product)).limit(300)))
+    form.variant_id.choices = [SelectChoice("", _("Choose a product"))] + [
+        SelectChoice(str(v.id), variant_name(v)) for v, _s in rows
+    ]
+    lots = list(
+        db.session.scalars(
+            services.lots_query(require_login(), group)
+            .where(Lot.remaining > 0)
+            .options(selectinload(Lot.variant).selectinload(Variant.product))
+            .limit(300)
+        )
+    )
     names = _member_names(lot.member_id for lot in lots)
     form.lot_id.choices = [SelectChoice("", _("First in, first out"))] + [
-        SelectChoice(str(lot.id), _("#%(lot)d · %(member)s · %(remaining)s left · %(date)s", lot=lot.id,
-                                    member=names[lot.member_id], remaining=format_quantity(lot.remaining),
-                                    date=format_wib(lot.received_at, with_time=False)),
-                     optgroup=variant_name(lot.variant))
-        for lot in sorted(lots, key=lambda lot: (variant_name(lot.variant), lot.id))]
+        SelectChoice(
+            str(lot.id),
+            _(
+                "#%(lot)d · %(member)s · %(remaining)s left · %(date)s",
+                lot=lot.id,
+                member=names[lot.member_id],
+                remaining=format_quantity(lot.remaining),
+                date=format_wib(lot.received_at, with_time=False),
+            ),
+            optgroup=variant_name(lot.variant),
+        )
+        for lot in sorted(lots, key=lambda lot: (variant_name(lot.variant), lot.id))
+    ]
 
 
 @bp.route("/groups/<int:group_id>/stock", methods=["GET", "POST"])
@@ -378,18 +469,31 @@ def stock(group_id: int):
     if request.method == "POST" and form.validate_on_submit():
         counted = typed_quantity(form.counted.data) if form.reason.data == AdjustmentReason.count else None
         try:
-            moves = services.adjust(require_login(), group, variant_id=form.variant_id.data, reason=form.reason.data,
-                                    quantity=typed_quantity(form.quantity.data), counted=counted,
-                                    lot_id=form.lot_id.data, note=form.note.data or None)
+            moves = services.adjust(
+                require_login(),
+                group,
+                variant_id=form.variant_id.data,
+                reason=form.reason.data,
+                quantity=typed_quantity(form.quantity.data),
+                counted=counted,
+                lot_id=form.lot_id.data,
+                note=form.note.data or None,
+            )
         except AppError as exc:
             db.session.rollback()
             _show_errors(form, exc, {"quantity": form.counted} if counted is not None else None)
         else:
             change = sum((m.on_hand_delta for m in moves), Decimal(0))
             variant = db.session.get(Variant, form.variant_id.data)
-            message = (_("Stock of %(product)s changed by %(change)s.", product=variant_name(variant),
-                         change=signed_qty_filter(change)) if moves
-                       else _("Nothing changed: the count matches the stock."))
+            message = (
+                _(
+                    "Stock of %(product)s changed by %(change)s.",
+                    product=variant_name(variant),
+                    change=signed_qty_filter(change),
+                )
+                if moves
+                else _("Nothing changed: the count matches the stock.")
+            )
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("inventory.stock", group_id=group.id))
@@ -398,6 +502,7 @@ def stock(group_id: int):
 
 
 # --- the ledger -----------------------------------------------------------------------
+
 
 @bp.route("/groups/<int:group_id>/movements")
 @login_required
@@ -409,11 +514,13 @@ def movements(group_id: int):
     result = paginate(query, _page_arg(), PER_PAGE)
     variants = {variant.id: variant for variant, _s in services.stock_rows(viewer, group)}
     names = _member_names(m.lot.member_id for m in result["items"] if m.lot is not None)
-    return render_template("inventory/movements.html", group=group, result=result, variants=variants,
-                           variant_id=variant_id, names=names)
+    return render_template(
+        "inventory/movements.html", group=group, result=result, variants=variants, variant_id=variant_id, names=names
+    )
 
 
 # --- a member's own contributions ------------------------------------------------------
+
 
 @bp.route("/me/contributions")
 @login_required
@@ -421,12 +528,14 @@ def my_contributions():
     lots = services.my_lots(current_user)
     history = services.lot_history([lot.id for lot in lots])
     group_ids = {lot.group_id for lot in lots}
-    group_names = dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids))).all()) \
-        if group_ids else {}
+    group_names = (
+        dict(db.session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids))).all()) if group_ids else {}
+    )
     return render_template("inventory/my_contributions.html", lots=lots, history=history, group_names=group_names)
 
 
 # --- the coordinator's dashboard ------------------------------------------------------
+
 
 @bp.route("/groups/<int:group_id>/dashboard")
 @login_required
@@ -434,6 +543,10 @@ def dashboard(group_id: int):
     group = groups.get_group_or_404(group_id)
     found = services.alerts(require_login(), group)  # coordinators, treasurers and the district admin
     lots = found["expired"] + found["expiring"]
-    return render_template("inventory/dashboard.html", group=group, alerts=found,
-                           names=_member_names(lot.member_id for lot in lots),
-                           manages=groups.can_manage(group, current_user))
+    return render_template(
+        "inventory/dashboard.html",
+        group=group,
+        alerts=found,
+        names=_member_names(lot.member_id for lot in lots),
+        manages=groups.can_manage(group, current_user),
+    )

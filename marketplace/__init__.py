@@ -1,4 +1,5 @@
 """The marketplace: the catalog, the cart, checkout, the order lifecycle and the expiry of unpaid orders."""
+
 from flask import Flask
 
 from core.extensions import api as rest_api

@@ -1,14 +1,15 @@
 """Marketplace API: checkouts and orders."""
+
 from flask import current_app, request
-from core.blueprint import Blueprint, dict_dumper
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from core.database import reads_first
 from accounts.models import User
 from accounts.services import require_login
+from core.blueprint import Blueprint, dict_dumper
+from core.database import reads_first
 from core.extensions import db
 from core.pagination import page_of, paginate
 from groups.models import Group
@@ -23,13 +24,22 @@ blp = Blueprint("marketplace_api", __name__, url_prefix="/api/v1", description="
 
 # --- views: ORM objects to the shapes the schemas dump ---------------------------------------
 
+
 def _line_view(line: OrderLine, with_allocations: bool) -> dict:
-    view = {"id": line.id, "variant_id": line.variant_id, "product_name": line.product_name,
-            "variant_label": line.variant_label, "unit": line.unit, "quantity": line.quantity,
-            "unit_price": line.unit_price, "total": line.total}
+    view = {
+        "id": line.id,
+        "variant_id": line.variant_id,
+        "product_name": line.product_name,
+        "variant_label": line.variant_label,
+        "unit": line.unit,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "total": line.total,
+    }
     if with_allocations:
-        view["allocations"] = [{"lot_id": a.lot_id, "member_id": a.member_id, "quantity": a.quantity}
-                               for a in line.allocations]
+        view["allocations"] = [
+            {"lot_id": a.lot_id, "member_id": a.member_id, "quantity": a.quantity} for a in line.allocations
+        ]
     return view
 
 
@@ -46,8 +56,9 @@ def _commit_keeping_loaded() -> None:
 
 # Built once: building a statement costs more than running it.
 _groups, _users = Group.__table__, User.__table__
-_ORDER_GROUPS = (select(_groups.c.id, _groups.c.name, _groups.c.pickup_point, _groups.c.pickup_hours)
-                 .where(_groups.c.id.in_(bindparam("ids", expanding=True))))
+_ORDER_GROUPS = select(_groups.c.id, _groups.c.name, _groups.c.pickup_point, _groups.c.pickup_hours).where(
+    _groups.c.id.in_(bindparam("ids", expanding=True))
+)
 _BUYERS = select(_users.c.id, _users.c.name).where(_users.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -61,12 +72,17 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
     if not orders:
         return []
     buyer_ids = {order.buyer_id for order in orders}
-    buyers = ({user.id: user} if buyer_ids == {getattr(user, "id", None)}  # a buyer's own orders
-              else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})})
+    buyers = (
+        {user.id: user}
+        if buyer_ids == {getattr(user, "id", None)}  # a buyer's own orders
+        else {row.id: row for row in db.session.execute(_BUYERS, {"ids": list(buyer_ids)})}
+    )
     if placed is not None and placed.created:
         groups, insiders = placed.groups, placed.insiders
-        money = {order.id: order_payments().details_of_placed(order, groups[order.group_id],
-                                                              order.group_id in insiders) for order in orders}
+        money = {
+            order.id: order_payments().details_of_placed(order, groups[order.group_id], order.group_id in insiders)
+            for order in orders
+        }
     else:
         group_ids = {order.group_id for order in orders}
         groups = {row.id: row for row in db.session.execute(_ORDER_GROUPS, {"ids": list(group_ids)})}
@@ -75,22 +91,47 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
     views = []
     for order in orders:
         group, buyer = groups[order.group_id], buyers[order.buyer_id]
-        views.append({
-            "id": order.id, "checkout_id": order.checkout_id, "group_id": order.group_id,
-            "group": {"id": group.id, "name": group.name, "pickup_point": group.pickup_point,
-                      "pickup_hours": group.pickup_hours},
-            "buyer": {"id": buyer.id, "name": buyer.name},
-            "status": order.status.value, "payment_method": order.payment_method.value,
-            "payment_status": services.payment_status(order),
-            "fulfilment": {"method": order.fulfilment_method.value, "date": order.fulfilment_date,
-                           "address": order.address, "note": order.note},
-            "lines": [_line_view(line, order.group_id in insiders) for line in order.lines],
-            "total": order.total, "paid": order.paid, "refunded": order.refunded, "currency": order.currency,
-            **money[order.id],
-            "events": [{"from_status": e.from_status.value if e.from_status else None, "to_status": e.to_status.value,
-                        "actor_id": e.actor_id, "at": e.created_at, "note": e.note} for e in order.events],
-            "expires_at": order.expires_at, "created_at": order.created_at,
-        })
+        views.append(
+            {
+                "id": order.id,
+                "checkout_id": order.checkout_id,
+                "group_id": order.group_id,
+                "group": {
+                    "id": group.id,
+                    "name": group.name,
+                    "pickup_point": group.pickup_point,
+                    "pickup_hours": group.pickup_hours,
+                },
+                "buyer": {"id": buyer.id, "name": buyer.name},
+                "status": order.status.value,
+                "payment_method": order.payment_method.value,
+                "payment_status": services.payment_status(order),
+                "fulfilment": {
+                    "method": order.fulfilment_method.value,
+                    "date": order.fulfilment_date,
+                    "address": order.address,
+                    "note": order.note,
+                },
+                "lines": [_line_view(line, order.group_id in insiders) for line in order.lines],
+                "total": order.total,
+                "paid": order.paid,
+                "refunded": order.refunded,
+                "currency": order.currency,
+                **money[order.id],
+                "events": [
+                    {
+                        "from_status": e.from_status.value if e.from_status else None,
+                        "to_status": e.to_status.value,
+                        "actor_id": e.actor_id,
+                        "at": e.created_at,
+                        "note": e.note,
+                    }
+                    for e in order.events
+                ],
+                "expires_at": order.expires_at,
+                "created_at": order.created_at,
+            }
+        )
     return views
 
 
@@ -99,9 +140,14 @@ def order_view(order: Order, user) -> dict:
 
 
 def checkout_view(checkout: Checkout, user, placed: services.Placed | None = None) -> dict:
-    return {"id": checkout.id, "total": checkout.total, "currency": "IDR",
-            "payment_method": checkout.payment_method.value, "created_at": checkout.created_at,
-            "orders": order_views(list(checkout.orders), user, placed)}
+    return {
+        "id": checkout.id,
+        "total": checkout.total,
+        "currency": "IDR",
+        "payment_method": checkout.payment_method.value,
+        "created_at": checkout.created_at,
+        "orders": order_views(list(checkout.orders), user, placed),
+    }
 
 
 def _with_details(query):
@@ -117,8 +163,16 @@ _CHECKOUT_OUT = dict_dumper(CheckoutOut())
 @blp.route("/checkouts", methods=["POST"])
 @blp.arguments(IdempotencyHeaders(), location="headers")  # instances: webargs would build them per request
 @blp.arguments(CheckoutIn())
-@blp.response(201, CheckoutOut, headers={"Idempotent-Replayed": {
-    "description": "`true` when a retry got the first checkout back", "schema": {"type": "string"}}})
+@blp.response(
+    201,
+    CheckoutOut,
+    headers={
+        "Idempotent-Replayed": {
+            "description": "`true` when a retry got the first checkout back",
+            "schema": {"type": "string"},
+        }
+    },
+)
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough stock: `errors.lines` lists each short variant")
 def create_checkout(headers, data):
     """Buy from one or more groups: every line reserved at once, one order per group.
@@ -135,14 +189,18 @@ def create_checkout(headers, data):
         raise BadRequest()
     buyer = require_login()
     # CheckoutIn keeps each value as sent (its shape checked): the service checks them with its own messages.
-    placed = services.place(buyer, data.get("lines"), data.get("fulfilment"), data.get("payment_method"),
-                            headers.get("idempotency_key"))
+    placed = services.place(
+        buyer, data.get("lines"), data.get("fulfilment"), data.get("payment_method"), headers.get("idempotency_key")
+    )
     _commit_keeping_loaded()  # the answer is what was just written, in hand: nothing is read back
     with reads_first():  # a retry's answer reads the first checkout again
         view = checkout_view(placed.written or placed.checkout, buyer, placed)
     # Dumped as @blp.response would, by the same schema, through its planned walk.
-    return (current_app.json.response(_CHECKOUT_OUT(view)), 201,
-            {} if placed.created else {"Idempotent-Replayed": "true"})
+    return (
+        current_app.json.response(_CHECKOUT_OUT(view)),
+        201,
+        {} if placed.created else {"Idempotent-Replayed": "true"},
+    )
 
 
 @blp.route("/checkouts/<int:checkout_id>", methods=["GET"])
@@ -153,6 +211,7 @@ def get_checkout(checkout_id):
 
 
 # --- orders -----------------------------------------------------------------------------
+
 
 @blp.route("/orders", methods=["GET"])
 @blp.arguments(OrderListQuery, location="query")

@@ -4,6 +4,7 @@ The session holds only {variant_id: quantity} as strings. Prices, names,
 groups and what is available are read fresh whenever the cart is shown, so the
 cart never trusts anything it stored; place_checkout checks everything again.
 """
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -12,10 +13,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core.validation import ID_MAX
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.quantity import MAX_QUANTITY, QuantityError, format_quantity, parse_quantity
+from core.validation import ID_MAX
 from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
@@ -73,8 +74,11 @@ def _stored() -> dict[str, str]:
     raw = session.get(SESSION_KEY)
     if not isinstance(raw, dict):
         return {}
-    return {k: v for k, v in raw.items()
-            if isinstance(k, str) and k.isascii() and k.isdigit() and len(k) <= 12 and isinstance(v, str)}
+    return {
+        k: v
+        for k, v in raw.items()
+        if isinstance(k, str) and k.isascii() and k.isdigit() and len(k) <= 12 and isinstance(v, str)
+    }
 
 
 def _save(items: dict[str, str]) -> None:
@@ -180,9 +184,14 @@ def load() -> Cart:
     if not items:
         return Cart(groups=[], removed=[])
     ids = [int(k) for k in items if 0 < int(k) <= ID_MAX]
-    variants = {v.id: v for v in db.session.scalars(
-        select(Variant).options(selectinload(Variant.product), selectinload(Variant.stock))
-        .where(Variant.id.in_(ids)))}
+    variants = {
+        v.id: v
+        for v in db.session.scalars(
+            select(Variant)
+            .options(selectinload(Variant.product), selectinload(Variant.stock))
+            .where(Variant.id.in_(ids))
+        )
+    }
     group_ids = {v.group_id for v in variants.values()}
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(group_ids)))} if group_ids else {}
     by_group: dict[int, CartGroup] = {}
@@ -205,8 +214,15 @@ def load() -> Cart:
         keep[key] = text
         entry = by_group.setdefault(variant.group_id, CartGroup(group=groups[variant.group_id]))
         available = variant.stock.available if variant.stock is not None else Decimal(0)
-        entry.lines.append(CartLine(variant=variant, quantity=quantity, unit_price=variant.unit_price,
-                                    total=line_total(variant.unit_price, quantity), available=available))
+        entry.lines.append(
+            CartLine(
+                variant=variant,
+                quantity=quantity,
+                unit_price=variant.unit_price,
+                total=line_total(variant.unit_price, quantity),
+                available=available,
+            )
+        )
     if keep != items:
         _save(keep)
     ordered = sorted(by_group.values(), key=lambda g: (g.group.name.lower(), g.group.id))

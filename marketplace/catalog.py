@@ -12,6 +12,7 @@ live stock counters.
 What the catalog lists is decided here too (catalog_filters, catalog_query): active
 products with an active variant, found by the folded words of their name.
 """
+
 import functools
 import os
 import threading
@@ -19,7 +20,6 @@ import time
 from array import array
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-
 from types import SimpleNamespace
 
 from flask import copy_current_request_context, current_app, has_request_context, request, url_for
@@ -43,29 +43,48 @@ RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of 
 
 def product_card(product: Product, group) -> dict:
     """What a buyer sees of a product: its group, photo, and active variants with what is available."""
-    return _card(product, group, [{"id": v.id, "product_id": v.product_id, "label": v.label,
-                                   "unit_price": v.unit_price, "active": True, "available": v.stock.available}
-                                  for v in product.variants if v.active])
+    return _card(
+        product,
+        group,
+        [
+            {
+                "id": v.id,
+                "product_id": v.product_id,
+                "label": v.label,
+                "unit_price": v.unit_price,
+                "active": True,
+                "available": v.stock.available,
+            }
+            for v in product.variants
+            if v.active
+        ],
+    )
 
 
 def _card(product, group, variants: list[dict]) -> dict:
     """The card from anything with the product's and the group's attributes (ORM objects, or rows)."""
     photo = product.photo
     return {
-        "id": product.id, "name": product.name, "kind": ProductKind(product.kind).value, "unit": product.unit,
-        "description": product.description, "status": ProductStatus(product.status).value,
+        "id": product.id,
+        "name": product.name,
+        "kind": ProductKind(product.kind).value,
+        "unit": product.unit,
+        "description": product.description,
+        "status": ProductStatus(product.status).value,
         "group_id": product.group_id,
         "group": {"id": group.id, "name": group.name, "village": group.village, "district": group.district},
         "photo_url": url_for("inventory.product_photo", name=f"{photo}.webp") if photo else None,
         "thumb_url": url_for("inventory.product_photo", name=f"{photo}-thumb.webp") if photo else None,
         "variants": variants,
         "min_price": min((v["unit_price"] for v in variants), default=None),
-        "created_at": product.created_at, "updated_at": product.updated_at,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
     }
 
 
-def catalog_page(q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest", page=1,
-                 per_page=20) -> dict:
+def catalog_page(
+    q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest", page=1, per_page=20
+) -> dict:
     """One page of the public catalog: {items: [product_card...], page, per_page, total}.
 
     Bad filters are refused (422) before the cache is looked at. The page may come
@@ -86,10 +105,14 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
             raise stock.field_error(field, _("Not a valid text."))
     if sort not in CATALOG_SORTS:
         raise stock.field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
-    return {"q": fold(q) or None, "kind": stock.read_kind(kind).value if kind else None,
-            "group_id": stock.check_id(group_id, "group_id") if group_id is not None else None,
-            "village": village.strip().lower() if village and village.strip() else None,
-            "in_stock": bool(in_stock), "sort": sort}
+    return {
+        "q": fold(q) or None,
+        "kind": stock.read_kind(kind).value if kind else None,
+        "group_id": stock.check_id(group_id, "group_id") if group_id is not None else None,
+        "village": village.strip().lower() if village and village.strip() else None,
+        "in_stock": bool(in_stock),
+        "sort": sort,
+    }
 
 
 def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False, sort: str = "name"):
@@ -105,8 +128,11 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True))
     if args["in_stock"]:
         listed = listed.join(Stock, Stock.variant_id == Variant.id).where(Stock.on_hand > Stock.reserved)
-    query = (select(Product, Group).join(Group, Group.id == Product.group_id)
-             .where(Product.status == ProductStatus.active, listed.exists()))
+    query = (
+        select(Product, Group)
+        .join(Group, Group.id == Product.group_id)
+        .where(Product.status == ProductStatus.active, listed.exists())
+    )
     for word in (args["q"] or "").split():
         query = query.where(Product.search_name.contains(word, autoescape=True))
     if args["kind"]:
@@ -116,9 +142,12 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     if args["village"]:
         query = query.where(func.lower(Group.village) == args["village"])
     if args["sort"] in ("price_asc", "price_desc"):
-        lowest = (select(func.min(Variant.unit_price))
-                  .where(Variant.product_id == Product.id, Variant.active.is_(True))
-                  .correlate(Product).scalar_subquery())
+        lowest = (
+            select(func.min(Variant.unit_price))
+            .where(Variant.product_id == Product.id, Variant.active.is_(True))
+            .correlate(Product)
+            .scalar_subquery()
+        )
         return query.order_by(lowest.asc() if args["sort"] == "price_asc" else lowest.desc(), Product.id)
     if args["sort"] == "newest":
         return query.order_by(Product.created_at.desc(), Product.id.desc())
@@ -169,8 +198,19 @@ class LruCache:
                 self.kept.popitem(last=False)
 
 
-def cached_rendering(render, *depends, q=None, kind=None, group_id=None, village=None, in_stock=False, sort="newest",
-                     page=1, per_page=20, current: CacheFreshness | None = None):
+def cached_rendering(
+    render,
+    *depends,
+    q=None,
+    kind=None,
+    group_id=None,
+    village=None,
+    in_stock=False,
+    sort="newest",
+    page=1,
+    per_page=20,
+    current: CacheFreshness | None = None,
+):
     """`render(page, *depends)` for one catalog page, kept with the page: for renderings the same for every viewer.
 
     `depends` (hashable) is everything else the rendering depends on, such as the
@@ -231,8 +271,7 @@ class CachedPage:
 
 
 def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> CachedPage:
-    filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock,
-                                    sort=sort)
+    filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
         return CachedPage(_clock(), _build(filters, _order(filters), page, per_page))
@@ -242,8 +281,7 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
         order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
         return CachedPage(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
 
-    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build,
-                               ahead=_in_background)
+    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build, ahead=_in_background)
 
 
 def _order(filters: dict) -> array:
@@ -256,8 +294,18 @@ def _order(filters: dict) -> array:
     return array("q", db.session.scalars(catalog_query(**filters).with_only_columns(Product.id)))
 
 
-_PRODUCT_COLUMNS = (Product.id, Product.name, Product.kind, Product.unit, Product.description, Product.status,
-                    Product.group_id, Product.photo, Product.created_at, Product.updated_at)
+_PRODUCT_COLUMNS = (
+    Product.id,
+    Product.name,
+    Product.kind,
+    Product.unit,
+    Product.description,
+    Product.status,
+    Product.group_id,
+    Product.photo,
+    Product.created_at,
+    Product.updated_at,
+)
 _GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district)
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
 
@@ -272,7 +320,7 @@ def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
     costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
     """
     start = (page - 1) * per_page
-    ids = order[start:start + per_page].tolist()
+    ids = order[start : start + per_page].tolist()
     rows = []
     if ids:
         found = {row[0]: row for row in db.session.execute(_rows_query(filters), {"ids": ids})}
@@ -280,18 +328,36 @@ def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
         for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
-                _VARIANTS_QUERY, {"ids": list(variants)}):
-            variants[product_id].append({"id": variant_id, "product_id": product_id, "label": label,
-                                         "unit_price": unit_price, "active": True, "available": on_hand - reserved})
+            _VARIANTS_QUERY, {"ids": list(variants)}
+        ):
+            variants[product_id].append(
+                {
+                    "id": variant_id,
+                    "product_id": product_id,
+                    "label": label,
+                    "unit_price": unit_price,
+                    "active": True,
+                    "available": on_hand - reserved,
+                }
+            )
     width = len(_PRODUCT_COLUMNS)
-    items = [_card(SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
-                   SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))), variants[row[0]]) for row in rows]
+    items = [
+        _card(
+            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
+            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))),
+            variants[row[0]],
+        )
+        for row in rows
+    ]
     return {"items": items, "page": page, "per_page": per_page, "total": len(order)}
 
 
-_VARIANTS_QUERY = (select(*_VARIANT_COLUMNS).join(Stock, Stock.variant_id == Variant.id)
-                   .where(Variant.product_id.in_(bindparam("ids", expanding=True)), Variant.active.is_(True))
-                   .order_by(Variant.id))
+_VARIANTS_QUERY = (
+    select(*_VARIANT_COLUMNS)
+    .join(Stock, Stock.variant_id == Variant.id)
+    .where(Variant.product_id.in_(bindparam("ids", expanding=True)), Variant.active.is_(True))
+    .order_by(Variant.id)
+)
 
 
 def _rows_query(filters: dict):
@@ -302,8 +368,12 @@ def _rows_query(filters: dict):
 @functools.lru_cache(maxsize=CACHE_MAX_LISTS)
 def _rows_query_of(filters: tuple):
     # Made once per search: building the statement cost more than running it (bench/catalog.py).
-    return (catalog_query(**dict(filters)).with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
-            .where(Product.id.in_(bindparam("ids", expanding=True))).order_by(None))
+    return (
+        catalog_query(**dict(filters))
+        .with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+        .where(Product.id.in_(bindparam("ids", expanding=True)))
+        .order_by(None)
+    )
 
 
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
@@ -352,7 +422,7 @@ class _PageCache:
                 continue  # the page is kept now, or its build failed and this thread tries
             if found is not None and ahead is not None:  # due, not yet expired: this request keeps the kept page
                 try:
-                    ahead(lambda: self._build(key, build, previous, pending))
+                    ahead(lambda previous=previous, pending=pending: self._build(key, build, previous, pending))
                 except BaseException:
                     self._built(key, pending)
                     raise
@@ -398,7 +468,7 @@ def _in_background(work) -> None:
     def run():
         try:
             work()
-        except Exception:  # noqa: BLE001 - the next request builds the page itself
+        except Exception:
             app.logger.exception("building a catalog page ahead failed")
 
     if has_request_context():
@@ -412,6 +482,7 @@ def _in_app_context(app, work):
     def run():
         with app.app_context():
             work()
+
     return run
 
 

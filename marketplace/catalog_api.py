@@ -5,6 +5,7 @@ operations are as they were; one product keeps the tag of the products and stock
 API, beside the coordinator's product endpoints in inventory.api. Catalog pages are
 built and kept a few seconds in marketplace.catalog.
 """
+
 from flask import current_app, request
 from flask_login import current_user
 

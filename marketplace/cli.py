@@ -1,4 +1,5 @@
 """flask orders expire: expire unpaid card orders past their payment window."""
+
 import click
 from flask.cli import AppGroup
 

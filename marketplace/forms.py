@@ -4,17 +4,22 @@ payments').
 As with the inventory forms, these only carry what people typed; the cart and
 marketplace.services decide what is valid.
 """
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
 
-FULFILMENT_CHOICES = [SelectChoice("pickup", _l("Pick up at the group's pickup point")),
-                      SelectChoice("delivery", _l("Delivery to my address"))]
-PAYMENT_CHOICES = [SelectChoice("cash", _l("Cash on pickup or delivery")),
-                   SelectChoice("transfer", _l("Bank transfer")),
-                   SelectChoice("card", _l("Card"))]
+FULFILMENT_CHOICES = [
+    SelectChoice("pickup", _l("Pick up at the group's pickup point")),
+    SelectChoice("delivery", _l("Delivery to my address")),
+]
+PAYMENT_CHOICES = [
+    SelectChoice("cash", _l("Cash on pickup or delivery")),
+    SelectChoice("transfer", _l("Bank transfer")),
+    SelectChoice("card", _l("Card")),
+]
 
 
 def _cap(n: int) -> Length:
@@ -35,8 +40,9 @@ class CartLineForm(FlaskForm):
 
 
 class CheckoutForm(FlaskForm):
-    fulfilment_method = RadioField(_l("How do you get your order?"), choices=FULFILMENT_CHOICES, default="pickup",
-                                   validate_choice=False)
+    fulfilment_method = RadioField(
+        _l("How do you get your order?"), choices=FULFILMENT_CHOICES, default="pickup", validate_choice=False
+    )
     date = StringField(_l("Day of pickup or delivery"), widget=DateInput(), validators=[Optional(), _cap(40)])
     address = TextAreaField(_l("Delivery address (for delivery)"), validators=[Optional(), _cap(1000)])
     note = TextAreaField(_l("Note for the group (optional)"), validators=[Optional(), _cap(1000)])

@@ -1,9 +1,10 @@
 """Checkouts, orders (one per group), their lines, lot allocations and history."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint)
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db

@@ -13,6 +13,7 @@ A registered reader rather than moving the order views up into payments: an orde
 every order endpoint (a checkout, the lists, one order, each step of its lifecycle) and the order page is the
 page of that lifecycle, so they stay beside the rules they show, and payments adds its part to each.
 """
+
 from typing import NamedTuple, Protocol
 
 from flask import Flask, current_app

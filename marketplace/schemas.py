@@ -5,10 +5,11 @@ exactly as the client sent it (its fingerprint is how a retry is recognised)
 and answers every bad value with its own message, flat as `lines.<n>.<field>`.
 Quantities go out as decimal strings without trailing zeros, money as whole rupiah.
 """
+
 from marshmallow import Schema, fields, validate
 
-from core.validation import ID_MAX, NAME_MAX_LENGTH
 from core.pagination import PageQuery
+from core.validation import ID_MAX, NAME_MAX_LENGTH
 from inventory.models import ProductKind
 from inventory.schemas import Quantity
 from marketplace.catalog import CATALOG_SORTS
@@ -25,67 +26,106 @@ _MANAGERS_ONLY = "Only for the group's coordinator and treasurer"
 
 # --- the catalog ------------------------------------------------------------------------
 
+
 class CatalogQuery(PageQuery):
     q = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
     kind = fields.String(metadata={"enum": _values(ProductKind)})
     group_id = fields.Integer()
     village = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
     in_stock = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="name", validate=validate.OneOf(CATALOG_SORTS),
-                         metadata={"description": "`name`, `newest`, or by the lowest variant price: "
-                                                  "`price_asc`, `price_desc`"})
+    sort = fields.String(
+        load_default="name",
+        validate=validate.OneOf(CATALOG_SORTS),
+        metadata={"description": "`name`, `newest`, or by the lowest variant price: `price_asc`, `price_desc`"},
+    )
 
 
 # --- in -------------------------------------------------------------------------------
 
+
 class CheckoutLineIn(Schema):
-    variant_id = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 12,
-                                                       "description": "An active variant of an active product, "
-                                                                      "of any group"})
-    quantity = Quantity(allow_none=True, metadata={"description": "A decimal string with at most 3 places; whole "
-                                                                  "numbers for piece units; never a float"})
+    variant_id = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "integer",
+            "example": 12,
+            "description": "An active variant of an active product, of any group",
+        },
+    )
+    quantity = Quantity(
+        allow_none=True,
+        metadata={
+            "description": "A decimal string with at most 3 places; whole numbers for piece units; never a float"
+        },
+    )
 
 
 class FulfilmentIn(Schema):
-    method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": _values(FulfilmentMethod),
-                                                   "description": "`pickup` at each group's pickup point, "
-                                                                  "or `delivery`"})
-    address = fields.Raw(allow_none=True, metadata={
-        "type": "string", "description": f"Needed for delivery; at most {ADDRESS_MAX_LENGTH} characters"})
-    note = fields.Raw(allow_none=True, metadata={"type": "string",
-                                                 "description": f"At most {NOTE_MAX_LENGTH} characters"})
-    date = fields.Raw(allow_none=True, metadata={
-        "type": "string", "format": "date", "example": "2026-11-28",
-        "description": f"The fulfilment day, from today (the default) to {MAX_DAYS_AHEAD} days ahead, in WIB"})
+    method = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "enum": _values(FulfilmentMethod),
+            "description": "`pickup` at each group's pickup point, or `delivery`",
+        },
+    )
+    address = fields.Raw(
+        allow_none=True,
+        metadata={"type": "string", "description": f"Needed for delivery; at most {ADDRESS_MAX_LENGTH} characters"},
+    )
+    note = fields.Raw(
+        allow_none=True, metadata={"type": "string", "description": f"At most {NOTE_MAX_LENGTH} characters"}
+    )
+    date = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date",
+            "example": "2026-11-28",
+            "description": f"The fulfilment day, from today (the default) to {MAX_DAYS_AHEAD} days ahead, in WIB",
+        },
+    )
 
 
 class CheckoutIn(Schema):
-    lines = fields.List(fields.Nested(CheckoutLineIn), allow_none=True, metadata={
-        "description": f"1 to {MAX_LINES} lines from any groups; lines of one variant are added together"})
+    lines = fields.List(
+        fields.Nested(CheckoutLineIn),
+        allow_none=True,
+        metadata={"description": f"1 to {MAX_LINES} lines from any groups; lines of one variant are added together"},
+    )
     fulfilment = fields.Nested(FulfilmentIn, allow_none=True)
     payment_method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": _values(PaymentMethod)})
 
 
 class IdempotencyHeaders(Schema):
-    idempotency_key = fields.String(data_key="Idempotency-Key", metadata={
-        "description": f"At most {KEY_MAX_LENGTH} printable characters, new for each checkout: a retry with the "
-                       "same key and body returns the first checkout; the same key with another body is refused "
-                       "(422)", "example": "0b7e6f0c-4a1d-4c2e-9a57-3f1e2d9c8b10"})
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        metadata={
+            "description": f"At most {KEY_MAX_LENGTH} printable characters, new for each checkout: a retry with the "
+            "same key and body returns the first checkout; the same key with another body is refused "
+            "(422)",
+            "example": "0b7e6f0c-4a1d-4c2e-9a57-3f1e2d9c8b10",
+        },
+    )
 
 
 class OrderListQuery(PageQuery):
-    group_id = fields.Integer(validate=validate.Range(min=1, max=ID_MAX), metadata={
-        "description": "The group's orders, for its coordinator and treasurer; without it, your own"})
+    group_id = fields.Integer(
+        validate=validate.Range(min=1, max=ID_MAX),
+        metadata={"description": "The group's orders, for its coordinator and treasurer; without it, your own"},
+    )
     status = fields.String(metadata={"enum": _values(OrderStatus)})
     day = fields.Date(data_key="date", metadata={"description": "The fulfilment day"})
 
 
 class CancelIn(Schema):
-    reason = fields.Raw(allow_none=True, metadata={"type": "string",
-                                                   "description": f"At most {NOTE_MAX_LENGTH} characters"})
+    reason = fields.Raw(
+        allow_none=True, metadata={"type": "string", "description": f"At most {NOTE_MAX_LENGTH} characters"}
+    )
 
 
 # --- out ------------------------------------------------------------------------------
+
 
 class OrderGroupOut(Schema):
     id = fields.Integer()
@@ -123,8 +163,9 @@ class OrderLineOut(Schema):
     quantity = Quantity()
     unit_price = fields.Integer(metadata={"description": "Whole rupiah, as it was at checkout"})
     total = fields.Integer(metadata={"description": "Whole rupiah: unit price times quantity, half a rupiah up"})
-    allocations = fields.List(fields.Nested(AllocationOut), metadata={
-        "description": f"{_MANAGERS_ONLY}; filled when the order is ready"})
+    allocations = fields.List(
+        fields.Nested(AllocationOut), metadata={"description": f"{_MANAGERS_ONLY}; filled when the order is ready"}
+    )
 
 
 class OrderEventOut(Schema):
@@ -147,15 +188,15 @@ class PaymentInstructionsOut(Schema):
 
 class OrderPaymentOut(Schema):
     id = fields.Integer()
-    reverses_id = fields.Integer(allow_none=True, metadata={"description": "A correction: the payment it "
-                                                                           "reverses, with a negative amount"})
+    reverses_id = fields.Integer(
+        allow_none=True, metadata={"description": "A correction: the payment it reverses, with a negative amount"}
+    )
     method = fields.String(metadata={"enum": _values(PaymentMethod)})
     amount = fields.Integer()
     reference = fields.String(allow_none=True)
     received_at = fields.DateTime()
     fee = fields.Integer(allow_none=True, metadata={"description": f"Card fee; {_MANAGERS_ONLY}"})
-    slip = fields.Boolean(allow_none=True, metadata={"description": f"A transfer slip photo is kept; "
-                                                                    f"{_MANAGERS_ONLY}"})
+    slip = fields.Boolean(allow_none=True, metadata={"description": f"A transfer slip photo is kept; {_MANAGERS_ONLY}"})
 
 
 class OrderRefundOut(Schema):
@@ -174,8 +215,7 @@ class OrderOut(Schema):
     buyer = fields.Nested(OrderBuyerOut)
     status = fields.String(metadata={"enum": _values(OrderStatus)})
     payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
-    payment_status = fields.String(metadata={"enum": ["unpaid", "partial", "paid", "partially_refunded",
-                                                      "refunded"]})
+    payment_status = fields.String(metadata={"enum": ["unpaid", "partial", "paid", "partially_refunded", "refunded"]})
     fulfilment = fields.Nested(FulfilmentOut)
     lines = fields.List(fields.Nested(OrderLineOut))
     total = fields.Integer()
@@ -185,13 +225,17 @@ class OrderOut(Schema):
     owed = fields.Integer(metadata={"description": "Whole rupiah still to pay: total less paid"})
     reference = fields.String(metadata={"description": "Quote it on a bank transfer", "example": "PK-000123-4"})
     card_fees = fields.Integer(allow_none=True, metadata={"description": _MANAGERS_ONLY})
-    payment_instructions = fields.Nested(PaymentInstructionsOut, allow_none=True, metadata={
-        "description": "For an open transfer order with money owed: where to send it"})
+    payment_instructions = fields.Nested(
+        PaymentInstructionsOut,
+        allow_none=True,
+        metadata={"description": "For an open transfer order with money owed: where to send it"},
+    )
     payments = fields.List(fields.Nested(OrderPaymentOut))
     refunds = fields.List(fields.Nested(OrderRefundOut))
     events = fields.List(fields.Nested(OrderEventOut))
-    expires_at = fields.DateTime(allow_none=True, metadata={"description": "Card orders: unpaid after this, "
-                                                                           "the order expires"})
+    expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Card orders: unpaid after this, the order expires"}
+    )
     created_at = fields.DateTime()
 
 

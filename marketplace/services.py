@@ -5,6 +5,7 @@ one order per group. A retried checkout with the same Idempotency-Key returns
 the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
+
 import functools
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,25 +22,34 @@ from sqlalchemy import Row, bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core.database import reads_first
-from core.validation import ID_MAX, has_control_chars, row_by_id
 from accounts.models import User
 from accounts.services import require_login
+from core.database import reads_first
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (views, schemas)
 from core.money import format_rupiah
 from core.quantity import QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
-from revenue.services import accrual as revenue
+from core.validation import ID_MAX, has_control_chars, row_by_id
 from groups.models import Group, Member, Role
 from groups.services import authorize, membership, require_role
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
 from inventory.units import BUILTIN_UNITS
-from marketplace.models import (OPEN_STATUSES, Checkout, FulfilmentMethod, Order, OrderEvent, OrderLine, OrderLineLot,
-                                OrderStatus, PaymentMethod)
+from marketplace.models import (
+    OPEN_STATUSES,
+    Checkout,
+    FulfilmentMethod,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderLineLot,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.order_payments import order_payments
+from revenue.services import accrual as revenue
 
 WIB = ZoneInfo("Asia/Jakarta")
 MAX_LINES = 50
@@ -65,15 +75,23 @@ class TransitionNotAllowed(Conflict):
     """The order cannot move to that status from where it is."""
 
     def __init__(self, order: Order, to: OrderStatus):
-        super().__init__(_l("This order is %(status)s and cannot become %(to)s.",
-                            status=status_label(order.status), to=status_label(to)),
-                         {"status": [str(order.status.value)]})
+        super().__init__(
+            _l(
+                "This order is %(status)s and cannot become %(to)s.",
+                status=status_label(order.status),
+                to=status_label(to),
+            ),
+            {"status": [str(order.status.value)]},
+        )
 
 
 def status_label(status: OrderStatus) -> str:
     return {
-        OrderStatus.placed: _("placed"), OrderStatus.confirmed: _("confirmed"), OrderStatus.ready: _("ready"),
-        OrderStatus.completed: _("completed"), OrderStatus.cancelled: _("cancelled"),
+        OrderStatus.placed: _("placed"),
+        OrderStatus.confirmed: _("confirmed"),
+        OrderStatus.ready: _("ready"),
+        OrderStatus.completed: _("completed"),
+        OrderStatus.cancelled: _("cancelled"),
         OrderStatus.expired: _("expired"),
     }[OrderStatus(status)]
 
@@ -88,6 +106,7 @@ def line_total(unit_price: int, quantity: Decimal) -> int:
 
 
 # --- checkout --------------------------------------------------------------------------
+
 
 def _error(field: str, message) -> ValidationFailed:
     return ValidationFailed(errors={field: [str(message)]})
@@ -125,38 +144,62 @@ def _clean_fulfilment(data) -> dict:
             raise _error("fulfilment.date", _("Use a date such as 2026-11-28.")) from None
         if not today_wib() <= day <= today_wib() + timedelta(days=MAX_DAYS_AHEAD):
             raise _error("fulfilment.date", _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
-    return {"method": method, "address": address if method == FulfilmentMethod.delivery else None,
-            "note": note, "date": day}
+    return {
+        "method": method,
+        "address": address if method == FulfilmentMethod.delivery else None,
+        "note": note,
+        "date": day,
+    }
 
 
 # The checkout's statements are built once (one per number of rows or variants, for those that take several),
 # so SQLAlchemy compiles each once and keeps it in its compiled cache.
 _variants, _products, _groups, _members = Variant.__table__, Product.__table__, Group.__table__, Member.__table__
-_keeps_books = (select(_members.c.id)
-                .where(_members.c.group_id == _variants.c.group_id, _members.c.user_id == bindparam("buyer_id"),
-                       _members.c.active.is_(True),
-                       or_(_members.c.role == Role.coordinator, _members.c.role == Role.treasurer))
-                .exists().label("buyer_keeps_books"))
+_keeps_books = (
+    select(_members.c.id)
+    .where(
+        _members.c.group_id == _variants.c.group_id,
+        _members.c.user_id == bindparam("buyer_id"),
+        _members.c.active.is_(True),
+        or_(_members.c.role == Role.coordinator, _members.c.role == Role.treasurer),
+    )
+    .exists()
+    .label("buyer_keeps_books")
+)
 
 
 @functools.cache
 def _variants_for_sale(count: int):
     """Each of `count` variants (`variant_0`...) with what its order shows of its group, and whether the buyer
     keeps that group's books (coordinator or treasurer: they see lot allocations and card fees)."""
-    return (select(_variants.c.id, _variants.c.group_id, _variants.c.label, _variants.c.unit_price,
-                   _variants.c.active, _products.c.name.label("product_name"), _products.c.unit,
-                   _products.c.status.label("product_status"), _groups.c.name.label("group_name"),
-                   _groups.c.pickup_point, _groups.c.pickup_hours, _groups.c.bank_name,
-                   _groups.c.bank_account_number, _groups.c.bank_account_holder, _keeps_books)
-            .join(_products, _products.c.id == _variants.c.product_id)
-            .join(_groups, _groups.c.id == _variants.c.group_id)
-            .where(_variants.c.id.in_([bindparam(f"variant_{i}", type_=_variants.c.id.type) for i in range(count)])))
+    return (
+        select(
+            _variants.c.id,
+            _variants.c.group_id,
+            _variants.c.label,
+            _variants.c.unit_price,
+            _variants.c.active,
+            _products.c.name.label("product_name"),
+            _products.c.unit,
+            _products.c.status.label("product_status"),
+            _groups.c.name.label("group_name"),
+            _groups.c.pickup_point,
+            _groups.c.pickup_hours,
+            _groups.c.bank_name,
+            _groups.c.bank_account_number,
+            _groups.c.bank_account_holder,
+            _keeps_books,
+        )
+        .join(_products, _products.c.id == _variants.c.product_id)
+        .join(_groups, _groups.c.id == _variants.c.group_id)
+        .where(_variants.c.id.in_([bindparam(f"variant_{i}", type_=_variants.c.id.type) for i in range(count)]))
+    )
 
 
-_FIND_CHECKOUT = select(Checkout).where(Checkout.buyer_id == bindparam("buyer_id"),
-                                        Checkout.idempotency_key == bindparam("key"))
-_checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__,
-                                        OrderEvent.__table__)
+_FIND_CHECKOUT = select(Checkout).where(
+    Checkout.buyer_id == bindparam("buyer_id"), Checkout.idempotency_key == bindparam("key")
+)
+_checkouts, _orders, _lines, _events = (Checkout.__table__, Order.__table__, OrderLine.__table__, OrderEvent.__table__)
 # Every value written is known before it is written but the ids, so each INSERT returns only the ids and what
 # tells its rows apart within a checkout: an order by its group, a line by its order and variant. Several rows
 # go as one statement of as many rows (SQLAlchemy's "insertmanyvalues"); they come back in any order.
@@ -245,8 +288,14 @@ class Placed:
     checkout may have moved on since, and is read again.
     """
 
-    def __init__(self, created: bool, checkout: Checkout | None = None, written: SimpleNamespace | None = None,
-                 groups: dict[int, OrderGroup] | None = None, insiders: frozenset[int] | None = None):
+    def __init__(
+        self,
+        created: bool,
+        checkout: Checkout | None = None,
+        written: SimpleNamespace | None = None,
+        groups: dict[int, OrderGroup] | None = None,
+        insiders: frozenset[int] | None = None,
+    ):
         self.created, self._checkout, self.written = created, checkout, written
         self.groups, self.insiders = groups, insiders
 
@@ -257,8 +306,9 @@ class Placed:
         return self._checkout
 
 
-def place_checkout(buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None
-                   ) -> tuple[Checkout, bool]:
+def place_checkout(
+    buyer: User, lines, fulfilment, payment_method, idempotency_key: str | None = None
+) -> tuple[Checkout, bool]:
     """Reserve every line and make one order per group; returns (checkout, created).
 
     All or nothing: InsufficientStock (409) lists every short line and nothing is
@@ -292,8 +342,9 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
         except ValueError:
             raise _error("payment_method", _("Choose card, cash or transfer.")) from None
         if not order_payments().available(payment_method):
-            raise _error("payment_method", _("Card payments are not available right now. Please pay in cash or "
-                                             "by transfer."))
+            raise _error(
+                "payment_method", _("Card payments are not available right now. Please pay in cash or by transfer.")
+            )
         fulfilment = _clean_fulfilment(fulfilment)
         lines = _clean_lines(lines, buyer)
 
@@ -311,26 +362,71 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
         for variant, quantity in group_lines:
             total = line_total(variant.unit_price, quantity)
             group_total += total
-            line_params.append((group_id, {
-                "variant_id": variant.id, "product_name": variant.product_name, "variant_label": variant.label,
-                "unit": variant.unit, "quantity": quantity, "unit_price": variant.unit_price, "total": total}))
-        order_params.append({
-            "group_id": group_id, "buyer_id": buyer.id, "status": OrderStatus.placed,
-            "payment_method": payment_method, "fulfilment_method": fulfilment["method"],
-            "fulfilment_date": fulfilment["date"], "address": fulfilment["address"], "note": fulfilment["note"],
-            "total": group_total, "paid": 0, "refunded": 0, "card_fees": 0, "currency": "IDR",
-            "expires_at": expires_at, "created_at": now, "updated_at": now})
-    checkout_params = {"buyer_id": buyer.id, "idempotency_key": key, "request_hash": fingerprint,
-                       # the sum of the orders' totals, known now: no UPDATE later
-                       "total": sum(params["total"] for params in order_params),
-                       "payment_method": payment_method, "created_at": now}
-    event = {"actor_id": buyer.id, "from_status": None, "to_status": OrderStatus.placed, "note": None,
-             "created_at": now}
-    reservation = stock.Reservation([stock.StockLine(variant.id, quantity) for variant, quantity in lines],
-                                    actor_id=buyer.id)
-    groups = {variant.group_id: OrderGroup(variant.group_id, variant.group_name, variant.pickup_point,
-                                           variant.pickup_hours, variant.bank_name, variant.bank_account_number,
-                                           variant.bank_account_holder) for variant, _quantity in lines}
+            line_params.append(
+                (
+                    group_id,
+                    {
+                        "variant_id": variant.id,
+                        "product_name": variant.product_name,
+                        "variant_label": variant.label,
+                        "unit": variant.unit,
+                        "quantity": quantity,
+                        "unit_price": variant.unit_price,
+                        "total": total,
+                    },
+                )
+            )
+        order_params.append(
+            {
+                "group_id": group_id,
+                "buyer_id": buyer.id,
+                "status": OrderStatus.placed,
+                "payment_method": payment_method,
+                "fulfilment_method": fulfilment["method"],
+                "fulfilment_date": fulfilment["date"],
+                "address": fulfilment["address"],
+                "note": fulfilment["note"],
+                "total": group_total,
+                "paid": 0,
+                "refunded": 0,
+                "card_fees": 0,
+                "currency": "IDR",
+                "expires_at": expires_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    checkout_params = {
+        "buyer_id": buyer.id,
+        "idempotency_key": key,
+        "request_hash": fingerprint,
+        # the sum of the orders' totals, known now: no UPDATE later
+        "total": sum(params["total"] for params in order_params),
+        "payment_method": payment_method,
+        "created_at": now,
+    }
+    event = {
+        "actor_id": buyer.id,
+        "from_status": None,
+        "to_status": OrderStatus.placed,
+        "note": None,
+        "created_at": now,
+    }
+    reservation = stock.Reservation(
+        [stock.StockLine(variant.id, quantity) for variant, quantity in lines], actor_id=buyer.id
+    )
+    groups = {
+        variant.group_id: OrderGroup(
+            variant.group_id,
+            variant.group_name,
+            variant.pickup_point,
+            variant.pickup_hours,
+            variant.bank_name,
+            variant.bank_account_number,
+            variant.bank_account_holder,
+        )
+        for variant, _quantity in lines
+    }
     insiders = frozenset(variant.group_id for variant, _quantity in lines if variant.buyer_keeps_books)
     # Each runs on the session's connection: Core statements, with no objects for the session to flush.
     connection = db.session.connection()
@@ -354,13 +450,20 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
     connection.execute(_INSERT_EVENTS, events)
     references = {variant_id: f"order_line:{line_id}" for (_order_id, variant_id), line_id in line_ids.items()}
     _hold_releasing_overdue(lambda: reservation.hold(references, connection), now)
-    written = _written({**checkout_params, "id": checkout_id}, order_params, order_of_group, lines_written, line_ids,
-                       events)
+    written = _written(
+        {**checkout_params, "id": checkout_id}, order_params, order_of_group, lines_written, line_ids, events
+    )
     return Placed(True, written=written, groups=groups, insiders=insiders)
 
 
-def _written(checkout: dict, orders: list[dict], order_of_group: dict[int, int], lines: list[dict],
-             line_ids: dict[tuple[int, int], int], events: list[dict]) -> SimpleNamespace:
+def _written(
+    checkout: dict,
+    orders: list[dict],
+    order_of_group: dict[int, int],
+    lines: list[dict],
+    line_ids: dict[tuple[int, int], int],
+    events: list[dict],
+) -> SimpleNamespace:
     """What a checkout just wrote, as plain records of the checkout, its orders, their lines and events, named
     and ordered as the objects and their relationships are."""
     records = {}
@@ -369,13 +472,15 @@ def _written(checkout: dict, orders: list[dict], order_of_group: dict[int, int],
         records[order_id] = SimpleNamespace(**order, id=order_id, lines=[], events=[])
     for line in sorted(lines, key=lambda line: line_ids[line["order_id"], line["variant_id"]]):
         records[line["order_id"]].lines.append(
-            SimpleNamespace(**line, id=line_ids[line["order_id"], line["variant_id"]], allocations=[]))
+            SimpleNamespace(**line, id=line_ids[line["order_id"], line["variant_id"]], allocations=[])
+        )
     for event in events:
         records[event["order_id"]].events.append(SimpleNamespace(**event))
     return SimpleNamespace(**checkout, orders=[records[order_id] for order_id in sorted(records)])
 
 
 # --- fetching and permission --------------------------------------------------------------
+
 
 def get_checkout_or_404(checkout_id: int) -> Checkout:
     """The caller's own checkout; anyone else's is as unknown as a missing one."""
@@ -406,9 +511,16 @@ def groups_seeing_allocations(user, group_ids) -> set[int]:
     """Of `group_ids`, those whose coordinator or treasurer `user` is: only they see whose lots supplied an order."""
     if user is None or not user.is_authenticated or not group_ids:
         return set()
-    return set(db.session.scalars(
-        select(Member.group_id).where(Member.group_id.in_(set(group_ids)), Member.user_id == user.id,
-                                      Member.active.is_(True), Member.role.in_((Role.coordinator, Role.treasurer)))))
+    return set(
+        db.session.scalars(
+            select(Member.group_id).where(
+                Member.group_id.in_(set(group_ids)),
+                Member.user_id == user.id,
+                Member.active.is_(True),
+                Member.role.in_((Role.coordinator, Role.treasurer)),
+            )
+        )
+    )
 
 
 def manages(order: Order, user) -> bool:
@@ -433,8 +545,7 @@ def _lock(order: Order) -> Order:
 def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None = None) -> Order:
     if to not in TRANSITIONS[order.status]:
         raise TransitionNotAllowed(order, to)
-    db.session.add(OrderEvent(order_id=order.id, actor_id=actor_id, from_status=order.status, to_status=to,
-                              note=note))
+    db.session.add(OrderEvent(order_id=order.id, actor_id=actor_id, from_status=order.status, to_status=to, note=note))
     order.status = to
     order.updated_at = utcnow()
     return order
@@ -460,8 +571,11 @@ def reinstate_expired(order: Order, note: str) -> bool:
     except stock.InsufficientStock:
         return False
     before = db.session.scalar(
-        select(OrderEvent.from_status).where(OrderEvent.order_id == order.id, OrderEvent.to_status == order.status)
-        .order_by(OrderEvent.id.desc()).limit(1))
+        select(OrderEvent.from_status)
+        .where(OrderEvent.order_id == order.id, OrderEvent.to_status == order.status)
+        .order_by(OrderEvent.id.desc())
+        .limit(1)
+    )
     back = before if before in REINSTATED_FROM[order.status] else OrderStatus.placed
     db.session.add(OrderEvent(order_id=order.id, actor_id=None, from_status=order.status, to_status=back, note=note))
     order.status = back
@@ -471,6 +585,7 @@ def reinstate_expired(order: Order, note: str) -> bool:
 
 
 # --- the lifecycle ----------------------------------------------------------------------
+
 
 def confirm(actor: User, order: Order) -> Order:
     """The coordinator accepts the order."""
@@ -487,11 +602,15 @@ def mark_ready(actor: User, order: Order) -> Order:
     order = _lock(order)
     _move(order, OrderStatus.ready, actor.id)
     for line in sorted(order.lines, key=lambda item: item.variant_id):
-        draws = stock.consume(stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}"),
-                              actor_id=actor.id)
+        draws = stock.consume(
+            stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}"), actor_id=actor.id
+        )
         for draw in draws:
-            db.session.add(OrderLineLot(order_line_id=line.id, lot_id=draw.lot_id, member_id=draw.member_id,
-                                        quantity=draw.quantity))
+            db.session.add(
+                OrderLineLot(
+                    order_line_id=line.id, lot_id=draw.lot_id, member_id=draw.member_id, quantity=draw.quantity
+                )
+            )
     db.session.flush()
     return order
 
@@ -501,9 +620,11 @@ def complete(actor: User, order: Order) -> Order:
     _require_coordinator(actor, order)
     order = _lock(order)
     if order.status == OrderStatus.ready and not can_complete(order):
-        message = (_l("This order is not paid in full: %(owed)s is still owed.",
-                      owed=format_rupiah(order.total - order.paid)) if order.paid < order.total
-                   else _l("This order's payment was refunded; it cannot be completed."))
+        message = (
+            _l("This order is not paid in full: %(owed)s is still owed.", owed=format_rupiah(order.total - order.paid))
+            if order.paid < order.total
+            else _l("This order's payment was refunded; it cannot be completed.")
+        )
         raise Conflict(message, {"payment_status": [payment_status(order)]})
     _move(order, OrderStatus.completed, actor.id)
     _accrue(order, actor.id)
@@ -513,13 +634,32 @@ def complete(actor: User, order: Order) -> Order:
 
 def _accrue(order: Order, actor_id: int | None) -> None:
     """The order's net revenue, split among the members whose lots supplied it (or the pool) and the fund."""
-    lines = [revenue.SaleLine(line_id=line.id, product_name=line.product_name, total=line.total,
-                              lots=[revenue.LotShare(member_id=a.member_id, lot_id=a.lot_id, quantity=a.quantity,
-                                                     weight=int(a.quantity * 1000) * line.unit_price)
-                                    for a in line.allocations])
-             for line in order.lines]
-    revenue.accrue_sale(order.group_id, order.id, lines, paid=order.paid, refunded=order.refunded,
-                        fees=order.card_fees, actor_id=actor_id)
+    lines = [
+        revenue.SaleLine(
+            line_id=line.id,
+            product_name=line.product_name,
+            total=line.total,
+            lots=[
+                revenue.LotShare(
+                    member_id=a.member_id,
+                    lot_id=a.lot_id,
+                    quantity=a.quantity,
+                    weight=int(a.quantity * 1000) * line.unit_price,
+                )
+                for a in line.allocations
+            ],
+        )
+        for line in order.lines
+    ]
+    revenue.accrue_sale(
+        order.group_id,
+        order.id,
+        lines,
+        paid=order.paid,
+        refunded=order.refunded,
+        fees=order.card_fees,
+        actor_id=actor_id,
+    )
 
 
 def cancel(actor: User, order: Order, note=None) -> Order:
@@ -541,8 +681,13 @@ EXPIRING = (OrderStatus.placed, OrderStatus.confirmed)  # the statuses an unpaid
 
 def _overdue(now: datetime) -> tuple:
     """SQL for 'an unpaid card order past its payment window'."""
-    return (Order.status.in_(EXPIRING), Order.payment_method == PaymentMethod.card, Order.expires_at.is_not(None),
-            Order.expires_at < now, ~is_paid_clause())
+    return (
+        Order.status.in_(EXPIRING),
+        Order.payment_method == PaymentMethod.card,
+        Order.expires_at.is_not(None),
+        Order.expires_at < now,
+        ~is_paid_clause(),
+    )
 
 
 def _expire(order: Order) -> None:
@@ -576,8 +721,12 @@ def expire_overdue_holding(variant_ids, now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     holding = select(OrderLine.order_id).where(OrderLine.variant_id.in_(set(variant_ids)))
-    query = (select(Order).where(*_overdue(now), Order.id.in_(holding)).order_by(Order.id)
-             .execution_options(populate_existing=True))
+    query = (
+        select(Order)
+        .where(*_overdue(now), Order.id.in_(holding))
+        .order_by(Order.id)
+        .execution_options(populate_existing=True)
+    )
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     if postgresql:
         query = query.with_for_update(skip_locked=True)
@@ -606,6 +755,7 @@ def _hold_releasing_overdue(hold: Callable[[], None], now: datetime) -> None:
 
 
 # --- reading ------------------------------------------------------------------------------
+
 
 def buyer_orders_query(user: User, status: str | None = None, day: date | None = None):
     """The buyer's own orders, newest first, filtered by status and fulfilment day."""
@@ -638,17 +788,30 @@ def _status(value) -> OrderStatus:
 def packing_list(group: Group, day: date) -> dict:
     """What to pack for a fulfilment day: the confirmed and ready orders, and totals per variant."""
     require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
-    orders = list(db.session.scalars(
-        select(Order).options(selectinload(Order.lines))
-        .where(Order.group_id == group.id, Order.fulfilment_date == day,
-               Order.status.in_((OrderStatus.confirmed, OrderStatus.ready)))
-        .order_by(Order.fulfilment_method, Order.id)))
+    orders = list(
+        db.session.scalars(
+            select(Order)
+            .options(selectinload(Order.lines))
+            .where(
+                Order.group_id == group.id,
+                Order.fulfilment_date == day,
+                Order.status.in_((OrderStatus.confirmed, OrderStatus.ready)),
+            )
+            .order_by(Order.fulfilment_method, Order.id)
+        )
+    )
     totals: OrderedDict[int, dict] = OrderedDict()
     for order in orders:
         for line in order.lines:
-            entry = totals.setdefault(line.variant_id, {"product_name": line.product_name,
-                                                        "variant_label": line.variant_label, "unit": line.unit,
-                                                        "quantity": Decimal(0)})
+            entry = totals.setdefault(
+                line.variant_id,
+                {
+                    "product_name": line.product_name,
+                    "variant_label": line.variant_label,
+                    "unit": line.unit,
+                    "quantity": Decimal(0),
+                },
+            )
             entry["quantity"] += line.quantity
     buyers = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_({o.buyer_id for o in orders})))}
     return {"day": day, "orders": orders, "totals": list(totals.values()), "buyers": buyers}
@@ -657,8 +820,16 @@ def packing_list(group: Group, day: date) -> dict:
 def coordinator_contact(group_id: int) -> Member | None:
     """The group's first active coordinator with a phone, for the buyer's WhatsApp link."""
     return db.session.scalar(
-        select(Member).where(Member.group_id == group_id, Member.active.is_(True), Member.role == Role.coordinator,
-                             Member.phone.is_not(None)).order_by(Member.id).limit(1))
+        select(Member)
+        .where(
+            Member.group_id == group_id,
+            Member.active.is_(True),
+            Member.role == Role.coordinator,
+            Member.phone.is_not(None),
+        )
+        .order_by(Member.id)
+        .limit(1)
+    )
 
 
 def payment_status(order: Order) -> str:
@@ -689,12 +860,13 @@ def require_buyer_or_manager(order: Order) -> None:
 
 
 def order_counts(group: Group) -> dict[str, int]:
-    rows = db.session.execute(select(Order.status, func.count(Order.id)).where(Order.group_id == group.id,
-                                                                              Order.status.in_(OPEN_STATUSES))
-                              .group_by(Order.status))
+    rows = db.session.execute(
+        select(Order.status, func.count(Order.id))
+        .where(Order.group_id == group.id, Order.status.in_(OPEN_STATUSES))
+        .group_by(Order.status)
+    )
     return {status.value: n for status, n in rows}
 
 
 def quantity_text(value: Decimal) -> str:
     return format_quantity(value)
-

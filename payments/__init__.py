@@ -3,6 +3,7 @@
 It sits above marketplace and tells marketplace's order views what they show of money
 (marketplace.order_payments), registering payments.order_money in init_app.
 """
+
 from flask import Flask
 
 from core import ledger

@@ -1,4 +1,5 @@
 """Payments API: card payments for a checkout, the Stripe webhook, offline payments, the handover, refunds."""
+
 import logging
 
 from flask import request, send_from_directory
@@ -16,15 +17,30 @@ from marketplace.api import order_view
 from marketplace.schemas import IdempotencyHeaders, OrderOut
 from payments import inputs, slips
 from payments.providers import InvalidWebhook
-from payments.schemas import (CardConfirmIn, CardConfirmOut, CardPaymentOut, CompleteIn, PaymentIn, PaymentOut,
-                              RecordedPaymentOut, RefundIn, RefundOut, ReversalIn, SlipFiles)
+from payments.schemas import (
+    CardConfirmIn,
+    CardConfirmOut,
+    CardPaymentOut,
+    CompleteIn,
+    PaymentIn,
+    PaymentOut,
+    RecordedPaymentOut,
+    RefundIn,
+    RefundOut,
+    ReversalIn,
+    SlipFiles,
+)
 from payments.services import card, common, recorded, refunds, webhooks
 
 blp = Blueprint("payments_api", __name__, url_prefix="/api/v1", description="Payments and refunds")
 log = logging.getLogger(__name__)
 
-_REPLAYED = {"Idempotent-Replayed": {"description": "`true` when a retry got the first result back",
-                                     "schema": {"type": "string"}}}
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when a retry got the first result back",
+        "schema": {"type": "string"},
+    }
+}
 
 
 class BadWebhook(AppError):
@@ -42,10 +58,13 @@ _MULTIPART_PAYMENT = {
             "amount": {"type": "string", "example": "25000", "description": "Whole rupiah, at most what is owed"},
             "reference": {"type": "string", "description": "The transfer's reference or a receipt number"},
             "received_at": {"type": "string", "description": "Default now; a date or date-time in the last 90 days"},
-            SLIP_FIELD: {"type": "string", "format": "binary",
-                         "description": "Optional photo of the transfer slip: JPEG, PNG or WebP, checked by its "
-                                        "content and stored re-encoded as WebP; the whole request at most "
-                                        "MAX_CONTENT_LENGTH (2 MB by default, 413 above)"},
+            SLIP_FIELD: {
+                "type": "string",
+                "format": "binary",
+                "description": "Optional photo of the transfer slip: JPEG, PNG or WebP, checked by its "
+                "content and stored re-encoded as WebP; the whole request at most "
+                "MAX_CONTENT_LENGTH (2 MB by default, 413 above)",
+            },
         },
     },
 }
@@ -92,10 +111,15 @@ def confirm_card_payment(data, checkout_id):
 @blp.route("/stripe/webhook", methods=["POST"])
 @blp.response(200)
 @blp.alt_response(400, schema=ErrorSchema, description="Signature missing or wrong, or the body is not an event")
-@blp.alt_response(409, schema=ErrorSchema, description="A refund event for a payment not recorded yet: Stripe "
-                                                       "delivers it again later")
-@blp.alt_response(502, schema=ErrorSchema, description="Stripe did not answer a call the event needs (reading its "
-                                                       "refunds, or refunding a payment for a closed order)")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="A refund event for a payment not recorded yet: Stripe delivers it again later"
+)
+@blp.alt_response(
+    502,
+    schema=ErrorSchema,
+    description="Stripe did not answer a call the event needs (reading its "
+    "refunds, or refunding a payment for a closed order)",
+)
 def stripe_webhook():
     """Stripe's signed events, verified on the raw body. A replayed event is answered 200 and changes nothing.
 
@@ -180,8 +204,9 @@ def record_payment(headers, data, order_id):
     if multipart:
         data, upload = _multipart_payment()  # the JSON body loaded nothing
     retry = common.retry_of(headers.get("idempotency_key"), slips.with_slip(data, upload))
-    payment, created, written = slips.record_payment_with_slip(actor, order, inputs.offline_payment(data), retry,
-                                                                upload)
+    payment, created, written = slips.record_payment_with_slip(
+        actor, order, inputs.offline_payment(data), retry, upload
+    )
     slips.commit_with_slip(written)
     view = _with_order(payment)
     view["slip"] = bool(payment.slip_name)
@@ -189,8 +214,12 @@ def record_payment(headers, data, order_id):
 
 
 @blp.route("/orders/<int:order_id>/payments/<int:payment_id>/slip", methods=["GET"])
-@blp.response(200, {"type": "string", "format": "binary"}, content_type="image/webp",
-              description="The transfer slip photo, re-encoded as WebP")
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="image/webp",
+    description="The transfer slip photo, re-encoded as WebP",
+)
 @blp.alt_response(404, schema=ErrorSchema, description="No such payment or no slip, or not the caller's group")
 def payment_slip(order_id, payment_id):
     """The transfer slip photo of one of the order's payments (the group's coordinator and treasurer only);
@@ -240,12 +269,17 @@ def reverse_payment(data, order_id, payment_id):
 
 # --- the handover: marketplace's order endpoint, here because it may take the cash ----------------------
 
+
 @blp.route("/orders/<int:order_id>/complete", methods=["POST"], tags=["marketplace_api"])
 @blp.arguments(IdempotencyHeaders, location="headers")
 @blp.arguments(CompleteIn)
 @blp.response(200, OrderOut)
-@blp.alt_response(409, schema=ErrorSchema, description="Not allowed from the order's current status, given in "
-                                                       "`errors.status`, or the order is not paid in full")
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="Not allowed from the order's current status, given in "
+    "`errors.status`, or the order is not paid in full",
+)
 def complete_order(headers, data, order_id):
     """Handed over to the buyer (coordinator); 409 unless ready and paid in full.
 

@@ -4,6 +4,7 @@ recorded by mistake, and the cash taken at handover.
 As with the other forms, these only carry what people typed; the payment services decide what is valid.
 Each form carries an idempotency key made when the page is rendered: the same form sent twice records once.
 """
+
 import uuid
 
 from flask_babel import lazy_gettext as _l
@@ -19,22 +20,27 @@ def _cap(n: int) -> Length:
 
 
 OFFLINE_CHOICES = [SelectChoice("cash", _l("Cash")), SelectChoice("transfer", _l("Bank transfer"))]
-REFUND_CHOICES = [SelectChoice("card", _l("Back to the card")), SelectChoice("cash", _l("Cash")),
-                  SelectChoice("transfer", _l("Bank transfer"))]
+REFUND_CHOICES = [
+    SelectChoice("card", _l("Back to the card")),
+    SelectChoice("cash", _l("Cash")),
+    SelectChoice("transfer", _l("Bank transfer")),
+]
 
 
 class PaymentForm(FlaskForm):
     """Cash or a transfer the group received for an order."""
 
-    method = RadioField(_l("Paid by"), choices=OFFLINE_CHOICES, default="cash", validate_choice=False,
-                        id="payment_method")
+    method = RadioField(
+        _l("Paid by"), choices=OFFLINE_CHOICES, default="cash", validate_choice=False, id="payment_method"
+    )
     amount = StringField(_l("Amount (Rp)"), validators=[_cap(40)], id="payment_amount")
-    reference = StringField(_l("Reference or receipt number (optional)"), validators=[Optional(), _cap(100)],
-                            id="payment_reference")
-    received_at = StringField(_l("Day received"), widget=DateInput(), validators=[Optional(), _cap(40)],
-                              id="payment_received_at")
-    slip = FileField(_l("Photo of the transfer slip (optional; JPEG, PNG or WebP, at most 2 MB)"),
-                     id="payment_slip")
+    reference = StringField(
+        _l("Reference or receipt number (optional)"), validators=[Optional(), _cap(100)], id="payment_reference"
+    )
+    received_at = StringField(
+        _l("Day received"), widget=DateInput(), validators=[Optional(), _cap(40)], id="payment_received_at"
+    )
+    slip = FileField(_l("Photo of the transfer slip (optional; JPEG, PNG or WebP, at most 2 MB)"), id="payment_slip")
     idempotency_key = HiddenField()
 
 
@@ -43,8 +49,9 @@ class RefundForm(FlaskForm):
 
     amount = StringField(_l("Amount (Rp)"), validators=[_cap(40)], id="refund_amount")
     reason = TextAreaField(_l("Reason"), validators=[_cap(500)], id="refund_reason")
-    method = RadioField(_l("Given back by"), choices=REFUND_CHOICES, default="cash", validate_choice=False,
-                        id="refund_method")
+    method = RadioField(
+        _l("Given back by"), choices=REFUND_CHOICES, default="cash", validate_choice=False, id="refund_method"
+    )
     idempotency_key = HiddenField()
 
 

@@ -5,6 +5,7 @@ Each value is read as before, one field at a time in the order below, and the fi
 422 naming its field, with the same message on the API and on the pages. The rules that need the database
 (what is owed, the order's status, who may act) stay with the services.
 """
+
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -27,9 +28,12 @@ PAYMENT_METHOD_PREFIXES = ("pm_", "card_", "src_")  # what Stripe.js makes of a 
 
 def offline_payment(data: Mapping) -> OfflinePayment:
     """Cash or a transfer received: `method`, `amount`, `reference` and `received_at` as sent."""
-    return OfflinePayment(method=_method(data.get("method"), OFFLINE), amount=amount(data.get("amount")),
-                          reference=text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
-                          received_at=received_at(data.get("received_at")))
+    return OfflinePayment(
+        method=_method(data.get("method"), OFFLINE),
+        amount=amount(data.get("amount")),
+        reference=text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
+        received_at=received_at(data.get("received_at")),
+    )
 
 
 def handover_payment(data: Mapping) -> OfflinePayment:
@@ -44,8 +48,9 @@ def requested_refund(data: Mapping) -> RequestedRefund:
     if not reason:
         raise _error("reason", _("Say why the money is given back."))
     method = data.get("method")
-    return RequestedRefund(amount=given, reason=reason,
-                           method=None if method is None else _method(method, REFUND_METHODS))
+    return RequestedRefund(
+        amount=given, reason=reason, method=None if method is None else _method(method, REFUND_METHODS)
+    )
 
 
 def reversal_reason(value) -> str:
@@ -58,8 +63,13 @@ def reversal_reason(value) -> str:
 
 def card_payment_method(value) -> str:
     """The payment method Stripe.js made of the buyer's card."""
-    if (not isinstance(value, str) or not value.startswith(PAYMENT_METHOD_PREFIXES)
-            or len(value) > 255 or not value.isascii() or not value.isprintable()):
+    if (
+        not isinstance(value, str)
+        or not value.startswith(PAYMENT_METHOD_PREFIXES)
+        or len(value) > 255
+        or not value.isascii()
+        or not value.isprintable()
+    ):
         raise _error("payment_method", _("Not a valid payment method."))
     return value
 

@@ -1,15 +1,14 @@
 """Payments, refunds, card payments and the payment processor's events."""
+
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.appendonly import make_append_only
 from core.extensions import db
 from core.types import StrEnumType, UtcDateTime, utcnow
-
-
 from marketplace.models import Order, PaymentMethod
 
 
@@ -24,8 +23,10 @@ class CardPayment(db.Model):
     """One attempt to pay a checkout's open orders by card: a PaymentIntent at the processor."""
 
     __tablename__ = "card_payments"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
-                      UniqueConstraint("checkout_id", "attempt", name="uq_card_payments_checkout_attempt"))
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("checkout_id", "attempt", name="uq_card_payments_checkout_attempt"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
@@ -34,22 +35,26 @@ class CardPayment(db.Model):
     attempt: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="IDR")
-    status: Mapped[CardPaymentStatus] = mapped_column(StrEnumType(CardPaymentStatus, "card_payment_status"),
-                                                      default=CardPaymentStatus.pending)
+    status: Mapped[CardPaymentStatus] = mapped_column(
+        StrEnumType(CardPaymentStatus, "card_payment_status"), default=CardPaymentStatus.pending
+    )
     failure_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
-    parts: Mapped[list["CardPaymentPart"]] = relationship(back_populates="card_payment",
-                                                          order_by="CardPaymentPart.order_id")
+    parts: Mapped[list["CardPaymentPart"]] = relationship(
+        back_populates="card_payment", order_by="CardPaymentPart.order_id"
+    )
 
 
 class CardPaymentPart(db.Model):
     """How much of a card payment is for one order, fixed when the payment is started."""
 
     __tablename__ = "card_payment_parts"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),
-                      UniqueConstraint("card_payment_id", "order_id", name="uq_card_payment_parts_order"))
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("card_payment_id", "order_id", name="uq_card_payment_parts_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     card_payment_id: Mapped[int] = mapped_column(ForeignKey("card_payments.id"))
@@ -68,8 +73,9 @@ class Payment(db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         # A payment brings money in; only a correction (reversing a mistaken payment) takes it out.
-        CheckConstraint("(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
-                        name="amount_sign"),
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)", name="amount_sign"
+        ),
         CheckConstraint("fee >= 0 AND fee <= ABS(amount)", name="fee_within_amount"),
         UniqueConstraint("order_id", "idempotency_key", name="uq_payments_order_key"),
         UniqueConstraint("card_payment_id", "order_id", name="uq_payments_card_payment_order"),

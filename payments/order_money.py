@@ -5,6 +5,7 @@ The money keys of an order's JSON, the order page's payment section and money fo
 a checkout's confirmation, the queue's handover buttons, and which ways buyers may pay now. Each piece of a
 page is rendered here from templates/payments/ and placed by marketplace's template as it comes.
 """
+
 from flask import render_template
 from markupsafe import Markup
 
@@ -33,10 +34,15 @@ class PaymentsOfOrders:
     def order_page(self, order: Order, viewer, *, insider: bool, manages: bool, bound: dict) -> OrderPaymentsPage:
         money = details.payment_details([order], {order.group_id} if insider else set())[order.id]
         owed = money["owed"]
-        pay_by_card = (order.buyer_id == viewer.id and order.status in OPEN_STATUSES and owed > 0
-                       and order.payment_method == PaymentMethod.card)
-        section = render_template("payments/_order_payment.html", order=order, money=money, insider=insider,
-                                  pay_by_card=pay_by_card)
+        pay_by_card = (
+            order.buyer_id == viewer.id
+            and order.status in OPEN_STATUSES
+            and owed > 0
+            and order.payment_method == PaymentMethod.card
+        )
+        section = render_template(
+            "payments/_order_payment.html", order=order, money=money, insider=insider, pay_by_card=pay_by_card
+        )
         handover = NOTHING
         if manages and order.status == OrderStatus.ready and owed > 0:
             handover = _handover(order, owed)
@@ -52,8 +58,11 @@ class PaymentsOfOrders:
         return Markup(render_template("payments/_checkout_card.html", checkout=checkout, owed=owed))
 
     def handover_forms(self, orders: list[Order], back: str) -> dict[int, Markup]:
-        return {order.id: _handover(order, order.total - order.paid, back) for order in orders
-                if order.status == OrderStatus.ready and order.total > order.paid}
+        return {
+            order.id: _handover(order, order.total - order.paid, back)
+            for order in orders
+            if order.status == OrderStatus.ready and order.total > order.paid
+        }
 
 
 def card_owed(checkout: Checkout) -> int:
@@ -74,21 +83,37 @@ def _money_forms(order: Order, money: dict, bound: dict) -> Markup:
     by mistake. A form in `bound` (sent back with its errors) is shown as sent; the others fresh, each with a
     new idempotency key."""
     owed = money["owed"]
-    card_paid = (sum(p["amount"] for p in money["payments"] if p["method"] == "card")
-                 - sum(r["amount"] for r in money["refunds"] if r["method"] == "card"))
+    card_paid = sum(p["amount"] for p in money["payments"] if p["method"] == "card") - sum(
+        r["amount"] for r in money["refunds"] if r["method"] == "card"
+    )
     payment = refund = None
     if owed > 0 and order.status in OPEN_STATUSES:
         payment = bound.get("payment") or PaymentForm(
-            formdata=None, amount=str(owed), received_at=services.today_wib().isoformat(), idempotency_key=new_key(),
-            method=order.payment_method.value if order.payment_method == PaymentMethod.transfer else "cash")
+            formdata=None,
+            amount=str(owed),
+            received_at=services.today_wib().isoformat(),
+            idempotency_key=new_key(),
+            method=order.payment_method.value if order.payment_method == PaymentMethod.transfer else "cash",
+        )
     if order.paid > order.refunded:
         refund = bound.get("refund") or RefundForm(
-            formdata=None, method="card" if card_paid > 0 else "cash", idempotency_key=new_key())
+            formdata=None, method="card" if card_paid > 0 else "cash", idempotency_key=new_key()
+        )
     # One small form per payment the group may still reverse (cash or a transfer recorded by mistake).
     sent = bound.get("reversal")
-    reversals = [(p, sent if sent is not None and sent.payment_id == p.id else reversal_form(p.id))
-                 for p in recorded.reversible_payments(order)]
+    reversals = [
+        (p, sent if sent is not None and sent.payment_id == p.id else reversal_form(p.id))
+        for p in recorded.reversible_payments(order)
+    ]
     if payment is None and refund is None and not reversals:
         return NOTHING
-    return Markup(render_template("payments/_order_forms.html", order=order, payment=payment, refund=refund,
-                                  reversals=reversals, card_paid=card_paid))
+    return Markup(
+        render_template(
+            "payments/_order_forms.html",
+            order=order,
+            payment=payment,
+            refund=refund,
+            reversals=reversals,
+            card_paid=card_paid,
+        )
+    )

@@ -7,6 +7,7 @@ and refunds go back through the gateway. Order code (payments.services)
 speaks only to this interface; another gateway (QRIS or an e-wallet through an
 Indonesian provider) is one more class registered in PROVIDERS.
 """
+
 import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -97,9 +98,13 @@ class TransferProvider(PaymentProvider):
     ledger_account = ledger.BANK
 
     def instructions(self, order, group) -> dict | None:
-        return {"bank_name": group.bank_name, "account_number": group.bank_account_number,
-                "account_holder": group.bank_account_holder, "reference": order_reference(order),
-                "amount": order.total - order.paid}
+        return {
+            "bank_name": group.bank_name,
+            "account_number": group.bank_account_number,
+            "account_holder": group.bank_account_holder,
+            "reference": order_reference(order),
+            "amount": order.total - order.paid,
+        }
 
 
 class OnlineProvider(PaymentProvider):
@@ -177,15 +182,21 @@ class StripeProvider(OnlineProvider):
 
     def client_config(self) -> dict:
         base = (current_app.config.get("STRIPE_API_BASE") or "").rstrip("/")
-        return {"publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
-                "js_url": f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/"}
+        return {
+            "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
+            "js_url": f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/",
+        }
 
     def start(self, *, amount, idempotency_key, metadata) -> StartedPayment:
         self._client()
         try:
             intent = stripe.PaymentIntent.create(
-                amount=to_minor_units(amount, "IDR"), currency="idr", metadata=metadata,
-                payment_method_types=["card"], idempotency_key=idempotency_key)
+                amount=to_minor_units(amount, "IDR"),
+                currency="idr",
+                metadata=metadata,
+                payment_method_types=["card"],
+                idempotency_key=idempotency_key,
+            )
         except stripe.StripeError as exc:
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
         return StartedPayment(intent_id=intent.id, client_secret=intent.client_secret)
@@ -220,8 +231,12 @@ class StripeProvider(OnlineProvider):
     def refund(self, *, intent_id, amount, idempotency_key, metadata) -> str:
         self._client()
         try:
-            refund = stripe.Refund.create(payment_intent=intent_id, amount=to_minor_units(amount, "IDR"),
-                                          metadata=metadata, idempotency_key=idempotency_key)
+            refund = stripe.Refund.create(
+                payment_intent=intent_id,
+                amount=to_minor_units(amount, "IDR"),
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+            )
         except stripe.StripeError as exc:
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
         return refund.id
@@ -229,21 +244,31 @@ class StripeProvider(OnlineProvider):
     def refunds(self, intent_id) -> list[GatewayRefund]:
         self._client()
         try:
-            found = [refund.to_dict() for refund in
-                     stripe.Refund.list(payment_intent=intent_id, limit=100).auto_paging_iter()]
+            found = [
+                refund.to_dict()
+                for refund in stripe.Refund.list(payment_intent=intent_id, limit=100).auto_paging_iter()
+            ]
         except stripe.StripeError as exc:
             raise GatewayError(str(exc.user_message or exc), code=getattr(exc, "code", None)) from exc
         answer = []
         for refund in sorted(found, key=lambda r: (r.get("created") or 0, r.get("id") or "")):
             minor = refund.get("amount")
             if not isinstance(minor, int) or str(refund.get("currency", "")).upper() != "IDR":
-                log.error("refund %r of %r is not in IDR: %r %r", refund.get("id"), intent_id, minor,
-                          refund.get("currency"))
+                log.error(
+                    "refund %r of %r is not in IDR: %r %r", refund.get("id"), intent_id, minor, refund.get("currency")
+                )
                 continue
             # IDR at Stripe has two decimals; the books hold whole rupiah, never more than went back.
             whole = minor // 10 ** CURRENCY_EXPONENTS["IDR"]
-            answer.append(GatewayRefund(id=str(refund["id"]), amount=whole, status=str(refund.get("status")),
-                                        reason=refund.get("reason"), metadata=dict(refund.get("metadata") or {})))
+            answer.append(
+                GatewayRefund(
+                    id=str(refund["id"]),
+                    amount=whole,
+                    status=str(refund.get("status")),
+                    reason=refund.get("reason"),
+                    metadata=dict(refund.get("metadata") or {}),
+                )
+            )
         return answer
 
     def verify_webhook(self, payload: bytes, headers) -> GatewayEvent:
@@ -257,9 +282,12 @@ class StripeProvider(OnlineProvider):
             raise InvalidWebhook(str(exc)) from exc
         data = event.to_dict()
         obj = (data.get("data") or {}).get("object") or {}
-        outcome = {"payment_intent.succeeded": "succeeded", "payment_intent.payment_failed": "failed",
-                   "payment_intent.canceled": "canceled",
-                   "charge.refunded": "refunded"}.get(data.get("type"), "other")
+        outcome = {
+            "payment_intent.succeeded": "succeeded",
+            "payment_intent.payment_failed": "failed",
+            "payment_intent.canceled": "canceled",
+            "charge.refunded": "refunded",
+        }.get(data.get("type"), "other")
         intent_id = obj.get("id") if obj.get("object") == "payment_intent" else None
         if outcome == "refunded" and obj.get("object") == "charge":
             # A refund made here or in Stripe's dashboard: the charge names its PaymentIntent (an id, or expanded).
@@ -273,10 +301,16 @@ class StripeProvider(OnlineProvider):
             except MoneyError:
                 amount = None
         error = obj.get("last_payment_error") or {}
-        return GatewayEvent(id=str(data.get("id")), type=str(data.get("type")), outcome=outcome,
-                            intent_id=intent_id, amount=amount,
-                            currency=str(obj.get("currency") or "").upper() or None,
-                            failure_code=error.get("decline_code") or error.get("code"), raw=data)
+        return GatewayEvent(
+            id=str(data.get("id")),
+            type=str(data.get("type")),
+            outcome=outcome,
+            intent_id=intent_id,
+            amount=amount,
+            currency=str(obj.get("currency") or "").upper() or None,
+            failure_code=error.get("decline_code") or error.get("code"),
+            raw=data,
+        )
 
     def fee(self, intent_id, amount) -> tuple[int, bool]:
         """Stripe's fee from the charge's balance transaction when it reports one in IDR, else the estimate."""

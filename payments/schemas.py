@@ -3,6 +3,7 @@
 As for checkouts (marketplace.schemas), a body is checked here for its shape only; what each value may be is
 payments' to say, with its own messages, flat as `field`.
 """
+
 from marshmallow import Schema, fields
 
 from marketplace.models import PaymentMethod
@@ -12,15 +13,29 @@ METHODS = [method.value for method in PaymentMethod]
 
 
 class PaymentIn(Schema):
-    method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": ["cash", "transfer"],
-                                                   "description": "Card payments arrive from the card processor"})
-    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 25000,
-                                                   "description": "Whole rupiah, at most what is owed"})
-    reference = fields.Raw(allow_none=True, metadata={"type": "string", "description": "The transfer's reference "
-                                                                                       "or a receipt number"})
-    received_at = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date-time",
-                                                        "description": "Default now; a date or date-time in the "
-                                                                       "last 90 days"})
+    method = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "enum": ["cash", "transfer"],
+            "description": "Card payments arrive from the card processor",
+        },
+    )
+    amount = fields.Raw(
+        allow_none=True,
+        metadata={"type": "integer", "example": 25000, "description": "Whole rupiah, at most what is owed"},
+    )
+    reference = fields.Raw(
+        allow_none=True, metadata={"type": "string", "description": "The transfer's reference or a receipt number"}
+    )
+    received_at = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "description": "Default now; a date or date-time in the last 90 days",
+        },
+    )
 
 
 class SlipFiles(Schema):
@@ -31,23 +46,34 @@ class SlipFiles(Schema):
 
 
 class RefundIn(Schema):
-    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 10000,
-                                                   "description": "Whole rupiah, at most paid less refunded"})
+    amount = fields.Raw(
+        allow_none=True,
+        metadata={"type": "integer", "example": 10000, "description": "Whole rupiah, at most paid less refunded"},
+    )
     reason = fields.Raw(allow_none=True, metadata={"type": "string", "description": "Required"})
-    method = fields.Raw(allow_none=True, metadata={
-        "type": "string", "enum": METHODS,
-        "description": "Default: card while card money is left to refund, else cash"})
+    method = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "enum": METHODS,
+            "description": "Default: card while card money is left to refund, else cash",
+        },
+    )
 
 
 class HandoverPaymentIn(Schema):
-    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "description": "The cash handed over: "
-                                                                                     "exactly what is owed"})
+    amount = fields.Raw(
+        allow_none=True, metadata={"type": "integer", "description": "The cash handed over: exactly what is owed"}
+    )
     reference = fields.Raw(allow_none=True, metadata={"type": "string"})
 
 
 class CompleteIn(Schema):
-    payment = fields.Nested(HandoverPaymentIn, allow_none=True, metadata={
-        "description": "At handover: record this cash payment and complete in one step"})
+    payment = fields.Nested(
+        HandoverPaymentIn,
+        allow_none=True,
+        metadata={"description": "At handover: record this cash payment and complete in one step"},
+    )
 
 
 class PaymentOut(Schema):
@@ -62,8 +88,12 @@ class PaymentOut(Schema):
 
 
 class RecordedPaymentOut(PaymentOut):
-    slip = fields.Boolean(metadata={"description": "A transfer slip photo is kept with the payment; the group's "
-                                                   "coordinator and treasurer read it at `GET .../slip`"})
+    slip = fields.Boolean(
+        metadata={
+            "description": "A transfer slip photo is kept with the payment; the group's "
+            "coordinator and treasurer read it at `GET .../slip`"
+        }
+    )
 
 
 class RefundOut(Schema):
@@ -94,9 +124,14 @@ class CardPaymentOut(Schema):
 
 
 class CardConfirmIn(Schema):
-    payment_method = fields.Raw(allow_none=True, metadata={
-        "type": "string", "example": "pm_1Q0PsI2eZvKYlo2C",
-        "description": "The payment method Stripe.js created from the buyer's card"})
+    payment_method = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "example": "pm_1Q0PsI2eZvKYlo2C",
+            "description": "The payment method Stripe.js created from the buyer's card",
+        },
+    )
 
 
 class CardConfirmOut(Schema):

@@ -6,6 +6,7 @@ coordinator and treasurer of the order's group. The photo is checked and
 encoded in memory first; the file is written only once the payment that names
 it is recorded, so a refused payment leaves nothing behind.
 """
+
 import hashlib
 import io
 import os
@@ -65,8 +66,9 @@ def _write(slip: Slip) -> Path:
     return path
 
 
-def record_payment_with_slip(actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None,
-                             upload: bytes | None = None) -> tuple[Payment, bool, Path | None]:
+def record_payment_with_slip(
+    actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None, upload: bytes | None = None
+) -> tuple[Payment, bool, Path | None]:
     """Record cash or a transfer (payments.services.recorded.record_payment), keeping the transfer slip photo
     if any; `retry` stands for what was sent with the slip (`with_slip`).
 
@@ -101,7 +103,12 @@ def slip_file(actor: User, order: Order, payment_id: int) -> tuple[Path, str]:
     """Where the slip of one of the order's payments is: for the group's coordinator and treasurer only."""
     common.require_bookkeeper(actor, order)
     payment = row_by_id(Payment, payment_id)
-    if (payment is None or payment.order_id != order.id or not payment.slip_name
-            or not SLIP_NAME.fullmatch(payment.slip_name) or not (slip_dir() / payment.slip_name).is_file()):
+    if (
+        payment is None
+        or payment.order_id != order.id
+        or not payment.slip_name
+        or not SLIP_NAME.fullmatch(payment.slip_name)
+        or not (slip_dir() / payment.slip_name).is_file()
+    ):
         raise NotFound(_l("No transfer slip here."))
     return slip_dir(), payment.slip_name

@@ -5,6 +5,7 @@ Each form is shown on the order's page (marketplace.views.orders.order_page, whi
 payments.order_money renders); refused, it is shown there again with its errors and nothing recorded. The
 services check the caller's role again on every action.
 """
+
 from flask import Blueprint, flash, make_response, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -32,12 +33,12 @@ SHOWN_ERRORS = (Conflict, ValidationFailed, common.GatewayUnavailable, card_paym
 
 # --- the money forms of an order's page ------------------------------------------------------
 
+
 def _form_failed(found: Order, name: str, form, error: AppError):
     """Show the order again with the money form's errors; nothing was recorded."""
     db.session.rollback()
     if "Idempotency-Key" in error.errors:  # the page's key was used for other values: check, then try again
-        flash(_("This form was already sent with other values. Check the payments below, then try again."),
-              "error")
+        flash(_("This form was already sent with other values. Check the payments below, then try again."), "error")
         form.idempotency_key.data = new_key()
     else:
         apply_errors(form, error)
@@ -70,19 +71,31 @@ def record_payment(order_id: int):
     form = PaymentForm()
     if not form.validate_on_submit():
         return _invalid_form(found, "payment", form)
-    sent = {"method": form.method.data, "amount": form.amount.data, "reference": form.reference.data or None,
-            "received_at": _received_day(form.received_at.data)}
+    sent = {
+        "method": form.method.data,
+        "amount": form.amount.data,
+        "reference": form.reference.data or None,
+        "received_at": _received_day(form.received_at.data),
+    }
     upload = form.slip.data.read() if form.slip.data else None
     try:
         retry = common.retry_of(form.idempotency_key.data or None, slips.with_slip(sent, upload))
-        payment, created, written = slips.record_payment_with_slip(actor, found, inputs.offline_payment(sent), retry,
-                                                                    upload)
+        payment, created, written = slips.record_payment_with_slip(
+            actor, found, inputs.offline_payment(sent), retry, upload
+        )
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "payment", form, exc)
     slips.commit_with_slip(written)
     if created:
-        flash(_("Recorded: %(amount)s by %(method)s for order #%(id)d.", amount=format_rupiah(payment.amount),
-                method=PAYMENT_LABELS[payment.method], id=found.id), "success")
+        flash(
+            _(
+                "Recorded: %(amount)s by %(method)s for order #%(id)d.",
+                amount=format_rupiah(payment.amount),
+                method=PAYMENT_LABELS[payment.method],
+                id=found.id,
+            ),
+            "success",
+        )
     else:
         flash(_("This payment was already recorded."), "success")
     return _back_to(found)
@@ -105,8 +118,15 @@ def refund(order_id: int):
         return _form_failed(found, "refund", form, exc)
     db.session.commit()
     if created:
-        flash(_("Refund recorded: %(amount)s by %(method)s for order #%(id)d.", amount=format_rupiah(given.amount),
-                method=PAYMENT_LABELS[given.method], id=found.id), "success")
+        flash(
+            _(
+                "Refund recorded: %(amount)s by %(method)s for order #%(id)d.",
+                amount=format_rupiah(given.amount),
+                method=PAYMENT_LABELS[given.method],
+                id=found.id,
+            ),
+            "success",
+        )
     else:
         flash(_("This refund was already recorded."), "success")
     return _back_to(found)
@@ -127,9 +147,15 @@ def reverse_payment(order_id: int, payment_id: int):
     except SHOWN_ERRORS as exc:
         return _form_failed(found, "reversal", form, exc)
     db.session.commit()
-    flash(_("Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.",
-            amount=format_rupiah(-correction.amount), method=PAYMENT_LABELS[correction.method], id=found.id),
-          "success")
+    flash(
+        _(
+            "Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.",
+            amount=format_rupiah(-correction.amount),
+            method=PAYMENT_LABELS[correction.method],
+            id=found.id,
+        ),
+        "success",
+    )
     return _back_to(found)
 
 
@@ -154,8 +180,10 @@ def handover(order_id: int):
         flash(str(exc.message), "error")
         return redirect(back)
     db.session.commit()
-    flash(_("Cash received; order #%(id)d is %(status)s.", id=done.id, status=services.status_label(done.status)),
-          "success")
+    flash(
+        _("Cash received; order #%(id)d is %(status)s.", id=done.id, status=services.status_label(done.status)),
+        "success",
+    )
     return redirect(back)
 
 
@@ -170,6 +198,7 @@ def payment_slip(order_id: int, payment_id: int):
 
 
 # --- paying a checkout by card ---------------------------------------------------------------
+
 
 @bp.route("/checkouts/<int:checkout_id>/pay")
 @login_required
@@ -192,8 +221,18 @@ def pay_by_card(checkout_id: int):
         card = {"amount": card_owed(placed), **gateway.client_config()}
     found = groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
-    response = make_response(render_template(
-        "payments/pay.html", checkout=placed, card=card, problem=problem, groups=found, links=links,
-        unconfigured=isinstance(problem, card_payments.PaymentsNotConfigured), owed=card_owed(placed)), status)
+    response = make_response(
+        render_template(
+            "payments/pay.html",
+            checkout=placed,
+            card=card,
+            problem=problem,
+            groups=found,
+            links=links,
+            unconfigured=isinstance(problem, card_payments.PaymentsNotConfigured),
+            owed=card_owed(placed),
+        ),
+        status,
+    )
     response.headers["Cache-Control"] = "no-store"  # what is owed changes as the orders are paid
     return response

@@ -2,6 +2,7 @@
 
 It takes plain sale lines (revenue.services.accrual.SaleLine) and knows no orders.
 """
+
 from flask import Flask
 
 from core.extensions import api as rest_api

@@ -6,14 +6,18 @@ The payout and savings forms carry an idempotency key made when the page is
 rendered: the same form sent twice records one payout, one deposit or one
 withdrawal.
 """
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
 
-PAYOUT_METHOD_CHOICES = [SelectChoice("cash", _l("Cash")), SelectChoice("transfer", _l("Bank transfer")),
-                         SelectChoice("ewallet", _l("E-wallet (paid from the group's bank account)"))]
+PAYOUT_METHOD_CHOICES = [
+    SelectChoice("cash", _l("Cash")),
+    SelectChoice("transfer", _l("Bank transfer")),
+    SelectChoice("ewallet", _l("E-wallet (paid from the group's bank account)")),
+]
 SAVING_KIND_CHOICES = [SelectChoice("deposit", _l("Deposit")), SelectChoice("withdrawal", _l("Withdrawal"))]
 
 
@@ -48,8 +52,10 @@ class ShuForm(FlaskForm):
     """A year's SHU: the surplus (blank for the group fund's balance) and the percent of each part."""
 
     year = StringField(_l("Year"), validators=[_cap(4)])
-    surplus = StringField(_l("Surplus to share (Rp; leave empty for the group fund's balance at year end)"),
-                          validators=[Optional(), _cap(40)])
+    surplus = StringField(
+        _l("Surplus to share (Rp; leave empty for the group fund's balance at year end)"),
+        validators=[Optional(), _cap(40)],
+    )
     reserve = StringField(_l("Reserve (cadangan) %"), validators=[_cap(12)])
     services = StringField(_l("Services: by members' transactions (jasa usaha) %"), validators=[_cap(12)])
     capital = StringField(_l("Capital: by members' savings (jasa modal) %"), validators=[_cap(12)])
@@ -93,14 +99,15 @@ class SettlementForm(FlaskForm):
 
 METHOD_CHOICES = [
     SelectChoice("contribution", _l("By contribution: each sale goes to the members whose goods were sold")),
-    SelectChoice("equal", _l("Equally: sales go to the group pool, shared equally among active members at "
-                             "settlement")),
-    SelectChoice("work", _l("By work: sales go to the group pool, shared by logged work (pieces, hours) at "
-                            "settlement")),
+    SelectChoice("equal", _l("Equally: sales go to the group pool, shared equally among active members at settlement")),
+    SelectChoice(
+        "work", _l("By work: sales go to the group pool, shared by logged work (pieces, hours) at settlement")
+    ),
 ]
 
 
 class SplitPolicyForm(FlaskForm):
-    method = RadioField(_l("How sales are shared"), choices=METHOD_CHOICES, default="contribution",
-                        validate_choice=False)
+    method = RadioField(
+        _l("How sales are shared"), choices=METHOD_CHOICES, default="contribution", validate_choice=False
+    )
     group_fund_percent = StringField(_l("Group fund (kas kelompok): percent of each sale, 0 to 100"))

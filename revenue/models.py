@@ -1,20 +1,18 @@
 """The revenue split's records: split policies, earnings, work logs, settlements and statements, payouts,
 savings and SHU."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from sqlalchemy import (BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.appendonly import make_append_only
 from core.extensions import db
 from core.quantity import Quantity
 from core.types import StrEnumType, UtcDateTime, utcnow
-
-
 
 
 class SplitMethod(StrEnum):
@@ -50,8 +48,10 @@ class Earning(db.Model):
     or taken back by a refund (negative). Appended, never edited; each belongs to a journal entry."""
 
     __tablename__ = "earnings"
-    __table_args__ = (Index("ix_earnings_group_member", "group_id", "member_id"),
-                      Index("ix_earnings_group_kind", "group_id", "kind"))
+    __table_args__ = (
+        Index("ix_earnings_group_member", "group_id", "member_id"),
+        Index("ix_earnings_group_kind", "group_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -83,8 +83,9 @@ class WorkLog(db.Model):
 
     __tablename__ = "work_logs"
     __table_args__ = (
-        CheckConstraint("(reverses_id IS NULL AND units > 0) OR (reverses_id IS NOT NULL AND units < 0)",
-                        name="units_sign"),
+        CheckConstraint(
+            "(reverses_id IS NULL AND units > 0) OR (reverses_id IS NOT NULL AND units < 0)", name="units_sign"
+        ),
         Index("ix_work_logs_group_day", "group_id", "day"),
     )
 
@@ -168,8 +169,9 @@ class Payout(db.Model):
 
     __tablename__ = "payouts"
     __table_args__ = (
-        CheckConstraint("(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)",
-                        name="amount_sign"),
+        CheckConstraint(
+            "(reverses_id IS NULL AND amount > 0) OR (reverses_id IS NOT NULL AND amount < 0)", name="amount_sign"
+        ),
         UniqueConstraint("group_id", "idempotency_key", name="uq_payouts_group_key"),
         Index("ix_payouts_group_member", "group_id", "member_id"),
     )
@@ -193,9 +195,11 @@ class Saving(db.Model):
     """A member's deposit (positive) or withdrawal (negative) of savings, for groups that keep them (jasa modal)."""
 
     __tablename__ = "member_savings"
-    __table_args__ = (CheckConstraint("amount <> 0", name="amount_not_zero"),
-                      Index("ix_member_savings_group_member", "group_id", "member_id"),
-                      Index("uq_member_savings_group_key", "group_id", "idempotency_key", unique=True))
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        Index("ix_member_savings_group_member", "group_id", "member_id"),
+        Index("uq_member_savings_group_key", "group_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
@@ -217,10 +221,15 @@ class ShuPlan(db.Model):
     __tablename__ = "shu_plans"
     __table_args__ = (
         UniqueConstraint("group_id", "year", name="uq_shu_plans_group_year"),
-        CheckConstraint("reserve_bp + services_bp + capital_bp + management_bp + education_bp + social_bp = 10000",
-                        name="percentages_total_100"),
-        CheckConstraint("reserve_bp >= 0 AND services_bp >= 0 AND capital_bp >= 0 AND management_bp >= 0 "
-                        "AND education_bp >= 0 AND social_bp >= 0", name="percentages_not_negative"),
+        CheckConstraint(
+            "reserve_bp + services_bp + capital_bp + management_bp + education_bp + social_bp = 10000",
+            name="percentages_total_100",
+        ),
+        CheckConstraint(
+            "reserve_bp >= 0 AND services_bp >= 0 AND capital_bp >= 0 AND management_bp >= 0 "
+            "AND education_bp >= 0 AND social_bp >= 0",
+            name="percentages_not_negative",
+        ),
         CheckConstraint("surplus >= 0", name="surplus_not_negative"),
     )
 
@@ -255,6 +264,12 @@ class ShuAllocation(db.Model):
     capital_part: Mapped[int] = mapped_column(BigInteger)
 
 
-for _table in (WorkLog.__table__, Settlement.__table__, Statement.__table__, Payout.__table__, Saving.__table__,
-               ShuAllocation.__table__):
+for _table in (
+    WorkLog.__table__,
+    Settlement.__table__,
+    Statement.__table__,
+    Payout.__table__,
+    Saving.__table__,
+    ShuAllocation.__table__,
+):
     make_append_only(_table)

@@ -3,13 +3,14 @@
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL
 names one (make test runs both).
 """
+
 import os
 
 import pytest
 from sqlalchemy import text
 
-from config import TestConfig
 from app import create_app
+from config import TestConfig
 from core.extensions import db as _db
 from core.extensions import limiter
 from tests.databases import scratch_database
@@ -69,21 +70,30 @@ def _wipe_postgresql(conn, tables) -> None:
     # DELETE rather than TRUNCATE: truncating every table gives each table and index a new file, which
     # costs 0.1-0.7 s a test; deleting the few rows a test made takes milliseconds. Ledgers refuse
     # deletes by trigger; lift them for the wipe only (in this transaction). One round trip for it all.
-    guarded = conn.exec_driver_sql(
-        "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal").scalars().all()
+    guarded = (
+        conn.exec_driver_sql("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal")
+        .scalars()
+        .all()
+    )
     quote = conn.dialect.identifier_preparer.format_table
-    conn.exec_driver_sql(";\n".join(
-        [f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in guarded]
-        + [f"DELETE FROM {quote(table)}" for table in tables]
-        + [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in guarded]
-        + ["SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), start_value, false) "
-           "FROM pg_sequences WHERE last_value IS NOT NULL"]))
+    conn.exec_driver_sql(
+        ";\n".join(
+            [f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in guarded]
+            + [f"DELETE FROM {quote(table)}" for table in tables]
+            + [f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in guarded]
+            + [
+                "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), start_value, false) "
+                "FROM pg_sequences WHERE last_value IS NOT NULL"
+            ]
+        )
+    )
 
 
 def _wipe_sqlite(conn, tables) -> None:
     # Ledgers refuse deletes by trigger; lift them for the wipe only.
     triggers = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'").all()
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'"
+    ).all()
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
     for table in tables:
@@ -136,8 +146,12 @@ def stripe_on(app, localstripe):
 
     from tests.localstripe_server import flush_data
 
-    settings = {"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": PK, "STRIPE_WEBHOOK_SECRET": SECRET,
-                "STRIPE_API_BASE": localstripe}
+    settings = {
+        "STRIPE_SECRET_KEY": SK,
+        "STRIPE_PUBLISHABLE_KEY": PK,
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "STRIPE_API_BASE": localstripe,
+    }
     saved = {key: app.config.get(key) for key in settings}
     app.config.update(settings)
     flush_data(localstripe)

@@ -1,4 +1,5 @@
 """Scratch PostgreSQL databases beside the one TEST_DATABASE_URL names."""
+
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text

@@ -1,4 +1,5 @@
 """Small helpers that create test data and return plain records (no live ORM objects)."""
+
 import itertools
 from types import SimpleNamespace
 
@@ -14,8 +15,9 @@ _seq = itertools.count(1)
 def make_user(app, email=None, password=PASSWORD, name="Sri Wahyuni", phone=None, admin=False):
     n = next(_seq)
     with app.app_context():
-        user = User(email=email if email is not None else f"user{n}@example.test", name=name, phone=phone,
-                    is_admin=admin)
+        user = User(
+            email=email if email is not None else f"user{n}@example.test", name=name, phone=phone, is_admin=admin
+        )
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
@@ -26,11 +28,18 @@ def make_group(app, coordinator, name=None, kind="business", village="Sumberejo"
     n = next(_seq)
     with app.app_context():
         user = db.session.get(User, coordinator.id)
-        group = Group(name=name or f"KUB Jahit {n}", kind=GroupKind(kind), village=village, district=district,
-                      created_by_id=user.id, **extra)
+        group = Group(
+            name=name or f"KUB Jahit {n}",
+            kind=GroupKind(kind),
+            village=village,
+            district=district,
+            created_by_id=user.id,
+            **extra,
+        )
         db.session.add(group)
-        lead = Member(group=group, user_id=user.id, name=user.name, phone=user.phone, email=user.email,
-                      role=Role.coordinator)
+        lead = Member(
+            group=group, user_id=user.id, name=user.name, phone=user.phone, email=user.email, role=Role.coordinator
+        )
         db.session.add(lead)
         db.session.commit()
         return SimpleNamespace(id=group.id, name=group.name, coordinator_member_id=lead.id)
@@ -38,8 +47,15 @@ def make_group(app, coordinator, name=None, kind="business", village="Sumberejo"
 
 def make_member(app, group, name="Siti Aminah", phone=None, email=None, role="member", user=None, active=True):
     with app.app_context():
-        member = Member(group_id=group.id, name=name, phone=phone, email=email, role=Role(role),
-                        user_id=user.id if user else None, active=active)
+        member = Member(
+            group_id=group.id,
+            name=name,
+            phone=phone,
+            email=email,
+            role=Role(role),
+            user_id=user.id if user else None,
+            active=active,
+        )
         db.session.add(member)
         db.session.commit()
         return SimpleNamespace(id=member.id, name=member.name, group_id=group.id)

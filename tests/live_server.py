@@ -5,6 +5,7 @@ its own thread, with its own session and database connection, as under gunicorn.
 So concurrency is real on PostgreSQL (row locks keep requests apart) and queued
 on SQLite (BEGIN IMMEDIATE and the busy timeout).
 """
+
 import http.client
 import json
 import threading
@@ -88,7 +89,7 @@ def post_at_once(server, requests: list[tuple[str, dict, dict, str | None]]) -> 
             response = conn.getresponse()
             payload = response.read()
             return response.status, json.loads(payload) if payload else {}, response.getheader("Idempotent-Replayed")
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             return None, {"exception": repr(exc)}, None
         finally:
             conn.close()

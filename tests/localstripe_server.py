@@ -22,6 +22,7 @@ Besides the Stripe API under /v1/, the server answers:
 Webhooks go out about one second after the event, in the background: the API
 call that caused the event has returned long before.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 # Runs in the subprocess: bind 127.0.0.1:0, tell the parent the port, serve.
 _SERVE = r"""
@@ -103,8 +104,9 @@ def start_localstripe(timeout: float = 20.0, log_path: str | None = None) -> tup
     else:
         log_file, remove_log = log_path, False
     log = open(log_file, "ab")
-    proc = subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVE], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
+    )
     log.close()
 
     stopped = False
@@ -146,14 +148,14 @@ def start_localstripe(timeout: float = 20.0, log_path: str | None = None) -> tup
 
 def _post_json(url: str, payload: dict | None, method: str = "POST") -> None:
     data = None if payload is None else json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5) as response:
         response.read()
 
 
-def register_webhook(base_url: str, url: str, secret: str, events: Iterable[str] | None = None,
-                     name: str = "app") -> None:
+def register_webhook(
+    base_url: str, url: str, secret: str, events: Iterable[str] | None = None, name: str = "app"
+) -> None:
     """Have localstripe POST signed events to ``url``.
 
     ``secret`` is the signing secret our app checks with

@@ -1,4 +1,5 @@
 """What page tests share: a response's HTML, and interface text as a page in a given language shows it."""
+
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 

@@ -1,4 +1,5 @@
 """Helpers for the stock tests: act as a signed-in user, set up products, read the books back."""
+
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
@@ -34,9 +35,14 @@ def user_row(user) -> User:
 def make_product(app, user, group, unit="kg", labels=("A",), name=None, kind="produce") -> list[int]:
     """A product of `group` in `unit` with one variant per label; returns the variant ids."""
     with acting(app, user) as coordinator:
-        product = inv.create_product(coordinator, db.session.get(Group, group.id), name=name or f"Produk {unit}",
-                                     kind=kind, unit=unit,
-                                     variants=[{"label": label, "unit_price": 10000} for label in labels])
+        product = inv.create_product(
+            coordinator,
+            db.session.get(Group, group.id),
+            name=name or f"Produk {unit}",
+            kind=kind,
+            unit=unit,
+            variants=[{"label": label, "unit_price": 10000} for label in labels],
+        )
         ids = [v.id for v in product.variants]
         db.session.commit()
         return ids
@@ -54,8 +60,14 @@ def contribute(app, setup, variant_id, quantity, member=None, **extra) -> int:
     """Record a contribution and commit; returns the lot id."""
     member = member or setup.members[0]
     with acting(app, setup.user) as coordinator:
-        lot = inv.receive_contribution(coordinator, db.session.get(Group, setup.group.id), variant_id=variant_id,
-                                       member_id=member.id, quantity=quantity, **extra)
+        lot = inv.receive_contribution(
+            coordinator,
+            db.session.get(Group, setup.group.id),
+            variant_id=variant_id,
+            member_id=member.id,
+            quantity=quantity,
+            **extra,
+        )
         db.session.commit()
         return lot.id
 
@@ -68,7 +80,7 @@ def counters(variant_id) -> tuple[Decimal, Decimal]:
 
 def lot_remaining(variant_ids) -> dict[int, Decimal]:
     rows = db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id.in_(list(variant_ids))))
-    return {lot_id: remaining for lot_id, remaining in rows}
+    return dict(rows)
 
 
 def movement_count() -> int:
@@ -79,10 +91,17 @@ def snapshot(variant_ids) -> dict:
     """Everything the stock services may touch for these variants, to compare before and after."""
     ids = list(variant_ids)
     return {
-        "stock": [tuple(r) for r in db.session.execute(
-            select(Stock.variant_id, Stock.on_hand, Stock.reserved).where(Stock.variant_id.in_(ids))
-            .order_by(Stock.variant_id))],
-        "lots": [tuple(r) for r in db.session.execute(
-            select(Lot.id, Lot.remaining).where(Lot.variant_id.in_(ids)).order_by(Lot.id))],
+        "stock": [
+            tuple(r)
+            for r in db.session.execute(
+                select(Stock.variant_id, Stock.on_hand, Stock.reserved)
+                .where(Stock.variant_id.in_(ids))
+                .order_by(Stock.variant_id)
+            )
+        ],
+        "lots": [
+            tuple(r)
+            for r in db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id.in_(ids)).order_by(Lot.id))
+        ],
         "movements": movement_count(),
     }

@@ -5,6 +5,7 @@ away (spoilage, damage, a count that found less) first in, first out or from a
 named lot, or adds it (a return, a count that found more) to a named lot or the
 most recent one. Every refusal comes before the first write.
 """
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -73,8 +74,19 @@ def get_member_in_group(group: Group, member_id, field: str = "member_id", activ
     return member
 
 
-def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity, unit=None, grade=None,
-                         received_at=None, best_before=None, note=None) -> Lot:
+def receive_contribution(
+    actor,
+    group: Group,
+    *,
+    variant_id,
+    member_id,
+    quantity,
+    unit=None,
+    grade=None,
+    received_at=None,
+    best_before=None,
+    note=None,
+) -> Lot:
     """Record goods a member hands to the group (coordinator): a new lot and an intake movement.
 
     `quantity` is in `unit` (the product's own by default), converted exactly; it is
@@ -89,8 +101,12 @@ def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity
     try:
         quantity = convert(quantity, given_unit, stock_unit)
     except QuantityError as exc:
-        raise field_error("unit", quantity_message(exc, stock_unit) if "cannot be converted" not in str(exc)
-                          else _("%(a)s cannot be converted to %(b)s.", a=given_unit.code, b=stock_unit.code)) from None
+        raise field_error(
+            "unit",
+            quantity_message(exc, stock_unit)
+            if "cannot be converted" not in str(exc)
+            else _("%(a)s cannot be converted to %(b)s.", a=given_unit.code, b=stock_unit.code),
+        ) from None
     if quantity <= 0:
         raise field_error("quantity", _("The quantity must be more than zero."))
     grade = optional_text(grade, "grade", 20)
@@ -99,12 +115,33 @@ def receive_contribution(actor, group: Group, *, variant_id, member_id, quantity
     note = optional_text(note, "note", 500)
     if not _guarded_update(variant.id, quantity, Decimal(0)):
         raise Conflict(_l("That would take the stock beyond its limits."))
-    lot = Lot(group_id=group.id, variant_id=variant.id, member_id=member.id, quantity=quantity, remaining=quantity,
-              grade=grade, received_at=received_at, best_before=best_before, note=note, created_by_id=actor.id)
+    lot = Lot(
+        group_id=group.id,
+        variant_id=variant.id,
+        member_id=member.id,
+        quantity=quantity,
+        remaining=quantity,
+        grade=grade,
+        received_at=received_at,
+        best_before=best_before,
+        note=note,
+        created_by_id=actor.id,
+    )
     db.session.add(lot)
     db.session.flush()
-    _record([{"group_id": group.id, "variant_id": variant.id, "kind": MovementKind.intake, "lot_id": lot.id,
-              "on_hand_delta": quantity, "note": note, "actor_id": actor.id}])
+    _record(
+        [
+            {
+                "group_id": group.id,
+                "variant_id": variant.id,
+                "kind": MovementKind.intake,
+                "lot_id": lot.id,
+                "on_hand_delta": quantity,
+                "note": note,
+                "actor_id": actor.id,
+            }
+        ]
+    )
     _forget_counters()
     return lot
 
@@ -118,8 +155,9 @@ def get_lot_in_group(group: Group, lot_id, variant: Variant, field: str = "lot_i
     return lot
 
 
-def adjust(actor, group: Group, *, variant_id, reason, quantity=None, counted=None, lot_id=None,
-           note=None) -> list[Movement]:
+def adjust(
+    actor, group: Group, *, variant_id, reason, quantity=None, counted=None, lot_id=None, note=None
+) -> list[Movement]:
     """Correct stock (coordinator): spoilage or damage (take away), a count (stock opname), or goods returned.
 
     `quantity` is the signed change; a count may give what was `counted` instead.
@@ -152,33 +190,54 @@ def adjust(actor, group: Group, *, variant_id, reason, quantity=None, counted=No
         raise field_error("quantity", _("That quantity is too large."))
     if delta < 0 and stock.on_hand + delta < stock.reserved:
         raise Conflict(
-            _l("Only %(n)s can be taken away: the rest is on hand for orders or not there.",
-               n=format_quantity(max(stock.on_hand - stock.reserved, Decimal(0)))),
-            {"quantity": [_("Stock cannot go below zero or below what orders hold.")]})
+            _l(
+                "Only %(n)s can be taken away: the rest is on hand for orders or not there.",
+                n=format_quantity(max(stock.on_hand - stock.reserved, Decimal(0))),
+            ),
+            {"quantity": [_("Stock cannot go below zero or below what orders hold.")]},
+        )
     # Every refusal comes before the first write, so a refused adjustment changes nothing.
     if lot is not None:
         db.session.refresh(lot)  # as it is now that the stock row is locked
     target = None
     if delta > 0:
-        target = lot or db.session.scalar(select(Lot).where(Lot.variant_id == variant.id)
-                                          .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1))
+        target = lot or db.session.scalar(
+            select(Lot).where(Lot.variant_id == variant.id).order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1)
+        )
         if target is None:
             raise Conflict(_l("No member has contributed this variant yet: record a contribution instead."))
     elif lot is not None and lot.remaining < -delta:
-        raise Conflict(_l("The lots hold less than that."),
-                       {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(lot.remaining))]})
+        raise Conflict(
+            _l("The lots hold less than that."),
+            {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(lot.remaining))]},
+        )
     if not _guarded_update(variant.id, delta, Decimal(0)):
         raise Conflict(_l("Stock cannot go below zero or below what orders hold."))
     kind = MovementKind.return_ if reason == AdjustmentReason.return_ else MovementKind.adjustment
     if delta < 0:
         draws = [(drawn, -take) for drawn, take in _draw(variant.id, -delta, lot)]
     else:
-        db.session.execute(update(Lot).where(Lot.id == target.id).values(remaining=Lot.remaining + delta)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Lot)
+            .where(Lot.id == target.id)
+            .values(remaining=Lot.remaining + delta)
+            .execution_options(synchronize_session=False)
+        )
         draws = [(target, delta)]
-    movements = [Movement(group_id=group.id, variant_id=variant.id, kind=kind, reason=reason, lot_id=drawn.id,
-                          on_hand_delta=change, reserved_delta=Decimal(0), note=note, actor_id=actor.id)
-                 for drawn, change in draws]
+    movements = [
+        Movement(
+            group_id=group.id,
+            variant_id=variant.id,
+            kind=kind,
+            reason=reason,
+            lot_id=drawn.id,
+            on_hand_delta=change,
+            reserved_delta=Decimal(0),
+            note=note,
+            actor_id=actor.id,
+        )
+        for drawn, change in draws
+    ]
     db.session.add_all(movements)
     db.session.flush()
     _forget_counters()

@@ -4,6 +4,7 @@ Each variant has its own price in whole rupiah and its own stock row. Only the
 group's coordinator lists and changes products; hidden and archived products
 are seen only by its coordinator and treasurer.
 """
+
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -18,12 +19,22 @@ from groups.models import Group, Role
 from groups.services import authorize, membership
 from inventory.models import GroupUnit, Product, ProductKind, ProductStatus, Stock, Variant
 from inventory.photos import save_product_photo
-from inventory.services.records import (DEFAULT_LABEL, MAX_VARIANTS, UNCHANGED, UNIT_NAME_MAX_LENGTH, check_id,
-                                        field_error, optional_text, quantity_in, read_label, read_price)
+from inventory.services.records import (
+    DEFAULT_LABEL,
+    MAX_VARIANTS,
+    UNCHANGED,
+    UNIT_NAME_MAX_LENGTH,
+    check_id,
+    field_error,
+    optional_text,
+    quantity_in,
+    read_label,
+    read_price,
+)
 from inventory.units import BUILTIN_UNITS, Unit
 
-
 # --- units -------------------------------------------------------------------------
+
 
 def group_units(group: Group) -> dict[str, Unit]:
     """Every unit `group` may use: the built-in ones and its own."""
@@ -39,8 +50,13 @@ def resolve_unit(group: Group, code, field: str = "unit") -> Unit:
         raise field_error(field, _("Choose a unit."))
     unit = group_units(group).get(code.strip().lower())
     if unit is None:
-        raise field_error(field, _("Unknown unit. Use kg, g, ons, kuintal, liter, pcs, lusin, kodi, ikat, karung "
-                                    "or one your group defined."))
+        raise field_error(
+            field,
+            _(
+                "Unknown unit. Use kg, g, ons, kuintal, liter, pcs, lusin, kodi, ikat, karung "
+                "or one your group defined."
+            ),
+        )
     return unit
 
 
@@ -51,7 +67,8 @@ def define_unit(actor, group: Group, code, name=None, whole=True) -> GroupUnit:
         raise field_error("code", _("Use one word of letters, at most 16."))
     code = code.strip().lower()
     if code in BUILTIN_UNITS or db.session.scalar(
-            select(GroupUnit.id).where(GroupUnit.group_id == group.id, GroupUnit.code == code)):
+        select(GroupUnit.id).where(GroupUnit.group_id == group.id, GroupUnit.code == code)
+    ):
         raise Conflict(_l("That unit already exists."), {"code": [_("That unit already exists.")]})
     if not isinstance(whole, bool):
         raise field_error("whole", _("Not a valid boolean."))
@@ -65,6 +82,7 @@ def define_unit(actor, group: Group, code, name=None, whole=True) -> GroupUnit:
 
 
 # --- products and variants ---------------------------------------------------------
+
 
 def get_product_or_404(product_id: int) -> Product:
     """The product an id names, or 404."""
@@ -92,8 +110,9 @@ def get_variant_or_404(variant_id: int) -> Variant:
 
 
 def _new_variant(product: Product, label: str, unit_price: int, threshold=None) -> Variant:
-    variant = Variant(product=product, group_id=product.group_id, label=label, unit_price=unit_price,
-                      low_stock_threshold=threshold)
+    variant = Variant(
+        product=product, group_id=product.group_id, label=label, unit_price=unit_price, low_stock_threshold=threshold
+    )
     db.session.add(variant)
     db.session.add(Stock(variant=variant, on_hand=Decimal(0), reserved=Decimal(0)))
     return variant
@@ -105,8 +124,18 @@ def _threshold(value, unit: Unit, field: str):
     return quantity_in(value, unit, field, allow_zero=True)
 
 
-def create_product(actor, group: Group, *, name, kind, unit, description=None, unit_price=None,
-                   low_stock_threshold=None, variants: list[dict] | None = None) -> Product:
+def create_product(
+    actor,
+    group: Group,
+    *,
+    name,
+    kind,
+    unit,
+    description=None,
+    unit_price=None,
+    low_stock_threshold=None,
+    variants: list[dict] | None = None,
+) -> Product:
     """List a product with its variants (coordinator); each variant gets its own price and stock row.
 
     Without `variants` it gets one `standard` variant at `unit_price`. Each variant is
@@ -146,9 +175,13 @@ def create_product(actor, group: Group, *, name, kind, unit, description=None, u
             if not isinstance(item, dict):
                 errors[f"variants.{i}"] = [_("Not a valid variant.")]
                 continue
-            label = take(f"variants.{i}.label", lambda: read_label(item.get("label"), f"variants.{i}.label"))
-            price = take(f"variants.{i}.unit_price",
-                         lambda: read_price(item.get("unit_price"), f"variants.{i}.unit_price"))
+            label = take(
+                f"variants.{i}.label", lambda i=i, item=item: read_label(item.get("label"), f"variants.{i}.label")
+            )
+            price = take(
+                f"variants.{i}.unit_price",
+                lambda i=i, item=item: read_price(item.get("unit_price"), f"variants.{i}.unit_price"),
+            )
             threshold = threshold_of(item.get("low_stock_threshold"), f"variants.{i}.low_stock_threshold")
             if label and label.lower() in seen:
                 errors[f"variants.{i}.label"] = [_("Each variant needs its own label.")]
@@ -172,8 +205,16 @@ def read_kind(value) -> ProductKind:
         raise field_error("kind", _("Choose produce, garment or processed.")) from None
 
 
-def update_product(actor, product: Product, *, name=UNCHANGED, description=UNCHANGED, kind=UNCHANGED,
-                   status=UNCHANGED, unit_price=UNCHANGED) -> Product:
+def update_product(
+    actor,
+    product: Product,
+    *,
+    name=UNCHANGED,
+    description=UNCHANGED,
+    kind=UNCHANGED,
+    status=UNCHANGED,
+    unit_price=UNCHANGED,
+) -> Product:
     """Change a product's name, description, kind, status, or (single-variant products) price (coordinator).
 
     What is not given stays as it is.
@@ -210,14 +251,16 @@ def add_variant(actor, product: Product, *, label, unit_price, low_stock_thresho
         raise Conflict(_l("That variant already exists."), {"label": [_("Each variant needs its own label.")]})
     if len(product.variants) >= MAX_VARIANTS:
         raise field_error("label", _("List at most %(n)d variants.", n=MAX_VARIANTS))
-    variant = _new_variant(product, label, read_price(unit_price),
-                           _threshold(low_stock_threshold, unit, "low_stock_threshold"))
+    variant = _new_variant(
+        product, label, read_price(unit_price), _threshold(low_stock_threshold, unit, "low_stock_threshold")
+    )
     db.session.flush()
     return variant
 
 
-def update_variant(actor, variant: Variant, *, label=UNCHANGED, unit_price=UNCHANGED, low_stock_threshold=UNCHANGED,
-                   active=UNCHANGED) -> Variant:
+def update_variant(
+    actor, variant: Variant, *, label=UNCHANGED, unit_price=UNCHANGED, low_stock_threshold=UNCHANGED, active=UNCHANGED
+) -> Variant:
     """Change a variant's label, price, low-stock threshold or whether it is on sale (coordinator).
 
     What is not given stays as it is.
@@ -261,6 +304,7 @@ def set_product_photo(actor, product: Product, data: bytes) -> str:
 
 
 # --- what a viewer may see -----------------------------------------------------------
+
 
 def manages_stock(group: Group, user) -> bool:
     """Whether `user` is the group's coordinator or treasurer: they see stock counters and unlisted products."""

@@ -3,6 +3,7 @@
 Coordinators and treasurers (and the district admin) see a group's stock; a
 member sees only their own contributions.
 """
+
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,17 +26,25 @@ def stock_rows(viewer, group: Group) -> list[tuple[Variant, Stock]]:
     """Every variant of the group with its counters, for coordinators and treasurers."""
     authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
     rows = db.session.execute(
-        select(Variant, Stock).join(Stock, Stock.variant_id == Variant.id).join(Product)
-        .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
+        select(Variant, Stock)
+        .join(Stock, Stock.variant_id == Variant.id)
+        .join(Product)
+        .where(Variant.group_id == group.id)
+        .order_by(func.lower(Product.name), Variant.id)
+    )
     return [(variant, stock) for variant, stock in rows]
 
 
 def stock_query(viewer, group: Group):
     """The group's variants as (variant, stock, product) rows to page through, for coordinators and treasurers."""
     authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
-    return (select(Variant, Stock, Product).join(Stock, Stock.variant_id == Variant.id)
-            .join(Product, Product.id == Variant.product_id)
-            .where(Variant.group_id == group.id).order_by(func.lower(Product.name), Variant.id))
+    return (
+        select(Variant, Stock, Product)
+        .join(Stock, Stock.variant_id == Variant.id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.group_id == group.id)
+        .order_by(func.lower(Product.name), Variant.id)
+    )
 
 
 def movements_query(viewer, group: Group, variant_id=None):
@@ -50,15 +59,17 @@ def movements_query(viewer, group: Group, variant_id=None):
 
 def lot_history(lot_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     """Per lot: units sold, written off (spoilage, damage, a count that found less), found by a count, returned."""
-    history: dict[int, dict[str, Decimal]] = defaultdict(lambda: {"sold": Decimal(0), "written_off": Decimal(0),
-                                                                 "found": Decimal(0), "returned": Decimal(0)})
+    history: dict[int, dict[str, Decimal]] = defaultdict(
+        lambda: {"sold": Decimal(0), "written_off": Decimal(0), "found": Decimal(0), "returned": Decimal(0)}
+    )
     if not lot_ids:
         return history
     adds = Movement.on_hand_delta > literal_column("0")  # one literal, so SELECT and GROUP BY match
     rows = db.session.execute(
         select(Movement.lot_id, Movement.kind, adds, func.sum(Movement.on_hand_delta))
         .where(Movement.lot_id.in_(lot_ids), Movement.kind != MovementKind.intake)
-        .group_by(Movement.lot_id, Movement.kind, adds))
+        .group_by(Movement.lot_id, Movement.kind, adds)
+    )
     for lot_id, kind, adds, total in rows:
         total = Decimal(total or 0)
         if kind == MovementKind.sale:
@@ -76,7 +87,8 @@ def lots_query(viewer, group: Group, member_id=None):
     """Lots of the group: coordinators and treasurers (and the district admin) see all, a member their own."""
     own = membership(group, viewer)
     privileged = (viewer.is_authenticated and viewer.is_admin) or (
-        own is not None and own.role in (Role.coordinator, Role.treasurer))
+        own is not None and own.role in (Role.coordinator, Role.treasurer)
+    )
     if not privileged:
         if own is None:
             authorize(viewer, group, Role.coordinator, Role.treasurer)  # raises: not signed in, or not in this group
@@ -93,15 +105,25 @@ def lots_query(viewer, group: Group, member_id=None):
 
 def my_lots(user) -> list[Lot]:
     """Every lot the user gave, across the groups they belong to."""
-    return list(db.session.scalars(
-        select(Lot).join(Member, Member.id == Lot.member_id).where(Member.user_id == user.id)
-        .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(500)))
+    return list(
+        db.session.scalars(
+            select(Lot)
+            .join(Member, Member.id == Lot.member_id)
+            .where(Member.user_id == user.id)
+            .order_by(Lot.received_at.desc(), Lot.id.desc())
+            .limit(500)
+        )
+    )
 
 
 def my_lots_query(user):
     """Every lot the user gave, across their groups, newest first, to page through."""
-    return (select(Lot).join(Member, Member.id == Lot.member_id).where(Member.user_id == user.id)
-            .order_by(Lot.received_at.desc(), Lot.id.desc()))
+    return (
+        select(Lot)
+        .join(Member, Member.id == Lot.member_id)
+        .where(Member.user_id == user.id)
+        .order_by(Lot.received_at.desc(), Lot.id.desc())
+    )
 
 
 def alerts(viewer, group: Group, today: date | None = None) -> dict:
@@ -110,15 +132,30 @@ def alerts(viewer, group: Group, today: date | None = None) -> dict:
     today = today or datetime.now(WIB).date()
     days = current_app.config.get("BEST_BEFORE_WARNING_DAYS", 3)
     low = db.session.execute(
-        select(Variant, Stock).join(Stock, Stock.variant_id == Variant.id).join(Product)
-        .where(Variant.group_id == group.id, Variant.active.is_(True), Product.status != ProductStatus.archived,
-               Variant.low_stock_threshold.is_not(None),
-               Stock.on_hand - Stock.reserved < Variant.low_stock_threshold)
-        .order_by(Variant.id)).all()
+        select(Variant, Stock)
+        .join(Stock, Stock.variant_id == Variant.id)
+        .join(Product)
+        .where(
+            Variant.group_id == group.id,
+            Variant.active.is_(True),
+            Product.status != ProductStatus.archived,
+            Variant.low_stock_threshold.is_not(None),
+            Stock.on_hand - Stock.reserved < Variant.low_stock_threshold,
+        )
+        .order_by(Variant.id)
+    ).all()
     expiring = db.session.scalars(
-        select(Lot).where(Lot.group_id == group.id, Lot.remaining > 0, Lot.best_before.is_not(None),
-                          Lot.best_before <= today + timedelta(days=days))
-        .order_by(Lot.best_before, Lot.id)).all()
-    return {"low_stock": [(v, s) for v, s in low],
-            "expiring": [lot for lot in expiring if lot.best_before >= today],
-            "expired": [lot for lot in expiring if lot.best_before < today]}
+        select(Lot)
+        .where(
+            Lot.group_id == group.id,
+            Lot.remaining > 0,
+            Lot.best_before.is_not(None),
+            Lot.best_before <= today + timedelta(days=days),
+        )
+        .order_by(Lot.best_before, Lot.id)
+    ).all()
+    return {
+        "low_stock": [(v, s) for v, s in low],
+        "expiring": [lot for lot in expiring if lot.best_before >= today],
+        "expired": [lot for lot in expiring if lot.best_before < today],
+    }

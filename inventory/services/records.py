@@ -3,6 +3,7 @@
 Each check answers a bad value with a 422 naming its field, in the words the
 pages and the API show.
 """
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ UNIT_NAME_MAX_LENGTH = 60  # group_units.name
 UNCHANGED = object()  # what an update leaves as it is: a field the page or the client did not send
 
 # --- records passed between services ---------------------------------------------
+
 
 @dataclass(frozen=True)
 class StockLine:
@@ -52,6 +54,7 @@ class InsufficientStock(Conflict):
 
 
 # --- small checks ------------------------------------------------------------------
+
 
 def field_error(field: str, message) -> ValidationFailed:
     """A 422 naming one field."""
@@ -86,7 +89,7 @@ def quantity_message(exc: QuantityError, unit: Unit) -> str:
         return _("The quantity cannot be negative.")
     if "more than zero" in text:
         return _("The quantity must be more than zero.")
-    return _("Send the quantity as a number, such as \"2.5\".")
+    return _('Send the quantity as a number, such as "2.5".')
 
 
 def optional_text(value, field: str, limit: int) -> str | None:

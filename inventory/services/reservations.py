@@ -5,6 +5,7 @@ taking sold units out of stock and out of lots first in, first out (consume),
 with the guarded SQL and movement rows behind them, which contributions and
 adjustments use too.
 """
+
 import functools
 from collections import defaultdict
 from decimal import Decimal
@@ -16,11 +17,11 @@ from sqlalchemy.exc import OperationalError
 
 from core.errors import Conflict, NotFound
 from core.extensions import db
-
 from core.quantity import Quantity, QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from inventory.models import Lot, Movement, MovementKind, Stock, Variant
 from inventory.services.records import MAX_LINES, InsufficientStock, LotDraw, StockLine, check_id
+
 # The ledger's code below keeps the names it had when it was part of inventory/services.py.
 from inventory.services.records import field_error as _field_error
 from inventory.services.records import is_postgresql as _is_postgresql
@@ -28,6 +29,7 @@ from inventory.services.records import quantity_message as _quantity_message
 from inventory.units import BUILTIN_UNITS
 
 # --- the ledger: the one place stock counters change ------------------------------------
+
 
 def _lock_stock(variant_ids) -> dict[int, Stock]:
     """Lock the variants' stock rows in id order (PostgreSQL; SQLite writers hold the database lock)."""
@@ -50,46 +52,67 @@ def _qty(name: str):
 
 _GUARDED_UPDATE = (
     update(_stock)
-    .where(_stock.c.variant_id == bindparam("line_variant"),
-           _stock.c.reserved + _qty("reserved_change") >= 0,
-           _stock.c.on_hand + _qty("on_hand_change") >= _stock.c.reserved + _qty("reserved_change"))
+    .where(
+        _stock.c.variant_id == bindparam("line_variant"),
+        _stock.c.reserved + _qty("reserved_change") >= 0,
+        _stock.c.on_hand + _qty("on_hand_change") >= _stock.c.reserved + _qty("reserved_change"),
+    )
     .values(on_hand=_stock.c.on_hand + _qty("on_hand_change"), reserved=_stock.c.reserved + _qty("reserved_change"))
 )
 
 # A reservation or release movement; its group is read from the variant in the same statement.
 _RECORD_LINE = insert(_movements).from_select(
     ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
-    select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
-           _qty("on_hand_change"), _qty("reserved_change"),
-           bindparam("line_reference", type_=_movements.c.reference.type),
-           bindparam("line_actor", type_=_movements.c.actor_id.type),
-           bindparam("moved_at", type_=_movements.c.created_at.type))
-    .where(_variants.c.id == bindparam("line_variant"))
+    select(
+        _variants.c.group_id,
+        _variants.c.id,
+        bindparam("line_kind", type_=_movements.c.kind.type),
+        _qty("on_hand_change"),
+        _qty("reserved_change"),
+        bindparam("line_reference", type_=_movements.c.reference.type),
+        bindparam("line_actor", type_=_movements.c.actor_id.type),
+        bindparam("moved_at", type_=_movements.c.created_at.type),
+    ).where(_variants.c.id == bindparam("line_variant")),
 )
 
 
 def _guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
     """Move the counters if and only if they stay within bounds; False when they would not (or no such stock)."""
-    result = db.session.execute(_GUARDED_UPDATE, {"line_variant": variant_id, "on_hand_change": on_hand_delta,
-                                                  "reserved_change": reserved_delta})
+    result = db.session.execute(
+        _GUARDED_UPDATE,
+        {"line_variant": variant_id, "on_hand_change": on_hand_delta, "reserved_change": reserved_delta},
+    )
     return result.rowcount == 1
 
 
 def _record_lines(lines: list[StockLine], kind: MovementKind, sign: int, actor_id: int | None) -> None:
     """Append one reservation or release movement per line."""
     now = utcnow()
-    db.session.execute(_RECORD_LINE, [
-        {"line_variant": line.variant_id, "line_kind": kind, "on_hand_change": Decimal(0),
-         "reserved_change": sign * line.quantity, "line_reference": line.reference, "line_actor": actor_id,
-         "moved_at": now} for line in lines])
+    db.session.execute(
+        _RECORD_LINE,
+        [
+            {
+                "line_variant": line.variant_id,
+                "line_kind": kind,
+                "on_hand_change": Decimal(0),
+                "reserved_change": sign * line.quantity,
+                "line_reference": line.reference,
+                "line_actor": actor_id,
+                "moved_at": now,
+            }
+            for line in lines
+        ],
+    )
 
 
 def _record(rows: list[dict]) -> None:
     """Append movement rows (one INSERT for the lot)."""
     if rows:
         now = utcnow()
-        db.session.execute(insert(Movement), [{"created_at": now, "on_hand_delta": Decimal(0),
-                                               "reserved_delta": Decimal(0), **row} for row in rows])
+        db.session.execute(
+            insert(Movement),
+            [{"created_at": now, "on_hand_delta": Decimal(0), "reserved_delta": Decimal(0), **row} for row in rows],
+        )
 
 
 def _forget_counters() -> None:
@@ -101,12 +124,13 @@ def _forget_counters() -> None:
 
 def _variant_groups(variant_ids) -> dict[int, int]:
     rows = db.session.execute(select(Variant.id, Variant.group_id).where(Variant.id.in_(set(variant_ids))))
-    return {vid: gid for vid, gid in rows}
+    return dict(rows)
 
 
 def available(variant_ids) -> dict[int, Decimal]:
-    rows = db.session.execute(select(Stock.variant_id, Stock.on_hand, Stock.reserved)
-                              .where(Stock.variant_id.in_(set(variant_ids))))
+    rows = db.session.execute(
+        select(Stock.variant_id, Stock.on_hand, Stock.reserved).where(Stock.variant_id.in_(set(variant_ids)))
+    )
     found = {vid: on_hand - reserved for vid, on_hand, reserved in rows}
     return {vid: found.get(vid, Decimal(0)) for vid in variant_ids}
 
@@ -126,9 +150,12 @@ def _check_positive(lines: list[StockLine]) -> None:
 def _restore_reserved(lines: list[StockLine], sign: int) -> None:
     """Undo `reserved` changes already made for `lines`, so a refused call leaves the transaction as it was."""
     for line in lines:
-        db.session.execute(update(Stock).where(Stock.variant_id == line.variant_id)
-                           .values(reserved=Stock.reserved + sign * line.quantity)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Stock)
+            .where(Stock.variant_id == line.variant_id)
+            .values(reserved=Stock.reserved + sign * line.quantity)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # Reserving variants: with more than one, their stock rows locked first in id order (PostgreSQL); then one
@@ -137,9 +164,12 @@ def _restore_reserved(lines: list[StockLine], sign: int) -> None:
 @functools.cache
 def _lock_in_order(count: int):
     """Lock the stock rows of `count` variants (`variant_0`...), in id order."""
-    return (select(_stock.c.variant_id)
-            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-            .order_by(_stock.c.variant_id).with_for_update())
+    return (
+        select(_stock.c.variant_id)
+        .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]))
+        .order_by(_stock.c.variant_id)
+        .with_for_update()
+    )
 
 
 @functools.cache
@@ -147,28 +177,44 @@ def _reserve_each(count: int):
     """UPDATE stock SET reserved = reserved + q(variant) for `count` variants (`variant_0`, `quantity_0`...), each
     only where available, returning the variants it moved."""
     wanted = case(*((_stock.c.variant_id == bindparam(f"variant_{i}"), _qty(f"quantity_{i}")) for i in range(count)))
-    return (update(_stock)
-            .where(_stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
-                   _stock.c.on_hand >= _stock.c.reserved + wanted)
-            .values(reserved=_stock.c.reserved + wanted)
-            .returning(_stock.c.variant_id))
+    return (
+        update(_stock)
+        .where(
+            _stock.c.variant_id.in_([bindparam(f"variant_{i}") for i in range(count)]),
+            _stock.c.on_hand >= _stock.c.reserved + wanted,
+        )
+        .values(reserved=_stock.c.reserved + wanted)
+        .returning(_stock.c.variant_id)
+    )
 
 
 @functools.cache
 def _record_each(count: int):
     """A reservation movement for each of `count` variants, one per variant, in one INSERT ... SELECT."""
+
     def each(name: str, type_):
-        return case(*((_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
-                      for i in range(count)))
+        return case(
+            *(
+                (_variants.c.id == bindparam(f"variant_{i}"), bindparam(f"{name}_{i}", type_=type_))
+                for i in range(count)
+            )
+        )
 
     return insert(_movements).from_select(
         ["group_id", "variant_id", "kind", "on_hand_delta", "reserved_delta", "reference", "actor_id", "created_at"],
-        select(_variants.c.group_id, _variants.c.id, bindparam("line_kind", type_=_movements.c.kind.type),
-               _qty("on_hand_change"), each("quantity", Quantity()), each("reference", _movements.c.reference.type),
-               bindparam("line_actor", type_=_movements.c.actor_id.type),
-               bindparam("moved_at", type_=_movements.c.created_at.type))
+        select(
+            _variants.c.group_id,
+            _variants.c.id,
+            bindparam("line_kind", type_=_movements.c.kind.type),
+            _qty("on_hand_change"),
+            each("quantity", Quantity()),
+            each("reference", _movements.c.reference.type),
+            bindparam("line_actor", type_=_movements.c.actor_id.type),
+            bindparam("moved_at", type_=_movements.c.created_at.type),
+        )
         .where(_variants.c.id.in_([bindparam(f"variant_{i}") for i in range(count)]))
-        .order_by(_variants.c.id))
+        .order_by(_variants.c.id),
+    )
 
 
 class Reservation:
@@ -215,18 +261,31 @@ class Reservation:
         if short:
             _restore_reserved([StockLine(vid, requested[vid]) for vid in moved], -1)
             have = available(short)
-            raise InsufficientStock([
-                {"variant_id": vid, "requested": format_quantity(requested[vid]),
-                 "available": format_quantity(have[vid])}
-                for vid in sorted(short)])
+            raise InsufficientStock(
+                [
+                    {
+                        "variant_id": vid,
+                        "requested": format_quantity(requested[vid]),
+                        "available": format_quantity(have[vid]),
+                    }
+                    for vid in sorted(short)
+                ]
+            )
         references = references or {}
         if self.one_each:
             for i, line in enumerate(self.lines):
                 params[f"reference_{i}"] = references.get(line.variant_id, line.reference)
             connection.execute(_record_each(len(self.lines)), {**params, "moved_at": utcnow()})
         else:
-            _record_lines([StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
-                           for line in self.lines], MovementKind.reservation, 1, self.actor_id)
+            _record_lines(
+                [
+                    StockLine(line.variant_id, line.quantity, references.get(line.variant_id, line.reference))
+                    for line in self.lines
+                ],
+                MovementKind.reservation,
+                1,
+                self.actor_id,
+            )
         _forget_counters()
 
 
@@ -235,9 +294,12 @@ class StockBusy(Conflict):
 
 
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock refused by NOWAIT
-_LOCK_WITHOUT_WAITING = (select(_stock.c.variant_id)
-                         .where(_stock.c.variant_id.in_(bindparam("variant_ids", expanding=True)))
-                         .order_by(_stock.c.variant_id).with_for_update(nowait=True))
+_LOCK_WITHOUT_WAITING = (
+    select(_stock.c.variant_id)
+    .where(_stock.c.variant_id.in_(bindparam("variant_ids", expanding=True)))
+    .order_by(_stock.c.variant_id)
+    .with_for_update(nowait=True)
+)
 
 
 def lock_without_waiting(variant_ids) -> None:
@@ -271,16 +333,17 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
     for line in ordered:
         if not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
             _restore_reserved(done, 1)
-            raise Conflict(_l("Cannot release more than is reserved."),
-                           {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]})
+            raise Conflict(
+                _l("Cannot release more than is reserved."),
+                {"lines": [{"variant_id": line.variant_id, "requested": format_quantity(line.quantity)}]},
+            )
         done.append(line)
     _record_lines(ordered, MovementKind.release, -1, actor_id)
     _forget_counters()
 
 
 def _fifo_lots(variant_id: int) -> list[Lot]:
-    query = (select(Lot).where(Lot.variant_id == variant_id, Lot.remaining > 0)
-             .order_by(Lot.received_at, Lot.id))
+    query = select(Lot).where(Lot.variant_id == variant_id, Lot.remaining > 0).order_by(Lot.received_at, Lot.id)
     if _is_postgresql():
         query = query.with_for_update()
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
@@ -299,12 +362,17 @@ def _draw(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tu
             draws.append((candidate, take))
             left -= take
     if left > 0:
-        raise Conflict(_l("The lots hold less than that."),
-                       {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(quantity - left))]})
+        raise Conflict(
+            _l("The lots hold less than that."),
+            {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(quantity - left))]},
+        )
     for candidate, take in draws:
-        result = db.session.execute(update(Lot).where(Lot.id == candidate.id, Lot.remaining >= take)
-                                    .values(remaining=Lot.remaining - take)
-                                    .execution_options(synchronize_session=False))
+        result = db.session.execute(
+            update(Lot)
+            .where(Lot.id == candidate.id, Lot.remaining >= take)
+            .values(remaining=Lot.remaining - take)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:
             raise Conflict(_l("The lot changed meanwhile; try again."))
     return draws
@@ -322,12 +390,31 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
         raise NotFound(_l("No stock for that variant."))
     reserved_delta = -quantity if from_reserved else Decimal(0)
     if not _guarded_update(line.variant_id, -quantity, reserved_delta):
-        raise InsufficientStock([{"variant_id": line.variant_id, "requested": format_quantity(quantity),
-                                  "available": format_quantity(stock.reserved if from_reserved else stock.available)}])
+        raise InsufficientStock(
+            [
+                {
+                    "variant_id": line.variant_id,
+                    "requested": format_quantity(quantity),
+                    "available": format_quantity(stock.reserved if from_reserved else stock.available),
+                }
+            ]
+        )
     draws = _draw(line.variant_id, quantity)
     group_id = _variant_groups([line.variant_id])[line.variant_id]
-    _record([{"group_id": group_id, "variant_id": line.variant_id, "kind": MovementKind.sale, "lot_id": lot.id,
-              "on_hand_delta": -take, "reserved_delta": -take if from_reserved else Decimal(0),
-              "reference": line.reference, "actor_id": actor_id} for lot, take in draws])
+    _record(
+        [
+            {
+                "group_id": group_id,
+                "variant_id": line.variant_id,
+                "kind": MovementKind.sale,
+                "lot_id": lot.id,
+                "on_hand_delta": -take,
+                "reserved_delta": -take if from_reserved else Decimal(0),
+                "reference": line.reference,
+                "actor_id": actor_id,
+            }
+            for lot, take in draws
+        ]
+    )
     _forget_counters()
     return [LotDraw(lot.id, lot.member_id, take) for lot, take in draws]

@@ -5,6 +5,7 @@ Each view parses the form, calls the cart or a service in marketplace.services
 redirects. A page's buttons follow the order's status, but the services check
 again on every action. One blueprint (`marketplace`), its pages in a module each.
 """
+
 from marketplace.views import cart, catalog, checkout, orders
 from marketplace.views.common import bp
 

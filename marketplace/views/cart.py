@@ -1,5 +1,6 @@
 """The cart, kept in the visitor's session: adding (from the catalog, with or without a session yet), changing
 and removing lines."""
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -13,6 +14,7 @@ from marketplace.views.common import bp
 
 # --- the cart -------------------------------------------------------------------------
 
+
 def _variant_arg(value) -> int | None:
     value = (value or "").strip()
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
@@ -22,8 +24,9 @@ def _variant_arg(value) -> int | None:
 def cart():
     current = carts.load()
     if current.removed:
-        flash(_("No longer for sale, so taken out of your cart: %(names)s", names=", ".join(current.removed)),
-              "warning")
+        flash(
+            _("No longer for sale, so taken out of your cart: %(names)s", names=", ".join(current.removed)), "warning"
+        )
     return render_template("marketplace/cart.html", cart=current, form=CartLineForm())
 
 
@@ -72,8 +75,15 @@ def cart_add():
         flash(str(exc.message), "error")
         return redirect(back)
     product = variant.product
-    flash(_("In your cart: %(quantity)s %(unit)s %(product)s.", quantity=format_quantity(total), unit=product.unit,
-            product=product.name), "success")
+    flash(
+        _(
+            "In your cart: %(quantity)s %(unit)s %(product)s.",
+            quantity=format_quantity(total),
+            unit=product.unit,
+            product=product.name,
+        ),
+        "success",
+    )
     return redirect(back if "#" in back else f"{back}#p{product.id}")
 
 

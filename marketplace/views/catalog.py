@@ -1,4 +1,5 @@
 """The catalog, a product's page and a group's storefront: what anyone may browse without an account."""
+
 import secrets
 from typing import NamedTuple
 
@@ -15,23 +16,38 @@ from groups.models import Group
 from inventory import services as stock
 from inventory.models import ProductKind
 from marketplace import cart as carts
-from marketplace.catalog import SORTS, CacheFreshness, LruCache, catalog_page, cached_rendering, catalog_villages, product_card
+from marketplace.catalog import (
+    SORTS,
+    CacheFreshness,
+    LruCache,
+    cached_rendering,
+    catalog_page,
+    catalog_villages,
+    product_card,
+)
 from marketplace.views.common import PER_PAGE, bp, page_arg, text_arg
 
-SORT_LABELS = {"newest": _l("Newest"), "price_asc": _l("Price: low to high"),
-               "price_desc": _l("Price: high to low"), "name": _l("Name")}
+SORT_LABELS = {
+    "newest": _l("Newest"),
+    "price_asc": _l("Price: low to high"),
+    "price_desc": _l("Price: high to low"),
+    "name": _l("Name"),
+}
 
 
 # --- catalog, product page, storefront ------------------------------------------------
 
+
 def _catalog_args() -> dict:
     kind = request.args.get("kind")
     sort = request.args.get("sort")
-    return {"q": text_arg("q") or None,
-            "kind": kind if kind in {k.value for k in ProductKind} else None,
-            "village": text_arg("village") or None,
-            "in_stock": request.args.get("in_stock") == "1",
-            "sort": sort if sort in SORTS else "newest"}
+    return {
+        "q": text_arg("q") or None,
+        "kind": kind if kind in {k.value for k in ProductKind} else None,
+        "village": text_arg("village") or None,
+        "in_stock": request.args.get("in_stock") == "1",
+        "sort": sort if sort in SORTS else "newest",
+    }
 
 
 # The catalog's listing (filters, count, cards, pager) is the same for every viewer of one query in one
@@ -67,9 +83,18 @@ class _Listing(NamedTuple):
 def _render_listing(part: str, page: dict, args: dict, villages: tuple, in_cart: dict, items=None) -> list[str]:
     """The listing template's `part` ("frame", or "cards" of `items`) cut at each card."""
     result = page if items is None else {**page, "items": items}
-    html = render_template("marketplace/_catalog_listing.html", part=part, result=result, args=args,
-                           villages=villages, sort_labels=SORT_LABELS, in_cart=in_cart, here=_HERE_SLOT,
-                           add_form=_FORM_SLOT, card_mark=_CARD_MARK)
+    html = render_template(
+        "marketplace/_catalog_listing.html",
+        part=part,
+        result=result,
+        args=args,
+        villages=villages,
+        sort_labels=SORT_LABELS,
+        in_cart=in_cart,
+        here=_HERE_SLOT,
+        add_form=_FORM_SLOT,
+        card_mark=_CARD_MARK,
+    )
     return html.split(_CARD_MARK)
 
 
@@ -92,8 +117,7 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
     """
     items = page["items"]
     where = (locale, request.script_root)
-    frame_key = ("frame", *where, args, villages, _frozen({k: v for k, v in page.items() if k != "items"}),
-                 len(items))
+    frame_key = ("frame", *where, args, villages, _frozen({k: v for k, v in page.items() if k != "items"}), len(items))
     keys = [frame_key, *(("card", *where, _frozen(item)) for item in items)]
     frame, *cards = _rendering_cache.get(keys)
     args = dict(args)
@@ -108,8 +132,9 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
     if made:
         _rendering_cache.put(made)
     head, tail = frame[0], frame[-1]
-    return _Listing(head, tuple(cards), tail, tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page,
-                    args, villages)
+    return _Listing(
+        head, tuple(cards), tail, tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page, args, villages
+    )
 
 
 def _add_form(tokenless: bool) -> str:
@@ -123,8 +148,14 @@ def _viewer_listing(listing: _Listing, in_cart: dict, here: str, tokenless: bool
     cards = listing.cards
     mine = [i for i, ids in enumerate(listing.variant_ids) if not ids.isdisjoint(in_cart)] if in_cart else []
     if mine:
-        _head, *fresh, _tail = _render_listing("cards", listing.page, listing.args, listing.villages, in_cart,
-                                               items=[listing.page["items"][i] for i in mine])
+        _head, *fresh, _tail = _render_listing(
+            "cards",
+            listing.page,
+            listing.args,
+            listing.villages,
+            in_cart,
+            items=[listing.page["items"][i] for i in mine],
+        )
         cards = list(cards)
         for i, card in zip(mine, fresh, strict=True):
             cards[i] = card
@@ -148,15 +179,17 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
     """
     here = request.full_path.rstrip("?")
     if not _plain_viewer():
-        return render_template("marketplace/catalog.html",
-                               listing=_viewer_listing(listing, carts.quantities(), here)).encode(), True
+        return render_template(
+            "marketplace/catalog.html", listing=_viewer_listing(listing, carts.quantities(), here)
+        ).encode(), True
     tokenless = not session  # asked after _plain_viewer(), which may have logged in from a remember-me cookie
     key = (request.full_path, locale, tokenless)
     [kept] = _page_cache.get([key])
     if kept is not None and kept[0] is listing:
         return kept[1], not tokenless
-    html = render_template("marketplace/catalog.html", listing=_viewer_listing(listing, {}, here, tokenless),
-                           csrf_token=lambda: _CSRF_SLOT).encode()
+    html = render_template(
+        "marketplace/catalog.html", listing=_viewer_listing(listing, {}, here, tokenless), csrf_token=lambda: _CSRF_SLOT
+    ).encode()
     _page_cache.put({key: (listing, html)})
     return html, not tokenless
 
@@ -169,8 +202,9 @@ _visitor_page_cache = LruCache(PAGE_CACHE_SIZE)
 def _without_cookies() -> bool:
     """Whether the request brings neither a session nor a remember-me cookie: a visitor's first look."""
     config = current_app.config
-    return (not request.cookies.get(config["SESSION_COOKIE_NAME"])
-            and not request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token")))
+    return not request.cookies.get(config["SESSION_COOKIE_NAME"]) and not request.cookies.get(
+        config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    )
 
 
 @bp.route("/catalog")
@@ -186,8 +220,16 @@ def catalog():
     args = _catalog_args()
     locale = str(get_locale())
     current = CacheFreshness()
-    listing = cached_rendering(_catalog_listing, locale, tuple(args.items()), catalog_villages(current), **args,
-                               page=page_arg(), per_page=PER_PAGE, current=current)
+    listing = cached_rendering(
+        _catalog_listing,
+        locale,
+        tuple(args.items()),
+        catalog_villages(current),
+        **args,
+        page=page_arg(),
+        per_page=PER_PAGE,
+        current=current,
+    )
     html, with_token = _catalog_html(listing, locale)
     if with_token:
         html = html.replace(_CSRF_SLOT_BYTES, escape(generate_csrf()).encode())
@@ -200,9 +242,15 @@ def catalog():
 def product(product_id: int):
     item, manager = stock.get_visible_product(current_user, product_id)
     group = db.session.get(Group, item.group_id)
-    return render_template("marketplace/product.html", p=product_card(item, group), group=group,
-                           for_sale=item.status == "active", manager=manager, in_cart=carts.quantities(),
-                           here=request.path)
+    return render_template(
+        "marketplace/product.html",
+        p=product_card(item, group),
+        group=group,
+        for_sale=item.status == "active",
+        manager=manager,
+        in_cart=carts.quantities(),
+        here=request.path,
+    )
 
 
 @bp.route("/groups/<int:group_id>/shop")
@@ -211,5 +259,12 @@ def shop(group_id: int):
     sort = request.args.get("sort")
     sort = sort if sort in SORTS else "newest"
     result = catalog_page(group_id=group.id, sort=sort, page=page_arg(), per_page=PER_PAGE)
-    return render_template("marketplace/shop.html", group=group, result=result, sort=sort, sort_labels=SORT_LABELS,
-                           in_cart=carts.quantities(), here=request.full_path.rstrip("?"))
+    return render_template(
+        "marketplace/shop.html",
+        group=group,
+        result=result,
+        sort=sort,
+        sort_labels=SORT_LABELS,
+        in_cart=carts.quantities(),
+        here=request.full_path.rstrip("?"),
+    )

@@ -2,6 +2,7 @@
 
 How the buyer may pay, and paying by card after checkout, are payments' (marketplace.order_payments).
 """
+
 import uuid
 
 from flask import flash, redirect, render_template, request, url_for
@@ -22,16 +23,28 @@ from marketplace.views.common import bp, groups_by_id, whatsapp_link
 
 # --- checkout -------------------------------------------------------------------------
 
+
 def _checkout_data(form: CheckoutForm, current) -> dict:
-    return {"lines": carts.checkout_lines(current),
-            "fulfilment": {"method": form.fulfilment_method.data, "date": form.date.data or None,
-                           "address": form.address.data or None, "note": form.note.data or None},
-            "payment_method": form.payment_method.data}
+    return {
+        "lines": carts.checkout_lines(current),
+        "fulfilment": {
+            "method": form.fulfilment_method.data,
+            "date": form.date.data or None,
+            "address": form.address.data or None,
+            "note": form.note.data or None,
+        },
+        "payment_method": form.payment_method.data,
+    }
 
 
-CHECKOUT_FIELDS = {"fulfilment.method": "fulfilment_method", "fulfilment.date": "date",
-                   "fulfilment.address": "address", "fulfilment.note": "note", "payment_method": "payment_method",
-                   "fulfilment": "fulfilment_method"}
+CHECKOUT_FIELDS = {
+    "fulfilment.method": "fulfilment_method",
+    "fulfilment.date": "date",
+    "fulfilment.address": "address",
+    "fulfilment.note": "note",
+    "payment_method": "payment_method",
+    "fulfilment": "fulfilment_method",
+}
 
 
 def _line_errors(error: AppError, lines: list[dict]) -> dict[int, list[str]]:
@@ -74,8 +87,9 @@ def checkout():
         try:
             if not current:
                 raise ValidationFailed(_l("Your cart is empty. Add something from the catalog first."))
-            placed, _created = services.place_checkout(current_user, **data,
-                                                        idempotency_key=form.idempotency_key.data or None)
+            placed, _created = services.place_checkout(
+                current_user, **data, idempotency_key=form.idempotency_key.data or None
+            )
         except InsufficientStock as exc:
             db.session.rollback()
             shortfalls = {int(s["variant_id"]): s for s in exc.shortfalls}
@@ -98,8 +112,9 @@ def checkout():
             carts.clear()
             flash(_("Thank you! Your order is placed."), "success")
             return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
-    return render_template("marketplace/checkout.html", form=form, cart=current, shortfalls=shortfalls,
-                           line_errors=line_errors), status
+    return render_template(
+        "marketplace/checkout.html", form=form, cart=current, shortfalls=shortfalls, line_errors=line_errors
+    ), status
 
 
 @bp.route("/checkouts/<int:checkout_id>")
@@ -108,5 +123,10 @@ def confirmation(checkout_id: int):
     placed: Checkout = services.get_checkout_or_404(checkout_id)
     found = groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
-    return render_template("marketplace/confirmation.html", checkout=placed, groups=found, links=links,
-                           paying=order_payments().checkout_page(placed))
+    return render_template(
+        "marketplace/confirmation.html",
+        checkout=placed,
+        groups=found,
+        links=links,
+        paying=order_payments().checkout_page(placed),
+    )

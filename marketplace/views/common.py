@@ -1,5 +1,6 @@
 """What the marketplace pages share: their blueprint, labels, template helpers, reading query arguments,
 and the WhatsApp link to a group's coordinator."""
+
 from datetime import date
 from urllib.parse import quote
 
@@ -24,18 +25,34 @@ bp = Blueprint("marketplace", __name__)
 
 PER_PAGE = 20
 FULFILMENT_LABELS = {FulfilmentMethod.pickup: _l("pickup"), FulfilmentMethod.delivery: _l("delivery")}
-PAYMENT_LABELS = {PaymentMethod.card: _l("card"), PaymentMethod.cash: _l("cash"),
-                  PaymentMethod.transfer: _l("bank transfer")}
+PAYMENT_LABELS = {
+    PaymentMethod.card: _l("card"),
+    PaymentMethod.cash: _l("cash"),
+    PaymentMethod.transfer: _l("bank transfer"),
+}
 # What a coordinator can do next from each status (the services decide whether it is allowed).
-NEXT_STEPS = {OrderStatus.placed: ("confirm", "cancel"), OrderStatus.confirmed: ("ready", "cancel"),
-              OrderStatus.ready: ("complete",)}
-ACTION_LABELS = {"confirm": _l("Confirm"), "ready": _l("Packed: ready"), "complete": _l("Handed over: complete"),
-                 "cancel": _l("Cancel order")}
-PAYMENT_STATUS_LABELS = {"unpaid": _l("not paid yet"), "partial": _l("partly paid"), "paid": _l("paid in full"),
-                         "partially_refunded": _l("partly refunded"), "refunded": _l("refunded")}
+NEXT_STEPS = {
+    OrderStatus.placed: ("confirm", "cancel"),
+    OrderStatus.confirmed: ("ready", "cancel"),
+    OrderStatus.ready: ("complete",),
+}
+ACTION_LABELS = {
+    "confirm": _l("Confirm"),
+    "ready": _l("Packed: ready"),
+    "complete": _l("Handed over: complete"),
+    "cancel": _l("Cancel order"),
+}
+PAYMENT_STATUS_LABELS = {
+    "unpaid": _l("not paid yet"),
+    "partial": _l("partly paid"),
+    "paid": _l("paid in full"),
+    "partially_refunded": _l("partly refunded"),
+    "refunded": _l("refunded"),
+}
 
 
 # --- helpers for templates ------------------------------------------------------------
+
 
 @bp.app_template_global()
 def label_text(label: str) -> str:
@@ -45,13 +62,19 @@ def label_text(label: str) -> str:
 
 @bp.app_context_processor
 def _marketplace_globals():
-    return {"cart_count": carts.count(), "status_label": services.status_label,
-            "fulfilment_labels": FULFILMENT_LABELS, "payment_labels": PAYMENT_LABELS,
-            "action_labels": ACTION_LABELS, "payment_status": services.payment_status,
-            "payment_status_labels": PAYMENT_STATUS_LABELS}
+    return {
+        "cart_count": carts.count(),
+        "status_label": services.status_label,
+        "fulfilment_labels": FULFILMENT_LABELS,
+        "payment_labels": PAYMENT_LABELS,
+        "action_labels": ACTION_LABELS,
+        "payment_status": services.payment_status,
+        "payment_status_labels": PAYMENT_STATUS_LABELS,
+    }
 
 
 # --- helpers for views ----------------------------------------------------------------
+
 
 def page_arg() -> int:
     page = request.args.get("page", "1")
@@ -96,6 +119,12 @@ def whatsapp_link(order: Order, group: Group) -> str | None:
         how = _("pickup on %(day)s", day=day_filter(order.fulfilment_date))
     else:
         how = _("delivery on %(day)s", day=day_filter(order.fulfilment_date))
-    text = _("Hello, I placed order #%(id)d at %(group)s (%(total)s, %(how)s). My name is %(name)s.",
-             id=order.id, group=group.name, total=format_rupiah(order.total), how=how, name=current_user.name)
+    text = _(
+        "Hello, I placed order #%(id)d at %(group)s (%(total)s, %(how)s). My name is %(name)s.",
+        id=order.id,
+        group=group.name,
+        total=format_rupiah(order.total),
+        how=how,
+        name=current_user.name,
+    )
     return f"https://wa.me/{whatsapp_number(contact.phone)}?text={quote(text, safe='')}"

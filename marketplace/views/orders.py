@@ -4,6 +4,7 @@ The money on these pages (payments, refunds, how to pay, the forms that take or 
 handover button) is payments' to render (marketplace.order_payments); payments' own pages show an order
 again with a money form's errors through `order_page`.
 """
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -21,8 +22,16 @@ from marketplace import services
 from marketplace.forms import OrderActionForm
 from marketplace.models import OPEN_STATUSES, Order, OrderStatus
 from marketplace.order_payments import order_payments
-from marketplace.views.common import (NEXT_STEPS, PER_PAGE, bp, day_arg, groups_by_id, page_arg, users_by_id,
-                                      whatsapp_link)
+from marketplace.views.common import (
+    NEXT_STEPS,
+    PER_PAGE,
+    bp,
+    day_arg,
+    groups_by_id,
+    page_arg,
+    users_by_id,
+    whatsapp_link,
+)
 
 QUEUE_PER_PAGE = 50
 ACTIONS = {"confirm": services.confirm, "ready": services.mark_ready, "complete": services.complete}
@@ -31,13 +40,16 @@ BUYER_CANCELS = (OrderStatus.placed, OrderStatus.confirmed)
 
 # --- the buyer's orders, and an order's page -------------------------------------------
 
+
 @bp.route("/orders")
 @login_required
 def my_orders():
-    result = paginate(services.buyer_orders_query(current_user).options(selectinload(Order.lines)), page_arg(),
-                      PER_PAGE)
-    return render_template("marketplace/my_orders.html", result=result,
-                           groups=groups_by_id(o.group_id for o in result["items"]))
+    result = paginate(
+        services.buyer_orders_query(current_user).options(selectinload(Order.lines)), page_arg(), PER_PAGE
+    )
+    return render_template(
+        "marketplace/my_orders.html", result=result, groups=groups_by_id(o.group_id for o in result["items"])
+    )
 
 
 @bp.route("/orders/<int:order_id>")
@@ -62,9 +74,18 @@ def order_page(found: Order, status: int = 200, **bound):
     own = found.buyer_id == current_user.id
     money = order_payments().order_page(found, current_user, insider=insider, manages=manages, bound=bound)
     return render_template(
-        "marketplace/order.html", order=found, group=group, manages=manages, steps=steps,
-        buyer_cancels=buyer_cancels, people=people, form=OrderActionForm(), sees_buyer=not own,
-        whatsapp=whatsapp_link(found, group) if own else None, money=money), status
+        "marketplace/order.html",
+        order=found,
+        group=group,
+        manages=manages,
+        steps=steps,
+        buyer_cancels=buyer_cancels,
+        people=people,
+        form=OrderActionForm(),
+        sees_buyer=not own,
+        whatsapp=whatsapp_link(found, group) if own else None,
+        money=money,
+    ), status
 
 
 @bp.route("/orders/<int:order_id>/<action>", methods=["POST"])
@@ -107,14 +128,23 @@ def queue(group_id: int):
         query = query.where(Order.status.in_(OPEN_STATUSES))
     result = paginate(query.options(selectinload(Order.lines)), page_arg(), QUEUE_PER_PAGE)
     manages = groups.can_manage(group, current_user)
-    return render_template("marketplace/queue.html", group=group, result=result, status=status, day=day,
-                           bad_day=bad_day, counts=services.order_counts(group),
-                           people=users_by_id(o.buyer_id for o in result["items"]),
-                           manages=manages, steps=NEXT_STEPS,
-                           form=OrderActionForm(), here=request.full_path, today=services.today_wib(),
-                           can_complete=services.can_complete,
-                           handovers=order_payments().handover_forms(result["items"], request.full_path)
-                           if manages else {})
+    return render_template(
+        "marketplace/queue.html",
+        group=group,
+        result=result,
+        status=status,
+        day=day,
+        bad_day=bad_day,
+        counts=services.order_counts(group),
+        people=users_by_id(o.buyer_id for o in result["items"]),
+        manages=manages,
+        steps=NEXT_STEPS,
+        form=OrderActionForm(),
+        here=request.full_path,
+        today=services.today_wib(),
+        can_complete=services.can_complete,
+        handovers=order_payments().handover_forms(result["items"], request.full_path) if manages else {},
+    )
 
 
 @bp.route("/groups/<int:group_id>/packing")
@@ -125,6 +155,9 @@ def packing(group_id: int):
     if bad_day:
         flash(_("Use a date such as 2026-11-28."), "error")
     packed = services.packing_list(group, day or services.today_wib())
-    waiting = db.session.scalar(select(func.count()).select_from(
-        services.group_orders_query(group, OrderStatus.placed.value, packed["day"]).subquery()))
+    waiting = db.session.scalar(
+        select(func.count()).select_from(
+            services.group_orders_query(group, OrderStatus.placed.value, packed["day"]).subquery()
+        )
+    )
     return render_template("marketplace/packing.html", group=group, packing=packed, waiting=waiting)

@@ -1,6 +1,7 @@
 """Paying a checkout's open orders by card: one gateway payment for what they owe, started (or resumed) for
 the buyer's page, then confirmed with the card the page collected. The orders become paid only when the
 gateway's webhook says so (payments.services.webhooks)."""
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -27,8 +28,10 @@ def card_gateway(checkout: Checkout) -> OnlineProvider:
     """
     provider = provider_for(checkout.payment_method)
     if not isinstance(provider, OnlineProvider):
-        raise Conflict(_l("This checkout is paid in cash or by transfer, not by card."),
-                       {"payment_method": [checkout.payment_method.value]})
+        raise Conflict(
+            _l("This checkout is paid in cash or by transfer, not by card."),
+            {"payment_method": [checkout.payment_method.value]},
+        )
     if not provider.configured():
         raise PaymentsNotConfigured()
     if not _owed(checkout.orders):
@@ -38,8 +41,11 @@ def card_gateway(checkout: Checkout) -> OnlineProvider:
 
 def _owed(orders) -> list[tuple[Order, int]]:
     """Each open order that still owes something, and what it owes."""
-    return [(order, order.total - order.paid) for order in orders
-            if order.status in OPEN_STATUSES and order.total > order.paid]
+    return [
+        (order, order.total - order.paid)
+        for order in orders
+        if order.status in OPEN_STATUSES and order.total > order.paid
+    ]
 
 
 def _nothing_owed() -> Conflict:
@@ -66,14 +72,18 @@ def start_card_payment(actor: User, checkout: Checkout) -> dict:
     amount = sum(part for _order, part in owed)
     parts = {order.id: part for order, part in owed}
 
-    attempts = db.session.scalars(select(CardPayment).where(CardPayment.checkout_id == checkout.id)
-                                  .order_by(CardPayment.attempt)).all()
+    attempts = db.session.scalars(
+        select(CardPayment).where(CardPayment.checkout_id == checkout.id).order_by(CardPayment.attempt)
+    ).all()
     for earlier in attempts:
         if earlier.status not in (CardPaymentStatus.pending, CardPaymentStatus.failed):
             continue
         # An open attempt for the same orders and amount is resumed; a declined one is replaced by a new one.
-        if (earlier.status == CardPaymentStatus.pending and earlier.amount == amount
-                and {p.order_id: p.amount for p in earlier.parts} == parts):
+        if (
+            earlier.status == CardPaymentStatus.pending
+            and earlier.amount == amount
+            and {p.order_id: p.amount for p in earlier.parts} == parts
+        ):
             try:
                 started = provider.resume(earlier.intent_id)
             except GatewayError as exc:
@@ -83,20 +93,30 @@ def start_card_payment(actor: User, checkout: Checkout) -> dict:
         try:
             provider.cancel(earlier.intent_id)  # for other orders or another amount: not to be paid any more
         except GatewayError as exc:
-            raise Conflict(_l("An earlier card payment for this checkout may be going through. Wait a minute "
-                              "and reload.")) from exc
+            raise Conflict(
+                _l("An earlier card payment for this checkout may be going through. Wait a minute and reload.")
+            ) from exc
         earlier.status = CardPaymentStatus.canceled
 
     attempt = (attempts[-1].attempt if attempts else 0) + 1
     order_ids = ",".join(str(order_id) for order_id in parts)
     try:
         started = provider.start(
-            amount=amount, idempotency_key=f"checkout-{checkout.id}-card-{attempt}",
-            metadata={"checkout_id": str(checkout.id), "order_ids": order_ids, "buyer_id": str(checkout.buyer_id)})
+            amount=amount,
+            idempotency_key=f"checkout-{checkout.id}-card-{attempt}",
+            metadata={"checkout_id": str(checkout.id), "order_ids": order_ids, "buyer_id": str(checkout.buyer_id)},
+        )
     except GatewayError as exc:
         raise common.GatewayUnavailable() from exc
-    card_payment = CardPayment(checkout_id=checkout.id, provider=provider.name, intent_id=started.intent_id,
-                               attempt=attempt, amount=amount, currency="IDR", status=CardPaymentStatus.pending)
+    card_payment = CardPayment(
+        checkout_id=checkout.id,
+        provider=provider.name,
+        intent_id=started.intent_id,
+        attempt=attempt,
+        amount=amount,
+        currency="IDR",
+        status=CardPaymentStatus.pending,
+    )
     for order_id, part in parts.items():
         card_payment.parts.append(CardPaymentPart(order_id=order_id, amount=part))
     db.session.add(card_payment)
@@ -121,9 +141,12 @@ def confirm_card_payment(actor: User, checkout: Checkout, payment_method: str) -
     after marking the attempt failed; the next start makes a new one.
     """
     _require_buyer(actor, checkout)
-    query = (select(CardPayment).where(CardPayment.checkout_id == checkout.id,
-                                       CardPayment.status == CardPaymentStatus.pending)
-             .order_by(CardPayment.attempt.desc()).limit(1))
+    query = (
+        select(CardPayment)
+        .where(CardPayment.checkout_id == checkout.id, CardPayment.status == CardPaymentStatus.pending)
+        .order_by(CardPayment.attempt.desc())
+        .limit(1)
+    )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     card_payment = db.session.scalar(query)
@@ -140,12 +163,21 @@ def confirm_card_payment(actor: User, checkout: Checkout, payment_method: str) -
             raise CardDeclined() from exc
         raise common.GatewayUnavailable() from exc
     started = provider.resume(card_payment.intent_id) if status == "requires_action" else None
-    return {"status": status, "card_payment_id": card_payment.id, "amount": card_payment.amount,
-            "client_secret": started.client_secret if started else None}
+    return {
+        "status": status,
+        "card_payment_id": card_payment.id,
+        "amount": card_payment.amount,
+        "client_secret": started.client_secret if started else None,
+    }
 
 
 def _card_answer(provider: OnlineProvider, card_payment: CardPayment, client_secret: str) -> dict:
-    return {"client_secret": client_secret, "amount": card_payment.amount, "currency": "IDR",
-            "card_payment_id": card_payment.id, "status": card_payment.status.value,
-            "orders": [{"order_id": p.order_id, "amount": p.amount} for p in card_payment.parts],
-            **provider.client_config()}
+    return {
+        "client_secret": client_secret,
+        "amount": card_payment.amount,
+        "currency": "IDR",
+        "card_payment_id": card_payment.id,
+        "status": card_payment.status.value,
+        "orders": [{"order_id": p.order_id, "amount": p.amount} for p in card_payment.parts],
+        **provider.client_config(),
+    }

@@ -1,6 +1,7 @@
 """What the payment services share: who may keep an order's books, the gateway's error, a request's
 Idempotency-Key, raising an order's sums under a guard, booking a payment, finding a keyed row, and spreading
 an amount exactly."""
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,8 +28,7 @@ class GatewayUnavailable(AppError):
     """The payment gateway could not be reached or refused; nothing was recorded."""
 
     code = 502
-    default_message = _l("The card payment service did not answer. Nothing was charged or recorded; "
-                         "please try again.")
+    default_message = _l("The card payment service did not answer. Nothing was charged or recorded; please try again.")
 
 
 def require_bookkeeper(actor: User, order: Order) -> None:
@@ -58,8 +58,9 @@ def retry_of(key, sent: Mapping) -> Retry | None:
 
 def raise_sums(order: Order, values: dict, where) -> None:
     """Raise the order's sums by SQL expressions, only while the guard holds; Conflict otherwise."""
-    result = db.session.execute(update(Order).where(Order.id == order.id, where).values(**values)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(Order).where(Order.id == order.id, where).values(**values).execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise Conflict(_l("The order's payments changed meanwhile; reload and try again."))
     db.session.expire(order, ["paid", "refunded", "card_fees", "updated_at"])
@@ -68,12 +69,25 @@ def raise_sums(order: Order, values: dict, where) -> None:
 def post_payment(payment: Payment, actor_id: int | None) -> None:
     """The payment's journal entry (and its card fee's): the money account debited, payments clearing credited."""
     money = provider_for(payment.method).ledger_account
-    ledger.post(payment.group_id, "payment", {money: payment.amount, ledger.PAYMENTS_CLEARING: -payment.amount},
-                source="payment", source_id=payment.id, actor_id=actor_id,
-                memo=f"order {payment.order_id}")
+    ledger.post(
+        payment.group_id,
+        "payment",
+        {money: payment.amount, ledger.PAYMENTS_CLEARING: -payment.amount},
+        source="payment",
+        source_id=payment.id,
+        actor_id=actor_id,
+        memo=f"order {payment.order_id}",
+    )
     if payment.fee:
-        ledger.post(payment.group_id, "card_fee", {ledger.CARD_FEES: payment.fee, money: -payment.fee},
-                    source="payment", source_id=payment.id, actor_id=actor_id, memo=f"order {payment.order_id}")
+        ledger.post(
+            payment.group_id,
+            "card_fee",
+            {ledger.CARD_FEES: payment.fee, money: -payment.fee},
+            source="payment",
+            source_id=payment.id,
+            actor_id=actor_id,
+            memo=f"order {payment.order_id}",
+        )
 
 
 def find_keyed(model, order: Order, key: str):

@@ -1,5 +1,6 @@
 """What an order shows of its money: its payments and refunds, the reference to quote, and how to pay what is
 still owed; card fees and slips only for the group's coordinator and treasurer."""
+
 from sqlalchemy import select
 
 from core.extensions import db
@@ -21,8 +22,12 @@ def payment_details(orders: list[Order], insiders: set[int]) -> dict[int, dict]:
             refunds[refund.order_id].append(refund)
     groups = {order.group_id for order in orders}
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(groups)))} if groups else {}
-    return {order.id: order_money(order, groups[order.group_id], order.group_id in insiders, payments[order.id],
-                                  refunds[order.id]) for order in orders}
+    return {
+        order.id: order_money(
+            order, groups[order.group_id], order.group_id in insiders, payments[order.id], refunds[order.id]
+        )
+        for order in orders
+    }
 
 
 def order_money(order: Order, group: Group, insider: bool, payments=(), refunds=()) -> dict:
@@ -37,10 +42,28 @@ def order_money(order: Order, group: Group, insider: bool, payments=(), refunds=
         "owed": max(owed, 0),
         "card_fees": order.card_fees if insider else None,
         "payment_instructions": instructions,
-        "payments": [{"id": p.id, "method": p.method.value, "amount": p.amount, "reference": p.reference,
-                      "reverses_id": p.reverses_id,
-                      "received_at": p.received_at, "fee": p.fee if insider else None,
-                      "slip": bool(p.slip_name) if insider else None} for p in payments],
-        "refunds": [{"id": r.id, "method": r.method.value, "amount": r.amount, "reason": r.reason,
-                     "created_at": r.created_at, "automatic": r.recorded_by_id is None} for r in refunds],
+        "payments": [
+            {
+                "id": p.id,
+                "method": p.method.value,
+                "amount": p.amount,
+                "reference": p.reference,
+                "reverses_id": p.reverses_id,
+                "received_at": p.received_at,
+                "fee": p.fee if insider else None,
+                "slip": bool(p.slip_name) if insider else None,
+            }
+            for p in payments
+        ],
+        "refunds": [
+            {
+                "id": r.id,
+                "method": r.method.value,
+                "amount": r.amount,
+                "reason": r.reason,
+                "created_at": r.created_at,
+                "automatic": r.recorded_by_id is None,
+            }
+            for r in refunds
+        ],
     }

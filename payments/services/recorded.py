@@ -1,5 +1,6 @@
 """Cash and transfers the group received: recorded by its coordinator or treasurer, corrected by a reversal
 (never edited), and taken at pickup with the order completed in the same step."""
+
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +39,9 @@ class OfflinePayment:
     received_at: datetime | None = None  # None: now
 
 
-def record_payment(actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None, *,
-                   slip_name: str | None = None) -> tuple[Payment, bool]:
+def record_payment(
+    actor: User, order: Order, payment: OfflinePayment, retry: Retry | None = None, *, slip_name: str | None = None
+) -> tuple[Payment, bool]:
     """Record cash or a transfer the group received for an order; returns (payment, created).
 
     Partial payments are fine; more than is owed is refused (409). The same
@@ -54,15 +56,29 @@ def record_payment(actor: User, order: Order, payment: OfflinePayment, retry: Re
     if key and (existing := common.find_keyed(Payment, order, key)) is not None:
         return replayed(existing, retry.fingerprint), False
     if order.status in (OrderStatus.cancelled, OrderStatus.expired):
-        raise Conflict(_l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
-                       {"status": [order.status.value]})
+        raise Conflict(
+            _l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
+            {"status": [order.status.value]},
+        )
     if payment.amount > order.total - order.paid:
-        raise Conflict(_l("Only %(owed)s is owed on this order.", owed=format_rupiah(order.total - order.paid)),
-                       {"amount": [_("At most %(owed)s.", owed=format_rupiah(order.total - order.paid))]})
+        raise Conflict(
+            _l("Only %(owed)s is owed on this order.", owed=format_rupiah(order.total - order.paid)),
+            {"amount": [_("At most %(owed)s.", owed=format_rupiah(order.total - order.paid))]},
+        )
     _cancel_pending_card_payments(order)
-    row = Payment(order_id=order.id, group_id=order.group_id, method=payment.method, amount=payment.amount, fee=0,
-                  reference=payment.reference, received_at=payment.received_at or utcnow(), slip_name=slip_name,
-                  recorded_by_id=actor.id, idempotency_key=key, request_hash=retry.fingerprint if key else None)
+    row = Payment(
+        order_id=order.id,
+        group_id=order.group_id,
+        method=payment.method,
+        amount=payment.amount,
+        fee=0,
+        reference=payment.reference,
+        received_at=payment.received_at or utcnow(),
+        slip_name=slip_name,
+        recorded_by_id=actor.id,
+        idempotency_key=key,
+        request_hash=retry.fingerprint if key else None,
+    )
     try:
         with db.session.begin_nested():  # begun before the add: a refused insert leaves the transaction usable
             db.session.add(row)
@@ -72,8 +88,9 @@ def record_payment(actor: User, order: Order, payment: OfflinePayment, retry: Re
         if existing is None:
             raise
         return replayed(existing, retry.fingerprint), False
-    common.raise_sums(order, {"paid": Order.paid + row.amount, "updated_at": utcnow()},
-                      Order.paid + row.amount <= Order.total)
+    common.raise_sums(
+        order, {"paid": Order.paid + row.amount, "updated_at": utcnow()}, Order.paid + row.amount <= Order.total
+    )
     common.post_payment(row, actor.id)
     db.session.flush()
     return row, True
@@ -88,27 +105,48 @@ def reverse_payment(actor: User, order: Order, payment_id: int, reason: str) -> 
     """
     common.require_bookkeeper(actor, order)
     order = services._lock(order)
-    original = db.session.get(Payment, payment_id) if isinstance(payment_id, int) and 0 < payment_id <= 2**31 \
-        else None
+    original = db.session.get(Payment, payment_id) if isinstance(payment_id, int) and 0 < payment_id <= 2**31 else None
     if original is None or original.order_id != order.id:
         raise NotFound(_l("Payment not found."))
     corrected = db.session.scalar(select(Payment.id).where(Payment.reverses_id == original.id)) is not None
     refused = _reversal_refused(order, original, corrected)
     if refused is not None:
         raise refused
-    correction = Payment(order_id=order.id, group_id=order.group_id, method=original.method,
-                         amount=-original.amount, fee=0, reference=reason[:common.REFERENCE_MAX_LENGTH],
-                         received_at=utcnow(), reverses_id=original.id, recorded_by_id=actor.id)
+    correction = Payment(
+        order_id=order.id,
+        group_id=order.group_id,
+        method=original.method,
+        amount=-original.amount,
+        fee=0,
+        reference=reason[: common.REFERENCE_MAX_LENGTH],
+        received_at=utcnow(),
+        reverses_id=original.id,
+        recorded_by_id=actor.id,
+    )
     db.session.add(correction)
     db.session.flush()
-    common.raise_sums(order, {"paid": Order.paid - original.amount, "updated_at": utcnow()},
-                      Order.paid - original.amount >= Order.refunded)
-    entry = db.session.scalar(select(ledger.JournalEntry).where(
-        ledger.JournalEntry.source == "payment", ledger.JournalEntry.source_id == original.id,
-        ledger.JournalEntry.kind == "payment"))
-    ledger.post(order.group_id, "reversal", [(p.account.key, -p.amount) for p in entry.postings],
-                source="payment", source_id=correction.id, reverses_id=entry.id, actor_id=actor.id,
-                memo=f"order {order.id}: {reason}"[:500])
+    common.raise_sums(
+        order,
+        {"paid": Order.paid - original.amount, "updated_at": utcnow()},
+        Order.paid - original.amount >= Order.refunded,
+    )
+    entry = db.session.scalar(
+        select(ledger.JournalEntry).where(
+            ledger.JournalEntry.source == "payment",
+            ledger.JournalEntry.source_id == original.id,
+            ledger.JournalEntry.kind == "payment",
+        )
+    )
+    ledger.post(
+        order.group_id,
+        "reversal",
+        [(p.account.key, -p.amount) for p in entry.postings],
+        source="payment",
+        source_id=correction.id,
+        reverses_id=entry.id,
+        actor_id=actor.id,
+        memo=f"order {order.id}: {reason}"[:500],
+    )
     db.session.flush()
     return correction
 
@@ -118,8 +156,9 @@ def _reversal_refused(order: Order, original: Payment, corrected: bool) -> Confl
     if original.method.value not in OFFLINE or original.reverses_id is not None:
         return Conflict(_l("Only cash and transfers recorded by the group can be corrected; refund card money."))
     if order.status == OrderStatus.completed:
-        return Conflict(_l("The order is completed; give money back with a refund instead."),
-                        {"status": [order.status.value]})
+        return Conflict(
+            _l("The order is completed; give money back with a refund instead."), {"status": [order.status.value]}
+        )
     if corrected:
         return Conflict(_l("This payment was corrected already."))
     if original.amount > order.paid - order.refunded:
@@ -138,22 +177,28 @@ def _cancel_pending_card_payments(order: Order) -> None:
     """Before cash or a transfer is taken, a card payment still open for the order is cancelled at the gateway,
     so that the buyer cannot pay twice."""
     pending = db.session.scalars(
-        select(CardPayment).join(CardPaymentPart, CardPaymentPart.card_payment_id == CardPayment.id)
-        .where(CardPaymentPart.order_id == order.id,
-               CardPayment.status.in_((CardPaymentStatus.pending, CardPaymentStatus.failed)))).all()
+        select(CardPayment)
+        .join(CardPaymentPart, CardPaymentPart.card_payment_id == CardPayment.id)
+        .where(
+            CardPaymentPart.order_id == order.id,
+            CardPayment.status.in_((CardPaymentStatus.pending, CardPaymentStatus.failed)),
+        )
+    ).all()
     for card_payment in pending:
         provider = online_provider(card_payment.provider)
         try:
             provider.cancel(card_payment.intent_id)
         except GatewayError as exc:
             log.warning("could not cancel card payment %r: %r", card_payment.intent_id, exc)
-            raise Conflict(_l("A card payment for this order may be going through. Wait a minute and reload "
-                              "before taking cash.")) from exc
+            raise Conflict(
+                _l("A card payment for this order may be going through. Wait a minute and reload before taking cash.")
+            ) from exc
         card_payment.status = CardPaymentStatus.canceled
 
 
-def complete_at_handover(actor: User, order: Order, amount: int, reference: str | None = None,
-                         retry: Retry | None = None) -> Order:
+def complete_at_handover(
+    actor: User, order: Order, amount: int, reference: str | None = None, retry: Retry | None = None
+) -> Order:
     """At pickup: record the cash the buyer hands over (`amount`, what is owed) and complete the order, in one
     step. The coordinator's, as completing is. A retry of a handover that went through returns the order."""
     common.require_coordinator(actor, order)

@@ -1,5 +1,6 @@
 """Giving money back: through the card gateway for card money, or recorded as cash or a transfer; never above
 what was paid less what was refunded. A refund of a completed order takes the members' earnings back."""
+
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -32,8 +33,7 @@ class RequestedRefund:
     method: PaymentMethod | None = None  # None: card while card money is left to refund, else cash
 
 
-def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry | None = None
-                 ) -> tuple[Refund, bool]:
+def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry | None = None) -> tuple[Refund, bool]:
     """Give money back: through the card gateway for card money, or recorded as cash or a transfer.
 
     Never above what was paid less what was refunded (409). Goods come back into
@@ -52,14 +52,24 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
         return replayed(existing, fingerprint), False
     refundable = order.paid - order.refunded
     if amount > refundable:
-        raise Conflict(_l("Only %(left)s can be refunded on this order.", left=format_rupiah(refundable)),
-                       {"amount": [_("At most %(left)s.", left=format_rupiah(refundable))]})
+        raise Conflict(
+            _l("Only %(left)s can be refunded on this order.", left=format_rupiah(refundable)),
+            {"amount": [_("At most %(left)s.", left=format_rupiah(refundable))]},
+        )
     card_left = _card_refundable(order)
     if method is None:
         method = PaymentMethod.card if card_left else PaymentMethod.cash
     count = db.session.scalar(select(func.count(Refund.id)).where(Refund.order_id == order.id))
-    refund = Refund(order_id=order.id, group_id=order.group_id, method=method, amount=amount, reason=asked.reason,
-                    recorded_by_id=actor.id, idempotency_key=key, request_hash=fingerprint)
+    refund = Refund(
+        order_id=order.id,
+        group_id=order.group_id,
+        method=method,
+        amount=amount,
+        reason=asked.reason,
+        recorded_by_id=actor.id,
+        idempotency_key=key,
+        request_hash=fingerprint,
+    )
     provider = provider_for(method)
     if isinstance(provider, OnlineProvider):
         card_payment = _card_payment_to_refund(order, amount, card_left)
@@ -71,13 +81,20 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
                 # the refund already made, or recorded, and never refunds twice.
                 metadata.update({"idempotency_key": key, "request_hash": fingerprint})
                 refund.processor_refund_id = next(
-                    (r.id for r in provider.refunds(card_payment.intent_id)
-                     if r.metadata.get("order_id") == str(order.id) and r.metadata.get("idempotency_key") == key),
-                    None)
+                    (
+                        r.id
+                        for r in provider.refunds(card_payment.intent_id)
+                        if r.metadata.get("order_id") == str(order.id) and r.metadata.get("idempotency_key") == key
+                    ),
+                    None,
+                )
             if refund.processor_refund_id is None:
                 refund.processor_refund_id = provider.refund(
-                    intent_id=card_payment.intent_id, amount=amount, metadata=metadata,
-                    idempotency_key=f"order-{order.id}-refund-" + (f"key-{key}" if key else str(count + 1)))
+                    intent_id=card_payment.intent_id,
+                    amount=amount,
+                    metadata=metadata,
+                    idempotency_key=f"order-{order.id}-refund-" + (f"key-{key}" if key else str(count + 1)),
+                )
         except GatewayError as exc:
             raise common.GatewayUnavailable(_l("The card refund was refused: %(reason)s", reason=str(exc))) from exc
         refund.card_payment_id = card_payment.id
@@ -89,8 +106,11 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
         existing = common.find_keyed(Refund, order, key) if key else None
         if existing is None and refund.processor_refund_id:
             # The gateway's refund event got here first and recorded this very refund.
-            existing = db.session.scalar(select(Refund).where(
-                Refund.order_id == order.id, Refund.processor_refund_id == refund.processor_refund_id))
+            existing = db.session.scalar(
+                select(Refund).where(
+                    Refund.order_id == order.id, Refund.processor_refund_id == refund.processor_refund_id
+                )
+            )
             if existing is not None:
                 return existing, False
         if existing is None:
@@ -104,11 +124,18 @@ def book_refund(order: Order, refund: Refund, provider, actor_id: int | None) ->
     """A refund row just added: the order's refunded sum raised (guarded), the journal entry, and for a completed
     order the members' earnings taken back in proportion."""
     amount = refund.amount
-    common.raise_sums(order, {"refunded": Order.refunded + amount, "updated_at": utcnow()},
-             Order.refunded + amount <= Order.paid)
-    ledger.post(order.group_id, "refund", {ledger.REFUNDS: amount, provider.ledger_account: -amount},
-                source="refund", source_id=refund.id, actor_id=actor_id,
-                memo=f"order {order.id}: {refund.reason}"[:500])
+    common.raise_sums(
+        order, {"refunded": Order.refunded + amount, "updated_at": utcnow()}, Order.refunded + amount <= Order.paid
+    )
+    ledger.post(
+        order.group_id,
+        "refund",
+        {ledger.REFUNDS: amount, provider.ledger_account: -amount},
+        source="refund",
+        source_id=refund.id,
+        actor_id=actor_id,
+        memo=f"order {order.id}: {refund.reason}"[:500],
+    )
     if order.status == OrderStatus.completed:  # its revenue was split already: take the earnings back
         revenue.reverse_for_refund(order.group_id, order.id, amount, refund.id, actor_id)
     db.session.flush()
@@ -116,14 +143,20 @@ def book_refund(order: Order, refund: Refund, provider, actor_id: int | None) ->
 
 def _card_refundable(order: Order) -> dict[int, int]:
     """Per card payment, how much of this order's card money can still go back."""
-    paid = dict(db.session.execute(
-        select(Payment.card_payment_id, func.sum(Payment.amount))
-        .where(Payment.order_id == order.id, Payment.card_payment_id.is_not(None))
-        .group_by(Payment.card_payment_id)).all())
-    back = dict(db.session.execute(
-        select(Refund.card_payment_id, func.sum(Refund.amount))
-        .where(Refund.order_id == order.id, Refund.card_payment_id.is_not(None))
-        .group_by(Refund.card_payment_id)).all())
+    paid = dict(
+        db.session.execute(
+            select(Payment.card_payment_id, func.sum(Payment.amount))
+            .where(Payment.order_id == order.id, Payment.card_payment_id.is_not(None))
+            .group_by(Payment.card_payment_id)
+        ).all()
+    )
+    back = dict(
+        db.session.execute(
+            select(Refund.card_payment_id, func.sum(Refund.amount))
+            .where(Refund.order_id == order.id, Refund.card_payment_id.is_not(None))
+            .group_by(Refund.card_payment_id)
+        ).all()
+    )
     left = {card_id: int(total) - int(back.get(card_id, 0)) for card_id, total in paid.items()}
     return {card_id: amount for card_id, amount in left.items() if amount > 0}
 
@@ -133,5 +166,10 @@ def _card_payment_to_refund(order: Order, amount: int, card_left: dict[int, int]
         if left >= amount:
             return db.session.get(CardPayment, card_id)
     most = max(card_left.values(), default=0)
-    raise Conflict(_l("Only %(left)s of this order was paid by card; give the rest back in cash or by transfer.",
-                      left=format_rupiah(most)), {"amount": [_("At most %(left)s.", left=format_rupiah(most))]})
+    raise Conflict(
+        _l(
+            "Only %(left)s of this order was paid by card; give the rest back in cash or by transfer.",
+            left=format_rupiah(most),
+        ),
+        {"amount": [_("At most %(left)s.", left=format_rupiah(most))]},
+    )

@@ -21,6 +21,7 @@ Two rules for card money the app did not ask for:
   `refund_order` does. A refund the app made itself is found by its id and not
   recorded again.
 """
+
 import logging
 
 from flask_babel import lazy_gettext as _l
@@ -56,12 +57,14 @@ def receive_webhook(provider_name: str, payload: bytes, headers) -> str:
     """
     provider = online_provider(provider_name)
     event = provider.verify_webhook(payload, headers)
-    seen = select(ProcessorEvent.id).where(ProcessorEvent.provider == provider.name,
-                                           ProcessorEvent.event_id == event.id)
+    seen = select(ProcessorEvent.id).where(
+        ProcessorEvent.provider == provider.name, ProcessorEvent.event_id == event.id
+    )
     if db.session.scalar(seen) is not None:
         return "replay"
-    record = ProcessorEvent(provider=provider.name, event_id=event.id, type=event.type[:100],
-                            object_id=event.intent_id, outcome="received")
+    record = ProcessorEvent(
+        provider=provider.name, event_id=event.id, type=event.type[:100], object_id=event.intent_id, outcome="received"
+    )
     db.session.add(record)
     try:
         db.session.flush()  # PostgreSQL: a twin delivered at the same moment waits here, then fails the index
@@ -101,8 +104,14 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
     if card_payment.status == CardPaymentStatus.succeeded:
         return "already_paid"
     if event.amount != card_payment.amount or event.currency != card_payment.currency:
-        log.error("payment %r: event %r says %r %r, we asked %r IDR", card_payment.intent_id, event.id,
-                  event.amount, event.currency, card_payment.amount)
+        log.error(
+            "payment %r: event %r says %r %r, we asked %r IDR",
+            card_payment.intent_id,
+            event.id,
+            event.amount,
+            event.currency,
+            card_payment.amount,
+        )
         return "amount_mismatch"
     card_payment.status = CardPaymentStatus.succeeded
     parts = list(card_payment.parts)
@@ -113,27 +122,48 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
     for part, amount, fee in sorted(zip(parts, amounts, fees), key=lambda item: item[0].order_id):
         order = services._lock(db.session.get(Order, part.order_id))
         if amount > order.total - order.paid:
-            log.error("card payment %r for order %r: Rp%r arrived, Rp%r owed; refund the difference",
-                      card_payment.intent_id, order.id, amount, order.total - order.paid)
+            log.error(
+                "card payment %r for order %r: Rp%r arrived, Rp%r owed; refund the difference",
+                card_payment.intent_id,
+                order.id,
+                amount,
+                order.total - order.paid,
+            )
             amount = order.total - order.paid
             fee = min(fee, amount)
             outcome = "overpaid"
             if amount == 0:
                 continue
-        unhonoured = order.status == OrderStatus.cancelled or (order.status == OrderStatus.expired
-                                                               and not services.reinstate_expired(order,
-                                                                                                  LATE_PAYMENT_NOTE))
-        payment = Payment(order_id=order.id, group_id=order.group_id, method=PaymentMethod(provider.method),
-                          amount=amount, fee=fee, fee_estimated=estimated, reference=card_payment.intent_id[:100],
-                          received_at=utcnow(), card_payment_id=card_payment.id, recorded_by_id=None)
+        unhonoured = order.status == OrderStatus.cancelled or (
+            order.status == OrderStatus.expired and not services.reinstate_expired(order, LATE_PAYMENT_NOTE)
+        )
+        payment = Payment(
+            order_id=order.id,
+            group_id=order.group_id,
+            method=PaymentMethod(provider.method),
+            amount=amount,
+            fee=fee,
+            fee_estimated=estimated,
+            reference=card_payment.intent_id[:100],
+            received_at=utcnow(),
+            card_payment_id=card_payment.id,
+            recorded_by_id=None,
+        )
         db.session.add(payment)
         db.session.flush()
-        common.raise_sums(order, {"paid": Order.paid + amount, "card_fees": Order.card_fees + fee,
-                                  "updated_at": utcnow()}, Order.paid + amount <= Order.total)
+        common.raise_sums(
+            order,
+            {"paid": Order.paid + amount, "card_fees": Order.card_fees + fee, "updated_at": utcnow()},
+            Order.paid + amount <= Order.total,
+        )
         common.post_payment(payment, None)
         if unhonoured:
-            log.warning("card payment %r arrived for %s order %r: refunding it", card_payment.intent_id,
-                        order.status.value, order.id)
+            log.warning(
+                "card payment %r arrived for %s order %r: refunding it",
+                card_payment.intent_id,
+                order.status.value,
+                order.id,
+            )
             _refund_unhonoured(provider, card_payment, order, amount)
             outcome = "refunded_closed_order"
     return outcome
@@ -152,19 +182,40 @@ def _refund_unhonoured(provider: OnlineProvider, card_payment: CardPayment, orde
     """
     key = f"card-{card_payment.id}-order-{order.id}-unhonoured"
     try:
-        made = next((r.id for r in provider.refunds(card_payment.intent_id)
-                     if r.metadata.get("key") == key and r.status in REFUND_KEPT), None)
+        made = next(
+            (
+                r.id
+                for r in provider.refunds(card_payment.intent_id)
+                if r.metadata.get("key") == key and r.status in REFUND_KEPT
+            ),
+            None,
+        )
         if made is None:
-            made = provider.refund(intent_id=card_payment.intent_id, amount=amount, idempotency_key=key,
-                                   metadata={"order_id": str(order.id), "checkout_id": str(order.checkout_id),
-                                             "key": key})
+            made = provider.refund(
+                intent_id=card_payment.intent_id,
+                amount=amount,
+                idempotency_key=key,
+                metadata={"order_id": str(order.id), "checkout_id": str(order.checkout_id), "key": key},
+            )
     except GatewayError as exc:
-        log.error("could not refund card payment %r for %s order %r: %r", card_payment.intent_id,
-                  order.status.value, order.id, exc)
+        log.error(
+            "could not refund card payment %r for %s order %r: %r",
+            card_payment.intent_id,
+            order.status.value,
+            order.id,
+            exc,
+        )
         raise common.GatewayUnavailable(_l("The card refund was refused: %(reason)s", reason=str(exc))) from exc
-    refund = Refund(order_id=order.id, group_id=order.group_id, method=PaymentMethod(provider.method),
-                    amount=amount, reason=UNHONOURED_REASON % order.status.value, card_payment_id=card_payment.id,
-                    processor_refund_id=made, recorded_by_id=None)
+    refund = Refund(
+        order_id=order.id,
+        group_id=order.group_id,
+        method=PaymentMethod(provider.method),
+        amount=amount,
+        reason=UNHONOURED_REASON % order.status.value,
+        card_payment_id=card_payment.id,
+        processor_refund_id=made,
+        recorded_by_id=None,
+    )
     db.session.add(refund)
     db.session.flush()
     refunds.book_refund(order, refund, provider, None)
@@ -190,13 +241,25 @@ def _card_refunded(provider: OnlineProvider, card_payment: CardPayment) -> str:
         at_gateway = [r for r in provider.refunds(card_payment.intent_id) if r.status in REFUND_KEPT]
     except GatewayError as exc:
         raise common.GatewayUnavailable() from exc
-    paid = {order_id: int(amount) for order_id, amount in db.session.execute(
-        select(Payment.order_id, Payment.amount).where(Payment.card_payment_id == card_payment.id,
-                                                       Payment.reverses_id.is_(None)))}
+    paid = {
+        order_id: int(amount)
+        for order_id, amount in db.session.execute(
+            select(Payment.order_id, Payment.amount).where(
+                Payment.card_payment_id == card_payment.id, Payment.reverses_id.is_(None)
+            )
+        )
+    }
     # The orders are locked first: a refund the app is making for one of them is recorded before this reads.
     orders = {order_id: services._lock(db.session.get(Order, order_id)) for order_id in sorted(paid)}
-    known = set(db.session.scalars(select(Refund.processor_refund_id).where(
-        Refund.processor_refund_id.in_([r.id for r in at_gateway])))) if at_gateway else set()
+    known = (
+        set(
+            db.session.scalars(
+                select(Refund.processor_refund_id).where(Refund.processor_refund_id.in_([r.id for r in at_gateway]))
+            )
+        )
+        if at_gateway
+        else set()
+    )
     outcome = "no_new_refund"
     for gateway_refund in at_gateway:
         if gateway_refund.id in known or gateway_refund.amount <= 0:
@@ -204,44 +267,65 @@ def _card_refunded(provider: OnlineProvider, card_payment: CardPayment) -> str:
         outcome = "refunded"
         shares, left = _share_refund(card_payment, gateway_refund, paid, orders)
         if left:
-            log.error("refund %r of card payment %r: Rp%r is more than its orders have left to refund",
-                      gateway_refund.id, card_payment.intent_id, left)
+            log.error(
+                "refund %r of card payment %r: Rp%r is more than its orders have left to refund",
+                gateway_refund.id,
+                card_payment.intent_id,
+                left,
+            )
             outcome = "refund_exceeds_payment"
         reason = OUTSIDE_REASON % (provider.name.capitalize(), gateway_refund.id)
         if gateway_refund.reason:
             reason += f": {gateway_refund.reason}"
         # A refund the app asked for under an Idempotency-Key, and did not get to record: recorded under that key,
         # so that the request's retry is answered with it.
-        keyed = {"idempotency_key": gateway_refund.metadata.get("idempotency_key"),
-                 "request_hash": gateway_refund.metadata.get("request_hash")}
+        keyed = {
+            "idempotency_key": gateway_refund.metadata.get("idempotency_key"),
+            "request_hash": gateway_refund.metadata.get("request_hash"),
+        }
         if list(shares) != [_named_order(gateway_refund)] or not all(isinstance(v, str) for v in keyed.values()):
             keyed = {}
         for order_id, amount in shares.items():
-            refund = Refund(order_id=order_id, group_id=orders[order_id].group_id,
-                            method=PaymentMethod(provider.method), amount=amount,
-                            reason=reason[:common.REASON_MAX_LENGTH],
-                            card_payment_id=card_payment.id, processor_refund_id=gateway_refund.id[:255],
-                            recorded_by_id=None, **keyed)
+            refund = Refund(
+                order_id=order_id,
+                group_id=orders[order_id].group_id,
+                method=PaymentMethod(provider.method),
+                amount=amount,
+                reason=reason[: common.REASON_MAX_LENGTH],
+                card_payment_id=card_payment.id,
+                processor_refund_id=gateway_refund.id[:255],
+                recorded_by_id=None,
+                **keyed,
+            )
             db.session.add(refund)
             db.session.flush()
             refunds.book_refund(orders[order_id], refund, provider, None)
     return outcome
 
 
-def _share_refund(card_payment: CardPayment, gateway_refund: GatewayRefund, paid: dict[int, int],
-                  orders: dict[int, Order]) -> tuple[dict[int, int], int]:
+def _share_refund(
+    card_payment: CardPayment, gateway_refund: GatewayRefund, paid: dict[int, int], orders: dict[int, Order]
+) -> tuple[dict[int, int], int]:
     """How much of a gateway refund each order takes, and what is left over that no order can take."""
-    back = dict(db.session.execute(
-        select(Refund.order_id, func.sum(Refund.amount)).where(Refund.card_payment_id == card_payment.id)
-        .group_by(Refund.order_id)).all())
-    room = {order_id: max(0, min(amount - int(back.get(order_id, 0) or 0),
-                                 orders[order_id].paid - orders[order_id].refunded))
-            for order_id, amount in paid.items()}
+    back = dict(
+        db.session.execute(
+            select(Refund.order_id, func.sum(Refund.amount))
+            .where(Refund.card_payment_id == card_payment.id)
+            .group_by(Refund.order_id)
+        ).all()
+    )
+    room = {
+        order_id: max(
+            0, min(amount - int(back.get(order_id, 0) or 0), orders[order_id].paid - orders[order_id].refunded)
+        )
+        for order_id, amount in paid.items()
+    }
     target = _named_order(gateway_refund)
     target = target if target in paid else None
     ids = [target] if target is not None else sorted(paid)
-    given, left = fit_refund(gateway_refund.amount, [paid[order_id] for order_id in ids],
-                             [room[order_id] for order_id in ids])
+    given, left = fit_refund(
+        gateway_refund.amount, [paid[order_id] for order_id in ids], [room[order_id] for order_id in ids]
+    )
     return {order_id: amount for order_id, amount in zip(ids, given) if amount > 0}, left
 
 

@@ -1,4 +1,5 @@
 """The revenue split's JSON API."""
+
 from flask import request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 

@@ -1,28 +1,38 @@
 """Payouts, savings and SHU API: paying members their balance, their savings, the year's surplus shared."""
+
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import Schema, fields, validate
 
 from accounts.services import require_login
-from core.validation import ID_MAX
 from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
-from revenue.api import require_json_body
-from revenue.services import payouts, savings, shu
-from revenue.models import PayoutMethod
+from core.validation import ID_MAX
 from groups.services import get_group_or_404
+from revenue.api import require_json_body
+from revenue.models import PayoutMethod
+from revenue.services import payouts, savings, shu
 
 blp = Blueprint("payouts_api", __name__, url_prefix="/api/v1", description="Payouts, savings and SHU")
 
-_REPLAYED = {"Idempotent-Replayed": {"description": "`true` when a retry got the first result back",
-                                     "schema": {"type": "string"}}}
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when a retry got the first result back",
+        "schema": {"type": "string"},
+    }
+}
 
 
 class IdempotencyHeaders(Schema):
-    idempotency_key = fields.String(data_key="Idempotency-Key", metadata={
-        "description": f"At most {payouts.KEY_MAX_LENGTH} printable characters, new for each request: a retry "
-                       "with the same key and body returns the first result; the same key with another body is "
-                       "refused (422)", "example": "4f1c2a9e-0d3b-4c7a-8e21-6b5d9f0a7c13"})
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        metadata={
+            "description": f"At most {payouts.KEY_MAX_LENGTH} printable characters, new for each request: a retry "
+            "with the same key and body returns the first result; the same key with another body is "
+            "refused (422)",
+            "example": "4f1c2a9e-0d3b-4c7a-8e21-6b5d9f0a7c13",
+        },
+    )
 
 
 def _recorded(view: dict, created: bool) -> tuple:
@@ -32,18 +42,34 @@ def _recorded(view: dict, created: bool) -> tuple:
 
 # --- payouts --------------------------------------------------------------------------------------
 
+
 class PayoutIn(Schema):
-    member_id = fields.Raw(allow_none=True, metadata={"type": "integer", "description": "A member of the group, "
-                                                                                        "not the one recording"})
-    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 150000,
-                                                   "description": "Whole rupiah, at most the member's balance"})
-    method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": [m.value for m in PayoutMethod],
-                                                   "description": "Cash from the group's cash; a transfer or an "
-                                                                  "e-wallet top-up from its bank account"})
-    reference = fields.Raw(allow_none=True, metadata={"type": "string", "description": "A transfer reference or "
-                                                                                       "receipt number"})
-    phone = fields.Raw(allow_none=True, metadata={"type": "string", "example": "0812-3456-7890",
-                                                  "description": "The e-wallet's number: needed for `ewallet`"})
+    member_id = fields.Raw(
+        allow_none=True, metadata={"type": "integer", "description": "A member of the group, not the one recording"}
+    )
+    amount = fields.Raw(
+        allow_none=True,
+        metadata={"type": "integer", "example": 150000, "description": "Whole rupiah, at most the member's balance"},
+    )
+    method = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "enum": [m.value for m in PayoutMethod],
+            "description": "Cash from the group's cash; a transfer or an e-wallet top-up from its bank account",
+        },
+    )
+    reference = fields.Raw(
+        allow_none=True, metadata={"type": "string", "description": "A transfer reference or receipt number"}
+    )
+    phone = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "example": "0812-3456-7890",
+            "description": "The e-wallet's number: needed for `ewallet`",
+        },
+    )
 
 
 class PayoutOut(Schema):
@@ -100,8 +126,9 @@ def create_payout(headers, data, group_id):
 def list_payouts(args, group_id):
     """The group's payouts and corrections, newest first (coordinator, treasurer); a member sees their own."""
     group = get_group_or_404(group_id)
-    result = paginate(payouts.payouts_query(require_login(), group, args.get("member_id")), args["page"],
-                      args["per_page"])
+    result = paginate(
+        payouts.payouts_query(require_login(), group, args.get("member_id")), args["page"], args["per_page"]
+    )
     result["items"] = payouts.payout_views(result["items"])
     return result
 
@@ -121,11 +148,17 @@ def reverse_payout(data, group_id, payout_id):
 
 # --- savings --------------------------------------------------------------------------------------
 
+
 class SavingIn(Schema):
     member_id = fields.Raw(allow_none=True, metadata={"type": "integer"})
-    amount = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 50000,
-                                                   "description": "Whole rupiah; a withdrawal at most what the "
-                                                                  "member has saved"})
+    amount = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "integer",
+            "example": 50000,
+            "description": "Whole rupiah; a withdrawal at most what the member has saved",
+        },
+    )
     kind = fields.Raw(allow_none=True, metadata={"type": "string", "enum": list(savings.KINDS)})
     note = fields.Raw(allow_none=True, metadata={"type": "string"})
 
@@ -172,8 +205,9 @@ def create_saving(headers, data, group_id):
     """
     group = get_group_or_404(group_id)
     require_json_body()
-    saving, created = savings.record_saving(require_login(), group, **data,
-                                            idempotency_key=headers.get("idempotency_key"))
+    saving, created = savings.record_saving(
+        require_login(), group, **data, idempotency_key=headers.get("idempotency_key")
+    )
     db.session.commit()
     return _recorded(savings.saving_view(saving), created)
 
@@ -188,20 +222,31 @@ def get_savings(group_id):
 
 # --- SHU ------------------------------------------------------------------------------------------
 
-_PERCENT = {"type": "string", "example": "25", "description": "0 to 100, at most 2 decimals (a number or a "
-                                                              "string); the six total exactly 100"}
+_PERCENT = {
+    "type": "string",
+    "example": "25",
+    "description": "0 to 100, at most 2 decimals (a number or a string); the six total exactly 100",
+}
 
 
 class ShuIn(Schema):
     year = fields.Raw(allow_none=True, metadata={"type": "integer", "example": 2025})
-    surplus = fields.Raw(allow_none=True, metadata={
-        "type": "integer", "description": "Whole rupiah; default the group fund's balance at the end of the year "
-                                          "(or now, if less); never above that"})
+    surplus = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "integer",
+            "description": "Whole rupiah; default the group fund's balance at the end of the year "
+            "(or now, if less); never above that",
+        },
+    )
     reserve = fields.Raw(allow_none=True, metadata=_PERCENT)
-    services = fields.Raw(allow_none=True, metadata={**_PERCENT, "description": "Jasa usaha: shared by members' "
-                                                                                "transactions in the year"})
-    capital = fields.Raw(allow_none=True, metadata={**_PERCENT, "description": "Jasa modal: shared by members' "
-                                                                               "savings at the end of the year"})
+    services = fields.Raw(
+        allow_none=True, metadata={**_PERCENT, "description": "Jasa usaha: shared by members' transactions in the year"}
+    )
+    capital = fields.Raw(
+        allow_none=True,
+        metadata={**_PERCENT, "description": "Jasa modal: shared by members' savings at the end of the year"},
+    )
     management = fields.Raw(allow_none=True, metadata=_PERCENT)
     education = fields.Raw(allow_none=True, metadata=_PERCENT)
     social = fields.Raw(allow_none=True, metadata=_PERCENT)
@@ -234,10 +279,10 @@ class ShuReportOut(Schema):
     status = fields.String(metadata={"enum": ["draft", "accepted"]})
     surplus = fields.Integer()
     percentages = fields.Nested(ShuPercentagesOut)
-    allocation = fields.Nested(ShuPartsOut, metadata={"description": "Whole rupiah per part; they sum to the "
-                                                                     "surplus"})
-    reserve_remainder = fields.Integer(metadata={"description": "What the reserve got from rounding members' "
-                                                                "parts down"})
+    allocation = fields.Nested(ShuPartsOut, metadata={"description": "Whole rupiah per part; they sum to the surplus"})
+    reserve_remainder = fields.Integer(
+        metadata={"description": "What the reserve got from rounding members' parts down"}
+    )
     members = fields.List(fields.Nested(ShuMemberOut))
     totals = fields.Dict(keys=fields.String(), values=fields.Integer())
     keeps_savings = fields.Boolean()
@@ -280,8 +325,15 @@ def draft_shu(data, group_id):
 def list_shu(group_id):
     """The group's SHU plans by year (coordinator, treasurer)."""
     group = get_group_or_404(group_id)
-    return [{"year": p.year, "status": "accepted" if p.accepted_at else "draft", "surplus": p.surplus,
-             "accepted_at": p.accepted_at} for p in shu.plans(require_login(), group)]
+    return [
+        {
+            "year": p.year,
+            "status": "accepted" if p.accepted_at else "draft",
+            "surplus": p.surplus,
+            "accepted_at": p.accepted_at,
+        }
+        for p in shu.plans(require_login(), group)
+    ]
 
 
 @blp.route("/groups/<int:group_id>/shu/<int:year>", methods=["GET"])
@@ -294,8 +346,11 @@ def get_shu(group_id, year):
 
 @blp.route("/groups/<int:group_id>/shu/<int:year>/accept", methods=["POST"])
 @blp.response(200, ShuReportOut)
-@blp.alt_response(409, schema=ErrorSchema, description="Accepted already, the year has not ended, or the fund "
-                                                      "holds less than the surplus now")
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="Accepted already, the year has not ended, or the fund holds less than the surplus now",
+)
 def accept_shu(group_id, year):
     """Accept and book a year's SHU (coordinator), once: members' parts are credited to their balances."""
     group = get_group_or_404(group_id)

@@ -1,28 +1,36 @@
 """Revenue API: the split policy, balances and a member's own earnings."""
+
 from marshmallow import Schema, fields
 
 from accounts.services import require_login
 from core.blueprint import Blueprint
 from core.extensions import db
-from revenue.services import accrual as revenue
 from groups.models import Role
+from groups.services import get_group_or_404, require_role
 from revenue.api import require_json_body
 from revenue.models import SplitMethod
-from groups.services import get_group_or_404, require_role
+from revenue.services import accrual as revenue
 
 blp = Blueprint("revenue_api", __name__, url_prefix="/api/v1", description="Revenue split")
 
 
 class SplitPolicyIn(Schema):
     method = fields.Raw(allow_none=True, metadata={"type": "string", "enum": [m.value for m in SplitMethod]})
-    group_fund_percent = fields.Raw(allow_none=True, metadata={
-        "type": "string", "example": "10.5", "description": "0 to 100, at most 2 decimals (a number or a string)"})
+    group_fund_percent = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "example": "10.5",
+            "description": "0 to 100, at most 2 decimals (a number or a string)",
+        },
+    )
 
 
 class SplitPolicyOut(Schema):
     group_id = fields.Integer()
-    version = fields.Integer(metadata={"description": "0 while the group has never set one (the default: "
-                                                      "contribution, 0 %)"})
+    version = fields.Integer(
+        metadata={"description": "0 while the group has never set one (the default: contribution, 0 %)"}
+    )
     method = fields.String(metadata={"enum": [m.value for m in SplitMethod]})
     group_fund_percent = fields.String(metadata={"example": "10.5"})
     created_at = fields.DateTime(allow_none=True, metadata={"description": "In force from then"})
@@ -33,8 +41,7 @@ class MemberBalanceOut(Schema):
     member_id = fields.Integer()
     name = fields.String()
     active = fields.Boolean()
-    earned = fields.Integer(metadata={"description": "Whole rupiah credited from sales and pool shares, less "
-                                                     "refunds"})
+    earned = fields.Integer(metadata={"description": "Whole rupiah credited from sales and pool shares, less refunds"})
     paid_out = fields.Integer()
     balance = fields.Integer(metadata={"description": "What the group owes the member"})
 

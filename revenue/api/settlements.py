@@ -1,4 +1,5 @@
 """Work logs, settlements and members' statements API."""
+
 from flask import Response
 from marshmallow import Schema, fields, validate
 
@@ -6,10 +7,10 @@ from accounts.services import require_login
 from core.blueprint import Blueprint
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
-from revenue.api import require_json_body
-from revenue.services import settlements
-from revenue.models import SplitMethod
 from groups.services import get_group_or_404
+from revenue.api import require_json_body
+from revenue.models import SplitMethod
+from revenue.services import settlements
 
 blp = Blueprint("settlement_api", __name__, url_prefix="/api/v1", description="Work logs, settlements, statements")
 
@@ -18,11 +19,23 @@ METHODS = [m.value for m in SplitMethod]
 
 class WorkLogIn(Schema):
     member_id = fields.Raw(allow_none=True, metadata={"type": "integer"})
-    units = fields.Raw(allow_none=True, metadata={
-        "type": "string", "example": "12", "description": "Pieces sewn, hours...: above zero, at most 3 decimals"})
-    date = fields.Raw(allow_none=True, metadata={
-        "type": "string", "format": "date", "description": "The day of the work (WIB): not ahead of today, at most "
-                                                           "366 days back, not in a settled period"})
+    units = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "example": "12",
+            "description": "Pieces sewn, hours...: above zero, at most 3 decimals",
+        },
+    )
+    date = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date",
+            "description": "The day of the work (WIB): not ahead of today, at most "
+            "366 days back, not in a settled period",
+        },
+    )
     note = fields.Raw(allow_none=True, metadata={"type": "string"})
 
 
@@ -52,8 +65,14 @@ class WorkLogQuery(PageQuery):
 
 class SettlementIn(Schema):
     period_start = fields.Raw(allow_none=True, metadata={"type": "string", "format": "date"})
-    period_end = fields.Raw(allow_none=True, metadata={
-        "type": "string", "format": "date", "description": "Before today (WIB): only a period that has ended"})
+    period_end = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date",
+            "description": "Before today (WIB): only a period that has ended",
+        },
+    )
 
 
 class StatementFigures(Schema):
@@ -76,8 +95,13 @@ class SettlementOut(Schema):
     period_start = fields.Date()
     period_end = fields.Date()
     method = fields.String(metadata={"enum": METHODS, "description": "The split policy's method at settlement"})
-    shared_by = fields.String(allow_none=True, metadata={"enum": ["equal", "work"], "description": (
-        "How the pool was shared (equal when nobody logged work); null when nothing was shared")})
+    shared_by = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": ["equal", "work"],
+            "description": ("How the pool was shared (equal when nobody logged work); null when nothing was shared"),
+        },
+    )
     pool_amount = fields.Integer(metadata={"description": "The pool at settlement (negative: short after refunds)"})
     members_share = fields.Integer()
     group_fund_part = fields.Integer(metadata={"description": "What was left after each member's floor"})
@@ -85,16 +109,21 @@ class SettlementOut(Schema):
     entry_id = fields.Integer(allow_none=True)
     created_by_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
-    statements = fields.List(fields.Nested(StatementFigures), metadata={
-        "description": "Each member's frozen statement figures; the lines are at the statement endpoint"})
+    statements = fields.List(
+        fields.Nested(StatementFigures),
+        metadata={"description": "Each member's frozen statement figures; the lines are at the statement endpoint"},
+    )
 
 
 class StatementQuery(Schema):
-    from_ = fields.String(data_key="from", metadata={"format": "date", "description": (
-        "Default: the day after the last settled period")})
+    from_ = fields.String(
+        data_key="from", metadata={"format": "date", "description": ("Default: the day after the last settled period")}
+    )
     to = fields.String(metadata={"format": "date", "description": "Default: today"})
-    settlement_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={
-        "description": "The statement that settlement froze (from and to are then ignored)"})
+    settlement_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The statement that settlement froze (from and to are then ignored)"},
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
 
 
@@ -167,6 +196,7 @@ class StatementOut(StatementFigures):
 
 # --- work logs ------------------------------------------------------------------------------
 
+
 @blp.route("/groups/<int:group_id>/work-logs", methods=["POST"])
 @blp.arguments(WorkLogIn)
 @blp.response(201, WorkLogOut)
@@ -174,8 +204,14 @@ def create_work_log(data, group_id):
     """Log a member's work on a day (coordinator, treasurer), for sharing the pool by work."""
     group = get_group_or_404(group_id)
     require_json_body()
-    log = settlements.log_work(require_login(), group, member_id=data.get("member_id"), units=data.get("units"),
-                               day=data.get("date"), note=data.get("note"))
+    log = settlements.log_work(
+        require_login(),
+        group,
+        member_id=data.get("member_id"),
+        units=data.get("units"),
+        day=data.get("date"),
+        note=data.get("note"),
+    )
     db.session.commit()
     return settlements.work_log_views([log])[0]
 
@@ -188,8 +224,11 @@ def list_work_logs(args, group_id):
     group = get_group_or_404(group_id)
     start = settlements.read_day(args["from_"], "from") if args.get("from_") else None
     end = settlements.read_day(args["to"], "to") if args.get("to") else None
-    result = paginate(settlements.work_logs_query(require_login(), group, start, end, args.get("member_id")),
-                      args["page"], args["per_page"])
+    result = paginate(
+        settlements.work_logs_query(require_login(), group, start, end, args.get("member_id")),
+        args["page"],
+        args["per_page"],
+    )
     result["items"] = settlements.work_log_views(result["items"])
     return result
 
@@ -206,6 +245,7 @@ def reverse_work_log(data, group_id, log_id):
 
 
 # --- settlements ------------------------------------------------------------------------------
+
 
 @blp.route("/groups/<int:group_id>/settlements", methods=["POST"])
 @blp.arguments(SettlementIn)
@@ -241,11 +281,16 @@ def get_settlement(group_id, settlement_id):
 
 # --- statements -------------------------------------------------------------------------------
 
+
 @blp.route("/groups/<int:group_id>/members/<int:member_id>/statement", methods=["GET"])
 @blp.arguments(StatementQuery, location="query")
 @blp.response(200, StatementOut)
-@blp.alt_response(200, content_type="text/csv", success=True,
-                  description="With `format=csv`: a header row, the opening balance, each line, the closing balance")
+@blp.alt_response(
+    200,
+    content_type="text/csv",
+    success=True,
+    description="With `format=csv`: a header row, the opening balance, each line, the closing balance",
+)
 def get_statement(args, group_id, member_id):
     """A member's statement: live for any range, or as a settlement froze it (the member themself, the
     coordinator, the treasurer)."""
@@ -258,6 +303,9 @@ def get_statement(args, group_id, member_id):
         view = settlements.live_statement(group, member, start, end)
     if args["format"] == "csv":
         name = f"statement-{group.id}-{member.id}-{view['period_start'].isoformat()}-{view['period_end'].isoformat()}"
-        return Response(settlements.statement_csv(view), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return Response(
+            settlements.statement_csv(view),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
     return view

@@ -20,6 +20,7 @@ same rule, computed on the cumulative refund so that no member ever gives back
 more than the order credited them and a whole refund returns every account to
 where it was (the group fund bears the card fee that is not returned).
 """
+
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,9 +35,9 @@ from core.errors import ValidationFailed
 from core.extensions import db
 from core.money import split_among_members, split_largest_remainder
 from core.types import utcnow
-from revenue.models import Earning, Payout, SplitMethod, SplitPolicy
 from groups.models import Group, Member, Role
 from groups.services import authorize
+from revenue.models import Earning, Payout, SplitMethod, SplitPolicy
 
 GROUP_FUND = "group_fund"  # kas kelompok
 POOL = "pool"  # revenue waiting to be shared at settlement (equal and work methods)
@@ -51,6 +52,7 @@ def member_account(member_id: int) -> str:
 
 # --- the policy ------------------------------------------------------------------------------
 
+
 def policy_in_force(group_id: int, moment: datetime | None = None) -> SplitPolicy | None:
     """The latest version made at or before `moment` (now by default); None when the group never set one."""
     query = select(SplitPolicy).where(SplitPolicy.group_id == group_id)
@@ -62,11 +64,22 @@ def policy_in_force(group_id: int, moment: datetime | None = None) -> SplitPolic
 def policy_view(group: Group, policy: SplitPolicy | None) -> dict:
     """The policy as the API and pages show it; the default one when the group never set one."""
     if policy is None:
-        return {"group_id": group.id, "version": 0, "method": DEFAULT_METHOD.value,
-                "group_fund_percent": "0", "created_at": None, "created_by_id": None}
-    return {"group_id": group.id, "version": policy.version, "method": policy.method.value,
-            "group_fund_percent": percent_text(policy.fund_basis_points), "created_at": policy.created_at,
-            "created_by_id": policy.created_by_id}
+        return {
+            "group_id": group.id,
+            "version": 0,
+            "method": DEFAULT_METHOD.value,
+            "group_fund_percent": "0",
+            "created_at": None,
+            "created_by_id": None,
+        }
+    return {
+        "group_id": group.id,
+        "version": policy.version,
+        "method": policy.method.value,
+        "group_fund_percent": percent_text(policy.fund_basis_points),
+        "created_at": policy.created_at,
+        "created_by_id": policy.created_by_id,
+    }
 
 
 def percent_text(basis_points: int) -> str:
@@ -119,14 +132,21 @@ def set_policy(actor, group: Group, method, group_fund_percent) -> SplitPolicy:
         query = query.with_for_update()
     db.session.scalar(query)
     latest = db.session.scalar(select(func.max(SplitPolicy.version)).where(SplitPolicy.group_id == group.id)) or 0
-    policy = SplitPolicy(group_id=group.id, version=latest + 1, method=method, fund_basis_points=basis_points,
-                         created_by_id=actor.id, created_at=utcnow())
+    policy = SplitPolicy(
+        group_id=group.id,
+        version=latest + 1,
+        method=method,
+        fund_basis_points=basis_points,
+        created_by_id=actor.id,
+        created_at=utcnow(),
+    )
     db.session.add(policy)
     db.session.flush()
     return policy
 
 
 # --- accrual when an order completes -------------------------------------------------------
+
 
 @dataclass
 class LotShare:
@@ -158,8 +178,9 @@ class Part:
     refund_share: int = 0
 
 
-def split_sale(lines: list[SaleLine], *, fees: int, refunded: int, method: SplitMethod,
-               fund_percent: Fraction) -> list[Part]:
+def split_sale(
+    lines: list[SaleLine], *, fees: int, refunded: int, method: SplitMethod, fund_percent: Fraction
+) -> list[Part]:
     """The parts of an order's net revenue, line by line; they sum to (sum of line totals - fees - refunded)."""
     totals = [line.total for line in lines]
     fee_shares = _spread(fees, totals)
@@ -177,15 +198,24 @@ def split_sale(lines: list[SaleLine], *, fees: int, refunded: int, method: Split
             fund, member_parts = split_among_members(net, fund_percent, weights)
             lots_in_order = [lot for lots in by_member.values() for lot in lots]
             lot_weights = [lot.weight for lot in lots_in_order]
-            shares = {id(lot): (g, f, r) for lot, g, f, r in zip(
-                lots_in_order, _spread(line.total, lot_weights), _spread(fee, lot_weights),
-                _spread(back, lot_weights))}
+            shares = {
+                id(lot): (g, f, r)
+                for lot, g, f, r in zip(
+                    lots_in_order,
+                    _spread(line.total, lot_weights),
+                    _spread(fee, lot_weights),
+                    _spread(back, lot_weights),
+                )
+            }
             for (member_id, lots), amount in zip(by_member.items(), member_parts):
                 lot_weights = [lot.weight for lot in lots] if sum(lot.weight for lot in lots) else [1] * len(lots)
                 for lot, lot_amount in zip(lots, _spread(amount, lot_weights)):
                     gross, fee_share, refund_share = shares[id(lot)]
-                    parts.append(Part(member_account(member_id), lot_amount, line, member_id, lot, gross,
-                                      fee_share, refund_share))
+                    parts.append(
+                        Part(
+                            member_account(member_id), lot_amount, line, member_id, lot, gross, fee_share, refund_share
+                        )
+                    )
         else:
             fund, (pool,) = split_among_members(net, fund_percent, [1])
             parts.append(Part(POOL, pool, line, gross=line.total, fee_share=fee, refund_share=back))
@@ -201,30 +231,60 @@ def _spread(total: int, weights: list[int]) -> list[int]:
     return split_largest_remainder(total, weights)
 
 
-def accrue_sale(group_id: int, order_id: int, lines: list[SaleLine], *, paid: int, refunded: int, fees: int,
-                actor_id: int | None = None, at: datetime | None = None) -> ledger.JournalEntry:
+def accrue_sale(
+    group_id: int,
+    order_id: int,
+    lines: list[SaleLine],
+    *,
+    paid: int,
+    refunded: int,
+    fees: int,
+    actor_id: int | None = None,
+    at: datetime | None = None,
+) -> ledger.JournalEntry:
     """Credit a completed order's net revenue to members, the pool and the fund, under the policy in force."""
     policy = policy_in_force(group_id, at)
     method = policy.method if policy else DEFAULT_METHOD
     percent = policy.group_fund_percent if policy else Fraction(DEFAULT_FUND_BASIS_POINTS, 100)
     parts = split_sale(lines, fees=fees, refunded=refunded, method=method, fund_percent=percent)
     postings: OrderedDict[str, int] = OrderedDict(
-        [(ledger.PAYMENTS_CLEARING, paid), (ledger.REFUNDS, -refunded), (ledger.CARD_FEES, -fees)])
+        [(ledger.PAYMENTS_CLEARING, paid), (ledger.REFUNDS, -refunded), (ledger.CARD_FEES, -fees)]
+    )
     for part in parts:
         postings[part.account] = postings.get(part.account, 0) - part.amount
-    entry = ledger.post(group_id, "accrual", postings, source="order", source_id=order_id, actor_id=actor_id,
-                        memo=f"order {order_id} completed")
+    entry = ledger.post(
+        group_id,
+        "accrual",
+        postings,
+        source="order",
+        source_id=order_id,
+        actor_id=actor_id,
+        memo=f"order {order_id} completed",
+    )
     db.session.flush()
     for part in parts:
         if part.amount == 0 and part.gross == 0:
             continue
-        db.session.add(Earning(
-            group_id=group_id, order_id=order_id, order_line_id=part.line.line_id if part.line else None,
-            product_name=part.line.product_name if part.line else None, account=part.account,
-            member_id=part.member_id, lot_id=part.lot.lot_id if part.lot else None,
-            quantity=part.lot.quantity if part.lot else None, amount=part.amount, gross=part.gross,
-            fee_share=part.fee_share, refund_share=part.refund_share, kind="sale",
-            policy_id=policy.id if policy else None, entry_id=entry.id, created_at=entry.created_at))
+        db.session.add(
+            Earning(
+                group_id=group_id,
+                order_id=order_id,
+                order_line_id=part.line.line_id if part.line else None,
+                product_name=part.line.product_name if part.line else None,
+                account=part.account,
+                member_id=part.member_id,
+                lot_id=part.lot.lot_id if part.lot else None,
+                quantity=part.lot.quantity if part.lot else None,
+                amount=part.amount,
+                gross=part.gross,
+                fee_share=part.fee_share,
+                refund_share=part.refund_share,
+                kind="sale",
+                policy_id=policy.id if policy else None,
+                entry_id=entry.id,
+                created_at=entry.created_at,
+            )
+        )
     return entry
 
 
@@ -249,8 +309,9 @@ def lock_group_books(group_id: int) -> None:
     db.session.scalar(query)
 
 
-def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int,
-                       actor_id: int | None = None) -> ledger.JournalEntry | None:
+def reverse_for_refund(
+    group_id: int, order_id: int, amount: int, refund_id: int, actor_id: int | None = None
+) -> ledger.JournalEntry | None:
     """Take back the earnings of a refund made after completion, in the order's proportions.
 
     Each member's (and the pool's) cumulative give-back is the floor of the
@@ -262,15 +323,21 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
     books lock (lock_group_books), as an SHU acceptance and a settlement do.
     """
     lock_group_books(group_id)
-    accrual = db.session.scalar(select(ledger.JournalEntry).where(
-        ledger.JournalEntry.source == "order", ledger.JournalEntry.source_id == order_id,
-        ledger.JournalEntry.kind == "accrual"))
+    accrual = db.session.scalar(
+        select(ledger.JournalEntry).where(
+            ledger.JournalEntry.source == "order",
+            ledger.JournalEntry.source_id == order_id,
+            ledger.JournalEntry.kind == "accrual",
+        )
+    )
     if accrual is None:
         return None
     base = sum(p.amount for p in accrual.postings if p.account.key in (ledger.PAYMENTS_CLEARING, ledger.REFUNDS))
-    rows = db.session.execute(select(Earning.account, Earning.member_id, Earning.kind, func.sum(Earning.amount))
-                              .where(Earning.order_id == order_id, Earning.group_id == group_id)
-                              .group_by(Earning.account, Earning.member_id, Earning.kind)).all()
+    rows = db.session.execute(
+        select(Earning.account, Earning.member_id, Earning.kind, func.sum(Earning.amount))
+        .where(Earning.order_id == order_id, Earning.group_id == group_id)
+        .group_by(Earning.account, Earning.member_id, Earning.kind)
+    ).all()
     credited: OrderedDict[tuple[str, int | None], int] = OrderedDict()
     taken: dict[tuple[str, int | None], int] = {}
     for account, member_id, kind, total in sorted(rows, key=lambda r: (r[0] != POOL, r[0])):
@@ -293,40 +360,77 @@ def reverse_for_refund(group_id: int, order_id: int, amount: int, refund_id: int
     if fund:
         parts.append((GROUP_FUND, None, fund))
     postings = [(account, give) for account, _member, give in parts] + [(ledger.REFUNDS, -amount)]
-    entry = ledger.post(group_id, "refund_reversal", postings, source="refund", source_id=refund_id,
-                        actor_id=actor_id, memo=f"order {order_id}: earnings taken back for a refund")
+    entry = ledger.post(
+        group_id,
+        "refund_reversal",
+        postings,
+        source="refund",
+        source_id=refund_id,
+        actor_id=actor_id,
+        memo=f"order {order_id}: earnings taken back for a refund",
+    )
     db.session.flush()
     for account, member_id, give in parts:
-        db.session.add(Earning(group_id=group_id, order_id=order_id, account=account, member_id=member_id,
-                               amount=-give, kind="refund", entry_id=entry.id, created_at=entry.created_at))
+        db.session.add(
+            Earning(
+                group_id=group_id,
+                order_id=order_id,
+                account=account,
+                member_id=member_id,
+                amount=-give,
+                kind="refund",
+                entry_id=entry.id,
+                created_at=entry.created_at,
+            )
+        )
     return entry
 
 
 def _fund_taken(order_id: int, group_id: int) -> int:
-    return -int(db.session.scalar(select(func.coalesce(func.sum(Earning.amount), 0)).where(
-        Earning.order_id == order_id, Earning.group_id == group_id, Earning.account == GROUP_FUND,
-        Earning.kind == "refund")) or 0)
+    return -int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Earning.amount), 0)).where(
+                Earning.order_id == order_id,
+                Earning.group_id == group_id,
+                Earning.account == GROUP_FUND,
+                Earning.kind == "refund",
+            )
+        )
+        or 0
+    )
 
 
 # --- balances --------------------------------------------------------------------------------
+
 
 def balances(group: Group) -> dict:
     """Each member's earned, paid out and balance, with the group fund and the pool (whole rupiah)."""
     sums = ledger.balances(group.id)
     members = db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)).all()
-    paid = dict(db.session.execute(
-        select(Payout.member_id, func.sum(Payout.amount)).where(Payout.group_id == group.id)
-        .group_by(Payout.member_id)).all())
+    paid = dict(
+        db.session.execute(
+            select(Payout.member_id, func.sum(Payout.amount))
+            .where(Payout.group_id == group.id)
+            .group_by(Payout.member_id)
+        ).all()
+    )
     rows = []
     for member in members:
         balance = -sums.get(member_account(member.id), 0)
         paid_out = int(paid.get(member.id, 0) or 0)
         # Credited from sales and pool shares less refunds (the Earning rows), and from SHU parts:
         # everything the member's account received, which is their balance plus what was paid out.
-        rows.append({"member_id": member.id, "name": member.name, "active": member.active,
-                     "earned": balance + paid_out, "paid_out": paid_out, "balance": balance})
-    return {"group_id": group.id, "members": rows, "group_fund": -sums.get(GROUP_FUND, 0),
-            "pool": -sums.get(POOL, 0)}
+        rows.append(
+            {
+                "member_id": member.id,
+                "name": member.name,
+                "active": member.active,
+                "earned": balance + paid_out,
+                "paid_out": paid_out,
+                "balance": balance,
+            }
+        )
+    return {"group_id": group.id, "members": rows, "group_fund": -sums.get(GROUP_FUND, 0), "pool": -sums.get(POOL, 0)}
 
 
 def earnings_of(user) -> list[dict]:
@@ -343,15 +447,24 @@ def earnings_of(user) -> list[dict]:
 def check_earnings() -> list[ledger.Problem]:
     """Every accrual's and reversal's Earning rows add up to the credits its entry made."""
     problems = []
-    by_entry = dict(db.session.execute(select(Earning.entry_id, func.sum(Earning.amount))
-                                       .group_by(Earning.entry_id)).all())
-    for entry in db.session.scalars(select(ledger.JournalEntry).where(
-            ledger.JournalEntry.kind.in_(("accrual", "refund_reversal")))):
-        booked = -sum(p.amount for p in entry.postings
-                      if p.account.key in (GROUP_FUND, POOL) or p.account.key.startswith("member:"))
+    by_entry = dict(
+        db.session.execute(select(Earning.entry_id, func.sum(Earning.amount)).group_by(Earning.entry_id)).all()
+    )
+    for entry in db.session.scalars(
+        select(ledger.JournalEntry).where(ledger.JournalEntry.kind.in_(("accrual", "refund_reversal")))
+    ):
+        booked = -sum(
+            p.amount
+            for p in entry.postings
+            if p.account.key in (GROUP_FUND, POOL) or p.account.key.startswith("member:")
+        )
         if booked != int(by_entry.get(entry.id, 0) or 0):
-            problems.append(ledger.Problem(f"entry {entry.id}", f"credits {booked} to earnings, its earning rows "
-                                                                f"say {by_entry.get(entry.id, 0)}"))
+            problems.append(
+                ledger.Problem(
+                    f"entry {entry.id}",
+                    f"credits {booked} to earnings, its earning rows say {by_entry.get(entry.id, 0)}",
+                )
+            )
     return problems
 
 

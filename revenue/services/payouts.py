@@ -35,28 +35,28 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import ledger
-from core.validation import ID_MAX, has_control_chars, row_by_id
 from accounts.models import User
 from accounts.services import clean_phone
+from core import ledger
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
 from core.money import MoneyError, format_rupiah, parse_rupiah
+from core.validation import ID_MAX, has_control_chars, row_by_id
 from groups.models import Group, Member, Role
+from groups.services import authorize, membership
 from revenue.models import Payout, PayoutMethod
 from revenue.services.accrual import member_account
-from groups.services import authorize, membership
 
 REFERENCE_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
 
 # Where the money comes from. E-wallet top-ups (GoPay, OVO, DANA...) are paid from the group's bank account.
-MONEY_ACCOUNTS = {PayoutMethod.cash: ledger.CASH, PayoutMethod.transfer: ledger.BANK,
-                  PayoutMethod.ewallet: ledger.BANK}
+MONEY_ACCOUNTS = {PayoutMethod.cash: ledger.CASH, PayoutMethod.transfer: ledger.BANK, PayoutMethod.ewallet: ledger.BANK}
 
 
 # --- reading input (shared with savings) ----------------------------------------------------
+
 
 def field_error(field: str, message) -> ValidationFailed:
     """A 422 naming one field."""
@@ -177,13 +177,15 @@ METHOD_CHOICES = ", ".join(m.value for m in PayoutMethod)
 
 def _read_payout(group: Group, member_id, amount, method, reference, phone) -> dict:
     """The payout's fields, every bad one reported at once (422)."""
-    found, errors = read_fields({
-        "member": lambda: member_in_group(group, member_id),
-        "amount": lambda: read_amount(amount),
-        "method": lambda: _read_method(method),
-        "reference": lambda: read_text(reference, "reference", REFERENCE_MAX_LENGTH),
-        "phone": lambda: clean_phone(phone) if phone not in (None, "") else None,
-    })
+    found, errors = read_fields(
+        {
+            "member": lambda: member_in_group(group, member_id),
+            "amount": lambda: read_amount(amount),
+            "method": lambda: _read_method(method),
+            "reference": lambda: read_text(reference, "reference", REFERENCE_MAX_LENGTH),
+            "phone": lambda: clean_phone(phone) if phone not in (None, "") else None,
+        }
+    )
     if found.get("method") == PayoutMethod.ewallet and "phone" not in errors and not found.get("phone"):
         errors["phone"] = [_("Give the e-wallet's phone number.")]
     if errors:
@@ -198,8 +200,17 @@ def _read_method(value) -> PayoutMethod:
         raise field_error("method", _("Choose one of: %(choices)s.", choices=METHOD_CHOICES)) from None
 
 
-def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=NOT_SENT, reference=NOT_SENT,
-            phone=NOT_SENT, idempotency_key=None) -> tuple[Payout, bool]:
+def pay_out(
+    actor,
+    group: Group,
+    *,
+    member_id=NOT_SENT,
+    amount=NOT_SENT,
+    method=NOT_SENT,
+    reference=NOT_SENT,
+    phone=NOT_SENT,
+    idempotency_key=None,
+) -> tuple[Payout, bool]:
     """Record money paid to a member from their balance (coordinator, treasurer); returns (payout, created).
 
     Cash comes out of the group's cash, a transfer out of its bank account, and
@@ -210,8 +221,9 @@ def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=
     """
     authorize(actor, group, Role.coordinator, Role.treasurer)
     key = read_key(idempotency_key)
-    fingerprint, values = sent_fingerprint({"member_id": member_id, "amount": amount, "method": method,
-                                            "reference": reference, "phone": phone})
+    fingerprint, values = sent_fingerprint(
+        {"member_id": member_id, "amount": amount, "method": method, "reference": reference, "phone": phone}
+    )
     if key and (existing := find_keyed(Payout, group, key)) is not None:
         return replayed(existing, fingerprint), False
     fields = _read_payout(group, **values)
@@ -222,18 +234,34 @@ def pay_out(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, method=
     amount = fields["amount"]
     balance = member_balance(group.id, member.id)
     if amount > balance:
-        raise Conflict(_l("%(name)s's balance is %(balance)s.", name=member.name, balance=format_rupiah(balance)),
-                       {"amount": [_("At most %(balance)s.", balance=format_rupiah(max(balance, 0)))]})
+        raise Conflict(
+            _l("%(name)s's balance is %(balance)s.", name=member.name, balance=format_rupiah(balance)),
+            {"amount": [_("At most %(balance)s.", balance=format_rupiah(max(balance, 0)))]},
+        )
     method = fields["method"]
 
     def write() -> Payout:
-        entry = ledger.post(group.id, "payout", {member_account(member.id): amount,
-                                                 MONEY_ACCOUNTS[method]: -amount},
-                            source="payout", actor_id=actor.id, memo=f"payout to member {member.id} ({method.value})")
+        entry = ledger.post(
+            group.id,
+            "payout",
+            {member_account(member.id): amount, MONEY_ACCOUNTS[method]: -amount},
+            source="payout",
+            actor_id=actor.id,
+            memo=f"payout to member {member.id} ({method.value})",
+        )
         db.session.flush()
-        payout = Payout(group_id=group.id, member_id=member.id, amount=amount, method=method,
-                        reference=fields["reference"], phone=fields["phone"], entry_id=entry.id,
-                        idempotency_key=key, request_hash=fingerprint if key else None, created_by_id=actor.id)
+        payout = Payout(
+            group_id=group.id,
+            member_id=member.id,
+            amount=amount,
+            method=method,
+            reference=fields["reference"],
+            phone=fields["phone"],
+            entry_id=entry.id,
+            idempotency_key=key,
+            request_hash=fingerprint if key else None,
+            created_by_id=actor.id,
+        )
         db.session.add(payout)
         db.session.flush()
         return payout
@@ -256,12 +284,23 @@ def reverse_payout(actor, group: Group, payout_id, reason) -> Payout:
     lock_member(member)
     if db.session.scalar(select(Payout.id).where(Payout.reverses_id == original.id)) is not None:
         raise Conflict(_l("This payout was corrected already."))
-    entry = ledger.reverse(db.session.get(ledger.JournalEntry, original.entry_id), actor_id=actor.id,
-                           memo=f"payout {original.id} corrected: {reason}"[:500])
+    entry = ledger.reverse(
+        db.session.get(ledger.JournalEntry, original.entry_id),
+        actor_id=actor.id,
+        memo=f"payout {original.id} corrected: {reason}"[:500],
+    )
     db.session.flush()
-    correction = Payout(group_id=group.id, member_id=original.member_id, amount=-original.amount,
-                        method=original.method, reference=reason[:REFERENCE_MAX_LENGTH], phone=original.phone,
-                        reverses_id=original.id, entry_id=entry.id, created_by_id=actor.id)
+    correction = Payout(
+        group_id=group.id,
+        member_id=original.member_id,
+        amount=-original.amount,
+        method=original.method,
+        reference=reason[:REFERENCE_MAX_LENGTH],
+        phone=original.phone,
+        reverses_id=original.id,
+        entry_id=entry.id,
+        created_by_id=actor.id,
+    )
     db.session.add(correction)
     db.session.flush()
     return correction
@@ -276,6 +315,7 @@ def get_payout_or_404(group: Group, payout_id) -> Payout:
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def payouts_query(viewer, group: Group, member_id=None):
     """The group's payouts and corrections, newest first (coordinator, treasurer, admin); a member sees their own."""
@@ -295,14 +335,38 @@ def payouts_query(viewer, group: Group, member_id=None):
 def payout_views(payouts: list[Payout]) -> list[dict]:
     """Payouts as the API and pages show them: with the member's name and whether each was corrected."""
     ids = [p.id for p in payouts]
-    names = dict(db.session.execute(select(Member.id, Member.name).where(
-        Member.id.in_({p.member_id for p in payouts}))).all()) if payouts else {}
-    corrected = dict(db.session.execute(select(Payout.reverses_id, Payout.id).where(
-        Payout.reverses_id.in_(ids))).all()) if ids else {}
-    return [{"id": p.id, "group_id": p.group_id, "member_id": p.member_id, "member_name": names.get(p.member_id),
-             "amount": p.amount, "method": p.method.value, "reference": p.reference, "phone": p.phone,
-             "reverses_id": p.reverses_id, "reversed_by_id": corrected.get(p.id), "entry_id": p.entry_id,
-             "created_by_id": p.created_by_id, "created_at": p.created_at} for p in payouts]
+    names = (
+        dict(
+            db.session.execute(
+                select(Member.id, Member.name).where(Member.id.in_({p.member_id for p in payouts}))
+            ).all()
+        )
+        if payouts
+        else {}
+    )
+    corrected = (
+        dict(db.session.execute(select(Payout.reverses_id, Payout.id).where(Payout.reverses_id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return [
+        {
+            "id": p.id,
+            "group_id": p.group_id,
+            "member_id": p.member_id,
+            "member_name": names.get(p.member_id),
+            "amount": p.amount,
+            "method": p.method.value,
+            "reference": p.reference,
+            "phone": p.phone,
+            "reverses_id": p.reverses_id,
+            "reversed_by_id": corrected.get(p.id),
+            "entry_id": p.entry_id,
+            "created_by_id": p.created_by_id,
+            "created_at": p.created_at,
+        }
+        for p in payouts
+    ]
 
 
 def payout_view(payout: Payout) -> dict:
@@ -314,14 +378,16 @@ def payout_view(payout: Payout) -> dict:
 
 # --- the books ----------------------------------------------------------------------------------
 
+
 def check_payouts() -> list[ledger.Problem]:
     """Each payout's entry debits the member's account by its amount and credits its money account."""
     problems = []
     for payout in db.session.scalars(select(Payout).order_by(Payout.id)):
         entry = db.session.get(ledger.JournalEntry, payout.entry_id)
         got = sorted((p.account.key, p.amount) for p in entry.postings) if entry else []
-        expected = sorted([(member_account(payout.member_id), payout.amount),
-                           (MONEY_ACCOUNTS[payout.method], -payout.amount)])
+        expected = sorted(
+            [(member_account(payout.member_id), payout.amount), (MONEY_ACCOUNTS[payout.method], -payout.amount)]
+        )
         if entry is None or entry.group_id != payout.group_id or got != expected:
             problems.append(ledger.Problem(f"payout {payout.id}", f"of {payout.amount} has {got} in the books"))
     twice = db.session.execute(select(Payout.entry_id).group_by(Payout.entry_id).having(func.count() > 1)).all()

@@ -12,6 +12,7 @@ Retries are safe as for payouts: the same Idempotency-Key with the same body
 returns the first saving, with another body it is refused (422), and twins sent
 at the same moment make one row (the key is unique per group).
 """
+
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -23,10 +24,22 @@ from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
 from groups.models import Group, Member, Role
-from revenue.models import Saving
-from revenue.services.payouts import (NOT_SENT, field_error, find_keyed, insert_keyed, lock_member, member_in_group,
-                                      read_amount, read_fields, read_key, read_text, replayed, sent_fingerprint)
 from groups.services import authorize
+from revenue.models import Saving
+from revenue.services.payouts import (
+    NOT_SENT,
+    field_error,
+    find_keyed,
+    insert_keyed,
+    lock_member,
+    member_in_group,
+    read_amount,
+    read_fields,
+    read_key,
+    read_text,
+    replayed,
+    sent_fingerprint,
+)
 
 NOTE_MAX_LENGTH = 500
 KINDS = ("deposit", "withdrawal")
@@ -42,8 +55,9 @@ def member_savings(group_id: int, member_id: int) -> int:
     return -int(ledger.balance(group_id, savings_account(member_id)))  # PostgreSQL sums BIGINT as numeric
 
 
-def record_saving(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, kind=NOT_SENT, note=NOT_SENT,
-                  idempotency_key=None) -> tuple[Saving, bool]:
+def record_saving(
+    actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, kind=NOT_SENT, note=NOT_SENT, idempotency_key=None
+) -> tuple[Saving, bool]:
     """Record a member's deposit or withdrawal of savings, in cash (coordinator, treasurer); returns (saving,
     created).
 
@@ -64,19 +78,34 @@ def record_saving(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, k
     if found["kind"] == "withdrawal":
         saved = member_savings(group.id, member.id)
         if amount > saved:
-            raise Conflict(_l("%(name)s has %(saved)s in savings.", name=member.name, saved=format_rupiah(saved)),
-                           {"amount": [_("At most %(saved)s.", saved=format_rupiah(max(saved, 0)))]})
+            raise Conflict(
+                _l("%(name)s has %(saved)s in savings.", name=member.name, saved=format_rupiah(saved)),
+                {"amount": [_("At most %(saved)s.", saved=format_rupiah(max(saved, 0)))]},
+            )
         postings, signed = {account: amount, ledger.CASH: -amount}, -amount
     else:
         postings, signed = {ledger.CASH: amount, account: -amount}, amount
 
     def write() -> Saving:
-        entry = ledger.post(group.id, "saving", postings, source="saving", actor_id=actor.id,
-                            memo=f"savings {found['kind']} of member {member.id}")
+        entry = ledger.post(
+            group.id,
+            "saving",
+            postings,
+            source="saving",
+            actor_id=actor.id,
+            memo=f"savings {found['kind']} of member {member.id}",
+        )
         db.session.flush()
-        saving = Saving(group_id=group.id, member_id=member.id, amount=signed, note=found["note"],
-                        entry_id=entry.id, idempotency_key=key, request_hash=fingerprint if key else None,
-                        created_by_id=actor.id)
+        saving = Saving(
+            group_id=group.id,
+            member_id=member.id,
+            amount=signed,
+            note=found["note"],
+            entry_id=entry.id,
+            idempotency_key=key,
+            request_hash=fingerprint if key else None,
+            created_by_id=actor.id,
+        )
         db.session.add(saving)
         db.session.flush()
         return saving
@@ -86,12 +115,14 @@ def record_saving(actor, group: Group, *, member_id=NOT_SENT, amount=NOT_SENT, k
 
 def _read_saving(group: Group, member_id, amount, kind, note) -> dict:
     """The saving's fields, every bad one reported at once (422)."""
-    found, errors = read_fields({
-        "member": lambda: member_in_group(group, member_id),
-        "amount": lambda: read_amount(amount),
-        "kind": lambda: _read_kind(kind),
-        "note": lambda: read_text(note, "note", NOTE_MAX_LENGTH),
-    })
+    found, errors = read_fields(
+        {
+            "member": lambda: member_in_group(group, member_id),
+            "amount": lambda: read_amount(amount),
+            "kind": lambda: _read_kind(kind),
+            "note": lambda: read_text(note, "note", NOTE_MAX_LENGTH),
+        }
+    )
     if "member" in found and found.get("kind") == "deposit" and not found["member"].active:
         errors["member_id"] = [_("This member is inactive.")]
     if errors:
@@ -112,39 +143,69 @@ def keeps_savings(group_id: int) -> bool:
 
 def savings_before(group_id: int, moment: datetime) -> dict[int, int]:
     """Each member's savings just before `moment` (members who never saved are left out)."""
-    rows = db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(
-        Saving.group_id == group_id, Saving.created_at < moment).group_by(Saving.member_id))
+    rows = db.session.execute(
+        select(Saving.member_id, func.sum(Saving.amount))
+        .where(Saving.group_id == group_id, Saving.created_at < moment)
+        .group_by(Saving.member_id)
+    )
     return {member_id: int(total) for member_id, total in rows}
 
 
 def savings_totals(viewer, group: Group) -> dict:
     """Per member: deposits, withdrawals and savings now (coordinator, treasurer, admin)."""
     authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
-    deposits = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(
-        Saving.group_id == group.id, Saving.amount > 0).group_by(Saving.member_id)).all())
-    withdrawals = dict(db.session.execute(select(Saving.member_id, func.sum(Saving.amount)).where(
-        Saving.group_id == group.id, Saving.amount < 0).group_by(Saving.member_id)).all())
+    deposits = dict(
+        db.session.execute(
+            select(Saving.member_id, func.sum(Saving.amount))
+            .where(Saving.group_id == group.id, Saving.amount > 0)
+            .group_by(Saving.member_id)
+        ).all()
+    )
+    withdrawals = dict(
+        db.session.execute(
+            select(Saving.member_id, func.sum(Saving.amount))
+            .where(Saving.group_id == group.id, Saving.amount < 0)
+            .group_by(Saving.member_id)
+        ).all()
+    )
     members = db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)).all()
     rows = []
     for member in members:
         put_in, taken = int(deposits.get(member.id) or 0), -int(withdrawals.get(member.id) or 0)
-        rows.append({"member_id": member.id, "name": member.name, "active": member.active, "deposits": put_in,
-                     "withdrawals": taken, "balance": put_in - taken})
+        rows.append(
+            {
+                "member_id": member.id,
+                "name": member.name,
+                "active": member.active,
+                "deposits": put_in,
+                "withdrawals": taken,
+                "balance": put_in - taken,
+            }
+        )
     return {"group_id": group.id, "members": rows, "total": sum(r["balance"] for r in rows)}
 
 
 def saving_view(saving: Saving) -> dict:
     """A deposit or withdrawal as the API shows it, with the member's savings after it."""
-    return {"id": saving.id, "group_id": saving.group_id, "member_id": saving.member_id,
-            "kind": "deposit" if saving.amount > 0 else "withdrawal", "amount": abs(saving.amount),
-            "note": saving.note, "entry_id": saving.entry_id, "created_by_id": saving.created_by_id,
-            "created_at": saving.created_at, "balance": member_savings(saving.group_id, saving.member_id)}
+    return {
+        "id": saving.id,
+        "group_id": saving.group_id,
+        "member_id": saving.member_id,
+        "kind": "deposit" if saving.amount > 0 else "withdrawal",
+        "amount": abs(saving.amount),
+        "note": saving.note,
+        "entry_id": saving.entry_id,
+        "created_by_id": saving.created_by_id,
+        "created_at": saving.created_at,
+        "balance": member_savings(saving.group_id, saving.member_id),
+    }
 
 
 def recent_savings(group: Group, limit: int = 50) -> list[Saving]:
     """The group's latest deposits and withdrawals, newest first."""
-    return list(db.session.scalars(select(Saving).where(Saving.group_id == group.id)
-                                   .order_by(Saving.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(select(Saving).where(Saving.group_id == group.id).order_by(Saving.id.desc()).limit(limit))
+    )
 
 
 def check_savings() -> list[ledger.Problem]:

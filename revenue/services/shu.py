@@ -42,6 +42,7 @@ back and a settlement before it shares the pool: so the fund it checks is the
 fund it spends, and a refund that commits first leaves the acceptance refusing
 (409, draft it again) rather than spending what the fund no longer holds.
 """
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -56,12 +57,13 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_members
 from core.types import utcnow
-from revenue.models import Earning, Settlement, ShuAllocation, ShuPlan
 from groups.models import Group, Member, Role
-from revenue.services.payouts import field_error
-from revenue.services.accrual import GROUP_FUND, POOL, lock_group_books, member_account, parse_percent, percent_text
-from revenue.services.savings import keeps_savings, savings_before
 from groups.services import authorize, membership
+from revenue.models import Earning, Settlement, ShuAllocation, ShuPlan
+from revenue.services.accrual import GROUP_FUND, POOL, lock_group_books, member_account, parse_percent, percent_text
+from revenue.services.payouts import field_error
+from revenue.services.savings import keeps_savings, savings_before
+
 # Money counts in a year as statements count it: by the moment its entry was made, but a settlement's pool
 # shares by its period's end (what the period's sales earned). Needs Settlement outer-joined on the entry.
 from revenue.services.settlements import attributed_before
@@ -91,6 +93,7 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 
 # --- the computation --------------------------------------------------------------------------
 
+
 @dataclass
 class MemberShare:
     member_id: int
@@ -117,8 +120,9 @@ class Allocation:
     keeps_savings: bool = True
 
 
-def allocate(surplus: int, basis_points: dict[str, int], transactions: dict[int, int],
-             savings: dict[int, int] | None) -> Allocation:
+def allocate(
+    surplus: int, basis_points: dict[str, int], transactions: dict[int, int], savings: dict[int, int] | None
+) -> Allocation:
     """Share `surplus` by `basis_points` (summing to 10000); members by transactions and savings.
 
     `savings` is None for a group that records no savings: the capital part then
@@ -153,16 +157,21 @@ def allocate(surplus: int, basis_points: dict[str, int], transactions: dict[int,
 
 # --- what the books say -------------------------------------------------------------------------
 
+
 def credit_balance(group_id: int, key: str, year_end: int | None = None) -> int:
     """An account's credit balance: now, or at the end of `year_end` (a settlement made in January for a
     December period counts in December)."""
-    query = (select(func.coalesce(func.sum(ledger.Posting.amount), 0))
-             .join(ledger.Account, ledger.Account.id == ledger.Posting.account_id)
-             .where(ledger.Account.group_id == group_id, ledger.Account.key == key))
+    query = (
+        select(func.coalesce(func.sum(ledger.Posting.amount), 0))
+        .join(ledger.Account, ledger.Account.id == ledger.Posting.account_id)
+        .where(ledger.Account.group_id == group_id, ledger.Account.key == key)
+    )
     if year_end is not None:
-        query = (query.join(ledger.JournalEntry, ledger.JournalEntry.id == ledger.Posting.entry_id)
-                 .outerjoin(Settlement, Settlement.entry_id == ledger.JournalEntry.id)
-                 .where(attributed_before(date(year_end + 1, 1, 1))))
+        query = (
+            query.join(ledger.JournalEntry, ledger.JournalEntry.id == ledger.Posting.entry_id)
+            .outerjoin(Settlement, Settlement.entry_id == ledger.JournalEntry.id)
+            .where(attributed_before(date(year_end + 1, 1, 1)))
+        )
     return -int(db.session.scalar(query) or 0)
 
 
@@ -186,9 +195,15 @@ def transactions_in(group_id: int, year: int) -> dict[int, int]:
         select(Earning.member_id, func.sum(Earning.amount))
         .join(ledger.JournalEntry, ledger.JournalEntry.id == Earning.entry_id)
         .outerjoin(Settlement, Settlement.entry_id == Earning.entry_id)
-        .where(Earning.group_id == group_id, Earning.member_id.is_not(None), Earning.kind.in_(TRANSACTION_KINDS),
-               attributed_before(date(year + 1, 1, 1)), not_(attributed_before(date(year, 1, 1))))
-        .group_by(Earning.member_id))
+        .where(
+            Earning.group_id == group_id,
+            Earning.member_id.is_not(None),
+            Earning.kind.in_(TRANSACTION_KINDS),
+            attributed_before(date(year + 1, 1, 1)),
+            not_(attributed_before(date(year, 1, 1))),
+        )
+        .group_by(Earning.member_id)
+    )
     return {member_id: int(total) for member_id, total in rows if total and total > 0}
 
 
@@ -200,8 +215,9 @@ def compute(plan: ShuPlan) -> Allocation:
 
 def booked(plan: ShuPlan) -> Allocation:
     """An accepted plan's allocation as it was booked: its ShuAllocation rows and its journal entry."""
-    rows = db.session.scalars(select(ShuAllocation).where(ShuAllocation.plan_id == plan.id)
-                              .order_by(ShuAllocation.member_id)).all()
+    rows = db.session.scalars(
+        select(ShuAllocation).where(ShuAllocation.plan_id == plan.id).order_by(ShuAllocation.member_id)
+    ).all()
     members = [MemberShare(r.member_id, r.transactions, r.savings, r.services_part, r.capital_part) for r in rows]
     entry = db.session.get(ledger.JournalEntry, plan.entry_id)
     credited = {p.account.key: -p.amount for p in entry.postings}
@@ -225,12 +241,12 @@ def basis_points_of(plan: ShuPlan) -> dict[str, int]:
 
 # --- drafting and accepting ---------------------------------------------------------------------
 
+
 def _read_year(value) -> int:
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) == 4:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not FIRST_YEAR <= value <= current_year():
-        raise field_error("year", _("Give a year from %(first)d to %(last)d.", first=FIRST_YEAR,
-                                    last=current_year()))
+        raise field_error("year", _("Give a year from %(first)d to %(last)d.", first=FIRST_YEAR, last=current_year()))
     return value
 
 
@@ -249,8 +265,12 @@ def _read_plan(year, surplus, percents: dict) -> tuple[int, dict[str, int], int 
         except ValueError:
             errors[part] = [_("Give a percent from 0 to 100 with at most 2 decimals.")]
     if len(bps) == len(PARTS) and sum(bps.values()) != WHOLE:
-        errors["percentages"] = [_("The percentages add up to %(total)s; together they must make exactly 100.",
-                                   total=percent_text(sum(bps.values())))]
+        errors["percentages"] = [
+            _(
+                "The percentages add up to %(total)s; together they must make exactly 100.",
+                total=percent_text(sum(bps.values())),
+            )
+        ]
     if surplus in (None, ""):
         surplus = None
     else:
@@ -263,17 +283,37 @@ def _read_plan(year, surplus, percents: dict) -> tuple[int, dict[str, int], int 
     return year, bps, surplus
 
 
-def draft(actor, group: Group, *, year=None, surplus=None, reserve=None, services=None, capital=None,
-          management=None, education=None, social=None) -> tuple[ShuPlan, bool]:
+def draft(
+    actor,
+    group: Group,
+    *,
+    year=None,
+    surplus=None,
+    reserve=None,
+    services=None,
+    capital=None,
+    management=None,
+    education=None,
+    social=None,
+) -> tuple[ShuPlan, bool]:
     """Draft (or draft again) a year's SHU: the percent of each part and the surplus; returns (plan, created).
 
     Coordinator or treasurer. The surplus defaults to what the group fund can give
     for the year. Nothing is booked until the coordinator accepts it.
     """
     authorize(actor, group, Role.coordinator, Role.treasurer)
-    year, bps, surplus = _read_plan(year, surplus, {
-        "reserve": reserve, "services": services, "capital": capital, "management": management,
-        "education": education, "social": social})
+    year, bps, surplus = _read_plan(
+        year,
+        surplus,
+        {
+            "reserve": reserve,
+            "services": services,
+            "capital": capital,
+            "management": management,
+            "education": education,
+            "social": social,
+        },
+    )
     lock_group_books(group.id)
     plan = find_plan(group, year)
     if plan is not None and plan.accepted_at is not None:
@@ -282,9 +322,10 @@ def draft(actor, group: Group, *, year=None, surplus=None, reserve=None, service
     if surplus is None:
         surplus = available
     elif surplus > available:
-        raise Conflict(_l("The group fund can give at most %(amount)s for %(year)d.",
-                          amount=format_rupiah(available), year=year),
-                       {"surplus": [_("At most %(amount)s.", amount=format_rupiah(available))]})
+        raise Conflict(
+            _l("The group fund can give at most %(amount)s for %(year)d.", amount=format_rupiah(available), year=year),
+            {"surplus": [_("At most %(amount)s.", amount=format_rupiah(available))]},
+        )
     created = plan is None
     if created:
         plan = ShuPlan(group_id=group.id, year=year)
@@ -306,29 +347,46 @@ def accept(actor, group: Group, year) -> ShuPlan:
     if plan.accepted_at is not None:
         raise Conflict(_l("The SHU for %(year)d was accepted already.", year=plan.year))
     if plan.year >= current_year():
-        raise Conflict(_l("%(year)d has not ended yet; its SHU can be accepted from 1 January.", year=plan.year),
-                       {"year": [str(plan.year)]})
+        raise Conflict(
+            _l("%(year)d has not ended yet; its SHU can be accepted from 1 January.", year=plan.year),
+            {"year": [str(plan.year)]},
+        )
     if plan.surplus <= 0:
         raise Conflict(_l("There is no surplus to share."), {"surplus": [str(plan.surplus)]})
     now = fund_balance(group.id)
     if plan.surplus > now:
-        raise Conflict(_l("The group fund holds %(amount)s now, less than this SHU shares. Draft it again.",
-                          amount=format_rupiah(now)), {"surplus": [_("At most %(amount)s.",
-                                                                     amount=format_rupiah(max(now, 0)))]})
+        raise Conflict(
+            _l(
+                "The group fund holds %(amount)s now, less than this SHU shares. Draft it again.",
+                amount=format_rupiah(now),
+            ),
+            {"surplus": [_("At most %(amount)s.", amount=format_rupiah(max(now, 0)))]},
+        )
     allocation = compute(plan)
     postings = [(GROUP_FUND, plan.surplus)]
     postings += [(member_account(m.member_id), -m.total) for m in allocation.members]
     postings += [(shu_account(part), -allocation.parts[part]) for part in GROUP_PARTS]
-    entry = ledger.post(group.id, "shu", postings, source="shu_plan", source_id=plan.id, actor_id=actor.id,
-                        memo=f"SHU {plan.year}")
+    entry = ledger.post(
+        group.id, "shu", postings, source="shu_plan", source_id=plan.id, actor_id=actor.id, memo=f"SHU {plan.year}"
+    )
     db.session.flush()
     for member in allocation.members:
-        db.session.add(ShuAllocation(plan_id=plan.id, member_id=member.member_id, transactions=member.transactions,
-                                     savings=member.savings, services_part=member.services_part,
-                                     capital_part=member.capital_part))
-    result = db.session.execute(update(ShuPlan).where(ShuPlan.id == plan.id, ShuPlan.accepted_at.is_(None))
-                                .values(entry_id=entry.id, accepted_at=utcnow())
-                                .execution_options(synchronize_session=False))
+        db.session.add(
+            ShuAllocation(
+                plan_id=plan.id,
+                member_id=member.member_id,
+                transactions=member.transactions,
+                savings=member.savings,
+                services_part=member.services_part,
+                capital_part=member.capital_part,
+            )
+        )
+    result = db.session.execute(
+        update(ShuPlan)
+        .where(ShuPlan.id == plan.id, ShuPlan.accepted_at.is_(None))
+        .values(entry_id=entry.id, accepted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         raise Conflict(_l("The SHU for %(year)d was accepted already.", year=plan.year))
     db.session.flush()
@@ -337,6 +395,7 @@ def accept(actor, group: Group, year) -> ShuPlan:
 
 
 # --- reading ------------------------------------------------------------------------------------
+
 
 def find_plan(group: Group, year: int) -> ShuPlan | None:
     """The group's plan for `year`, if drafted."""
@@ -368,56 +427,91 @@ def viewable_plan(viewer, group: Group, year) -> ShuPlan:
 def plans(viewer, group: Group) -> list[ShuPlan]:
     """The group's SHU plans, latest year first (coordinator, treasurer, admin)."""
     authorize(viewer, group, Role.coordinator, Role.treasurer, allow_admin=True)
-    return list(db.session.scalars(select(ShuPlan).where(ShuPlan.group_id == group.id)
-                                   .order_by(ShuPlan.year.desc())))
+    return list(db.session.scalars(select(ShuPlan).where(ShuPlan.group_id == group.id).order_by(ShuPlan.year.desc())))
 
 
 def report(plan: ShuPlan) -> dict:
     """The plan with its allocation: booked if accepted, else computed from the books now."""
     allocation = booked(plan) if plan.accepted_at is not None else compute(plan)
-    names = dict(db.session.execute(select(Member.id, Member.name).where(
-        Member.id.in_([m.member_id for m in allocation.members]))).all()) if allocation.members else {}
+    names = (
+        dict(
+            db.session.execute(
+                select(Member.id, Member.name).where(Member.id.in_([m.member_id for m in allocation.members]))
+            ).all()
+        )
+        if allocation.members
+        else {}
+    )
     available, at_year_end, now = fund_available(plan.group_id, plan.year)
     notes = []
     if allocation.capital_to_reserve:
-        notes.append(_("This group records no savings, so the capital part (jasa modal) stays with the reserve.")
-                     if not allocation.keeps_savings else
-                     _("No member had savings at the end of the year, so the capital part (jasa modal) stays "
-                       "with the reserve."))
+        notes.append(
+            _("This group records no savings, so the capital part (jasa modal) stays with the reserve.")
+            if not allocation.keeps_savings
+            else _(
+                "No member had savings at the end of the year, so the capital part (jasa modal) stays with the reserve."
+            )
+        )
     if allocation.services_to_reserve:
-        notes.append(_("No member had transactions in the year, so the services part (jasa usaha) stays with "
-                       "the reserve."))
+        notes.append(
+            _("No member had transactions in the year, so the services part (jasa usaha) stays with the reserve.")
+        )
     if allocation.reserve_remainder:
-        notes.append(_("Members get whole rupiah, rounded down; the %(amount)s left over goes to the reserve.",
-                       amount=format_rupiah(allocation.reserve_remainder)))
+        notes.append(
+            _(
+                "Members get whole rupiah, rounded down; the %(amount)s left over goes to the reserve.",
+                amount=format_rupiah(allocation.reserve_remainder),
+            )
+        )
     unshared = credit_balance(plan.group_id, POOL, plan.year) if plan.accepted_at is None else 0
     if unshared > 0:
-        notes.append(_("The pool still holds %(amount)s of %(year)d's sales that no settlement has shared. Settle "
-                       "the periods up to 31 December before accepting: members' pool shares count in their "
-                       "transactions only once settled.", amount=format_rupiah(unshared), year=plan.year))
+        notes.append(
+            _(
+                "The pool still holds %(amount)s of %(year)d's sales that no settlement has shared. Settle "
+                "the periods up to 31 December before accepting: members' pool shares count in their "
+                "transactions only once settled.",
+                amount=format_rupiah(unshared),
+                year=plan.year,
+            )
+        )
     return {
-        "group_id": plan.group_id, "year": plan.year,
+        "group_id": plan.group_id,
+        "year": plan.year,
         "status": "accepted" if plan.accepted_at is not None else "draft",
         "surplus": plan.surplus,
         "percentages": {part: percent_text(allocation.basis_points[part]) for part in PARTS},
         "allocation": allocation.parts,
         "reserve_remainder": allocation.reserve_remainder,
-        "members": [{"member_id": m.member_id, "name": names.get(m.member_id), "transactions": m.transactions,
-                     "savings": m.savings, "services_part": m.services_part, "capital_part": m.capital_part,
-                     "total": m.total} for m in allocation.members],
-        "totals": {"transactions": sum(m.transactions for m in allocation.members),
-                   "savings": sum(m.savings for m in allocation.members)},
+        "members": [
+            {
+                "member_id": m.member_id,
+                "name": names.get(m.member_id),
+                "transactions": m.transactions,
+                "savings": m.savings,
+                "services_part": m.services_part,
+                "capital_part": m.capital_part,
+                "total": m.total,
+            }
+            for m in allocation.members
+        ],
+        "totals": {
+            "transactions": sum(m.transactions for m in allocation.members),
+            "savings": sum(m.savings for m in allocation.members),
+        },
         "keeps_savings": allocation.keeps_savings,
         "capital_to_reserve": allocation.capital_to_reserve,
         "services_to_reserve": allocation.services_to_reserve,
         "notes": notes,
         "group_fund": {"at_year_end": at_year_end, "now": now, "available": available},
-        "entry_id": plan.entry_id, "accepted_at": plan.accepted_at,
-        "created_by_id": plan.created_by_id, "created_at": plan.created_at,
+        "entry_id": plan.entry_id,
+        "accepted_at": plan.accepted_at,
+        "created_by_id": plan.created_by_id,
+        "created_at": plan.created_at,
     }
 
 
 # --- the books ----------------------------------------------------------------------------------
+
 
 def check_shu() -> list[ledger.Problem]:
     """Each accepted SHU's entry debits the fund by its surplus and credits members what its allocations say."""
@@ -425,12 +519,18 @@ def check_shu() -> list[ledger.Problem]:
     for plan in db.session.scalars(select(ShuPlan).where(ShuPlan.entry_id.is_not(None)).order_by(ShuPlan.id)):
         entry = db.session.get(ledger.JournalEntry, plan.entry_id)
         postings = {p.account.key: p.amount for p in entry.postings}
-        members = {member_account(a.member_id): -(a.services_part + a.capital_part)
-                   for a in db.session.scalars(select(ShuAllocation).where(ShuAllocation.plan_id == plan.id))}
+        members = {
+            member_account(a.member_id): -(a.services_part + a.capital_part)
+            for a in db.session.scalars(select(ShuAllocation).where(ShuAllocation.plan_id == plan.id))
+        }
         booked_members = {k: v for k, v in postings.items() if k.startswith("member:")}
         if postings.get(GROUP_FUND) != plan.surplus or booked_members != {k: v for k, v in members.items() if v}:
-            problems.append(ledger.Problem(f"SHU {plan.year} of group {plan.group_id}",
-                                           f"entry {entry.id} does not match its surplus and allocations"))
+            problems.append(
+                ledger.Problem(
+                    f"SHU {plan.year} of group {plan.group_id}",
+                    f"entry {entry.id} does not match its surplus and allocations",
+                )
+            )
     return problems
 
 

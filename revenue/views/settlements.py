@@ -1,4 +1,5 @@
 """Pages for work logs, settlements and members' statements (printable, with a CSV download)."""
+
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,14 +11,15 @@ from accounts.services import require_login
 from core import ledger
 from core.errors import AppError, NotFound, ValidationFailed
 from core.extensions import db
+from core.pages import apply_errors
 from core.pagination import paginate
 from core.quantity import format_quantity, typed_quantity
-from core.pages import apply_errors
-from revenue.services import accrual as revenue, settlements
 from groups.models import Member, Role
-from revenue.models import Settlement, Statement
 from groups.services import can_manage, get_group_or_404, members_query, require_role
 from revenue.forms import SettlementForm, WorkLogForm, WorkLogReversalForm, optional_id
+from revenue.models import Settlement, Statement
+from revenue.services import accrual as revenue
+from revenue.services import settlements
 
 bp = Blueprint("settlements", __name__)
 
@@ -50,6 +52,7 @@ def _day_arg(name: str) -> date | None:
 
 # --- work logs --------------------------------------------------------------------------------
 
+
 @bp.route("/groups/<int:group_id>/work-logs", methods=["GET", "POST"])
 @login_required
 def work_logs(group_id: int):
@@ -64,34 +67,70 @@ def work_logs(group_id: int):
         form.date.data = request.args.get("date") or settlements.today_wib().isoformat()
     if form.validate_on_submit():
         try:
-            log = settlements.log_work(require_login(), group, member_id=form.member_id.data,
-                                       units=typed_quantity(form.units.data), day=form.date.data,
-                                       note=form.note.data or None)
+            log = settlements.log_work(
+                require_login(),
+                group,
+                member_id=form.member_id.data,
+                units=typed_quantity(form.units.data),
+                day=form.date.data,
+                note=form.note.data or None,
+            )
         except AppError as exc:
             db.session.rollback()
             apply_errors(form, exc)
         else:
             name = next((m.name for m in members if m.id == log.member_id), "")
-            flash(_("Recorded: %(units)s for %(name)s on %(day)s.", units=format_quantity(log.units), name=name,
-                    day=log.day.isoformat()), "success")
+            flash(
+                _(
+                    "Recorded: %(units)s for %(name)s on %(day)s.",
+                    units=format_quantity(log.units),
+                    name=name,
+                    day=log.day.isoformat(),
+                ),
+                "success",
+            )
             db.session.commit()
             return redirect(url_for("settlements.work_logs", group_id=group.id, date=log.day.isoformat()))
     start, end = _day_arg("from"), _day_arg("to")
     member_filter = optional_id(request.args.get("member", ""))
-    result = paginate(settlements.work_logs_query(require_login(), group, start, end, member_filter), _page_arg(),
-                      PER_PAGE)
+    result = paginate(
+        settlements.work_logs_query(require_login(), group, start, end, member_filter), _page_arg(), PER_PAGE
+    )
     result["items"] = settlements.work_log_views(result["items"])
     totals = None
     if start and end and start <= end:
         names = {m.id: m.name for m in db.session.scalars(select(Member).where(Member.group_id == group.id))}
-        totals = sorted(((names.get(m, ""), format_quantity(units))
-                         for m, units in settlements.work_in(group.id, start, end).items() if units),
-                        key=lambda row: row[0].lower())
-    filters = {key: value for key, value in (("from", start and start.isoformat()), ("to", end and end.isoformat()),
-                                             ("member", member_filter)) if value}
-    return render_template("groups/work_logs.html", group=group, form=form, result=result, totals=totals,
-                           start=start, end=end, member_filter=member_filter, members=members, filters=filters,
-                           reversal_form=WorkLogReversalForm(), on_day=on_day)
+        totals = sorted(
+            (
+                (names.get(m, ""), format_quantity(units))
+                for m, units in settlements.work_in(group.id, start, end).items()
+                if units
+            ),
+            key=lambda row: row[0].lower(),
+        )
+    filters = {
+        key: value
+        for key, value in (
+            ("from", start and start.isoformat()),
+            ("to", end and end.isoformat()),
+            ("member", member_filter),
+        )
+        if value
+    }
+    return render_template(
+        "groups/work_logs.html",
+        group=group,
+        form=form,
+        result=result,
+        totals=totals,
+        start=start,
+        end=end,
+        member_filter=member_filter,
+        members=members,
+        filters=filters,
+        reversal_form=WorkLogReversalForm(),
+        on_day=on_day,
+    )
 
 
 @bp.route("/groups/<int:group_id>/work-logs/<int:log_id>/reverse", methods=["POST"])
@@ -115,12 +154,14 @@ def reverse_work_log(group_id: int, log_id: int):
 
 # --- settlements ------------------------------------------------------------------------------
 
+
 def _suggested_period(group_id: int) -> tuple[date, date]:
     """The day after the last settled period (or the first of last month) to yesterday."""
     yesterday = settlements.today_wib() - timedelta(days=1)
     last = db.session.scalar(select(func.max(Settlement.period_end)).where(Settlement.group_id == group_id))
-    start = last + timedelta(days=1) if last is not None else (yesterday.replace(day=1) - timedelta(days=1)).replace(
-        day=1)
+    start = (
+        last + timedelta(days=1) if last is not None else (yesterday.replace(day=1) - timedelta(days=1)).replace(day=1)
+    )
     return min(start, yesterday), yesterday
 
 
@@ -142,17 +183,30 @@ def settlements_page(group_id: int):
                 apply_errors(form, exc)
             else:
                 db.session.commit()
-                flash(_("Settled %(start)s to %(end)s.", start=settlement.period_start.isoformat(),
-                        end=settlement.period_end.isoformat()), "success")
-                return redirect(url_for("settlements.settlement_page", group_id=group.id,
-                                        settlement_id=settlement.id))
+                flash(
+                    _(
+                        "Settled %(start)s to %(end)s.",
+                        start=settlement.period_start.isoformat(),
+                        end=settlement.period_end.isoformat(),
+                    ),
+                    "success",
+                )
+                return redirect(url_for("settlements.settlement_page", group_id=group.id, settlement_id=settlement.id))
     elif manages:
         form.period_start.data, form.period_end.data = (d.isoformat() for d in _suggested_period(group.id))
     result = paginate(query, _page_arg(), 20)
     result["items"] = settlements.settlement_views(result["items"])
     policy = revenue.policy_view(group, revenue.policy_in_force(group.id))
-    return render_template("groups/settlements.html", group=group, form=form, manages=manages, result=result,
-                           pool=-int(ledger.balance(group.id, revenue.POOL)), policy=policy, on_day=on_day)
+    return render_template(
+        "groups/settlements.html",
+        group=group,
+        form=form,
+        manages=manages,
+        result=result,
+        pool=-int(ledger.balance(group.id, revenue.POOL)),
+        policy=policy,
+        on_day=on_day,
+    )
 
 
 @bp.route("/groups/<int:group_id>/settlements/<int:settlement_id>")
@@ -165,6 +219,7 @@ def settlement_page(group_id: int, settlement_id: int):
 
 
 # --- statements -------------------------------------------------------------------------------
+
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/statement")
 @login_required
@@ -184,11 +239,19 @@ def statement_page(group_id: int, member_id: int):
         select(Settlement.id, Settlement.period_start, Settlement.period_end)
         .join(Statement, Statement.settlement_id == Settlement.id)
         .where(Settlement.group_id == group.id, Statement.member_id == member.id)
-        .order_by(Settlement.period_start.desc()).limit(24)).all()
-    csv_url = url_for("settlement_api.get_statement", group_id=group.id, member_id=member.id, format="csv",
-                      **csv_args)
-    return render_template("groups/statement.html", group=group, member=member, statement=view, frozen=frozen,
-                           csv_url=csv_url, on_day=on_day)
+        .order_by(Settlement.period_start.desc())
+        .limit(24)
+    ).all()
+    csv_url = url_for("settlement_api.get_statement", group_id=group.id, member_id=member.id, format="csv", **csv_args)
+    return render_template(
+        "groups/statement.html",
+        group=group,
+        member=member,
+        statement=view,
+        frozen=frozen,
+        csv_url=csv_url,
+        on_day=on_day,
+    )
 
 
 @bp.route("/groups/<int:group_id>/my-statement")

@@ -1,4 +1,5 @@
 """The accounts API: register, log in and out, bearer tokens, /me, and the error shape."""
+
 import hashlib
 
 import pytest
@@ -6,8 +7,19 @@ from sqlalchemy import text
 
 from accounts.models import ApiToken, User
 from core.extensions import db
-from tests.factories import (PASSWORD, assert_error, bearer, count, fetch, login, make_group, make_member,
-                             make_token, make_user, rows)
+from tests.factories import (
+    PASSWORD,
+    assert_error,
+    bearer,
+    count,
+    fetch,
+    login,
+    make_group,
+    make_member,
+    make_token,
+    make_user,
+    rows,
+)
 
 API = "/api/v1"
 
@@ -19,6 +31,7 @@ def register(client, **overrides):
 
 
 # --- register -----------------------------------------------------------------
+
 
 def test_register_creates_account_with_201(app, client):
     response = register(client, phone="0812-3456-7890")
@@ -103,9 +116,20 @@ def test_register_refuses_overlong_password_with_422(app, client):
     assert count(app, User) == 0
 
 
-@pytest.mark.parametrize("email", ["siti", "siti@", "@example.test", "siti@example", "siti@@example.test",
-                                   "siti aminah@example.test", "siti@.example.test", "siti@example.test.",
-                                   "x" * 250 + "@example.test"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "siti",
+        "siti@",
+        "@example.test",
+        "siti@example",
+        "siti@@example.test",
+        "siti aminah@example.test",
+        "siti@.example.test",
+        "siti@example.test.",
+        "x" * 250 + "@example.test",
+    ],
+)
 def test_register_refuses_malformed_email_with_422(app, client, email):
     response = register(client, email=email)
 
@@ -136,8 +160,16 @@ def test_register_refuses_malformed_phone_with_422(app, client):
     assert count(app, User) == 0
 
 
-@pytest.mark.parametrize("field, value", [("name", "Siti\x00Aminah"), ("name", "Siti\x07"), ("name", "\x00"),
-                                          ("email", "siti\x00@example.test"), ("email", "siti@exa\x1bmple.test")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "Siti\x00Aminah"),
+        ("name", "Siti\x07"),
+        ("name", "\x00"),
+        ("email", "siti\x00@example.test"),
+        ("email", "siti@exa\x1bmple.test"),
+    ],
+)
 def test_register_refuses_control_characters_with_422(app, client, field, value):
     response = register(client, **{field: value})
 
@@ -173,10 +205,12 @@ def test_register_links_member_records_with_the_same_email(app, client):
 
     assert response.status_code == 201
     from groups.models import Member
+
     assert fetch(app, Member, member.id).user_id == response.json["id"]
 
 
 # --- login and logout ---------------------------------------------------------
+
 
 def test_login_with_email_sets_session(app, client):
     user = make_user(app, email="wahyu@example.test")
@@ -200,8 +234,10 @@ def test_login_email_is_case_insensitive(app, client):
     assert response.json["id"] == user.id
 
 
-@pytest.mark.parametrize("phone", ["081234567890", "0812-3456-7890", "6281234567890", "62 812 3456 7890",
-                                   "+6281234567890", "+62 812-3456-7890"])
+@pytest.mark.parametrize(
+    "phone",
+    ["081234567890", "0812-3456-7890", "6281234567890", "62 812 3456 7890", "+6281234567890", "+62 812-3456-7890"],
+)
 def test_login_with_phone_in_any_form(app, client, phone):
     user = make_user(app, phone="+6281234567890")
 
@@ -308,6 +344,7 @@ def test_login_rate_limit_also_guards_token_endpoint(app, client):
 
 # --- bearer tokens --------------------------------------------------------------
 
+
 def test_token_from_credentials_works_as_bearer(app, client, make_client):
     user = make_user(app)
 
@@ -371,7 +408,7 @@ def test_token_is_stored_only_as_its_hash(app, client):
     assert stored[0]["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
     for value in stored[0].values():
         assert token not in str(value)
-        assert token[len("pk_"):] not in str(value)
+        assert token[len("pk_") :] not in str(value)
 
 
 def test_delete_token_revokes_the_bearer_token(app, client, make_client):
@@ -420,8 +457,9 @@ def test_revoking_another_users_token_is_404_and_leaves_it_working(app, client, 
     other = make_user(app)
     owners_token = make_token(app, owner)
     others_token = make_token(app, other)
-    owners_id = next(r["id"] for r in rows(app, ApiToken)
-                     if r["token_hash"] == hashlib.sha256(owners_token.encode()).hexdigest())
+    owners_id = next(
+        r["id"] for r in rows(app, ApiToken) if r["token_hash"] == hashlib.sha256(owners_token.encode()).hexdigest()
+    )
     before = rows(app, ApiToken)
 
     response = make_client().delete(f"{API}/auth/tokens/{owners_id}", headers=bearer(others_token))
@@ -447,7 +485,7 @@ def test_tampered_token_is_401_even_on_a_public_endpoint(app, client):
     last = token[-1]
     tampered = token[:-1] + ("A" if last != "A" else "B")
     middle = len(token) // 2
-    tampered_middle = token[:middle] + ("x" if token[middle] != "x" else "y") + token[middle + 1:]
+    tampered_middle = token[:middle] + ("x" if token[middle] != "x" else "y") + token[middle + 1 :]
 
     assert client.get(f"{API}/groups").status_code == 200
     assert_error(client.get(f"{API}/groups", headers=bearer(tampered)), 401)
@@ -486,8 +524,19 @@ def test_revoked_token_is_401_even_on_a_public_endpoint(app, client, make_client
     assert_error(make_client().get(f"{API}/groups", headers=bearer(token)), 401)
 
 
-@pytest.mark.parametrize("header", ["Basic {token}", "Token {token}", "{token}", "Bearer", "Bearer ",
-                                    "Bearer pk_", "Bearer not-a-token", "Bearer pk_" + "a" * 300])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic {token}",
+        "Token {token}",
+        "{token}",
+        "Bearer",
+        "Bearer ",
+        "Bearer pk_",
+        "Bearer not-a-token",
+        "Bearer pk_" + "a" * 300,
+    ],
+)
 def test_non_bearer_or_malformed_authorization_is_401(app, client, header):
     user = make_user(app)
     token = make_token(app, user)
@@ -508,6 +557,7 @@ def test_token_of_deactivated_user_is_401(app, client):
 
 
 # --- /me ----------------------------------------------------------------------
+
 
 def test_me_requires_login(app, client):
     assert_error(client.get(f"{API}/me"), 401)
@@ -562,11 +612,19 @@ def test_patch_me_changes_name(app, client):
     assert fetch(app, User, user.id).name == "ꦱꦶꦠꦶ Aminah"
 
 
-@pytest.mark.parametrize("body, field", [({"locale": "fr"}, "locale"), ({"locale": 1}, "locale"),
-                                         ({"name": ""}, "name"), ({"name": "   "}, "name"),
-                                         ({"name": "x" * 20_000}, "name"), ({"name": "Siti\x00"}, "name"),
-                                         ({"is_admin": True}, "is_admin"),
-                                         ({"email": "new@example.test"}, "email")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"locale": "fr"}, "locale"),
+        ({"locale": 1}, "locale"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 20_000}, "name"),
+        ({"name": "Siti\x00"}, "name"),
+        ({"is_admin": True}, "is_admin"),
+        ({"email": "new@example.test"}, "email"),
+    ],
+)
 def test_patch_me_refuses_bad_input_with_422_and_changes_nothing(app, client, body, field):
     user = make_user(app)
     login(client, user)
@@ -584,17 +642,20 @@ def test_patch_me_anonymously_is_401(app, client):
 
 # --- the error shape ----------------------------------------------------------
 
+
 def test_malformed_json_body_is_400_in_error_shape(app, client):
-    response = client.post(f"{API}/auth/register", data='{"email": "siti@example.test", "password": ',
-                           content_type="application/json")
+    response = client.post(
+        f"{API}/auth/register", data='{"email": "siti@example.test", "password": ', content_type="application/json"
+    )
 
     assert_error(response, 400)
     assert count(app, User) == 0
 
 
 def test_json_array_instead_of_object_is_422(app, client):
-    response = client.post(f"{API}/auth/register",
-                           json=[{"email": "siti@example.test", "password": "rahasia-123", "name": "Siti"}])
+    response = client.post(
+        f"{API}/auth/register", json=[{"email": "siti@example.test", "password": "rahasia-123", "name": "Siti"}]
+    )
 
     assert_error(response, 422)
     assert count(app, User) == 0
@@ -608,8 +669,17 @@ def test_json_scalar_instead_of_object_is_422(app, client, body):
     assert count(app, User) == 0
 
 
-@pytest.mark.parametrize("field, value", [("name", 12345), ("email", ["siti@example.test"]), ("password", 12345678),
-                                          ("phone", 81234567890), ("name", {"first": "Siti"}), ("name", None)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", 12345),
+        ("email", ["siti@example.test"]),
+        ("password", 12345678),
+        ("phone", 81234567890),
+        ("name", {"first": "Siti"}),
+        ("name", None),
+    ],
+)
 def test_register_refuses_wrong_types_with_422_naming_the_field(app, client, field, value):
     response = register(client, **{field: value})
 
@@ -625,8 +695,11 @@ def test_register_refuses_unknown_fields_with_422(app, client):
 
 
 def test_register_without_json_content_type_is_422_and_creates_nothing(app, client):
-    response = client.post(f"{API}/auth/register", data="email=siti@example.test&password=rahasia-123&name=Siti",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        f"{API}/auth/register",
+        data="email=siti@example.test&password=rahasia-123&name=Siti",
+        content_type="application/x-www-form-urlencoded",
+    )
 
     assert_error(response, 422, "email", "password", "name")
     assert count(app, User) == 0
@@ -664,8 +737,11 @@ def test_error_messages_follow_accept_language(app, client):
     assert english.json["status"] == indonesian.json["status"] == "Unauthorized"
 
 
-@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"name": ' + "9" * 5000 + "}"],
-                         ids=["nested-100000-deep", "5000-digit-integer"])
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"name": ' + "9" * 5000 + "}"],
+    ids=["nested-100000-deep", "5000-digit-integer"],
+)
 def test_unreadable_json_bodies_are_400_not_500(client, body):
     for path in ("/api/v1/auth/register", "/api/v1/groups", "/api/v1/checkouts"):
         response = client.post(path, data=body, content_type="application/json")

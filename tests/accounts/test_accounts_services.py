@@ -1,4 +1,5 @@
 """Account services take the user they act for: they work with no request at all."""
+
 import pytest
 
 from accounts.models import User

@@ -1,5 +1,6 @@
 """An API request with a bearer token is that token's user alone: no session or remember-me cookie is read
 for it, mixed with it or set by it."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -43,8 +44,9 @@ def test_a_login_sent_with_a_bearer_token_makes_no_session(app, client):
     user, token_user = make_user(app), make_user(app)
     token = make_token(app, token_user)
 
-    response = client.post(f"{API}/auth/login", json={"email": user.email, "password": user.password},
-                           headers=bearer(token))
+    response = client.post(
+        f"{API}/auth/login", json={"email": user.email, "password": user.password}, headers=bearer(token)
+    )
 
     assert _set_cookies(response) == []
     assert client.get(f"{API}/me").status_code == 401
@@ -103,7 +105,12 @@ def test_a_new_process_whose_first_request_is_a_bearer_request_answers_it(app):
     user = make_user(app)
     token = make_token(app, user)
 
-    done = subprocess.run([sys.executable, "-c", FIRST_REQUEST, app.config["SQLALCHEMY_DATABASE_URI"], token],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST, app.config["SQLALCHEMY_DATABASE_URI"], token],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert done.stdout.split() == ["200", str(user.id)], done.stderr[-2000:]

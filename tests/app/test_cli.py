@@ -1,17 +1,20 @@
 """Command-line tasks: create-admin and seed-demo."""
+
 from sqlalchemy import func, select
 
 from accounts.models import User
 from core.extensions import db
 from groups.models import Group, Member, Role
-from revenue.models import Payout
 from inventory.models import Lot, Movement, Product, Variant
 from inventory.services import stock_check
 from marketplace.models import Checkout, Order, OrderEvent, OrderLine, OrderLineLot, OrderStatus, PaymentMethod
+from revenue.models import Payout
 
 
 def test_create_admin_makes_a_district_admin(app, db):
-    result = app.test_cli_runner().invoke(args=["create-admin", "--email", "Admin@Blitar.test", "--password", "kabupaten-1"])
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "Admin@Blitar.test", "--password", "kabupaten-1"]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "admin@blitar.test"))
@@ -37,9 +40,23 @@ def test_create_admin_promotes_an_existing_account(app, db):
 
 def _counts(app):
     with app.app_context():
-        return tuple(db.session.scalar(select(func.count()).select_from(model))
-                     for model in (User, Group, Member, Product, Variant, Lot, Movement, Checkout, Order, OrderLine,
-                                   OrderLineLot, OrderEvent))
+        return tuple(
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (
+                User,
+                Group,
+                Member,
+                Product,
+                Variant,
+                Lot,
+                Movement,
+                Checkout,
+                Order,
+                OrderLine,
+                OrderLineLot,
+                OrderEvent,
+            )
+        )
 
 
 def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
@@ -63,8 +80,14 @@ def test_seed_demo_is_idempotent_and_matches_the_readme(app, db):
     readme = app.root_path + "/README.md"
     text = open(readme, encoding="utf-8").read()
     client = app.test_client()
-    for login in ("admin@pasar.test", "pembeli@pasar.test", "kub.sumberejo@pasar.test", "cabai.ponggok@pasar.test",
-                  "belimbing.ponggok@pasar.test", "0812-3300-0102"):
+    for login in (
+        "admin@pasar.test",
+        "pembeli@pasar.test",
+        "kub.sumberejo@pasar.test",
+        "cabai.ponggok@pasar.test",
+        "belimbing.ponggok@pasar.test",
+        "0812-3300-0102",
+    ):
         assert login in text, f"README does not give the demo login {login}"
         response = client.post("/api/v1/auth/login", json={"email": login, "password": "pasar-demo"})
         assert response.status_code == 200, (login, response.json)
@@ -111,7 +134,8 @@ def test_seed_demo_pays_members_part_of_what_they_earned_once(app, db):
     client.post("/api/v1/auth/login", json={"email": "0812-3300-0102", "password": "pasar-demo"})
     mine = client.get("/api/v1/me/earnings").json
     assert [(m["name"], m["earned"], m["paid_out"], m["balance"]) for m in mine] == [
-        ("Siti Aminah", 255000, 100000, 155000)]  # 3 uniforms she sewed at Rp85.000; Rp100.000 paid in cash
+        ("Siti Aminah", 255000, 100000, 155000)
+    ]  # 3 uniforms she sewed at Rp85.000; Rp100.000 paid in cash
     with app.app_context():
         assert db.session.scalar(select(func.count(Payout.id))) == 2
     books = runner.invoke(args=["ledger", "check"])

@@ -7,6 +7,7 @@ catalogs are built with (see babel.cfg):
     pybabel update -i translations/messages.pot -d translations
     pybabel compile -d translations
 """
+
 import re
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from markupsafe import escape
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
 LOCALES = ("id", "en")
-FIX_HINT = ("extract and update the catalogs, translate, then run `pybabel compile -d translations` "
-            "(see the module docstring of tests/test_i18n.py)")
+FIX_HINT = (
+    "extract and update the catalogs, translate, then run `pybabel compile -d translations` "
+    "(see the module docstring of tests/test_i18n.py)"
+)
 
 # %(name)s, %(n)d, %(price)05.2f ...: the name and the conversion must both survive translation.
 PLACEHOLDER = re.compile(r"%\((\w+)\)[#0 +\-]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[diouxXeEfFgGcrsa]")
@@ -50,9 +53,23 @@ def extracted(tmp_path_factory):
     """The catalog template the extraction command builds from the current source tree."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     result = subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
-         "-o", str(pot), "."],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     with open(pot, "rb") as f:
@@ -79,8 +96,10 @@ def test_every_extracted_message_has_an_indonesian_translation(extracted, indone
             missing.append(f"{_ids(message)[0]!r} ({where}): marked fuzzy")
         elif not all(s and s.strip() for s in _strings(translated)):
             missing.append(f"{_ids(message)[0]!r} ({where}): empty translation")
-    assert not missing, (f"{len(missing)} message(s) lack an Indonesian translation in "
-                         f"translations/id/LC_MESSAGES/messages.po; {FIX_HINT}:\n  " + "\n  ".join(missing))
+    assert not missing, (
+        f"{len(missing)} message(s) lack an Indonesian translation in "
+        f"translations/id/LC_MESSAGES/messages.po; {FIX_HINT}:\n  " + "\n  ".join(missing)
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -106,8 +125,9 @@ def test_indonesian_translations_keep_their_placeholders(indonesian):
                 wrong.append(f"{_ids(message)[0]!r}: expected {sorted(expected)}, found {sorted(found)}")
                 continue
             if expected:
-                sample = {m.group(1): 1 if m.group(0)[-1] in "diouxXeEfFgGc" else "x"
-                          for m in PLACEHOLDER.finditer(string)}
+                sample = {
+                    m.group(1): 1 if m.group(0)[-1] in "diouxXeEfFgGc" else "x" for m in PLACEHOLDER.finditer(string)
+                }
                 try:
                     string % sample
                 except (TypeError, ValueError, KeyError) as exc:
@@ -130,15 +150,20 @@ def test_compiled_catalog_matches_po(locale):
     with open(mo_path, "rb") as f:
         mo = read_mo(f)
     # A translation identical to its msgid changes nothing, and pybabel writes empty plurals that way.
-    expected = {_key(m.id): _key(m.string) for m in po
-                if m.id and not m.fuzzy and all(_strings(m)) and _key(m.string) != _key(m.id)}
-    compiled = {_key(m.id): _key(m.string) for m in mo
-                if m.id and any(_strings(m)) and _key(m.string) != _key(m.id)}
-    differing = (expected.keys() ^ compiled.keys()) | {k for k in expected.keys() & compiled.keys()
-                                                        if expected[k] != compiled[k]}
+    expected = {
+        _key(m.id): _key(m.string)
+        for m in po
+        if m.id and not m.fuzzy and all(_strings(m)) and _key(m.string) != _key(m.id)
+    }
+    compiled = {_key(m.id): _key(m.string) for m in mo if m.id and any(_strings(m)) and _key(m.string) != _key(m.id)}
+    differing = (expected.keys() ^ compiled.keys()) | {
+        k for k in expected.keys() & compiled.keys() if expected[k] != compiled[k]
+    }
     stale = sorted(repr(k if isinstance(k, str) else k[0]) for k in differing)
-    assert not stale, (f"{mo_path.relative_to(ROOT)} is out of date with messages.po "
-                       f"(run `pybabel compile -d translations`); differing messages:\n  " + "\n  ".join(stale))
+    assert not stale, (
+        f"{mo_path.relative_to(ROOT)} is out of date with messages.po "
+        f"(run `pybabel compile -d translations`); differing messages:\n  " + "\n  ".join(stale)
+    )
 
 
 def test_home_page_is_indonesian_by_default_and_english_when_chosen(client, indonesian):

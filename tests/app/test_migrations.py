@@ -1,4 +1,5 @@
 """Migrations build the schema from nothing, and agree with the models."""
+
 import importlib.util
 import os
 import subprocess
@@ -16,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def flask_db(url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi"}
-    return subprocess.run([sys.executable, "-m", "flask", "db", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "db", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -60,19 +62,30 @@ def test_0010_stamps_every_earning_with_its_entry_s_moment(empty_database):
     assert flask_db(empty_database, "upgrade", module.down_revision).returncode == 0
     engine = create_engine(empty_database)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO groups (id, name, kind, village, district, verified, created_at) "
-                          "VALUES (1, 'KUB', 'business', 'Sumberejo', 'Sanankulon', true, :at)"),
-                     {"at": "2026-11-27 16:59:59.999990+00:00"})
-        conn.execute(text("INSERT INTO journal_entries (id, group_id, kind, created_at) VALUES (1, 1, 'accrual', :at)"),
-                     {"at": "2026-11-27 16:59:59.999990+00:00"})
-        conn.execute(text("INSERT INTO earnings (id, group_id, account, amount, gross, fee_share, refund_share, kind, "
-                          "entry_id, created_at) VALUES (1, 1, 'pool', 1000, 1000, 0, 0, 'sale', 1, :at)"),
-                     {"at": "2026-11-27 17:00:00.000030+00:00"})  # a moment later: the next WIB day
+        conn.execute(
+            text(
+                "INSERT INTO groups (id, name, kind, village, district, verified, created_at) "
+                "VALUES (1, 'KUB', 'business', 'Sumberejo', 'Sanankulon', true, :at)"
+            ),
+            {"at": "2026-11-27 16:59:59.999990+00:00"},
+        )
+        conn.execute(
+            text("INSERT INTO journal_entries (id, group_id, kind, created_at) VALUES (1, 1, 'accrual', :at)"),
+            {"at": "2026-11-27 16:59:59.999990+00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO earnings (id, group_id, account, amount, gross, fee_share, refund_share, kind, "
+                "entry_id, created_at) VALUES (1, 1, 'pool', 1000, 1000, 0, 0, 'sale', 1, :at)"
+            ),
+            {"at": "2026-11-27 17:00:00.000030+00:00"},
+        )  # a moment later: the next WIB day
     upgrade = flask_db(empty_database, "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT e.created_at = j.created_at FROM earnings e "
-                                 "JOIN journal_entries j ON j.id = e.entry_id")).scalar() in (True, 1)
+        assert conn.execute(
+            text("SELECT e.created_at = j.created_at FROM earnings e JOIN journal_entries j ON j.id = e.entry_id")
+        ).scalar() in (True, 1)
         with pytest.raises(DBAPIError):  # the append-only trigger is back
             conn.execute(text("UPDATE earnings SET amount = 2 WHERE id = 1"))
     engine.dispose()

@@ -2,6 +2,7 @@
 
 After changing the API on purpose: `.venv/bin/python -m tests.app.test_openapi` writes the copy anew.
 """
+
 import json
 from pathlib import Path
 
@@ -23,7 +24,8 @@ def test_served_openapi_document_equals_the_committed_snapshot(app):
     committed = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     assert served == committed, (
         "The served OpenAPI document differs from tests/app/openapi.json. If the change is deliberate, run "
-        "`.venv/bin/python -m tests.app.test_openapi` and say what changed in the commit.")
+        "`.venv/bin/python -m tests.app.test_openapi` and say what changed in the commit."
+    )
 
 
 def write_snapshot() -> None:

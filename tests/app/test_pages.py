@@ -1,4 +1,5 @@
 """The HTML pages, driven through the test client: accounts, groups, members, invitations, errors."""
+
 import importlib.util
 import re
 from contextlib import contextmanager
@@ -10,9 +11,9 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 import config
-from config import TestConfig
-from app import create_app
 from accounts.models import User
+from app import create_app
+from config import TestConfig
 from core.extensions import api, db, limiter
 from core.phone import display_phone
 from groups.models import Group, GroupKind, Invitation, Member, Role
@@ -24,6 +25,7 @@ CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 # --- helpers --------------------------------------------------------------------
+
 
 def page_login(client, login: str, password: str = PASSWORD, **kwargs):
     return client.post("/login", data={"login": login, "password": password}, **kwargs)
@@ -104,8 +106,10 @@ def group(app, coordinator):
 
 # --- log in, register, log out ----------------------------------------------------
 
-@pytest.mark.parametrize("login", ["ketua@blitar.test", "  KETUA@Blitar.test ", "0811-1111-1111", "+62 811 1111 1111",
-                                   "6281111111111"])
+
+@pytest.mark.parametrize(
+    "login", ["ketua@blitar.test", "  KETUA@Blitar.test ", "0811-1111-1111", "+62 811 1111 1111", "6281111111111"]
+)
 def test_login_page_accepts_email_or_phone(app, client, coordinator, login):
     assert client.get("/login").status_code == 200
     response = page_login(client, login)
@@ -114,10 +118,18 @@ def test_login_page_accepts_email_or_phone(app, client, coordinator, login):
     assert logged_in(client)
 
 
-@pytest.mark.parametrize("login,password", [("ketua@blitar.test", "salah-sandi-1"), ("0811-1111-1111", "salah-sandi-1"),
-                                            ("nobody@blitar.test", PASSWORD), ("0899-0000-0000", PASSWORD)])
-def test_login_page_with_wrong_credentials_shows_an_error_and_stays_logged_out(app, client, coordinator, login,
-                                                                               password):
+@pytest.mark.parametrize(
+    "login,password",
+    [
+        ("ketua@blitar.test", "salah-sandi-1"),
+        ("0811-1111-1111", "salah-sandi-1"),
+        ("nobody@blitar.test", PASSWORD),
+        ("0899-0000-0000", PASSWORD),
+    ],
+)
+def test_login_page_with_wrong_credentials_shows_an_error_and_stays_logged_out(
+    app, client, coordinator, login, password
+):
     response = page_login(client, login, password)
     assert response.status_code == 200
     assert t(app, "Wrong e-mail, phone number or password.") in html(response)
@@ -140,9 +152,19 @@ def test_login_returns_to_a_same_site_next(app, client, coordinator, target):
     assert response.headers["Location"] == target
 
 
-UNSAFE_NEXT = ["https://evil.example", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil.example",
-               "https:evil.example", "javascript:alert(1)", "/\t/evil.example", "/\r\nSet-Cookie: a=1",
-               "/%0d%0aSet-Cookie:%20a=1\r\n", " //evil.example"]
+UNSAFE_NEXT = [
+    "https://evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "/\r\nSet-Cookie: a=1",
+    "/%0d%0aSet-Cookie:%20a=1\r\n",
+    " //evil.example",
+]
 
 
 @pytest.mark.parametrize("target", UNSAFE_NEXT)
@@ -172,8 +194,15 @@ def test_language_switch_returns_to_a_same_site_next(app, client):
 
 def test_register_page_creates_an_account_and_logs_in(app, client):
     assert client.get("/register").status_code == 200
-    response = client.post("/register", data={"name": "  Siti   Aminah ", "email": "Siti@Blitar.test",
-                                               "phone": "0812 3456 7890", "password": "rahasia-456"})
+    response = client.post(
+        "/register",
+        data={
+            "name": "  Siti   Aminah ",
+            "email": "Siti@Blitar.test",
+            "phone": "0812 3456 7890",
+            "password": "rahasia-456",
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/me/groups"
     assert logged_in(client)
@@ -187,8 +216,9 @@ def test_register_page_refuses_a_short_password(app, client):
     response = client.post("/register", data={"name": "Siti", "email": "siti@blitar.test", "password": "pendek1"})
     assert response.status_code == 200
     body = html(response)
-    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*name="password"|<input[^>]*name="password"[^>]*aria-invalid',
-                     body)
+    assert re.search(
+        r'<input[^>]*aria-invalid="true"[^>]*name="password"|<input[^>]*name="password"[^>]*aria-invalid', body
+    )
     assert 'class="field-error"' in body
     assert count_of(app, User) == 0
     assert not logged_in(client)
@@ -203,8 +233,9 @@ def test_register_page_refuses_a_taken_email_beside_the_field(app, client, coord
 
 
 def test_register_page_refuses_a_bad_phone(app, client):
-    response = client.post("/register", data={"name": "Siti", "email": "siti@blitar.test", "phone": "12345",
-                                               "password": "rahasia-456"})
+    response = client.post(
+        "/register", data={"name": "Siti", "email": "siti@blitar.test", "phone": "12345", "password": "rahasia-456"}
+    )
     assert response.status_code == 200
     assert t(app, "Enter an Indonesian phone number, such as 0812-3456-7890.") in html(response)
     assert count_of(app, User) == 0
@@ -225,8 +256,15 @@ def test_logout_is_post_only(app, client, coordinator):
 
 # --- groups -----------------------------------------------------------------------
 
-GROUP_FORM = {"name": "Poktan Sido Makmur", "kind": "farmer", "village": "Sumberejo", "district": "Sanankulon",
-              "description": "Padi dan cabai", "pickup_point": "Balai desa", "pickup_hours": "Sabtu 07.00-10.00"}
+GROUP_FORM = {
+    "name": "Poktan Sido Makmur",
+    "kind": "farmer",
+    "village": "Sumberejo",
+    "district": "Sanankulon",
+    "description": "Padi dan cabai",
+    "pickup_point": "Balai desa",
+    "pickup_hours": "Sabtu 07.00-10.00",
+}
 
 
 def test_starting_a_group_needs_a_login(app, client):
@@ -244,11 +282,19 @@ def test_user_creates_a_group_and_becomes_its_coordinator(app, client, coordinat
         group = db.session.scalar(select(Group))
         assert response.headers["Location"] == f"/groups/{group.id}/members"
         assert (group.name, group.kind, group.village, group.pickup_point) == (
-            "Poktan Sido Makmur", GroupKind.farmer, "Sumberejo", "Balai desa")
+            "Poktan Sido Makmur",
+            GroupKind.farmer,
+            "Sumberejo",
+            "Balai desa",
+        )
         assert group.created_by_id == coordinator.id
         (lead,) = group.members
-        assert (lead.user_id, lead.role, lead.active, lead.phone) == (coordinator.id, Role.coordinator, True,
-                                                                      "+6281111111111")
+        assert (lead.user_id, lead.role, lead.active, lead.phone) == (
+            coordinator.id,
+            Role.coordinator,
+            True,
+            "+6281111111111",
+        )
     assert "Poktan Sido Makmur" in html(client.get("/me/groups"))
 
 
@@ -274,8 +320,9 @@ def test_coordinator_edits_the_group(app, client, coordinator, group):
     page = client.get(f"/groups/{group.id}/edit")
     assert page.status_code == 200
     assert 'value="KUB Jahit Melati"' in html(page)
-    response = client.post(f"/groups/{group.id}/edit",
-                           data={**GROUP_FORM, "name": "KUB Jahit Mawar", "kind": "business"})
+    response = client.post(
+        f"/groups/{group.id}/edit", data={**GROUP_FORM, "name": "KUB Jahit Mawar", "kind": "business"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/groups/{group.id}"
     saved = get_group(app, group.id)
@@ -304,8 +351,9 @@ def test_plain_member_cannot_edit_the_group(app, client, group):
     assert get_group(app, group.id).name == "KUB Jahit Melati"
 
 
-@pytest.mark.parametrize("path", ["/groups/{id}", "/groups/{id}/edit", "/groups/{id}/members",
-                                  "/groups/{id}/members/1/edit"])
+@pytest.mark.parametrize(
+    "path", ["/groups/{id}", "/groups/{id}/edit", "/groups/{id}/members", "/groups/{id}/members/1/edit"]
+)
 @pytest.mark.parametrize("group_id", [999999, 2**31, 2**63, 10**30])
 def test_an_unknown_or_huge_group_id_is_404_not_500(app, client, coordinator, path, group_id):
     page_login(client, "ketua@blitar.test")
@@ -333,10 +381,13 @@ def test_home_page_lists_and_searches_groups(app, client, coordinator, group):
 
 # --- members ----------------------------------------------------------------------
 
+
 def test_coordinator_adds_a_member_with_the_phone_in_plus62_form(app, client, group):
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{group.id}/members", data={"name": "Siti Aminah", "phone": "0812-3456-7890",
-                                                                "email": "", "role": "member"})
+    response = client.post(
+        f"/groups/{group.id}/members",
+        data={"name": "Siti Aminah", "phone": "0812-3456-7890", "email": "", "role": "member"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == f"/groups/{group.id}/members"
     with app.app_context():
@@ -430,8 +481,9 @@ def test_coordinator_deactivates_a_member_who_stays_in_the_database(app, client,
     page = client.get(f"/groups/{group.id}/members/{siti.id}/edit")
     assert page.status_code == 200
     assert 'value="Siti Aminah"' in html(page)
-    response = client.post(f"/groups/{group.id}/members/{siti.id}/edit",
-                           data=_member_form("Siti Aminah", "+6281234567890", active=False))
+    response = client.post(
+        f"/groups/{group.id}/members/{siti.id}/edit", data=_member_form("Siti Aminah", "+6281234567890", active=False)
+    )
     assert response.status_code == 302
     member = get_member(app, siti.id)
     assert member.active is False and member.deactivated_at is not None
@@ -448,8 +500,13 @@ def test_coordinator_deactivates_a_member_who_stays_in_the_database(app, client,
 @pytest.mark.parametrize("change", [{"active": False}, {"role": "member"}, {"role": "treasurer"}])
 def test_deactivating_or_demoting_the_last_coordinator_is_refused(app, client, coordinator, group, change):
     page_login(client, "ketua@blitar.test")
-    data = _member_form("Bu Sri Wahyuni", "+6281111111111", role=change.get("role", "coordinator"),
-                        active=change.get("active", True), email="ketua@blitar.test")
+    data = _member_form(
+        "Bu Sri Wahyuni",
+        "+6281111111111",
+        role=change.get("role", "coordinator"),
+        active=change.get("active", True),
+        email="ketua@blitar.test",
+    )
     response = client.post(f"/groups/{group.id}/members/{group.coordinator_member_id}/edit", data=data)
     assert response.status_code == 200
     assert t(app, "A group needs at least one active coordinator. Appoint another first.") in html(response)
@@ -462,8 +519,10 @@ def test_deactivating_or_demoting_the_last_coordinator_is_refused(app, client, c
 def test_a_second_coordinator_lets_the_first_step_down(app, client, coordinator, group):
     make_member(app, group, name="Pak Budi", role="coordinator")
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{group.id}/members/{group.coordinator_member_id}/edit",
-                           data=_member_form("Bu Sri", "+6281111111111", role="member", email="ketua@blitar.test"))
+    response = client.post(
+        f"/groups/{group.id}/members/{group.coordinator_member_id}/edit",
+        data=_member_form("Bu Sri", "+6281111111111", role="member", email="ketua@blitar.test"),
+    )
     assert response.status_code == 302
     assert get_member(app, group.coordinator_member_id).role == Role.member
     assert client.get(f"/groups/{group.id}/edit").status_code == 403
@@ -478,14 +537,16 @@ def test_coordinator_cannot_edit_another_groups_member(app, client, group):
     response = client.post(f"/groups/{group.id}/members/{siti.id}/edit", data=_member_form("Dibajak", active=False))
     assert response.status_code == 403
     # Through their own group's address the member is simply unknown.
-    response = client.post(f"/groups/{other_group.id}/members/{siti.id}/edit",
-                           data=_member_form("Dibajak", active=False))
+    response = client.post(
+        f"/groups/{other_group.id}/members/{siti.id}/edit", data=_member_form("Dibajak", active=False)
+    )
     assert response.status_code == 404
     member = get_member(app, siti.id)
     assert (member.name, member.active) == ("Siti Aminah", True)
 
 
 # --- invitations ------------------------------------------------------------------
+
 
 def _invite(client, group, member_id):
     response = client.post(f"/groups/{group.id}/members/{member_id}/invite")
@@ -534,8 +595,9 @@ def test_invitation_code_is_read_without_case_or_dash(app, client, make_client, 
     siti = make_member(app, group, name="Siti Aminah", phone="+6281234567890")
     page_login(client, "ketua@blitar.test")
     _, code = _invite(client, group, siti.id)
-    response = make_client().post("/join", data={"code": " " + code.lower().replace("-", " ") + " ",
-                                                 "password": "kata-sandi-baru"})
+    response = make_client().post(
+        "/join", data={"code": " " + code.lower().replace("-", " ") + " ", "password": "kata-sandi-baru"}
+    )
     assert response.status_code == 302
 
 
@@ -599,6 +661,7 @@ def test_my_groups_needs_a_login(app, client):
 
 
 # --- verification -----------------------------------------------------------------
+
 
 def test_district_admin_verifies_a_group(app, client, group):
     admin = make_user(app, email="admin@blitar.test", admin=True)
@@ -671,6 +734,7 @@ def boom_app(database_url):
         SQLALCHEMY_DATABASE_URI = database_url
 
     with side_app(BoomConfig) as boom:
+
         def explode():
             db.session.add(Group(name="Hantu", kind=GroupKind.farmer, village="X", district="Y"))
             db.session.flush()
@@ -695,8 +759,12 @@ def test_unexpected_api_error_is_json_500_without_a_traceback(app, db, boom_app)
     response = boom_app.test_client().get("/api/v1/boom", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     assert response.mimetype == "application/json"
-    assert response.json == {"code": 500, "status": "Internal Server Error",
-                             "message": "Something went wrong on our side. Please try again later.", "errors": {}}
+    assert response.json == {
+        "code": 500,
+        "status": "Internal Server Error",
+        "message": "Something went wrong on our side. Please try again later.",
+        "errors": {},
+    }
     raw = html(response)
     assert "Traceback" not in raw and "kaboom" not in raw
     assert count_of(app, Group) == 0
@@ -716,6 +784,7 @@ def test_a_body_over_the_size_limit_is_refused_with_413(app, client, coordinator
 
 # --- CSRF -----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def csrf_app(database_url):
     class CsrfConfig(TestConfig):
@@ -733,8 +802,9 @@ def test_login_form_without_csrf_token_is_refused(app, db, csrf_app, coordinator
     assert t(app, "The request is malformed.") in html(response)
     assert not logged_in(browser)
     token = csrf_token(browser.get("/login"))
-    response = browser.post("/login", data={"login": "ketua@blitar.test", "password": PASSWORD,
-                                            "csrf_token": "x" + token})
+    response = browser.post(
+        "/login", data={"login": "ketua@blitar.test", "password": PASSWORD, "csrf_token": "x" + token}
+    )
     assert response.status_code == 400
     response = browser.post("/login", data={"login": "ketua@blitar.test", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
@@ -779,6 +849,7 @@ def test_logout_and_invite_without_csrf_token_are_refused(app, db, csrf_app, gro
 
 # --- cookies and headers ----------------------------------------------------------------
 
+
 def test_a_remember_me_cookie_alone_still_logs_in_and_no_cookie_makes_no_session(app, client, coordinator):
     response = client.get("/")
     assert "Set-Cookie" not in response.headers and t(app, "Log in") in html(response)
@@ -821,9 +892,12 @@ def test_production_cookies_are_secure(app, db, coordinator, monkeypatch, databa
         browser = prod.test_client()
         token = csrf_token(browser.get("/login", base_url="https://localhost"))
         # Over HTTPS, Flask-WTF also wants a same-site Referer, as a browser sends.
-        response = browser.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
-                                data={"login": "ketua@blitar.test", "password": PASSWORD, "remember": "y",
-                                      "csrf_token": token})
+        response = browser.post(
+            "/login",
+            base_url="https://localhost",
+            headers={"Referer": "https://localhost/login"},
+            data={"login": "ketua@blitar.test", "password": PASSWORD, "remember": "y", "csrf_token": token},
+        )
         assert response.status_code == 302
         for name in ("session", "remember_token"):
             cookie = set_cookie(response, name)
@@ -861,20 +935,26 @@ def test_a_nul_character_in_any_form_is_a_4xx_or_a_form_error_never_a_500(app, c
         "login email": page_login(anonymous, "ketua\x00@blitar.test"),
         "login phone": page_login(anonymous, "0811\x001111111"),
         "login password": page_login(anonymous, "ketua@blitar.test", "rahasia\x00123"),
-        "register": anonymous.post("/register", data={"name": NUL, "email": "s\x00@blitar.test",
-                                                      "phone": "0812\x00", "password": "rahasia\x00456"}),
+        "register": anonymous.post(
+            "/register",
+            data={"name": NUL, "email": "s\x00@blitar.test", "phone": "0812\x00", "password": "rahasia\x00456"},
+        ),
         "join": anonymous.post("/join", data={"code": "ABCD\x00EFGH", "phone": "0812\x00", "password": "x\x00" * 5}),
         "lang next": anonymous.get("/lang/en", query_string={"next": "/\x00"}),
     }
     page_login(client, "ketua@blitar.test")
     answers |= {
-        "new group": client.post("/groups/new", data={**GROUP_FORM, "name": NUL, "village": "Desa\x00",
-                                                      "description": "a\x00b"}),
+        "new group": client.post(
+            "/groups/new", data={**GROUP_FORM, "name": NUL, "village": "Desa\x00", "description": "a\x00b"}
+        ),
         "edit group": client.post(f"/groups/{group.id}/edit", data={**GROUP_FORM, "pickup_point": "Balai\x00"}),
-        "add member": client.post(f"/groups/{group.id}/members", data={"name": NUL, "phone": "0812\x003456",
-                                                                       "email": "a\x00@b.test", "role": "member"}),
-        "edit member": client.post(f"/groups/{group.id}/members/{siti.id}/edit",
-                                   data=_member_form(NUL, "0812-3456-7890", email="s\x00@b.test")),
+        "add member": client.post(
+            f"/groups/{group.id}/members",
+            data={"name": NUL, "phone": "0812\x003456", "email": "a\x00@b.test", "role": "member"},
+        ),
+        "edit member": client.post(
+            f"/groups/{group.id}/members/{siti.id}/edit", data=_member_form(NUL, "0812-3456-7890", email="s\x00@b.test")
+        ),
         "verify": client.post(f"/groups/{group.id}/verify", data={"verified": "\x00"}),
     }
     for what, response in answers.items():

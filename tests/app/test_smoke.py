@@ -19,12 +19,20 @@ def test_database_is_empty_between_tests(app, client):
 def test_openapi_document_lists_the_foundation_endpoints(client):
     spec = client.get("/api/v1/openapi.json").json
     paths = spec["paths"]
-    for path, method in [("/api/v1/auth/register", "post"), ("/api/v1/auth/login", "post"),
-                         ("/api/v1/auth/logout", "post"), ("/api/v1/auth/token", "post"), ("/api/v1/me", "get"),
-                         ("/api/v1/groups", "post"), ("/api/v1/groups", "get"), ("/api/v1/groups/{group_id}", "get"),
-                         ("/api/v1/groups/{group_id}", "patch"), ("/api/v1/groups/{group_id}/members", "get"),
-                         ("/api/v1/groups/{group_id}/members", "post"),
-                         ("/api/v1/groups/{group_id}/members/{member_id}", "patch")]:
+    for path, method in [
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/token", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/groups", "post"),
+        ("/api/v1/groups", "get"),
+        ("/api/v1/groups/{group_id}", "get"),
+        ("/api/v1/groups/{group_id}", "patch"),
+        ("/api/v1/groups/{group_id}/members", "get"),
+        ("/api/v1/groups/{group_id}/members", "post"),
+        ("/api/v1/groups/{group_id}/members/{member_id}", "patch"),
+    ]:
         assert method in paths[path], f"{method.upper()} {path} missing from the OpenAPI document"
     page = spec["components"]["schemas"]["GroupPage"]["properties"]
     assert set(page) == {"items", "page", "per_page", "total"}

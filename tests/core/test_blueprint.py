@@ -1,4 +1,5 @@
 """The API blueprint's JSON reader and dict_dumper, against the library behaviour they stand on."""
+
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -24,8 +25,11 @@ def _load(parser, body: str):
         return parser.load_json(ctx.request, Named())
 
 
-@pytest.mark.parametrize(("body", "error"), [(DEEP, RecursionError), (LONG_INTEGER, ValueError)],
-                         ids=["nested-100000-deep", "5000-digit-integer"])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [(DEEP, RecursionError), (LONG_INTEGER, ValueError)],
+    ids=["nested-100000-deep", "5000-digit-integer"],
+)
 def test_webargs_lets_through_what_json_loads_raises_besides_a_decode_error(body, error):
     """webargs 8.7 turns a JSONDecodeError into 400, and nothing else: why SafeJSONParser exists."""
     with pytest.raises(error):

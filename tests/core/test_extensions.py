@@ -1,5 +1,6 @@
 """The request class hides a bearer API request's cookies, which Flask-Login would otherwise read first; a request
 with nothing to sign it in by is known to be anonymous without asking Flask-Login."""
+
 from flask import Flask, session
 from flask_login import LoginManager, UserMixin, current_user, login_user
 
@@ -66,9 +67,14 @@ def test_a_request_may_be_signed_in_by_a_cookie_a_token_or_what_it_put_in_its_se
     app = Flask(__name__)
     app.secret_key = "test"
     app.request_class = Request
-    cases = [("/catalog", {}, False), ("/catalog", {"Cookie": "session=abc"}, True),
-             ("/catalog", {"Cookie": "remember_token=abc"}, True), ("/catalog", {"Cookie": "lang=en"}, False),
-             ("/api/v1/me", {"Authorization": "Bearer pk_x"}, True), ("/catalog", {"Authorization": "Bearer x"}, False)]
+    cases = [
+        ("/catalog", {}, False),
+        ("/catalog", {"Cookie": "session=abc"}, True),
+        ("/catalog", {"Cookie": "remember_token=abc"}, True),
+        ("/catalog", {"Cookie": "lang=en"}, False),
+        ("/api/v1/me", {"Authorization": "Bearer pk_x"}, True),
+        ("/catalog", {"Authorization": "Bearer x"}, False),
+    ]
     for path, headers, expected in cases:
         with app.test_request_context(path, headers=headers) as ctx:
             assert may_be_signed_in(ctx.request) is expected, (path, headers)

@@ -1,4 +1,5 @@
 """The books: balanced entries only, nothing edited away, and a check that finds what does not agree."""
+
 from decimal import Decimal
 from fractions import Fraction
 
@@ -76,13 +77,21 @@ def test_post_refuses_unbalanced_single_or_non_integer_entries_and_writes_nothin
 
 def test_post_appends_a_balanced_entry_and_opens_its_accounts(app, group_id):
     with app.app_context():
-        entry = ledger.post(group_id, "payment", {ledger.CASH: 25000, ledger.PAYMENTS_CLEARING: -25000},
-                            source="payment", source_id=7, memo="order 7")
+        entry = ledger.post(
+            group_id,
+            "payment",
+            {ledger.CASH: 25000, ledger.PAYMENTS_CLEARING: -25000},
+            source="payment",
+            source_id=7,
+            memo="order 7",
+        )
         ledger.post(group_id, "payment", [(ledger.BANK, 5000), (ledger.CASH, 5000), (ledger.PAYMENTS_CLEARING, -10000)])
         db.session.commit()
 
         assert sorted((p.account.key, p.amount) for p in entry.postings) == [
-            (ledger.CASH, 25000), (ledger.PAYMENTS_CLEARING, -25000)]
+            (ledger.CASH, 25000),
+            (ledger.PAYMENTS_CLEARING, -25000),
+        ]
         assert ledger.balances(group_id) == {ledger.BANK: 5000, ledger.CASH: 30000, ledger.PAYMENTS_CLEARING: -35000}
         assert ledger.balance(group_id, ledger.CASH) == 30000
         assert ledger.balance(group_id, "never_used") == 0
@@ -92,8 +101,9 @@ def test_post_appends_a_balanced_entry_and_opens_its_accounts(app, group_id):
 
 def test_a_reversal_mirrors_its_entry_and_an_entry_is_reversed_once(app, group_id):
     with app.app_context():
-        entry = ledger.post(group_id, "payment", {ledger.CASH: 25000, ledger.PAYMENTS_CLEARING: -25000},
-                            source="payment", source_id=7)
+        entry = ledger.post(
+            group_id, "payment", {ledger.CASH: 25000, ledger.PAYMENTS_CLEARING: -25000}, source="payment", source_id=7
+        )
         db.session.flush()
 
         mirror = ledger.reverse(entry, memo="salah catat")
@@ -102,7 +112,9 @@ def test_a_reversal_mirrors_its_entry_and_an_entry_is_reversed_once(app, group_i
         assert mirror.reverses_id == entry.id and mirror.kind == "reversal"
         assert (mirror.source, mirror.source_id) == ("payment", 7)
         assert sorted((p.account.key, p.amount) for p in mirror.postings) == [
-            (ledger.CASH, -25000), (ledger.PAYMENTS_CLEARING, 25000)]
+            (ledger.CASH, -25000),
+            (ledger.PAYMENTS_CLEARING, 25000),
+        ]
         assert ledger.balances(group_id) == {ledger.CASH: 0, ledger.PAYMENTS_CLEARING: 0}
         assert ledger.source_postings("payment", [7]) == {7: 0}
         assert ledger.check_all() == []
@@ -120,14 +132,20 @@ def test_an_account_is_opened_once_per_group_and_key(app, group_id):
         for gid in (group_id, group_id, other):
             ledger.post(gid, "payment", {ledger.CASH: 1, ledger.PAYMENTS_CLEARING: -1})
         db.session.commit()
-        keys = db.session.execute(select(ledger.Account.group_id, ledger.Account.key)
-                                  .order_by(ledger.Account.group_id, ledger.Account.key)).all()
-        assert [tuple(k) for k in keys] == [(group_id, ledger.CASH), (group_id, ledger.PAYMENTS_CLEARING),
-                                            (other, ledger.CASH), (other, ledger.PAYMENTS_CLEARING)]
+        keys = db.session.execute(
+            select(ledger.Account.group_id, ledger.Account.key).order_by(ledger.Account.group_id, ledger.Account.key)
+        ).all()
+        assert [tuple(k) for k in keys] == [
+            (group_id, ledger.CASH),
+            (group_id, ledger.PAYMENTS_CLEARING),
+            (other, ledger.CASH),
+            (other, ledger.PAYMENTS_CLEARING),
+        ]
         assert ledger.balance(group_id, ledger.CASH) == 2 and ledger.balance(other, ledger.CASH) == 1
 
 
 # --- nothing is edited away ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def paid_and_refunded(app, client, market):
@@ -147,8 +165,12 @@ def test_money_tables_refuse_update_and_delete(app, paid_and_refunded):
             refused(f"UPDATE {table} SET id = id")
             refused(f"DELETE FROM {table}")
             refused(f"DELETE FROM {table} WHERE id = (SELECT max(id) FROM {table})")
-        for statement in ("UPDATE journal_postings SET amount = amount + 1", "UPDATE payments SET amount = 1",
-                          "UPDATE refunds SET reason = 'lain'", "UPDATE journal_entries SET group_id = group_id"):
+        for statement in (
+            "UPDATE journal_postings SET amount = amount + 1",
+            "UPDATE payments SET amount = 1",
+            "UPDATE refunds SET reason = 'lain'",
+            "UPDATE journal_entries SET group_id = group_id",
+        ):
             refused(statement)
         assert {table: db.session.scalar(text(f"SELECT count(*) FROM {table}")) for table in APPEND_ONLY} == before
     assert problems(app) == []
@@ -156,15 +178,22 @@ def test_money_tables_refuse_update_and_delete(app, paid_and_refunded):
 
 # --- the check --------------------------------------------------------------------------------
 
+
 def test_books_are_clean_after_payments_and_refunds_and_balance_per_account(app, paid_and_refunded, market):
     with app.app_context():
         assert ledger.check_all() == []
         assert ledger.balances(market.tani.id) == {
-            ledger.CASH: 50000 - 15000, ledger.BANK: 40000, ledger.PAYMENTS_CLEARING: -90000, ledger.REFUNDS: 15000}
+            ledger.CASH: 50000 - 15000,
+            ledger.BANK: 40000,
+            ledger.PAYMENTS_CLEARING: -90000,
+            ledger.REFUNDS: 15000,
+        }
         assert sum(ledger.balances(market.tani.id).values()) == 0
         unbalanced = db.session.execute(
-            select(ledger.Posting.entry_id, func.sum(ledger.Posting.amount), func.count(ledger.Posting.id))
-            .group_by(ledger.Posting.entry_id)).all()
+            select(ledger.Posting.entry_id, func.sum(ledger.Posting.amount), func.count(ledger.Posting.id)).group_by(
+                ledger.Posting.entry_id
+            )
+        ).all()
         assert len(unbalanced) == 3 == entry_count()
         assert all(total == 0 and postings >= 2 for _, total, postings in unbalanced)
 
@@ -177,8 +206,11 @@ def test_cash_payment_then_refund_move_the_right_accounts(app, client, market):
         assert ledger.balances(market.tani.id) == {ledger.CASH: 60000, ledger.PAYMENTS_CLEARING: -60000}
     refunded(client, order["id"], market.lead, {"amount": 25000, "reason": "Kurang timbang"})
     with app.app_context():
-        assert ledger.balances(market.tani.id) == {ledger.CASH: 35000, ledger.PAYMENTS_CLEARING: -60000,
-                                                   ledger.REFUNDS: 25000}
+        assert ledger.balances(market.tani.id) == {
+            ledger.CASH: 35000,
+            ledger.PAYMENTS_CLEARING: -60000,
+            ledger.REFUNDS: 25000,
+        }
         payment = db.session.scalar(select(Payment))
         refund = db.session.scalar(select(Refund))
         assert ledger.source_postings("payment", [payment.id], ledger.CASH) == {payment.id: 60000}
@@ -205,8 +237,7 @@ def test_the_check_finds_an_unbalanced_posting_inserted_behind_its_back(app, pai
         entry = db.session.scalar(select(ledger.JournalEntry).order_by(ledger.JournalEntry.id))
         [account_id] = [p.account_id for p in entry.postings if p.account.key == ledger.PAYMENTS_CLEARING]
         entry_id, payment_id = entry.id, entry.source_id
-        raw("INSERT INTO journal_postings (entry_id, account_id, amount) VALUES (:e, :a, 5)", e=entry_id,
-            a=account_id)
+        raw("INSERT INTO journal_postings (entry_id, account_id, amount) VALUES (:e, :a, 5)", e=entry_id, a=account_id)
 
     found = problems(app)
 
@@ -216,8 +247,10 @@ def test_the_check_finds_an_unbalanced_posting_inserted_behind_its_back(app, pai
 
 def test_the_check_finds_an_entry_without_postings(app, paid_and_refunded, market):
     with app.app_context():
-        raw("INSERT INTO journal_entries (group_id, kind, created_at) VALUES (:g, 'payment', CURRENT_TIMESTAMP)",
-            g=market.tani.id)
+        raw(
+            "INSERT INTO journal_entries (group_id, kind, created_at) VALUES (:g, 'payment', CURRENT_TIMESTAMP)",
+            g=market.tani.id,
+        )
         lonely = db.session.scalar(select(func.max(ledger.JournalEntry.id)))
 
     assert f"entry {lonely}: has 0 posting(s)" in problems(app)

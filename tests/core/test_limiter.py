@@ -1,5 +1,6 @@
 """ViewLimiter: limits on views are checked by their decorators; nothing is checked before every request, and
 limits that only such a check would apply are refused."""
+
 import pytest
 from flask import Blueprint, Flask
 from flask_limiter import Limiter

@@ -1,21 +1,31 @@
 """Rupiah: formatting, strict parsing and exact splitting (core/money.py)."""
+
 from fractions import Fraction
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.money import (MAX_AMOUNT, MoneyError, format_rupiah, parse_rupiah, split_among_members,
-                        split_largest_remainder)
+from core.money import MAX_AMOUNT, MoneyError, format_rupiah, parse_rupiah, split_among_members, split_largest_remainder
 
 amounts = st.integers(min_value=0, max_value=MAX_AMOUNT)
 weights_lists = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(any)
 
 
-@pytest.mark.parametrize("amount,shown", [
-    (0, "Rp0"), (7, "Rp7"), (999, "Rp999"), (1000, "Rp1.000"), (12500, "Rp12.500"), (1234567, "Rp1.234.567"),
-    (-5000, "-Rp5.000"), (-1, "-Rp1"), (MAX_AMOUNT, "Rp1.000.000.000.000.000"),
-])
+@pytest.mark.parametrize(
+    "amount,shown",
+    [
+        (0, "Rp0"),
+        (7, "Rp7"),
+        (999, "Rp999"),
+        (1000, "Rp1.000"),
+        (12500, "Rp12.500"),
+        (1234567, "Rp1.234.567"),
+        (-5000, "-Rp5.000"),
+        (-1, "-Rp1"),
+        (MAX_AMOUNT, "Rp1.000.000.000.000.000"),
+    ],
+)
 def test_format_rupiah_groups_thousands_with_dots(amount, shown):
     assert format_rupiah(amount) == shown
 
@@ -26,22 +36,69 @@ def test_format_rupiah_refuses_anything_but_an_int(value):
         format_rupiah(value)
 
 
-@pytest.mark.parametrize("value,amount", [
-    (12500, 12500), (0, 0), ("12500", 12500), ("12.500", 12500), ("Rp12.500", 12500), ("Rp 12.500", 12500),
-    ("rp12.500", 12500), ("Rp\u00a012.500", 12500), ("  1.234.567 ", 1234567), ("Rp0", 0), ("1.000", 1000),
-    ("0" * 40 + "12500", 12500),
-    (MAX_AMOUNT, MAX_AMOUNT), (str(MAX_AMOUNT), MAX_AMOUNT),
-])
+@pytest.mark.parametrize(
+    "value,amount",
+    [
+        (12500, 12500),
+        (0, 0),
+        ("12500", 12500),
+        ("12.500", 12500),
+        ("Rp12.500", 12500),
+        ("Rp 12.500", 12500),
+        ("rp12.500", 12500),
+        ("Rp\u00a012.500", 12500),
+        ("  1.234.567 ", 1234567),
+        ("Rp0", 0),
+        ("1.000", 1000),
+        ("0" * 40 + "12500", 12500),
+        (MAX_AMOUNT, MAX_AMOUNT),
+        (str(MAX_AMOUNT), MAX_AMOUNT),
+    ],
+)
 def test_parse_rupiah_accepts_what_people_type(value, amount):
     assert parse_rupiah(value) == amount
     assert type(parse_rupiah(value)) is int
 
 
-@pytest.mark.parametrize("value", [
-    "12,50", "12.5", "1.23", "12.50", "1.2345", "12.500,00", "1,000", ".500", "500.", "1..000", -1, "-1", "-Rp5.000",
-    "abc", "", "   ", "Rp", "12 500", "1e3", "١٢٣", "１２.５００", "\u00b2", True, False, 1.5, 12500.0, None, [12500],
-    Fraction(12500), MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.000.001", "9" * 5000, "1" + ".000" * 2000,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "12,50",
+        "12.5",
+        "1.23",
+        "12.50",
+        "1.2345",
+        "12.500,00",
+        "1,000",
+        ".500",
+        "500.",
+        "1..000",
+        -1,
+        "-1",
+        "-Rp5.000",
+        "abc",
+        "",
+        "   ",
+        "Rp",
+        "12 500",
+        "1e3",
+        "١٢٣",
+        "１２.５００",
+        "\u00b2",
+        True,
+        False,
+        1.5,
+        12500.0,
+        None,
+        [12500],
+        Fraction(12500),
+        MAX_AMOUNT + 1,
+        str(MAX_AMOUNT + 1),
+        "Rp1.000.000.000.000.001",
+        "9" * 5000,
+        "1" + ".000" * 2000,
+    ],
+)
 def test_parse_rupiah_refuses_anything_but_a_whole_non_negative_amount(value):
     with pytest.raises(MoneyError):
         parse_rupiah(value)
@@ -59,6 +116,7 @@ def test_format_then_parse_gives_the_amount_back(amount):
 
 
 # --- splitting --------------------------------------------------------------------
+
 
 @given(total=amounts, weights=weights_lists)
 def test_largest_remainder_sums_to_the_total_and_each_part_is_floor_or_ceil(total, weights):
@@ -87,15 +145,18 @@ def test_largest_remainder_gives_extra_units_to_the_largest_remainders_ties_to_t
                 assert remainders[j] > remainders[i] or (remainders[j] == remainders[i] and j < i)
 
 
-@pytest.mark.parametrize("total,weights,parts", [
-    (100, [1, 1, 1], [34, 33, 33]),
-    (2, [1, 1, 1], [1, 1, 0]),
-    (10, [1, 2, 3, 4], [1, 2, 3, 4]),
-    (7, [1, 1], [4, 3]),
-    (5, [0, 1, 0, 1], [0, 3, 0, 2]),
-    (0, [3, 5], [0, 0]),
-    (1, [1, 3], [0, 1]),
-])
+@pytest.mark.parametrize(
+    "total,weights,parts",
+    [
+        (100, [1, 1, 1], [34, 33, 33]),
+        (2, [1, 1, 1], [1, 1, 0]),
+        (10, [1, 2, 3, 4], [1, 2, 3, 4]),
+        (7, [1, 1], [4, 3]),
+        (5, [0, 1, 0, 1], [0, 3, 0, 2]),
+        (0, [3, 5], [0, 0]),
+        (1, [1, 3], [0, 1]),
+    ],
+)
 def test_largest_remainder_examples(total, weights, parts):
     assert split_largest_remainder(total, weights) == parts
 
@@ -106,8 +167,9 @@ def test_largest_remainder_refuses_weights_with_nothing_to_split_over(weights):
         split_largest_remainder(100, weights)
 
 
-percents = st.one_of(st.integers(min_value=0, max_value=100),
-                     st.fractions(min_value=0, max_value=100, max_denominator=1000))
+percents = st.one_of(
+    st.integers(min_value=0, max_value=100), st.fractions(min_value=0, max_value=100, max_denominator=1000)
+)
 
 
 @given(net=amounts, percent=percents, weights=weights_lists)

@@ -5,6 +5,7 @@ would). Reads inside reads_first() go on meanwhile; the first statement after
 the block, or a write inside it, waits its turn and then sees what the other
 committed, and never fails with SQLITE_BUSY.
 """
+
 import sqlite3
 import threading
 import time
@@ -12,8 +13,8 @@ import time
 import pytest
 from sqlalchemy import func, select, update
 
-from core.database import reads_first
 from accounts.models import User
+from core.database import reads_first
 from core.extensions import db
 from tests.factories import make_user
 

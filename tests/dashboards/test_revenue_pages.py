@@ -4,6 +4,7 @@ The data is made through the API as people make it: a coordinator records what
 members bring, a buyer orders, the coordinator confirms, packs and hands over
 against cash (which accrues the members' earnings), and refunds.
 """
+
 import re
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -13,15 +14,15 @@ import pytest
 from babel.dates import format_date
 from sqlalchemy import event
 
-from core import ledger
 from accounts.models import User
+from core import ledger
 from core.extensions import db
 from core.formatting import WIB
+from dashboards import reports
 from groups.models import Group
+from marketplace.models import OrderEvent, OrderStatus
 from revenue.models import Payout, PayoutMethod, SplitPolicy
 from revenue.services.accrual import member_account
-from dashboards import reports
-from marketplace.models import OrderEvent, OrderStatus
 from tests.factories import count, make_member
 from tests.marketplace.test_marketplace_api import (  # noqa: F401  (market is a fixture)
     API,
@@ -33,8 +34,7 @@ from tests.marketplace.test_marketplace_api import (  # noqa: F401  (market is a
     placed,
 )
 from tests.marketplace.test_marketplace_pages import page_login
-from tests.pages import html
-from tests.pages import t
+from tests.pages import html, t
 
 TERONG_2KG = 15000  # two kilos of aubergine at Rp7.500
 CABAI_1KG = 45000
@@ -58,19 +58,35 @@ def complete_order(client, buyer, lead, *lines) -> int:
 
 
 def refund(client, order_id, who, amount) -> None:
-    response = client.post(f"{API}/orders/{order_id}/refunds", headers=who.headers,
-                           json={"amount": amount, "reason": "Sebagian busuk", "method": "cash"})
+    response = client.post(
+        f"{API}/orders/{order_id}/refunds",
+        headers=who.headers,
+        json={"amount": amount, "reason": "Sebagian busuk", "method": "cash"},
+    )
     assert response.status_code == 201, response.json
 
 
 def pay_out(app, group_id, member_id, amount) -> None:
     """The group hands a member cash from their balance: a journal entry and its Payout row."""
     with app.app_context():
-        entry = ledger.post(group_id, "payout", {member_account(member_id): amount, ledger.CASH: -amount},
-                            source="payout", memo="cash handed over")
+        entry = ledger.post(
+            group_id,
+            "payout",
+            {member_account(member_id): amount, ledger.CASH: -amount},
+            source="payout",
+            memo="cash handed over",
+        )
         db.session.flush()
-        db.session.add(Payout(group_id=group_id, member_id=member_id, amount=amount, method=PayoutMethod.cash,
-                              reference="kuitansi 12", entry_id=entry.id))
+        db.session.add(
+            Payout(
+                group_id=group_id,
+                member_id=member_id,
+                amount=amount,
+                method=PayoutMethod.cash,
+                reference="kuitansi 12",
+                entry_id=entry.id,
+            )
+        )
         db.session.commit()
 
 
@@ -85,8 +101,9 @@ def sales(app, client, market):
     with app.app_context():
         db.session.get(Group, market.jahit.id).village = "Gembongan"
         db.session.commit()
-    terong = create_product(client, market.tani, market.lead.headers, name="Terong ungu", kind="produce",
-                            unit="kg", unit_price=7500)["variants"][0]["id"]
+    terong = create_product(
+        client, market.tani, market.lead.headers, name="Terong ungu", kind="produce", unit="kg", unit_price=7500
+    )["variants"][0]["id"]
     plain = SimpleNamespace(id=market.plain.member_id)
     contribute(client, market.tani, market.lead.headers, terong, plain, "5")
     terong_order = complete_order(client, market.buyer, market.lead, (terong, "2"))
@@ -94,17 +111,18 @@ def sales(app, client, market):
     refund(client, cabai_order, market.lead, REFUND)
     daster_order = complete_order(client, market.buyer, market.jahit_lead, (market.daster, 1))
     pay_out(app, market.tani.id, market.plain.member_id, PAYOUT)
-    return SimpleNamespace(terong=terong, terong_order=terong_order, cabai_order=cabai_order,
-                           daster_order=daster_order)
+    return SimpleNamespace(terong=terong, terong_order=terong_order, cabai_order=cabai_order, daster_order=daster_order)
 
 
 @pytest.fixture
 def as_user(make_client):
     """A browser logged in as `who` (a person of the market fixture)."""
+
     def login(who):
         browser = make_client()
         page_login(browser, who.user)
         return browser
+
     return login
 
 
@@ -120,11 +138,14 @@ def table(body: str, table_id: str) -> list[list[str]]:
     found = re.search(rf'<table[^>]*id="{table_id}".*?</table>', body, re.S)
     assert found, table_id
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", found.group(0), re.S)
-    return [[" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
-            for row in rows]
+    return [
+        [" ".join(re.sub(r"<[^>]+>", " ", c).split()) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        for row in rows
+    ]
 
 
 # --- a member's own earnings ---------------------------------------------------------------------
+
 
 def test_member_sees_what_they_gave_sold_earned_were_paid_and_are_owed(app, market, sales, as_user):
     browser = as_user(market.plain)
@@ -159,8 +180,7 @@ def test_member_does_not_see_another_members_earnings(app, market, sales, as_use
     assert cell(theirs, "data-earned") == "Rp0" and cell(theirs, "data-owed") == "Rp0"
 
 
-def test_a_buyer_in_no_group_gets_an_empty_earnings_page_and_a_visitor_the_login(app, client, market, sales,
-                                                                                  as_user):
+def test_a_buyer_in_no_group_gets_an_empty_earnings_page_and_a_visitor_the_login(app, client, market, sales, as_user):
     body = html(as_user(market.buyer).get("/me/earnings"))
     assert "data-earned" not in body and "Terong ungu" not in body
     response = client.get("/me/earnings")
@@ -173,6 +193,7 @@ def test_earnings_link_is_in_the_header_for_logged_in_people(app, client, market
 
 
 # --- the coordinator's revenue dashboard ---------------------------------------------------------
+
 
 def test_dashboard_shows_sales_by_month_as_a_chart_and_a_table(app, market, sales, as_user):
     response = as_user(market.lead).get(f"/groups/{market.tani.id}/revenue")
@@ -200,8 +221,10 @@ def test_dashboard_shows_sales_by_month_as_a_chart_and_a_table(app, market, sale
     assert "Daster batik" not in body  # another group's sale
 
 
-@pytest.mark.parametrize("who, status", [("lead", 200), ("treasurer", 200), ("admin", 200), ("plain", 403),
-                                         ("jahit_lead", 403), ("buyer", 403)])
+@pytest.mark.parametrize(
+    "who, status",
+    [("lead", 200), ("treasurer", 200), ("admin", 200), ("plain", 403), ("jahit_lead", 403), ("buyer", 403)],
+)
 def test_dashboard_is_for_the_groups_coordinator_treasurer_and_the_admin(app, market, as_user, who, status):
     response = as_user(getattr(market, who)).get(f"/groups/{market.tani.id}/revenue")
     assert response.status_code == status
@@ -237,18 +260,20 @@ def test_months_are_counted_on_the_wib_clock(app, market, sales):
 
 
 def test_recent_months_run_back_over_the_year_end():
-    assert reports.recent_months(3, today=date(2026, 2, 14)) == [date(2025, 12, 1), date(2026, 1, 1),
-                                                                  date(2026, 2, 1)]
+    assert reports.recent_months(3, today=date(2026, 2, 14)) == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1)]
     assert len(reports.recent_months()) == 12
 
 
 # --- the split policy ----------------------------------------------------------------------------
 
+
 def versions(app, group_id) -> list[tuple]:
     """The group's split policy versions as stored: (version, method, basis points, made by)."""
     with app.app_context():
-        return [(p.version, p.method.value, p.fund_basis_points, p.created_by_id) for p in
-                db.session.query(SplitPolicy).filter_by(group_id=group_id).order_by(SplitPolicy.version)]
+        return [
+            (p.version, p.method.value, p.fund_basis_points, p.created_by_id)
+            for p in db.session.query(SplitPolicy).filter_by(group_id=group_id).order_by(SplitPolicy.version)
+        ]
 
 
 def test_coordinator_sets_a_new_policy_version_with_the_form(app, market, as_user):
@@ -256,8 +281,9 @@ def test_coordinator_sets_a_new_policy_version_with_the_form(app, market, as_use
     page = html(browser.get(f"/groups/{market.tani.id}/revenue"))
     assert f'action="/groups/{market.tani.id}/revenue/policy"' in page
 
-    response = browser.post(f"/groups/{market.tani.id}/revenue/policy",
-                            data={"method": "equal", "group_fund_percent": "10,5"})
+    response = browser.post(
+        f"/groups/{market.tani.id}/revenue/policy", data={"method": "equal", "group_fund_percent": "10,5"}
+    )
 
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/groups/{market.tani.id}/revenue#policy")
@@ -276,16 +302,22 @@ def test_only_the_coordinator_may_post_a_new_policy(app, market, as_user, who):
     if who == "treasurer":
         assert 'id="policy-form"' not in html(browser.get(f"/groups/{market.tani.id}/revenue"))
 
-    response = browser.post(f"/groups/{market.tani.id}/revenue/policy",
-                            data={"method": "equal", "group_fund_percent": "20"})
+    response = browser.post(
+        f"/groups/{market.tani.id}/revenue/policy", data={"method": "equal", "group_fund_percent": "20"}
+    )
 
     assert response.status_code == 403
     assert count(app, SplitPolicy) == 0
 
 
-@pytest.mark.parametrize("data, field", [({"method": "equal", "group_fund_percent": "150"}, "group_fund_percent"),
-                                         ({"method": "equal", "group_fund_percent": "1,234"}, "group_fund_percent"),
-                                         ({"method": "luck", "group_fund_percent": "5"}, "method")])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"method": "equal", "group_fund_percent": "150"}, "group_fund_percent"),
+        ({"method": "equal", "group_fund_percent": "1,234"}, "group_fund_percent"),
+        ({"method": "luck", "group_fund_percent": "5"}, "method"),
+    ],
+)
 def test_a_bad_policy_is_shown_beside_the_form_and_changes_nothing(app, market, as_user, data, field):
     response = as_user(market.lead).post(f"/groups/{market.tani.id}/revenue/policy", data=data)
 
@@ -295,6 +327,7 @@ def test_a_bad_policy_is_shown_beside_the_form_and_changes_nothing(app, market, 
 
 
 # --- the district admin's overview ---------------------------------------------------------------
+
 
 def test_overview_counts_members_who_earned_sales_and_money_paid_out(app, market, sales, as_user):
     response = as_user(market.admin).get("/admin/overview")
@@ -310,10 +343,14 @@ def test_overview_counts_members_who_earned_sales_and_money_paid_out(app, market
     villages = {row[0]: row[1:] for row in table(body, "villages")[1:]}
     of = "%(earned)d of %(members)d"
     assert villages["Gembongan Sanankulon"] == ["1", t(app, of, earned=1, members=2), "Rp85.000", "Rp85.000", "Rp0"]
-    assert villages["Sumberejo Sanankulon"] == ["1", t(app, of, earned=2, members=5), "Rp55.000", "Rp55.000",
-                                                "Rp10.000"]
-    assert villages[t(app, "Total")] == ["2", t(app, of, earned=3, members=7), "Rp140.000", "Rp140.000",
-                                         "Rp10.000"]
+    assert villages["Sumberejo Sanankulon"] == [
+        "1",
+        t(app, of, earned=2, members=5),
+        "Rp55.000",
+        "Rp55.000",
+        "Rp10.000",
+    ]
+    assert villages[t(app, "Total")] == ["2", t(app, of, earned=3, members=7), "Rp140.000", "Rp140.000", "Rp10.000"]
     months = table(body, "months")
     assert months[1] == [this_month(), "3", "Rp140.000", "Rp140.000", "Rp10.000"]
     assert months[-1] == [t(app, "Total"), "3", "Rp140.000", "Rp140.000", "Rp10.000"]
@@ -329,6 +366,7 @@ def test_overview_is_for_the_district_admin_only(app, client, market, as_user):
 
 
 # --- page size: the queries do not grow with the data ----------------------------------------
+
 
 @contextmanager
 def selects(app):
@@ -349,8 +387,11 @@ def selects(app):
 
 
 def test_pages_run_as_many_queries_with_more_orders_members_and_payouts(app, client, market, sales, as_user):
-    pages = [(as_user(market.plain), "/me/earnings"), (as_user(market.lead), f"/groups/{market.tani.id}/revenue"),
-             (as_user(market.admin), "/admin/overview")]
+    pages = [
+        (as_user(market.plain), "/me/earnings"),
+        (as_user(market.lead), f"/groups/{market.tani.id}/revenue"),
+        (as_user(market.admin), "/admin/overview"),
+    ]
 
     def counts() -> list[int]:
         found = []
@@ -373,6 +414,7 @@ def test_pages_run_as_many_queries_with_more_orders_members_and_payouts(app, cli
 
 
 # --- languages -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/me/earnings", "/groups/{tani}/revenue", "/admin/overview"])
 def test_pages_are_in_indonesian_by_default_and_in_english_when_chosen(app, market, sales, as_user, path):

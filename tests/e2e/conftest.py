@@ -1,4 +1,5 @@
 """Browser tests: Playwright driving Debian's Chromium against a live server."""
+
 import os
 from pathlib import Path
 
@@ -7,8 +8,15 @@ import pytest
 from tests.live_server import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 
 

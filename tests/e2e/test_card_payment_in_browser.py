@@ -1,5 +1,6 @@
 """On a phone, in Indonesian: a buyer pays by card on the checkout's pay page with the Stripe.js that localstripe
 serves; the orders become paid only when localstripe's signed webhook reaches the app."""
+
 import re
 from types import SimpleNamespace
 
@@ -15,14 +16,24 @@ from tests.stock_helpers import contribute, make_product
 
 def test_buyer_pays_by_card_and_the_webhook_marks_the_order_paid(app, live_server, stripe_on, phone_page):
     catalog.clear_cache()
-    register_webhook(stripe_on, f"{live_server}/api/v1/stripe/webhook", SECRET,
-                     events=["payment_intent.succeeded", "payment_intent.payment_failed"])
+    register_webhook(
+        stripe_on,
+        f"{live_server}/api/v1/stripe/webhook",
+        SECRET,
+        events=["payment_intent.succeeded", "payment_intent.payment_failed"],
+    )
     coordinator = make_user(app, email="jahit@kub.test", name="Sri Wahyuni", phone=normalize_phone("0812-3300-0101"))
-    group = make_group(app, coordinator, name="KUB Jahit Sumberejo", kind="business", village="Sumberejo",
-                       district="Sanankulon", pickup_point="Balai Desa Sumberejo")
+    group = make_group(
+        app,
+        coordinator,
+        name="KUB Jahit Sumberejo",
+        kind="business",
+        village="Sumberejo",
+        district="Sanankulon",
+        pickup_point="Balai Desa Sumberejo",
+    )
     member = make_member(app, group, name="Siti Aminah")
-    daster, = make_product(app, coordinator, group, unit="pcs", labels=("Biru",), name="Daster batik",
-                           kind="garment")
+    (daster,) = make_product(app, coordinator, group, unit="pcs", labels=("Biru",), name="Daster batik", kind="garment")
     contribute(app, SimpleNamespace(user=coordinator, group=group, members=[member]), daster, "5")
     buyer = make_user(app, email="pembeli@warung.test", name="Bu Ratna")
     page = phone_page
@@ -72,6 +83,7 @@ def test_buyer_pays_by_card_and_the_webhook_marks_the_order_paid(app, live_serve
         from core.extensions import db
         from marketplace.models import Order
         from payments.models import Payment
+
         order = db.session.scalar(select(Order))
         assert (order.paid, order.total) == (order.total, order.total) and order.total > 0
         assert [p.method.value for p in db.session.scalars(select(Payment))] == ["card"]

@@ -1,4 +1,5 @@
 """A coordinator on a phone logs in, adds a member and sees them listed, in Indonesian."""
+
 from pathlib import Path
 
 from babel.support import Translations

@@ -1,4 +1,5 @@
 """On phones, in Indonesian: a buyer finds chilli, orders it for pickup, and the coordinator sees it in the queue."""
+
 import re
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
@@ -13,14 +14,22 @@ from tests.stock_helpers import contribute, make_product
 
 def test_buyer_orders_for_pickup_and_the_coordinator_sees_it(app, live_server, phone_page, browser):
     catalog.clear_cache()
-    coordinator = make_user(app, email="cabai@kelompok.test", name="Pak Suyono",
-                            phone=normalize_phone("0812-3300-0201"))
-    group = make_group(app, coordinator, name="Kelompok Tani Cabai Makmur", kind="farmer", village="Gembongan",
-                       district="Ponggok", pickup_point="Gudang kelompok, Dusun Gembongan",
-                       pickup_hours="Setiap hari 06.00–10.00")
+    coordinator = make_user(
+        app, email="cabai@kelompok.test", name="Pak Suyono", phone=normalize_phone("0812-3300-0201")
+    )
+    group = make_group(
+        app,
+        coordinator,
+        name="Kelompok Tani Cabai Makmur",
+        kind="farmer",
+        village="Gembongan",
+        district="Ponggok",
+        pickup_point="Gudang kelompok, Dusun Gembongan",
+        pickup_hours="Setiap hari 06.00–10.00",
+    )
     member = make_member(app, group, name="Pak Darmaji")
     setup = SimpleNamespace(user=coordinator, group=group, members=[member])
-    grade_a, = make_product(app, coordinator, group, unit="kg", labels=("Grade A",), name="Cabé rawit merah")
+    (grade_a,) = make_product(app, coordinator, group, unit="kg", labels=("Grade A",), name="Cabé rawit merah")
     make_product(app, coordinator, group, unit="kg", labels=("standard",), name="Gula kelapa", kind="processed")
     contribute(app, setup, grade_a, "10")
     buyer = make_user(app, email="pembeli@warung.test", name="Bu Ratna")

@@ -1,4 +1,5 @@
 """The groups API: groups, members, roles and invitations; who may see and change what."""
+
 from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
@@ -9,8 +10,18 @@ from accounts.models import User
 from core.extensions import db
 from core.types import utcnow
 from groups.models import Group, Invitation, Member
-from tests.factories import (assert_error, bearer, count, fetch, login, make_group, make_member,
-                             make_token, make_user, rows)
+from tests.factories import (
+    assert_error,
+    bearer,
+    count,
+    fetch,
+    login,
+    make_group,
+    make_member,
+    make_token,
+    make_user,
+    rows,
+)
 
 API = "/api/v1"
 PHONE = "+6281234567890"
@@ -38,18 +49,24 @@ def coordinated_group(app, **group_kwargs):
 def member_with_account(app, group, role="member"):
     """A member of `group` who has an account and a token."""
     person = actor(app)
-    record = make_member(app, group, name=f"Anggota {person.id}", user=person.user, role=role,
-                         phone=None, email=person.user.email)
+    record = make_member(
+        app, group, name=f"Anggota {person.id}", user=person.user, role=role, phone=None, email=person.user.email
+    )
     person.member_id = record.id
     return person
 
 
 def snapshot(app):
-    return {"groups": rows(app, Group), "members": rows(app, Member), "invitations": rows(app, Invitation),
-            "users": rows(app, User)}
+    return {
+        "groups": rows(app, Group),
+        "members": rows(app, Member),
+        "invitations": rows(app, Invitation),
+        "users": rows(app, User),
+    }
 
 
 # --- creating groups ----------------------------------------------------------
+
 
 def test_create_group_returns_201_and_caller_becomes_coordinator(app, client):
     founder = actor(app)
@@ -126,9 +143,20 @@ def test_create_group_with_empty_body_names_every_required_field(app, client):
     assert count(app, Group) == 0
 
 
-@pytest.mark.parametrize("field, value", [("name", 12345), ("name", "   "), ("name", "x" * 20_000), ("village", ""),
-                                          ("district", ["Sanankulon"]), ("description", "x" * 2001),
-                                          ("pickup_point", 7), ("verified", True), ("id", 5)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", 12345),
+        ("name", "   "),
+        ("name", "x" * 20_000),
+        ("village", ""),
+        ("district", ["Sanankulon"]),
+        ("description", "x" * 2001),
+        ("pickup_point", 7),
+        ("verified", True),
+        ("id", 5),
+    ],
+)
 def test_create_group_refuses_bad_field_with_422(app, client, field, value):
     founder = actor(app)
 
@@ -139,8 +167,16 @@ def test_create_group_refuses_bad_field_with_422(app, client, field, value):
     assert count(app, Member) == 0
 
 
-@pytest.mark.parametrize("field, value", [("name", "KUB\x00Jahit"), ("village", "\x00"), ("district", "Sanan\x1bkulon"),
-                                          ("description", "Menjahit\x00"), ("pickup_point", "Balai\x00desa")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("name", "KUB\x00Jahit"),
+        ("village", "\x00"),
+        ("district", "Sanan\x1bkulon"),
+        ("description", "Menjahit\x00"),
+        ("pickup_point", "Balai\x00desa"),
+    ],
+)
 def test_create_group_refuses_control_characters_with_422(app, client, field, value):
     founder = actor(app)
 
@@ -153,8 +189,9 @@ def test_create_group_refuses_control_characters_with_422(app, client, field, va
 def test_group_description_keeps_line_breaks(app, client):
     founder = actor(app)
 
-    response = client.post(f"{API}/groups", json=group_body(description="Baris satu\nBaris dua\tdan tab"),
-                           headers=founder.headers)
+    response = client.post(
+        f"{API}/groups", json=group_body(description="Baris satu\nBaris dua\tdan tab"), headers=founder.headers
+    )
 
     assert response.status_code == 201
     assert fetch(app, Group, response.json["id"]).description == "Baris satu\nBaris dua\tdan tab"
@@ -172,8 +209,12 @@ def test_create_group_refuses_json_array_with_422(app, client):
 def test_create_group_refuses_malformed_json_with_400(app, client):
     founder = actor(app)
 
-    response = client.post(f"{API}/groups", data='{"name": "KUB", "kind": "business",', headers=founder.headers,
-                           content_type="application/json")
+    response = client.post(
+        f"{API}/groups",
+        data='{"name": "KUB", "kind": "business",',
+        headers=founder.headers,
+        content_type="application/json",
+    )
 
     assert_error(response, 400)
     assert count(app, Group) == 0
@@ -185,8 +226,9 @@ def test_create_group_refuses_duplicate_name_in_same_village_with_409(app, clien
     other = actor(app)
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups", json=group_body(name="kub jahit MELATI", village="SUMBEREJO"),
-                           headers=other.headers)
+    response = client.post(
+        f"{API}/groups", json=group_body(name="kub jahit MELATI", village="SUMBEREJO"), headers=other.headers
+    )
 
     assert_error(response, 409, "name")
     assert snapshot(app) == before
@@ -224,6 +266,7 @@ def test_create_group_accepts_unicode_names(app, client, name):
 
 
 # --- listing and reading groups -----------------------------------------------
+
 
 def test_list_groups_has_pagination_shape(app, client):
     lead = make_user(app)
@@ -278,9 +321,18 @@ def test_list_groups_shows_verified_first(app, client):
     assert names == ["Z Sudah", "A Belum"]
 
 
-@pytest.mark.parametrize("query, field", [("per_page=101", "per_page"), ("per_page=0", "per_page"),
-                                          ("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"),
-                                          ("kind=shop", "kind"), ("q=" + "x" * 500, "q")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("per_page=101", "per_page"),
+        ("per_page=0", "per_page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("kind=shop", "kind"),
+        ("q=" + "x" * 500, "q"),
+    ],
+)
 def test_list_groups_refuses_bad_query_with_422(app, client, query, field):
     response = client.get(f"{API}/groups?{query}")
 
@@ -324,8 +376,9 @@ def test_list_groups_accepts_per_page_100(app, client):
 def test_list_groups_filters_by_q_kind_and_village(app, client):
     lead = make_user(app)
     melati = make_group(app, lead, name="KUB Jahit Melati", kind="business", village="Sumberejo", district="Sanankulon")
-    rejeki = make_group(app, lead, name="Poktan Sumber Rejeki", kind="farmer", village="Kalipucung",
-                        district="Sanankulon")
+    rejeki = make_group(
+        app, lead, name="Poktan Sumber Rejeki", kind="farmer", village="Kalipucung", district="Sanankulon"
+    )
     makmur = make_group(app, lead, name="Poktan Makmur", kind="farmer", village="Sumberejo", district="Kanigoro")
 
     def ids(query):
@@ -366,12 +419,19 @@ def test_get_unknown_group_is_404(app, client, group_id):
 
 # --- changing groups ----------------------------------------------------------
 
+
 def test_coordinator_patches_group(app, client):
     group, lead = coordinated_group(app)
 
-    response = client.patch(f"{API}/groups/{group.id}", headers=lead.headers,
-                            json={"description": "Menjahit seragam sekolah", "pickup_hours": "Senin-Jumat 08-15",
-                                  "name": "KUB Jahit Mawar"})
+    response = client.patch(
+        f"{API}/groups/{group.id}",
+        headers=lead.headers,
+        json={
+            "description": "Menjahit seragam sekolah",
+            "pickup_hours": "Senin-Jumat 08-15",
+            "name": "KUB Jahit Mawar",
+        },
+    )
 
     assert response.status_code == 200, response.json
     assert response.json["name"] == "KUB Jahit Mawar"
@@ -384,29 +444,41 @@ def test_coordinator_patches_group(app, client):
 def test_coordinator_sets_the_bank_account_buyers_transfer_to(app, client):
     group, lead = coordinated_group(app)
 
-    response = client.patch(f"{API}/groups/{group.id}", headers=lead.headers,
-                            json={"bank_name": "  BRI Unit Srengat ", "bank_account_number": " 0123-01-000456.50 1 ",
-                                  "bank_account_holder": "KUB Jahit Melati"})
+    response = client.patch(
+        f"{API}/groups/{group.id}",
+        headers=lead.headers,
+        json={
+            "bank_name": "  BRI Unit Srengat ",
+            "bank_account_number": " 0123-01-000456.50 1 ",
+            "bank_account_holder": "KUB Jahit Melati",
+        },
+    )
 
     assert response.status_code == 200, response.json
-    assert (response.json["bank_name"], response.json["bank_account_number"], response.json["bank_account_holder"]) \
-        == ("BRI Unit Srengat", "0123-01-000456.50 1", "KUB Jahit Melati")
+    assert (response.json["bank_name"], response.json["bank_account_number"], response.json["bank_account_holder"]) == (
+        "BRI Unit Srengat",
+        "0123-01-000456.50 1",
+        "KUB Jahit Melati",
+    )
     public = client.get(f"{API}/groups/{group.id}").json
     assert public["bank_account_number"] == "0123-01-000456.50 1"
     stored = fetch(app, Group, group.id)
     assert (stored.bank_name, stored.bank_account_holder) == ("BRI Unit Srengat", "KUB Jahit Melati")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"bank_account_number": "0123 4567 89x"}, "bank_account_number"),
-    ({"bank_account_number": "-0123"}, "bank_account_number"),
-    ({"bank_account_number": "０１２３"}, "bank_account_number"),
-    ({"bank_account_number": "1" * 41}, "bank_account_number"),
-    ({"bank_name": "B" * 101}, "bank_name"),
-    ({"bank_name": "BRI\nUnit"}, "bank_name"),
-    ({"bank_account_holder": "H" * 121}, "bank_account_holder"),
-    ({"bank_account_holder": 5}, "bank_account_holder"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"bank_account_number": "0123 4567 89x"}, "bank_account_number"),
+        ({"bank_account_number": "-0123"}, "bank_account_number"),
+        ({"bank_account_number": "０１２３"}, "bank_account_number"),
+        ({"bank_account_number": "1" * 41}, "bank_account_number"),
+        ({"bank_name": "B" * 101}, "bank_name"),
+        ({"bank_name": "BRI\nUnit"}, "bank_name"),
+        ({"bank_account_holder": "H" * 121}, "bank_account_holder"),
+        ({"bank_account_holder": 5}, "bank_account_holder"),
+    ],
+)
 def test_patch_group_refuses_a_bad_bank_account_with_422(app, client, body, field):
     group, lead = coordinated_group(app)
     before = snapshot(app)
@@ -491,9 +563,18 @@ def test_patch_group_to_a_taken_name_in_the_village_is_409(app, client):
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("body, field", [({"kind": "shop"}, "kind"), ({"name": ""}, "name"), ({"name": None}, "name"),
-                                         ({"name": 5}, "name"), ({"village": "   "}, "village"),
-                                         ({"verified": True}, "verified"), ({"created_by_id": 1}, "created_by_id")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"kind": "shop"}, "kind"),
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"name": 5}, "name"),
+        ({"village": "   "}, "village"),
+        ({"verified": True}, "verified"),
+        ({"created_by_id": 1}, "created_by_id"),
+    ],
+)
 def test_patch_group_refuses_bad_input_with_422(app, client, body, field):
     group, lead = coordinated_group(app)
     before = snapshot(app)
@@ -505,6 +586,7 @@ def test_patch_group_refuses_bad_input_with_422(app, client, body, field):
 
 
 # --- verifying groups ---------------------------------------------------------
+
 
 def test_district_admin_verifies_group(app, client):
     group, _lead = coordinated_group(app)
@@ -538,9 +620,11 @@ def test_district_admin_withdraws_verification(app, client):
 @pytest.mark.parametrize("who", ["coordinator", "member", "outsider"])
 def test_only_district_admin_may_verify_group(app, client, who):
     group, lead = coordinated_group(app)
-    headers = {"coordinator": lambda: lead.headers,
-               "member": lambda: member_with_account(app, group).headers,
-               "outsider": lambda: actor(app).headers}[who]()
+    headers = {
+        "coordinator": lambda: lead.headers,
+        "member": lambda: member_with_account(app, group).headers,
+        "outsider": lambda: actor(app).headers,
+    }[who]()
     before = snapshot(app)
 
     response = client.post(f"{API}/groups/{group.id}/verify", headers=headers, json={"verified": True})
@@ -577,13 +661,17 @@ def test_verify_unknown_group_is_404(app, client):
 
 # --- adding members -----------------------------------------------------------
 
-@pytest.mark.parametrize("phone", ["0812-3456-7890", "62 812 3456 7890", "+62 812-3456-7890", "081234567890",
-                                   "+6281234567890", "(0812) 3456.7890"])
+
+@pytest.mark.parametrize(
+    "phone",
+    ["0812-3456-7890", "62 812 3456 7890", "+62 812-3456-7890", "081234567890", "+6281234567890", "(0812) 3456.7890"],
+)
 def test_coordinator_adds_member_with_phone_in_any_form(app, client, phone):
     group, lead = coordinated_group(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", "phone": phone})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti Aminah", "phone": phone}
+    )
 
     assert response.status_code == 201, response.json
     body = response.json
@@ -597,14 +685,16 @@ def test_coordinator_adds_member_with_phone_in_any_form(app, client, phone):
     assert stored.user_id is None
 
 
-@pytest.mark.parametrize("phone", ["12345", "+1 202 555 0100", "abc", "0812", "08123456789012345678901",
-                                   "+62 812 abc", "62"])
+@pytest.mark.parametrize(
+    "phone", ["12345", "+1 202 555 0100", "abc", "0812", "08123456789012345678901", "+62 812 abc", "62"]
+)
 def test_add_member_refuses_malformed_phone_with_422(app, client, phone):
     group, lead = coordinated_group(app)
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", "phone": phone})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti Aminah", "phone": phone}
+    )
 
     assert_error(response, 422, "phone")
     assert snapshot(app) == before
@@ -615,18 +705,27 @@ def test_add_member_refuses_unknown_role_with_422(app, client, role):
     group, lead = coordinated_group(app)
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", "role": role})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti Aminah", "role": role}
+    )
 
     assert_error(response, 422, "role")
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("body, field", [({}, "name"), ({"name": ""}, "name"), ({"name": "  "}, "name"),
-                                         ({"name": 42}, "name"), ({"name": "x" * 20_000}, "name"),
-                                         ({"name": "Siti", "email": "bukan-email"}, "email"),
-                                         ({"name": "Siti", "active": False}, "active"),
-                                         ({"name": "Siti", "user_id": 1}, "user_id")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "  "}, "name"),
+        ({"name": 42}, "name"),
+        ({"name": "x" * 20_000}, "name"),
+        ({"name": "Siti", "email": "bukan-email"}, "email"),
+        ({"name": "Siti", "active": False}, "active"),
+        ({"name": "Siti", "user_id": 1}, "user_id"),
+    ],
+)
 def test_add_member_refuses_bad_input_with_422(app, client, body, field):
     group, lead = coordinated_group(app)
     before = snapshot(app)
@@ -637,14 +736,16 @@ def test_add_member_refuses_bad_input_with_422(app, client, body, field):
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("field, value", [("name", "Siti\x00"), ("email", "siti\x00@example.test"),
-                                          ("phone", "0812\x003456\x007890")])
+@pytest.mark.parametrize(
+    "field, value", [("name", "Siti\x00"), ("email", "siti\x00@example.test"), ("phone", "0812\x003456\x007890")]
+)
 def test_add_member_refuses_control_characters_with_422(app, client, field, value):
     group, lead = coordinated_group(app)
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", field: value})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti Aminah", field: value}
+    )
 
     assert_error(response, 422, field)
     assert snapshot(app) == before
@@ -654,8 +755,9 @@ def test_add_member_refuses_control_characters_with_422(app, client, field, valu
 def test_add_member_with_each_role(app, client, role):
     group, lead = coordinated_group(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", "role": role})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti Aminah", "role": role}
+    )
 
     assert response.status_code == 201
     assert fetch(app, Member, response.json["id"]).role == role
@@ -676,8 +778,11 @@ def test_add_member_with_email_of_existing_user_links_the_account(app, client, m
     group, lead = coordinated_group(app)
     siti = make_user(app, email="siti@example.test", name="Siti Aminah")
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Bu Siti", "email": "Siti@Example.TEST", "role": "treasurer"})
+    response = client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Bu Siti", "email": "Siti@Example.TEST", "role": "treasurer"},
+    )
 
     assert response.status_code == 201, response.json
     assert response.json["has_account"] is True
@@ -687,18 +792,25 @@ def test_add_member_with_email_of_existing_user_links_the_account(app, client, m
     login(siti_client, siti)
     memberships = siti_client.get(f"{API}/me").json["memberships"]
     assert [{k: m[k] for k in ("group_id", "member_id", "role")} for m in memberships] == [
-        {"group_id": group.id, "member_id": response.json["id"], "role": "treasurer"}]
+        {"group_id": group.id, "member_id": response.json["id"], "role": "treasurer"}
+    ]
 
 
 def test_add_member_refuses_duplicate_name_and_phone_with_409(app, client):
     group, lead = coordinated_group(app)
-    first = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                        json={"name": "Siti Aminah", "phone": "0812-3456-7890"})
+    first = client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Siti Aminah", "phone": "0812-3456-7890"},
+    )
     assert first.status_code == 201
     before = snapshot(app)
 
-    again = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                        json={"name": "siti aminah", "phone": "+62 812 3456 7890"})
+    again = client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "siti aminah", "phone": "+62 812 3456 7890"},
+    )
 
     assert_error(again, 409, "name")
     assert snapshot(app) == before
@@ -708,8 +820,10 @@ def test_add_member_refuses_duplicate_name_and_phone_with_409(app, client):
 
 def test_add_member_refuses_duplicate_name_without_phone_with_409(app, client):
     group, lead = coordinated_group(app)
-    assert client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                       json={"name": "Mbah Karto"}).status_code == 201
+    assert (
+        client.post(f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Mbah Karto"}).status_code
+        == 201
+    )
     before = snapshot(app)
 
     again = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Mbah Karto"})
@@ -720,11 +834,17 @@ def test_add_member_refuses_duplicate_name_without_phone_with_409(app, client):
 
 def test_add_member_allows_same_name_with_another_phone(app, client):
     group, lead = coordinated_group(app)
-    client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                json={"name": "Siti Aminah", "phone": "0812-3456-7890"})
+    client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Siti Aminah", "phone": "0812-3456-7890"},
+    )
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti Aminah", "phone": "0813-3456-7890"})
+    response = client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Siti Aminah", "phone": "0813-3456-7890"},
+    )
 
     assert response.status_code == 201
     assert count(app, Member) == 3
@@ -732,12 +852,16 @@ def test_add_member_allows_same_name_with_another_phone(app, client):
 
 def test_add_member_refuses_duplicate_email_with_409(app, client):
     group, lead = coordinated_group(app)
-    client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                json={"name": "Siti Aminah", "email": "siti@example.test"})
+    client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Siti Aminah", "email": "siti@example.test"},
+    )
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Siti A.", "email": "SITI@example.test"})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Siti A.", "email": "SITI@example.test"}
+    )
 
     assert_error(response, 409, "email")
     assert snapshot(app) == before
@@ -747,8 +871,9 @@ def test_add_member_refuses_an_account_already_in_the_group_with_409(app, client
     group, lead = coordinated_group(app)
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Saya Lagi", "email": lead.user.email})
+    response = client.post(
+        f"{API}/groups/{group.id}/members", headers=lead.headers, json={"name": "Saya Lagi", "email": lead.user.email}
+    )
 
     assert_error(response, 409, "email")
     assert snapshot(app) == before
@@ -757,13 +882,17 @@ def test_add_member_refuses_an_account_already_in_the_group_with_409(app, client
 def test_add_member_refuses_account_of_a_deactivated_member_with_409(app, client):
     group, lead = coordinated_group(app)
     person = member_with_account(app, group)
-    patched = client.patch(f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers,
-                           json={"active": False})
+    patched = client.patch(
+        f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers, json={"active": False}
+    )
     assert patched.status_code == 200
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{group.id}/members", headers=lead.headers,
-                           json={"name": "Kembali Lagi", "email": person.user.email})
+    response = client.post(
+        f"{API}/groups/{group.id}/members",
+        headers=lead.headers,
+        json={"name": "Kembali Lagi", "email": person.user.email},
+    )
 
     assert_error(response, 409, "email")
     assert snapshot(app) == before
@@ -776,8 +905,9 @@ def test_patch_member_email_to_an_account_already_in_the_group_is_409(app, clien
     siti = make_member(app, group, name="Siti Aminah", active=active)
     before = snapshot(app)
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers,
-                            json={"email": person.user.email})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers, json={"email": person.user.email}
+    )
 
     assert_error(response, 409, "email")
     assert snapshot(app) == before
@@ -788,8 +918,9 @@ def test_patch_member_email_of_an_account_links_it(app, client):
     siti_user = make_user(app, email="siti@example.test")
     siti = make_member(app, group, name="Siti Aminah")
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers,
-                            json={"email": "siti@example.test"})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers, json={"email": "siti@example.test"}
+    )
 
     assert response.status_code == 200
     assert response.json["has_account"] is True
@@ -836,6 +967,7 @@ def test_add_member_to_unknown_group_is_404(app, client):
 
 
 # --- listing members ----------------------------------------------------------
+
 
 def _members_setup(app):
     group, lead = coordinated_group(app)
@@ -948,12 +1080,14 @@ def test_list_members_of_unknown_group_is_404(app, client):
 
 # --- changing members ---------------------------------------------------------
 
+
 def test_coordinator_changes_member_role(app, client):
     group, lead = coordinated_group(app)
     person = member_with_account(app, group)
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers,
-                            json={"role": "treasurer"})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers, json={"role": "treasurer"}
+    )
 
     assert response.status_code == 200, response.json
     assert response.json["role"] == "treasurer"
@@ -966,8 +1100,11 @@ def test_coordinator_changes_member_contact(app, client):
     group, lead = coordinated_group(app)
     siti = make_member(app, group, name="Siti Aminah")
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers,
-                            json={"phone": "62 812 3456 7890", "name": "Siti Aminah Rahayu"})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{siti.id}",
+        headers=lead.headers,
+        json={"phone": "62 812 3456 7890", "name": "Siti Aminah Rahayu"},
+    )
 
     assert response.status_code == 200
     stored = fetch(app, Member, siti.id)
@@ -979,8 +1116,9 @@ def test_coordinator_deactivates_and_reactivates_member(app, client):
     group, lead = coordinated_group(app)
     person = member_with_account(app, group)
 
-    off = client.patch(f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers,
-                       json={"active": False})
+    off = client.patch(
+        f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers, json={"active": False}
+    )
 
     assert off.status_code == 200
     assert off.json["active"] is False
@@ -992,8 +1130,9 @@ def test_coordinator_deactivates_and_reactivates_member(app, client):
     listed = client.get(f"{API}/groups/{group.id}/members", headers=lead.headers).json
     assert person.member_id in {m["id"] for m in listed["items"]}  # kept, only inactive
 
-    on = client.patch(f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers,
-                      json={"active": True})
+    on = client.patch(
+        f"{API}/groups/{group.id}/members/{person.member_id}", headers=lead.headers, json={"active": True}
+    )
 
     assert on.status_code == 200
     stored = fetch(app, Member, person.member_id)
@@ -1001,15 +1140,17 @@ def test_coordinator_deactivates_and_reactivates_member(app, client):
     assert stored.deactivated_at is None
 
 
-@pytest.mark.parametrize("body", [{"active": False}, {"role": "member"}, {"role": "treasurer"},
-                                  {"role": "member", "active": False}])
+@pytest.mark.parametrize(
+    "body", [{"active": False}, {"role": "member"}, {"role": "treasurer"}, {"role": "member", "active": False}]
+)
 def test_last_active_coordinator_cannot_step_down_409(app, client, body):
     group, lead = coordinated_group(app)
     make_member(app, group, name="Mantan Ketua", role="coordinator", active=False)
     before = snapshot(app)
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{group.coordinator_member_id}",
-                            headers=lead.headers, json=body)
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{group.coordinator_member_id}", headers=lead.headers, json=body
+    )
 
     assert_error(response, 409)
     assert snapshot(app) == before
@@ -1019,8 +1160,9 @@ def test_coordinator_steps_down_once_another_is_appointed(app, client):
     group, lead = coordinated_group(app)
     successor = member_with_account(app, group, role="coordinator")
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{group.coordinator_member_id}",
-                            headers=lead.headers, json={"active": False})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{group.coordinator_member_id}", headers=lead.headers, json={"active": False}
+    )
 
     assert response.status_code == 200
     assert fetch(app, Member, group.coordinator_member_id).active is False
@@ -1029,10 +1171,20 @@ def test_coordinator_steps_down_once_another_is_appointed(app, client):
     assert_error(client.patch(f"{API}/groups/{group.id}", headers=lead.headers, json={"name": "X"}), 403)
 
 
-@pytest.mark.parametrize("body, field", [({"active": "yes"}, "active"), ({"active": 1}, "active"),
-                                         ({"active": None}, "active"), ({"role": "ketua"}, "role"),
-                                         ({"name": 12}, "name"), ({"name": ""}, "name"), ({"phone": "12345"}, "phone"),
-                                         ({"email": "siti@"}, "email"), ({"group_id": 2}, "group_id")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"active": "yes"}, "active"),
+        ({"active": 1}, "active"),
+        ({"active": None}, "active"),
+        ({"role": "ketua"}, "role"),
+        ({"name": 12}, "name"),
+        ({"name": ""}, "name"),
+        ({"phone": "12345"}, "phone"),
+        ({"email": "siti@"}, "email"),
+        ({"group_id": 2}, "group_id"),
+    ],
+)
 def test_patch_member_refuses_bad_input_with_422(app, client, body, field):
     group, lead = coordinated_group(app)
     siti = make_member(app, group, name="Siti Aminah")
@@ -1050,8 +1202,9 @@ def test_patch_member_into_a_duplicate_is_409(app, client):
     other = make_member(app, group, name="Siti Aminah", phone="+6281300001111")
     before = snapshot(app)
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{other.id}", headers=lead.headers,
-                            json={"phone": "0812-3456-7890"})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{other.id}", headers=lead.headers, json={"phone": "0812-3456-7890"}
+    )
 
     assert_error(response, 409)
     assert snapshot(app) == before
@@ -1075,8 +1228,9 @@ def test_member_of_another_group_is_404_under_this_group(app, client):
     stranger = make_member(app, other_group, name="Orang Lain")
     before = snapshot(app)
 
-    patched = client.patch(f"{API}/groups/{group.id}/members/{stranger.id}", headers=lead.headers,
-                           json={"name": "Dibajak"})
+    patched = client.patch(
+        f"{API}/groups/{group.id}/members/{stranger.id}", headers=lead.headers, json={"name": "Dibajak"}
+    )
     read = client.get(f"{API}/groups/{group.id}/members/{stranger.id}", headers=lead.headers)
     invited = client.post(f"{API}/groups/{group.id}/members/{stranger.id}/invitation", headers=lead.headers)
 
@@ -1092,8 +1246,9 @@ def test_unknown_member_id_is_404(app, client, member_id):
     before = snapshot(app)
 
     assert_error(client.get(f"{API}/groups/{group.id}/members/{member_id}", headers=lead.headers), 404)
-    assert_error(client.patch(f"{API}/groups/{group.id}/members/{member_id}", headers=lead.headers,
-                              json={"name": "X"}), 404)
+    assert_error(
+        client.patch(f"{API}/groups/{group.id}/members/{member_id}", headers=lead.headers, json={"name": "X"}), 404
+    )
     assert snapshot(app) == before
 
 
@@ -1115,8 +1270,9 @@ def test_non_coordinator_cannot_patch_member(app, client, role):
     person = member_with_account(app, group, role=role)
     before = snapshot(app)
 
-    response = client.patch(f"{API}/groups/{group.id}/members/{person.member_id}", headers=person.headers,
-                            json={"role": "coordinator"})
+    response = client.patch(
+        f"{API}/groups/{group.id}/members/{person.member_id}", headers=person.headers, json={"role": "coordinator"}
+    )
 
     assert_error(response, 403)
     assert snapshot(app) == before
@@ -1132,6 +1288,7 @@ def test_anonymous_patch_member_is_401(app, client):
 
 
 # --- invitations --------------------------------------------------------------
+
 
 def invite(client, group, lead, member_id):
     response = client.post(f"{API}/groups/{group.id}/members/{member_id}/invitation", headers=lead.headers)
@@ -1182,12 +1339,14 @@ def test_invitation_accepted_makes_an_account_that_logs_in_by_phone(app, client,
     assert newcomer.get(f"{API}/me").status_code == 200  # signed in straight away
 
     phone_client = make_client()
-    login_response = phone_client.post(f"{API}/auth/login", json={"phone": "0812-3456-7890",
-                                                                  "password": "sandi-baru-1"})
+    login_response = phone_client.post(
+        f"{API}/auth/login", json={"phone": "0812-3456-7890", "password": "sandi-baru-1"}
+    )
     assert login_response.status_code == 200, login_response.json
     memberships = phone_client.get(f"{API}/me").json["memberships"]
     assert [{k: m[k] for k in ("group_id", "member_id", "role")} for m in memberships] == [
-        {"group_id": group.id, "member_id": siti.id, "role": "member"}]
+        {"group_id": group.id, "member_id": siti.id, "role": "member"}
+    ]
     listed = client.get(f"{API}/groups/{group.id}/members/{siti.id}", headers=lead.headers).json
     assert listed["has_account"] is True
 
@@ -1219,8 +1378,10 @@ def test_new_invitation_revokes_the_old_code(app, client, make_client):
     assert fetch(app, Member, siti.id).user_id is not None
 
 
-@pytest.mark.parametrize("transform", [str.lower, lambda c: c.replace("-", ""), lambda c: c.lower().replace("-", ""),
-                                       lambda c: f"  {c[:2]} {c[2:]} "])
+@pytest.mark.parametrize(
+    "transform",
+    [str.lower, lambda c: c.replace("-", ""), lambda c: c.lower().replace("-", ""), lambda c: f"  {c[:2]} {c[2:]} "],
+)
 def test_invitation_code_ignores_case_dash_and_spaces(app, client, make_client, transform):
     group, lead = coordinated_group(app)
     siti = make_member(app, group, name="Siti Aminah", phone=PHONE)

@@ -1,5 +1,6 @@
 """The groups services and invitations take their actor and typed values: they work with no request at all,
 and check the actor's role themselves. Test data is made first: the app context below holds SQLite's write lock."""
+
 import pytest
 
 from accounts.models import User
@@ -19,8 +20,14 @@ def test_a_group_is_founded_and_its_members_kept_without_a_request(app, db):
     with app.app_context():
         founder = _get(User, founder_id)
 
-        group = services.create_group(founder, name="  KUB  Mawar ", kind=GroupKind.business, village="Sumberejo",
-                                      district="Sanankulon", pickup_point="Balai desa")
+        group = services.create_group(
+            founder,
+            name="  KUB  Mawar ",
+            kind=GroupKind.business,
+            village="Sumberejo",
+            district="Sanankulon",
+            pickup_point="Balai desa",
+        )
         member = services.add_member(founder, group, name="Siti", phone="0812-3300-0102", role=Role.treasurer)
         services.update_member(founder, group, member, active=False)
         newcomer = services.add_member(founder, group, name="Tini")
@@ -35,8 +42,9 @@ def test_an_invitation_without_an_actor_makes_an_account_and_with_one_links_it(a
     founder_id, joiner_id = make_user(app).id, make_user(app).id
     with app.app_context():
         founder, joiner = _get(User, founder_id), _get(User, joiner_id)
-        group = services.create_group(founder, name="Poktan Makmur", kind=GroupKind.farmer, village="Gembongan",
-                                      district="Ponggok")
+        group = services.create_group(
+            founder, name="Poktan Makmur", kind=GroupKind.farmer, village="Gembongan", district="Ponggok"
+        )
         first, second = (services.add_member(founder, group, name=name) for name in ("Siti", "Tini"))
         _, first_code = invitations.create_invitation(founder, group, first)
         _, second_code = invitations.create_invitation(founder, group, second)
@@ -91,8 +99,9 @@ def test_the_services_clean_what_they_are_given(app, db):
     founder_id = make_user(app).id
     with app.app_context():
         founder = _get(User, founder_id)
-        group = services.create_group(founder, name="KUB Melati", kind=GroupKind.business, village="Bacem",
-                                      district="Sutojayan")
+        group = services.create_group(
+            founder, name="KUB Melati", kind=GroupKind.business, village="Bacem", district="Sutojayan"
+        )
 
         with pytest.raises(ValidationFailed) as raised:
             services.update_group(founder, group, bank_account_number="rekening", village=" ")

@@ -3,6 +3,7 @@
 Every refused write is checked to have changed nothing: products, variants, stock
 counters, lots, movements and units are compared before and after (snapshot).
 """
+
 import io
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,8 +41,9 @@ def actor(app, **user_kwargs):
 
 def member_with_account(app, group, role="member", name=None):
     person = actor(app)
-    record = make_member(app, group, name=name or f"Anggota {person.id}", user=person.user, role=role,
-                         email=person.user.email)
+    record = make_member(
+        app, group, name=name or f"Anggota {person.id}", user=person.user, role=role, email=person.user.email
+    )
     person.member_id = record.id
     return person
 
@@ -58,21 +60,40 @@ def world(app, db):
     other_lead = actor(app)
     other_group = make_group(app, other_lead.user, name="Poktan Sumber Rejeki", village="Kalipucung")
     other_member = make_member(app, other_group, name="Wati")
-    return SimpleNamespace(lead=lead, group=group, treasurer=treasurer, plain=plain, siti=siti, ani=ani,
-                           other_lead=other_lead, other_group=other_group, other_member=other_member,
-                           buyer=actor(app), admin=actor(app, admin=True))
+    return SimpleNamespace(
+        lead=lead,
+        group=group,
+        treasurer=treasurer,
+        plain=plain,
+        siti=siti,
+        ani=ani,
+        other_lead=other_lead,
+        other_group=other_group,
+        other_member=other_member,
+        buyer=actor(app),
+        admin=actor(app, admin=True),
+    )
 
 
 def headers_of(world, who: str) -> dict:
-    return {"anonymous": ANONYMOUS, "buyer": world.buyer.headers,
-            "member": world.plain.headers, "other_coordinator": world.other_lead.headers,
-            "treasurer": world.treasurer.headers, "coordinator": world.lead.headers,
-            "admin": world.admin.headers}[who]
+    return {
+        "anonymous": ANONYMOUS,
+        "buyer": world.buyer.headers,
+        "member": world.plain.headers,
+        "other_coordinator": world.other_lead.headers,
+        "treasurer": world.treasurer.headers,
+        "coordinator": world.lead.headers,
+        "admin": world.admin.headers,
+    }[who]
 
 
 def product_body(**overrides):
-    body = {"name": "Cabai rawit", "kind": "produce", "unit": "kg",
-            "variants": [{"label": "Grade A", "unit_price": 45000}, {"label": "Grade B", "unit_price": 30000}]}
+    body = {
+        "name": "Cabai rawit",
+        "kind": "produce",
+        "unit": "kg",
+        "variants": [{"label": "Grade A", "unit_price": 45000}, {"label": "Grade B", "unit_price": 30000}],
+    }
     body.update(overrides)
     return body
 
@@ -84,9 +105,11 @@ def create_product(client, group, headers, **overrides) -> dict:
 
 
 def contribute(client, group, headers, variant_id, member_id, quantity, **extra):
-    return client.post(f"{API}/groups/{group.id}/contributions",
-                       json={"variant_id": variant_id, "member_id": member_id, "quantity": quantity, **extra},
-                       headers=headers)
+    return client.post(
+        f"{API}/groups/{group.id}/contributions",
+        json={"variant_id": variant_id, "member_id": member_id, "quantity": quantity, **extra},
+        headers=headers,
+    )
 
 
 def contributed(client, group, headers, variant_id, member_id, quantity, **extra) -> dict:
@@ -143,8 +166,12 @@ def png_bytes(size=(64, 48), color=(200, 30, 30)) -> bytes:
 
 
 def upload(client, product_id, headers, data: bytes, filename="cabai.png", mimetype="image/png"):
-    return client.post(f"{API}/products/{product_id}/photo", headers=headers, content_type="multipart/form-data",
-                       data={"photo": (io.BytesIO(data), filename, mimetype)})
+    return client.post(
+        f"{API}/products/{product_id}/photo",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"photo": (io.BytesIO(data), filename, mimetype)},
+    )
 
 
 @pytest.fixture
@@ -153,8 +180,17 @@ def stocked(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
     a, b = (v["id"] for v in product["variants"])
     received = (datetime.now(WIB) - timedelta(days=10)).replace(hour=7, minute=0, second=0, microsecond=0)
-    siti_lot = contributed(client, world.group, world.lead.headers, a, world.siti.id, "2.5",
-                           received_at=received.isoformat(), grade="A")
-    ani_lot = contributed(client, world.group, world.lead.headers, a, world.ani.id, "5", unit="ons",
-                          received_at=(received + timedelta(days=1)).isoformat())
+    siti_lot = contributed(
+        client, world.group, world.lead.headers, a, world.siti.id, "2.5", received_at=received.isoformat(), grade="A"
+    )
+    ani_lot = contributed(
+        client,
+        world.group,
+        world.lead.headers,
+        a,
+        world.ani.id,
+        "5",
+        unit="ons",
+        received_at=(received + timedelta(days=1)).isoformat(),
+    )
     return SimpleNamespace(product=product, a=a, b=b, siti_lot=siti_lot, ani_lot=ani_lot, received=received)

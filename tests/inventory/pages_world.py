@@ -1,4 +1,5 @@
 """What the inventory page tests share: the coordinator's group and its people and goods, logins, rows read back."""
+
 import io
 import re
 from contextlib import contextmanager
@@ -58,7 +59,8 @@ def books_are_clean(app) -> bool:
 def inventory_rows(app) -> dict:
     """Everything the inventory pages can change, to compare before and after."""
     return {model.__tablename__: rows(app, model) for model in (Product, Variant, Lot, Movement)} | {
-        "stock": [(s.variant_id, s.on_hand, s.reserved) for s in _all_stock(app)]}
+        "stock": [(s.variant_id, s.on_hand, s.reserved) for s in _all_stock(app)]
+    }
 
 
 def _all_stock(app):
@@ -75,6 +77,7 @@ def png_bytes(size=(40, 30)) -> bytes:
 
 
 # --- the people and their goods ----------------------------------------------------
+
 
 @pytest.fixture
 def world(app, db):
@@ -94,28 +97,66 @@ def world(app, db):
     stranger = make_member(app, other_group, name="Orang Lain")
     with acting_as(app, lead) as get:
         g = get(Group, group.id)
-        cabai = inv.create_product(get(User, lead.id), g, name="Cabai rawit", kind="produce", unit="kg", variants=[
-            {"label": "A", "unit_price": "45000", "low_stock_threshold": "5"},
-            {"label": "B", "unit_price": "30000"}])
-        daster = inv.create_product(get(User, lead.id), g, name="Daster batik", kind="garment", unit="pcs",
-                                    unit_price="85000")
-        ids = SimpleNamespace(cabai=cabai.id, cabai_a=cabai.variants[0].id, cabai_b=cabai.variants[1].id,
-                              daster=daster.id, daster_std=daster.variants[0].id)
-    return SimpleNamespace(lead=lead, group=group, siti=siti, siti_user=siti_user, ani=ani, gone=gone,
-                           treasurer=treasurer_user, buyer=buyer, other_lead=other_lead, other_group=other_group,
-                           stranger=stranger, **vars(ids))
+        cabai = inv.create_product(
+            get(User, lead.id),
+            g,
+            name="Cabai rawit",
+            kind="produce",
+            unit="kg",
+            variants=[
+                {"label": "A", "unit_price": "45000", "low_stock_threshold": "5"},
+                {"label": "B", "unit_price": "30000"},
+            ],
+        )
+        daster = inv.create_product(
+            get(User, lead.id), g, name="Daster batik", kind="garment", unit="pcs", unit_price="85000"
+        )
+        ids = SimpleNamespace(
+            cabai=cabai.id,
+            cabai_a=cabai.variants[0].id,
+            cabai_b=cabai.variants[1].id,
+            daster=daster.id,
+            daster_std=daster.variants[0].id,
+        )
+    return SimpleNamespace(
+        lead=lead,
+        group=group,
+        siti=siti,
+        siti_user=siti_user,
+        ani=ani,
+        gone=gone,
+        treasurer=treasurer_user,
+        buyer=buyer,
+        other_lead=other_lead,
+        other_group=other_group,
+        stranger=stranger,
+        **vars(ids),
+    )
 
 
 def contribute(app, world, member, variant_id, quantity, **extra):
     with acting_as(app, world.lead) as get:
-        lot = inv.receive_contribution(get(User, world.lead.id), get(Group, world.group.id), member_id=member.id,
-                                       variant_id=variant_id, quantity=quantity, **extra)
+        lot = inv.receive_contribution(
+            get(User, world.lead.id),
+            get(Group, world.group.id),
+            member_id=member.id,
+            variant_id=variant_id,
+            quantity=quantity,
+            **extra,
+        )
         lot_id = lot.id
     return lot_id
 
 
-COORDINATOR_PAGES = ["/groups/{g}/products", "/groups/{g}/products/new", "/products/{p}/edit", "/groups/{g}/intake",
-                     "/groups/{g}/stock", "/groups/{g}/movements", "/groups/{g}/dashboard"]
+COORDINATOR_PAGES = [
+    "/groups/{g}/products",
+    "/groups/{g}/products/new",
+    "/products/{p}/edit",
+    "/groups/{g}/intake",
+    "/groups/{g}/stock",
+    "/groups/{g}/movements",
+    "/groups/{g}/dashboard",
+]
 
 
 def page_path(template: str, world) -> str:

@@ -1,4 +1,5 @@
 """The inventory pages, driven through the test client: who may see what, products and intake."""
+
 import io
 import re
 from decimal import Decimal
@@ -12,12 +13,23 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Product, ProductStatus, Variant
-from tests.inventory.pages_world import COORDINATOR_PAGES, acting_as, books_are_clean, contribute, inventory_rows, page_login, page_path, png_bytes, selected, stock_of
+from tests.inventory.pages_world import (
+    COORDINATOR_PAGES,
+    acting_as,
+    books_are_clean,
+    contribute,
+    inventory_rows,
+    page_login,
+    page_path,
+    png_bytes,
+    selected,
+    stock_of,
+    world,  # noqa: F401 (fixture)
+)
 from tests.pages import html, t
-from tests.inventory.pages_world import world  # noqa: F401 (fixture)
-
 
 # --- who may see what ----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", COORDINATOR_PAGES + ["/me/contributions", "/groups/{g}/movements?variant_id={p}"])
 def test_every_inventory_page_renders_for_the_coordinator(app, client, world, path):
@@ -40,16 +52,19 @@ def test_members_buyers_and_other_coordinators_get_403_on_coordinator_pages(app,
 
 
 POSTS = {
-    "new product": ("/groups/{g}/products/new", {"name": "Penyusup", "kind": "produce", "unit": "kg",
-                                                 "variants-0-unit_price": "1000"}),
+    "new product": (
+        "/groups/{g}/products/new",
+        {"name": "Penyusup", "kind": "produce", "unit": "kg", "variants-0-unit_price": "1000"},
+    ),
     "edit product": ("/products/{p}/edit", {"name": "Dibajak", "kind": "produce", "status": "archived"}),
     "intake": ("/groups/{g}/intake", {"member_id": "{siti}", "variant_id": "{a}", "quantity": "9"}),
     "adjust": ("/groups/{g}/stock", {"variant_id": "{a}", "reason": "spoilage", "quantity": "-1"}),
 }
 
 
-@pytest.mark.parametrize("who", ["siti@blitar.test", "pembeli@blitar.test", "lain@blitar.test",
-                                 "bendahara@blitar.test"])
+@pytest.mark.parametrize(
+    "who", ["siti@blitar.test", "pembeli@blitar.test", "lain@blitar.test", "bendahara@blitar.test"]
+)
 @pytest.mark.parametrize("what", list(POSTS))
 def test_a_post_from_anyone_but_the_coordinator_is_refused_and_changes_nothing(app, client, world, who, what):
     contribute(app, world, world.siti, world.cabai_a, "3")
@@ -102,6 +117,7 @@ def test_dashboard_links_appear_for_coordinators_and_treasurers_only(app, client
 
 # --- products -----------------------------------------------------------------------
 
+
 def test_product_list_shows_kind_unit_status_prices_and_available_stock(app, client, world):
     contribute(app, world, world.siti, world.cabai_a, "12.5")
     page_login(client, "ketua@blitar.test")
@@ -118,34 +134,68 @@ def test_coordinator_creates_a_product_with_two_variants_then_hides_it(app, clie
     page = client.get(f"/groups/{world.group.id}/products/new")
     assert 'enctype="multipart/form-data"' in html(page)
     assert "2 MB" in html(page)
-    response = client.post(f"/groups/{world.group.id}/products/new", data={
-        "name": "Seragam SD", "kind": "garment", "unit": "pcs", "description": "Kemeja putih", "status": "active",
-        "variants-0-label": "Ukuran S", "variants-0-unit_price": "Rp65.000", "variants-0-low_stock_threshold": "10",
-        "variants-1-label": "Ukuran M", "variants-1-unit_price": "70000"})
+    response = client.post(
+        f"/groups/{world.group.id}/products/new",
+        data={
+            "name": "Seragam SD",
+            "kind": "garment",
+            "unit": "pcs",
+            "description": "Kemeja putih",
+            "status": "active",
+            "variants-0-label": "Ukuran S",
+            "variants-0-unit_price": "Rp65.000",
+            "variants-0-low_stock_threshold": "10",
+            "variants-1-label": "Ukuran M",
+            "variants-1-unit_price": "70000",
+        },
+    )
     assert response.status_code == 302, html(response)
     assert response.headers["Location"] == f"/groups/{world.group.id}/products"
     with app.app_context():
         product = db.session.scalar(select(Product).where(Product.name == "Seragam SD"))
         assert (product.kind, product.unit, product.status, product.group_id) == (
-            "garment", "pcs", ProductStatus.active, world.group.id)
+            "garment",
+            "pcs",
+            ProductStatus.active,
+            world.group.id,
+        )
         assert [(v.label, v.unit_price, v.low_stock_threshold) for v in product.variants] == [
-            ("Ukuran S", 65000, Decimal(10)), ("Ukuran M", 70000, None)]
+            ("Ukuran S", 65000, Decimal(10)),
+            ("Ukuran M", 70000, None),
+        ]
         product_id, (small, medium) = product.id, [v.id for v in product.variants]
     page = client.get(f"/products/{product_id}/edit")
     assert page.status_code == 200
     assert 'value="Ukuran M"' in html(page)
-    response = client.post(f"/products/{product_id}/edit", data={
-        "name": "Seragam SD putih", "kind": "garment", "description": "", "status": "hidden",
-        "variants-0-id": str(small), "variants-0-label": "Ukuran S", "variants-0-unit_price": "66000",
-        "variants-0-low_stock_threshold": "", "variants-0-active": "y",
-        "variants-1-id": str(medium), "variants-1-label": "Ukuran M", "variants-1-unit_price": "70000",
-        "variants-2-id": "", "variants-2-label": "Ukuran L", "variants-2-unit_price": "75000"})
+    response = client.post(
+        f"/products/{product_id}/edit",
+        data={
+            "name": "Seragam SD putih",
+            "kind": "garment",
+            "description": "",
+            "status": "hidden",
+            "variants-0-id": str(small),
+            "variants-0-label": "Ukuran S",
+            "variants-0-unit_price": "66000",
+            "variants-0-low_stock_threshold": "",
+            "variants-0-active": "y",
+            "variants-1-id": str(medium),
+            "variants-1-label": "Ukuran M",
+            "variants-1-unit_price": "70000",
+            "variants-2-id": "",
+            "variants-2-label": "Ukuran L",
+            "variants-2-unit_price": "75000",
+        },
+    )
     assert response.status_code == 302, html(response)
     with app.app_context():
         product = db.session.get(Product, product_id)
         assert (product.name, product.status, product.description) == ("Seragam SD putih", ProductStatus.hidden, None)
         assert [(v.label, v.unit_price, v.low_stock_threshold, v.active) for v in product.variants] == [
-            ("Ukuran S", 66000, None, True), ("Ukuran M", 70000, None, False), ("Ukuran L", 75000, None, True)]
+            ("Ukuran S", 66000, None, True),
+            ("Ukuran M", 70000, None, False),
+            ("Ukuran L", 75000, None, True),
+        ]
     body = html(client.get(f"/groups/{world.group.id}/products"))
     assert "Seragam SD putih" in body and t(app, "hidden") in body
     assert books_are_clean(app)
@@ -154,10 +204,18 @@ def test_coordinator_creates_a_product_with_two_variants_then_hides_it(app, clie
 def test_product_form_errors_show_beside_their_row_and_create_nothing(app, client, world):
     page_login(client, "ketua@blitar.test")
     before = inventory_rows(app)
-    response = client.post(f"/groups/{world.group.id}/products/new", data={
-        "name": "Seragam", "kind": "garment", "unit": "pcs",
-        "variants-0-label": "S", "variants-0-unit_price": "12,50",
-        "variants-1-label": "s", "variants-1-unit_price": "1000"})
+    response = client.post(
+        f"/groups/{world.group.id}/products/new",
+        data={
+            "name": "Seragam",
+            "kind": "garment",
+            "unit": "pcs",
+            "variants-0-label": "S",
+            "variants-0-unit_price": "12,50",
+            "variants-1-label": "s",
+            "variants-1-unit_price": "1000",
+        },
+    )
     assert response.status_code == 200
     body = html(response)
     assert t(app, "Enter a whole rupiah amount, such as 12500.") in body
@@ -168,8 +226,10 @@ def test_product_form_errors_show_beside_their_row_and_create_nothing(app, clien
 
 def test_a_product_with_one_price_and_no_variant_label_is_sold_as_standard(app, client, world):
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{world.group.id}/products/new", data={
-        "name": "Keripik tempe", "kind": "processed", "unit": "ons", "variants-0-unit_price": "8000"})
+    response = client.post(
+        f"/groups/{world.group.id}/products/new",
+        data={"name": "Keripik tempe", "kind": "processed", "unit": "ons", "variants-0-unit_price": "8000"},
+    )
     assert response.status_code == 302, html(response)
     with app.app_context():
         product = db.session.scalar(select(Product).where(Product.name == "Keripik tempe"))
@@ -179,12 +239,22 @@ def test_a_product_with_one_price_and_no_variant_label_is_sold_as_standard(app, 
 def test_renaming_a_variant_to_an_existing_label_is_refused_and_nothing_changes(app, client, world):
     page_login(client, "ketua@blitar.test")
     before = inventory_rows(app)
-    response = client.post(f"/products/{world.cabai}/edit", data={
-        "name": "Cabai rawit merah", "kind": "produce", "status": "active",
-        "variants-0-id": str(world.cabai_a), "variants-0-label": "B", "variants-0-unit_price": "45000",
-        "variants-0-active": "y",
-        "variants-1-id": str(world.cabai_b), "variants-1-label": "B", "variants-1-unit_price": "30000",
-        "variants-1-active": "y"})
+    response = client.post(
+        f"/products/{world.cabai}/edit",
+        data={
+            "name": "Cabai rawit merah",
+            "kind": "produce",
+            "status": "active",
+            "variants-0-id": str(world.cabai_a),
+            "variants-0-label": "B",
+            "variants-0-unit_price": "45000",
+            "variants-0-active": "y",
+            "variants-1-id": str(world.cabai_b),
+            "variants-1-label": "B",
+            "variants-1-unit_price": "30000",
+            "variants-1-active": "y",
+        },
+    )
     assert response.status_code == 200
     assert t(app, "Each variant needs its own label.") in html(response)
     assert inventory_rows(app) == before
@@ -192,9 +262,17 @@ def test_renaming_a_variant_to_an_existing_label_is_refused_and_nothing_changes(
 
 def test_editing_cannot_touch_a_variant_of_another_product(app, client, world):
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/products/{world.cabai}/edit", data={
-        "name": "Cabai rawit", "kind": "produce", "status": "active",
-        "variants-0-id": str(world.daster_std), "variants-0-label": "Dibajak", "variants-0-unit_price": "1"})
+    response = client.post(
+        f"/products/{world.cabai}/edit",
+        data={
+            "name": "Cabai rawit",
+            "kind": "produce",
+            "status": "active",
+            "variants-0-id": str(world.daster_std),
+            "variants-0-label": "Dibajak",
+            "variants-0-unit_price": "1",
+        },
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Variant, world.daster_std).label == inv.DEFAULT_LABEL
@@ -203,11 +281,20 @@ def test_editing_cannot_touch_a_variant_of_another_product(app, client, world):
 def test_photo_upload_stores_a_web_image_and_the_list_shows_it(app, client, world, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/products/{world.daster}/edit", content_type="multipart/form-data", data={
-        "name": "Daster batik", "kind": "garment", "status": "active",
-        "variants-0-id": str(world.daster_std), "variants-0-label": inv.DEFAULT_LABEL,
-        "variants-0-unit_price": "85000", "variants-0-active": "y",
-        "photo": (io.BytesIO(png_bytes()), "daster.png", "image/png")})
+    response = client.post(
+        f"/products/{world.daster}/edit",
+        content_type="multipart/form-data",
+        data={
+            "name": "Daster batik",
+            "kind": "garment",
+            "status": "active",
+            "variants-0-id": str(world.daster_std),
+            "variants-0-label": inv.DEFAULT_LABEL,
+            "variants-0-unit_price": "85000",
+            "variants-0-active": "y",
+            "photo": (io.BytesIO(png_bytes()), "daster.png", "image/png"),
+        },
+    )
     assert response.status_code == 302, html(response)
     with app.app_context():
         name = db.session.get(Product, world.daster).photo
@@ -224,9 +311,17 @@ def test_a_file_that_is_not_an_image_shows_the_photo_field_error(app, client, wo
     monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
     page_login(client, "ketua@blitar.test")
     before = inventory_rows(app)
-    response = client.post(f"/groups/{world.group.id}/products/new", content_type="multipart/form-data", data={
-        "name": "Sambal", "kind": "processed", "unit": "pcs", "variants-0-unit_price": "15000",
-        "photo": (io.BytesIO(b"%PDF-1.4 not a photo"), "sambal.png", "image/png")})
+    response = client.post(
+        f"/groups/{world.group.id}/products/new",
+        content_type="multipart/form-data",
+        data={
+            "name": "Sambal",
+            "kind": "processed",
+            "unit": "pcs",
+            "variants-0-unit_price": "15000",
+            "photo": (io.BytesIO(b"%PDF-1.4 not a photo"), "sambal.png", "image/png"),
+        },
+    )
     assert response.status_code == 200
     body = html(response)
     assert t(app, "That file is not a photo we can read. Use JPEG, PNG or WebP.") in body
@@ -239,9 +334,16 @@ def test_a_photo_over_2_mb_gets_the_413_page(app, client, world, tmp_path, monke
     monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path))
     page_login(client, "ketua@blitar.test")
     before = inventory_rows(app)
-    response = client.post(f"/products/{world.daster}/edit", content_type="multipart/form-data", data={
-        "name": "Daster batik", "kind": "garment", "status": "active",
-        "photo": (io.BytesIO(b"\xff" * (2 * 1024 * 1024 + 1)), "besar.jpg", "image/jpeg")})
+    response = client.post(
+        f"/products/{world.daster}/edit",
+        content_type="multipart/form-data",
+        data={
+            "name": "Daster batik",
+            "kind": "garment",
+            "status": "active",
+            "photo": (io.BytesIO(b"\xff" * (2 * 1024 * 1024 + 1)), "besar.jpg", "image/jpeg"),
+        },
+    )
     assert response.status_code == 413
     assert response.mimetype == "text/html"
     assert t(app, "The request is too large.") in html(response)
@@ -250,13 +352,15 @@ def test_a_photo_over_2_mb_gets_the_413_page(app, client, world, tmp_path, monke
 
 # --- intake ---------------------------------------------------------------------------
 
+
 def test_intake_form_is_made_for_a_phone(app, client, world):
     page_login(client, "ketua@blitar.test")
     body = html(client.get(f"/groups/{world.group.id}/intake"))
     quantity = re.search(r'<input[^>]*name="quantity"[^>]*>', body).group(0)
     assert 'inputmode="decimal"' in quantity
-    assert re.search(r'<input[^>]*name="best_before"[^>]*type="date"|<input[^>]*type="date"[^>]*name="best_before"',
-                     body)
+    assert re.search(
+        r'<input[^>]*name="best_before"[^>]*type="date"|<input[^>]*type="date"[^>]*name="best_before"', body
+    )
     assert "Cabai rawit – A (kg)" in body and f"Daster batik – {t(app, 'standard')} (pcs)" in body
     assert "Siti Aminah" in body and "Ani Rahayu" in body
     assert "Mantan Anggota" not in body and "Orang Lain" not in body  # inactive, another group
@@ -264,23 +368,48 @@ def test_intake_form_is_made_for_a_phone(app, client, world):
 
 def test_intake_records_a_lot_and_keeps_member_and_product_for_the_next_entry(app, client, world):
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{world.group.id}/intake", data={
-        "member_id": str(world.siti.id), "variant_id": str(world.cabai_a), "quantity": "2,5", "unit": "",
-        "grade": "super", "best_before": "2026-12-01", "note": "panen pagi"})
+    response = client.post(
+        f"/groups/{world.group.id}/intake",
+        data={
+            "member_id": str(world.siti.id),
+            "variant_id": str(world.cabai_a),
+            "quantity": "2,5",
+            "unit": "",
+            "grade": "super",
+            "best_before": "2026-12-01",
+            "note": "panen pagi",
+        },
+    )
     assert response.status_code == 302, html(response)
-    assert response.headers["Location"] == (f"/groups/{world.group.id}/intake"
-                                            f"?member_id={world.siti.id}&variant_id={world.cabai_a}")
+    assert response.headers["Location"] == (
+        f"/groups/{world.group.id}/intake?member_id={world.siti.id}&variant_id={world.cabai_a}"
+    )
     with app.app_context():
         (lot,) = db.session.scalars(select(Lot)).all()
         assert (lot.member_id, lot.variant_id, lot.quantity, lot.remaining, lot.grade, lot.note) == (
-            world.siti.id, world.cabai_a, Decimal("2.5"), Decimal("2.5"), "super", "panen pagi")
+            world.siti.id,
+            world.cabai_a,
+            Decimal("2.5"),
+            Decimal("2.5"),
+            "super",
+            "panen pagi",
+        )
         assert lot.best_before.isoformat() == "2026-12-01"
         (move,) = db.session.scalars(select(Movement)).all()
         assert (move.kind, move.on_hand_delta, move.lot_id) == ("intake", Decimal("2.5"), lot.id)
     page = client.get(response.headers["Location"])
     body = html(page)
-    assert t(app, "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s", quantity="2.5", unit="kg",
-             product="Cabai rawit", member="Siti Aminah") in body
+    assert (
+        t(
+            app,
+            "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
+            quantity="2.5",
+            unit="kg",
+            product="Cabai rawit",
+            member="Siti Aminah",
+        )
+        in body
+    )
     assert selected(body, "member_id") == str(world.siti.id)
     assert selected(body, "variant_id") == str(world.cabai_a)
     assert re.search(r'<input[^>]*autofocus[^>]*name="quantity"|<input[^>]*name="quantity"[^>]*autofocus', body)
@@ -292,16 +421,24 @@ def test_intake_records_a_lot_and_keeps_member_and_product_for_the_next_entry(ap
 
 def test_intake_in_another_unit_is_converted_to_the_products_unit(app, client, world):
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{world.group.id}/intake", data={
-        "member_id": str(world.ani.id), "variant_id": str(world.cabai_b), "quantity": "15", "unit": "ons"})
+    response = client.post(
+        f"/groups/{world.group.id}/intake",
+        data={"member_id": str(world.ani.id), "variant_id": str(world.cabai_b), "quantity": "15", "unit": "ons"},
+    )
     assert response.status_code == 302, html(response)
     assert stock_of(app, world.cabai_b) == (Decimal("1.5"), Decimal(0))
-    assert t(app, "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s", quantity="1.5", unit="kg",
-             product="Cabai rawit", member="Ani Rahayu") in html(client.get(response.headers["Location"]))
+    assert t(
+        app,
+        "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
+        quantity="1.5",
+        unit="kg",
+        product="Cabai rawit",
+        member="Ani Rahayu",
+    ) in html(client.get(response.headers["Location"]))
 
 
 BAD_INTAKE = {
-    "not a number": ({"quantity": "abc"}, "Send the quantity as a number, such as \"2.5\"."),
+    "not a number": ({"quantity": "abc"}, 'Send the quantity as a number, such as "2.5".'),
     "negative": ({"quantity": "-1"}, "The quantity cannot be negative."),
     "four places": ({"quantity": "1.2345"}, "Use at most 3 decimal places."),
     "half a piece": ({"quantity": "1.5", "variant": "daster"}, "%(unit)s takes whole numbers only."),
@@ -323,9 +460,18 @@ def test_bad_intake_input_shows_an_error_and_records_nothing(app, client, world,
     other_variant = None
     if change.get("variant_id") == "other":
         with acting_as(app, world.other_lead) as get:
-            other_variant = inv.create_product(
-                get(User, world.other_lead.id), get(Group, world.other_group.id), name="Belimbing", kind="produce",
-                unit="kg", unit_price="12000").variants[0].id
+            other_variant = (
+                inv.create_product(
+                    get(User, world.other_lead.id),
+                    get(Group, world.other_group.id),
+                    name="Belimbing",
+                    kind="produce",
+                    unit="kg",
+                    unit_price="12000",
+                )
+                .variants[0]
+                .id
+            )
     contribute(app, world, world.ani, world.cabai_a, "1")
     before = inventory_rows(app)
     page_login(client, "ketua@blitar.test")

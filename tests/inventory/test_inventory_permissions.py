@@ -1,4 +1,5 @@
 """Who may call each inventory and product endpoint, and what the OpenAPI document says of them."""
+
 import io
 
 import pytest
@@ -6,12 +7,22 @@ import pytest
 from core.extensions import db
 from groups.models import Member
 from tests.factories import assert_error
-from tests.inventory.api_world import (API, adjust, books_balance, headers_of, member_with_account, png_bytes,
-                                       product_body, snapshot)
-from tests.inventory.api_world import media_dir, stocked, world  # noqa: F401 (fixtures; media_dir is autouse)
-
+from tests.inventory.api_world import (  # noqa: F401 (fixtures; media_dir is autouse)
+    API,
+    adjust,
+    books_balance,
+    headers_of,
+    media_dir,
+    member_with_account,
+    png_bytes,
+    product_body,
+    snapshot,
+    stocked,
+    world,
+)
 
 # --- permissions, endpoint by endpoint ----------------------------------------------------------------
+
 
 def _requests(world, stocked):
     """Each endpoint as (name, method, url, keyword arguments) for the test client."""
@@ -22,14 +33,25 @@ def _requests(world, stocked):
         "patch_product": ("patch", f"{API}/products/{product}", {"json": {"name": "Cabai rawit super"}}),
         "add_variant": ("post", f"{API}/products/{product}/variants", {"json": {"label": "C", "unit_price": 1}}),
         "patch_variant": ("patch", f"{API}/variants/{stocked.b}", {"json": {"unit_price": 31000}}),
-        "upload_photo": ("post", f"{API}/products/{product}/photo",
-                         {"content_type": "multipart/form-data",
-                          "data": lambda: {"photo": (io.BytesIO(png_bytes()), "a.png", "image/png")}}),
+        "upload_photo": (
+            "post",
+            f"{API}/products/{product}/photo",
+            {
+                "content_type": "multipart/form-data",
+                "data": lambda: {"photo": (io.BytesIO(png_bytes()), "a.png", "image/png")},
+            },
+        ),
         "define_unit": ("post", f"{API}/groups/{group}/units", {"json": {"code": "bakul"}}),
-        "contribute": ("post", f"{API}/groups/{group}/contributions",
-                       {"json": {"variant_id": stocked.a, "member_id": world.siti.id, "quantity": "1"}}),
-        "adjust": ("post", f"{API}/groups/{group}/adjustments",
-                   {"json": {"variant_id": stocked.a, "quantity": "-0.1", "reason": "damage"}}),
+        "contribute": (
+            "post",
+            f"{API}/groups/{group}/contributions",
+            {"json": {"variant_id": stocked.a, "member_id": world.siti.id, "quantity": "1"}},
+        ),
+        "adjust": (
+            "post",
+            f"{API}/groups/{group}/adjustments",
+            {"json": {"variant_id": stocked.a, "quantity": "-0.1", "reason": "damage"}},
+        ),
         "stock": ("get", f"{API}/groups/{group}/stock", {}),
         "movements": ("get", f"{API}/groups/{group}/movements", {}),
         "alerts": ("get", f"{API}/groups/{group}/alerts", {}),
@@ -41,19 +63,54 @@ def _requests(world, stocked):
     }
 
 
-WRITES = ["create_product", "patch_product", "add_variant", "patch_variant", "upload_photo", "define_unit",
-          "contribute", "adjust"]
+WRITES = [
+    "create_product",
+    "patch_product",
+    "add_variant",
+    "patch_variant",
+    "upload_photo",
+    "define_unit",
+    "contribute",
+    "adjust",
+]
 WHO = ["anonymous", "buyer", "member", "other_coordinator", "treasurer", "admin", "coordinator"]
 OK = {"post": 201, "patch": 200, "get": 200}
 EXPECTED = {
-    **{name: {"anonymous": 401, "buyer": 403, "member": 403, "other_coordinator": 403, "treasurer": 403,
-              "admin": 403, "coordinator": "ok"} for name in WRITES},
-    **{name: {"anonymous": 401, "buyer": 403, "member": 403, "other_coordinator": 403, "treasurer": "ok",
-              "admin": "ok", "coordinator": "ok"} for name in ("stock", "movements", "alerts")},
-    "contributions": {"anonymous": 401, "buyer": 403, "member": "ok", "other_coordinator": 403, "treasurer": "ok",
-                      "admin": "ok", "coordinator": "ok"},
-    "my_contributions": {"anonymous": 401, **{who: "ok" for who in WHO[1:]}},
-    **{name: {who: "ok" for who in WHO} for name in ("units", "catalog", "product")},
+    **{
+        name: {
+            "anonymous": 401,
+            "buyer": 403,
+            "member": 403,
+            "other_coordinator": 403,
+            "treasurer": 403,
+            "admin": 403,
+            "coordinator": "ok",
+        }
+        for name in WRITES
+    },
+    **{
+        name: {
+            "anonymous": 401,
+            "buyer": 403,
+            "member": 403,
+            "other_coordinator": 403,
+            "treasurer": "ok",
+            "admin": "ok",
+            "coordinator": "ok",
+        }
+        for name in ("stock", "movements", "alerts")
+    },
+    "contributions": {
+        "anonymous": 401,
+        "buyer": 403,
+        "member": "ok",
+        "other_coordinator": 403,
+        "treasurer": "ok",
+        "admin": "ok",
+        "coordinator": "ok",
+    },
+    "my_contributions": {"anonymous": 401, **dict.fromkeys(WHO[1:], "ok")},
+    **{name: dict.fromkeys(WHO, "ok") for name in ("units", "catalog", "product")},
 }
 
 
@@ -102,13 +159,23 @@ def test_deactivated_coordinator_can_no_longer_change_stock(app, client, world, 
 
 def test_inventory_endpoints_are_in_the_openapi_document(client):
     paths = client.get(f"{API}/openapi.json").json["paths"]
-    for path, method in [("/groups/{group_id}/products", "post"), ("/products", "get"),
-                         ("/products/{product_id}", "get"), ("/products/{product_id}", "patch"),
-                         ("/products/{product_id}/variants", "post"), ("/variants/{variant_id}", "patch"),
-                         ("/products/{product_id}/photo", "post"), ("/groups/{group_id}/units", "get"),
-                         ("/groups/{group_id}/units", "post"), ("/groups/{group_id}/contributions", "post"),
-                         ("/groups/{group_id}/contributions", "get"), ("/groups/{group_id}/stock", "get"),
-                         ("/groups/{group_id}/adjustments", "post"), ("/groups/{group_id}/movements", "get"),
-                         ("/groups/{group_id}/alerts", "get"), ("/me/contributions", "get")]:
+    for path, method in [
+        ("/groups/{group_id}/products", "post"),
+        ("/products", "get"),
+        ("/products/{product_id}", "get"),
+        ("/products/{product_id}", "patch"),
+        ("/products/{product_id}/variants", "post"),
+        ("/variants/{variant_id}", "patch"),
+        ("/products/{product_id}/photo", "post"),
+        ("/groups/{group_id}/units", "get"),
+        ("/groups/{group_id}/units", "post"),
+        ("/groups/{group_id}/contributions", "post"),
+        ("/groups/{group_id}/contributions", "get"),
+        ("/groups/{group_id}/stock", "get"),
+        ("/groups/{group_id}/adjustments", "post"),
+        ("/groups/{group_id}/movements", "get"),
+        ("/groups/{group_id}/alerts", "get"),
+        ("/me/contributions", "get"),
+    ]:
         operation = paths[f"{API}{path}"][method]
         assert operation.get("summary"), f"{method.upper()} {path} has no summary"

@@ -1,4 +1,5 @@
 """The inventory API's products, variants, units and photos: made and changed by the group's coordinator."""
+
 import io
 
 import pytest
@@ -6,19 +7,35 @@ from PIL import Image
 
 from inventory.models import Product, Stock, Variant
 from tests.factories import assert_error, fetch
-from tests.inventory.api_world import (API, contribute, contributed, counters, create_product, png_bytes, product_body,
-                                       snapshot, upload)
-from tests.inventory.api_world import media_dir, world  # noqa: F401 (fixtures; media_dir is autouse)
-
+from tests.inventory.api_world import (  # noqa: F401 (fixtures; media_dir is autouse)
+    API,
+    contribute,
+    contributed,
+    counters,
+    create_product,
+    media_dir,
+    png_bytes,
+    product_body,
+    snapshot,
+    upload,
+    world,
+)
 
 # --- products -----------------------------------------------------------------------
 
+
 def test_create_product_with_variants_returns_201_with_variant_ids_and_empty_stock(app, client, world):
-    response = client.post(f"{API}/groups/{world.group.id}/products", headers=world.lead.headers,
-                           json=product_body(description="Pedas, dipetik pagi",
-                                             variants=[{"label": "Grade A", "unit_price": 45000,
-                                                        "low_stock_threshold": "1.5"},
-                                                       {"label": "Grade B", "unit_price": "30.000"}]))
+    response = client.post(
+        f"{API}/groups/{world.group.id}/products",
+        headers=world.lead.headers,
+        json=product_body(
+            description="Pedas, dipetik pagi",
+            variants=[
+                {"label": "Grade A", "unit_price": 45000, "low_stock_threshold": "1.5"},
+                {"label": "Grade B", "unit_price": "30.000"},
+            ],
+        ),
+    )
 
     assert response.status_code == 201, response.json
     body = response.json
@@ -27,8 +44,17 @@ def test_create_product_with_variants_returns_201_with_variant_ids_and_empty_sto
     assert body["group"] == {"id": world.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
     assert body["photo_url"] is None
     first, second = body["variants"]
-    assert first == {"id": first["id"], "product_id": body["id"], "label": "Grade A", "unit_price": 45000,
-                     "active": True, "available": "0", "on_hand": "0", "reserved": "0", "low_stock_threshold": "1.5"}
+    assert first == {
+        "id": first["id"],
+        "product_id": body["id"],
+        "label": "Grade A",
+        "unit_price": 45000,
+        "active": True,
+        "available": "0",
+        "on_hand": "0",
+        "reserved": "0",
+        "low_stock_threshold": "1.5",
+    }
     assert second["label"] == "Grade B" and second["unit_price"] == 30000 and second["low_stock_threshold"] is None
     assert "+" in body["created_at"] or body["created_at"].endswith("Z")
     variant = fetch(app, Variant, first["id"])
@@ -37,8 +63,17 @@ def test_create_product_with_variants_returns_201_with_variant_ids_and_empty_sto
 
 
 def test_create_product_without_variants_makes_one_default_variant_at_unit_price(app, client, world):
-    body = create_product(client, world.group, world.lead.headers, name="Kemeja batik", kind="garment", unit="pcs",
-                          variants=None, unit_price=125000, low_stock_threshold=5)
+    body = create_product(
+        client,
+        world.group,
+        world.lead.headers,
+        name="Kemeja batik",
+        kind="garment",
+        unit="pcs",
+        variants=None,
+        unit_price=125000,
+        low_stock_threshold=5,
+    )
 
     [variant] = body["variants"]
     assert variant["label"] == "standard"
@@ -50,8 +85,9 @@ def test_create_product_without_variants_makes_one_default_variant_at_unit_price
 def test_create_product_without_variants_needs_a_unit_price(app, client, world):
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{world.group.id}/products", headers=world.lead.headers,
-                           json=product_body(variants=None))
+    response = client.post(
+        f"{API}/groups/{world.group.id}/products", headers=world.lead.headers, json=product_body(variants=None)
+    )
 
     assert_error(response, 422, "unit_price")
     assert snapshot(app) == before
@@ -64,29 +100,36 @@ def test_create_product_accepts_unicode_names(app, client, world, name):
     assert client.get(f"{API}/products/{body['id']}").json["name"] == name
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"kind": "vegetable"}, "kind"),
-    ({"kind": "Produce"}, "kind"),
-    ({"kind": None}, "kind"),
-    ({"unit": "bakul"}, "unit"),
-    ({"unit": 5}, "unit"),
-    ({"name": "x" * 20_000}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": "Cabai\x00rawit"}, "name"),
-    ({"description": "x" * 2001}, "description"),
-    ({"variants": [{"label": "A", "unit_price": 1000}, {"label": "a", "unit_price": 2000}]}, "variants.1.label"),
-    ({"variants": [{"label": "", "unit_price": 1000}]}, "variants.0.label"),
-    ({"variants": [{"label": "x" * 61, "unit_price": 1000}]}, "variants.0.label"),
-    ({"variants": [{"label": "A", "unit_price": 1000, "low_stock_threshold": 2.5}]}, "variants.0.low_stock_threshold"),
-    ({"variants": "A"}, "variants"),
-    ({"id": 7}, "id"),
-    ({"status": "hidden"}, "status"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"kind": "vegetable"}, "kind"),
+        ({"kind": "Produce"}, "kind"),
+        ({"kind": None}, "kind"),
+        ({"unit": "bakul"}, "unit"),
+        ({"unit": 5}, "unit"),
+        ({"name": "x" * 20_000}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "Cabai\x00rawit"}, "name"),
+        ({"description": "x" * 2001}, "description"),
+        ({"variants": [{"label": "A", "unit_price": 1000}, {"label": "a", "unit_price": 2000}]}, "variants.1.label"),
+        ({"variants": [{"label": "", "unit_price": 1000}]}, "variants.0.label"),
+        ({"variants": [{"label": "x" * 61, "unit_price": 1000}]}, "variants.0.label"),
+        (
+            {"variants": [{"label": "A", "unit_price": 1000, "low_stock_threshold": 2.5}]},
+            "variants.0.low_stock_threshold",
+        ),
+        ({"variants": "A"}, "variants"),
+        ({"id": 7}, "id"),
+        ({"status": "hidden"}, "status"),
+    ],
+)
 def test_create_product_refuses_bad_input_with_422(app, client, world, body, field):
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{world.group.id}/products", json=product_body(**body),
-                           headers=world.lead.headers)
+    response = client.post(
+        f"{API}/groups/{world.group.id}/products", json=product_body(**body), headers=world.lead.headers
+    )
 
     assert_error(response, 422, field)
     assert snapshot(app) == before
@@ -96,10 +139,16 @@ def test_create_product_refuses_bad_input_with_422(app, client, world, body, fie
 def test_create_product_refuses_malformed_money_with_422(app, client, world, price):
     before = snapshot(app)
 
-    in_variant = client.post(f"{API}/groups/{world.group.id}/products", headers=world.lead.headers,
-                             json=product_body(variants=[{"label": "A", "unit_price": price}]))
-    default = client.post(f"{API}/groups/{world.group.id}/products", headers=world.lead.headers,
-                          json=product_body(variants=None, unit_price=price))
+    in_variant = client.post(
+        f"{API}/groups/{world.group.id}/products",
+        headers=world.lead.headers,
+        json=product_body(variants=[{"label": "A", "unit_price": price}]),
+    )
+    default = client.post(
+        f"{API}/groups/{world.group.id}/products",
+        headers=world.lead.headers,
+        json=product_body(variants=None, unit_price=price),
+    )
 
     assert_error(in_variant, 422, "variants.0.unit_price")
     assert_error(default, 422, "unit_price")
@@ -109,8 +158,7 @@ def test_create_product_refuses_malformed_money_with_422(app, client, world, pri
 def test_create_product_refuses_json_array_with_422(app, client, world):
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{world.group.id}/products", json=[product_body()],
-                           headers=world.lead.headers)
+    response = client.post(f"{API}/groups/{world.group.id}/products", json=[product_body()], headers=world.lead.headers)
 
     assert_error(response, 422)
     assert snapshot(app) == before
@@ -119,8 +167,12 @@ def test_create_product_refuses_json_array_with_422(app, client, world):
 def test_create_product_refuses_malformed_json_with_400(app, client, world):
     before = snapshot(app)
 
-    response = client.post(f"{API}/groups/{world.group.id}/products", data='{"name": "Cabai", "kind":',
-                           content_type="application/json", headers=world.lead.headers)
+    response = client.post(
+        f"{API}/groups/{world.group.id}/products",
+        data='{"name": "Cabai", "kind":',
+        content_type="application/json",
+        headers=world.lead.headers,
+    )
 
     assert_error(response, 400)
     assert snapshot(app) == before
@@ -134,35 +186,45 @@ def test_create_product_in_unknown_group_is_404(app, client, world):
 def test_coordinator_patches_product_name_description_kind_and_status(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
 
-    response = client.patch(f"{API}/products/{product['id']}", headers=world.lead.headers,
-                            json={"name": "Cabai rawit merah", "description": "Dari lereng Kelud", "kind": "processed",
-                                  "status": "hidden"})
+    response = client.patch(
+        f"{API}/products/{product['id']}",
+        headers=world.lead.headers,
+        json={"name": "Cabai rawit merah", "description": "Dari lereng Kelud", "kind": "processed", "status": "hidden"},
+    )
 
     assert response.status_code == 200, response.json
     body = response.json
     assert (body["name"], body["description"], body["kind"], body["status"]) == (
-        "Cabai rawit merah", "Dari lereng Kelud", "processed", "hidden")
+        "Cabai rawit merah",
+        "Dari lereng Kelud",
+        "processed",
+        "hidden",
+    )
     assert fetch(app, Product, product["id"]).status == "hidden"
 
 
 def test_patch_unit_price_of_a_single_variant_product(app, client, world):
     product = create_product(client, world.group, world.lead.headers, variants=None, unit_price=20000)
 
-    response = client.patch(f"{API}/products/{product['id']}", json={"unit_price": "22.500"},
-                            headers=world.lead.headers)
+    response = client.patch(
+        f"{API}/products/{product['id']}", json={"unit_price": "22.500"}, headers=world.lead.headers
+    )
 
     assert response.status_code == 200, response.json
     assert response.json["variants"][0]["unit_price"] == 22500
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"unit_price": 50000}, "unit_price"),  # two variants: price each one
-    ({"status": "deleted"}, "status"),
-    ({"kind": "tool"}, "kind"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 20_000}, "name"),
-    ({"unit": "g"}, "unit"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"unit_price": 50000}, "unit_price"),  # two variants: price each one
+        ({"status": "deleted"}, "status"),
+        ({"kind": "tool"}, "kind"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 20_000}, "name"),
+        ({"unit": "g"}, "unit"),
+    ],
+)
 def test_patch_product_refuses_bad_input_with_422(app, client, world, body, field):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
@@ -178,8 +240,7 @@ def test_patch_product_refuses_malformed_money_with_422(app, client, world, pric
     product = create_product(client, world.group, world.lead.headers, variants=None, unit_price=20000)
     before = snapshot(app)
 
-    response = client.patch(f"{API}/products/{product['id']}", json={"unit_price": price},
-                            headers=world.lead.headers)
+    response = client.patch(f"{API}/products/{product['id']}", json={"unit_price": price}, headers=world.lead.headers)
 
     assert_error(response, 422, "unit_price")
     assert snapshot(app) == before
@@ -187,22 +248,29 @@ def test_patch_product_refuses_malformed_money_with_422(app, client, world, pric
 
 def test_patch_unknown_product_is_404(app, client, world):
     for product_id in ("999999", "2147483648", "99999999999999999999"):
-        assert_error(client.patch(f"{API}/products/{product_id}", json={"name": "X"}, headers=world.lead.headers),
-                     404)
+        assert_error(client.patch(f"{API}/products/{product_id}", json={"name": "X"}, headers=world.lead.headers), 404)
 
 
 # --- variants ---------------------------------------------------------------------------
 
+
 def test_coordinator_adds_variant_with_its_own_stock(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
 
-    response = client.post(f"{API}/products/{product['id']}/variants", headers=world.lead.headers,
-                           json={"label": "Grade C", "unit_price": 20000, "low_stock_threshold": "0.5"})
+    response = client.post(
+        f"{API}/products/{product['id']}/variants",
+        headers=world.lead.headers,
+        json={"label": "Grade C", "unit_price": 20000, "low_stock_threshold": "0.5"},
+    )
 
     assert response.status_code == 201, response.json
     body = response.json
     assert (body["label"], body["unit_price"], body["low_stock_threshold"], body["available"]) == (
-        "Grade C", 20000, "0.5", "0")
+        "Grade C",
+        20000,
+        "0.5",
+        "0",
+    )
     assert counters(app, body["id"]) == ("0", "0")
     assert len(client.get(f"{API}/products/{product['id']}").json["variants"]) == 3
 
@@ -211,23 +279,29 @@ def test_add_variant_with_a_taken_label_is_409(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
 
-    response = client.post(f"{API}/products/{product['id']}/variants", json={"label": "grade a", "unit_price": 1},
-                           headers=world.lead.headers)
+    response = client.post(
+        f"{API}/products/{product['id']}/variants",
+        json={"label": "grade a", "unit_price": 1},
+        headers=world.lead.headers,
+    )
 
     assert_error(response, 409, "label")
     assert snapshot(app) == before
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"label": "C", "unit_price": "12,50"}, "unit_price"),
-    ({"label": "C", "unit_price": -1}, "unit_price"),
-    ({"label": "C", "unit_price": "abc"}, "unit_price"),
-    ({"label": "C", "unit_price": 1.5}, "unit_price"),
-    ({"label": "C"}, "unit_price"),
-    ({"unit_price": 1000}, "label"),
-    ({"label": "C", "unit_price": 1000, "low_stock_threshold": "abc"}, "low_stock_threshold"),
-    ({"label": "C", "unit_price": 1000, "low_stock_threshold": "-1"}, "low_stock_threshold"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"label": "C", "unit_price": "12,50"}, "unit_price"),
+        ({"label": "C", "unit_price": -1}, "unit_price"),
+        ({"label": "C", "unit_price": "abc"}, "unit_price"),
+        ({"label": "C", "unit_price": 1.5}, "unit_price"),
+        ({"label": "C"}, "unit_price"),
+        ({"unit_price": 1000}, "label"),
+        ({"label": "C", "unit_price": 1000, "low_stock_threshold": "abc"}, "low_stock_threshold"),
+        ({"label": "C", "unit_price": 1000, "low_stock_threshold": "-1"}, "low_stock_threshold"),
+    ],
+)
 def test_add_variant_refuses_bad_input_with_422(app, client, world, body, field):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
@@ -242,9 +316,11 @@ def test_coordinator_patches_variant(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
     variant_id = product["variants"][1]["id"]
 
-    response = client.patch(f"{API}/variants/{variant_id}", headers=world.lead.headers,
-                            json={"label": "Grade B+", "unit_price": 32000, "low_stock_threshold": "2",
-                                  "active": False})
+    response = client.patch(
+        f"{API}/variants/{variant_id}",
+        headers=world.lead.headers,
+        json={"label": "Grade B+", "unit_price": 32000, "low_stock_threshold": "2", "active": False},
+    )
 
     assert response.status_code == 200, response.json
     assert response.json["label"] == "Grade B+"
@@ -255,14 +331,17 @@ def test_coordinator_patches_variant(app, client, world):
     assert [v["label"] for v in public["variants"]] == ["Grade A"]
 
 
-@pytest.mark.parametrize("body, field, code", [
-    ({"unit_price": "12,50"}, "unit_price", 422),
-    ({"unit_price": 1.5}, "unit_price", 422),
-    ({"active": "yes"}, "active", 422),
-    ({"active": 1}, "active", 422),
-    ({"low_stock_threshold": 2.5}, "low_stock_threshold", 422),
-    ({"label": "GRADE A"}, "label", 409),
-])
+@pytest.mark.parametrize(
+    "body, field, code",
+    [
+        ({"unit_price": "12,50"}, "unit_price", 422),
+        ({"unit_price": 1.5}, "unit_price", 422),
+        ({"active": "yes"}, "active", 422),
+        ({"active": 1}, "active", 422),
+        ({"low_stock_threshold": 2.5}, "low_stock_threshold", 422),
+        ({"label": "GRADE A"}, "label", 409),
+    ],
+)
 def test_patch_variant_refuses_bad_input(app, client, world, body, field, code):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
@@ -279,9 +358,13 @@ def test_patch_unknown_variant_is_404(app, client, world):
 
 # --- units ----------------------------------------------------------------------------------
 
+
 def test_group_units_list_builtin_units_and_the_groups_own(app, client, world):
-    response = client.post(f"{API}/groups/{world.group.id}/units", json={"code": "Tandan", "name": "tandan pisang"},
-                           headers=world.lead.headers)
+    response = client.post(
+        f"{API}/groups/{world.group.id}/units",
+        json={"code": "Tandan", "name": "tandan pisang"},
+        headers=world.lead.headers,
+    )
     assert response.status_code == 201, response.json
     assert response.json == {"code": "tandan", "name": "tandan pisang", "whole": True, "builtin": False}
 
@@ -295,33 +378,43 @@ def test_group_units_list_builtin_units_and_the_groups_own(app, client, world):
 
 
 def test_products_and_contributions_use_the_groups_own_unit(app, client, world):
-    assert client.post(f"{API}/groups/{world.group.id}/units", json={"code": "tandan"},
-                       headers=world.lead.headers).status_code == 201
-    product = create_product(client, world.group, world.lead.headers, name="Pisang raja", unit="tandan",
-                             variants=None, unit_price=35000)
+    assert (
+        client.post(
+            f"{API}/groups/{world.group.id}/units", json={"code": "tandan"}, headers=world.lead.headers
+        ).status_code
+        == 201
+    )
+    product = create_product(
+        client, world.group, world.lead.headers, name="Pisang raja", unit="tandan", variants=None, unit_price=35000
+    )
     variant_id = product["variants"][0]["id"]
 
     lot = contributed(client, world.group, world.lead.headers, variant_id, world.siti.id, "3")
 
     assert lot["quantity"] == "3" and lot["unit"] == "tandan"
-    assert_error(contribute(client, world.group, world.lead.headers, variant_id, world.siti.id, "1.5"), 422,
-                 "quantity")
-    other = client.post(f"{API}/groups/{world.other_group.id}/products", headers=world.other_lead.headers,
-                        json=product_body(unit="tandan"))
+    assert_error(contribute(client, world.group, world.lead.headers, variant_id, world.siti.id, "1.5"), 422, "quantity")
+    other = client.post(
+        f"{API}/groups/{world.other_group.id}/products",
+        headers=world.other_lead.headers,
+        json=product_body(unit="tandan"),
+    )
     assert_error(other, 422, "unit")
 
 
-@pytest.mark.parametrize("body, field, code", [
-    ({"code": "kg"}, "code", 409),
-    ({"code": "two words"}, "code", 422),
-    ({"code": "x" * 17}, "code", 422),
-    ({"code": "İ" * 9}, "code", 422),  # 18 letters once lower-cased
-    ({"code": "ikat2"}, "code", 422),
-    ({"code": "bakul", "whole": "yes"}, "whole", 422),
-    ({"code": "bakul", "name": "x" * 61}, "name", 422),
-    ({"code": "bakul", "name": "x" * 20_000}, "name", 422),
-    ({"name": "bakul"}, "code", 422),
-])
+@pytest.mark.parametrize(
+    "body, field, code",
+    [
+        ({"code": "kg"}, "code", 409),
+        ({"code": "two words"}, "code", 422),
+        ({"code": "x" * 17}, "code", 422),
+        ({"code": "İ" * 9}, "code", 422),  # 18 letters once lower-cased
+        ({"code": "ikat2"}, "code", 422),
+        ({"code": "bakul", "whole": "yes"}, "whole", 422),
+        ({"code": "bakul", "name": "x" * 61}, "name", 422),
+        ({"code": "bakul", "name": "x" * 20_000}, "name", 422),
+        ({"name": "bakul"}, "code", 422),
+    ],
+)
 def test_define_unit_refuses_bad_input(app, client, world, body, field, code):
     before = snapshot(app)
 
@@ -332,6 +425,7 @@ def test_define_unit_refuses_bad_input(app, client, world, body, field, code):
 
 
 # --- photos ----------------------------------------------------------------------------------------
+
 
 def test_photo_upload_is_reencoded_as_webp_and_served(app, client, world, media_dir):
     product = create_product(client, world.group, world.lead.headers)
@@ -353,12 +447,15 @@ def test_photo_upload_is_reencoded_as_webp_and_served(app, client, world, media_
     assert client.get(f"{API}/products?q=rawit").json["items"][0]["photo_url"] == response.json["photo_url"]
 
 
-@pytest.mark.parametrize("data, filename", [
-    (b"ini bukan foto, hanya teks\n" * 10, "cabai.png"),
-    (b"", "kosong.png"),
-    (png_bytes()[:60], "terpotong.png"),
-    (b"GIF89a" + b"\x00" * 40, "animasi.gif"),
-])
+@pytest.mark.parametrize(
+    "data, filename",
+    [
+        (b"ini bukan foto, hanya teks\n" * 10, "cabai.png"),
+        (b"", "kosong.png"),
+        (png_bytes()[:60], "terpotong.png"),
+        (b"GIF89a" + b"\x00" * 40, "animasi.gif"),
+    ],
+)
 def test_photo_upload_refuses_what_is_not_a_photo_with_422(app, client, world, media_dir, data, filename):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
@@ -374,8 +471,12 @@ def test_photo_upload_without_the_file_field_is_422(app, client, world):
     product = create_product(client, world.group, world.lead.headers)
     before = snapshot(app)
 
-    response = client.post(f"{API}/products/{product['id']}/photo", headers=world.lead.headers,
-                           content_type="multipart/form-data", data={"picture": (io.BytesIO(png_bytes()), "a.png")})
+    response = client.post(
+        f"{API}/products/{product['id']}/photo",
+        headers=world.lead.headers,
+        content_type="multipart/form-data",
+        data={"picture": (io.BytesIO(png_bytes()), "a.png")},
+    )
 
     assert_error(response, 422, "photo")
     assert snapshot(app) == before

@@ -1,4 +1,5 @@
 """`flask stock check` proves the books, and the movement ledger cannot be edited away."""
+
 from decimal import Decimal
 
 import pytest
@@ -16,14 +17,17 @@ def books(app, db):
     """Two variants with lots, a reservation, a sale and a write-off: books that agree."""
     setup = make_stock_group(app)
     first, second = make_product(app, setup.user, setup.group, "kg", labels=("A", "B"))
-    lots = [contribute(app, setup, first, "4.5", member=setup.members[0]),
-            contribute(app, setup, first, "2", member=setup.members[1]),
-            contribute(app, setup, second, "10", unit="ons")]
+    lots = [
+        contribute(app, setup, first, "4.5", member=setup.members[0]),
+        contribute(app, setup, first, "2", member=setup.members[1]),
+        contribute(app, setup, second, "10", unit="ons"),
+    ]
     with acting(app, setup.user) as coordinator:
         inv.reserve([inv.StockLine(first, Decimal(5)), inv.StockLine(second, Decimal("0.25"))])
         inv.consume(inv.StockLine(first, Decimal(5)))
-        inv.adjust(coordinator, db.session.get(Group, setup.group.id), variant_id=second, reason="spoilage",
-                   quantity="-0.125")
+        inv.adjust(
+            coordinator, db.session.get(Group, setup.group.id), variant_id=second, reason="spoilage", quantity="-0.125"
+        )
         db.session.commit()
     return setup, (first, second), lots
 
@@ -82,19 +86,27 @@ def test_stock_check_fails_when_a_lot_was_changed_outside_the_ledger(app, books)
 
 def test_stock_check_fails_on_a_movement_without_its_counter_change(app, books):
     setup, (first, _), _ = books
-    _corrupt(app, "INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, created_at)"
-                  " VALUES (:g, :v, 'reservation', 0, 250, CURRENT_TIMESTAMP)", g=setup.group.id, v=first)
+    _corrupt(
+        app,
+        "INSERT INTO stock_movements (group_id, variant_id, kind, on_hand_delta, reserved_delta, created_at)"
+        " VALUES (:g, :v, 'reservation', 0, 250, CURRENT_TIMESTAMP)",
+        g=setup.group.id,
+        v=first,
+    )
     result = _check(app)
     assert result.exit_code == 1, result.output
     assert f"variant {first}: reserved 0 but movements sum to 0.25" in result.output
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE stock_movements SET on_hand_delta = on_hand_delta + 1000",
-    "UPDATE stock_movements SET note = 'edited' WHERE id = (SELECT MIN(id) FROM stock_movements)",
-    "DELETE FROM stock_movements",
-    "DELETE FROM stock_movements WHERE id = (SELECT MAX(id) FROM stock_movements)",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE stock_movements SET on_hand_delta = on_hand_delta + 1000",
+        "UPDATE stock_movements SET note = 'edited' WHERE id = (SELECT MIN(id) FROM stock_movements)",
+        "DELETE FROM stock_movements",
+        "DELETE FROM stock_movements WHERE id = (SELECT MAX(id) FROM stock_movements)",
+    ],
+)
 def test_the_ledger_refuses_updates_and_deletes_in_the_database(app, books, statement):
     with app.app_context():
         before = [tuple(r) for r in db.session.execute(select(Movement.__table__).order_by(Movement.id))]

@@ -1,4 +1,5 @@
 """The stock pages, driven through the test client: stock and adjustments, the ledger, contributions, dashboard."""
+
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,12 +14,20 @@ from core.formatting import WIB, format_wib
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Variant
-from tests.inventory.pages_world import acting_as, books_are_clean, contribute, inventory_rows, page_login, selected, stock_of
+from tests.inventory.pages_world import (
+    acting_as,
+    books_are_clean,
+    contribute,
+    inventory_rows,
+    page_login,
+    selected,
+    stock_of,
+    world,  # noqa: F401 (fixture)
+)
 from tests.pages import html, t
-from tests.inventory.pages_world import world  # noqa: F401 (fixture)
-
 
 # --- stock and adjustments ------------------------------------------------------------
+
 
 def test_stock_page_shows_counters_with_units_and_highlights_low_stock(app, client, world):
     contribute(app, world, world.siti, world.cabai_a, "2")
@@ -39,8 +48,10 @@ def test_spoilage_takes_stock_away_from_the_oldest_lot(app, client, world):
     first = contribute(app, world, world.siti, world.cabai_a, "3")
     contribute(app, world, world.ani, world.cabai_a, "4")
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{world.group.id}/stock", data={
-        "variant_id": str(world.cabai_a), "reason": "spoilage", "quantity": "-1,5", "note": "busuk"})
+    response = client.post(
+        f"/groups/{world.group.id}/stock",
+        data={"variant_id": str(world.cabai_a), "reason": "spoilage", "quantity": "-1,5", "note": "busuk"},
+    )
     assert response.status_code == 302, html(response)
     assert stock_of(app, world.cabai_a) == (Decimal("5.5"), Decimal(0))
     with app.app_context():
@@ -53,12 +64,14 @@ def test_spoilage_takes_stock_away_from_the_oldest_lot(app, client, world):
 def test_a_count_records_the_difference_from_what_was_counted(app, client, world):
     contribute(app, world, world.siti, world.daster_std, "10")
     page_login(client, "ketua@blitar.test")
-    response = client.post(f"/groups/{world.group.id}/stock", data={
-        "variant_id": str(world.daster_std), "reason": "count", "counted": "8"})
+    response = client.post(
+        f"/groups/{world.group.id}/stock", data={"variant_id": str(world.daster_std), "reason": "count", "counted": "8"}
+    )
     assert response.status_code == 302, html(response)
     assert stock_of(app, world.daster_std) == (Decimal(8), Decimal(0))
-    response = client.post(f"/groups/{world.group.id}/stock", data={
-        "variant_id": str(world.daster_std), "reason": "count", "counted": "8"})
+    response = client.post(
+        f"/groups/{world.group.id}/stock", data={"variant_id": str(world.daster_std), "reason": "count", "counted": "8"}
+    )
     assert t(app, "Nothing changed: the count matches the stock.") in html(client.get(response.headers["Location"]))
     assert books_are_clean(app)
 
@@ -69,19 +82,24 @@ def test_a_return_goes_back_to_the_named_lot(app, client, world):
     page_login(client, "ketua@blitar.test")
     page = html(client.get(f"/groups/{world.group.id}/stock"))
     assert f'value="{siti_lot}"' in page  # open lots to choose from
-    response = client.post(f"/groups/{world.group.id}/stock", data={
-        "variant_id": str(world.cabai_a), "reason": "return", "quantity": "0.5", "lot_id": str(siti_lot)})
+    response = client.post(
+        f"/groups/{world.group.id}/stock",
+        data={"variant_id": str(world.cabai_a), "reason": "return", "quantity": "0.5", "lot_id": str(siti_lot)},
+    )
     assert response.status_code == 302, html(response)
     with app.app_context():
         assert db.session.get(Lot, siti_lot).remaining == Decimal("3.5")
     assert books_are_clean(app)
 
 
-@pytest.mark.parametrize("data", [
-    {"reason": "spoilage", "quantity": "-5"},
-    {"reason": "damage", "quantity": "-2.001"},
-    {"reason": "count", "counted": "0.5"},  # below what orders hold
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"reason": "spoilage", "quantity": "-5"},
+        {"reason": "damage", "quantity": "-2.001"},
+        {"reason": "count", "counted": "0.5"},  # below what orders hold
+    ],
+)
 def test_an_adjustment_below_zero_or_below_reservations_shows_the_error_and_changes_nothing(app, client, world, data):
     contribute(app, world, world.siti, world.cabai_a, "2")
     with app.test_request_context("/", method="POST"):
@@ -98,13 +116,16 @@ def test_an_adjustment_below_zero_or_below_reservations_shows_the_error_and_chan
     assert books_are_clean(app)
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"reason": "spoilage", "quantity": "2"}, "Spoilage and damage take stock away: send a negative quantity."),
-    ({"reason": "return", "quantity": "-1"}, "A return brings goods back: send a positive quantity."),
-    ({"reason": "rotten", "quantity": "-1"}, "Choose spoilage, damage, count or return."),
-    ({"reason": "spoilage", "quantity": "-0.5", "variant": "daster"}, "%(unit)s takes whole numbers only."),
-    ({"reason": "spoilage", "quantity": "-1", "lot": "other"}, "No such lot of this variant in this group."),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"reason": "spoilage", "quantity": "2"}, "Spoilage and damage take stock away: send a negative quantity."),
+        ({"reason": "return", "quantity": "-1"}, "A return brings goods back: send a positive quantity."),
+        ({"reason": "rotten", "quantity": "-1"}, "Choose spoilage, damage, count or return."),
+        ({"reason": "spoilage", "quantity": "-0.5", "variant": "daster"}, "%(unit)s takes whole numbers only."),
+        ({"reason": "spoilage", "quantity": "-1", "lot": "other"}, "No such lot of this variant in this group."),
+    ],
+)
 def test_a_wrong_adjustment_shows_the_rule_and_changes_nothing(app, client, world, data, message):
     contribute(app, world, world.siti, world.cabai_a, "2")
     b_lot = contribute(app, world, world.siti, world.cabai_b, "2")
@@ -124,15 +145,22 @@ def test_a_wrong_adjustment_shows_the_rule_and_changes_nothing(app, client, worl
 def test_the_books_stay_clean_after_a_day_of_intake_and_corrections(app, client, world):
     page_login(client, "ketua@blitar.test")
     intake = f"/groups/{world.group.id}/intake"
-    for member, variant, quantity in [(world.siti, world.cabai_a, "2.5"), (world.ani, world.cabai_a, "4"),
-                                      (world.siti, world.daster_std, "12"), (world.ani, world.cabai_b, "abc"),
-                                      (world.stranger, world.cabai_b, "1"), (world.ani, world.daster_std, "1.5")]:
+    for member, variant, quantity in [
+        (world.siti, world.cabai_a, "2.5"),
+        (world.ani, world.cabai_a, "4"),
+        (world.siti, world.daster_std, "12"),
+        (world.ani, world.cabai_b, "abc"),
+        (world.stranger, world.cabai_b, "1"),
+        (world.ani, world.daster_std, "1.5"),
+    ]:
         client.post(intake, data={"member_id": str(member.id), "variant_id": str(variant), "quantity": quantity})
     stock = f"/groups/{world.group.id}/stock"
-    for data in [{"variant_id": world.cabai_a, "reason": "spoilage", "quantity": "-3"},
-                 {"variant_id": world.cabai_a, "reason": "damage", "quantity": "-10"},
-                 {"variant_id": world.daster_std, "reason": "count", "counted": "11"},
-                 {"variant_id": world.daster_std, "reason": "return", "quantity": "2"}]:
+    for data in [
+        {"variant_id": world.cabai_a, "reason": "spoilage", "quantity": "-3"},
+        {"variant_id": world.cabai_a, "reason": "damage", "quantity": "-10"},
+        {"variant_id": world.daster_std, "reason": "count", "counted": "11"},
+        {"variant_id": world.daster_std, "reason": "return", "quantity": "2"},
+    ]:
         client.post(stock, data={k: str(v) for k, v in data.items()})
     assert stock_of(app, world.cabai_a) == (Decimal("3.5"), Decimal(0))
     assert stock_of(app, world.daster_std) == (Decimal(13), Decimal(0))
@@ -142,15 +170,23 @@ def test_the_books_stay_clean_after_a_day_of_intake_and_corrections(app, client,
 
 # --- the ledger -----------------------------------------------------------------------
 
+
 def test_ledger_lists_movements_with_times_in_wib(app, client, world):
     lot = contribute(app, world, world.siti, world.cabai_a, "5")
     contribute(app, world, world.ani, world.cabai_b, "1")
     with acting_as(app, world.lead) as get:
-        inv.adjust(get(User, world.lead.id), get(Group, world.group.id), variant_id=world.cabai_a, reason="spoilage",
-                   quantity="-0.5", note="busuk")
+        inv.adjust(
+            get(User, world.lead.id),
+            get(Group, world.group.id),
+            variant_id=world.cabai_a,
+            reason="spoilage",
+            quantity="-0.5",
+            note="busuk",
+        )
     with app.app_context():
-        moves = db.session.scalars(select(Movement).where(Movement.variant_id == world.cabai_a)
-                                   .order_by(Movement.id)).all()
+        moves = db.session.scalars(
+            select(Movement).where(Movement.variant_id == world.cabai_a).order_by(Movement.id)
+        ).all()
         with app.test_request_context("/"), force_locale("id"):
             shown = [format_wib(m.created_at) for m in moves]
     page_login(client, "ketua@blitar.test")
@@ -178,12 +214,18 @@ def test_ledger_is_paginated(app, client, world):
 
 # --- my contributions -----------------------------------------------------------------
 
+
 def test_a_member_sees_only_their_own_contributions(app, client, world):
     mine = contribute(app, world, world.siti, world.cabai_a, "3")
     contribute(app, world, world.ani, world.cabai_b, "7")
     with acting_as(app, world.lead) as get:
-        inv.adjust(get(User, world.lead.id), get(Group, world.group.id), variant_id=world.cabai_a, reason="spoilage",
-                   quantity="-0.5")
+        inv.adjust(
+            get(User, world.lead.id),
+            get(Group, world.group.id),
+            variant_id=world.cabai_a,
+            reason="spoilage",
+            quantity="-0.5",
+        )
         inv.reserve([inv.StockLine(world.cabai_a, Decimal(1), "order:1")])
         inv.consume(inv.StockLine(world.cabai_a, Decimal(1), "line:1"))
     page_login(client, "siti@blitar.test")
@@ -202,11 +244,14 @@ def test_contributions_page_is_empty_for_a_buyer(app, client, world):
     page_login(client, "pembeli@blitar.test")
     body = html(client.get("/me/contributions"))
     assert "Cabai rawit" not in body
-    assert t(app, "You have not handed in anything yet. When your coordinator records what you bring, it shows "
-                  "here.") in body
+    assert (
+        t(app, "You have not handed in anything yet. When your coordinator records what you bring, it shows here.")
+        in body
+    )
 
 
 # --- the dashboard --------------------------------------------------------------------
+
 
 def test_dashboard_shows_a_low_stock_variant_and_a_lot_past_best_before(app, client, world):
     today = datetime.now(WIB).date()
@@ -231,22 +276,38 @@ def test_dashboard_says_when_nothing_needs_attention(app, client, world):
     contribute(app, world, world.siti, world.cabai_a, "20")
     page_login(client, "ketua@blitar.test")
     body = html(client.get(f"/groups/{world.group.id}/dashboard"))
-    assert t(app, "Nothing needs attention: no stock below its threshold, no goods near their best-before "
-                  "date.") in body
+    assert (
+        t(app, "Nothing needs attention: no stock below its threshold, no goods near their best-before date.") in body
+    )
 
 
 def test_what_people_type_is_escaped_on_inventory_pages(app, client, world):
     script = "<script>alert(1)</script>"
     page_login(client, "ketua@blitar.test")
-    client.post(f"/groups/{world.group.id}/products/new", data={
-        "name": "Keripik " + script, "kind": "processed", "unit": "pcs", "variants-0-label": "L" + script,
-        "variants-0-unit_price": "5000", "variants-0-low_stock_threshold": "10"})
+    client.post(
+        f"/groups/{world.group.id}/products/new",
+        data={
+            "name": "Keripik " + script,
+            "kind": "processed",
+            "unit": "pcs",
+            "variants-0-label": "L" + script,
+            "variants-0-unit_price": "5000",
+            "variants-0-low_stock_threshold": "10",
+        },
+    )
     with app.app_context():
         variant_id = db.session.scalar(select(Variant.id).where(Variant.label == "L" + script))
     assert variant_id
-    client.post(f"/groups/{world.group.id}/intake", data={
-        "member_id": str(world.siti.id), "variant_id": str(variant_id), "quantity": "3", "grade": "<b>A",
-        "note": script})
+    client.post(
+        f"/groups/{world.group.id}/intake",
+        data={
+            "member_id": str(world.siti.id),
+            "variant_id": str(variant_id),
+            "quantity": "3",
+            "grade": "<b>A",
+            "note": script,
+        },
+    )
     for path in ("products", "intake", "stock", "movements", "dashboard"):
         body = html(client.get(f"/groups/{world.group.id}/{path}"))
         assert "<script>" not in body and "&lt;script&gt;" in body, path
@@ -255,10 +316,22 @@ def test_what_people_type_is_escaped_on_inventory_pages(app, client, world):
 @pytest.mark.parametrize("variant_id", ["other", "99999999999", "abc", "-1", "0"])
 def test_ledger_filter_with_a_strange_variant_is_a_clear_answer_not_a_500(app, client, world, variant_id):
     with acting_as(app, world.other_lead) as get:
-        other = inv.create_product(get(User, world.other_lead.id), get(Group, world.other_group.id), name="Belimbing",
-                                   kind="produce", unit="kg", unit_price="12000").variants[0].id
+        other = (
+            inv.create_product(
+                get(User, world.other_lead.id),
+                get(Group, world.other_group.id),
+                name="Belimbing",
+                kind="produce",
+                unit="kg",
+                unit_price="12000",
+            )
+            .variants[0]
+            .id
+        )
     page_login(client, "ketua@blitar.test")
-    response = client.get(f"/groups/{world.group.id}/movements",
-                          query_string={"variant_id": str(other) if variant_id == "other" else variant_id})
+    response = client.get(
+        f"/groups/{world.group.id}/movements",
+        query_string={"variant_id": str(other) if variant_id == "other" else variant_id},
+    )
     assert response.status_code in (200, 404, 422)
     assert "Belimbing" not in html(response)

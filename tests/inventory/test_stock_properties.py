@@ -3,14 +3,21 @@
 A state machine drives the real services against the real database and keeps
 its own model of what each counter and lot must hold, in Decimal.
 """
+
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from sqlalchemy import select
 
 from core.errors import Conflict, ValidationFailed
@@ -47,9 +54,8 @@ class StockMachine(RuleBasedStateMachine):
         _wipe(app)  # the `db` fixture empties the database per test, not per example
         self.setup = make_stock_group(app, members=3)
         kg = make_product(app, self.setup.user, self.setup.group, "kg", labels=("A", "B"), name="Cabai")
-        pcs = make_product(app, self.setup.user, self.setup.group, "pcs", labels=("M",), name="Daster",
-                           kind="garment")
-        self.unit = {**{v: "kg" for v in kg}, **{v: "pcs" for v in pcs}}
+        pcs = make_product(app, self.setup.user, self.setup.group, "pcs", labels=("M",), name="Daster", kind="garment")
+        self.unit = {**dict.fromkeys(kg, "kg"), **dict.fromkeys(pcs, "pcs")}
         self.variants = sorted(self.unit)
         self.on_hand = {v: Decimal(0) for v in self.variants}
         self.reserved = {v: Decimal(0) for v in self.variants}
@@ -81,12 +87,15 @@ class StockMachine(RuleBasedStateMachine):
         return data.draw(st.just(steps) | st.integers(1, steps), label="portion") * step
 
     def fifo(self, variant) -> list[int]:
-        return [lot_id for lot_id, lot in sorted(self.lots.items(), key=lambda kv: (kv[1]["received"], kv[0]))
-                if lot["variant"] == variant and lot["remaining"] > 0]
+        return [
+            lot_id
+            for lot_id, lot in sorted(self.lots.items(), key=lambda kv: (kv[1]["received"], kv[0]))
+            if lot["variant"] == variant and lot["remaining"] > 0
+        ]
 
     def expected_draws(self, variant, quantity, lot_id=None) -> list[tuple[int, Decimal]]:
         draws, left = [], quantity
-        for candidate in ([lot_id] if lot_id is not None else self.fifo(variant)):
+        for candidate in [lot_id] if lot_id is not None else self.fifo(variant):
             take = min(self.lots[candidate]["remaining"], left)
             if take > 0:
                 draws.append((candidate, take))
@@ -113,8 +122,12 @@ class StockMachine(RuleBasedStateMachine):
         """Most examples start with some stock, so that later rules have something to work on."""
         for variant in self.variants:
             for _ in range(data.draw(st.integers(0 if variant == self.variants[1] else 1, 2), label="lots")):
-                self.intake(data, data.draw(st.integers(0, 2), label="member"),
-                            data.draw(st.none() | st.integers(0, 3), label="back"), variant=variant)
+                self.intake(
+                    data,
+                    data.draw(st.integers(0, 2), label="member"),
+                    data.draw(st.none() | st.integers(0, 3), label="back"),
+                    variant=variant,
+                )
 
     @rule(data=st.data(), member=st.integers(0, 2), back=st.none() | st.integers(0, 3))
     def intake(self, data, member, back, variant=None):
@@ -124,31 +137,43 @@ class StockMachine(RuleBasedStateMachine):
             given = Decimal(data.draw(st.integers(1, 12), label="count"))
         else:
             unit = data.draw(st.sampled_from(["kg", "ons", "g", "kuintal"]), label="unit")
-            step, most = {"kg": (MILLI, 5000), "ons": (Decimal("0.01"), 5000), "g": (Decimal(1), 5000),
-                          "kuintal": (MILLI, 50)}[unit]
+            step, most = {
+                "kg": (MILLI, 5000),
+                "ons": (Decimal("0.01"), 5000),
+                "g": (Decimal(1), 5000),
+                "kuintal": (MILLI, 50),
+            }[unit]
             given = data.draw(st.integers(1, most), label="steps") * step
             if unit in ("ons", "g"):  # sometimes a fourth place in kg: refused
                 given += data.draw(st.sampled_from([0, 0, 0, MILLI]), label="fraction")
         exact = given * BUILTIN_UNITS[unit].factor / BUILTIN_UNITS[self.unit[variant]].factor
-        request = {"variant_id": variant, "member_id": self.setup.members[member].id, "quantity": _text(given),
-                   "unit": unit}
+        request = {
+            "variant_id": variant,
+            "member_id": self.setup.members[member].id,
+            "quantity": _text(given),
+            "unit": unit,
+        }
         if back is not None:
             request["received_at"] = self.base - timedelta(hours=back)
         with acting(self.flask_app, self.setup.user) as coordinator:
             if not _exact(exact, self.whole(variant)):
-                error = self.refused(lambda: inv.receive_contribution(coordinator, self.group(), **request),
-                                     ValidationFailed)
+                error = self.refused(
+                    lambda: inv.receive_contribution(coordinator, self.group(), **request), ValidationFailed
+                )
                 assert "unit" in error.errors
                 return
             lot = inv.receive_contribution(coordinator, self.group(), **request)
             db.session.commit()
             assert (lot.quantity, lot.remaining, lot.member_id) == (exact, exact, self.setup.members[member].id)
-            self.lots[lot.id] = {"variant": variant, "member": lot.member_id, "received": lot.received_at,
-                                 "remaining": exact}
+            self.lots[lot.id] = {
+                "variant": variant,
+                "member": lot.member_id,
+                "received": lot.received_at,
+                "remaining": exact,
+            }
         self.on_hand[variant] += exact
 
-    @rule(data=st.data(), reason=st.sampled_from(["spoilage", "damage", "count", "return"]),
-          name_lot=st.booleans())
+    @rule(data=st.data(), reason=st.sampled_from(["spoilage", "damage", "count", "return"]), name_lot=st.booleans())
     def adjust(self, data, reason, name_lot):
         variant = data.draw(st.sampled_from(self.variants), label="variant")
         request = {"variant_id": variant, "reason": reason}
@@ -172,11 +197,14 @@ class StockMachine(RuleBasedStateMachine):
             delta = self.amount(data, variant, 2000) * data.draw(st.sampled_from([-1, 1]), label="sign")
             request["quantity"] = _text(delta)
         with acting(self.flask_app, self.setup.user) as coordinator:
+
             def call():
                 return inv.adjust(coordinator, self.group(), **request)
 
-            if delta < 0 and (self.on_hand[variant] + delta < self.reserved[variant]
-                              or (lot_id is not None and self.lots[lot_id]["remaining"] < -delta)):
+            if delta < 0 and (
+                self.on_hand[variant] + delta < self.reserved[variant]
+                or (lot_id is not None and self.lots[lot_id]["remaining"] < -delta)
+            ):
                 assert self.refused(call, Conflict).code == 409
                 return
             if delta > 0 and not own:
@@ -217,8 +245,10 @@ class StockMachine(RuleBasedStateMachine):
             if short:
                 error = self.refused(lambda: inv.reserve(lines), inv.InsufficientStock)
                 assert error.code == 409
-                assert error.shortfalls == [{"variant_id": v, "requested": format_quantity(wanted[v]),
-                                             "available": format_quantity(have[v])} for v in short]
+                assert error.shortfalls == [
+                    {"variant_id": v, "requested": format_quantity(wanted[v]), "available": format_quantity(have[v])}
+                    for v in short
+                ]
                 return
             inv.reserve(lines)
             db.session.commit()
@@ -249,8 +279,9 @@ class StockMachine(RuleBasedStateMachine):
     @rule(data=st.data(), from_reserved=st.integers(0, 4), too_much=st.integers(0, 5))
     def consume(self, data, from_reserved, too_much):
         from_reserved = from_reserved > 0
-        ready = [v for v in self.variants
-                 if (self.reserved[v] if from_reserved else self.on_hand[v] - self.reserved[v]) > 0]
+        ready = [
+            v for v in self.variants if (self.reserved[v] if from_reserved else self.on_hand[v] - self.reserved[v]) > 0
+        ]
         variant = data.draw(st.sampled_from(ready or self.variants), label="variant")
         limit = self.reserved[variant] if from_reserved else self.on_hand[variant] - self.reserved[variant]
         step = Decimal(1) if self.whole(variant) else MILLI
@@ -259,15 +290,21 @@ class StockMachine(RuleBasedStateMachine):
             if too_much == 0 or limit <= 0:
                 line = inv.StockLine(variant, limit + step, line_ref)
                 error = self.refused(lambda: inv.consume(line, from_reserved=from_reserved), inv.InsufficientStock)
-                assert error.shortfalls == [{"variant_id": variant, "requested": format_quantity(limit + step),
-                                             "available": format_quantity(limit)}]
+                assert error.shortfalls == [
+                    {
+                        "variant_id": variant,
+                        "requested": format_quantity(limit + step),
+                        "available": format_quantity(limit),
+                    }
+                ]
                 return
             quantity = self.portion(data, variant, limit)
             draws = inv.consume(inv.StockLine(variant, quantity, line_ref), from_reserved=from_reserved)
             db.session.commit()
         expected = self.expected_draws(variant, quantity)
         assert [(d.lot_id, d.member_id, d.quantity) for d in draws] == [
-            (lot, self.lots[lot]["member"], take) for lot, take in expected]
+            (lot, self.lots[lot]["member"], take) for lot, take in expected
+        ]
         assert sum(d.quantity for d in draws) == quantity
         for lot, take in expected:
             self.lots[lot]["remaining"] -= take
@@ -280,13 +317,27 @@ class StockMachine(RuleBasedStateMachine):
     @invariant()
     def books_agree_with_the_model(self):
         with acting(self.flask_app):
-            stock = {row.variant_id: row for row in db.session.scalars(
-                select(Stock).where(Stock.variant_id.in_(self.variants)))}
+            stock = {
+                row.variant_id: row
+                for row in db.session.scalars(select(Stock).where(Stock.variant_id.in_(self.variants)))
+            }
             lots = {lot.id: lot for lot in db.session.scalars(select(Lot).where(Lot.variant_id.in_(self.variants)))}
-            ledger = [tuple(r) for r in db.session.execute(
-                select(Movement.id, Movement.variant_id, Movement.kind, Movement.on_hand_delta,
-                       Movement.reserved_delta, Movement.lot_id, Movement.reference)
-                .where(Movement.variant_id.in_(self.variants)).order_by(Movement.id))]
+            ledger = [
+                tuple(r)
+                for r in db.session.execute(
+                    select(
+                        Movement.id,
+                        Movement.variant_id,
+                        Movement.kind,
+                        Movement.on_hand_delta,
+                        Movement.reserved_delta,
+                        Movement.lot_id,
+                        Movement.reference,
+                    )
+                    .where(Movement.variant_id.in_(self.variants))
+                    .order_by(Movement.id)
+                )
+            ]
             problems = inv.stock_check()
         assert problems == []
         for variant in self.variants:
@@ -302,7 +353,7 @@ class StockMachine(RuleBasedStateMachine):
             assert lot.remaining == self.lots[lot_id]["remaining"]
         # Append-only: every row seen before is still there, unchanged; the ledger only grows.
         assert len(ledger) >= len(self.ledger)
-        assert ledger[:len(self.ledger)] == self.ledger
+        assert ledger[: len(self.ledger)] == self.ledger
         assert all(type(row[3]) is Decimal and type(row[4]) is Decimal for row in ledger)
         self.ledger = ledger
 
@@ -311,6 +362,12 @@ def test_any_sequence_of_stock_operations_keeps_every_invariant(app, db):
     class Machine(StockMachine):
         flask_app = app
 
-    run_state_machine_as_test(Machine, settings=settings(
-        max_examples=30, stateful_step_count=15, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

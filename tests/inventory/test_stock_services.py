@@ -1,4 +1,5 @@
 """Edge cases of the stock services: units, exact quantities, guards, lots and errors."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,8 +12,16 @@ from core.types import utcnow
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, MovementKind, Stock
-from tests.stock_helpers import (acting, contribute, counters, lot_remaining, make_product, make_stock_group,
-                                 snapshot, user_row)
+from tests.stock_helpers import (
+    acting,
+    contribute,
+    counters,
+    lot_remaining,
+    make_product,
+    make_stock_group,
+    snapshot,
+    user_row,
+)
 
 
 @pytest.fixture
@@ -28,6 +37,7 @@ def _receive(app, setup, variant_id, quantity, unit=None):
 
 
 # --- units and exact quantities -----------------------------------------------------------
+
 
 def test_five_ons_arrive_as_half_a_kilogram(app, setup):
     [variant] = make_product(app, setup.user, setup.group, "kg")
@@ -47,13 +57,16 @@ def test_two_kodi_arrive_as_forty_pieces(app, setup):
         assert counters(variant) == (Decimal(40), Decimal(0))
 
 
-@pytest.mark.parametrize("product_unit, quantity, unit", [
-    ("kodi", "1", "lusin"),   # 12 pcs = 0.6 kodi: not a whole kodi
-    ("liter", "500", "g"),    # mass is not volume
-    ("kg", "1.5", "g"),       # 0.0015 kg has 4 places
-    ("kg", "1", "pcs"),
-    ("pcs", "1", "ikat"),     # ikat has no dimension
-])
+@pytest.mark.parametrize(
+    "product_unit, quantity, unit",
+    [
+        ("kodi", "1", "lusin"),  # 12 pcs = 0.6 kodi: not a whole kodi
+        ("liter", "500", "g"),  # mass is not volume
+        ("kg", "1.5", "g"),  # 0.0015 kg has 4 places
+        ("kg", "1", "pcs"),
+        ("pcs", "1", "ikat"),  # ikat has no dimension
+    ],
+)
 def test_contribution_in_a_unit_that_does_not_convert_exactly_is_refused(app, setup, product_unit, quantity, unit):
     [variant] = make_product(app, setup.user, setup.group, product_unit)
     with acting(app, setup.user):
@@ -65,12 +78,25 @@ def test_contribution_in_a_unit_that_does_not_convert_exactly_is_refused(app, se
         assert db.session.query(Lot).count() == 0
 
 
-@pytest.mark.parametrize("product_unit, quantity", [
-    ("pcs", "2.5"), ("kodi", "0.5"), ("lusin", "1.001"),
-    ("kg", "0.0005"), ("kg", "1.2345"),
-    ("kg", 2.5), ("kg", 2.0), ("pcs", float("nan")),
-    ("kg", "0"), ("kg", "-1"), ("kg", "1e3"), ("kg", True), ("kg", None), ("kg", "200000000"),
-])
+@pytest.mark.parametrize(
+    "product_unit, quantity",
+    [
+        ("pcs", "2.5"),
+        ("kodi", "0.5"),
+        ("lusin", "1.001"),
+        ("kg", "0.0005"),
+        ("kg", "1.2345"),
+        ("kg", 2.5),
+        ("kg", 2.0),
+        ("pcs", float("nan")),
+        ("kg", "0"),
+        ("kg", "-1"),
+        ("kg", "1e3"),
+        ("kg", True),
+        ("kg", None),
+        ("kg", "200000000"),
+    ],
+)
 def test_contribution_quantity_must_be_exact_and_positive(app, setup, product_unit, quantity):
     [variant] = make_product(app, setup.user, setup.group, product_unit)
     with acting(app, setup.user):
@@ -94,6 +120,7 @@ def test_three_decimal_places_are_kept_exactly(app, setup):
 
 # --- adjustments -----------------------------------------------------------------------------
 
+
 def _adjust(setup, **data):
     return inv.adjust(user_row(setup.user), db.session.get(Group, setup.group.id), **data)
 
@@ -105,8 +132,12 @@ def test_adjusting_below_what_orders_hold_is_refused_and_changes_nothing(app, se
         inv.reserve([inv.StockLine(variant, Decimal(8))])
         db.session.commit()
         before = snapshot([variant])
-        for data in ({"reason": "spoilage", "quantity": "-2.001"}, {"reason": "damage", "quantity": "-10"},
-                     {"reason": "count", "counted": "7.999"}, {"reason": "count", "quantity": "-3"}):
+        for data in (
+            {"reason": "spoilage", "quantity": "-2.001"},
+            {"reason": "damage", "quantity": "-10"},
+            {"reason": "count", "counted": "7.999"},
+            {"reason": "count", "quantity": "-3"},
+        ):
             with pytest.raises(Conflict) as refused:
                 _adjust(setup, variant_id=variant, **data)
             assert refused.value.code == 409
@@ -144,7 +175,9 @@ def test_positive_count_and_return_go_to_the_most_recently_received_lot(app, set
     older = contribute(app, setup, variant, "2", member=setup.members[1], received_at=now - timedelta(hours=5))
     with acting(app, setup.user):
         moves = _adjust(setup, variant_id=variant, reason="count", counted="4.5")
-        assert [(m.lot_id, m.on_hand_delta, m.kind) for m in moves] == [(recent, Decimal("1.5"), MovementKind.adjustment)]
+        assert [(m.lot_id, m.on_hand_delta, m.kind) for m in moves] == [
+            (recent, Decimal("1.5"), MovementKind.adjustment)
+        ]
         moves = _adjust(setup, variant_id=variant, reason="return", quantity="0.25")
         assert [(m.lot_id, m.on_hand_delta, m.kind) for m in moves] == [(recent, Decimal("0.25"), MovementKind.return_)]
         moves = _adjust(setup, variant_id=variant, reason="return", quantity="1", lot_id=older)
@@ -194,17 +227,20 @@ def test_adding_to_a_variant_nobody_contributed_is_refused_and_changes_nothing(a
             assert snapshot([variant]) == before, data
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"reason": "spoilage", "quantity": "1"}, "quantity"),
-    ({"reason": "damage", "quantity": "0"}, "quantity"),
-    ({"reason": "return", "quantity": "-1"}, "quantity"),
-    ({"reason": "count", "counted": "1", "quantity": "1"}, "counted"),
-    ({"reason": "count", "counted": "-1"}, "counted"),
-    ({"reason": "count", "counted": 1.5}, "counted"),
-    ({"reason": "spoilage", "quantity": -0.5}, "quantity"),
-    ({"reason": "spoilage", "quantity": "-0.0001"}, "quantity"),
-    ({"reason": "theft", "quantity": "-1"}, "reason"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"reason": "spoilage", "quantity": "1"}, "quantity"),
+        ({"reason": "damage", "quantity": "0"}, "quantity"),
+        ({"reason": "return", "quantity": "-1"}, "quantity"),
+        ({"reason": "count", "counted": "1", "quantity": "1"}, "counted"),
+        ({"reason": "count", "counted": "-1"}, "counted"),
+        ({"reason": "count", "counted": 1.5}, "counted"),
+        ({"reason": "spoilage", "quantity": -0.5}, "quantity"),
+        ({"reason": "spoilage", "quantity": "-0.0001"}, "quantity"),
+        ({"reason": "theft", "quantity": "-1"}, "reason"),
+    ],
+)
 def test_adjust_refuses_bad_input(app, setup, data, field):
     [variant] = make_product(app, setup.user, setup.group, "kg")
     contribute(app, setup, variant, "3")
@@ -237,6 +273,7 @@ def test_a_count_that_matches_changes_nothing(app, setup):
 
 # --- reserve, release, consume ---------------------------------------------------------------
 
+
 def test_reserve_is_all_or_nothing_and_names_each_short_variant(app, setup):
     first, second = make_product(app, setup.user, setup.group, "kg", labels=("A", "B"))
     contribute(app, setup, first, "2")
@@ -244,8 +281,13 @@ def test_reserve_is_all_or_nothing_and_names_each_short_variant(app, setup):
     with acting(app):
         before = snapshot([first, second])
         with pytest.raises(inv.InsufficientStock) as short:
-            inv.reserve([inv.StockLine(second, Decimal("0.6")), inv.StockLine(first, Decimal("1.5")),
-                         inv.StockLine(second, Decimal("0.5"))])
+            inv.reserve(
+                [
+                    inv.StockLine(second, Decimal("0.6")),
+                    inv.StockLine(first, Decimal("1.5")),
+                    inv.StockLine(second, Decimal("0.5")),
+                ]
+            )
         assert short.value.code == 409
         assert short.value.errors["lines"] == [{"variant_id": second, "requested": "1.1", "available": "1"}]
         assert snapshot([first, second]) == before
@@ -266,8 +308,9 @@ def test_reserving_an_unknown_variant_names_it_with_nothing_available(app, setup
         assert snapshot([variant]) == before
 
 
-@pytest.mark.parametrize("quantity", [Decimal(0), Decimal(-1), Decimal("0.0005"), 1.5, "1", None,
-                                      Decimal("NaN"), Decimal("1e9")])
+@pytest.mark.parametrize(
+    "quantity", [Decimal(0), Decimal(-1), Decimal("0.0005"), 1.5, "1", None, Decimal("NaN"), Decimal("1e9")]
+)
 def test_reserve_release_and_consume_refuse_quantities_that_are_not_exact_and_positive(app, setup, quantity):
     [variant] = make_product(app, setup.user, setup.group, "kg")
     contribute(app, setup, variant, "5")
@@ -275,9 +318,11 @@ def test_reserve_release_and_consume_refuse_quantities_that_are_not_exact_and_po
         inv.reserve([inv.StockLine(variant, Decimal(2))])
         db.session.commit()
         before = snapshot([variant])
-        for call in (lambda: inv.reserve([inv.StockLine(variant, quantity)]),
-                     lambda: inv.release([inv.StockLine(variant, quantity)]),
-                     lambda: inv.consume(inv.StockLine(variant, quantity))):
+        for call in (
+            lambda: inv.reserve([inv.StockLine(variant, quantity)]),
+            lambda: inv.release([inv.StockLine(variant, quantity)]),
+            lambda: inv.consume(inv.StockLine(variant, quantity)),
+        ):
             with pytest.raises(ValidationFailed):
                 call()
             assert snapshot([variant]) == before
@@ -291,10 +336,12 @@ def test_releasing_more_than_is_reserved_is_refused_and_changes_nothing(app, set
         inv.reserve([inv.StockLine(first, Decimal(2)), inv.StockLine(second, Decimal(1))])
         db.session.commit()
         before = snapshot([first, second])
-        for lines in ([inv.StockLine(first, Decimal("2.001"))],
-                      [inv.StockLine(first, Decimal(1)), inv.StockLine(second, Decimal("1.5"))],
-                      [inv.StockLine(first, Decimal(1)), inv.StockLine(first, Decimal("1.5"))],
-                      [inv.StockLine(first, Decimal(1)), inv.StockLine(424242, Decimal(1))]):
+        for lines in (
+            [inv.StockLine(first, Decimal("2.001"))],
+            [inv.StockLine(first, Decimal(1)), inv.StockLine(second, Decimal("1.5"))],
+            [inv.StockLine(first, Decimal(1)), inv.StockLine(first, Decimal("1.5"))],
+            [inv.StockLine(first, Decimal(1)), inv.StockLine(424242, Decimal(1))],
+        ):
             with pytest.raises(Conflict) as refused:
                 inv.release(lines)
             assert refused.value.code == 409
@@ -356,12 +403,16 @@ def test_sold_units_come_from_the_oldest_lots_and_name_their_members(app, setup)
         inv.reserve([inv.StockLine(variant, Decimal("4.5"), "order:9")])
         draws = inv.consume(inv.StockLine(variant, Decimal("4.5"), "line:9"))
         assert [(d.lot_id, d.member_id, d.quantity) for d in draws] == [
-            (early, ani.id, Decimal("1.25")), (same_a, siti.id, Decimal(1)), (same_b, ani.id, Decimal(1)),
-            (late, siti.id, Decimal("1.25"))]
+            (early, ani.id, Decimal("1.25")),
+            (same_a, siti.id, Decimal(1)),
+            (same_b, ani.id, Decimal(1)),
+            (late, siti.id, Decimal("1.25")),
+        ]
         db.session.commit()
         sales = db.session.query(Movement).filter_by(kind=MovementKind.sale).order_by(Movement.id).all()
         assert [(m.lot_id, m.on_hand_delta, m.reserved_delta, m.reference) for m in sales] == [
-            (d.lot_id, -d.quantity, -d.quantity, "line:9") for d in draws]
+            (d.lot_id, -d.quantity, -d.quantity, "line:9") for d in draws
+        ]
         assert inv.stock_check() == []
 
 
@@ -376,9 +427,16 @@ def test_quantities_read_back_are_always_decimal(app, setup):
     with acting(app, setup.user):
         stock = db.session.get(Stock, variant)
         lot = db.session.get(Lot, lot_id)
-        values = [stock.on_hand, stock.reserved, stock.available, lot.quantity, lot.remaining,
-                  *[d.quantity for d in draws], *inv.available([variant]).values(),
-                  *inv.lot_history([lot_id])[lot_id].values()]
+        values = [
+            stock.on_hand,
+            stock.reserved,
+            stock.available,
+            lot.quantity,
+            lot.remaining,
+            *[d.quantity for d in draws],
+            *inv.available([variant]).values(),
+            *inv.lot_history([lot_id])[lot_id].values(),
+        ]
         for movement in db.session.query(Movement):
             values += [movement.on_hand_delta, movement.reserved_delta]
         values += list(counters(variant))
@@ -403,17 +461,30 @@ def test_reservation_and_release_movements_name_the_group_reference_and_actor(ap
     contribute(app, setup, first, "5")
     contribute(app, setup, second, "5")
     with acting(app):
-        inv.reserve([inv.StockLine(second, Decimal("1.5"), "order:7"), inv.StockLine(first, Decimal(2), "order:7")],
-                    actor_id=setup.user.id)
+        inv.reserve(
+            [inv.StockLine(second, Decimal("1.5"), "order:7"), inv.StockLine(first, Decimal(2), "order:7")],
+            actor_id=setup.user.id,
+        )
         inv.release([inv.StockLine(first, Decimal("0.5"), "order:7:cancel")])
         db.session.commit()
         moved = db.session.query(Movement).filter(Movement.kind != MovementKind.intake).order_by(Movement.id).all()
-        assert [(m.group_id, m.variant_id, m.kind, m.on_hand_delta, m.reserved_delta, m.reference, m.actor_id,
-                 m.lot_id) for m in moved] == [
+        assert [
+            (m.group_id, m.variant_id, m.kind, m.on_hand_delta, m.reserved_delta, m.reference, m.actor_id, m.lot_id)
+            for m in moved
+        ] == [
             (setup.group.id, first, MovementKind.reservation, Decimal(0), Decimal(2), "order:7", setup.user.id, None),
-            (setup.group.id, second, MovementKind.reservation, Decimal(0), Decimal("1.5"), "order:7", setup.user.id,
-             None),
-            (setup.group.id, first, MovementKind.release, Decimal(0), Decimal("-0.5"), "order:7:cancel", None, None)]
+            (
+                setup.group.id,
+                second,
+                MovementKind.reservation,
+                Decimal(0),
+                Decimal("1.5"),
+                "order:7",
+                setup.user.id,
+                None,
+            ),
+            (setup.group.id, first, MovementKind.release, Decimal(0), Decimal("-0.5"), "order:7:cancel", None, None),
+        ]
         assert all(m.created_at.tzinfo is not None for m in moved)
         assert inv.stock_check() == []
 

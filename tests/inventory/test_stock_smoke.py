@@ -17,8 +17,14 @@ def test_intake_reserve_consume_and_check(app, db):
     with app.test_request_context("/", method="POST"):  # a writing request: SQLite begins IMMEDIATE
         coordinator = db.session.get(User, user.id)
         g = db.session.get(Group, group.id)
-        product = inv.create_product(coordinator, g, name="Cabai rawit", kind="produce", unit="kg",
-                                     variants=[{"label": "A", "unit_price": 45000}])
+        product = inv.create_product(
+            coordinator,
+            g,
+            name="Cabai rawit",
+            kind="produce",
+            unit="kg",
+            variants=[{"label": "A", "unit_price": 45000}],
+        )
         variant = product.variants[0]
         inv.receive_contribution(coordinator, g, variant_id=variant.id, member_id=siti.id, quantity="2.5")
         inv.receive_contribution(coordinator, g, variant_id=variant.id, member_id=ani.id, quantity="10", unit="ons")

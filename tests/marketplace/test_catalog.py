@@ -1,4 +1,5 @@
 """The public catalog: search that ignores case and accents, filters, sort orders, pages, and the short cache."""
+
 import re
 import threading
 import time
@@ -15,8 +16,8 @@ from groups.models import Group
 from inventory import services as inv
 from inventory.models import Product, ProductStatus
 from marketplace import catalog
-from marketplace import services as market
 from marketplace import catalog_api as market_api
+from marketplace import services as market
 from marketplace.views import catalog as market_views
 from tests.factories import PASSWORD, assert_error, make_group, make_member, make_user
 from tests.stock_helpers import acting
@@ -55,8 +56,7 @@ def shop(app, db):
     lead, other_lead = make_user(app), make_user(app)
     group = make_group(app, lead, name="KUB Tani Makmur", village="Sumberejo")
     other = make_group(app, other_lead, name="Poktan Sumber Rejeki", village="Kalipucung")
-    members = {group.id: make_member(app, group, name="Siti Aminah"),
-               other.id: make_member(app, other, name="Wati")}
+    members = {group.id: make_member(app, group, name="Siti Aminah"), other.id: make_member(app, other, name="Wati")}
     ids = {}
     variants = {}
     for name, kind, specs, quantity in PRODUCTS + [("Sayur disembunyikan", "produce", [("standard", 100, True)], "1")]:
@@ -64,13 +64,23 @@ def shop(app, db):
         with acting(app, coordinator) as signed_in:
             the_group = db.session.get(Group, owner.id)
             product = inv.create_product(
-                signed_in, the_group, name=name, kind=kind, unit="pcs",
-                variants=[{"label": label, "unit_price": price} for label, price, _active in specs])
+                signed_in,
+                the_group,
+                name=name,
+                kind=kind,
+                unit="pcs",
+                variants=[{"label": label, "unit_price": price} for label, price, _active in specs],
+            )
             for variant, (_label, _price, active) in zip(product.variants, specs):
                 variant.active = active
             if quantity:
-                inv.receive_contribution(signed_in, the_group, variant_id=product.variants[0].id,
-                                         member_id=members[owner.id].id, quantity=quantity)
+                inv.receive_contribution(
+                    signed_in,
+                    the_group,
+                    variant_id=product.variants[0].id,
+                    member_id=members[owner.id].id,
+                    quantity=quantity,
+                )
             if name == "Sayur disembunyikan":
                 product.status = ProductStatus.hidden
             db.session.commit()
@@ -91,23 +101,27 @@ def page_names(app, **args) -> list[str]:
 
 # --- search ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("q", ["cabe", "CABE", "cabé", "CABÉ", "  Cabé  ", "rawit cabe", "CABE RAWIT", "cabé rawi"])
 def test_search_ignores_case_and_accents_and_needs_every_word(app, client, shop, q):
     assert names(client.get(f"{API}/products", query_string={"q": q})) == ["Cabé rawit"]
     assert page_names(app, q=q) == ["Cabé rawit"]
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("cabai", ["Cabai merah besar"]),  # cabai and cabé are different words
-    ("ca", ["Cabai merah besar", "Cabé rawit"]),
-    ("robusta KOPI", ["Kopi bubuk robusta"]),
-    ("kopi teh", []),
-    ("100%", ["Tas anyaman 100% pandan"]),  # % and _ are plain characters, not wildcards
-    ("1%0", []),
-    ("_", []),
-    ("disembunyikan", []),  # hidden products are not in the catalog
-    ("", ["Cabai merah besar", "Cabé rawit", "Gula aren", "Kopi bubuk robusta", "Tas anyaman 100% pandan"]),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("cabai", ["Cabai merah besar"]),  # cabai and cabé are different words
+        ("ca", ["Cabai merah besar", "Cabé rawit"]),
+        ("robusta KOPI", ["Kopi bubuk robusta"]),
+        ("kopi teh", []),
+        ("100%", ["Tas anyaman 100% pandan"]),  # % and _ are plain characters, not wildcards
+        ("1%0", []),
+        ("_", []),
+        ("disembunyikan", []),  # hidden products are not in the catalog
+        ("", ["Cabai merah besar", "Cabé rawit", "Gula aren", "Kopi bubuk robusta", "Tas anyaman 100% pandan"]),
+    ],
+)
 def test_search_by_words_of_the_name(app, client, shop, q, expected):
     assert names(client.get(f"{API}/products", query_string={"q": q})) == expected
 
@@ -123,22 +137,35 @@ def test_search_finds_a_product_renamed_with_accents(app, client, shop):
 
 # --- filters --------------------------------------------------------------------------------------
 
+
 def test_filters_by_kind_group_village_and_stock(app, client, shop):
     assert names(client.get(f"{API}/products?kind=processed")) == ["Gula aren", "Kopi bubuk robusta"]
     assert names(client.get(f"{API}/products?group_id={shop.other.id}")) == ["Cabai merah besar", "Gula aren"]
-    assert names(client.get(f"{API}/products?village=SUMBEREJO")) == ["Cabé rawit", "Kopi bubuk robusta",
-                                                                      "Tas anyaman 100% pandan"]
-    assert names(client.get(f"{API}/products?in_stock=true")) == ["Cabai merah besar", "Cabé rawit", "Gula aren",
-                                                                  "Tas anyaman 100% pandan"]
+    assert names(client.get(f"{API}/products?village=SUMBEREJO")) == [
+        "Cabé rawit",
+        "Kopi bubuk robusta",
+        "Tas anyaman 100% pandan",
+    ]
+    assert names(client.get(f"{API}/products?in_stock=true")) == [
+        "Cabai merah besar",
+        "Cabé rawit",
+        "Gula aren",
+        "Tas anyaman 100% pandan",
+    ]
     assert names(client.get(f"{API}/products?kind=produce&in_stock=true&village=kalipucung&q=CABAI")) == [
-        "Cabai merah besar"]
+        "Cabai merah besar"
+    ]
     assert page_names(app, kind="garment", in_stock=True, sort="price_asc") == ["Tas anyaman 100% pandan"]
 
 
 def test_in_stock_leaves_out_what_orders_hold(app, client, shop):
     with acting(app, shop.buyer):
-        market.place_checkout(db.session.get(User, shop.buyer.id),
-                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": "2"}], {"method": "pickup"}, "cash")
+        market.place_checkout(
+            db.session.get(User, shop.buyer.id),
+            [{"variant_id": shop.variants["Cabé rawit"], "quantity": "2"}],
+            {"method": "pickup"},
+            "cash",
+        )
         db.session.commit()
 
     assert "Cabé rawit" not in names(client.get(f"{API}/products?in_stock=true"))
@@ -192,11 +219,25 @@ def test_pages_through_every_sort_order_without_gaps_or_repeats(app, client, sho
 def test_api_response_keeps_its_fields(app, client, shop):
     [item] = client.get(f"{API}/products?q=cabe").json["items"]
 
-    assert set(item) == {"id", "group_id", "group", "name", "kind", "unit", "description", "status", "photo_url",
-                         "thumb_url", "variants", "created_at", "updated_at"}
+    assert set(item) == {
+        "id",
+        "group_id",
+        "group",
+        "name",
+        "kind",
+        "unit",
+        "description",
+        "status",
+        "photo_url",
+        "thumb_url",
+        "variants",
+        "created_at",
+        "updated_at",
+    }
     assert item["group"] == {"id": shop.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
-    assert [set(v) for v in item["variants"]] == [{"id", "product_id", "label", "unit_price", "active",
-                                                   "available"}] * 2
+    assert [set(v) for v in item["variants"]] == [
+        {"id", "product_id", "label", "unit_price", "active", "available"}
+    ] * 2
     assert item["variants"][0]["available"] == "2" and item["variants"][1]["available"] == "0"
 
 
@@ -207,14 +248,19 @@ def test_unknown_sort_is_422(app, client, shop, query):
 
 def test_catalog_page_refuses_unknown_sort_and_bad_filters(app, shop):
     with app.test_request_context("/catalog"):
-        for args, field in (({"sort": "cheapest"}, "sort"), ({"kind": "shop"}, "kind"), ({"q": "a\x00"}, "q"),
-                            ({"group_id": 0}, "group_id")):
+        for args, field in (
+            ({"sort": "cheapest"}, "sort"),
+            ({"kind": "shop"}, "kind"),
+            ({"q": "a\x00"}, "q"),
+            ({"group_id": 0}, "group_id"),
+        ):
             with pytest.raises(ValidationFailed) as caught:
                 catalog.catalog_page(**args)
             assert field in caught.value.errors
 
 
 # --- the cache ------------------------------------------------------------------------------------
+
 
 class Clock:
     def __init__(self):
@@ -238,9 +284,12 @@ def available_of(client, q="cabe") -> str:
 
 def take_rawit(app, shop, quantity):
     with acting(app, shop.buyer):
-        market.place_checkout(db.session.get(User, shop.buyer.id),
-                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": quantity}], {"method": "pickup"},
-                              "cash")
+        market.place_checkout(
+            db.session.get(User, shop.buyer.id),
+            [{"variant_id": shop.variants["Cabé rawit"], "quantity": quantity}],
+            {"method": "pickup"},
+            "cash",
+        )
         db.session.commit()
 
 
@@ -296,8 +345,12 @@ def test_checkout_checks_live_stock_while_the_catalog_shows_a_kept_page(app, cli
     assert available_of(client) == "2"
 
     with acting(app, shop.buyer), pytest.raises(inv.InsufficientStock) as caught:
-        market.place_checkout(db.session.get(User, shop.buyer.id),
-                              [{"variant_id": shop.variants["Cabé rawit"], "quantity": "1"}], {"method": "pickup"}, "cash")
+        market.place_checkout(
+            db.session.get(User, shop.buyer.id),
+            [{"variant_id": shop.variants["Cabé rawit"], "quantity": "1"}],
+            {"method": "pickup"},
+            "cash",
+        )
     assert caught.value.shortfalls[0]["available"] == "0"
 
 
@@ -399,7 +452,6 @@ def test_refused_queries_are_refused_even_when_a_page_is_kept(app, client, shop,
     assert_error(client.get(f"{API}/products?q=cabai&sort=nope"), 422, "sort")
 
 
-
 def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, shop, clock, monkeypatch):
     """Asked again by the same query string, the catalog API answers what it answered, without parsing the query
     or looking the page up again, until the page is due to be built again or the cache is cleared."""
@@ -412,8 +464,11 @@ def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, sh
     take_rawit(app, shop, "2")
     clock.now += 3.9
     again = client.get(path)
-    assert (again.status_code, again.mimetype, again.get_data()) == (first.status_code, first.mimetype,
-                                                                     first.get_data())
+    assert (again.status_code, again.mimetype, again.get_data()) == (
+        first.status_code,
+        first.mimetype,
+        first.get_data(),
+    )
     assert len(looked_up) == 1
     assert client.get(f"{API}/products?q=cabe&page=1").json == first.json and len(looked_up) == 2  # another address
     client.get(path, environ_overrides={"SCRIPT_NAME": "/pasar"})  # another root: its photo URLs are its own
@@ -433,8 +488,9 @@ def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, sh
     assert len(looked_up) == 6
 
 
-def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(app, client, shop, clock,
-                                                                                    monkeypatch):
+def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(
+    app, client, shop, clock, monkeypatch
+):
     monkeypatch.setattr(catalog, "_in_background", real_in_background)
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     assert available_of(client) == "2"
@@ -497,8 +553,7 @@ def test_a_missing_page_is_built_once_while_other_threads_wait_for_it(clock):
     first = threading.Thread(target=lambda: results.append(cache.get_or_build(("k",), 5, build)))
     first.start()
     started.wait(5)
-    others = [threading.Thread(target=lambda: results.append(cache.get_or_build(("k",), 5, build)))
-              for _ in range(3)]
+    others = [threading.Thread(target=lambda: results.append(cache.get_or_build(("k",), 5, build))) for _ in range(3)]
     for thread in others:
         thread.start()
     for thread in [first, *others]:
@@ -522,6 +577,7 @@ def test_a_failed_build_keeps_nothing_and_the_next_caller_builds_again(clock):
 
 # --- one order for every page of a search ---------------------------------------------------------
 
+
 def test_pages_of_one_search_share_one_order_and_are_never_older_than_it(app, client, shop, clock, monkeypatch):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     orders = []
@@ -541,8 +597,7 @@ def test_pages_of_one_search_share_one_order_and_are_never_older_than_it(app, cl
     clock.now += 3
     assert page(2)["total"] == 5  # kept: the order is 3 seconds old
     clock.now += 2  # the order, and every page built from it, is 5 seconds old
-    assert page(2)["total"] == 4 and [item["name"] for item in page(1)["items"]] == [
-        "Cabai merah besar", "Gula aren"]
+    assert page(2)["total"] == 4 and [item["name"] for item in page(1)["items"]] == ["Cabai merah besar", "Gula aren"]
 
 
 def test_a_page_built_from_a_kept_order_leaves_out_what_is_no_longer_listed(app, client, shop, clock, monkeypatch):
@@ -572,6 +627,7 @@ def test_villages_are_kept_as_pages_are(app, client, shop, clock, monkeypatch):
 
 # --- the catalog page: kept for everyone, each viewer's own parts put in ---------------------------
 
+
 def html_of(response) -> str:
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -596,8 +652,9 @@ def in_cart(client) -> dict:
 
 
 @pytest.mark.parametrize("cache", [0, 5])
-def test_each_viewer_with_a_session_gets_their_own_token_and_the_add_forms_pass_csrf(app, make_client, shop, clock,
-                                                                                     monkeypatch, csrf_on, cache):
+def test_each_viewer_with_a_session_gets_their_own_token_and_the_add_forms_pass_csrf(
+    app, make_client, shop, clock, monkeypatch, csrf_on, cache
+):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
     first, second = make_client(), make_client()
     for client in (first, second):
@@ -610,20 +667,22 @@ def test_each_viewer_with_a_session_gets_their_own_token_and_the_add_forms_pass_
     assert market_views._SLOT not in page_one
 
     variant = shop.variants["Cabai merah besar"]
-    stolen = second.post("/cart/add", data={"csrf_token": token_one, "variant_id": variant, "quantity": "1",
-                                            "next": "/catalog"})
+    stolen = second.post(
+        "/cart/add", data={"csrf_token": token_one, "variant_id": variant, "quantity": "1", "next": "/catalog"}
+    )
     assert stolen.status_code == 400  # another visitor's token is refused
     for client, token in ((first, token_one), (second, token_two)):
-        added = client.post("/cart/add", data={"csrf_token": token, "variant_id": variant, "quantity": "1",
-                                               "next": "/catalog"})
+        added = client.post(
+            "/cart/add", data={"csrf_token": token, "variant_id": variant, "quantity": "1", "next": "/catalog"}
+        )
         assert added.status_code == 302, added.get_data(as_text=True)
         assert in_cart(client) == {str(variant): "1"}
 
 
 @pytest.mark.parametrize("cache", [0, 5])
-def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or_cookie(app, make_client, shop,
-                                                                                        clock, monkeypatch,
-                                                                                        csrf_on, cache):
+def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or_cookie(
+    app, make_client, shop, clock, monkeypatch, csrf_on, cache
+):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
     visitor = make_client()
     for _ in range(2):
@@ -631,8 +690,9 @@ def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or
         body = html_of(response)
         assert "Set-Cookie" not in response.headers and response.headers["Vary"] == "Cookie"
         assert 'name="csrf_token"' not in body and market_views._SLOT not in body
-        assert body.count('<form method="post" action="/cart/add" class="var"><input type="hidden" '
-                          'name="variant_id"') == 6
+        assert (
+            body.count('<form method="post" action="/cart/add" class="var"><input type="hidden" name="variant_id"') == 6
+        )
     with visitor.session_transaction() as session:
         assert not session
 
@@ -642,8 +702,9 @@ def test_a_visitor_without_a_session_gets_the_catalog_without_a_session_token_or
     assert normalized(html_of(visitor.get("/catalog?sort=name"))).count('name="csrf_token" value=""') == 6
 
 
-def test_a_visitors_kept_page_is_never_older_than_the_pages_it_shows_nor_a_cleared_cache(app, make_client, shop,
-                                                                                           clock, monkeypatch):
+def test_a_visitors_kept_page_is_never_older_than_the_pages_it_shows_nor_a_cleared_cache(
+    app, make_client, shop, clock, monkeypatch
+):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     visitor, path = make_client(), "/catalog?q=rawit"
 
@@ -676,12 +737,20 @@ def test_an_add_without_a_token_is_taken_only_from_this_sites_page(app, make_cli
     for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}):
         visitor = make_client()
         added = visitor.post("/cart/add", data=form, headers=headers)
-        assert added.status_code == 302 and added.headers["Location"] == f"/catalog?sort=name#p{shop.ids['Cabai merah besar']}"
+        assert (
+            added.status_code == 302
+            and added.headers["Location"] == f"/catalog?sort=name#p{shop.ids['Cabai merah besar']}"
+        )
         assert in_cart(visitor) == {str(variant): "2"}
 
-    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
-                    {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"}, {"Origin": "https://evil.test"},
-                    {"Origin": "null"}, {}):
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+        {"Origin": "https://evil.test"},
+        {"Origin": "null"},
+        {},
+    ):
         for with_session in (False, True):
             visitor = make_client()
             if with_session:
@@ -694,8 +763,12 @@ def test_an_add_without_a_token_is_taken_only_from_this_sites_page(app, make_cli
             assert 'name="next" value="/catalog?sort=name"' in body
     confirmed = visitor.post("/cart/add", data={**form, "csrf_token": token})
     assert confirmed.status_code == 302 and in_cart(visitor) == {str(variant): "2"}
-    assert visitor.post("/cart/add", data={**form, "csrf_token": "forged"},
-                        headers={"Sec-Fetch-Site": "same-origin"}).status_code == 400
+    assert (
+        visitor.post(
+            "/cart/add", data={**form, "csrf_token": "forged"}, headers={"Sec-Fetch-Site": "same-origin"}
+        ).status_code
+        == 400
+    )
     assert in_cart(visitor) == {str(variant): "2"}
 
 
@@ -707,8 +780,9 @@ def test_an_add_to_confirm_of_something_not_for_sale_goes_back_with_a_message(ap
     assert message in html_of(client.get("/catalog?q=x"))
 
 
-def test_a_kept_page_shows_each_viewer_their_header_cart_messages_and_language(app, make_client, shop, clock,
-                                                                             monkeypatch):
+def test_a_kept_page_shows_each_viewer_their_header_cart_messages_and_language(
+    app, make_client, shop, clock, monkeypatch
+):
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     fresh = normalized(html_of(make_client().get("/catalog?sort=name")))
     buyer, visitor, member = make_client(), make_client(), make_client()
@@ -748,6 +822,9 @@ def test_the_kept_page_answers_the_address_it_was_asked_by(app, make_client, sho
         assert [normalized(html_of(client.get(path))) for path in paths] == afresh
     assert 'name="next" value="/catalog?q=CABE"' in afresh[1] and "/lang/en?next=/catalog?q%3DCABE" in afresh[1]
     assert 'value="/catalog?q=cabe&amp;x=' in afresh[3] and 'x="><' not in afresh[3]  # escaped where put in
-    response = client.post("/cart/add", data={"variant_id": shop.variants["Cabé rawit"], "quantity": "1",
-                                              "next": "/catalog?q=CABE"}, headers={"Sec-Fetch-Site": "same-origin"})
+    response = client.post(
+        "/cart/add",
+        data={"variant_id": shop.variants["Cabé rawit"], "quantity": "1", "next": "/catalog?q=CABE"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
     assert response.headers["Location"] == f"/catalog?q=CABE#p{shop.ids['Cabé rawit']}"

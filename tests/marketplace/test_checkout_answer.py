@@ -5,6 +5,7 @@ wrote (a fresh order has no payments, refunds or lot allocations); GET reads
 everything again. Both must say the same, for every payment method and for
 buyers who do and do not keep a group's books.
 """
+
 import pytest
 from sqlalchemy import update
 
@@ -12,8 +13,11 @@ from core.extensions import db
 from groups.models import Group
 from tests.marketplace.test_marketplace_api import API, body_of, market, post_checkout  # noqa: F401  (market: a fixture)
 
-BANK = {"bank_name": "BRI Unit Sumberejo", "bank_account_number": "0123-01-000456-30-7",
-        "bank_account_holder": "Poktan Sumber Rejeki"}
+BANK = {
+    "bank_name": "BRI Unit Sumberejo",
+    "bank_account_number": "0123-01-000456-30-7",
+    "bank_account_holder": "Poktan Sumber Rejeki",
+}
 
 
 def _with_bank(app, group) -> None:
@@ -27,8 +31,15 @@ def _with_bank(app, group) -> None:
 def test_checkout_answer_equals_the_checkout_read_back(app, client, market, who, payment):
     _with_bank(app, market.tani)
     person = getattr(market, who)
-    body = body_of((market.cabai_a, "1.5"), (market.tomat, "0.5"), (market.daster, "1"), method="delivery",
-                   payment=payment, address="Jl. Melati 4, Sumberejo", note="Sore saja")
+    body = body_of(
+        (market.cabai_a, "1.5"),
+        (market.tomat, "0.5"),
+        (market.daster, "1"),
+        method="delivery",
+        payment=payment,
+        address="Jl. Melati 4, Sumberejo",
+        note="Sore saja",
+    )
     response = post_checkout(client, person, body, key=f"answer-{who}-{payment}")
     assert response.status_code == 201, response.json
     answer = response.json
@@ -57,11 +68,23 @@ def test_checkout_answer_shows_what_a_fresh_order_holds(app, client, market):
     # The coordinator keeps tani's books: fees and (empty) allocations show for it, not for the other group.
     assert tani["card_fees"] == 0 and tani["lines"][0]["allocations"] == []
     assert jahit["card_fees"] is None and "allocations" not in jahit["lines"][0]
-    assert tani["payment_instructions"] == {"bank_name": BANK["bank_name"],
-                                            "account_number": BANK["bank_account_number"],
-                                            "account_holder": BANK["bank_account_holder"],
-                                            "reference": tani["reference"], "amount": tani["total"]}
-    assert jahit["payment_instructions"] == {"bank_name": None, "account_number": None, "account_holder": None,
-                                             "reference": jahit["reference"], "amount": jahit["total"]}
-    assert tani["group"] == {"id": market.tani.id, "name": "Poktan Sumber Rejeki",
-                             "pickup_point": "Balai Desa Sumberejo", "pickup_hours": "Sabtu 07.00-10.00"}
+    assert tani["payment_instructions"] == {
+        "bank_name": BANK["bank_name"],
+        "account_number": BANK["bank_account_number"],
+        "account_holder": BANK["bank_account_holder"],
+        "reference": tani["reference"],
+        "amount": tani["total"],
+    }
+    assert jahit["payment_instructions"] == {
+        "bank_name": None,
+        "account_number": None,
+        "account_holder": None,
+        "reference": jahit["reference"],
+        "amount": jahit["total"],
+    }
+    assert tani["group"] == {
+        "id": market.tani.id,
+        "name": "Poktan Sumber Rejeki",
+        "pickup_point": "Balai Desa Sumberejo",
+        "pickup_hours": "Sabtu 07.00-10.00",
+    }

@@ -6,6 +6,7 @@ gunicorn. Clients connect first, then a barrier releases every request together.
 PostgreSQL takes 100 buyers (row locks); SQLite a smaller crowd, queued by
 BEGIN IMMEDIATE and the busy timeout.
 """
+
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -31,8 +32,7 @@ def _dialect(app) -> str:
 def _shop(app, units: int, buyers: int):
     """One variant with exactly `units` pieces (from two members' lots) and `buyers` buyers with tokens."""
     setup = make_stock_group(app)
-    [variant] = make_product(app, setup.user, setup.group, "pcs", labels=("M",), kind="garment",
-                             name="Daster batik")
+    [variant] = make_product(app, setup.user, setup.group, "pcs", labels=("M",), kind="garment", name="Daster batik")
     contribute(app, setup, variant, str(units - units // 2), member=setup.members[0])
     contribute(app, setup, variant, str(units // 2), member=setup.members[1])
     tokens = [make_token(app, make_user(app, name=f"Pembeli {i}")) for i in range(buyers)]
@@ -45,20 +45,30 @@ def _fire(server, requests: list[tuple[str, dict, str]]) -> list[tuple]:
 
 
 def _body(variant: int, quantity="1") -> dict:
-    return {"lines": [{"variant_id": variant, "quantity": quantity}], "fulfilment": {"method": "pickup"},
-            "payment_method": "cash"}
+    return {
+        "lines": [{"variant_id": variant, "quantity": quantity}],
+        "fulfilment": {"method": "pickup"},
+        "payment_method": "cash",
+    }
 
 
 def _books(app, variant):
     with app.app_context():
         stock = db.session.get(Stock, variant)
-        reservations = db.session.scalar(select(func.count(Movement.id)).where(
-            Movement.variant_id == variant, Movement.kind == MovementKind.reservation))
-        return SimpleNamespace(on_hand=stock.on_hand, reserved=stock.reserved, reservations=reservations,
-                               checkouts=db.session.scalar(select(func.count(Checkout.id))),
-                               orders=db.session.scalar(select(func.count(Order.id))),
-                               buyers=db.session.scalar(select(func.count(func.distinct(Order.buyer_id)))),
-                               problems=inv.stock_check())
+        reservations = db.session.scalar(
+            select(func.count(Movement.id)).where(
+                Movement.variant_id == variant, Movement.kind == MovementKind.reservation
+            )
+        )
+        return SimpleNamespace(
+            on_hand=stock.on_hand,
+            reserved=stock.reserved,
+            reservations=reservations,
+            checkouts=db.session.scalar(select(func.count(Checkout.id))),
+            orders=db.session.scalar(select(func.count(Order.id))),
+            buyers=db.session.scalar(select(func.count(func.distinct(Order.buyer_id)))),
+            problems=inv.stock_check(),
+        )
 
 
 def _crowd_buys_one_each(app, server, buyers: int, units: int):
@@ -82,8 +92,10 @@ def _crowd_buys_one_each(app, server, buyers: int, units: int):
 
 def test_100_buyers_for_10_units_exactly_10_succeed(app, server):
     if _dialect(app) != "postgresql":
-        pytest.skip("100 concurrent checkouts need PostgreSQL (row locks, many connections); "
-                    "set TEST_DATABASE_URL=postgresql+psycopg://... to run it")
+        pytest.skip(
+            "100 concurrent checkouts need PostgreSQL (row locks, many connections); "
+            "set TEST_DATABASE_URL=postgresql+psycopg://... to run it"
+        )
     _crowd_buys_one_each(app, server, buyers=100, units=10)
 
 

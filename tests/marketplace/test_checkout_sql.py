@@ -1,5 +1,6 @@
 """Checkout's SQL goes through the engine like any other: listeners of its events (logging, monitoring, and
 SQLite's write lock in core.database) see every statement it runs, and the session's transaction holds them."""
+
 import re
 
 from sqlalchemy import event, func, select

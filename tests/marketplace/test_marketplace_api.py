@@ -4,6 +4,7 @@ Every refused request is checked to have changed nothing: checkouts, orders, the
 lines, events and lot allocations, stock counters, lots and movements are compared
 before and after.
 """
+
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -24,6 +25,7 @@ ANONYMOUS: dict = {}
 
 # --- helpers ----------------------------------------------------------------------
 
+
 def actor(app, **user_kwargs):
     """A user with an API token: (user record, auth headers)."""
     user = make_user(app, **user_kwargs)
@@ -32,8 +34,7 @@ def actor(app, **user_kwargs):
 
 def member_with_account(app, group, role):
     person = actor(app)
-    record = make_member(app, group, name=f"Anggota {person.id}", user=person.user, role=role,
-                         email=person.user.email)
+    record = make_member(app, group, name=f"Anggota {person.id}", user=person.user, role=role, email=person.user.email)
     person.member_id = record.id
     return person
 
@@ -61,8 +62,14 @@ def market(app, db, client):
     Tomat: 10 kg at Rp4.001 (half rupiahs to round). Daster batik: 3 pcs at Rp85.000.
     """
     lead = actor(app, name="Pak Slamet")
-    tani = make_group(app, lead.user, name="Poktan Sumber Rejeki", kind="farmer",
-                      pickup_point="Balai Desa Sumberejo", pickup_hours="Sabtu 07.00-10.00")
+    tani = make_group(
+        app,
+        lead.user,
+        name="Poktan Sumber Rejeki",
+        kind="farmer",
+        pickup_point="Balai Desa Sumberejo",
+        pickup_hours="Sabtu 07.00-10.00",
+    )
     treasurer = member_with_account(app, tani, "treasurer")
     plain = member_with_account(app, tani, "member")
     siti, ani = make_member(app, tani, name="Siti Aminah"), make_member(app, tani, name="Ani Lestari")
@@ -70,12 +77,19 @@ def market(app, db, client):
     jahit = make_group(app, jahit_lead.user, name="KUB Jahit Melati", kind="business")
     wati = make_member(app, jahit, name="Wati")
 
-    cabai = create_product(client, tani, lead.headers, name="Cabai rawit", kind="produce", unit="kg",
-                           variants=[{"label": "Grade A", "unit_price": 45000},
-                                     {"label": "Grade B", "unit_price": 30000}])
+    cabai = create_product(
+        client,
+        tani,
+        lead.headers,
+        name="Cabai rawit",
+        kind="produce",
+        unit="kg",
+        variants=[{"label": "Grade A", "unit_price": 45000}, {"label": "Grade B", "unit_price": 30000}],
+    )
     tomat = create_product(client, tani, lead.headers, name="Tomat", kind="produce", unit="kg", unit_price=4001)
-    daster = create_product(client, jahit, jahit_lead.headers, name="Daster batik", kind="garment", unit="pcs",
-                            unit_price=85000)
+    daster = create_product(
+        client, jahit, jahit_lead.headers, name="Daster batik", kind="garment", unit="pcs", unit_price=85000
+    )
     cabai_a, cabai_b = (v["id"] for v in cabai["variants"])
     tomat_id, daster_id = tomat["variants"][0]["id"], daster["variants"][0]["id"]
     earlier = datetime.now(UTC) - timedelta(days=2)
@@ -85,15 +99,34 @@ def market(app, db, client):
     contribute(client, tani, lead.headers, tomat_id, ani, "10")
     contribute(client, jahit, jahit_lead.headers, daster_id, wati, "3")
     return SimpleNamespace(
-        lead=lead, tani=tani, treasurer=treasurer, plain=plain, siti=siti, ani=ani, siti_lot=siti_lot["id"],
-        ani_lot=ani_lot["id"], jahit_lead=jahit_lead, jahit=jahit, wati=wati,
-        cabai_a=cabai_a, cabai_b=cabai_b, tomat=tomat_id, daster=daster_id, cabai_product=cabai["id"],
-        buyer=actor(app, name="Bu Endang"), other_buyer=actor(app, name="Pak Joko"), admin=actor(app, admin=True))
+        lead=lead,
+        tani=tani,
+        treasurer=treasurer,
+        plain=plain,
+        siti=siti,
+        ani=ani,
+        siti_lot=siti_lot["id"],
+        ani_lot=ani_lot["id"],
+        jahit_lead=jahit_lead,
+        jahit=jahit,
+        wati=wati,
+        cabai_a=cabai_a,
+        cabai_b=cabai_b,
+        tomat=tomat_id,
+        daster=daster_id,
+        cabai_product=cabai["id"],
+        buyer=actor(app, name="Bu Endang"),
+        other_buyer=actor(app, name="Pak Joko"),
+        admin=actor(app, admin=True),
+    )
 
 
 def body_of(*lines, method="pickup", payment="cash", **fulfilment) -> dict:
-    return {"lines": [{"variant_id": v, "quantity": q} for v, q in lines],
-            "fulfilment": {"method": method, **fulfilment}, "payment_method": payment}
+    return {
+        "lines": [{"variant_id": v, "quantity": q} for v, q in lines],
+        "fulfilment": {"method": method, **fulfilment},
+        "payment_method": payment,
+    }
 
 
 def post_checkout(client, who, body, key=None, **kwargs):
@@ -131,8 +164,9 @@ def state(app) -> dict:
         found = {}
         for model in (Checkout, Order, OrderLine, OrderLineLot, OrderEvent, Stock, Lot, Movement):
             table = model.__table__
-            found[table.name] = [dict(r._mapping) for r in
-                                 db.session.execute(select(table).order_by(*table.primary_key.columns))]
+            found[table.name] = [
+                dict(r._mapping) for r in db.session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
         return found
 
 
@@ -160,10 +194,18 @@ def count(app, model) -> int:
 
 # --- the whole flow -------------------------------------------------------------------------
 
+
 def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
     day = today_wib() + timedelta(days=2)
-    body = body_of((market.cabai_a, "2.5"), (market.daster, 2), method="delivery",
-                   address="Jl. Merdeka 12, Sumberejo", note="Pagar hijau", date=day.isoformat(), payment="transfer")
+    body = body_of(
+        (market.cabai_a, "2.5"),
+        (market.daster, 2),
+        method="delivery",
+        address="Jl. Merdeka 12, Sumberejo",
+        note="Pagar hijau",
+        date=day.isoformat(),
+        payment="transfer",
+    )
 
     response = post_checkout(client, market.buyer, body, key="tap-1")
 
@@ -173,20 +215,35 @@ def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
     assert checkout["total"] == 112500 + 170000
     assert checkout["currency"] == "IDR" and checkout["payment_method"] == "transfer"
     tani_order, jahit_order = sorted(checkout["orders"], key=lambda o: o["group_id"] != market.tani.id)
-    assert tani_order["group"] == {"id": market.tani.id, "name": "Poktan Sumber Rejeki",
-                                   "pickup_point": "Balai Desa Sumberejo", "pickup_hours": "Sabtu 07.00-10.00"}
+    assert tani_order["group"] == {
+        "id": market.tani.id,
+        "name": "Poktan Sumber Rejeki",
+        "pickup_point": "Balai Desa Sumberejo",
+        "pickup_hours": "Sabtu 07.00-10.00",
+    }
     assert tani_order["buyer"] == {"id": market.buyer.id, "name": "Bu Endang"}
     assert tani_order["checkout_id"] == checkout["id"]
     assert tani_order["status"] == "placed" and tani_order["payment_status"] == "unpaid"
     assert tani_order["payment_method"] == "transfer"
     assert (tani_order["paid"], tani_order["refunded"], tani_order["currency"]) == (0, 0, "IDR")
-    assert tani_order["fulfilment"] == {"method": "delivery", "date": day.isoformat(),
-                                        "address": "Jl. Merdeka 12, Sumberejo", "note": "Pagar hijau"}
+    assert tani_order["fulfilment"] == {
+        "method": "delivery",
+        "date": day.isoformat(),
+        "address": "Jl. Merdeka 12, Sumberejo",
+        "note": "Pagar hijau",
+    }
     assert tani_order["expires_at"] is None  # only card orders have a payment window
     [line] = tani_order["lines"]
-    assert line == {"id": line["id"], "variant_id": market.cabai_a, "product_name": "Cabai rawit",
-                    "variant_label": "Grade A", "unit": "kg", "quantity": "2.5", "unit_price": 45000,
-                    "total": 112500}
+    assert line == {
+        "id": line["id"],
+        "variant_id": market.cabai_a,
+        "product_name": "Cabai rawit",
+        "variant_label": "Grade A",
+        "unit": "kg",
+        "quantity": "2.5",
+        "unit_price": 45000,
+        "total": 112500,
+    }
     assert tani_order["total"] == 112500 and jahit_order["total"] == 170000
     assert [(e["from"], e["to"], e["actor_id"]) for e in tani_order["events"]] == [(None, "placed", market.buyer.id)]
     assert counters(app, market.cabai_a) == (Decimal(5), Decimal("2.5"))
@@ -205,15 +262,19 @@ def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
     assert ready["status"] == "ready"
     assert ready["lines"][0]["allocations"] == [
         {"lot_id": market.siti_lot, "member_id": market.siti.id, "quantity": "2"},
-        {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "0.5"}]
+        {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "0.5"},
+    ]
     assert counters(app, market.cabai_a) == (Decimal("2.5"), Decimal(0))
     assert_error(act(client, order_id, "complete", market.lead), 409, "payment_status")
     done = moved(client, order_id, "complete", market.lead, payment={"amount": ready["total"]})
     assert done["status"] == "completed"
     assert (done["paid"], done["payment_status"], done["owed"]) == (ready["total"], "paid", 0)
     assert [(e["from"], e["to"], e["actor_id"]) for e in done["events"]] == [
-        (None, "placed", market.buyer.id), ("placed", "confirmed", market.lead.id),
-        ("confirmed", "ready", market.lead.id), ("ready", "completed", market.lead.id)]
+        (None, "placed", market.buyer.id),
+        ("placed", "confirmed", market.lead.id),
+        ("confirmed", "ready", market.lead.id),
+        ("ready", "completed", market.lead.id),
+    ]
     assert all(datetime.fromisoformat(e["at"]).tzinfo is not None for e in done["events"])
 
     seen_by_buyer = get_order(client, order_id, market.buyer).json
@@ -226,6 +287,7 @@ def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
 
 
 # --- checkout: orders per group, totals ----------------------------------------------------
+
 
 def test_checkout_makes_one_order_per_group_with_exact_totals(app, client, market):
     body = body_of((market.cabai_a, "2.5"), (market.tomat, "0.5"), (market.cabai_b, "0.001"), (market.daster, "1"))
@@ -245,7 +307,9 @@ def test_checkout_makes_one_order_per_group_with_exact_totals(app, client, marke
     with app.app_context():
         assert db.session.get(Checkout, checkout["id"]).total == checkout["total"]
         assert {o.group_id: o.total for o in db.session.scalars(select(Order))} == {
-            market.tani.id: tani["total"], market.jahit.id: 85000}
+            market.tani.id: tani["total"],
+            market.jahit.id: 85000,
+        }
 
 
 def test_the_answer_is_what_was_stored_and_each_line_has_its_reservation(app, client, market):
@@ -256,8 +320,11 @@ def test_the_answer_is_what_was_stored_and_each_line_has_its_reservation(app, cl
     # Built from the rows as they were written; read back afresh it is the same, to the last field.
     again = client.get(f"{API}/checkouts/{checkout['id']}", headers=market.buyer.headers)
     assert again.status_code == 200 and again.json == checkout
-    lines = {f"order_line:{line['id']}": (order["group_id"], line["variant_id"], Decimal(line["quantity"]))
-             for order in checkout["orders"] for line in order["lines"]}
+    lines = {
+        f"order_line:{line['id']}": (order["group_id"], line["variant_id"], Decimal(line["quantity"]))
+        for order in checkout["orders"]
+        for line in order["lines"]
+    }
     with app.app_context():
         movements = db.session.scalars(select(Movement).where(Movement.kind == MovementKind.reservation)).all()
         assert {m.reference: (m.group_id, m.variant_id, m.reserved_delta) for m in movements} == lines
@@ -313,13 +380,16 @@ def test_any_groups_active_variant_is_buyable_even_by_another_groups_coordinator
 
 def test_group_defined_units_keep_their_own_rule_for_whole_numbers(app, client, market):
     for code, whole in (("ember", False), ("tandan", True)):
-        response = client.post(f"{API}/groups/{market.tani.id}/units", json={"code": code, "whole": whole},
-                               headers=market.lead.headers)
+        response = client.post(
+            f"{API}/groups/{market.tani.id}/units", json={"code": code, "whole": whole}, headers=market.lead.headers
+        )
         assert response.status_code == 201, response.json
-    ember = create_product(client, market.tani, market.lead.headers, name="Susu kambing", kind="processed",
-                           unit="ember", unit_price=20000)["variants"][0]["id"]
-    tandan = create_product(client, market.tani, market.lead.headers, name="Pisang", kind="produce",
-                            unit="tandan", unit_price=30000)["variants"][0]["id"]
+    ember = create_product(
+        client, market.tani, market.lead.headers, name="Susu kambing", kind="processed", unit="ember", unit_price=20000
+    )["variants"][0]["id"]
+    tandan = create_product(
+        client, market.tani, market.lead.headers, name="Pisang", kind="produce", unit="tandan", unit_price=30000
+    )["variants"][0]["id"]
     contribute(client, market.tani, market.lead.headers, ember, market.siti, "5")
     contribute(client, market.tani, market.lead.headers, tandan, market.siti, "5")
 
@@ -332,6 +402,7 @@ def test_group_defined_units_keep_their_own_rule_for_whole_numbers(app, client, 
 
 
 # --- all or nothing --------------------------------------------------------------------------
+
 
 def test_checkout_with_one_short_line_returns_409_listing_it_and_reserves_nothing(app, client, market):
     before = state(app)
@@ -351,13 +422,18 @@ def test_every_short_line_is_listed(app, client, market):
     placed(client, market.other_buyer, body_of((market.cabai_a, "4")))
     before = state(app)
 
-    response = post_checkout(client, market.buyer, body_of((market.daster, "4"), (market.cabai_a, "1.5"),
-                                                           (market.tomat, "1")))
+    response = post_checkout(
+        client, market.buyer, body_of((market.daster, "4"), (market.cabai_a, "1.5"), (market.tomat, "1"))
+    )
 
     error = assert_error(response, 409, "lines")
-    assert sorted(error["errors"]["lines"], key=lambda s: s["variant_id"]) == sorted([
-        {"variant_id": market.cabai_a, "requested": "1.5", "available": "1"},
-        {"variant_id": market.daster, "requested": "4", "available": "3"}], key=lambda s: s["variant_id"])
+    assert sorted(error["errors"]["lines"], key=lambda s: s["variant_id"]) == sorted(
+        [
+            {"variant_id": market.cabai_a, "requested": "1.5", "available": "1"},
+            {"variant_id": market.daster, "requested": "4", "available": "3"},
+        ],
+        key=lambda s: s["variant_id"],
+    )
     assert state(app) == before
 
 
@@ -374,6 +450,7 @@ def test_a_refused_checkout_leaves_its_key_free_for_the_retry(app, client, marke
 
 # --- idempotency ------------------------------------------------------------------------------
 
+
 def test_idempotent_retry_returns_the_first_checkout_and_reserves_once(app, client, market):
     body = body_of((market.cabai_a, "1"), (market.daster, "1"))
     first = post_checkout(client, market.buyer, body, key="double-tap")
@@ -381,8 +458,12 @@ def test_idempotent_retry_returns_the_first_checkout_and_reserves_once(app, clie
     before = state(app)
 
     again = post_checkout(client, market.buyer, body, key="double-tap")
-    reordered = post_checkout(client, market.buyer, {"payment_method": "cash", "fulfilment": body["fulfilment"],
-                                                     "lines": body["lines"]}, key="double-tap")
+    reordered = post_checkout(
+        client,
+        market.buyer,
+        {"payment_method": "cash", "fulfilment": body["fulfilment"], "lines": body["lines"]},
+        key="double-tap",
+    )
 
     for retry in (again, reordered):
         assert retry.status_code == 201
@@ -398,16 +479,20 @@ def test_same_key_with_another_body_is_refused(app, client, market):
     placed(client, market.buyer, body_of((market.cabai_a, "1")), key="k-1")
     before = state(app)
 
-    for other in (body_of((market.cabai_a, "2")), body_of((market.cabai_a, "1"), payment="card"),
-                  body_of((market.cabai_a, "1"), method="delivery", address="Jl. Kenanga 1")):
+    for other in (
+        body_of((market.cabai_a, "2")),
+        body_of((market.cabai_a, "1"), payment="card"),
+        body_of((market.cabai_a, "1"), method="delivery", address="Jl. Kenanga 1"),
+    ):
         assert_error(post_checkout(client, market.buyer, other, key="k-1"), 422, "Idempotency-Key")
     assert state(app) == before
 
 
 def test_idempotency_key_over_100_characters_is_refused(app, client, market):
     before = state(app)
-    assert_error(post_checkout(client, market.buyer, body_of((market.cabai_a, "1")), key="k" * 101), 422,
-                 "Idempotency-Key")
+    assert_error(
+        post_checkout(client, market.buyer, body_of((market.cabai_a, "1")), key="k" * 101), 422, "Idempotency-Key"
+    )
     assert state(app) == before
     assert post_checkout(client, market.buyer, body_of((market.cabai_a, "1")), key="k" * 100).status_code == 201
 
@@ -428,6 +513,7 @@ def test_without_a_key_every_post_is_a_new_checkout(app, client, market):
 
 # --- the lifecycle ---------------------------------------------------------------------------
 
+
 def _order(client, market, *lines, buyer=None) -> int:
     checkout = placed(client, buyer or market.buyer, body_of(*(lines or ((market.cabai_a, "2.5"),))))
     return checkout["orders"][0]["id"]
@@ -442,22 +528,25 @@ def _to(client, market, order_id, *steps) -> None:
         moved(client, order_id, step, market.buyer if step == "cancel" else market.lead)
 
 
-@pytest.mark.parametrize("path, action", [
-    ((), "complete"),
-    ((), "ready"),
-    (("confirm",), "confirm"),
-    (("confirm",), "complete"),
-    (("confirm", "ready"), "ready"),
-    (("confirm", "ready"), "confirm"),
-    (("confirm", "ready"), "cancel"),
-    (("confirm", "ready", "complete"), "complete"),
-    (("confirm", "ready", "complete"), "cancel"),
-    (("cancel",), "confirm"),
-    (("cancel",), "ready"),
-    (("cancel",), "complete"),
-    (("cancel",), "cancel"),
-    (("confirm", "cancel"), "ready"),
-])
+@pytest.mark.parametrize(
+    "path, action",
+    [
+        ((), "complete"),
+        ((), "ready"),
+        (("confirm",), "confirm"),
+        (("confirm",), "complete"),
+        (("confirm", "ready"), "ready"),
+        (("confirm", "ready"), "confirm"),
+        (("confirm", "ready"), "cancel"),
+        (("confirm", "ready", "complete"), "complete"),
+        (("confirm", "ready", "complete"), "cancel"),
+        (("cancel",), "confirm"),
+        (("cancel",), "ready"),
+        (("cancel",), "complete"),
+        (("cancel",), "cancel"),
+        (("confirm", "cancel"), "ready"),
+    ],
+)
 def test_transition_not_allowed_returns_409_and_changes_nothing(app, client, market, path, action):
     order_id = _order(client, market)
     _to(client, market, order_id, *path)
@@ -486,8 +575,13 @@ def test_cancel_releases_the_reservation(app, client, market):
     cancelled = moved(client, order_id, "cancel", market.buyer)
 
     assert cancelled["status"] == "cancelled"
-    assert cancelled["events"][-1] == {"from": "placed", "to": "cancelled", "actor_id": market.buyer.id,
-                                       "at": cancelled["events"][-1]["at"], "note": None}
+    assert cancelled["events"][-1] == {
+        "from": "placed",
+        "to": "cancelled",
+        "actor_id": market.buyer.id,
+        "at": cancelled["events"][-1]["at"],
+        "note": None,
+    }
     assert counters(app, market.cabai_a) == (Decimal(5), Decimal(0))
     assert counters(app, market.tomat) == (Decimal(10), Decimal(0))
     assert movements(app, MovementKind.release) == 2
@@ -522,17 +616,19 @@ def test_ready_takes_units_from_lots_first_in_first_out_across_orders(app, clien
 
     coordinator_view = get_order(client, second, market.lead).json
     assert coordinator_view["lines"][0]["allocations"] == [
-        {"lot_id": market.siti_lot, "member_id": market.siti.id, "quantity": "1.5"}]
+        {"lot_id": market.siti_lot, "member_id": market.siti.id, "quantity": "1.5"}
+    ]
     assert get_order(client, first, market.lead).json["lines"][0]["allocations"] == [
         {"lot_id": market.siti_lot, "member_id": market.siti.id, "quantity": "0.5"},
-        {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "1"}]
+        {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "1"},
+    ]
     with app.app_context():
-        remaining = {lot_id: left for lot_id, left in db.session.execute(
-            select(Lot.id, Lot.remaining).where(Lot.variant_id == market.cabai_a))}
+        remaining = dict(db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id == market.cabai_a)))
         assert remaining == {market.siti_lot: Decimal(0), market.ani_lot: Decimal(2)}
         sales = db.session.scalars(select(Movement).where(Movement.kind == MovementKind.sale)).all()
-        assert sorted((m.lot_id, m.on_hand_delta) for m in sales) == sorted([
-            (market.siti_lot, Decimal("-1.5")), (market.siti_lot, Decimal("-0.5")), (market.ani_lot, Decimal(-1))])
+        assert sorted((m.lot_id, m.on_hand_delta) for m in sales) == sorted(
+            [(market.siti_lot, Decimal("-1.5")), (market.siti_lot, Decimal("-0.5")), (market.ani_lot, Decimal(-1))]
+        )
     assert counters(app, market.cabai_a) == (Decimal(2), Decimal(0))
     assert books_balance(app) == []
 
@@ -555,6 +651,7 @@ def test_allocations_show_to_coordinator_and_treasurer_only(app, client, market)
 
 
 # --- who may do what -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("action", ["confirm", "ready", "complete"])
 def test_buyer_cannot_act_as_coordinator(app, client, market, action):
@@ -639,6 +736,7 @@ def test_unknown_orders_and_checkouts_are_404(app, client, market):
 
 # --- listing orders ---------------------------------------------------------------------------
 
+
 def test_group_orders_filter_by_status_and_fulfilment_day(app, client, market):
     today, later = today_wib(), today_wib() + timedelta(days=3)
     a = placed(client, market.buyer, body_of((market.cabai_a, "1"), date=today.isoformat()))["orders"][0]["id"]
@@ -664,35 +762,62 @@ def test_group_orders_filter_by_status_and_fulfilment_day(app, client, market):
     assert client.get(f"{API}/orders?status=confirmed", headers=market.buyer.headers).json["total"] == 0
 
 
-@pytest.mark.parametrize("query, field", [
-    ("status=lost", "status"), ("date=besok", "date"), ("per_page=101", "per_page"), ("page=0", "page"),
-    ("group_id=abc", "group_id"), ("group_id=0", "group_id"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=lost", "status"),
+        ("date=besok", "date"),
+        ("per_page=101", "per_page"),
+        ("page=0", "page"),
+        ("group_id=abc", "group_id"),
+        ("group_id=0", "group_id"),
+    ],
+)
 def test_bad_order_list_queries_are_422(client, market, query, field):
     assert_error(client.get(f"{API}/orders?{query}", headers=market.lead.headers), 422, field)
 
 
 # --- bad input ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def unbuyable(app, client, market):
     """Variants that exist, with stock, but are not for sale: hidden, archived, or inactive."""
     found = {}
     for status in ("hidden", "archived"):
-        product = create_product(client, market.tani, market.lead.headers, name=f"Jagung {status}",
-                                 kind="produce", unit="kg", unit_price=8000)
+        product = create_product(
+            client,
+            market.tani,
+            market.lead.headers,
+            name=f"Jagung {status}",
+            kind="produce",
+            unit="kg",
+            unit_price=8000,
+        )
         variant = product["variants"][0]["id"]
         contribute(client, market.tani, market.lead.headers, variant, market.siti, "5")
-        assert client.patch(f"{API}/products/{product['id']}", json={"status": status},
-                            headers=market.lead.headers).status_code == 200
+        assert (
+            client.patch(
+                f"{API}/products/{product['id']}", json={"status": status}, headers=market.lead.headers
+            ).status_code
+            == 200
+        )
         found[status] = variant
-    product = create_product(client, market.tani, market.lead.headers, name="Kacang", kind="produce", unit="kg",
-                             variants=[{"label": "Kupas", "unit_price": 20000},
-                                       {"label": "Kulit", "unit_price": 15000}])
+    product = create_product(
+        client,
+        market.tani,
+        market.lead.headers,
+        name="Kacang",
+        kind="produce",
+        unit="kg",
+        variants=[{"label": "Kupas", "unit_price": 20000}, {"label": "Kulit", "unit_price": 15000}],
+    )
     inactive = product["variants"][1]["id"]
     contribute(client, market.tani, market.lead.headers, inactive, market.siti, "5")
-    assert client.patch(f"{API}/variants/{inactive}", json={"active": False},
-                        headers=market.lead.headers).status_code == 200
+    assert (
+        client.patch(f"{API}/variants/{inactive}", json={"active": False}, headers=market.lead.headers).status_code
+        == 200
+    )
     found["inactive"] = inactive
     return found
 
@@ -707,6 +832,7 @@ def _with(change):
         body = body_of((m.cabai_a, "1"))
         change(body, m)
         return body
+
     return build
 
 
@@ -778,15 +904,18 @@ def test_bad_checkout_is_refused_with_422_and_changes_nothing(app, client, marke
     assert state(app) == before
 
 
-@pytest.mark.parametrize("data, content_type, code", [
-    ("[]", "application/json", 422),
-    ('[{"variant_id": 1, "quantity": "1"}]', "application/json", 422),
-    ("null", "application/json", 422),
-    ('"cabai"', "application/json", 422),
-    ('{"lines": [', "application/json", 400),
-    ("", "application/json", 400),
-    ("lines=1", "application/x-www-form-urlencoded", 415),
-])
+@pytest.mark.parametrize(
+    "data, content_type, code",
+    [
+        ("[]", "application/json", 422),
+        ('[{"variant_id": 1, "quantity": "1"}]', "application/json", 422),
+        ("null", "application/json", 422),
+        ('"cabai"', "application/json", 422),
+        ('{"lines": [', "application/json", 400),
+        ("", "application/json", 400),
+        ("lines=1", "application/x-www-form-urlencoded", 415),
+    ],
+)
 def test_checkout_body_that_is_not_a_json_object_is_refused(app, client, market, data, content_type, code):
     before = state(app)
 

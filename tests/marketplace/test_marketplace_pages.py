@@ -1,4 +1,5 @@
 """The marketplace pages through the test client: catalog, storefront, cart, checkout, orders, queue, packing."""
+
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -20,8 +21,8 @@ from marketplace import catalog
 from marketplace import services as market
 from marketplace.models import Checkout, Order, OrderEvent, OrderStatus
 from tests.factories import PASSWORD, login, make_group, make_member, make_user
-from tests.stock_helpers import acting, contribute
 from tests.pages import html, t
+from tests.stock_helpers import acting, contribute
 
 # --- helpers --------------------------------------------------------------------
 
@@ -46,8 +47,14 @@ def page_login(client, user, next_path: str | None = None):
 def product(app, coordinator, group, name, variants, unit="kg", kind="produce", stock=None, member=None) -> list[int]:
     """A product with variants [(label, price)]; `stock` puts that much of each variant on hand."""
     with acting(app, coordinator) as signed_in:
-        created = inv.create_product(signed_in, db.session.get(Group, group.id), name=name, kind=kind, unit=unit,
-                                     variants=[{"label": label, "unit_price": price} for label, price in variants])
+        created = inv.create_product(
+            signed_in,
+            db.session.get(Group, group.id),
+            name=name,
+            kind=kind,
+            unit=unit,
+            variants=[{"label": label, "unit_price": price} for label, price in variants],
+        )
         ids = [v.id for v in created.variants]
         db.session.commit()
     if stock is not None:
@@ -62,8 +69,17 @@ def seller(app, name, village="Gembongan", phone="0812-3300-0201", **extra):
     from core.phone import normalize_phone
 
     coordinator = make_user(app, name=f"Ketua {name}", phone=normalize_phone(phone) if phone else None)
-    group = make_group(app, coordinator, name=name, kind="farmer", village=village, district="Ponggok",
-                       pickup_point=f"Gudang {name}", pickup_hours="Setiap hari 06.00–10.00", **extra)
+    group = make_group(
+        app,
+        coordinator,
+        name=name,
+        kind="farmer",
+        village=village,
+        district="Ponggok",
+        pickup_point=f"Gudang {name}",
+        pickup_hours="Setiap hari 06.00–10.00",
+        **extra,
+    )
     member = make_member(app, group, name="Pak Darmaji")
     return SimpleNamespace(user=coordinator, group=group, member=member)
 
@@ -73,10 +89,24 @@ def market_setup(app, db):
     """Two groups in two villages; chilli (kg, two grades) and star fruit (kg); a buyer."""
     cabai = seller(app, "Kelompok Tani Cabai Makmur", village="Gembongan", phone="0812-3300-0201")
     belimbing = seller(app, "Kelompok Tani Belimbing Sari", village="Karangbendo", phone="0812-3300-0301")
-    chilli = product(app, cabai.user, cabai.group, "Cabé rawit merah", [("Grade A", 45000), ("Grade B", 38000)],
-                     stock="10", member=cabai.member)
-    star = product(app, belimbing.user, belimbing.group, "Belimbing manis", [("Grade A", 18000)], stock="20",
-                   member=belimbing.member)
+    chilli = product(
+        app,
+        cabai.user,
+        cabai.group,
+        "Cabé rawit merah",
+        [("Grade A", 45000), ("Grade B", 38000)],
+        stock="10",
+        member=cabai.member,
+    )
+    star = product(
+        app,
+        belimbing.user,
+        belimbing.group,
+        "Belimbing manis",
+        [("Grade A", 18000)],
+        stock="20",
+        member=belimbing.member,
+    )
     buyer = make_user(app, name="Bu Ratna", phone="+6281330001111")
     return SimpleNamespace(cabai=cabai, belimbing=belimbing, chilli=chilli, star=star, buyer=buyer)
 
@@ -90,12 +120,19 @@ def checkout_form(client) -> dict:
     page = client.get("/checkout")
     assert page.status_code == 200, html(page)
     body = html(page)
-    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', body) or \
-        re.search(r'value="([^"]+)"[^>]*name="idempotency_key"', body)
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', body) or re.search(
+        r'value="([^"]+)"[^>]*name="idempotency_key"', body
+    )
     day = re.search(r'name="date"[^>]*value="([^"]*)"', body) or re.search(r'value="([^"]*)"[^>]*name="date"', body)
     assert key and day, body
-    return {"idempotency_key": key.group(1), "date": day.group(1), "fulfilment_method": "pickup",
-            "payment_method": "cash", "address": "", "note": ""}
+    return {
+        "idempotency_key": key.group(1),
+        "date": day.group(1),
+        "fulfilment_method": "pickup",
+        "payment_method": "cash",
+        "address": "",
+        "note": "",
+    }
 
 
 def reserved(app, variant_id) -> Decimal:
@@ -111,9 +148,11 @@ def count(app, model) -> int:
 def place(app, buyer, lines, day=None, method="pickup", payment="cash", address=None) -> list[int]:
     """Place a checkout through the service as `buyer`; returns the order ids."""
     with acting(app, buyer):
-        body = {"lines": [{"variant_id": v, "quantity": q} for v, q in lines],
-                "fulfilment": {"method": method, "date": (day or market.today_wib()).isoformat(),
-                               "address": address}, "payment_method": payment}
+        body = {
+            "lines": [{"variant_id": v, "quantity": q} for v, q in lines],
+            "fulfilment": {"method": method, "date": (day or market.today_wib()).isoformat(), "address": address},
+            "payment_method": payment,
+        }
         placed, _ = market.place_checkout(db.session.get(User, buyer.id), **body)
         db.session.commit()
         return [o.id for o in placed.orders]
@@ -125,7 +164,7 @@ def status_of(app, order_id) -> OrderStatus:
 
 
 def products_found(app, n) -> str:
-    """"25 produk": the catalog's count line in Indonesian."""
+    """ "25 produk": the catalog's count line in Indonesian."""
     with app.test_request_context("/"), force_locale("id"):
         return str(escape(ngettext("%(num)d product", "%(num)d products", n)))
 
@@ -139,8 +178,14 @@ def product_names(body: str) -> list[str]:
 
 def test_catalog_lists_products_with_group_price_available_and_an_add_form(app, client, market_setup):
     with acting(app, market_setup.cabai.user) as coordinator:
-        hidden = inv.create_product(coordinator, db.session.get(Group, market_setup.cabai.group.id),
-                                    name="Terong ungu", kind="produce", unit="kg", unit_price=9000)
+        hidden = inv.create_product(
+            coordinator,
+            db.session.get(Group, market_setup.cabai.group.id),
+            name="Terong ungu",
+            kind="produce",
+            unit="kg",
+            unit_price=9000,
+        )
         inv.update_product(coordinator, hidden, status="hidden")
         db.session.commit()
     page = client.get("/catalog")
@@ -170,8 +215,15 @@ def test_catalog_search_ignores_case_and_accents(app, client, market_setup):
 
 def test_catalog_filters_by_kind_village_and_stock(app, client, market_setup):
     setup = market_setup
-    product(app, setup.belimbing.user, setup.belimbing.group, "Keripik belimbing", [("standard", 15000)],
-            unit="pcs", kind="processed")  # nothing on hand
+    product(
+        app,
+        setup.belimbing.user,
+        setup.belimbing.group,
+        "Keripik belimbing",
+        [("standard", 15000)],
+        unit="pcs",
+        kind="processed",
+    )  # nothing on hand
     body = html(client.get("/catalog", query_string={"kind": "processed"}))
     assert product_names(body) == ["Keripik belimbing"]
     body = html(client.get("/catalog", query_string={"village": "Karangbendo"}))
@@ -180,17 +232,18 @@ def test_catalog_filters_by_kind_village_and_stock(app, client, market_setup):
     body = html(client.get("/catalog", query_string={"village": "Karangbendo", "in_stock": "1"}))
     assert product_names(body) == ["Belimbing manis"]
     # The filters stay chosen on the page; unknown values are ignored, not an error.
-    assert re.search(r'<option selected>Karangbendo</option>', body)
+    assert re.search(r"<option selected>Karangbendo</option>", body)
     assert 'name="in_stock" value="1" checked' in body
     assert client.get("/catalog", query_string={"kind": "spaceship", "sort": "random"}).status_code == 200
 
 
 def test_catalog_sorts_by_price_and_newest(app, client, market_setup):
     cabai = str(escape("Cabé rawit merah"))
-    assert product_names(html(client.get("/catalog", query_string={"sort": "price_asc"}))) == [
-        "Belimbing manis", cabai]
+    assert product_names(html(client.get("/catalog", query_string={"sort": "price_asc"}))) == ["Belimbing manis", cabai]
     assert product_names(html(client.get("/catalog", query_string={"sort": "price_desc"}))) == [
-        cabai, "Belimbing manis"]
+        cabai,
+        "Belimbing manis",
+    ]
     # Newest first by default: star fruit was listed after chilli.
     assert product_names(html(client.get("/catalog"))) == ["Belimbing manis", cabai]
 
@@ -211,9 +264,17 @@ def test_catalog_with_20_products_is_under_60_kb(app, client, db):
     """The first load on a slow phone: HTML with its inline CSS, 20 products with 3 variants each."""
     shop = seller(app, "Kelompok Usaha Bersama Jahit dan Bordir Sumberejo Sejahtera", village="Sumberejo")
     for i in range(22):
-        product(app, shop.user, shop.group, f"Seragam sekolah dasar lengan pendek model {i:02d}",
-                [("S", 85000), ("M", 90000), ("L", 95000)], unit="pcs", kind="garment", stock="12",
-                member=shop.member)
+        product(
+            app,
+            shop.user,
+            shop.group,
+            f"Seragam sekolah dasar lengan pendek model {i:02d}",
+            [("S", 85000), ("M", 90000), ("L", 95000)],
+            unit="pcs",
+            kind="garment",
+            stock="12",
+            member=shop.member,
+        )
     client.post("/cart/add", data={"variant_id": "1", "quantity": "1", "next": "/catalog"})
     response = client.get("/catalog")
     assert response.status_code == 200
@@ -286,8 +347,17 @@ def test_anonymous_buyer_adds_updates_and_removes_cart_lines(app, client, market
 
 def test_cart_refuses_bad_quantities_and_unlisted_products(app, client, market_setup):
     setup = market_setup
-    shirts = product(app, setup.cabai.user, setup.cabai.group, "Kaos kelompok", [("M", 50000)], unit="pcs",
-                     kind="garment", stock="5", member=setup.cabai.member)
+    shirts = product(
+        app,
+        setup.cabai.user,
+        setup.cabai.group,
+        "Kaos kelompok",
+        [("M", 50000)],
+        unit="pcs",
+        kind="garment",
+        stock="5",
+        member=setup.cabai.member,
+    )
     response = add(client, shirts[0], "1.5")
     assert response.status_code == 302 and "#" not in response.headers["Location"]
     body = html(client.get("/catalog"))
@@ -299,8 +369,9 @@ def test_cart_refuses_bad_quantities_and_unlisted_products(app, client, market_s
 
     add(client, setup.chilli[0], "1")
     with acting(app, setup.cabai.user) as coordinator:
-        inv.update_product(coordinator, db.session.get(Product, db.session.get(Variant, setup.chilli[0]).product_id),
-                           status="archived")
+        inv.update_product(
+            coordinator, db.session.get(Product, db.session.get(Variant, setup.chilli[0]).product_id), status="archived"
+        )
         db.session.commit()
     body = html(client.get("/cart"))  # no longer for sale: taken out, and said so
     assert t(app, "Your cart is empty.") in body
@@ -383,8 +454,16 @@ def test_a_short_line_shows_requested_and_available_and_holds_nothing(app, clien
     body = html(response)
     for requested in ("12", "25"):
         available = "10" if requested == "12" else "20"
-        assert t(app, "You asked for %(requested)s %(unit)s; only %(available)s %(unit)s available.",
-                 requested=requested, available=available, unit="kg") in body
+        assert (
+            t(
+                app,
+                "You asked for %(requested)s %(unit)s; only %(available)s %(unit)s available.",
+                requested=requested,
+                available=available,
+                unit="kg",
+            )
+            in body
+        )
     assert body.count('class="field-error"') == 2  # grade B is not short
     assert "Jl. Merdeka 5, Blitar" in body and form["idempotency_key"] in body  # the form is kept
     assert count(app, Checkout) == 0 and count(app, Order) == 0
@@ -425,8 +504,9 @@ def test_confirmation_links_to_the_coordinator_on_whatsapp(app, client, market_s
 
 def test_confirmation_without_a_coordinator_phone_has_no_link(app, client, db):
     quiet = seller(app, "KUB Tanpa Telepon", phone=None)
-    variant = product(app, quiet.user, quiet.group, "Tempe", [("standard", 5000)], unit="pcs", stock="5",
-                      member=quiet.member)
+    variant = product(
+        app, quiet.user, quiet.group, "Tempe", [("standard", 5000)], unit="pcs", stock="5", member=quiet.member
+    )
     buyer = make_user(app)
     page_login(client, buyer)
     add(client, variant[0], "1")
@@ -440,7 +520,7 @@ def test_confirmation_without_a_coordinator_phone_has_no_link(app, client, db):
 
 def test_orders_are_seen_only_by_the_buyer_and_the_groups_coordinator_and_treasurer(app, make_client, market_setup):
     setup = market_setup
-    order_id, = place(app, setup.buyer, [(setup.star[0], "2")])
+    (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")])
     with app.app_context():
         checkout_id = db.session.get(Order, order_id).checkout_id
     treasurer = make_user(app, name="Bu Sulastri")
@@ -449,8 +529,14 @@ def test_orders_are_seen_only_by_the_buyer_and_the_groups_coordinator_and_treasu
     make_member(app, setup.belimbing.group, name="Anggota biasa", user=plain)
     stranger = make_user(app, name="Orang lain")
 
-    for user, expected in ((setup.buyer, 200), (setup.belimbing.user, 200), (treasurer, 200),
-                           (plain, 404), (stranger, 404), (setup.cabai.user, 404)):
+    for user, expected in (
+        (setup.buyer, 200),
+        (setup.belimbing.user, 200),
+        (treasurer, 200),
+        (plain, 404),
+        (stranger, 404),
+        (setup.cabai.user, 404),
+    ):
         client = make_client()
         page_login(client, user)
         assert client.get(f"/orders/{order_id}").status_code == expected, user.name
@@ -462,7 +548,7 @@ def test_orders_are_seen_only_by_the_buyer_and_the_groups_coordinator_and_treasu
 
 def test_coordinator_confirms_packs_and_completes_an_order(app, make_client, market_setup):
     setup = market_setup
-    order_id, = place(app, setup.buyer, [(setup.star[0], "2")])
+    (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")])
     client = make_client()
     page_login(client, setup.belimbing.user)
     body = html(client.get(f"/orders/{order_id}"))
@@ -476,7 +562,7 @@ def test_coordinator_confirms_packs_and_completes_an_order(app, make_client, mar
     # Unpaid, it is completed at handover: the cash the page shows as owed is recorded with the same button.
     body = html(client.get(f"/orders/{order_id}"))
     assert f'action="/orders/{order_id}/complete"' not in body
-    handover = re.search(r'<form method="post" action="/orders/%d/handover">(.*?)</form>' % order_id, body, re.S)
+    handover = re.search(rf'<form method="post" action="/orders/{order_id}/handover">(.*?)</form>', body, re.S)
     assert handover, body
     fields = dict(re.findall(r'name="(amount|idempotency_key)"[^>]*value="([^"]*)"', handover.group(1)))
     assert fields["amount"] == "36000" and fields["idempotency_key"]
@@ -498,7 +584,7 @@ def test_coordinator_confirms_packs_and_completes_an_order(app, make_client, mar
 
 def test_buyer_and_treasurer_cannot_use_coordinator_actions(app, make_client, market_setup):
     setup = market_setup
-    order_id, = place(app, setup.buyer, [(setup.star[0], "2")])
+    (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")])
     treasurer = make_user(app, name="Bu Sulastri")
     make_member(app, setup.belimbing.group, name="Bu Sulastri", role="treasurer", user=treasurer)
     buyer = make_client()
@@ -524,7 +610,7 @@ def test_buyer_and_treasurer_cannot_use_coordinator_actions(app, make_client, ma
 
 def test_buyer_cancels_their_placed_order_and_the_stock_is_released(app, client, market_setup):
     setup = market_setup
-    order_id, = place(app, setup.buyer, [(setup.star[0], "2")])
+    (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")])
     page_login(client, setup.buyer)
     response = client.post(f"/orders/{order_id}/cancel", data={"note": "salah pesan"})
     assert response.status_code == 302
@@ -541,9 +627,9 @@ def test_queue_shows_open_orders_and_filters_by_status_and_day(app, client, mark
     setup = market_setup
     today = market.today_wib()
     tomorrow = today + timedelta(days=1)
-    first, = place(app, setup.buyer, [(setup.star[0], "1")], day=today)
-    second, = place(app, setup.buyer, [(setup.star[0], "2")], day=tomorrow)
-    third, = place(app, setup.buyer, [(setup.star[0], "3")], day=today)
+    (first,) = place(app, setup.buyer, [(setup.star[0], "1")], day=today)
+    (second,) = place(app, setup.buyer, [(setup.star[0], "2")], day=tomorrow)
+    (third,) = place(app, setup.buyer, [(setup.star[0], "3")], day=today)
     with acting(app, setup.belimbing.user) as lead:
         market.cancel(lead, db.session.get(Order, third))
         market.confirm(lead, db.session.get(Order, second))
@@ -566,9 +652,11 @@ def test_queue_shows_open_orders_and_filters_by_status_and_day(app, client, mark
     assert "Bu Ratna" in body
     # From the dashboard and the profile.
     assert f'href="/groups/{setup.belimbing.group.id}/orders"' in html(
-        client.get(f"/groups/{setup.belimbing.group.id}/dashboard"))
+        client.get(f"/groups/{setup.belimbing.group.id}/dashboard")
+    )
     assert f'href="/groups/{setup.belimbing.group.id}/orders"' in html(
-        client.get(f"/groups/{setup.belimbing.group.id}"))
+        client.get(f"/groups/{setup.belimbing.group.id}")
+    )
 
 
 def test_queue_and_packing_list_are_for_the_groups_coordinator_and_treasurer(app, make_client, market_setup):
@@ -592,11 +680,12 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
     other_buyer = make_user(app, name="Warung Bu Sri")
     today = market.today_wib()
     tomorrow = today + timedelta(days=1)
-    a, = place(app, setup.buyer, [(setup.chilli[0], "2"), (setup.chilli[1], "1")], day=tomorrow)
-    b, = place(app, other_buyer, [(setup.chilli[0], "1.5")], day=tomorrow, method="delivery",
-               address="Jl. Anggrek 3, Ponggok")
-    c, = place(app, other_buyer, [(setup.chilli[0], "4")], day=tomorrow)  # still placed: not packed yet
-    d, = place(app, setup.buyer, [(setup.chilli[0], "1")], day=today)
+    (a,) = place(app, setup.buyer, [(setup.chilli[0], "2"), (setup.chilli[1], "1")], day=tomorrow)
+    (b,) = place(
+        app, other_buyer, [(setup.chilli[0], "1.5")], day=tomorrow, method="delivery", address="Jl. Anggrek 3, Ponggok"
+    )
+    (c,) = place(app, other_buyer, [(setup.chilli[0], "4")], day=tomorrow)  # still placed: not packed yet
+    (d,) = place(app, setup.buyer, [(setup.chilli[0], "1")], day=today)
     with acting(app, setup.cabai.user) as lead:
         for order_id in (a, b, d):
             market.confirm(lead, db.session.get(Order, order_id))
@@ -608,7 +697,7 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
     assert f"#{a} · Bu Ratna" in body and f"#{b} · Warung Bu Sri" in body
     assert f"#{c} " not in body and f"#{d} " not in body
     assert "Jl. Anggrek 3, Ponggok" in body
-    totals = body[body.index(t(app, "Totals to pack")):body.index(f"#{a} ")]
+    totals = body[body.index(t(app, "Totals to pack")) : body.index(f"#{a} ")]
     assert re.search(r"Grade A</td><td>3.5 kg", totals) and re.search(r"Grade B</td><td>1 kg", totals)
     assert "@media print" in body
     today_body = html(client.get(f"/groups/{setup.cabai.group.id}/packing"))
@@ -617,10 +706,9 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
 
 def test_an_expired_card_order_shows_it_expired_automatically(app, client, market_setup):
     setup = market_setup
-    order_id, = place(app, setup.buyer, [(setup.star[0], "2")], payment="card")
+    (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")], payment="card")
     with app.app_context():
-        db.session.execute(update(Order).where(Order.id == order_id)
-                           .values(expires_at=utcnow() - timedelta(minutes=1)))
+        db.session.execute(update(Order).where(Order.id == order_id).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
     page_login(client, setup.buyer)
     client.get(f"/orders/{order_id}")

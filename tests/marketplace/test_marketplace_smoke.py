@@ -5,9 +5,9 @@ import pytest
 from accounts.models import User
 from inventory import services as inv
 from inventory.models import Stock
-from payments.services import recorded
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
+from payments.services import recorded
 from tests.factories import make_user
 from tests.stock_helpers import acting, contribute, make_product, make_stock_group
 
@@ -19,8 +19,11 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
     contribute(app, setup, a, "3", member=setup.members[1])
     contribute(app, setup, b, "1")
     buyer = make_user(app, name="Bu Ratna")
-    body = {"lines": [{"variant_id": a, "quantity": "2.5"}, {"variant_id": b, "quantity": "1"}],
-            "fulfilment": {"method": "pickup"}, "payment_method": "cash"}
+    body = {
+        "lines": [{"variant_id": a, "quantity": "2.5"}, {"variant_id": b, "quantity": "1"}],
+        "fulfilment": {"method": "pickup"},
+        "payment_method": "cash",
+    }
     with acting(app, buyer):
         who = db.session.get(User, buyer.id)
         checkout, created = market.place_checkout(who, **body, idempotency_key="key-1")
@@ -30,8 +33,9 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         assert again.id == checkout.id and not created_again
         order_id = checkout.orders[0].id
         with pytest.raises(inv.InsufficientStock):
-            market.place_checkout(who, **{**body, "lines": [{"variant_id": a, "quantity": "3"}]},
-                                  idempotency_key="key-2")
+            market.place_checkout(
+                who, **{**body, "lines": [{"variant_id": a, "quantity": "3"}]}, idempotency_key="key-2"
+            )
         db.session.rollback()
     with acting(app, setup.user) as lead:
         order = db.session.get(Order, order_id)
@@ -40,7 +44,9 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         db.session.commit()
         line = next(line for line in order.lines if line.variant_id == a)
         assert [(x.member_id, x.quantity) for x in line.allocations] == [
-            (setup.members[0].id, Decimal("2")), (setup.members[1].id, Decimal("0.5"))]
+            (setup.members[0].id, Decimal("2")),
+            (setup.members[1].id, Decimal("0.5")),
+        ]
         assert db.session.get(Stock, a).on_hand == Decimal("2.5")
         with pytest.raises(market.TransitionNotAllowed):
             market.cancel(lead, order)
@@ -53,5 +59,9 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         db.session.commit()
         assert db.session.get(Order, order_id).status == OrderStatus.completed
         assert [e.to_status for e in db.session.get(Order, order_id).events] == [
-            OrderStatus.placed, OrderStatus.confirmed, OrderStatus.ready, OrderStatus.completed]
+            OrderStatus.placed,
+            OrderStatus.confirmed,
+            OrderStatus.ready,
+            OrderStatus.completed,
+        ]
         assert inv.stock_check() == []

@@ -4,6 +4,7 @@ A checkout (or a late card payment standing an order again) that finds a variant
 short first expires the overdue orders holding it, in its own transaction, and
 tries again. Nothing else expires them: no GET writes anything.
 """
+
 import threading
 import time
 from datetime import timedelta
@@ -60,16 +61,20 @@ def shop(app, db):
 def place(app, shop, payment_method="card", quantity="2", variant=None) -> int:
     lines = [{"variant_id": variant or shop.variant, "quantity": quantity}]
     with acting(app, shop.buyer):
-        checkout, _ = market.place_checkout(db.session.get(User, shop.buyer.id), lines, {"method": "pickup"},
-                                            payment_method)
+        checkout, _ = market.place_checkout(
+            db.session.get(User, shop.buyer.id), lines, {"method": "pickup"}, payment_method
+        )
         db.session.commit()
         return checkout.orders[0].id
 
 
 def buy(client, shop, quantity, variant=None, payment_method="cash"):
     """The other buyer's checkout through the API."""
-    body = {"lines": [{"variant_id": variant or shop.variant, "quantity": quantity}],
-            "fulfilment": {"method": "pickup"}, "payment_method": payment_method}
+    body = {
+        "lines": [{"variant_id": variant or shop.variant, "quantity": quantity}],
+        "fulfilment": {"method": "pickup"},
+        "payment_method": payment_method,
+    }
     return client.post(f"{API}/checkouts", json=body, headers=shop.other_headers)
 
 
@@ -85,8 +90,12 @@ def reserved(app, variant_id) -> Decimal:
 
 def events_of(app, order_id) -> list[tuple]:
     with app.app_context():
-        return [(e.from_status, e.to_status, e.actor_id, e.note) for e in db.session.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))]
+        return [
+            (e.from_status, e.to_status, e.actor_id, e.note)
+            for e in db.session.scalars(
+                select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+            )
+        ]
 
 
 def books_agree(app) -> bool:
@@ -101,6 +110,7 @@ def expire_command(app):
 
 
 # --- flask orders expire ------------------------------------------------------------------------
+
 
 def test_card_order_expires_after_its_window_and_its_stock_is_released(app, shop, clock, monkeypatch):
     monkeypatch.setitem(app.config, "CARD_PAYMENT_WINDOW_MINUTES", 15)
@@ -119,7 +129,9 @@ def test_card_order_expires_after_its_window_and_its_stock_is_released(app, shop
     assert status_of(app, order_id) == OrderStatus.expired
     assert reserved(app, shop.variant) == Decimal(0)
     assert [event[:3] for event in events_of(app, order_id)] == [
-        (None, OrderStatus.placed, shop.buyer.id), (OrderStatus.placed, OrderStatus.expired, None)]
+        (None, OrderStatus.placed, shop.buyer.id),
+        (OrderStatus.placed, OrderStatus.expired, None),
+    ]
     assert books_agree(app)
     assert expire_command(app) == "0 order(s) expired.\n"  # once is enough
 
@@ -179,6 +191,7 @@ def test_packed_and_finished_orders_do_not_expire(app, shop, clock):
 
 
 # --- where the stock is needed ------------------------------------------------------------------
+
 
 def test_an_overdue_card_order_holding_the_last_stock_does_not_block_a_new_checkout(app, client, shop, clock):
     overdue = place(app, shop, quantity="10")  # every unit
@@ -244,12 +257,14 @@ def test_the_checkout_page_takes_the_stock_of_an_overdue_order_too(app, client, 
     overdue = place(app, shop, quantity="10")
     clock.advance(minutes=31)
     login(client, shop.other_buyer)
-    client.post("/cart/add", data={"variant_id": shop.variant, "quantity": "3"},
-                headers={"Sec-Fetch-Site": "same-origin"})
+    client.post(
+        "/cart/add", data={"variant_id": shop.variant, "quantity": "3"}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
     assert client.get("/cart").status_code == 200
 
-    response = client.post("/checkout", data={"fulfilment_method": "pickup", "payment_method": "cash",
-                                              "idempotency_key": "page-1"})
+    response = client.post(
+        "/checkout", data={"fulfilment_method": "pickup", "payment_method": "cash", "idempotency_key": "page-1"}
+    )
 
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert status_of(app, overdue) == OrderStatus.expired
@@ -275,6 +290,7 @@ def test_a_late_card_payment_stands_its_order_again_by_expiring_an_overdue_one(a
 
 # --- no GET writes --------------------------------------------------------------------------------
 
+
 def test_no_get_writes_and_an_overdue_order_stays_until_its_stock_is_needed(app, make_client, shop, clock):
     order_id = place(app, shop, quantity="10")
     with acting(app):
@@ -284,11 +300,19 @@ def test_no_get_writes_and_an_overdue_order_stays_until_its_stock_is_needed(app,
     login(buyer, shop.buyer)
     login(coordinator, shop.user)
     headers = bearer(make_token(app, shop.buyer))
-    gets = [(buyer, f"{API}/products", {}), (buyer, f"{API}/products?in_stock=true", {}),
-            (buyer, f"{API}/orders", headers), (buyer, f"{API}/orders/{order_id}", headers),
-            (buyer, f"{API}/checkouts/{checkout_id}", headers), (buyer, "/catalog", {}), (buyer, "/orders", {}),
-            (buyer, f"/orders/{order_id}", {}), (buyer, "/cart", {}),
-            (coordinator, f"/groups/{shop.group.id}/orders", {}), (coordinator, f"{API}/orders/{order_id}", {})]
+    gets = [
+        (buyer, f"{API}/products", {}),
+        (buyer, f"{API}/products?in_stock=true", {}),
+        (buyer, f"{API}/orders", headers),
+        (buyer, f"{API}/orders/{order_id}", headers),
+        (buyer, f"{API}/checkouts/{checkout_id}", headers),
+        (buyer, "/catalog", {}),
+        (buyer, "/orders", {}),
+        (buyer, f"/orders/{order_id}", {}),
+        (buyer, "/cart", {}),
+        (coordinator, f"/groups/{shop.group.id}/orders", {}),
+        (coordinator, f"{API}/orders/{order_id}", {}),
+    ]
 
     with Statements(app) as statements:
         for who, path, extra in gets:
@@ -300,6 +324,7 @@ def test_no_get_writes_and_an_overdue_order_stays_until_its_stock_is_needed(app,
 
 
 # --- PostgreSQL: a sale waits for no one while it expires -------------------------------------------
+
 
 class HeldRowLock:
     """Another connection holding a row lock, let go of after `seconds` at the latest."""
@@ -335,12 +360,17 @@ def test_an_overdue_order_another_transaction_holds_is_left_to_it(app, client, s
         checkout, _ = market.place_checkout(
             db.session.get(User, shop.buyer.id),
             [{"variant_id": shop.variant, "quantity": "10"}, {"variant_id": other_variant, "quantity": "1"}],
-            {"method": "pickup"}, "card")
+            {"method": "pickup"},
+            "card",
+        )
         db.session.commit()
         overdue = checkout.orders[0].id
     clock.advance(minutes=31)
-    sql, params = (("SELECT id FROM orders WHERE id = :id FOR UPDATE", {"id": overdue}) if locked == "the order"
-                   else ("SELECT variant_id FROM stock WHERE variant_id = :id FOR UPDATE", {"id": other_variant}))
+    sql, params = (
+        ("SELECT id FROM orders WHERE id = :id FOR UPDATE", {"id": overdue})
+        if locked == "the order"
+        else ("SELECT variant_id FROM stock WHERE variant_id = :id FOR UPDATE", {"id": other_variant})
+    )
 
     with HeldRowLock(app, sql, params):
         started = time.monotonic()

@@ -1,12 +1,12 @@
 """The public product API: the catalog (GET /products) and one product (GET /products/{id}) of two groups."""
+
 import pytest
 
 from tests.factories import assert_error
-from tests.inventory.api_world import API, contributed, create_product, headers_of, reserve
-from tests.inventory.api_world import media_dir, world  # noqa: F401 (fixtures; media_dir is autouse)
-
+from tests.inventory.api_world import API, contributed, create_product, headers_of, media_dir, reserve, world  # noqa: F401 (fixtures; media_dir is autouse)
 
 # --- the catalog ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def catalog(app, client, world):
@@ -14,21 +14,30 @@ def catalog(app, client, world):
     lead, other = world.lead.headers, world.other_lead.headers
     made = {}
     for group, headers, name, kind in [
-        (world.group, lead, "Cabai rawit", "produce"), (world.group, lead, "Keripik tempe", "processed"),
-        (world.group, lead, "Kemeja batik", "garment"), (world.other_group, other, "Cabai merah besar", "produce"),
+        (world.group, lead, "Cabai rawit", "produce"),
+        (world.group, lead, "Keripik tempe", "processed"),
+        (world.group, lead, "Kemeja batik", "garment"),
+        (world.other_group, other, "Cabai merah besar", "produce"),
         (world.other_group, other, "Gula 100% aren", "processed"),
-        (world.group, lead, "Sayur disembunyikan", "produce"), (world.group, lead, "Sayur lama", "produce"),
+        (world.group, lead, "Sayur disembunyikan", "produce"),
+        (world.group, lead, "Sayur lama", "produce"),
         (world.group, lead, "Tomat tanpa varian", "produce"),
     ]:
         made[name] = create_product(client, group, headers, name=name, kind=kind, variants=None, unit_price=10000)
     contributed(client, world.group, lead, made["Cabai rawit"]["variants"][0]["id"], world.siti.id, "2")
-    contributed(client, world.other_group, other, made["Gula 100% aren"]["variants"][0]["id"],
-                world.other_member.id, "1")
+    contributed(
+        client, world.other_group, other, made["Gula 100% aren"]["variants"][0]["id"], world.other_member.id, "1"
+    )
     for name, status in (("Sayur disembunyikan", "hidden"), ("Sayur lama", "archived")):
-        assert client.patch(f"{API}/products/{made[name]['id']}", json={"status": status},
-                            headers=lead).status_code == 200
-    assert client.patch(f"{API}/variants/{made['Tomat tanpa varian']['variants'][0]['id']}", json={"active": False},
-                        headers=lead).status_code == 200
+        assert (
+            client.patch(f"{API}/products/{made[name]['id']}", json={"status": status}, headers=lead).status_code == 200
+        )
+    assert (
+        client.patch(
+            f"{API}/variants/{made['Tomat tanpa varian']['variants'][0]['id']}", json={"active": False}, headers=lead
+        ).status_code
+        == 200
+    )
     return made
 
 
@@ -52,32 +61,47 @@ def test_catalog_lists_active_products_by_name_with_group_and_available(app, cli
 
 def test_catalog_shows_only_active_variants(app, client, world, catalog):
     rawit = catalog["Cabai rawit"]
-    assert client.post(f"{API}/products/{rawit['id']}/variants", json={"label": "Grade B", "unit_price": 8000},
-                       headers=world.lead.headers).status_code == 201
-    assert client.patch(f"{API}/variants/{rawit['variants'][0]['id']}", json={"active": False},
-                        headers=world.lead.headers).status_code == 200
+    assert (
+        client.post(
+            f"{API}/products/{rawit['id']}/variants",
+            json={"label": "Grade B", "unit_price": 8000},
+            headers=world.lead.headers,
+        ).status_code
+        == 201
+    )
+    assert (
+        client.patch(
+            f"{API}/variants/{rawit['variants'][0]['id']}", json={"active": False}, headers=world.lead.headers
+        ).status_code
+        == 200
+    )
 
-    [listed] = [p for p in client.get(f"{API}/products?q=rawit").json["items"]]
+    [listed] = list(client.get(f"{API}/products?q=rawit").json["items"])
 
     assert [v["label"] for v in listed["variants"]] == ["Grade B"]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("q=CABAI", ["Cabai merah besar", "Cabai rawit"]),
-    ("q=100%25", ["Gula 100% aren"]),  # % is searched for, not a wildcard
-    ("q=_", []),
-    ("kind=garment", ["Kemeja batik"]),
-    ("in_stock=true", ["Cabai rawit", "Gula 100% aren"]),
-    ("village=kalipucung", ["Cabai merah besar", "Gula 100% aren"]),
-    ("q=cabai&in_stock=true", ["Cabai rawit"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("q=CABAI", ["Cabai merah besar", "Cabai rawit"]),
+        ("q=100%25", ["Gula 100% aren"]),  # % is searched for, not a wildcard
+        ("q=_", []),
+        ("kind=garment", ["Kemeja batik"]),
+        ("in_stock=true", ["Cabai rawit", "Gula 100% aren"]),
+        ("village=kalipucung", ["Cabai merah besar", "Gula 100% aren"]),
+        ("q=cabai&in_stock=true", ["Cabai rawit"]),
+    ],
+)
 def test_catalog_filters(app, client, world, catalog, query, expected):
     assert names(client.get(f"{API}/products?{query}")) == expected
 
 
 def test_catalog_filters_by_group_and_pages_through(app, client, world, catalog):
-    assert names(client.get(f"{API}/products?group_id={world.other_group.id}")) == ["Cabai merah besar",
-                                                                                      "Gula 100% aren"]
+    assert names(client.get(f"{API}/products?group_id={world.other_group.id}")) == [
+        "Cabai merah besar",
+        "Gula 100% aren",
+    ]
     second = client.get(f"{API}/products?per_page=2&page=2")
     assert names(second) == ["Gula 100% aren", "Kemeja batik"]
     assert second.json["total"] == 5
@@ -91,11 +115,20 @@ def test_catalog_in_stock_leaves_out_what_orders_hold(app, client, world, catalo
     assert client.get(f"{API}/products?q=rawit").json["items"][0]["variants"][0]["available"] == "0"
 
 
-@pytest.mark.parametrize("query, field", [
-    ("kind=shop", "kind"), ("per_page=101", "per_page"), ("page=0", "page"), ("group_id=abc", "group_id"),
-    ("group_id=2147483648", "group_id"), ("in_stock=maybe", "in_stock"), ("q=" + "x" * 121, "q"),
-    ("q=cabai%00", "q"), ("village=%1b", "village"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("kind=shop", "kind"),
+        ("per_page=101", "per_page"),
+        ("page=0", "page"),
+        ("group_id=abc", "group_id"),
+        ("group_id=2147483648", "group_id"),
+        ("in_stock=maybe", "in_stock"),
+        ("q=" + "x" * 121, "q"),
+        ("q=cabai%00", "q"),
+        ("village=%1b", "village"),
+    ],
+)
 def test_catalog_refuses_bad_query_with_422(app, client, world, catalog, query, field):
     assert_error(client.get(f"{API}/products?{query}"), 422, field)
 

@@ -1,4 +1,5 @@
 """localstripe runs here and speaks enough Stripe for our card payments (no app, no database)."""
+
 import pytest
 import stripe
 
@@ -19,14 +20,19 @@ def localstripe():
 
 
 def test_card_payment_and_partial_refund_on_localstripe(localstripe):
-    intent = stripe.PaymentIntent.create(amount=1_250_000, currency="idr", metadata={"order": "PK-000042-6"},
-                                         payment_method_types=["card"],
-                                         idempotency_key="smoke-order-42")
+    intent = stripe.PaymentIntent.create(
+        amount=1_250_000,
+        currency="idr",
+        metadata={"order": "PK-000042-6"},
+        payment_method_types=["card"],
+        idempotency_key="smoke-order-42",
+    )
     assert intent.status == "requires_payment_method"
     assert intent.client_secret.startswith(intent.id + "_secret_")
 
-    card = stripe.PaymentMethod.create(type="card", card={"number": "4242424242424242", "exp_month": 12,
-                                                          "exp_year": 2030, "cvc": "123"})
+    card = stripe.PaymentMethod.create(
+        type="card", card={"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    )
     stripe.PaymentIntent.modify(intent.id, payment_method=card.id)
     confirmed = stripe.PaymentIntent.confirm(intent.id)
     assert confirmed.status == "succeeded"
@@ -44,8 +50,9 @@ def test_card_payment_and_partial_refund_on_localstripe(localstripe):
 
 def test_declined_card_raises_card_error_on_localstripe(localstripe):
     intent = stripe.PaymentIntent.create(amount=500_000, currency="idr")
-    card = stripe.PaymentMethod.create(type="card", card={"number": "4000000000000341", "exp_month": 12,
-                                                          "exp_year": 2030, "cvc": "123"})
+    card = stripe.PaymentMethod.create(
+        type="card", card={"number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    )
     stripe.PaymentIntent.modify(intent.id, payment_method=card.id)
     with pytest.raises(stripe.CardError) as declined:
         stripe.PaymentIntent.confirm(intent.id)

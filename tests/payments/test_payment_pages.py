@@ -1,24 +1,24 @@
 """Money on the pages: the order's payment section, the coordinator's payment, refund and handover forms,
 transfer slips, the card payment page, and the group's bank account."""
+
 import io
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-
-from core.errors import ValidationFailed
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from PIL import Image
 
+from core.errors import ValidationFailed
 from core.extensions import db
 from groups.models import Group
 from marketplace import catalog
-from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order, OrderStatus
 from payments.models import CardPayment, CardPaymentStatus, Payment, Refund
 from payments.providers import StartedPayment, StripeProvider, order_reference
+from payments.services import recorded, refunds
 from payments.slips import slip_dir
 from tests.factories import make_member, make_user
 from tests.marketplace.test_marketplace_pages import market_setup, page_login, place, status_of  # noqa: F401  (fixture)
@@ -97,7 +97,9 @@ def count(app, model, **where) -> int:
         return db.session.query(model).filter_by(**where).count()
 
 
-def set_bank(app, group_id, name="BRI Unit Srengat", number="0123-01-000456-50-1", holder="Kelompok Tani Belimbing Sari"):
+def set_bank(
+    app, group_id, name="BRI Unit Srengat", number="0123-01-000456-50-1", holder="Kelompok Tani Belimbing Sari"
+):
     with app.app_context():
         group = db.session.get(Group, group_id)
         group.bank_name, group.bank_account_number, group.bank_account_holder = name, number, holder
@@ -107,7 +109,7 @@ def set_bank(app, group_id, name="BRI Unit Srengat", number="0123-01-000456-50-1
 @pytest.fixture
 def star_order(app, market_setup):
     """A cash order of 2 kg star fruit (Rp36.000) from the Belimbing group."""
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")])
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")])
     return order_id
 
 
@@ -143,8 +145,16 @@ def test_coordinator_records_cash_in_part_then_in_full(app, lead, star_order):
     assert sums(app, star_order) == (10000, 0)
     body = html(lead.get(f"/orders/{star_order}"))
     assert t(app, "partly paid") in body and "Rp10.000" in body and "Rp26.000" in body and "kuitansi 7" in body
-    assert t(app, "Recorded: %(amount)s by %(method)s for order #%(id)d.", amount="Rp10.000",
-             method=t(app, "cash"), id=star_order) in body
+    assert (
+        t(
+            app,
+            "Recorded: %(amount)s by %(method)s for order #%(id)d.",
+            amount="Rp10.000",
+            method=t(app, "cash"),
+            id=star_order,
+        )
+        in body
+    )
 
     form = forms_of(body)[f"/orders/{star_order}/payment"]
     assert form["amount"] == "26000"
@@ -178,9 +188,14 @@ def test_overpayment_is_refused_with_a_message_and_nothing_recorded(app, lead, s
     assert sums(app, star_order) == (0, 0) and count(app, Payment) == 0
 
 
-@pytest.mark.parametrize("amount, message", [("abc", "Give a whole rupiah amount, such as 12500."),
-                                             ("0", "The amount must be more than zero."),
-                                             ("12,50", "Give a whole rupiah amount, such as 12500.")])
+@pytest.mark.parametrize(
+    "amount, message",
+    [
+        ("abc", "Give a whole rupiah amount, such as 12500."),
+        ("0", "The amount must be more than zero."),
+        ("12,50", "Give a whole rupiah amount, such as 12500."),
+    ],
+)
 def test_a_bad_amount_is_shown_beside_the_field(app, lead, star_order, amount, message):
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
     response = lead.post(f"/orders/{star_order}/payment", data={**form, "amount": amount})
@@ -199,8 +214,9 @@ def test_a_double_submit_with_the_same_key_records_once(app, lead, star_order):
     # The same key with other values is refused, and the form gets a new key.
     third = lead.post(f"/orders/{star_order}/payment", data={**form, "amount": "5000"})
     assert third.status_code == 422
-    assert t(app, "This form was already sent with other values. Check the payments below, then try again.") \
-        in html(third)
+    assert t(app, "This form was already sent with other values. Check the payments below, then try again.") in html(
+        third
+    )
     assert forms_of(html(third))[f"/orders/{star_order}/payment"]["idempotency_key"] != form["idempotency_key"]
     assert count(app, Payment) == 1
 
@@ -225,8 +241,10 @@ def test_treasurer_records_payments_but_does_not_hand_over(app, make_client, mar
 
 def test_transfer_with_a_slip_photo(app, lead, star_order, media):
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
-    response = lead.post(f"/orders/{star_order}/payment", data={
-        **form, "method": "transfer", "reference": "BRI 0931", "slip": (io.BytesIO(photo("JPEG")), "slip.jpg")})
+    response = lead.post(
+        f"/orders/{star_order}/payment",
+        data={**form, "method": "transfer", "reference": "BRI 0931", "slip": (io.BytesIO(photo("JPEG")), "slip.jpg")},
+    )
     assert response.status_code == 302, html(response)
     with app.app_context():
         payment = db.session.query(Payment).filter_by(order_id=star_order).one()
@@ -242,33 +260,41 @@ def test_transfer_with_a_slip_photo(app, lead, star_order, media):
 @pytest.mark.parametrize("upload", [b"%PDF-1.4 not a photo", photo("GIF"), b""])
 def test_a_slip_that_is_not_a_photo_is_refused(app, lead, star_order, media, upload):
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
-    response = lead.post(f"/orders/{star_order}/payment", data={
-        **form, "method": "transfer", "slip": (io.BytesIO(upload), "slip.png")})
+    response = lead.post(
+        f"/orders/{star_order}/payment", data={**form, "method": "transfer", "slip": (io.BytesIO(upload), "slip.png")}
+    )
     if not upload:  # an empty file field is no slip: the payment is recorded without one
         assert response.status_code == 302
         assert count(app, Payment, slip_name=None) == 1
         return
     assert response.status_code == 422
     body = html(response)
-    assert t(app, "That file is not a photo we can read. Use JPEG, PNG or WebP.") in body or \
-        t(app, "Use a JPEG, PNG or WebP photo.") in body
+    assert (
+        t(app, "That file is not a photo we can read. Use JPEG, PNG or WebP.") in body
+        or t(app, "Use a JPEG, PNG or WebP photo.") in body
+    )
     assert count(app, Payment) == 0
     assert not (media / "payments").exists() or not list((media / "payments").iterdir())
 
 
 def test_a_refused_payment_keeps_no_slip_file(app, lead, star_order, media):
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
-    response = lead.post(f"/orders/{star_order}/payment", data={
-        **form, "amount": "99000", "method": "transfer", "slip": (io.BytesIO(photo()), "slip.png")})
+    response = lead.post(
+        f"/orders/{star_order}/payment",
+        data={**form, "amount": "99000", "method": "transfer", "slip": (io.BytesIO(photo()), "slip.png")},
+    )
     assert response.status_code == 409
     assert not (media / "payments").exists() or not list((media / "payments").iterdir())
 
 
-def test_the_slip_is_shown_to_the_groups_coordinator_and_treasurer_only(app, make_client, market_setup, lead,
-                                                                        buyer, star_order, media):
+def test_the_slip_is_shown_to_the_groups_coordinator_and_treasurer_only(
+    app, make_client, market_setup, lead, buyer, star_order, media
+):
     form = order_forms(lead, star_order)[f"/orders/{star_order}/payment"]
-    lead.post(f"/orders/{star_order}/payment", data={**form, "method": "transfer",
-                                                     "slip": (io.BytesIO(photo("WEBP")), "slip.webp")})
+    lead.post(
+        f"/orders/{star_order}/payment",
+        data={**form, "method": "transfer", "slip": (io.BytesIO(photo("WEBP")), "slip.webp")},
+    )
     with app.app_context():
         payment = db.session.query(Payment).filter_by(order_id=star_order).one()
         payment_id, name = payment.id, payment.slip_name
@@ -296,7 +322,7 @@ def test_the_slip_is_shown_to_the_groups_coordinator_and_treasurer_only(app, mak
     # Not served by the public photo route, nor under another order's address.
     assert lead.get(f"/media/products/{name}").status_code == 404
     assert lead.get(f"/media/products/payments/{name}").status_code == 404
-    other_order, = place(app, market_setup.buyer, [(market_setup.star[0], "1")])
+    (other_order,) = place(app, market_setup.buyer, [(market_setup.star[0], "1")])
     assert lead.get(f"/orders/{other_order}/payments/{payment_id}/slip").status_code == 404
 
 
@@ -317,15 +343,20 @@ def test_a_corrected_payment_shows_as_a_correction(app, lead, market_setup, star
 
 def record_cash(lead, order_id, amount: str, reference: str) -> None:
     form = order_forms(lead, order_id)[f"/orders/{order_id}/payment"]
-    assert lead.post(f"/orders/{order_id}/payment", data={**form, "amount": amount, "reference": reference}
-                     ).status_code == 302
+    assert (
+        lead.post(f"/orders/{order_id}/payment", data={**form, "amount": amount, "reference": reference}).status_code
+        == 302
+    )
 
 
 def reversal_forms(body: str, order_id: int) -> dict[int, dict]:
     """The page's reversal forms by payment id."""
     prefix = f"/orders/{order_id}/payments/"
-    return {int(action[len(prefix):].split("/")[0]): form for action, form in forms_of(body).items()
-            if action.startswith(prefix) and action.endswith("/reversal")}
+    return {
+        int(action[len(prefix) :].split("/")[0]): form
+        for action, form in forms_of(body).items()
+        if action.startswith(prefix) and action.endswith("/reversal")
+    }
 
 
 def payment_ids(app, order_id) -> list[int]:
@@ -344,24 +375,33 @@ def test_coordinator_reverses_a_mistaken_cash_payment_from_the_order_page(app, l
     field = f"reversal-{second}-reason"
     assert field in forms[second]
 
-    response = lead.post(f"/orders/{star_order}/payments/{second}/reversal",
-                         data={**forms[second], field: "Dicatat dua kali"})
+    response = lead.post(
+        f"/orders/{star_order}/payments/{second}/reversal", data={**forms[second], field: "Dicatat dua kali"}
+    )
 
     assert response.status_code == 302
     assert sums(app, star_order) == (10000, 0)
     body = html(lead.get(f"/orders/{star_order}"))
-    assert t(app, "Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.", amount="Rp20.000",
-             method=t(app, "cash"), id=star_order) in body
+    assert (
+        t(
+            app,
+            "Payment corrected: %(amount)s by %(method)s taken off order #%(id)d.",
+            amount="Rp20.000",
+            method=t(app, "cash"),
+            id=star_order,
+        )
+        in body
+    )
     assert t(app, "correction") in body and "-Rp20.000" in body and "Dicatat dua kali" in body
     assert set(reversal_forms(body, star_order)) == {first}  # corrected once; the correction itself has no form
     with app.app_context():
         from core import ledger
+
         assert ledger.check_all() == []
         assert ledger.balance(db.session.get(Order, star_order).group_id, ledger.CASH) == 10000
 
 
-def test_a_treasurer_reverses_too_and_the_form_speaks_both_languages(app, make_client, market_setup, lead,
-                                                                     star_order):
+def test_a_treasurer_reverses_too_and_the_form_speaks_both_languages(app, make_client, market_setup, lead, star_order):
     record_cash(lead, star_order, "10000", "salah")
     keeper = make_user(app, name="Bu Sulastri")
     make_member(app, market_setup.belimbing.group, name="Bu Sulastri", role="treasurer", user=keeper)
@@ -376,8 +416,10 @@ def test_a_treasurer_reverses_too_and_the_form_speaks_both_languages(app, make_c
     assert t(app, "Correct a payment recorded by mistake", "id") != "Correct a payment recorded by mistake"
     [payment_id] = payment_ids(app, star_order)
     form = reversal_forms(body, star_order)[payment_id]
-    answer = client.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
-                         data={**form, f"reversal-{payment_id}-reason": "Uang belum diterima"})
+    answer = client.post(
+        f"/orders/{star_order}/payments/{payment_id}/reversal",
+        data={**form, f"reversal-{payment_id}-reason": "Uang belum diterima"},
+    )
     assert answer.status_code == 302 and sums(app, star_order) == (0, 0)
 
 
@@ -387,12 +429,14 @@ def test_a_reversal_without_a_reason_is_422_beside_the_field_and_changes_nothing
     form = reversal_forms(html(lead.get(f"/orders/{star_order}")), star_order)[payment_id]
 
     for reason in ("", "   ", "x" * 501):
-        answer = lead.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
-                           data={**form, f"reversal-{payment_id}-reason": reason})
+        answer = lead.post(
+            f"/orders/{star_order}/payments/{payment_id}/reversal",
+            data={**form, f"reversal-{payment_id}-reason": reason},
+        )
         assert answer.status_code == 422, reason
         body = html(answer)
         assert 'id="reversal" open' in body
-        assert (t(app, "Say what was wrong with this payment.") in body or t(app, "That is too long.") in body)
+        assert t(app, "Say what was wrong with this payment.") in body or t(app, "That is too long.") in body
     assert count(app, Payment) == 1 and sums(app, star_order) == (10000, 0)
 
 
@@ -419,10 +463,16 @@ def test_a_reversal_the_rules_refuse_shows_why_and_changes_nothing(app, lead, st
     again = lead.post(url, data={f"reversal-{payment_id}-reason": "Lagi"})
     assert again.status_code == 409 and t(app, "This payment was corrected already.") in html(again)
     correction = payment_ids(app, star_order)[-1]
-    assert lead.post(f"/orders/{star_order}/payments/{correction}/reversal",
-                     data={f"reversal-{correction}-reason": "x"}).status_code == 409
-    assert lead.post(f"/orders/{star_order}/payments/999999/reversal",
-                     data={"reversal-999999-reason": "x"}).status_code == 404
+    assert (
+        lead.post(
+            f"/orders/{star_order}/payments/{correction}/reversal", data={f"reversal-{correction}-reason": "x"}
+        ).status_code
+        == 409
+    )
+    assert (
+        lead.post(f"/orders/{star_order}/payments/999999/reversal", data={"reversal-999999-reason": "x"}).status_code
+        == 404
+    )
     assert count(app, Payment) == 2 and sums(app, star_order) == (0, 0)
 
 
@@ -433,15 +483,15 @@ def test_a_completed_orders_payment_offers_no_reversal(app, lead, star_order):
     assert status_of(app, star_order) == OrderStatus.completed
     [payment_id] = payment_ids(app, star_order)
     assert reversal_forms(html(lead.get(f"/orders/{star_order}")), star_order) == {}
-    answer = lead.post(f"/orders/{star_order}/payments/{payment_id}/reversal",
-                       data={f"reversal-{payment_id}-reason": "Salah"})
+    answer = lead.post(
+        f"/orders/{star_order}/payments/{payment_id}/reversal", data={f"reversal-{payment_id}-reason": "Salah"}
+    )
     assert answer.status_code == 409
     assert t(app, "The order is completed; give money back with a refund instead.") in html(answer)
     assert count(app, Payment) == 1
 
 
-def test_only_the_groups_coordinator_or_treasurer_can_reverse(app, make_client, market_setup, buyer, lead,
-                                                             star_order):
+def test_only_the_groups_coordinator_or_treasurer_can_reverse(app, make_client, market_setup, buyer, lead, star_order):
     record_cash(lead, star_order, "10000", "salah")
     [payment_id] = payment_ids(app, star_order)
     url = f"/orders/{star_order}/payments/{payment_id}/reversal"
@@ -453,15 +503,22 @@ def test_only_the_groups_coordinator_or_treasurer_can_reverse(app, make_client, 
     assert count(app, Payment) == 1 and sums(app, star_order) == (10000, 0)
 
 
-def test_a_refund_the_card_processor_made_is_named_so_and_its_details_shown_to_the_group_only(app, lead, buyer,
-                                                                                            star_order):
+def test_a_refund_the_card_processor_made_is_named_so_and_its_details_shown_to_the_group_only(
+    app, lead, buyer, star_order
+):
     from payments.providers import provider_for
 
     record_cash(lead, star_order, "10000", "kuitansi 7")
     with app.app_context():
         order = db.session.get(Order, star_order)
-        given = Refund(order_id=order.id, group_id=order.group_id, method="cash", amount=4000,
-                       reason="Refunded at Stripe outside the app (re_test_42)", recorded_by_id=None)
+        given = Refund(
+            order_id=order.id,
+            group_id=order.group_id,
+            method="cash",
+            amount=4000,
+            reason="Refunded at Stripe outside the app (re_test_42)",
+            recorded_by_id=None,
+        )
         db.session.add(given)
         db.session.flush()
         refunds.book_refund(order, given, provider_for("cash"), None)
@@ -493,8 +550,11 @@ def test_refund_form(app, lead, star_order):
 
     done = lead.post(f"/orders/{star_order}/refund", data={**refund, "amount": "5000", "reason": "Dua buah busuk"})
     assert done.status_code == 302
-    again = lead.post(f"/orders/{star_order}/refund", data={**refund, "amount": "5000", "reason": "Dua buah busuk"},
-                      follow_redirects=True)
+    again = lead.post(
+        f"/orders/{star_order}/refund",
+        data={**refund, "amount": "5000", "reason": "Dua buah busuk"},
+        follow_redirects=True,
+    )
     assert t(app, "This refund was already recorded.") in html(again)
     assert count(app, Refund) == 1 and sums(app, star_order) == (STAR_2KG, 5000)
     body = html(lead.get(f"/orders/{star_order}"))
@@ -557,7 +617,7 @@ def test_handover_refuses_a_stale_amount(app, lead, star_order):
 
 def test_buyer_sees_transfer_instructions_with_the_reference_and_the_groups_bank_account(app, buyer, market_setup):
     set_bank(app, market_setup.belimbing.group.id)
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
     body = html(buyer.get(f"/orders/{order_id}"))
     with app.app_context():
         reference = order_reference(db.session.get(Order, order_id))
@@ -572,17 +632,25 @@ def test_buyer_sees_transfer_instructions_with_the_reference_and_the_groups_bank
 
 
 def test_transfer_order_without_a_bank_account_says_to_ask_the_group(app, buyer, market_setup):
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
     body = html(buyer.get(f"/orders/{order_id}"))
     with app.app_context():
         reference = order_reference(db.session.get(Order, order_id))
-    assert t(app, "The group has not given a bank account yet. Message the group to ask where to transfer "
-                  "%(amount)s, quoting the reference %(reference)s.", amount="Rp36.000", reference=reference) in body
+    assert (
+        t(
+            app,
+            "The group has not given a bank account yet. Message the group to ask where to transfer "
+            "%(amount)s, quoting the reference %(reference)s.",
+            amount="Rp36.000",
+            reference=reference,
+        )
+        in body
+    )
 
 
 def test_buyer_sees_payments_and_refunds_but_no_instructions_once_paid(app, lead, buyer, market_setup):
     set_bank(app, market_setup.belimbing.group.id)
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="transfer")
     form = order_forms(lead, order_id)[f"/orders/{order_id}/payment"]
     assert form["method"] == "transfer"
     lead.post(f"/orders/{order_id}/payment", data={**form, "reference": "TRF 77"})
@@ -617,8 +685,15 @@ def test_payment_pages_speak_indonesian_and_english(app, lead, star_order):
     for locale in ("id", "en"):
         lead.get(f"/lang/{locale}")
         body = html(lead.get(f"/orders/{star_order}"))
-        for message in ("Record a payment", "not paid yet", "Order reference", "Still owed", "Record payment",
-                        "Paid by", "Day received"):
+        for message in (
+            "Record a payment",
+            "not paid yet",
+            "Order reference",
+            "Still owed",
+            "Record payment",
+            "Paid by",
+            "Day received",
+        ):
             assert t(app, message, locale) in body, (locale, message)
     assert t(app, "not paid yet", "id") == "belum dibayar" and t(app, "paid in full", "id") == "lunas"
     assert t(app, "partly paid", "id") == "dibayar sebagian"
@@ -632,8 +707,11 @@ def test_payment_pages_speak_indonesian_and_english(app, lead, star_order):
 def card_gateway(app, monkeypatch):
     """Stripe configured, its calls answered here: each start is a new intent; resume gives it back; a cancel
     is taken."""
-    for key, value in {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
-                       "STRIPE_API_BASE": "http://127.0.0.1:9"}.items():
+    for key, value in {
+        "STRIPE_SECRET_KEY": "sk_test_x",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     started = []
 
@@ -642,8 +720,9 @@ def card_gateway(app, monkeypatch):
         return StartedPayment(intent_id=f"pi_fake_{len(started)}", client_secret=f"pi_fake_{len(started)}_secret_x")
 
     def resume(self, intent_id):
-        return StartedPayment(intent_id=intent_id, client_secret=f"{intent_id}_secret_x",
-                              status="requires_payment_method")
+        return StartedPayment(
+            intent_id=intent_id, client_secret=f"{intent_id}_secret_x", status="requires_payment_method"
+        )
 
     monkeypatch.setattr(StripeProvider, "start", start)
     monkeypatch.setattr(StripeProvider, "resume", resume)
@@ -662,7 +741,7 @@ def card_payments_of(app) -> list[tuple[str, str]]:
 
 
 def test_card_page_only_reads_and_its_form_starts_the_card_payment(app, buyer, market_setup, card_gateway):
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
     checkout_id = checkout_of(app, order_id)
     body = html(buyer.get(f"/orders/{order_id}"))
     assert f'href="/checkouts/{checkout_id}/pay"' in body and t(app, "Pay by card") in body
@@ -694,7 +773,7 @@ def test_card_page_only_reads_and_its_form_starts_the_card_payment(app, buyer, m
 
 
 def test_opening_the_card_page_after_a_declined_card_changes_nothing(app, buyer, market_setup, card_gateway):
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
     checkout_id = checkout_of(app, order_id)
     assert buyer.post(f"/api/v1/checkouts/{checkout_id}/card-payment", json={}).status_code == 201
     with app.app_context():
@@ -709,7 +788,7 @@ def test_opening_the_card_page_after_a_declined_card_changes_nothing(app, buyer,
 
 
 def test_card_page_when_card_payments_are_not_configured(app, buyer, market_setup, monkeypatch):
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", None)  # taken away after the card checkout was made
     page = buyer.get(f"/checkouts/{checkout_of(app, order_id)}/pay")
     assert page.status_code == 503
@@ -719,10 +798,11 @@ def test_card_page_when_card_payments_are_not_configured(app, buyer, market_setu
     assert "<script" not in body.split("<main>")[1]
 
 
-def test_card_page_is_the_buyers_own_and_only_for_card_checkouts(app, make_client, market_setup, buyer, card_gateway,
-                                                                 star_order):
+def test_card_page_is_the_buyers_own_and_only_for_card_checkouts(
+    app, make_client, market_setup, buyer, card_gateway, star_order
+):
     assert buyer.get(f"/checkouts/{checkout_of(app, star_order)}/pay").status_code == 409  # a cash checkout
-    order_id, = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
+    (order_id,) = place(app, market_setup.buyer, [(market_setup.star[0], "2")], payment="card")
     stranger = make_client()
     page_login(stranger, make_user(app, name="Orang lain"))
     assert stranger.get(f"/checkouts/{checkout_of(app, order_id)}/pay").status_code == 404
@@ -735,8 +815,14 @@ def test_card_page_is_the_buyers_own_and_only_for_card_checkouts(app, make_clien
 def test_coordinator_sets_the_bank_account_on_the_group_page(app, lead, market_setup):
     group_id = market_setup.belimbing.group.id
     assert 'name="bank_account_number"' in html(lead.get(f"/groups/{group_id}/edit"))
-    form = {"name": market_setup.belimbing.group.name, "kind": "farmer", "village": "Karangbendo",
-            "district": "Ponggok", "bank_name": " BRI ", "bank_account_number": "0123 4567 89x"}
+    form = {
+        "name": market_setup.belimbing.group.name,
+        "kind": "farmer",
+        "village": "Karangbendo",
+        "district": "Ponggok",
+        "bank_name": " BRI ",
+        "bank_account_number": "0123 4567 89x",
+    }
     response = lead.post(f"/groups/{group_id}/edit", data=form)
     assert response.status_code == 200
     assert t(app, "Use only digits, spaces, dashes and dots, such as 0123-4567-89.") in html(response)

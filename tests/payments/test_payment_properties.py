@@ -3,6 +3,7 @@
 A state machine drives the real payment services against the real database and
 keeps its own model of what each order must hold.
 """
+
 from fractions import Fraction
 
 import pytest
@@ -17,11 +18,11 @@ from core.extensions import db
 from core.money import MAX_AMOUNT, MoneyError, from_minor_units, to_minor_units
 from groups.models import Group
 from inventory import services as inv
-from payments import inputs
-from payments.services import common, recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order
+from payments import inputs
 from payments.models import Payment, Refund
+from payments.services import common, recorded, refunds
 from tests.factories import make_user
 from tests.stock_helpers import acting, contribute, make_stock_group
 
@@ -72,6 +73,7 @@ def test_spread_examples():
 
 # --- the processor's minor units --------------------------------------------------------------
 
+
 @given(st.integers(0, MAX_AMOUNT))
 def test_minor_units_round_trip(amount):
     minor = to_minor_units(amount)
@@ -96,12 +98,14 @@ def test_minor_units_refuse_what_is_not_a_whole_non_negative_integer(value):
 
 # --- any run of payments and refunds ------------------------------------------------------------
 
+
 def _shop(app):
     """A group selling tomatoes at Rp4.001/kg with plenty in stock, and a buyer."""
     setup = make_stock_group(app, members=1)
     with acting(app, setup.user) as coordinator:
-        product = inv.create_product(coordinator, db.session.get(Group, setup.group.id), name="Tomat",
-                                     kind="produce", unit="kg", unit_price=4001)
+        product = inv.create_product(
+            coordinator, db.session.get(Group, setup.group.id), name="Tomat", kind="produce", unit="kg", unit_price=4001
+        )
         setup.variant = product.variants[0].id
         db.session.commit()
     contribute(app, setup, setup.variant, "100000")
@@ -127,8 +131,10 @@ class PaymentMachine(RuleBasedStateMachine):
         with acting(app, shop.buyer):
             checkout, _ = market.place_checkout(
                 db.session.get(User, shop.buyer.id),
-                [{"variant_id": shop.variant, "quantity": f"{milli // 1000}.{milli % 1000:03d}"}], {"method": "pickup"},
-                "transfer")
+                [{"variant_id": shop.variant, "quantity": f"{milli // 1000}.{milli % 1000:03d}"}],
+                {"method": "pickup"},
+                "transfer",
+            )
             db.session.commit()
             self.order_id, self.total = checkout.orders[0].id, checkout.orders[0].total
 
@@ -163,8 +169,11 @@ class PaymentMachine(RuleBasedStateMachine):
             return None
         return "replay" if self.keys[kind, key] == body else "refused"
 
-    @rule(data=st.data(), method=st.sampled_from(["cash", "transfer"]),
-          key=st.none() | st.sampled_from(["k1", "k2", "k3"]))
+    @rule(
+        data=st.data(),
+        method=st.sampled_from(["cash", "transfer"]),
+        key=st.none() | st.sampled_from(["k1", "k2", "k3"]),
+    )
     def pay(self, data, method, key):
         owed = self.total - self.paid
         body = {"method": method, "amount": self.amount(data, owed)}
@@ -186,8 +195,11 @@ class PaymentMachine(RuleBasedStateMachine):
             if key is not None:
                 self.keys["payment", key] = body
 
-    @rule(data=st.data(), method=st.sampled_from([None, "cash", "transfer"]),
-          key=st.none() | st.sampled_from(["k1", "k2", "k3"]))
+    @rule(
+        data=st.data(),
+        method=st.sampled_from([None, "cash", "transfer"]),
+        key=st.none() | st.sampled_from(["k1", "k2", "k3"]),
+    )
     def refund(self, data, method, key):
         left = self.paid - self.refunded
         body = {"amount": self.amount(data, left), "reason": "Barang rusak"}
@@ -211,8 +223,7 @@ class PaymentMachine(RuleBasedStateMachine):
 
     @rule(amount=st.sampled_from([0, -1, 10.5, "12,50", True, 10**16, "١٢٣"]))
     def bad_amount_changes_nothing(self, amount):
-        outcome = self.send(inputs.offline_payment, recorded.record_payment, {"method": "cash", "amount": amount},
-                            None)
+        outcome = self.send(inputs.offline_payment, recorded.record_payment, {"method": "cash", "amount": amount}, None)
         assert isinstance(outcome, ValidationFailed) and "amount" in outcome.errors
 
     @invariant()
@@ -226,10 +237,17 @@ class PaymentMachine(RuleBasedStateMachine):
             rows_paid = sum(p.amount for p in db.session.query(Payment).filter_by(order_id=order.id))
             rows_refunded = sum(r.amount for r in db.session.query(Refund).filter_by(order_id=order.id))
             assert (rows_paid, rows_refunded) == (self.paid, self.refunded)
-            expected = ("refunded" if self.refunded and self.refunded >= self.paid
-                        else "partially_refunded" if self.refunded
-                        else "unpaid" if not self.paid
-                        else "paid" if self.paid == self.total else "partial")
+            expected = (
+                "refunded"
+                if self.refunded and self.refunded >= self.paid
+                else "partially_refunded"
+                if self.refunded
+                else "unpaid"
+                if not self.paid
+                else "paid"
+                if self.paid == self.total
+                else "partial"
+            )
             assert market.payment_status(order) == expected
             assert ledger.check_all() == []
 
@@ -239,6 +257,12 @@ def test_any_run_of_payments_and_refunds_keeps_the_books(app, db):
         flask_app = app
         shop = _shop(app)
 
-    run_state_machine_as_test(Machine, settings=settings(
-        max_examples=30, stateful_step_count=8, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        Machine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=8,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

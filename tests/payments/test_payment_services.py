@@ -1,5 +1,6 @@
 """The payment services act for the user they are given, not for whoever a request is from, and take typed
 values: they run in a request no one is signed in to, and refuse anyone but the group's officers."""
+
 import pytest
 
 from accounts.models import User
@@ -22,8 +23,9 @@ def test_cash_a_refund_and_the_handover_for_the_user_given(app, client, market):
     with acting(app):  # no one signed in
         treasurer, lead = user(market.treasurer), user(market.lead)
         order = db.session.get(Order, paid_order["id"])
-        payment, created = recorded.record_payment(treasurer, order, recorded.OfflinePayment(
-            PaymentMethod.transfer, 90000, reference="BRI 7"))
+        payment, created = recorded.record_payment(
+            treasurer, order, recorded.OfflinePayment(PaymentMethod.transfer, 90000, reference="BRI 7")
+        )
         refund, _ = refunds.refund_order(treasurer, order, refunds.RequestedRefund(10000, "Cabai layu"))
         done = recorded.complete_at_handover(lead, db.session.get(Order, handed_over["id"]), 90000)
         db.session.commit()

@@ -5,6 +5,7 @@ is completed only when paid. Every refused request is checked to have changed
 nothing: orders, their events, payments, refunds, journal entries, postings and
 accounts are compared before and after.
 """
+
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ WIB = market_services.WIB
 
 
 # --- helpers ----------------------------------------------------------------------------
+
 
 def _headers(who, key=None) -> dict:
     headers = dict(who.headers)
@@ -74,8 +76,9 @@ def state(app) -> dict:
         found = {}
         for model in (Order, OrderEvent, Payment, Refund, ledger.JournalEntry, ledger.Posting, ledger.Account, Stock):
             table = model.__table__
-            found[table.name] = [dict(r._mapping) for r in
-                                 db.session.execute(select(table).order_by(*table.primary_key.columns))]
+            found[table.name] = [
+                dict(r._mapping) for r in db.session.execute(select(table).order_by(*table.primary_key.columns))
+            ]
         return found
 
 
@@ -91,6 +94,7 @@ def payment_count(app) -> int:
 
 # --- offline payments ----------------------------------------------------------------------
 
+
 def test_partial_then_full_cash_payment_moves_unpaid_partial_paid(app, client, market):
     order = new_order(client, market)
     assert order["total"] == 90000
@@ -99,15 +103,20 @@ def test_partial_then_full_cash_payment_moves_unpaid_partial_paid(app, client, m
     first = paid(client, order["id"], market.lead, {"method": "cash", "amount": 40000})
 
     assert first["method"] == "cash" and first["amount"] == 40000 and first["order_id"] == order["id"]
-    assert (first["order"]["payment_status"], first["order"]["paid"], first["order"]["owed"]) == ("partial", 40000,
-                                                                                                  50000)
+    assert (first["order"]["payment_status"], first["order"]["paid"], first["order"]["owed"]) == (
+        "partial",
+        40000,
+        50000,
+    )
     second = paid(client, order["id"], market.treasurer, {"method": "cash", "amount": "Rp50.000"})
 
     assert second["amount"] == 50000 and second["id"] != first["id"]
     seen = get_order(client, order["id"], market.lead).json
     assert (seen["payment_status"], seen["paid"], seen["owed"], seen["refunded"]) == ("paid", 90000, 0, 0)
     assert [(p["id"], p["method"], p["amount"]) for p in seen["payments"]] == [
-        (first["id"], "cash", 40000), (second["id"], "cash", 50000)]
+        (first["id"], "cash", 40000),
+        (second["id"], "cash", 50000),
+    ]
     assert seen["status"] == "placed"  # payment runs beside the lifecycle
     by_buyer = get_order(client, order["id"], market.buyer).json
     assert (by_buyer["payment_status"], by_buyer["paid"], len(by_buyer["payments"])) == ("paid", 90000, 2)
@@ -121,11 +130,15 @@ def test_transfer_keeps_its_reference_and_when_it_was_received(app, client, mark
 
     day = (datetime.now(WIB) - timedelta(days=1)).date()
 
-    payment = paid(client, order["id"], market.treasurer, {"method": "transfer", "amount": 89000,
-                                                          "reference": "  BRI 0012345  ",
-                                                          "received_at": when.isoformat()})
-    by_day = paid(client, order["id"], market.lead, {"method": "transfer", "amount": 1000,
-                                                    "received_at": day.isoformat()})
+    payment = paid(
+        client,
+        order["id"],
+        market.treasurer,
+        {"method": "transfer", "amount": 89000, "reference": "  BRI 0012345  ", "received_at": when.isoformat()},
+    )
+    by_day = paid(
+        client, order["id"], market.lead, {"method": "transfer", "amount": 1000, "received_at": day.isoformat()}
+    )
 
     assert payment["method"] == "transfer" and payment["reference"] == "BRI 0012345"
     assert datetime.fromisoformat(payment["received_at"]) == when
@@ -133,8 +146,10 @@ def test_transfer_keeps_its_reference_and_when_it_was_received(app, client, mark
     assert datetime.fromisoformat(by_day["received_at"]) == datetime(day.year, day.month, day.day, 12, tzinfo=WIB)
     seen = get_order(client, order["id"], market.lead).json
     assert seen["payment_status"] == "paid" and seen["payment_instructions"] is None
-    assert [(p["method"], p["reference"]) for p in seen["payments"]] == [("transfer", "BRI 0012345"),
-                                                                         ("transfer", None)]
+    assert [(p["method"], p["reference"]) for p in seen["payments"]] == [
+        ("transfer", "BRI 0012345"),
+        ("transfer", None),
+    ]
     assert datetime.fromisoformat(seen["payments"][0]["received_at"]) == when
     with app.app_context():
         assert ledger.balance(market.tani.id, ledger.BANK) == 90000
@@ -176,8 +191,7 @@ def refused_each(app, client, market, bodies, code, field, order=None, path="pay
     order = order or new_order(client, market)
     before = state(app)
     for body in bodies:
-        response = client.post(f"{API}/orders/{order['id']}/{path}", json=body,
-                               headers=_headers(who or market.lead))
+        response = client.post(f"{API}/orders/{order['id']}/{path}", json=body, headers=_headers(who or market.lead))
         try:
             assert_error(response, code, field)
         except AssertionError as exc:
@@ -187,35 +201,89 @@ def refused_each(app, client, market, bodies, code, field, order=None, path="pay
 
 def test_card_or_unknown_method_is_422_and_changes_nothing(app, client, market):
     methods = ["card", "cheque", "CASH", "", None, 1, ["cash"], {"cash": True}]
-    refused_each(app, client, market, [{"method": m, "amount": 1000} for m in methods] + [{"amount": 1000}],
-                 422, "method")
+    refused_each(
+        app, client, market, [{"method": m, "amount": 1000} for m in methods] + [{"amount": 1000}], 422, "method"
+    )
 
 
-BAD_AMOUNTS = [10.5, 10.0, "12,50", "12.50", -1000, "-1000", 0, "0", 10**16, str(10**16), "9" * 5000, True, False,
-               None, "", "sepuluh ribu", "10k", "1e4", "١٢٣٤", "１２３４", "12 500", ["1000"], {"value": 1000}]
+BAD_AMOUNTS = [
+    10.5,
+    10.0,
+    "12,50",
+    "12.50",
+    -1000,
+    "-1000",
+    0,
+    "0",
+    10**16,
+    str(10**16),
+    "9" * 5000,
+    True,
+    False,
+    None,
+    "",
+    "sepuluh ribu",
+    "10k",
+    "1e4",
+    "١٢٣٤",
+    "１２３４",
+    "12 500",
+    ["1000"],
+    {"value": 1000},
+]
 
 
 def test_bad_amount_is_422_and_changes_nothing(app, client, market):
-    refused_each(app, client, market, [{"method": "cash", "amount": a} for a in BAD_AMOUNTS] + [{"method": "cash"}],
-                 422, "amount")
+    refused_each(
+        app,
+        client,
+        market,
+        [{"method": "cash", "amount": a} for a in BAD_AMOUNTS] + [{"method": "cash"}],
+        422,
+        "amount",
+    )
 
 
 def _moments():
     now = datetime.now(UTC)
-    return [(now + timedelta(days=1)).isoformat(), (now + timedelta(hours=1)).isoformat(),
-            (now - timedelta(days=400)).isoformat(), "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00",
-            "yesterday", "2026-02-30", "28/11/2026", "2026-11-28T25:00", 1764300000, True, ["2026-11-28"]]
+    return [
+        (now + timedelta(days=1)).isoformat(),
+        (now + timedelta(hours=1)).isoformat(),
+        (now - timedelta(days=400)).isoformat(),
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "yesterday",
+        "2026-02-30",
+        "28/11/2026",
+        "2026-11-28T25:00",
+        1764300000,
+        True,
+        ["2026-11-28"],
+    ]
 
 
 def test_received_at_in_the_future_or_unreadable_is_422_and_changes_nothing(app, client, market):
-    refused_each(app, client, market, [{"method": "transfer", "amount": 1000, "received_at": moment}
-                                       for moment in _moments()], 422, "received_at")
+    refused_each(
+        app,
+        client,
+        market,
+        [{"method": "transfer", "amount": 1000, "received_at": moment} for moment in _moments()],
+        422,
+        "received_at",
+    )
 
 
 def test_bad_reference_or_an_unknown_field_is_422(app, client, market):
     order = new_order(client, market)
-    refused_each(app, client, market, [{"method": "cash", "amount": 1000, "reference": value}
-                                       for value in ("x" * 101, 12, "a\x00b", ["BRI"])], 422, "reference", order)
+    refused_each(
+        app,
+        client,
+        market,
+        [{"method": "cash", "amount": 1000, "reference": value} for value in ("x" * 101, 12, "a\x00b", ["BRI"])],
+        422,
+        "reference",
+        order,
+    )
     refused_each(app, client, market, [{"method": "cash", "amount": 1000, "tip": 500}], 422, "tip", order)
 
 
@@ -238,8 +306,12 @@ def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(a
     order = new_order(client, market)
     before = state(app)
     for path in ("payments", "refunds"):
-        form = client.post(f"{API}/orders/{order['id']}/{path}", data="method=cash&amount=1000",
-                           content_type="application/x-www-form-urlencoded", headers=_headers(market.lead))
+        form = client.post(
+            f"{API}/orders/{order['id']}/{path}",
+            data="method=cash&amount=1000",
+            content_type="application/x-www-form-urlencoded",
+            headers=_headers(market.lead),
+        )
         assert_error(form, 415)
         assert_error(client.post(f"{API}/orders/{order['id']}/{path}", headers=_headers(market.lead)), 415)
     assert state(app) == before
@@ -247,13 +319,15 @@ def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(a
 
 # --- Idempotency-Key ---------------------------------------------------------------------------
 
+
 def test_a_retry_with_the_same_key_and_body_returns_the_first_payment(app, client, market):
     order = new_order(client, market)
     body = {"method": "cash", "amount": 30000, "reference": "kuitansi 7"}
 
     first = pay(client, order["id"], market.lead, body, key="bayar-1")
-    again = pay(client, order["id"], market.lead, {"reference": "kuitansi 7", "amount": 30000, "method": "cash"},
-                key="bayar-1")
+    again = pay(
+        client, order["id"], market.lead, {"reference": "kuitansi 7", "amount": 30000, "method": "cash"}, key="bayar-1"
+    )
 
     assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
@@ -297,6 +371,7 @@ def test_a_key_belongs_to_its_order(app, client, market):
 
 # --- who may record payments ----------------------------------------------------------------------
 
+
 def test_only_the_groups_coordinator_or_treasurer_records_payments(app, client, market):
     order = new_order(client, market)
     before = state(app)
@@ -311,8 +386,11 @@ def test_only_the_groups_coordinator_or_treasurer_records_payments(app, client, 
 
 
 def test_payments_refunds_and_handover_for_unknown_orders_are_404(app, client, market):
-    bodies = {"payments": {"method": "cash", "amount": 1000}, "refunds": {"amount": 1000, "reason": "x"},
-              "complete": {"payment": {"amount": 1000}}}
+    bodies = {
+        "payments": {"method": "cash", "amount": 1000},
+        "refunds": {"amount": 1000, "reason": "x"},
+        "complete": {"payment": {"amount": 1000}},
+    }
     for order_id, path in itertools.product(("999999", "0", str(2**63), "-1", "abc"), bodies):
         response = client.post(f"{API}/orders/{order_id}/{path}", json=bodies[path], headers=market.lead.headers)
         assert response.status_code == 404, (order_id, path, response.json)
@@ -320,6 +398,7 @@ def test_payments_refunds_and_handover_for_unknown_orders_are_404(app, client, m
 
 
 # --- completing requires payment ----------------------------------------------------------------
+
 
 def test_complete_is_409_while_unpaid_or_partly_paid(app, client, market):
     order = ready_order(client, market)
@@ -370,8 +449,14 @@ def test_handover_with_the_wrong_amount_changes_nothing(app, client, market):
     order = ready_order(client, market)
     before = state(app)
 
-    for amount, code, field in ((90001, 409, "amount"), (89999, 409, "payment_status"), (0, 422, "amount"),
-                                ("banyak", 422, "amount"), (10.5, 422, "amount"), (None, 422, "amount")):
+    for amount, code, field in (
+        (90001, 409, "amount"),
+        (89999, 409, "payment_status"),
+        (0, 422, "amount"),
+        ("banyak", 422, "amount"),
+        (10.5, 422, "amount"),
+        (None, 422, "amount"),
+    ):
         response = complete(client, order["id"], market.lead, payment={"amount": amount})
         assert response.status_code == code, (amount, response.json)
         assert_error(response, code, field)
@@ -417,6 +502,7 @@ def test_only_the_coordinator_completes_at_handover(app, client, market):
 
 # --- refunds --------------------------------------------------------------------------------------
 
+
 def test_partial_then_full_refund_moves_partially_refunded_then_refunded(app, client, market):
     order = new_order(client, market)
     paid(client, order["id"], market.lead, {"method": "cash", "amount": 90000})
@@ -425,13 +511,16 @@ def test_partial_then_full_refund_moves_partially_refunded_then_refunded(app, cl
 
     assert (first["method"], first["amount"], first["reason"]) == ("cash", 20000, "Cabai layu sebagian")
     assert (first["order"]["payment_status"], first["order"]["refunded"]) == ("partially_refunded", 20000)
-    second = refunded(client, order["id"], market.treasurer, {"amount": 70000, "reason": "Pesanan dibatalkan",
-                                                              "method": "transfer"})
+    second = refunded(
+        client, order["id"], market.treasurer, {"amount": 70000, "reason": "Pesanan dibatalkan", "method": "transfer"}
+    )
     assert second["method"] == "transfer"
     seen = get_order(client, order["id"], market.buyer).json
     assert (seen["payment_status"], seen["paid"], seen["refunded"]) == ("refunded", 90000, 90000)
     assert [(r["method"], r["amount"], r["reason"]) for r in seen["refunds"]] == [
-        ("cash", 20000, "Cabai layu sebagian"), ("transfer", 70000, "Pesanan dibatalkan")]
+        ("cash", 20000, "Cabai layu sebagian"),
+        ("transfer", 70000, "Pesanan dibatalkan"),
+    ]
     with app.app_context():
         assert ledger.balance(market.tani.id, ledger.REFUNDS) == 90000
         assert ledger.balance(market.tani.id, ledger.CASH) == 90000 - 20000
@@ -469,10 +558,12 @@ def test_a_card_refund_of_an_order_paid_in_cash_is_409(app, client, market):
     paid(client, order["id"], market.lead, {"method": "cash", "amount": 40000})
     before = state(app)
 
-    assert_error(refund(client, order["id"], market.lead, {"amount": 1000, "reason": "x", "method": "card"}),
-                 409, "amount")
-    assert_error(refund(client, order["id"], market.lead, {"amount": 1000, "reason": "x", "method": "ewallet"}),
-                 422, "method")
+    assert_error(
+        refund(client, order["id"], market.lead, {"amount": 1000, "reason": "x", "method": "card"}), 409, "amount"
+    )
+    assert_error(
+        refund(client, order["id"], market.lead, {"amount": 1000, "reason": "x", "method": "ewallet"}), 422, "method"
+    )
     assert state(app) == before
 
 
@@ -498,8 +589,9 @@ def test_a_retried_refund_with_the_same_key_gives_money_back_once(app, client, m
 
     assert first.status_code == 201 and again.status_code == 201, again.json
     assert again.headers["Idempotent-Replayed"] == "true" and again.json["id"] == first.json["id"]
-    assert_error(refund(client, order["id"], market.lead, {**body, "amount": 1}, key="kembali-1"), 422,
-                 "Idempotency-Key")
+    assert_error(
+        refund(client, order["id"], market.lead, {**body, "amount": 1}, key="kembali-1"), 422, "Idempotency-Key"
+    )
     with app.app_context():
         assert db.session.query(Refund).count() == 1
     assert get_order(client, order["id"], market.lead).json["refunded"] == 40000
@@ -528,6 +620,7 @@ def test_a_fully_refunded_order_cannot_be_completed_a_partly_refunded_one_can(ap
 
 # --- expiry of card orders --------------------------------------------------------------------------
 
+
 def test_a_paid_card_order_does_not_expire_and_an_unpaid_one_does(app, client, market):
     paid_order = new_order(client, market, payment="card", quantity="1")
     part_paid = new_order(client, market, payment="card", quantity="1")
@@ -541,8 +634,9 @@ def test_a_paid_card_order_does_not_expire_and_an_unpaid_one_does(app, client, m
         db.session.commit()
         assert market_services.expire_orders(later) == 0
 
-    statuses = {o["id"]: get_order(client, o["id"], market.lead).json["status"]
-                for o in (paid_order, part_paid, unpaid)}
+    statuses = {
+        o["id"]: get_order(client, o["id"], market.lead).json["status"] for o in (paid_order, part_paid, unpaid)
+    }
     assert statuses == {paid_order["id"]: "placed", part_paid["id"]: "expired", unpaid["id"]: "expired"}
     assert books(app) == []
 
@@ -566,14 +660,16 @@ def test_todays_date_alone_is_accepted_at_any_hour(app, client, market):
     order = new_order(client, market, payment="transfer")
     today = datetime.now(WIB).date()
 
-    payment = paid(client, order["id"], market.treasurer, {"method": "transfer", "amount": 1000,
-                                                          "received_at": today.isoformat()})
+    payment = paid(
+        client, order["id"], market.treasurer, {"method": "transfer", "amount": 1000, "received_at": today.isoformat()}
+    )
 
     received = datetime.fromisoformat(payment["received_at"])
     assert received.astimezone(WIB).date() == today and received <= datetime.now(WIB)
 
 
 # --- transfer slips through the API ------------------------------------------------------------
+
 
 @pytest.fixture
 def media(app, tmp_path, monkeypatch):
@@ -585,6 +681,7 @@ def photo(fmt="PNG", size=(60, 40)) -> bytes:
     import io
 
     from PIL import Image
+
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 220, 240)).save(buffer, fmt)
     return buffer.getvalue()
@@ -592,11 +689,13 @@ def photo(fmt="PNG", size=(60, 40)) -> bytes:
 
 def pay_with_slip(client, order_id, who, slip: bytes | None, key=None, filename="slip.png", **fields):
     import io
+
     form = {"method": "transfer", "amount": "40000", "reference": "BRI 0042", **fields}
     if slip is not None:
         form["slip"] = (io.BytesIO(slip), filename, "image/png")
-    return client.post(f"{API}/orders/{order_id}/payments", headers=_headers(who, key),
-                       content_type="multipart/form-data", data=form)
+    return client.post(
+        f"{API}/orders/{order_id}/payments", headers=_headers(who, key), content_type="multipart/form-data", data=form
+    )
 
 
 def slip_files(media) -> list:
@@ -605,7 +704,8 @@ def slip_files(media) -> list:
 
 
 def test_a_transfer_with_its_slip_photo_is_recorded_and_the_slip_read_back_by_the_groups_officers(
-        app, client, market, media):
+    app, client, market, media
+):
     order = new_order(client, market, payment="transfer")
 
     response = pay_with_slip(client, order["id"], market.treasurer, photo("JPEG", (2400, 1600)))
@@ -639,8 +739,9 @@ def test_a_multipart_payment_without_a_slip_is_recorded_like_json(app, client, m
     assert_error(client.get(url, headers=market.lead.headers), 404)
 
 
-@pytest.mark.parametrize("slip, field", [(b"%PDF-1.4 not a photo", "slip"), (photo("GIF"), "slip"), (b"", "slip"),
-                                         (photo()[:60], "slip")])
+@pytest.mark.parametrize(
+    "slip, field", [(b"%PDF-1.4 not a photo", "slip"), (photo("GIF"), "slip"), (b"", "slip"), (photo()[:60], "slip")]
+)
 def test_a_slip_that_is_not_a_photo_is_422_and_changes_nothing(app, client, market, media, slip, field):
     order = new_order(client, market, payment="transfer")
     before = state(app)
@@ -668,12 +769,15 @@ def test_bad_multipart_fields_are_422_and_a_refused_payment_keeps_no_slip(app, c
 
 def test_a_multipart_payment_with_an_unknown_file_is_422_and_changes_nothing(app, client, market, media):
     import io
+
     order = new_order(client, market, payment="transfer")
     before = state(app)
-    response = client.post(f"{API}/orders/{order['id']}/payments",
-                           headers={**_headers(market.lead), "Accept-Language": "id"},
-                           content_type="multipart/form-data",
-                           data={"method": "transfer", "amount": "40000", "receipt": (io.BytesIO(photo()), "r.png")})
+    response = client.post(
+        f"{API}/orders/{order['id']}/payments",
+        headers={**_headers(market.lead), "Accept-Language": "id"},
+        content_type="multipart/form-data",
+        data={"method": "transfer", "amount": "40000", "receipt": (io.BytesIO(photo()), "r.png")},
+    )
     assert assert_error(response, 422, "receipt")["errors"] == {"receipt": ["Kolom ini tidak dikenal."]}
     assert state(app) == before and slip_files(media) == []
 

@@ -5,6 +5,7 @@ A card payment confirmed at localstripe reaches the app only through the signed
 the same event twice (and twice at once on PostgreSQL) makes one payment; refunds
 reach localstripe with the amount x 100.
 """
+
 import hashlib
 import hmac
 import json
@@ -21,17 +22,17 @@ from sqlalchemy import func, select
 from core import ledger
 from core.extensions import db
 from core.types import utcnow
-from payments.services import common, refunds
-from payments.services import webhooks as gateway_events
-from payments.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
 from marketplace.models import Order
 from marketplace.services import expire_orders
+from payments.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
+from payments.services import common, refunds
+from payments.services import webhooks as gateway_events
+from tests.conftest import PK, SECRET
 from tests.factories import assert_error
 from tests.live_server import serving
 from tests.localstripe_server import register_webhook
 from tests.marketplace.test_marketplace_api import API, body_of, get_order, market, placed  # noqa: F401  (fixture)
 
-from tests.conftest import PK, SECRET
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
 
 
@@ -40,8 +41,12 @@ def webhooks(app, db, stripe_on):
     """The app served over HTTP, registered at localstripe as its webhook endpoint."""
     with serving(app) as (host, port):
         url = f"http://{host}:{port}"
-        register_webhook(stripe_on, f"{url}{API}/stripe/webhook", SECRET,
-                         events=["payment_intent.succeeded", "payment_intent.payment_failed"])
+        register_webhook(
+            stripe_on,
+            f"{url}{API}/stripe/webhook",
+            SECRET,
+            events=["payment_intent.succeeded", "payment_intent.payment_failed"],
+        )
         yield url
 
 
@@ -55,13 +60,17 @@ def start(client, market, checkout_id, who=None):
 
 
 def card(number: str) -> str:
-    return stripe.PaymentMethod.create(type="card", card={"number": number, "exp_month": 12, "exp_year": 2030,
-                                                          "cvc": "123"}).id
+    return stripe.PaymentMethod.create(
+        type="card", card={"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    ).id
 
 
 def confirm(client, market, checkout_id, payment_method):
-    return client.post(f"{API}/checkouts/{checkout_id}/card-payment/confirm", headers=market.buyer.headers,
-                       json={"payment_method": payment_method})
+    return client.post(
+        f"{API}/checkouts/{checkout_id}/card-payment/confirm",
+        headers=market.buyer.headers,
+        json={"payment_method": payment_method},
+    )
 
 
 def wait_for(predicate, seconds: float = 15.0):
@@ -92,9 +101,15 @@ def signed(event: dict, secret: str = SECRET, at: int | None = None) -> tuple[by
 
 
 def event_for(intent: dict, kind: str = "payment_intent.succeeded", event_id: str | None = None) -> dict:
-    return {"id": event_id or f"evt_test_{time.monotonic_ns()}", "object": "event", "type": kind,
-            "created": int(time.time()), "livemode": False, "api_version": "2017-08-15",
-            "data": {"object": intent}}
+    return {
+        "id": event_id or f"evt_test_{time.monotonic_ns()}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "api_version": "2017-08-15",
+        "data": {"object": intent},
+    }
 
 
 def paid_intent(client, market, checkout_id) -> dict:
@@ -111,8 +126,10 @@ def post_webhook(client, payload: bytes, headers: dict):
 
 # --- the whole card flow ------------------------------------------------------------------------
 
-def test_card_payment_confirmed_at_localstripe_marks_the_orders_paid_by_its_signed_webhook(app, client, market,
-                                                                                         webhooks):
+
+def test_card_payment_confirmed_at_localstripe_marks_the_orders_paid_by_its_signed_webhook(
+    app, client, market, webhooks
+):
     checkout = card_checkout(client, market)
     answer = start(client, market, checkout["id"])
     assert answer.status_code == 201, answer.json
@@ -129,15 +146,20 @@ def test_card_payment_confirmed_at_localstripe_marks_the_orders_paid_by_its_sign
     assert confirmed.json["status"] == "succeeded"
 
     for placed_order in checkout["orders"]:
-        order = wait_for(lambda: (o := get_order(client, placed_order["id"], market.buyer).json)
-                         ["payment_status"] == "paid" and o)
+        order = wait_for(
+            lambda placed_order=placed_order: (
+                (o := get_order(client, placed_order["id"], market.buyer).json)["payment_status"] == "paid" and o
+            )
+        )
         assert (order["paid"], order["owed"]) == (placed_order["total"], 0)
         assert [(p["method"], p["amount"]) for p in order["payments"]] == [("card", placed_order["total"])]
     assert rows(app, ProcessorEvent, ProcessorEvent.outcome == "paid") == 1
     assert books(app) == []
     with app.app_context():
-        assert ledger.balance(market.tani.id, ledger.CARD) + ledger.balance(market.tani.id, ledger.CARD_FEES) == \
-            checkout["orders"][1 if checkout["orders"][0]["group_id"] != market.tani.id else 0]["total"]
+        assert (
+            ledger.balance(market.tani.id, ledger.CARD) + ledger.balance(market.tani.id, ledger.CARD_FEES)
+            == checkout["orders"][1 if checkout["orders"][0]["group_id"] != market.tani.id else 0]["total"]
+        )
 
 
 def test_a_paid_card_order_can_be_completed_and_does_not_expire(app, client, market, webhooks):
@@ -184,8 +206,9 @@ def test_starting_again_resumes_the_open_payment(app, client, market, stripe_on)
     assert rows(app, CardPayment) == 1
 
 
-def test_card_payment_is_refused_for_a_cash_checkout_someone_elses_or_when_not_configured(app, client, market,
-                                                                                        stripe_on):
+def test_card_payment_is_refused_for_a_cash_checkout_someone_elses_or_when_not_configured(
+    app, client, market, stripe_on
+):
     cash = placed(client, market.buyer, body_of((market.cabai_a, "1"), payment="cash"))
     assert_error(start(client, market, cash["id"]), 409, "payment_method")
     checkout = card_checkout(client, market)
@@ -196,8 +219,7 @@ def test_card_payment_is_refused_for_a_cash_checkout_someone_elses_or_when_not_c
     assert rows(app, CardPayment) == 0
 
 
-def test_confirm_refuses_a_bad_payment_method_and_a_checkout_without_an_open_payment(app, client, market,
-                                                                                   stripe_on):
+def test_confirm_refuses_a_bad_payment_method_and_a_checkout_without_an_open_payment(app, client, market, stripe_on):
     checkout = card_checkout(client, market)
     assert_error(confirm(client, market, checkout["id"], card(GOOD_CARD)), 409)
     start(client, market, checkout["id"])
@@ -207,6 +229,7 @@ def test_confirm_refuses_a_bad_payment_method_and_a_checkout_without_an_open_pay
 
 
 # --- the webhook ---------------------------------------------------------------------------------
+
 
 def test_a_forged_or_missing_signature_is_400_and_changes_nothing(app, client, market, stripe_on):
     checkout = card_checkout(client, market)
@@ -262,8 +285,9 @@ def test_events_out_of_order_a_failure_after_success_changes_nothing(app, client
     checkout = card_checkout(client, market)
     intent = paid_intent(client, market, checkout["id"])
     post_webhook(client, *signed(event_for(intent)))
-    failed = dict(intent, status="requires_payment_method",
-                  last_payment_error={"code": "card_declined", "message": "declined"})
+    failed = dict(
+        intent, status="requires_payment_method", last_payment_error={"code": "card_declined", "message": "declined"}
+    )
 
     answer = post_webhook(client, *signed(event_for(failed, "payment_intent.payment_failed")))
 
@@ -276,8 +300,11 @@ def test_events_out_of_order_a_failure_after_success_changes_nothing(app, client
 def test_an_amount_or_currency_that_differs_from_the_checkout_is_not_recorded(app, client, market, stripe_on):
     checkout = card_checkout(client, market)
     intent = paid_intent(client, market, checkout["id"])
-    for changed in (dict(intent, amount=intent["amount"] - 100), dict(intent, currency="usd"),
-                    dict(intent, amount=intent["amount"] + 1)):
+    for changed in (
+        dict(intent, amount=intent["amount"] - 100),
+        dict(intent, currency="usd"),
+        dict(intent, amount=intent["amount"] + 1),
+    ):
         answer = post_webhook(client, *signed(event_for(changed)))
         assert (answer.status_code, answer.json["outcome"]) == (200, "amount_mismatch")
     assert rows(app, Payment) == 0
@@ -285,8 +312,14 @@ def test_an_amount_or_currency_that_differs_from_the_checkout_is_not_recorded(ap
 
 
 def test_an_event_for_an_unknown_payment_intent_is_logged_and_answered_200(app, client, market, stripe_on, caplog):
-    intent = {"id": "pi_not_ours", "object": "payment_intent", "amount": 100000, "currency": "idr",
-              "status": "succeeded", "metadata": {}}
+    intent = {
+        "id": "pi_not_ours",
+        "object": "payment_intent",
+        "amount": 100000,
+        "currency": "idr",
+        "status": "succeeded",
+        "metadata": {},
+    }
     answer = post_webhook(client, *signed(event_for(intent)))
     assert (answer.status_code, answer.json["outcome"]) == (200, "unknown_payment")
     assert "pi_not_ours" in caplog.text
@@ -297,14 +330,18 @@ def test_an_event_for_an_unknown_payment_intent_is_logged_and_answered_200(app, 
 
 # --- refunds -------------------------------------------------------------------------------------
 
+
 def test_a_partial_card_refund_reaches_localstripe_with_the_amount_times_100(app, client, market, stripe_on):
     checkout = card_checkout(client, market, (market.cabai_a, "1"))
     intent = paid_intent(client, market, checkout["id"])
     post_webhook(client, *signed(event_for(intent)))
     order_id = checkout["orders"][0]["id"]
 
-    answer = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
-                         json={"amount": 10000, "reason": "Cabai sebagian busuk"})
+    answer = client.post(
+        f"{API}/orders/{order_id}/refunds",
+        headers=market.lead.headers,
+        json={"amount": 10000, "reason": "Cabai sebagian busuk"},
+    )
 
     assert answer.status_code == 201, answer.json
     assert answer.json["method"] == "card" and answer.json["processor_refund_id"].startswith("re_")
@@ -321,8 +358,11 @@ def test_a_refund_above_what_was_paid_is_refused_and_reaches_nobody(app, client,
     post_webhook(client, *signed(event_for(intent)))
     order = checkout["orders"][0]
 
-    answer = client.post(f"{API}/orders/{order['id']}/refunds", headers=market.lead.headers,
-                         json={"amount": order["total"] + 1, "reason": "Terlalu banyak"})
+    answer = client.post(
+        f"{API}/orders/{order['id']}/refunds",
+        headers=market.lead.headers,
+        json={"amount": order["total"] + 1, "reason": "Terlalu banyak"},
+    )
 
     assert_error(answer, 409, "amount")
     assert stripe.Refund.list(payment_intent=intent["id"]).data == []
@@ -358,10 +398,14 @@ def test_the_card_fee_is_spread_over_the_orders_and_booked(app, client, market, 
 
 # --- corrections -----------------------------------------------------------------------------------
 
+
 def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, client, market):
     order = placed(client, market.buyer, body_of((market.cabai_a, "1")))["orders"][0]
-    wrong = client.post(f"{API}/orders/{order['id']}/payments", headers=market.treasurer.headers,
-                        json={"method": "cash", "amount": 20000, "reference": "salah catat"}).json
+    wrong = client.post(
+        f"{API}/orders/{order['id']}/payments",
+        headers=market.treasurer.headers,
+        json={"method": "cash", "amount": 20000, "reference": "salah catat"},
+    ).json
     url = f"{API}/orders/{order['id']}/payments/{wrong['id']}/reversal"
 
     assert_error(client.post(url, headers=market.treasurer.headers, json={}), 422, "reason")
@@ -373,10 +417,22 @@ def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, clie
     assert (view["paid"], view["payment_status"]) == (0, "unpaid")
     assert [(p["amount"], p["reverses_id"]) for p in view["payments"]] == [(20000, None), (-20000, wrong["id"])]
     assert_error(client.post(url, headers=market.treasurer.headers, json={"reason": "lagi"}), 409)
-    assert_error(client.post(f"{API}/orders/{order['id']}/payments/{corrected.json['id']}/reversal",
-                             headers=market.treasurer.headers, json={"reason": "lagi"}), 409)
-    assert_error(client.post(f"{API}/orders/{order['id']}/payments/999999/reversal",
-                             headers=market.treasurer.headers, json={"reason": "x"}), 404)
+    assert_error(
+        client.post(
+            f"{API}/orders/{order['id']}/payments/{corrected.json['id']}/reversal",
+            headers=market.treasurer.headers,
+            json={"reason": "lagi"},
+        ),
+        409,
+    )
+    assert_error(
+        client.post(
+            f"{API}/orders/{order['id']}/payments/999999/reversal",
+            headers=market.treasurer.headers,
+            json={"reason": "x"},
+        ),
+        404,
+    )
     with app.app_context():
         assert ledger.balance(market.tani.id, ledger.CASH) == 0
         assert ledger.balance(market.tani.id, ledger.PAYMENTS_CLEARING) == 0
@@ -386,6 +442,7 @@ def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, clie
 
 
 # --- refunds made at Stripe, outside the app ---------------------------------------------------
+
 
 def charge_of(intent: dict) -> dict:
     charge = intent["latest_charge"]
@@ -411,8 +468,10 @@ def paid_checkout(client, market, *lines) -> tuple[dict, dict]:
 
 def refunds_of(app) -> list[tuple[int, int, str | None]]:
     with app.app_context():
-        return [(r.order_id, r.amount, r.processor_refund_id)
-                for r in db.session.scalars(select(Refund).order_by(Refund.order_id, Refund.id))]
+        return [
+            (r.order_id, r.amount, r.processor_refund_id)
+            for r in db.session.scalars(select(Refund).order_by(Refund.order_id, Refund.id))
+        ]
 
 
 def test_a_dashboard_refund_is_spread_over_the_orders_as_the_payment_was_and_booked(app, client, market, stripe_on):
@@ -447,8 +506,11 @@ def test_a_dashboard_refund_is_spread_over_the_orders_as_the_payment_was_and_boo
 def test_a_refund_the_app_made_is_not_recorded_again_when_stripe_reports_it(app, client, market, stripe_on):
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
-    made = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
-                       json={"amount": 10000, "reason": "Cabai sebagian busuk"})
+    made = client.post(
+        f"{API}/orders/{order_id}/refunds",
+        headers=market.lead.headers,
+        json={"amount": 10000, "reason": "Cabai sebagian busuk"},
+    )
     assert made.status_code == 201, made.json
 
     answer = post_webhook(client, *refunded_event(intent))
@@ -465,8 +527,10 @@ def test_a_dashboard_refund_of_a_completed_order_takes_the_earnings_back(app, cl
     for action in ("confirm", "ready", "complete"):
         assert client.post(f"{API}/orders/{order_id}/{action}", headers=market.lead.headers).status_code == 200
     with app.app_context():
-        earned = {m["member_id"]: m["earned"] for m in
-                  client.get(f"{API}/groups/{market.tani.id}/balances", headers=market.lead.headers).json["members"]}
+        earned = {
+            m["member_id"]: m["earned"]
+            for m in client.get(f"{API}/groups/{market.tani.id}/balances", headers=market.lead.headers).json["members"]
+        }
     assert earned[market.siti.id] > 0
     refund_at_stripe(intent, checkout["total"])
 
@@ -485,8 +549,11 @@ def test_a_dashboard_refund_of_a_completed_order_takes_the_earnings_back(app, cl
 def test_a_dashboard_refund_never_records_more_than_was_paid_less_refunded(app, client, market, stripe_on, caplog):
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
-    cash_back = client.post(f"{API}/orders/{order_id}/refunds", headers=market.lead.headers,
-                            json={"amount": 5000, "reason": "Kembalian tunai", "method": "cash"})
+    cash_back = client.post(
+        f"{API}/orders/{order_id}/refunds",
+        headers=market.lead.headers,
+        json={"amount": 5000, "reason": "Kembalian tunai", "method": "cash"},
+    )
     assert cash_back.status_code == 201, cash_back.json
     refund_at_stripe(intent, checkout["total"])  # the whole payment back at Stripe as well
 
@@ -516,6 +583,7 @@ def test_a_refund_event_before_its_payment_is_refused_so_that_stripe_sends_it_ag
 
 # --- a card payment that arrives after its order expired -------------------------------------------
 
+
 def started_then_expired(app, client, market, *lines) -> tuple[dict, str]:
     """A card checkout whose payment was started, then its orders expired before the card went through."""
     checkout = card_checkout(client, market, *lines)
@@ -533,12 +601,14 @@ def pay_late(intent_id: str) -> dict:
 
 def reserved(app, variant_id):
     from inventory.models import Stock
+
     with app.app_context():
         return db.session.scalar(select(Stock.reserved).where(Stock.variant_id == variant_id))
 
 
 def stock_books(app) -> list:
     from inventory.services import stock_check
+
     with app.app_context():
         return stock_check()
 
@@ -575,8 +645,12 @@ def test_a_late_card_payment_is_refunded_through_stripe_when_the_stock_is_gone(a
     assert [(r.amount, r.metadata["order_id"]) for r in at_stripe] == [(checkout["total"] * 100, str(order_id))]
     assert refunds_of(app) == [(order_id, checkout["total"], at_stripe[0].id)]
     view = get_order(client, order_id, market.buyer).json
-    assert (view["status"], view["paid"], view["refunded"], view["payment_status"]) == \
-        ("expired", checkout["total"], checkout["total"], "refunded")
+    assert (view["status"], view["paid"], view["refunded"], view["payment_status"]) == (
+        "expired",
+        checkout["total"],
+        checkout["total"],
+        "refunded",
+    )
     assert books(app) == [] and stock_books(app) == []
 
     assert post_webhook(client, payload, headers).json["outcome"] == "replay"
@@ -647,8 +721,10 @@ def test_several_refund_events_at_once_record_a_dashboard_refund_once(app, clien
 
 # --- spreading a dashboard refund ------------------------------------------------------------------
 
+
 def _parts():
     from hypothesis import strategies as st
+
     return st.lists(st.tuples(st.integers(1, 10**7), st.integers(0, 10**7)), min_size=1, max_size=8)
 
 
@@ -674,7 +750,10 @@ def test_a_refund_fits_its_parts_exactly_and_never_above_their_room():
 def test_a_card_refund_retried_after_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
-    body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-1"}
+    body, headers = (
+        {"amount": 10000, "reason": "Cabai sebagian busuk"},
+        {**market.lead.headers, "Idempotency-Key": "k-1"},
+    )
     real_book = refunds.book_refund
 
     def lost(*args, **kwargs):  # the refund reached Stripe, then the request failed before it was recorded
@@ -701,7 +780,10 @@ def test_a_card_refund_retried_after_stripe_reported_it_refunds_once(app, client
 def test_a_card_refund_retried_before_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
     checkout, intent = paid_checkout(client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
-    body, headers = {"amount": 10000, "reason": "Cabai sebagian busuk"}, {**market.lead.headers, "Idempotency-Key": "k-2"}
+    body, headers = (
+        {"amount": 10000, "reason": "Cabai sebagian busuk"},
+        {**market.lead.headers, "Idempotency-Key": "k-2"},
+    )
     real_book = refunds.book_refund
     monkeypatch.setattr(refunds, "book_refund", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lost")))
     assert client.post(f"{API}/orders/{order_id}/refunds", headers=headers, json=body).status_code == 500

@@ -5,6 +5,7 @@ confirmed, packed and completed with cash at handover, which credits the members
 whose lots were sold (the default split: contribution, no group fund percent).
 Every refused request is checked to have changed nothing.
 """
+
 import pytest
 from sqlalchemy import func, select
 
@@ -19,6 +20,7 @@ CROWD = 8
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 def sell(client, market, *lines) -> dict:
     """A buyer's order of `lines` (one group's variants), completed with cash at handover."""
@@ -63,8 +65,10 @@ def account(app, group_id, key) -> int:
 
 def money_rows(app) -> dict:
     """Every row a payout or saving may write, to prove a refused one wrote nothing."""
-    return {model.__tablename__: rows(app, model) for model in (Payout, Saving, ledger.JournalEntry,
-                                                                ledger.Posting, ledger.Account)}
+    return {
+        model.__tablename__: rows(app, model)
+        for model in (Payout, Saving, ledger.JournalEntry, ledger.Posting, ledger.Account)
+    }
 
 
 def books_clean(app) -> None:
@@ -75,22 +79,43 @@ def books_clean(app) -> None:
 
 # --- paying out -----------------------------------------------------------------------------------
 
+
 def test_a_payout_within_the_balance_debits_the_member_and_credits_the_money_account(app, client, owed):
     siti = owed.siti.id
     assert balance_of(client, owed, siti) | {"name": None} == {
-        "member_id": siti, "name": None, "active": True, "earned": 90000, "paid_out": 0, "balance": 90000}
+        "member_id": siti,
+        "name": None,
+        "active": True,
+        "earned": 90000,
+        "paid_out": 0,
+        "balance": 90000,
+    }
 
     cash = paid(client, owed.tani.id, owed.treasurer, {"member_id": siti, "amount": 40000, "method": "cash"})
-    transfer = paid(client, owed.tani.id, owed.lead, {"member_id": siti, "amount": "Rp20.000", "method": "transfer",
-                                                      "reference": "BRI 0042"})
+    transfer = paid(
+        client,
+        owed.tani.id,
+        owed.lead,
+        {"member_id": siti, "amount": "Rp20.000", "method": "transfer", "reference": "BRI 0042"},
+    )
 
     assert (cash["amount"], cash["method"], cash["member_id"], cash["balance"]) == (40000, "cash", siti, 50000)
     assert cash["created_by_id"] == owed.treasurer.id and cash["reverses_id"] is None
     assert cash["member_name"] == "Siti Aminah"
     assert (transfer["amount"], transfer["method"], transfer["reference"], transfer["balance"]) == (
-        20000, "transfer", "BRI 0042", 30000)
+        20000,
+        "transfer",
+        "BRI 0042",
+        30000,
+    )
     assert balance_of(client, owed, siti) | {"name": None} == {
-        "member_id": siti, "name": None, "active": True, "earned": 90000, "paid_out": 60000, "balance": 30000}
+        "member_id": siti,
+        "name": None,
+        "active": True,
+        "earned": 90000,
+        "paid_out": 60000,
+        "balance": 30000,
+    }
     assert account(app, owed.tani.id, f"member:{siti}") == -30000
     assert account(app, owed.tani.id, ledger.CASH) == 90000 + 4001 - 40000
     assert account(app, owed.tani.id, ledger.BANK) == -20000
@@ -98,15 +123,18 @@ def test_a_payout_within_the_balance_debits_the_member_and_credits_the_money_acc
         entry = db.session.get(ledger.JournalEntry, cash["entry_id"])
         assert entry.kind == "payout" and entry.actor_id == owed.treasurer.id
         assert sorted((p.account.key, p.amount) for p in entry.postings) == [
-            ("cash", -40000), (f"member:{siti}", 40000)]
+            ("cash", -40000),
+            (f"member:{siti}", 40000),
+        ]
     books_clean(app)
 
 
 def test_the_whole_balance_can_be_paid_out_and_then_nothing_more(app, client, owed):
     paid(client, owed.tani.id, owed.lead, {"member_id": owed.ani.id, "amount": 4001, "method": "cash"})
 
-    body = assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.ani.id, "amount": 1,
-                                                              "method": "cash"}), 409, "amount")
+    body = assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.ani.id, "amount": 1, "method": "cash"}), 409, "amount"
+    )
     assert "Rp0" in body["message"]
     assert balance_of(client, owed, owed.ani.id)["balance"] == 0
 
@@ -115,8 +143,11 @@ def test_a_payout_above_the_balance_is_409_and_changes_nothing(app, client, owed
     paid(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 10000, "method": "cash"})
     before = money_rows(app)
 
-    body = assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 80001,
-                                                              "method": "transfer"}), 409, "amount")
+    body = assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 80001, "method": "transfer"}),
+        409,
+        "amount",
+    )
 
     assert "Rp80.000" in body["errors"]["amount"][0]
     assert money_rows(app) == before
@@ -125,8 +156,11 @@ def test_a_payout_above_the_balance_is_409_and_changes_nothing(app, client, owed
 
 def test_a_member_with_nothing_earned_cannot_be_paid(app, client, owed):
     before = money_rows(app)
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.plain.member_id, "amount": 1000,
-                                                       "method": "cash"}), 409, "amount")
+    assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.plain.member_id, "amount": 1000, "method": "cash"}),
+        409,
+        "amount",
+    )
     assert money_rows(app) == before
 
 
@@ -146,24 +180,51 @@ def test_an_ewallet_payout_needs_a_valid_phone_and_comes_from_the_bank(app, clie
     assert account(app, owed.tani.id, ledger.BANK) == -15000
 
 
-BAD_AMOUNTS = [0, -5000, "-5000", 12.5, 1000.0, "12,5", "12.50", "abc", "", None, True, [1000], {"n": 1},
-               10**16, "1" * 5000]
+BAD_AMOUNTS = [
+    0,
+    -5000,
+    "-5000",
+    12.5,
+    1000.0,
+    "12,5",
+    "12.50",
+    "abc",
+    "",
+    None,
+    True,
+    [1000],
+    {"n": 1},
+    10**16,
+    "1" * 5000,
+]
 
 
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_a_bad_amount_is_422_and_changes_nothing(app, client, owed, amount):
     before = money_rows(app)
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": amount,
-                                                       "method": "cash"}), 422, "amount")
+    assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": amount, "method": "cash"}),
+        422,
+        "amount",
+    )
     assert money_rows(app) == before
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"method": "card"}, "method"), ({"method": None}, "method"), ({"method": "CASH"}, "method"),
-    ({"member_id": None}, "member_id"), ({"member_id": "1"}, "member_id"), ({"member_id": 2**40}, "member_id"),
-    ({"member_id": True}, "member_id"), ({"reference": "x" * 101}, "reference"), ({"reference": 12}, "reference"),
-    ({"reference": "a\x00b"}, "reference"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"method": "card"}, "method"),
+        ({"method": None}, "method"),
+        ({"method": "CASH"}, "method"),
+        ({"member_id": None}, "member_id"),
+        ({"member_id": "1"}, "member_id"),
+        ({"member_id": 2**40}, "member_id"),
+        ({"member_id": True}, "member_id"),
+        ({"reference": "x" * 101}, "reference"),
+        ({"reference": 12}, "reference"),
+        ({"reference": "a\x00b"}, "reference"),
+    ],
+)
 def test_bad_fields_are_422_and_change_nothing(app, client, owed, change, field):
     before = money_rows(app)
     body = {"member_id": owed.siti.id, "amount": 1000, "method": "cash", **change}
@@ -178,25 +239,40 @@ def test_every_bad_field_is_reported_at_once(client, owed):
 
 def test_another_groups_member_cannot_be_paid_from_this_group(app, client, owed):
     before = money_rows(app)
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.wati.id, "amount": 1000,
-                                                       "method": "cash"}), 422, "member_id")
+    assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.wati.id, "amount": 1000, "method": "cash"}),
+        422,
+        "member_id",
+    )
     assert money_rows(app) == before
 
 
 def test_unknown_fields_and_bodies_that_are_not_objects_are_refused(app, client, owed):
     before = money_rows(app)
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 1000,
-                                                       "method": "cash", "note": "x"}), 422, "note")
-    response = client.post(f"{API}/groups/{owed.tani.id}/payouts", data="[1, 2]",
-                           headers={**owed.lead.headers, "Content-Type": "application/json"})
+    assert_error(
+        pay(
+            client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 1000, "method": "cash", "note": "x"}
+        ),
+        422,
+        "note",
+    )
+    response = client.post(
+        f"{API}/groups/{owed.tani.id}/payouts",
+        data="[1, 2]",
+        headers={**owed.lead.headers, "Content-Type": "application/json"},
+    )
     assert response.status_code in (400, 422), response.json
-    response = client.post(f"{API}/groups/{owed.tani.id}/payouts", data="{not json",
-                           headers={**owed.lead.headers, "Content-Type": "application/json"})
+    response = client.post(
+        f"{API}/groups/{owed.tani.id}/payouts",
+        data="{not json",
+        headers={**owed.lead.headers, "Content-Type": "application/json"},
+    )
     assert_error(response, 400)
     assert money_rows(app) == before
 
 
 # --- retries --------------------------------------------------------------------------------------
+
 
 def test_a_retry_with_the_same_key_and_body_returns_the_first_payout(app, client, owed):
     body = {"member_id": owed.siti.id, "amount": 30000, "method": "cash"}
@@ -216,12 +292,27 @@ def test_the_same_key_with_another_body_is_422_and_changes_nothing(app, client, 
     paid(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 30000, "method": "cash"}, key="k1")
     before = money_rows(app)
 
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 31000,
-                                                       "method": "cash"}, key="k1"), 422, "Idempotency-Key")
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.ani.id, "amount": 1000,
-                                                       "method": "cash"}, key="k1"), 422, "Idempotency-Key")
-    assert_error(pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 1000,
-                                                       "method": "cash"}, key="x" * 101), 422, "Idempotency-Key")
+    assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 31000, "method": "cash"}, key="k1"),
+        422,
+        "Idempotency-Key",
+    )
+    assert_error(
+        pay(client, owed.tani.id, owed.lead, {"member_id": owed.ani.id, "amount": 1000, "method": "cash"}, key="k1"),
+        422,
+        "Idempotency-Key",
+    )
+    assert_error(
+        pay(
+            client,
+            owed.tani.id,
+            owed.lead,
+            {"member_id": owed.siti.id, "amount": 1000, "method": "cash"},
+            key="x" * 101,
+        ),
+        422,
+        "Idempotency-Key",
+    )
     assert money_rows(app) == before
 
 
@@ -234,9 +325,11 @@ def test_a_retry_is_replayed_even_when_the_balance_is_used_up_since(app, client,
 
 # --- corrections ----------------------------------------------------------------------------------
 
+
 def reverse(client, group_id, payout_id, who, reason="Salah catat"):
-    return client.post(f"{API}/groups/{group_id}/payouts/{payout_id}/reversal", json={"reason": reason},
-                       headers=who.headers)
+    return client.post(
+        f"{API}/groups/{group_id}/payouts/{payout_id}/reversal", json={"reason": reason}, headers=who.headers
+    )
 
 
 def test_a_reversal_restores_the_balance_once(app, client, owed):
@@ -257,7 +350,9 @@ def test_a_reversal_restores_the_balance_once(app, client, owed):
         assert entry.reverses_id == payout["entry_id"]
     listed = client.get(f"{API}/groups/{owed.tani.id}/payouts", headers=owed.lead.headers).json
     assert [(p["id"], p["reversed_by_id"]) for p in listed["items"]] == [
-        (correction["id"], None), (payout["id"], correction["id"])]
+        (correction["id"], None),
+        (payout["id"], correction["id"]),
+    ]
 
     before = money_rows(app)
     assert_error(reverse(client, owed.tani.id, payout["id"], owed.lead), 409)
@@ -288,21 +383,34 @@ def test_a_payout_is_paid_again_after_its_reversal(app, client, owed):
 
 # --- who may ------------------------------------------------------------------------------------
 
+
 def test_an_officer_cannot_pay_themself_out(app, client, owed):
     contribution = {"variant_id": owed.cabai_b, "member_id": owed.treasurer.member_id, "quantity": "1"}
-    assert client.post(f"{API}/groups/{owed.tani.id}/contributions", json=contribution,
-                       headers=owed.lead.headers).status_code == 201
+    assert (
+        client.post(
+            f"{API}/groups/{owed.tani.id}/contributions", json=contribution, headers=owed.lead.headers
+        ).status_code
+        == 201
+    )
     sell(client, owed, (owed.cabai_b, "5"))  # Siti's 4 kg first, then the treasurer's 1 kg at Rp30.000
     assert balance_of(client, owed, owed.treasurer.member_id)["balance"] == 30000
     before = money_rows(app)
 
-    body = assert_error(pay(client, owed.tani.id, owed.treasurer, {"member_id": owed.treasurer.member_id,
-                                                                   "amount": 30000, "method": "cash"}), 403)
+    body = assert_error(
+        pay(
+            client,
+            owed.tani.id,
+            owed.treasurer,
+            {"member_id": owed.treasurer.member_id, "amount": 30000, "method": "cash"},
+        ),
+        403,
+    )
     assert "another officer" in body["message"].lower() or body["message"]
     assert money_rows(app) == before
 
-    payout = paid(client, owed.tani.id, owed.lead, {"member_id": owed.treasurer.member_id, "amount": 30000,
-                                                    "method": "cash"})
+    payout = paid(
+        client, owed.tani.id, owed.lead, {"member_id": owed.treasurer.member_id, "amount": 30000, "method": "cash"}
+    )
     assert_error(reverse(client, owed.tani.id, payout["id"], owed.treasurer), 403)
     assert balance_of(client, owed, owed.treasurer.member_id)["balance"] == 0
 
@@ -351,38 +459,47 @@ def test_a_member_sees_only_their_own_payouts(app, client, owed):
 
 # --- savings --------------------------------------------------------------------------------------
 
+
 def save(client, group_id, who, **body):
     return client.post(f"{API}/groups/{group_id}/savings", json=body, headers=who.headers)
 
 
 def test_savings_deposits_and_withdrawals_move_cash_and_never_go_below_zero(app, client, market):
     tani = market.tani.id
-    deposit = save(client, tani, market.treasurer, member_id=market.siti.id, amount=100000, kind="deposit",
-                   note="Simpanan pokok")
+    deposit = save(
+        client, tani, market.treasurer, member_id=market.siti.id, amount=100000, kind="deposit", note="Simpanan pokok"
+    )
     assert deposit.status_code == 201, deposit.json
     assert (deposit.json["kind"], deposit.json["amount"], deposit.json["balance"]) == ("deposit", 100000, 100000)
-    assert save(client, tani, market.lead, member_id=market.ani.id, amount="Rp50.000", kind="deposit"
-                ).status_code == 201
+    assert (
+        save(client, tani, market.lead, member_id=market.ani.id, amount="Rp50.000", kind="deposit").status_code == 201
+    )
     withdrawal = save(client, tani, market.lead, member_id=market.siti.id, amount=30000, kind="withdrawal")
     assert withdrawal.status_code == 201, withdrawal.json
     assert (withdrawal.json["kind"], withdrawal.json["amount"], withdrawal.json["balance"]) == (
-        "withdrawal", 30000, 70000)
+        "withdrawal",
+        30000,
+        70000,
+    )
     before = money_rows(app)
 
-    assert_error(save(client, tani, market.lead, member_id=market.siti.id, amount=70001, kind="withdrawal"),
-                 409, "amount")
+    assert_error(
+        save(client, tani, market.lead, member_id=market.siti.id, amount=70001, kind="withdrawal"), 409, "amount"
+    )
     assert_error(save(client, tani, market.lead, member_id=market.siti.id, amount=0, kind="deposit"), 422, "amount")
     assert_error(save(client, tani, market.lead, member_id=market.siti.id, amount=1, kind="loan"), 422, "kind")
-    assert_error(save(client, tani, market.lead, member_id=market.wati.id, amount=1, kind="deposit"), 422,
-                 "member_id")
+    assert_error(save(client, tani, market.lead, member_id=market.wati.id, amount=1, kind="deposit"), 422, "member_id")
     assert_error(save(client, tani, market.plain, member_id=market.siti.id, amount=1, kind="deposit"), 403)
     assert_error(save(client, tani, market.jahit_lead, member_id=market.siti.id, amount=1, kind="deposit"), 403)
     assert money_rows(app) == before
 
     totals = client.get(f"{API}/groups/{tani}/savings", headers=market.treasurer.headers).json
     by_member = {row["member_id"]: row for row in totals["members"]}
-    assert (by_member[market.siti.id]["deposits"], by_member[market.siti.id]["withdrawals"],
-            by_member[market.siti.id]["balance"]) == (100000, 30000, 70000)
+    assert (
+        by_member[market.siti.id]["deposits"],
+        by_member[market.siti.id]["withdrawals"],
+        by_member[market.siti.id]["balance"],
+    ) == (100000, 30000, 70000)
     assert by_member[market.ani.id]["balance"] == 50000 and totals["total"] == 120000
     assert account(app, tani, ledger.CASH) == 120000
     assert account(app, tani, f"savings:{market.siti.id}") == -70000
@@ -392,6 +509,7 @@ def test_savings_deposits_and_withdrawals_move_cash_and_never_go_below_zero(app,
 
 # --- many at once ---------------------------------------------------------------------------------
 
+
 def fire(server, requests: list[tuple[str, dict, dict, str | None]]) -> list[tuple]:
     """POST every (API path, headers, body, key) at once; (status, json, replayed) per request."""
     return post_at_once(server, [(f"{API}{path}", *rest) for path, *rest in requests])
@@ -399,16 +517,27 @@ def fire(server, requests: list[tuple[str, dict, dict, str | None]]) -> list[tup
 
 def member_books(app, group_id, member_id) -> tuple[int, int, list[str]]:
     with app.app_context():
-        return (-ledger.balance(group_id, f"member:{member_id}"),
-                db.session.scalar(select(func.count(Payout.id)).where(Payout.member_id == member_id)),
-                [str(p) for p in ledger.check_all()])
+        return (
+            -ledger.balance(group_id, f"member:{member_id}"),
+            db.session.scalar(select(func.count(Payout.id)).where(Payout.member_id == member_id)),
+            [str(p) for p in ledger.check_all()],
+        )
 
 
 def test_payouts_at_once_never_overdraw_a_balance(app, server, owed):
     staff = (owed.lead.headers, owed.treasurer.headers)
-    results = fire(server, [(f"/groups/{owed.tani.id}/payouts", staff[i % 2],
-                             {"member_id": owed.siti.id, "amount": 30000, "method": "cash" if i % 2 else "transfer"},
-                             None) for i in range(CROWD)])
+    results = fire(
+        server,
+        [
+            (
+                f"/groups/{owed.tani.id}/payouts",
+                staff[i % 2],
+                {"member_id": owed.siti.id, "amount": 30000, "method": "cash" if i % 2 else "transfer"},
+                None,
+            )
+            for i in range(CROWD)
+        ],
+    )
 
     statuses = sorted(status for status, _, _ in results)
     assert statuses == [201] * 3 + [409] * (CROWD - 3), results
@@ -419,9 +548,18 @@ def test_payouts_at_once_never_overdraw_a_balance(app, server, owed):
 
 def test_uneven_payouts_at_once_stay_within_the_balance(app, server, owed):
     amounts = [40000, 35000, 30000, 25000, 20000, 15000, 10000, 5000]
-    results = fire(server, [(f"/groups/{owed.tani.id}/payouts", owed.lead.headers,
-                             {"member_id": owed.siti.id, "amount": amount, "method": "cash"}, None)
-                            for amount in amounts])
+    results = fire(
+        server,
+        [
+            (
+                f"/groups/{owed.tani.id}/payouts",
+                owed.lead.headers,
+                {"member_id": owed.siti.id, "amount": amount, "method": "cash"},
+                None,
+            )
+            for amount in amounts
+        ],
+    )
 
     assert {status for status, _, _ in results} <= {201, 409}, results
     accepted = [amount for amount, (status, _, _) in zip(amounts, results) if status == 201]
@@ -433,8 +571,18 @@ def test_uneven_payouts_at_once_stay_within_the_balance(app, server, owed):
 
 
 def test_one_payout_sent_many_times_at_once_with_one_key_is_recorded_once(app, server, owed):
-    results = fire(server, [(f"/groups/{owed.tani.id}/payouts", owed.lead.headers,
-                             {"member_id": owed.siti.id, "amount": 50000, "method": "cash"}, "tap")] * CROWD)
+    results = fire(
+        server,
+        [
+            (
+                f"/groups/{owed.tani.id}/payouts",
+                owed.lead.headers,
+                {"member_id": owed.siti.id, "amount": 50000, "method": "cash"},
+                "tap",
+            )
+        ]
+        * CROWD,
+    )
 
     assert [status for status, _, _ in results] == [201] * CROWD, results
     assert len({body["id"] for _, body, _ in results}) == 1
@@ -446,14 +594,25 @@ def test_reversals_at_once_restore_the_balance_once(app, server, owed):
     client = app.test_client()
     payout = paid(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 60000, "method": "cash"})
 
-    results = fire(server, [(f"/groups/{owed.tani.id}/payouts/{payout['id']}/reversal", owed.lead.headers,
-                             {"reason": f"Salah {i}"}, None) for i in range(4)])
+    results = fire(
+        server,
+        [
+            (
+                f"/groups/{owed.tani.id}/payouts/{payout['id']}/reversal",
+                owed.lead.headers,
+                {"reason": f"Salah {i}"},
+                None,
+            )
+            for i in range(4)
+        ],
+    )
 
     assert sorted(status for status, _, _ in results) == [201, 409, 409, 409], results
     assert member_books(app, owed.tani.id, owed.siti.id) == (90000, 2, [])
 
 
 # --- pages ----------------------------------------------------------------------------------------
+
 
 def test_the_payout_page_pays_from_a_balance_and_shows_the_payout(app, client, owed):
     login(client, owed.lead.user)
@@ -463,8 +622,14 @@ def test_the_payout_page_pays_from_a_balance_and_shows_the_payout(app, client, o
     assert "Siti Aminah" in html and 'value="90000"' in html
     key = html.split('name="idempotency_key" type="hidden" value="')[1].split('"')[0]
 
-    form = {"member_id": str(owed.siti.id), "amount": "25.000", "method": "cash", "reference": "",
-            "phone": "", "idempotency_key": key}
+    form = {
+        "member_id": str(owed.siti.id),
+        "amount": "25.000",
+        "method": "cash",
+        "reference": "",
+        "phone": "",
+        "idempotency_key": key,
+    }
     sent = client.post(f"/groups/{owed.tani.id}/payouts", data=form)
     assert sent.status_code == 302
     again = client.post(f"/groups/{owed.tani.id}/payouts", data=form)
@@ -476,8 +641,7 @@ def test_the_payout_page_pays_from_a_balance_and_shows_the_payout(app, client, o
     refused = client.post(f"/groups/{owed.tani.id}/payouts", data={**form, "amount": "70000", "idempotency_key": "n"})
     assert refused.status_code == 409
     assert "Rp65.000" in refused.get_data(as_text=True)
-    ewallet = client.post(f"/groups/{owed.tani.id}/payouts", data={**form, "method": "ewallet",
-                                                                   "idempotency_key": "m"})
+    ewallet = client.post(f"/groups/{owed.tani.id}/payouts", data={**form, "method": "ewallet", "idempotency_key": "m"})
     assert ewallet.status_code == 422
     assert len(rows(app, Payout)) == 1
 
@@ -491,19 +655,27 @@ def test_the_money_pages_are_for_officers(app, client, owed):
     login(client, owed.plain.user)
     for path in ("payouts", "savings", "shu"):
         assert client.get(f"/groups/{owed.tani.id}/{path}").status_code == 403
-    assert client.post(f"/groups/{owed.tani.id}/payouts", data={"member_id": str(owed.siti.id), "amount": "1",
-                                                                "method": "cash"}).status_code == 403
+    assert (
+        client.post(
+            f"/groups/{owed.tani.id}/payouts", data={"member_id": str(owed.siti.id), "amount": "1", "method": "cash"}
+        ).status_code
+        == 403
+    )
     assert rows(app, Payout) == []
 
 
 def test_the_savings_page_records_a_deposit(app, client, owed):
     login(client, owed.treasurer.user)
     assert client.get(f"/groups/{owed.tani.id}/savings").status_code == 200
-    sent = client.post(f"/groups/{owed.tani.id}/savings", data={"member_id": str(owed.ani.id), "kind": "deposit",
-                                                                "amount": "20.000", "note": "Wajib"})
+    sent = client.post(
+        f"/groups/{owed.tani.id}/savings",
+        data={"member_id": str(owed.ani.id), "kind": "deposit", "amount": "20.000", "note": "Wajib"},
+    )
     assert sent.status_code == 302
     assert "Rp20.000" in client.get(f"/groups/{owed.tani.id}/savings").get_data(as_text=True)
-    refused = client.post(f"/groups/{owed.tani.id}/savings", data={"member_id": str(owed.ani.id),
-                                                                   "kind": "withdrawal", "amount": "20.001"})
+    refused = client.post(
+        f"/groups/{owed.tani.id}/savings",
+        data={"member_id": str(owed.ani.id), "kind": "withdrawal", "amount": "20.001"},
+    )
     assert refused.status_code == 409
     assert len(rows(app, Saving)) == 1

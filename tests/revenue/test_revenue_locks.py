@@ -7,6 +7,7 @@ server, and the test holds a row lock of its own to stop one request at a
 chosen point while the other arrives, so the interleaving that would break the
 fund's check happens every time, not by chance.
 """
+
 import http.client
 import json
 import threading
@@ -45,8 +46,12 @@ class Sent:
     def _run(self, server, path, headers, body):
         conn = http.client.HTTPConnection(*server, timeout=SECONDS)
         try:
-            conn.request("POST", f"{API}{path}", body=json.dumps(body or {}),
-                         headers={**headers, "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                f"{API}{path}",
+                body=json.dumps(body or {}),
+                headers={**headers, "Content-Type": "application/json"},
+            )
             response = conn.getresponse()
             self.status, self.body = response.status, json.loads(response.read() or b"{}")
         finally:
@@ -62,8 +67,11 @@ class Sent:
 def waiting_on_locks(engine) -> int:
     """How many sessions of this database wait for a lock now."""
     with engine.connect() as conn:
-        return conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
-                                "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+        return conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
 
 
 def until(condition, seconds: float = 30) -> bool:
@@ -94,7 +102,8 @@ REFUND = {"amount": 12003, "reason": "Tomat busuk"}
 
 
 def test_an_acceptance_waits_for_a_refund_in_flight_and_then_sees_the_fund_it_left(
-        app, server, postgresql, refundable, year_ended):
+    app, server, postgresql, refundable, year_ended
+):
     """The refund takes the fund's Rp1.201 back first: the acceptance, which waited, finds the fund short of
     the drafted surplus and refuses (409) instead of spending money the fund no longer holds."""
     m = refundable
@@ -122,8 +131,10 @@ def test_a_refund_waits_for_an_acceptance_in_flight(app, server, postgresql, ref
     m = refundable
     with postgresql.connect() as hold:
         # The SHU's first reserve account held open: the acceptance stops when it books, after its fund check.
-        hold.execute(text("INSERT INTO ledger_accounts (group_id, key, created_at) VALUES (:g, :k, now())"),
-                     {"g": m.tani.id, "k": "shu_reserve"})
+        hold.execute(
+            text("INSERT INTO ledger_accounts (group_id, key, created_at) VALUES (:g, :k, now())"),
+            {"g": m.tani.id, "k": "shu_reserve"},
+        )
         accepting = Sent(server, f"/groups/{m.tani.id}/shu/{YEAR}/accept", m.lead.headers)
         assert until(lambda: waiting_on_locks(postgresql) >= 1), "the acceptance never reached its accounts"
         refund = Sent(server, refund_path(m), m.lead.headers, REFUND)
@@ -131,8 +142,9 @@ def test_a_refund_waits_for_an_acceptance_in_flight(app, server, postgresql, ref
         refunded_meanwhile = refund.done.is_set()
         hold.rollback()
 
-    assert waited and not refunded_meanwhile, "the refund was booked while an acceptance that had checked the fund " \
-                                              "was still in flight"
+    assert waited and not refunded_meanwhile, (
+        "the refund was booked while an acceptance that had checked the fund was still in flight"
+    )
     assert accepting.answer()[0] == 200, accepting.body
     assert refund.answer()[0] == 201, refund.body
     assert account(app, m.tani.id, "group_fund") == 1201
@@ -146,8 +158,12 @@ def test_refunds_and_an_acceptance_sent_at_once_keep_the_books(app, server, refu
     m = refundable
     more = [sell(app.test_client(), m, (m.tomat, "1")) for _ in range(2)]  # Rp4.001 each; the fund keeps 401
     sent = [Sent(server, refund_path(m), m.lead.headers, REFUND)]
-    sent += [Sent(server, f"/orders/{order['id']}/refunds", m.treasurer.headers,
-                  {"amount": order["total"], "reason": "Batal"}) for order in more]
+    sent += [
+        Sent(
+            server, f"/orders/{order['id']}/refunds", m.treasurer.headers, {"amount": order["total"], "reason": "Batal"}
+        )
+        for order in more
+    ]
     sent.append(Sent(server, f"/groups/{m.tani.id}/shu/{YEAR}/accept", m.lead.headers))
 
     answers = [s.answer() for s in sent]

@@ -6,6 +6,7 @@ line's net, each member's exact share is their weight's fraction of the rest;
 members get the floor, the fund everything left. A line's card fee and earlier
 refunds are its largest-remainder share of the order's, ties to the earlier line.
 """
+
 import itertools
 import math
 from collections import defaultdict
@@ -21,13 +22,13 @@ from accounts.models import User
 from core import ledger
 from core.extensions import db
 from core.money import split_among_members
-from revenue.services import accrual as revenue
-from revenue.models import Earning, SplitMethod
 from groups.models import Group
 from inventory import services as inv
-from payments.services import recorded, refunds
 from marketplace import services as market
 from marketplace.models import Order, PaymentMethod
+from payments.services import recorded, refunds
+from revenue.models import Earning, SplitMethod
+from revenue.services import accrual as revenue
 from tests.factories import make_user
 from tests.stock_helpers import acting, make_stock_group
 
@@ -42,12 +43,13 @@ def exact_spread(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     exact = [Fraction(total * w, whole) for w in weights]
     parts = [math.floor(share) for share in exact]
-    for i in sorted(range(len(weights)), key=lambda i: (parts[i] - exact[i], i))[:total - sum(parts)]:
+    for i in sorted(range(len(weights)), key=lambda i: (parts[i] - exact[i], i))[: total - sum(parts)]:
         parts[i] += 1
     return parts
 
 
 # --- split_among_members ---------------------------------------------------------------------
+
 
 @given(net=st.integers(0, 10**9), bp=basis_points, weights=st.lists(st.integers(0, 10**9), min_size=1, max_size=8))
 @settings(max_examples=200)
@@ -83,8 +85,9 @@ def test_split_among_members_examples():
 # --- split_sale: a whole order ------------------------------------------------------------------
 
 lot_strategy = st.tuples(st.integers(1, 4), st.integers(0, 10**9))  # (member id, weight)
-line_strategy = st.tuples(st.integers(0, 10**9),
-                          st.lists(lot_strategy, max_size=4).filter(lambda lots: not lots or any(w for _m, w in lots)))
+line_strategy = st.tuples(
+    st.integers(0, 10**9), st.lists(lot_strategy, max_size=4).filter(lambda lots: not lots or any(w for _m, w in lots))
+)
 
 
 @st.composite
@@ -93,9 +96,18 @@ def sales(draw):
     total = sum(t for t, _lots in lines)
     fees = draw(st.integers(0, total), label="card fees")
     refunded = draw(st.integers(0, total), label="refunded before completion")  # with the fee, may pass net 0
-    sale_lines = [revenue.SaleLine(line_id=i + 1, product_name=f"Produk {i}", total=line_total, lots=[
-        revenue.LotShare(member_id=member_id, lot_id=10 * i + j, quantity=Decimal(1), weight=weight)
-        for j, (member_id, weight) in enumerate(lots)]) for i, (line_total, lots) in enumerate(lines)]
+    sale_lines = [
+        revenue.SaleLine(
+            line_id=i + 1,
+            product_name=f"Produk {i}",
+            total=line_total,
+            lots=[
+                revenue.LotShare(member_id=member_id, lot_id=10 * i + j, quantity=Decimal(1), weight=weight)
+                for j, (member_id, weight) in enumerate(lots)
+            ],
+        )
+        for i, (line_total, lots) in enumerate(lines)
+    ]
     return sale_lines, fees, refunded
 
 
@@ -147,19 +159,27 @@ def test_split_sale_parts_follow_the_rule_line_by_line(sale, method, bp):
 def test_split_sale_example_with_a_fee_and_a_refund_over_two_lines():
     # Lines of Rp60.000 and Rp40.000; card fee Rp3.001 -> 1.800,6 and 1.200,4 -> 1.801 and 1.200;
     # refund Rp10.000 -> 6.000 and 4.000. Nets 52.199 and 34.800.
-    lines = [revenue.SaleLine(1, "Cabai", 60_000, [revenue.LotShare(1, 1, Decimal(1), 3),
-                                                    revenue.LotShare(2, 2, Decimal(1), 1)]),
-             revenue.SaleLine(2, "Tomat", 40_000, [revenue.LotShare(2, 3, Decimal(1), 1)])]
+    lines = [
+        revenue.SaleLine(
+            1, "Cabai", 60_000, [revenue.LotShare(1, 1, Decimal(1), 3), revenue.LotShare(2, 2, Decimal(1), 1)]
+        ),
+        revenue.SaleLine(2, "Tomat", 40_000, [revenue.LotShare(2, 3, Decimal(1), 1)]),
+    ]
 
-    parts = revenue.split_sale(lines, fees=3001, refunded=10_000, method=SplitMethod.contribution,
-                               fund_percent=Fraction(10))
+    parts = revenue.split_sale(
+        lines, fees=3001, refunded=10_000, method=SplitMethod.contribution, fund_percent=Fraction(10)
+    )
 
     # Line 1: fund 5.219,9 exact; rest 46.979,1 -> member 1 (3/4) 35.234,325 -> 35.234,
     # member 2 (1/4) 11.744,775 -> 11.744; fund 52.199 - 46.978 = 5.221.
     # Line 2: fund 3.480 exact; rest 31.320 -> member 2 31.320; fund 3.480.
     assert [(p.line.line_id, p.account, p.amount) for p in parts] == [
-        (1, "member:1", 35_234), (1, "member:2", 11_744), (1, "group_fund", 5_221),
-        (2, "member:2", 31_320), (2, "group_fund", 3_480)]
+        (1, "member:1", 35_234),
+        (1, "member:2", 11_744),
+        (1, "group_fund", 5_221),
+        (2, "member:2", 31_320),
+        (2, "group_fund", 3_480),
+    ]
 
 
 # --- accrual and refunds through the revenue services, with card fees ---------------------------
@@ -174,22 +194,36 @@ def books(group_id: int) -> dict[str, int]:
 
 
 def earnings_accounts(*snapshots: dict[str, int]) -> set[str]:
-    return {key for snapshot in snapshots for key in snapshot
-            if key.startswith("member:") or key in (revenue.GROUP_FUND, revenue.POOL)}
+    return {
+        key
+        for snapshot in snapshots
+        for key in snapshot
+        if key.startswith("member:") or key in (revenue.GROUP_FUND, revenue.POOL)
+    }
 
 
 def credited(order_id: int) -> dict[str, int]:
     """Per account (member, pool, fund), what the order's accrual credited."""
-    return {account: int(total) for account, total in db.session.execute(
-        select(Earning.account, func.sum(Earning.amount))
-        .where(Earning.order_id == order_id, Earning.kind == "sale").group_by(Earning.account))}
+    return {
+        account: int(total)
+        for account, total in db.session.execute(
+            select(Earning.account, func.sum(Earning.amount))
+            .where(Earning.order_id == order_id, Earning.kind == "sale")
+            .group_by(Earning.account)
+        )
+    }
 
 
 def taken_back(order_id: int) -> dict[str, int]:
     """Per account (member, pool, fund), what refunds have taken back from the order so far."""
-    return {account: -int(total) for account, total in db.session.execute(
-        select(Earning.account, func.sum(Earning.amount))
-        .where(Earning.order_id == order_id, Earning.kind == "refund").group_by(Earning.account))}
+    return {
+        account: -int(total)
+        for account, total in db.session.execute(
+            select(Earning.account, func.sum(Earning.amount))
+            .where(Earning.order_id == order_id, Earning.kind == "refund")
+            .group_by(Earning.account)
+        )
+    }
 
 
 def refund_plan(data, refundable: int) -> list[int]:
@@ -217,8 +251,9 @@ def check_refund_rule(order_id: int, base: int, cumulative: int, credit: dict[st
             assert min(0, amount) <= back.get(account, 0) <= max(0, amount), account
 
 
-def check_whole_refund(start: dict[str, int], before: dict[str, int], after: dict[str, int], fees: int,
-                       money: str) -> None:
+def check_whole_refund(
+    start: dict[str, int], before: dict[str, int], after: dict[str, int], fees: int, money: str
+) -> None:
     """Every earning of the order nets to zero, except that the fund bears the card fee the processor kept;
     the transit accounts hold nothing of the order, and the money account is down by the fee only."""
     for key in earnings_accounts(before, after):
@@ -231,9 +266,18 @@ def check_whole_refund(start: dict[str, int], before: dict[str, int], after: dic
 
 @st.composite
 def card_orders(draw):
-    lines = draw(st.lists(st.tuples(st.integers(1, 10**7), st.lists(
-        st.tuples(st.integers(0, 3), st.integers(0, 10**6)), min_size=1, max_size=3).filter(
-        lambda lots: any(w for _m, w in lots))), min_size=1, max_size=3))
+    lines = draw(
+        st.lists(
+            st.tuples(
+                st.integers(1, 10**7),
+                st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**6)), min_size=1, max_size=3).filter(
+                    lambda lots: any(w for _m, w in lots)
+                ),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
     paid = sum(total for total, _lots in lines)
     # As the app allows: the fee is at most the payment, a refund before completion leaves some of it paid;
     # together they may pass what was paid, and the order then completes at a loss.
@@ -242,8 +286,7 @@ def card_orders(draw):
     return lines, paid, fees, refunded
 
 
-def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_refund_undoes_the_split(
-        app, db):
+def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_refund_undoes_the_split(app, db):
     setup = make_stock_group(app, members=4)
     gid = setup.group.id
 
@@ -256,19 +299,43 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
             start = books(gid)
             revenue.set_policy(coordinator, db.session.get(Group, gid), method.value, revenue.percent_text(bp))
             # What payments.services books for a card payment, its fee and a refund before completion.
-            ledger.post(gid, "payment", {ledger.CARD: paid, ledger.PAYMENTS_CLEARING: -paid}, source="payment",
-                        source_id=next(_ids))
+            ledger.post(
+                gid,
+                "payment",
+                {ledger.CARD: paid, ledger.PAYMENTS_CLEARING: -paid},
+                source="payment",
+                source_id=next(_ids),
+            )
             if fees:
-                ledger.post(gid, "card_fee", {ledger.CARD_FEES: fees, ledger.CARD: -fees}, source="payment",
-                            source_id=next(_ids))
+                ledger.post(
+                    gid,
+                    "card_fee",
+                    {ledger.CARD_FEES: fees, ledger.CARD: -fees},
+                    source="payment",
+                    source_id=next(_ids),
+                )
             if refunded:
-                ledger.post(gid, "refund", {ledger.REFUNDS: refunded, ledger.CARD: -refunded}, source="refund",
-                            source_id=next(_ids))
+                ledger.post(
+                    gid,
+                    "refund",
+                    {ledger.REFUNDS: refunded, ledger.CARD: -refunded},
+                    source="refund",
+                    source_id=next(_ids),
+                )
             db.session.flush()
             before = books(gid)
-            sale_lines = [revenue.SaleLine(line_id=i, product_name="Cabai", total=total, lots=[
-                revenue.LotShare(member_id=setup.members[m].id, lot_id=j, quantity=Decimal(1), weight=w)
-                for j, (m, w) in enumerate(lots)]) for i, (total, lots) in enumerate(lines)]
+            sale_lines = [
+                revenue.SaleLine(
+                    line_id=i,
+                    product_name="Cabai",
+                    total=total,
+                    lots=[
+                        revenue.LotShare(member_id=setup.members[m].id, lot_id=j, quantity=Decimal(1), weight=w)
+                        for j, (m, w) in enumerate(lots)
+                    ],
+                )
+                for i, (total, lots) in enumerate(lines)
+            ]
             revenue.accrue_sale(gid, order_id, sale_lines, paid=paid, refunded=refunded, fees=fees)
             db.session.commit()
             credit = credited(order_id)
@@ -280,8 +347,9 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
         for amount in refund_plan(data, base):
             with acting(app, setup.user):
                 refund_id = next(_ids)
-                ledger.post(gid, "refund", {ledger.REFUNDS: amount, ledger.CARD: -amount}, source="refund",
-                            source_id=refund_id)
+                ledger.post(
+                    gid, "refund", {ledger.REFUNDS: amount, ledger.CARD: -amount}, source="refund", source_id=refund_id
+                )
                 revenue.reverse_for_refund(gid, order_id, amount, refund_id)
                 db.session.commit()
                 cumulative += amount
@@ -301,12 +369,19 @@ def test_a_whole_refund_of_an_order_completed_at_a_loss_gives_the_members_their_
     with acting(app, setup.user) as coordinator:
         revenue.set_policy(coordinator, db.session.get(Group, gid), "contribution", "10")
         # Paid Rp50.000 by card, fee Rp3.450 (2,9 % + Rp2.000); Rp48.000 given back before the handover.
-        ledger.post(gid, "payment", {ledger.CARD: 50_000, ledger.PAYMENTS_CLEARING: -50_000}, source="payment",
-                    source_id=next(_ids))
-        ledger.post(gid, "card_fee", {ledger.CARD_FEES: 3_450, ledger.CARD: -3_450}, source="payment",
-                    source_id=next(_ids))
-        ledger.post(gid, "refund", {ledger.REFUNDS: 48_000, ledger.CARD: -48_000}, source="refund",
-                    source_id=next(_ids))
+        ledger.post(
+            gid,
+            "payment",
+            {ledger.CARD: 50_000, ledger.PAYMENTS_CLEARING: -50_000},
+            source="payment",
+            source_id=next(_ids),
+        )
+        ledger.post(
+            gid, "card_fee", {ledger.CARD_FEES: 3_450, ledger.CARD: -3_450}, source="payment", source_id=next(_ids)
+        )
+        ledger.post(
+            gid, "refund", {ledger.REFUNDS: 48_000, ledger.CARD: -48_000}, source="refund", source_id=next(_ids)
+        )
         line = revenue.SaleLine(1, "Cabai rawit", 50_000, [revenue.LotShare(siti, 1, Decimal("1.111"), 1)])
         revenue.accrue_sale(gid, order_id, [line], paid=50_000, refunded=48_000, fees=3_450)
         db.session.commit()
@@ -317,8 +392,9 @@ def test_a_whole_refund_of_an_order_completed_at_a_loss_gives_the_members_their_
     def refund(amount):
         with acting(app, setup.user):
             refund_id = next(_ids)
-            ledger.post(gid, "refund", {ledger.REFUNDS: amount, ledger.CARD: -amount}, source="refund",
-                        source_id=refund_id)
+            ledger.post(
+                gid, "refund", {ledger.REFUNDS: amount, ledger.CARD: -amount}, source="refund", source_id=refund_id
+            )
             revenue.reverse_for_refund(gid, order_id, amount, refund_id)
             db.session.commit()
             return taken_back(order_id), books(gid)
@@ -340,13 +416,21 @@ def test_a_whole_refund_of_an_order_completed_at_a_loss_gives_the_members_their_
 
 # --- the same through the order services: cash, FIFO lots of several members ---------------------
 
+
 @st.composite
 def shops(draw):
     prices = draw(st.lists(st.integers(1_000, 200_000), min_size=1, max_size=2), label="unit prices")
-    lots = [draw(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 5_000)), min_size=1, max_size=3),
-                 label=f"lots of variant {i}") for i in range(len(prices))]
-    bought = [draw(st.integers(0, sum(q for _m, q in variant_lots)), label=f"grams of variant {i}")
-              for i, variant_lots in enumerate(lots)]
+    lots = [
+        draw(
+            st.lists(st.tuples(st.integers(0, 2), st.integers(1, 5_000)), min_size=1, max_size=3),
+            label=f"lots of variant {i}",
+        )
+        for i in range(len(prices))
+    ]
+    bought = [
+        draw(st.integers(0, sum(q for _m, q in variant_lots)), label=f"grams of variant {i}")
+        for i, variant_lots in enumerate(lots)
+    ]
     if not any(bought):
         bought[0] = 1
     return prices, lots, bought
@@ -367,23 +451,35 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
         prices, lots, bought = shop
         with acting(app, setup.user) as coordinator:
             group = db.session.get(Group, gid)
-            product = inv.create_product(coordinator, group, name=f"Cabai {next(_ids)}", kind="produce", unit="kg",
-                                         variants=[{"label": f"Grade {i}", "unit_price": price}
-                                                   for i, price in enumerate(prices)])
+            product = inv.create_product(
+                coordinator,
+                group,
+                name=f"Cabai {next(_ids)}",
+                kind="produce",
+                unit="kg",
+                variants=[{"label": f"Grade {i}", "unit_price": price} for i, price in enumerate(prices)],
+            )
             variants = [v.id for v in product.variants]
             revenue.set_policy(coordinator, group, method.value, revenue.percent_text(bp))
             moment = datetime.now(UTC) - timedelta(days=30)
             for variant, variant_lots in zip(variants, lots):
                 for n, (member, milli) in enumerate(variant_lots):
-                    inv.receive_contribution(coordinator, group, variant_id=variant,
-                                             member_id=setup.members[member].id, quantity=_kg(milli),
-                                             received_at=(moment + timedelta(hours=n)).isoformat())
+                    inv.receive_contribution(
+                        coordinator,
+                        group,
+                        variant_id=variant,
+                        member_id=setup.members[member].id,
+                        quantity=_kg(milli),
+                        received_at=(moment + timedelta(hours=n)).isoformat(),
+                    )
             db.session.commit()
         with acting(app, buyer):
             checkout, _ = market.place_checkout(
                 db.session.get(User, buyer.id),
-                [{"variant_id": v, "quantity": _kg(q)} for v, q in zip(variants, bought) if q], {"method": "pickup"},
-                "cash")
+                [{"variant_id": v, "quantity": _kg(q)} for v, q in zip(variants, bought) if q],
+                {"method": "pickup"},
+                "cash",
+            )
             order_id, total = checkout.orders[0].id, checkout.orders[0].total
             db.session.commit()
         refunded_before = data.draw(st.integers(0, total - 1), label="refunded before completion")
@@ -392,8 +488,9 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
             order = market.confirm(lead, db.session.get(Order, order_id))
             recorded.record_payment(lead, order, recorded.OfflinePayment(PaymentMethod.cash, total))
             if refunded_before:
-                refunds.refund_order(lead, order, refunds.RequestedRefund(refunded_before, "Sebagian layu",
-                                                                          PaymentMethod.cash))
+                refunds.refund_order(
+                    lead, order, refunds.RequestedRefund(refunded_before, "Sebagian layu", PaymentMethod.cash)
+                )
             market.mark_ready(lead, order)
             db.session.flush()
             before = books(gid)
@@ -406,8 +503,11 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
         base, cumulative = total - refunded_before, 0
         for amount in refund_plan(data, base):
             with acting(app, setup.user) as lead:
-                refunds.refund_order(lead, db.session.get(Order, order_id),
-                                     refunds.RequestedRefund(amount, "Barang rusak", PaymentMethod.cash))
+                refunds.refund_order(
+                    lead,
+                    db.session.get(Order, order_id),
+                    refunds.RequestedRefund(amount, "Barang rusak", PaymentMethod.cash),
+                )
                 db.session.commit()
                 cumulative += amount
                 check_refund_rule(order_id, base, cumulative, credit)

@@ -3,6 +3,7 @@
 The concurrent cases go through a live server (a thread per request), so that
 on PostgreSQL each request is its own transaction on its own connection.
 """
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,8 +11,8 @@ from core import ledger
 from core.extensions import db
 from revenue.models import Saving
 from tests.factories import assert_error, login, rows
-from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
+from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
 from tests.revenue.test_payouts import books_clean, money_rows
 
 CROWD = 8
@@ -33,9 +34,11 @@ def saved(client, group_id, who, body, key=None) -> dict:
 def savings_books(app, group_id, member_id) -> tuple[int, int, list[str]]:
     """(the member's savings in the ledger, how many saving rows they have, problems `flask ledger check` finds)."""
     with app.app_context():
-        return (-ledger.balance(group_id, f"savings:{member_id}"),
-                db.session.scalar(select(func.count(Saving.id)).where(Saving.member_id == member_id)),
-                [str(p) for p in ledger.check_all()])
+        return (
+            -ledger.balance(group_id, f"savings:{member_id}"),
+            db.session.scalar(select(func.count(Saving.id)).where(Saving.member_id == member_id)),
+            [str(p) for p in ledger.check_all()],
+        )
 
 
 @pytest.fixture
@@ -46,6 +49,7 @@ def saving_siti(client, market):
 
 
 # --- retries -------------------------------------------------------------------------------------
+
 
 def test_a_deposit_retried_with_the_same_key_and_body_is_recorded_once(app, client, market):
     body = {"member_id": market.siti.id, "amount": 50000, "kind": "deposit", "note": "Simpanan wajib"}
@@ -60,25 +64,56 @@ def test_a_deposit_retried_with_the_same_key_and_body_is_recorded_once(app, clie
 
 
 def test_the_same_key_with_another_body_is_422_and_changes_nothing(app, client, market):
-    saved(client, market.tani.id, market.treasurer, {"member_id": market.siti.id, "amount": 50000,
-                                                     "kind": "deposit"}, key="dep-1")
+    saved(
+        client,
+        market.tani.id,
+        market.treasurer,
+        {"member_id": market.siti.id, "amount": 50000, "kind": "deposit"},
+        key="dep-1",
+    )
     before = money_rows(app)
 
-    assert_error(save(client, market.tani.id, market.treasurer, {"member_id": market.siti.id, "amount": 50001,
-                                                                 "kind": "deposit"}, key="dep-1"),
-                 422, "Idempotency-Key")
-    assert_error(save(client, market.tani.id, market.treasurer, {"member_id": market.ani.id, "amount": 50000,
-                                                                 "kind": "deposit"}, key="dep-1"),
-                 422, "Idempotency-Key")
+    assert_error(
+        save(
+            client,
+            market.tani.id,
+            market.treasurer,
+            {"member_id": market.siti.id, "amount": 50001, "kind": "deposit"},
+            key="dep-1",
+        ),
+        422,
+        "Idempotency-Key",
+    )
+    assert_error(
+        save(
+            client,
+            market.tani.id,
+            market.treasurer,
+            {"member_id": market.ani.id, "amount": 50000, "kind": "deposit"},
+            key="dep-1",
+        ),
+        422,
+        "Idempotency-Key",
+    )
     assert money_rows(app) == before
 
 
 def test_a_key_is_the_groups_own(app, client, market):
     """Another group may use the same key: keys are unique per group."""
-    saved(client, market.tani.id, market.treasurer, {"member_id": market.siti.id, "amount": 1000, "kind": "deposit"},
-          key="k")
-    other = save(client, market.jahit.id, market.jahit_lead, {"member_id": market.wati.id, "amount": 1000,
-                                                               "kind": "deposit"}, key="k")
+    saved(
+        client,
+        market.tani.id,
+        market.treasurer,
+        {"member_id": market.siti.id, "amount": 1000, "kind": "deposit"},
+        key="k",
+    )
+    other = save(
+        client,
+        market.jahit.id,
+        market.jahit_lead,
+        {"member_id": market.wati.id, "amount": 1000, "kind": "deposit"},
+        key="k",
+    )
     assert other.status_code == 201, other.json
     assert other.headers.get("Idempotent-Replayed") is None
     assert len(rows(app, Saving)) == 2
@@ -98,9 +133,17 @@ def test_a_withdrawal_retried_after_the_savings_are_used_up_returns_the_first(ap
 @pytest.mark.parametrize("key", ["x" * 101, " ", "tab\there", "bell\x07"])
 def test_a_bad_key_is_422_and_changes_nothing(app, client, market, key):
     before = money_rows(app)
-    assert_error(save(client, market.tani.id, market.treasurer, {"member_id": market.siti.id, "amount": 1000,
-                                                                 "kind": "deposit"}, key=key),
-                 422, "Idempotency-Key")
+    assert_error(
+        save(
+            client,
+            market.tani.id,
+            market.treasurer,
+            {"member_id": market.siti.id, "amount": 1000, "kind": "deposit"},
+            key=key,
+        ),
+        422,
+        "Idempotency-Key",
+    )
     assert money_rows(app) == before
 
 
@@ -109,12 +152,16 @@ def test_a_refused_request_does_not_use_up_its_key(app, client, saving_siti):
     corrected request."""
     tani, siti = saving_siti.tani.id, saving_siti.siti.id
     before = money_rows(app)
-    assert_error(save(client, tani, saving_siti.lead, {"member_id": siti, "amount": 100001, "kind": "withdrawal"},
-                      key="wd"), 409, "amount")
+    assert_error(
+        save(client, tani, saving_siti.lead, {"member_id": siti, "amount": 100001, "kind": "withdrawal"}, key="wd"),
+        409,
+        "amount",
+    )
     assert money_rows(app) == before
 
-    corrected = save(client, tani, saving_siti.lead, {"member_id": siti, "amount": 100000, "kind": "withdrawal"},
-                     key="wd")
+    corrected = save(
+        client, tani, saving_siti.lead, {"member_id": siti, "amount": 100000, "kind": "withdrawal"}, key="wd"
+    )
     assert corrected.status_code == 201 and corrected.headers.get("Idempotent-Replayed") is None
     assert savings_books(app, tani, siti) == (0, 2, [])
 
@@ -128,11 +175,21 @@ def test_the_openapi_document_names_the_savings_idempotency_key(client):
 
 # --- many at once --------------------------------------------------------------------------------
 
+
 def test_withdrawals_at_once_never_take_savings_below_zero(app, server, saving_siti):
     staff = (saving_siti.lead.headers, saving_siti.treasurer.headers)
-    results = post_at_once(server, [(f"{API}/groups/{saving_siti.tani.id}/savings", staff[i % 2],
-                             {"member_id": saving_siti.siti.id, "amount": 30000, "kind": "withdrawal"}, None)
-                            for i in range(CROWD)])
+    results = post_at_once(
+        server,
+        [
+            (
+                f"{API}/groups/{saving_siti.tani.id}/savings",
+                staff[i % 2],
+                {"member_id": saving_siti.siti.id, "amount": 30000, "kind": "withdrawal"},
+                None,
+            )
+            for i in range(CROWD)
+        ],
+    )
 
     assert sorted(status for status, _, _ in results) == [201] * 3 + [409] * (CROWD - 3), results
     assert all(body["balance"] >= 0 for status, body, _ in results if status == 201)
@@ -142,11 +199,23 @@ def test_withdrawals_at_once_never_take_savings_below_zero(app, server, saving_s
 
 def test_uneven_withdrawals_and_deposits_at_once_stay_at_or_above_zero(app, server, saving_siti):
     amounts = [60000, 50000, 40000, 30000, 20000, 10000]
-    requests = [(f"{API}/groups/{saving_siti.tani.id}/savings", saving_siti.lead.headers,
-                 {"member_id": saving_siti.siti.id, "amount": amount, "kind": "withdrawal"}, None)
-                for amount in amounts]
-    requests.append((f"{API}/groups/{saving_siti.tani.id}/savings", saving_siti.treasurer.headers,
-                     {"member_id": saving_siti.siti.id, "amount": 5000, "kind": "deposit"}, None))
+    requests = [
+        (
+            f"{API}/groups/{saving_siti.tani.id}/savings",
+            saving_siti.lead.headers,
+            {"member_id": saving_siti.siti.id, "amount": amount, "kind": "withdrawal"},
+            None,
+        )
+        for amount in amounts
+    ]
+    requests.append(
+        (
+            f"{API}/groups/{saving_siti.tani.id}/savings",
+            saving_siti.treasurer.headers,
+            {"member_id": saving_siti.siti.id, "amount": 5000, "kind": "deposit"},
+            None,
+        )
+    )
     results = post_at_once(server, requests)
 
     assert {status for status, _, _ in results} <= {201, 409}, results
@@ -160,8 +229,18 @@ def test_uneven_withdrawals_and_deposits_at_once_stay_at_or_above_zero(app, serv
 
 
 def test_one_deposit_sent_many_times_at_once_with_one_key_is_recorded_once(app, server, market):
-    results = post_at_once(server, [(f"{API}/groups/{market.tani.id}/savings", market.treasurer.headers,
-                             {"member_id": market.siti.id, "amount": 25000, "kind": "deposit"}, "tap")] * CROWD)
+    results = post_at_once(
+        server,
+        [
+            (
+                f"{API}/groups/{market.tani.id}/savings",
+                market.treasurer.headers,
+                {"member_id": market.siti.id, "amount": 25000, "kind": "deposit"},
+                "tap",
+            )
+        ]
+        * CROWD,
+    )
 
     assert [status for status, _, _ in results] == [201] * CROWD, results
     assert len({body["id"] for _, body, _ in results}) == 1
@@ -171,9 +250,18 @@ def test_one_deposit_sent_many_times_at_once_with_one_key_is_recorded_once(app, 
 
 def test_one_key_sent_at_once_for_two_members_records_one_of_them(app, server, market):
     """Twins with one key but other bodies lock different members: the unique key still lets one through."""
-    results = post_at_once(server, [(f"{API}/groups/{market.tani.id}/savings", market.treasurer.headers,
-                             {"member_id": member_id, "amount": 25000, "kind": "deposit"}, "tap")
-                            for member_id in [market.siti.id, market.ani.id] * (CROWD // 2)])
+    results = post_at_once(
+        server,
+        [
+            (
+                f"{API}/groups/{market.tani.id}/savings",
+                market.treasurer.headers,
+                {"member_id": member_id, "amount": 25000, "kind": "deposit"},
+                "tap",
+            )
+            for member_id in [market.siti.id, market.ani.id] * (CROWD // 2)
+        ],
+    )
 
     statuses = [status for status, _, _ in results]
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 422}, results
@@ -185,6 +273,7 @@ def test_one_key_sent_at_once_for_two_members_records_one_of_them(app, server, m
 
 # --- the page ------------------------------------------------------------------------------------
 
+
 def test_the_savings_page_records_one_deposit_when_its_form_is_sent_twice(app, client, market):
     login(client, market.treasurer.user)
     page = client.get(f"/groups/{market.tani.id}/savings?member_id={market.ani.id}")
@@ -193,8 +282,13 @@ def test_the_savings_page_records_one_deposit_when_its_form_is_sent_twice(app, c
     key = html.split('name="idempotency_key" type="hidden" value="')[1].split('"')[0]
     assert len(key) >= 32
 
-    form = {"member_id": str(market.ani.id), "kind": "deposit", "amount": "20.000", "note": "Wajib",
-            "idempotency_key": key}
+    form = {
+        "member_id": str(market.ani.id),
+        "kind": "deposit",
+        "amount": "20.000",
+        "note": "Wajib",
+        "idempotency_key": key,
+    }
     assert client.post(f"/groups/{market.tani.id}/savings", data=form).status_code == 302
     assert client.post(f"/groups/{market.tani.id}/savings", data=form).status_code == 302
     assert len(rows(app, Saving)) == 1
@@ -205,7 +299,11 @@ def test_the_savings_page_records_one_deposit_when_its_form_is_sent_twice(app, c
     assert len(rows(app, Saving)) == 1
     fresh = changed.get_data(as_text=True).split('name="idempotency_key" type="hidden" value="')[1].split('"')[0]
     assert fresh != key
-    assert client.post(f"/groups/{market.tani.id}/savings", data={**form, "amount": "30.000",
-                                                                   "idempotency_key": fresh}).status_code == 302
+    assert (
+        client.post(
+            f"/groups/{market.tani.id}/savings", data={**form, "amount": "30.000", "idempotency_key": fresh}
+        ).status_code
+        == 302
+    )
     assert sorted(r["amount"] for r in rows(app, Saving)) == [20000, 30000]
     books_clean(app)

@@ -1,4 +1,5 @@
 """Settlement pages, frozen statements read again, and settlements made at once or out of order."""
+
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -6,17 +7,25 @@ from sqlalchemy import select
 
 from core import ledger
 from core.extensions import db
-from revenue.services import settlements
 from revenue.models import Settlement, Statement, WorkLog
+from revenue.services import settlements
 from revenue.services.accrual import GROUP_FUND, member_account
 from tests.factories import assert_error
 from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
 from tests.payments.test_payments_concurrency import _fire
-from tests.revenue.settlement_world import API, joined_long_ago, ledger_check, sell, settle, state, statement
-from tests.revenue.settlement_world import kub  # noqa: F401 (fixture)
-
+from tests.revenue.settlement_world import (
+    API,
+    joined_long_ago,
+    kub,  # noqa: F401 (fixture)
+    ledger_check,
+    sell,
+    settle,
+    state,
+    statement,
+)
 
 # --- pages --------------------------------------------------------------------------------------
+
 
 def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     k, group = kub, kub.group
@@ -29,20 +38,35 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     assert f"/groups/{group.id}/work-logs" in profile and f"/groups/{group.id}/settlements" in profile
     page = client.get(f"/groups/{group.id}/work-logs")
     assert page.status_code == 200 and "Wati" in page.get_data(as_text=True)
-    response = client.post(f"/groups/{group.id}/work-logs", data={
-        "member_id": str(k.wati.id), "units": "12,5", "date": (today - timedelta(days=2)).isoformat(), "note": ""})
+    response = client.post(
+        f"/groups/{group.id}/work-logs",
+        data={
+            "member_id": str(k.wati.id),
+            "units": "12,5",
+            "date": (today - timedelta(days=2)).isoformat(),
+            "note": "",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    refused = client.post(f"/groups/{group.id}/work-logs", data={
-        "member_id": str(k.wati.id), "units": "banyak", "date": today.isoformat()})
+    refused = client.post(
+        f"/groups/{group.id}/work-logs",
+        data={"member_id": str(k.wati.id), "units": "banyak", "date": today.isoformat()},
+    )
     assert refused.status_code == 200 and 'aria-invalid="true"' in refused.get_data(as_text=True)
     with app.app_context():
         assert [(log.member_id, str(log.units)) for log in db.session.scalars(select(WorkLog))] == [
-            (k.wati.id, "12.500")]
+            (k.wati.id, "12.500")
+        ]
 
     page = client.get(f"/groups/{group.id}/settlements")
     assert page.status_code == 200 and "Rp76.500" in page.get_data(as_text=True)
-    response = client.post(f"/groups/{group.id}/settlements", data={
-        "period_start": (today - timedelta(days=7)).isoformat(), "period_end": (today - timedelta(days=1)).isoformat()})
+    response = client.post(
+        f"/groups/{group.id}/settlements",
+        data={
+            "period_start": (today - timedelta(days=7)).isoformat(),
+            "period_end": (today - timedelta(days=1)).isoformat(),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     settled = client.get(response.headers["Location"])
     assert settled.status_code == 200 and "Rp76.500" in settled.get_data(as_text=True)  # all Wati's work
@@ -53,11 +77,14 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Rp76.500" in text and "@media print" in text and "format=csv" in text
-    download = client.get(f"/api/v1/groups/{group.id}/members/{k.wati.id}/statement?settlement_id={settlement.id}"
-                          "&format=csv")
+    download = client.get(
+        f"/api/v1/groups/{group.id}/members/{k.wati.id}/statement?settlement_id={settlement.id}&format=csv"
+    )
     assert download.status_code == 200 and download.mimetype == "text/csv"
-    refused = client.post(f"/groups/{group.id}/settlements", data={
-        "period_start": today.isoformat(), "period_end": (today + timedelta(days=3)).isoformat()})
+    refused = client.post(
+        f"/groups/{group.id}/settlements",
+        data={"period_start": today.isoformat(), "period_end": (today + timedelta(days=3)).isoformat()},
+    )
     assert refused.status_code == 200 and 'aria-invalid="true"' in refused.get_data(as_text=True)
 
 
@@ -75,8 +102,9 @@ def test_a_member_reaches_their_own_statement_page_only(app, client, kub):
     assert client.get(f"/groups/{group.id}/settlements").status_code == 403
 
 
-def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it_froze(app, client, market,
-                                                                                       monkeypatch):
+def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it_froze(
+    app, client, market, monkeypatch
+):
     m, group = market, market.tani
     today = settlements.today_wib()
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
@@ -94,7 +122,9 @@ def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it
 
     # Lines that no longer come to what the statement froze: the statement is refused, the books check says so.
     monkeypatch.setattr(settlements.statements, "sale_lines_json", lambda *args, **kwargs: iter(()))
-    monkeypatch.setattr(settlements.statements, "sale_sums", lambda *args, **kwargs: iter([(m.siti.id, 1, 30000, 0, 0)]))
+    monkeypatch.setattr(
+        settlements.statements, "sale_sums", lambda *args, **kwargs: iter([(m.siti.id, 1, 30000, 0, 0)])
+    )
     refused = statement(client, group, m.lead, m.siti.id, settlement_id=row.settlement_id)
     assert refused.status_code == 500 and refused.json["errors"] == {"members": [m.siti.id]}
     result = ledger_check(app)
@@ -110,30 +140,62 @@ def test_a_statement_frozen_with_its_sale_lines_in_its_detail_is_shown_from_them
     with app.app_context():  # as statements were frozen before their lines were read from the earnings
         settlement_id = db.session.scalar(select(Settlement.id))
         lines = [[7, 8, "Cabai rawit", 2500, 9, 75000, 1000, 0, 67000, today.isoformat()]]
-        db.session.add(Statement(
-            settlement_id=settlement_id, group_id=group.id, member_id=m.ani.id, opening=0, sales=67000,
-            pool_share=0, refunds=0, fund_deductions=7000, fees=1000, payouts=0, shu=0, closing=67000,
-            sale_lines=None, detail=json.dumps({"sale_columns": list(settlements.SALE_COLUMNS), "sales": lines,
-                                                "refunds": [], "pool_shares": [], "shu": [], "payouts": []})))
+        db.session.add(
+            Statement(
+                settlement_id=settlement_id,
+                group_id=group.id,
+                member_id=m.ani.id,
+                opening=0,
+                sales=67000,
+                pool_share=0,
+                refunds=0,
+                fund_deductions=7000,
+                fees=1000,
+                payouts=0,
+                shu=0,
+                closing=67000,
+                sale_lines=None,
+                detail=json.dumps(
+                    {
+                        "sale_columns": list(settlements.SALE_COLUMNS),
+                        "sales": lines,
+                        "refunds": [],
+                        "pool_shares": [],
+                        "shu": [],
+                        "payouts": [],
+                    }
+                ),
+            )
+        )
         db.session.commit()
     shown = statement(client, group, m.lead, m.ani.id, settlement_id=settlement_id).json["detail"]["sales"]
     assert [(line["product"], line["quantity"], line["fund_deduction"], line["amount"]) for line in shown] == [
-        ("Cabai rawit", "2.5", 7000, 67000)]
+        ("Cabai rawit", "2.5", 7000, 67000)
+    ]
 
 
 # --- at the same moment ---------------------------------------------------------------------------
+
 
 def test_overlapping_settlements_at_once_settle_one_period_and_share_the_pool_once(app, market, server):
     m, group = market, market.tani
     client = app.test_client()
     today = settlements.today_wib()
-    assert client.put(f"{API}/groups/{group.id}/split-policy", headers=m.lead.headers,
-                      json={"method": "equal", "group_fund_percent": "0"}).status_code == 200
+    assert (
+        client.put(
+            f"{API}/groups/{group.id}/split-policy",
+            headers=m.lead.headers,
+            json={"method": "equal", "group_fund_percent": "0"},
+        ).status_code
+        == 200
+    )
     joined_long_ago(app, group.coordinator_member_id, m.treasurer.member_id, m.plain.member_id, m.siti.id, m.ani.id)
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to the pool: 6.000 for each of 5 members
     days = [(10, 1), (12, 3), (3, 1), (8, 2), (3, 3), (20, 1)]  # every period holds the day 3 days ago
-    bodies = [{"period_start": (today - timedelta(days=a)).isoformat(),
-               "period_end": (today - timedelta(days=b)).isoformat()} for a, b in days]
+    bodies = [
+        {"period_start": (today - timedelta(days=a)).isoformat(), "period_end": (today - timedelta(days=b)).isoformat()}
+        for a, b in days
+    ]
 
     results = _fire(server, [(f"/groups/{group.id}/settlements", m.lead.headers, body, None) for body in bodies])
 
@@ -146,8 +208,9 @@ def test_overlapping_settlements_at_once_settle_one_period_and_share_the_pool_on
     assert ledger_check(app).exit_code == 0
 
 
-def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_came_between(app, client, market,
-                                                                                          monkeypatch):
+def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_came_between(
+    app, client, market, monkeypatch
+):
     m, group = market, market.tani
     today = settlements.today_wib()
     sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to Siti, booked now
@@ -195,12 +258,22 @@ def test_after_periods_settled_out_of_order_a_settlement_reads_every_posting(app
     sell(client, k.buyer, k.ratna, (k.sarung, 1))
     assert settle(client, group, k.ratna, today - timedelta(days=10), today - timedelta(days=8)).status_code == 201
     with app.app_context():  # an earlier period settled after it, as could happen before periods went in order
-        db.session.add(Settlement(group_id=group.id, period_start=today - timedelta(days=20),
-                                  period_end=today - timedelta(days=15), method="work", pool_amount=0))
+        db.session.add(
+            Settlement(
+                group_id=group.id,
+                period_start=today - timedelta(days=20),
+                period_end=today - timedelta(days=15),
+                method="work",
+                pool_amount=0,
+            )
+        )
         db.session.commit()
     read_all = []
-    monkeypatch.setattr(settlements.statements, "member_balances_at",
-                        lambda *args, _real=settlements.member_balances_at: read_all.append(args) or _real(*args))
+    monkeypatch.setattr(
+        settlements.statements,
+        "member_balances_at",
+        lambda *args, _real=settlements.member_balances_at: read_all.append(args) or _real(*args),
+    )
 
     assert settle(client, group, k.ratna, today - timedelta(days=3), today - timedelta(days=1)).status_code == 201
     assert read_all

@@ -4,6 +4,7 @@ The figures in the worked example are computed by hand in the comments; the
 test asserts them literally. Every refused request is checked to have changed
 nothing.
 """
+
 import csv
 import io
 from datetime import timedelta
@@ -11,12 +12,21 @@ from datetime import timedelta
 from revenue.services import settlements
 from tests.factories import assert_error, make_member
 from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
-from tests.revenue.settlement_world import (API, joined_long_ago, ledger_check, log_work, logged, sell, settle, state,
-                                            statement)
-from tests.revenue.settlement_world import kub  # noqa: F401 (fixture)
-
+from tests.revenue.settlement_world import (
+    API,
+    joined_long_ago,
+    kub,  # noqa: F401 (fixture)
+    ledger_check,
+    log_work,
+    logged,
+    sell,
+    settle,
+    state,
+    statement,
+)
 
 # --- the KUB's month --------------------------------------------------------------------------
+
 
 def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, client, kub, monkeypatch):
     k, group = kub, kub.group
@@ -36,8 +46,11 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     tas_order = sell(client, k.buyer, k.ratna, (k.tas, 5))
     sell(client, k.buyer, k.ratna, (k.sarung, 3))
     # One bag came back: Rp35.000 refunded. The pool gives back 35.000 x 157.500 / 175.000 = 31.500.
-    response = client.post(f"{API}/orders/{tas_order['id']}/refunds", headers=k.ratna.headers,
-                           json={"amount": 35000, "reason": "jahitan lepas"})
+    response = client.post(
+        f"{API}/orders/{tas_order['id']}/refunds",
+        headers=k.ratna.headers,
+        json={"amount": 35000, "reason": "jahitan lepas"},
+    )
     assert response.status_code == 201, response.json
     # Pool: 153.000 + 135.000 + 94.500 + 306.000 + 157.500 + 33.331 - 31.500 = 847.831
     # Fund: 17.000 + 15.000 + 10.500 + 34.000 + 17.500 + 3.704 - 3.500 = 94.204
@@ -53,8 +66,9 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     logged(client, group, k.sri, k.yuni.member_id, "8.5", end)
     logged(client, group, k.ratna, k.ani.id, "14", start)
     logged(client, group, k.ratna, k.ani.id, "3", today)  # today: not in the month
-    response = client.post(f"{API}/groups/{group.id}/work-logs/{mistake['id']}/reverse", headers=k.ratna.headers,
-                           json={"note": "dobel"})
+    response = client.post(
+        f"{API}/groups/{group.id}/work-logs/{mistake['id']}/reverse", headers=k.ratna.headers, json={"note": "dobel"}
+    )
     assert response.status_code == 201, response.json
     assert (response.json["units"], response.json["reverses_id"]) == ("-7", mistake["id"])
     # Tini logged nothing this month. Units: Ratna 15, Sri 12, Wati 20, Yuni 8,5, Ani 14 = 69,5.
@@ -72,8 +86,13 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     #   Yuni  8,5  -> 103.691,56 -> 103.691
     #   Ani   14   -> 170.786,10 -> 170.786
     # together 847.830; the group fund gets the 1 rupiah left.
-    shares = {k.ratna.member_id: 182985, k.sri.member_id: 146388, k.wati.id: 243980, k.yuni.member_id: 103691,
-              k.ani.id: 170786}
+    shares = {
+        k.ratna.member_id: 182985,
+        k.sri.member_id: 146388,
+        k.wati.id: 243980,
+        k.yuni.member_id: 103691,
+        k.ani.id: 170786,
+    }
     assert (s["pool_amount"], s["members_share"], s["group_fund_part"]) == (847831, 847830, 1)
     assert {st["member_id"]: st["pool_share"] for st in s["statements"]} == shares  # Tini: nothing, no statement
     for st in s["statements"]:
@@ -84,24 +103,46 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     assert {m["member_id"]: m["balance"] for m in balances["members"] if m["balance"]} == shares
 
     frozen = statement(client, group, k.yuni, k.yuni.member_id, settlement_id=s["id"]).json
-    assert (frozen["settlement_id"], frozen["period_start"], frozen["period_end"]) == (s["id"], start.isoformat(),
-                                                                                      end.isoformat())
+    assert (frozen["settlement_id"], frozen["period_start"], frozen["period_end"]) == (
+        s["id"],
+        start.isoformat(),
+        end.isoformat(),
+    )
     assert (frozen["opening"], frozen["pool_share"], frozen["closing"]) == (0, 103691, 103691)
-    assert frozen["detail"] == {"sales": [], "refunds": [], "shu": [], "payouts": [], "pool_shares": [{
-        "settlement_id": s["id"], "period_start": start.isoformat(), "period_end": end.isoformat(),
-        "shared_by": "work", "units": "8.5", "total_units": "69.5", "members": 5, "amount": 103691,
-        "date": end.isoformat()}]}
+    assert frozen["detail"] == {
+        "sales": [],
+        "refunds": [],
+        "shu": [],
+        "payouts": [],
+        "pool_shares": [
+            {
+                "settlement_id": s["id"],
+                "period_start": start.isoformat(),
+                "period_end": end.isoformat(),
+                "shared_by": "work",
+                "units": "8.5",
+                "total_units": "69.5",
+                "members": 5,
+                "amount": 103691,
+                "date": end.isoformat(),
+            }
+        ],
+    }
     # The live statement of the same range agrees with the frozen one.
     live = statement(client, group, k.yuni, k.yuni.member_id, **{"from": start.isoformat(), "to": end.isoformat()})
-    assert {key: v for key, v in live.json.items() if key not in ("settlement_id", "frozen_at")} == \
-        {key: v for key, v in frozen.items() if key not in ("settlement_id", "frozen_at")}
+    assert {key: v for key, v in live.json.items() if key not in ("settlement_id", "frozen_at")} == {
+        key: v for key, v in frozen.items() if key not in ("settlement_id", "frozen_at")
+    }
     result = ledger_check(app)
     assert result.exit_code == 0, result.output
 
     # The next days: one more dress sold (pool 76.500), Bu Ratna paid Rp100.000 by the treasurer, and work.
     sell(client, k.buyer, k.ratna, (k.daster, 1))
-    response = client.post(f"{API}/groups/{group.id}/payouts", headers=k.sri.headers,
-                           json={"member_id": k.ratna.member_id, "amount": 100000, "method": "cash"})
+    response = client.post(
+        f"{API}/groups/{group.id}/payouts",
+        headers=k.sri.headers,
+        json={"member_id": k.ratna.member_id, "amount": 100000, "method": "cash"},
+    )
     assert response.status_code == 201, response.json
     logged(client, group, k.sri, k.tini.id, "2", today)
     logged(client, group, k.sri, k.sri.member_id, "0.5", today)
@@ -118,7 +159,10 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     assert (second["pool_amount"], second["members_share"], second["group_fund_part"]) == (76500, 76499, 1)
     by_member = {st["member_id"]: st for st in second["statements"]}
     assert {m: st["pool_share"] for m, st in by_member.items() if st["pool_share"]} == {
-        k.ani.id: 41727, k.tini.id: 27818, k.sri.member_id: 6954}
+        k.ani.id: 41727,
+        k.tini.id: 27818,
+        k.sri.member_id: 6954,
+    }
     ratna = by_member[k.ratna.member_id]
     assert (ratna["opening"], ratna["pool_share"], ratna["payouts"], ratna["closing"]) == (182985, 0, 100000, 82985)
     sri = by_member[k.sri.member_id]
@@ -152,17 +196,27 @@ def test_work_method_with_no_work_logged_shares_equally_among_members_active_in_
     assert isinstance(s["note"], str) and s["note"]  # the settlement says why
     # 11.110 / 5 members = 2.222 each, nothing left for the fund.
     assert {st["member_id"]: st["pool_share"] for st in s["statements"]} == {
-        k.ratna.member_id: 2222, k.sri.member_id: 2222, k.yuni.member_id: 2222, k.wati.id: 2222, k.ani.id: 2222}
+        k.ratna.member_id: 2222,
+        k.sri.member_id: 2222,
+        k.yuni.member_id: 2222,
+        k.wati.id: 2222,
+        k.ani.id: 2222,
+    }
     assert (s["members_share"], s["group_fund_part"]) == (11110, 0)
     assert ledger_check(app).exit_code == 0
 
 
-def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parses(app, client, market,
-                                                                                   monkeypatch):
+def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parses(app, client, market, monkeypatch):
     m, group = market, market.tani
     today = settlements.today_wib()
-    assert client.put(f"{API}/groups/{group.id}/split-policy", headers=m.lead.headers,
-                      json={"method": "contribution", "group_fund_percent": "10"}).status_code == 200
+    assert (
+        client.put(
+            f"{API}/groups/{group.id}/split-policy",
+            headers=m.lead.headers,
+            json={"method": "contribution", "group_fund_percent": "10"},
+        ).status_code
+        == 200
+    )
     # 3 kg cabai at 45.000 = 135.000 (Siti's 2 kg lot first, then 1 kg of Ani's) and 2,5 kg tomat at 4.001 =
     # 10.002,5 -> 10.003 (Ani's). Cabai: the fund's 10 % is 13.500, members share 121.500 by 2:1 -> Siti 81.000,
     # Ani 40.500. Tomat: 10 % is 1.000,3; Ani gets floor(9.002,7) = 9.002, the fund 1.001.
@@ -178,7 +232,12 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
     assert set(figures) == {m.siti.id, m.ani.id}
     siti = figures[m.siti.id]
     assert (siti["opening"], siti["sales"], siti["fees"], siti["fund_deductions"], siti["closing"]) == (
-        0, 81000, 0, 9000, 81000)
+        0,
+        81000,
+        0,
+        9000,
+        81000,
+    )
     ani = figures[m.ani.id]
     # Ani: cabai gross 45.000 -> 40.500 (fund 4.500); tomat gross 10.003 -> 9.002 (fund 1.001).
     assert (ani["sales"], ani["fund_deductions"], ani["closing"]) == (49502, 5501, 49502)
@@ -187,12 +246,33 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
     lines = sorted(frozen["detail"]["sales"], key=lambda line: line["product"])
     order_line = {line["product_name"]: line["id"] for line in done["lines"]}
     assert lines == [
-        {"order_id": done["id"], "order_line_id": order_line["Cabai rawit"], "product": "Cabai rawit",
-         "quantity": "1", "lot_id": m.ani_lot, "gross": 45000, "fee": 0, "refunded": 0, "fund_deduction": 4500,
-         "amount": 40500, "date": today.isoformat()},
-        {"order_id": done["id"], "order_line_id": order_line["Tomat"], "product": "Tomat", "quantity": "2.5",
-         "lot_id": lines[1]["lot_id"], "gross": 10003, "fee": 0, "refunded": 0, "fund_deduction": 1001,
-         "amount": 9002, "date": today.isoformat()}]
+        {
+            "order_id": done["id"],
+            "order_line_id": order_line["Cabai rawit"],
+            "product": "Cabai rawit",
+            "quantity": "1",
+            "lot_id": m.ani_lot,
+            "gross": 45000,
+            "fee": 0,
+            "refunded": 0,
+            "fund_deduction": 4500,
+            "amount": 40500,
+            "date": today.isoformat(),
+        },
+        {
+            "order_id": done["id"],
+            "order_line_id": order_line["Tomat"],
+            "product": "Tomat",
+            "quantity": "2.5",
+            "lot_id": lines[1]["lot_id"],
+            "gross": 10003,
+            "fee": 0,
+            "refunded": 0,
+            "fund_deduction": 1001,
+            "amount": 9002,
+            "date": today.isoformat(),
+        },
+    ]
 
     response = statement(client, group, m.treasurer, m.ani.id, settlement_id=s["id"], format="csv")
     assert response.status_code == 200
@@ -203,11 +283,14 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
     assert [row["kind"] for row in rows] == ["opening", "sale", "sale", "closing"]
     assert int(rows[0]["amount"]) + sum(int(row["amount"]) for row in rows[1:-1]) == int(rows[-1]["amount"]) == 49502
     assert {row["product"]: row["fund_deduction"] for row in rows if row["kind"] == "sale"} == {
-        "Cabai rawit": "4500", "Tomat": "1001"}
+        "Cabai rawit": "4500",
+        "Tomat": "1001",
+    }
     assert ledger_check(app).exit_code == 0
 
 
 # --- who may do what ----------------------------------------------------------------------------
+
 
 def test_a_member_sees_only_their_own_statement_and_cannot_settle(app, client, market):
     m, group = market, market.tani
@@ -245,19 +328,21 @@ def test_a_member_sees_only_their_own_work_logs(app, client, market):
     mine = logged(client, group, m.lead, m.plain.member_id, "2.25", today - timedelta(days=1))
     listed = client.get(f"{API}/groups/{group.id}/work-logs", headers=m.plain.headers).json
     assert [item["id"] for item in listed["items"]] == [mine["id"]] and listed["total"] == 1
-    assert_error(client.get(f"{API}/groups/{group.id}/work-logs?member_id={m.siti.id}", headers=m.plain.headers),
-                 403)
+    assert_error(client.get(f"{API}/groups/{group.id}/work-logs?member_id={m.siti.id}", headers=m.plain.headers), 403)
     everyone = client.get(f"{API}/groups/{group.id}/work-logs?per_page=1", headers=m.lead.headers).json
     assert (everyone["total"], everyone["per_page"], len(everyone["items"])) == (2, 1, 1)
     assert everyone["items"][0]["units"] == "4"  # the latest day first
-    ranged = client.get(f"{API}/groups/{group.id}/work-logs", headers=m.treasurer.headers,
-                        query_string={"from": (today - timedelta(days=1)).isoformat(),
-                                      "to": (today - timedelta(days=1)).isoformat()}).json
+    ranged = client.get(
+        f"{API}/groups/{group.id}/work-logs",
+        headers=m.treasurer.headers,
+        query_string={"from": (today - timedelta(days=1)).isoformat(), "to": (today - timedelta(days=1)).isoformat()},
+    ).json
     assert [item["member_name"] for item in ranged["items"]] == [f"Anggota {m.plain.id}"]
     assert_error(client.get(f"{API}/groups/{group.id}/work-logs?from=kemarin", headers=m.lead.headers), 422, "from")
 
 
 # --- bad input ----------------------------------------------------------------------------------
+
 
 def test_overlapping_unended_and_malformed_periods_are_refused_and_change_nothing(app, client, market):
     m, group = market, market.tani
@@ -266,27 +351,40 @@ def test_overlapping_unended_and_malformed_periods_are_refused_and_change_nothin
     assert first.status_code == 201, first.json
     before = state(app)
 
-    for start, end in ((today - timedelta(days=20), today - timedelta(days=11)),  # the same period
-                       (today - timedelta(days=25), today - timedelta(days=15)),  # overlaps its start
-                       (today - timedelta(days=12), today - timedelta(days=5)),  # overlaps its end
-                       (today - timedelta(days=15), today - timedelta(days=14)),  # inside it
-                       (today - timedelta(days=30), today - timedelta(days=1))):  # around it
+    for start, end in (
+        (today - timedelta(days=20), today - timedelta(days=11)),  # the same period
+        (today - timedelta(days=25), today - timedelta(days=15)),  # overlaps its start
+        (today - timedelta(days=12), today - timedelta(days=5)),  # overlaps its end
+        (today - timedelta(days=15), today - timedelta(days=14)),  # inside it
+        (today - timedelta(days=30), today - timedelta(days=1)),
+    ):  # around it
         assert_error(settle(client, group, m.lead, start, end), 409, "period_start")
     assert_error(settle(client, group, m.lead, today - timedelta(days=3), today), 422, "period_end")  # not ended
     assert_error(settle(client, group, m.lead, today, today + timedelta(days=30)), 422, "period_end")  # future
-    assert_error(settle(client, group, m.lead, today - timedelta(days=2), today - timedelta(days=5)), 422,
-                 "period_end")
-    for body, fields in (({}, ("period_start", "period_end")),
-                         ({"period_start": "2026-02-30", "period_end": "2026-03-01"}, ("period_start",)),
-                         ({"period_start": "1/3/2026", "period_end": 20260301}, ("period_start", "period_end")),
-                         ({"period_start": "1999-12-01", "period_end": "1999-12-31"}, ("period_start",)),
-                         ({"period_start": None, "period_end": ["2026-01-01"]}, ("period_start", "period_end"))):
+    assert_error(settle(client, group, m.lead, today - timedelta(days=2), today - timedelta(days=5)), 422, "period_end")
+    for body, fields in (
+        ({}, ("period_start", "period_end")),
+        ({"period_start": "2026-02-30", "period_end": "2026-03-01"}, ("period_start",)),
+        ({"period_start": "1/3/2026", "period_end": 20260301}, ("period_start", "period_end")),
+        ({"period_start": "1999-12-01", "period_end": "1999-12-31"}, ("period_start",)),
+        ({"period_start": None, "period_end": ["2026-01-01"]}, ("period_start", "period_end")),
+    ):
         response = client.post(f"{API}/groups/{group.id}/settlements", headers=m.lead.headers, json=body)
         assert_error(response, 422, *fields)
-    assert_error(client.post(f"{API}/groups/{group.id}/settlements", headers=m.lead.headers,
-                             data="{", content_type="application/json"), 400)
-    assert_error(client.post(f"{API}/groups/999999/settlements", headers=m.lead.headers,
-                             json={"period_start": "2026-01-01", "period_end": "2026-01-31"}), 404)
+    assert_error(
+        client.post(
+            f"{API}/groups/{group.id}/settlements", headers=m.lead.headers, data="{", content_type="application/json"
+        ),
+        400,
+    )
+    assert_error(
+        client.post(
+            f"{API}/groups/999999/settlements",
+            headers=m.lead.headers,
+            json={"period_start": "2026-01-01", "period_end": "2026-01-31"},
+        ),
+        404,
+    )
     # A period after the settled one is fine.
     assert settle(client, group, m.lead, today - timedelta(days=10), today - timedelta(days=1)).status_code == 201
     after = state(app)
@@ -309,27 +407,42 @@ def test_bad_work_logs_are_refused_and_change_nothing(app, client, market):
     for day in (today + timedelta(days=1), today - timedelta(days=367)):
         assert_error(log_work(client, group, m.lead, m.siti.id, "1", day), 422, "date")
     for member_id in (inactive.id, m.wati.id, 999999, "1", None):
-        response = client.post(f"{API}/groups/{group.id}/work-logs", headers=m.lead.headers,
-                               json={"member_id": member_id, "units": "1", "date": today.isoformat()})
+        response = client.post(
+            f"{API}/groups/{group.id}/work-logs",
+            headers=m.lead.headers,
+            json={"member_id": member_id, "units": "1", "date": today.isoformat()},
+        )
         assert_error(response, 422, "member_id")
     assert_error(log_work(client, group, m.lead, m.siti.id, "1", today, note="x" * 501), 422, "note")
-    assert_error(client.post(f"{API}/groups/{group.id}/work-logs", headers=m.lead.headers,
-                             json={"member_id": m.siti.id, "units": "1", "date": "31-01-2026"}), 422, "date")
+    assert_error(
+        client.post(
+            f"{API}/groups/{group.id}/work-logs",
+            headers=m.lead.headers,
+            json={"member_id": m.siti.id, "units": "1", "date": "31-01-2026"},
+        ),
+        422,
+        "date",
+    )
     assert_error(client.post(f"{API}/groups/{group.id}/work-logs", headers=m.lead.headers, json=[1]), 422)
     # A settled day cannot change.
     assert_error(log_work(client, group, m.lead, m.siti.id, "1", today - timedelta(days=35)), 409, "date")
     # A log is corrected once, and a correction is not corrected.
     assert_error(client.post(f"{API}/groups/{group.id}/work-logs/{kept['id']}/reverse", headers=m.lead.headers), 409)
-    assert_error(client.post(f"{API}/groups/{group.id}/work-logs/{correction.json['id']}/reverse",
-                             headers=m.lead.headers), 409)
+    assert_error(
+        client.post(f"{API}/groups/{group.id}/work-logs/{correction.json['id']}/reverse", headers=m.lead.headers), 409
+    )
     assert_error(client.post(f"{API}/groups/{group.id}/work-logs/999999/reverse", headers=m.lead.headers), 404)
     assert state(app) == before
 
 
 def test_bad_statement_queries_are_4xx(app, client, market):
     m, group = market, market.tani
-    for query, fields in (({"from": "kemarin"}, ("from",)), ({"to": "2026-13-01"}, ("to",)),
-                          ({"from": "2026-02-01", "to": "2026-01-01"}, ("to",)), ({"format": "xlsx"}, ("format",))):
+    for query, fields in (
+        ({"from": "kemarin"}, ("from",)),
+        ({"to": "2026-13-01"}, ("to",)),
+        ({"from": "2026-02-01", "to": "2026-01-01"}, ("to",)),
+        ({"format": "xlsx"}, ("format",)),
+    ):
         assert_error(statement(client, group, m.lead, m.siti.id, **query), 422, *fields)
     assert_error(statement(client, group, m.lead, m.siti.id, settlement_id=999999), 404)
     assert_error(statement(client, group, m.lead, m.siti.id, settlement_id="x"), 422, "settlement_id")

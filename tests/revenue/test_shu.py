@@ -4,6 +4,7 @@ The worked example is computed by hand below; the balances behind it are made
 through the API (orders completed under a 10 % group fund policy, savings
 recorded), exactly as a group would make them.
 """
+
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -14,17 +15,24 @@ from sqlalchemy import select, update
 
 from core import ledger
 from core.extensions import db
-from revenue.services import shu
 from groups.models import Member
 from revenue.models import ShuAllocation, ShuPlan
+from revenue.services import shu
 from tests.factories import assert_error, login, make_member, rows
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
 from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
 from tests.revenue.test_payouts import account, balance_of, books_clean, money_rows, paid, sell
 
 YEAR = shu.current_year()
-PLAN = {"year": YEAR, "reserve": 30, "services": "25.5", "capital": 20, "management": 10, "education": "7,25",
-        "social": 7.25}
+PLAN = {
+    "year": YEAR,
+    "reserve": 30,
+    "services": "25.5",
+    "capital": 20,
+    "management": 10,
+    "education": "7,25",
+    "social": 7.25,
+}
 
 
 def draft(client, group_id, who, **body):
@@ -36,8 +44,11 @@ def accept(client, group_id, who, year=YEAR):
 
 
 def save(client, market, member, amount, kind="deposit"):
-    response = client.post(f"{API}/groups/{market.tani.id}/savings", headers=market.treasurer.headers,
-                           json={"member_id": member.id, "amount": amount, "kind": kind})
+    response = client.post(
+        f"{API}/groups/{market.tani.id}/savings",
+        headers=market.treasurer.headers,
+        json={"member_id": member.id, "amount": amount, "kind": kind},
+    )
     assert response.status_code == 201, response.json
 
 
@@ -58,12 +69,18 @@ def trading(app, client, market):
 
     Savings at the end of the year: Siti 100.000, Ani 50.000 - 20.000 = 30.000, Budi 25.000 (total 155.000).
     """
-    policy = client.put(f"{API}/groups/{market.tani.id}/split-policy", headers=market.lead.headers,
-                        json={"method": "contribution", "group_fund_percent": "10"})
+    policy = client.put(
+        f"{API}/groups/{market.tani.id}/split-policy",
+        headers=market.lead.headers,
+        json={"method": "contribution", "group_fund_percent": "10"},
+    )
     assert policy.status_code == 200, policy.json
     budi = make_member(app, market.tani, name="Budi Santoso")
-    lot = client.post(f"{API}/groups/{market.tani.id}/contributions", headers=market.lead.headers,
-                      json={"variant_id": market.cabai_b, "member_id": budi.id, "quantity": "2"})
+    lot = client.post(
+        f"{API}/groups/{market.tani.id}/contributions",
+        headers=market.lead.headers,
+        json={"variant_id": market.cabai_b, "member_id": budi.id, "quantity": "2"},
+    )
     assert lot.status_code == 201, lot.json
     sell(client, market, (market.cabai_a, "2"))
     sell(client, market, (market.cabai_a, "3"))
@@ -94,16 +111,27 @@ def trading(app, client, market):
 #   Budi 7.740,2 x  25.000/155.000 = 1.248,42 -> 1.248          members 7.739
 # management 3.870, education 2.805, social 2.805 (floors); the reserve gets the rest:
 #   38.701 - 9.868 - 7.739 - 3.870 - 2.805 - 2.805 = 11.614 (its own 11.610 and 4 left over from rounding)
-EXPECTED_MEMBERS = {"siti": (189000, 100000, 5355, 4993), "ani": (132302, 30000, 3748, 1498),
-                    "budi": (27000, 25000, 765, 1248)}
-EXPECTED_PARTS = {"reserve": 11614, "services": 9868, "capital": 7739, "management": 3870, "education": 2805,
-                  "social": 2805}
+EXPECTED_MEMBERS = {
+    "siti": (189000, 100000, 5355, 4993),
+    "ani": (132302, 30000, 3748, 1498),
+    "budi": (27000, 25000, 765, 1248),
+}
+EXPECTED_PARTS = {
+    "reserve": 11614,
+    "services": 9868,
+    "capital": 7739,
+    "management": 3870,
+    "education": 2805,
+    "social": 2805,
+}
 
 
 def by_name(market, report) -> dict:
     ids = {market.siti.id: "siti", market.ani.id: "ani", market.budi.id: "budi"}
-    return {ids[m["member_id"]]: (m["transactions"], m["savings"], m["services_part"], m["capital_part"])
-            for m in report["members"]}
+    return {
+        ids[m["member_id"]]: (m["transactions"], m["savings"], m["services_part"], m["capital_part"])
+        for m in report["members"]
+    }
 
 
 def test_the_worked_example_gives_each_member_the_hand_computed_parts(app, client, trading):
@@ -112,8 +140,14 @@ def test_the_worked_example_gives_each_member_the_hand_computed_parts(app, clien
     assert response.status_code == 201, response.json
     report = response.json
     assert (report["year"], report["status"], report["surplus"]) == (YEAR, "draft", 38701)
-    assert report["percentages"] == {"reserve": "30", "services": "25.5", "capital": "20", "management": "10",
-                                     "education": "7.25", "social": "7.25"}
+    assert report["percentages"] == {
+        "reserve": "30",
+        "services": "25.5",
+        "capital": "20",
+        "management": "10",
+        "education": "7.25",
+        "social": "7.25",
+    }
     assert by_name(trading, report) == EXPECTED_MEMBERS
     assert report["allocation"] == EXPECTED_PARTS
     assert sum(report["allocation"].values()) == report["surplus"] == 38701
@@ -129,8 +163,9 @@ def test_the_worked_example_gives_each_member_the_hand_computed_parts(app, clien
 
 def test_accepting_books_the_shu_once(app, client, trading, year_ended):
     assert draft(client, trading.tani.id, trading.lead, **PLAN).status_code == 201
-    before = {member: balance_of(client, trading, getattr(trading, member).id)["balance"]
-              for member in EXPECTED_MEMBERS}
+    before = {
+        member: balance_of(client, trading, getattr(trading, member).id)["balance"] for member in EXPECTED_MEMBERS
+    }
 
     response = accept(client, trading.tani.id, trading.lead)
 
@@ -145,7 +180,11 @@ def test_accepting_books_the_shu_once(app, client, trading, year_ended):
     tani = trading.tani.id
     assert account(app, tani, "group_fund") == 0
     assert {part: -account(app, tani, f"shu_{part}") for part in shu.GROUP_PARTS} == {
-        "reserve": 11614, "management": 3870, "education": 2805, "social": 2805}
+        "reserve": 11614,
+        "management": 3870,
+        "education": 2805,
+        "social": 2805,
+    }
     with app.app_context():
         entry = db.session.get(ledger.JournalEntry, report["entry_id"])
         assert (entry.kind, entry.source) == ("shu", "shu_plan")
@@ -153,7 +192,10 @@ def test_accepting_books_the_shu_once(app, client, trading, year_ended):
         assert [p.amount for p in entry.postings if p.account.key == "group_fund"] == [38701]
     allocations = rows(app, ShuAllocation)
     assert sorted((a["services_part"], a["capital_part"]) for a in allocations) == [
-        (765, 1248), (3748, 1498), (5355, 4993)]
+        (765, 1248),
+        (3748, 1498),
+        (5355, 4993),
+    ]
     before_again = money_rows(app) | {"plans": rows(app, ShuPlan)}
 
     assert_error(accept(client, tani, trading.lead), 409)
@@ -164,8 +206,12 @@ def test_accepting_books_the_shu_once(app, client, trading, year_ended):
 
     # The parts are the members' to be paid out, like their earnings.
     siti = balance_of(client, trading, trading.siti.id)["balance"]
-    assert paid(client, tani, trading.treasurer, {"member_id": trading.siti.id, "amount": siti,
-                                                  "method": "cash"})["balance"] == 0
+    assert (
+        paid(client, tani, trading.treasurer, {"member_id": trading.siti.id, "amount": siti, "method": "cash"})[
+            "balance"
+        ]
+        == 0
+    )
     books_clean(app)
 
 
@@ -187,8 +233,14 @@ def test_an_accept_and_payouts_at_once_neither_deadlock_nor_overdraw(app, server
     assert draft(client, trading.tani.id, trading.lead, **PLAN).status_code == 201
     siti = balance_of(client, trading, trading.siti.id)["balance"]  # 189.000 before the SHU
     requests = [(f"{API}/groups/{trading.tani.id}/shu/{YEAR}/accept", trading.lead.headers, {}, None)]
-    requests += [(f"{API}/groups/{trading.tani.id}/payouts", trading.treasurer.headers,
-                  {"member_id": trading.siti.id, "amount": 50000, "method": "cash"}, None)] * 5
+    requests += [
+        (
+            f"{API}/groups/{trading.tani.id}/payouts",
+            trading.treasurer.headers,
+            {"member_id": trading.siti.id, "amount": 50000, "method": "cash"},
+            None,
+        )
+    ] * 5
 
     results = post_at_once(server, requests)
 
@@ -204,19 +256,26 @@ def test_pool_shares_count_in_the_year_their_settlement_period_ends(app, client,
     """A December period settled after the year ended: its pool shares are December's transactions and what
     it gave the group fund is the fund's at the end of December, as the statements count them."""
     last_year, tani = YEAR - 1, market.tani.id
-    policy = client.put(f"{API}/groups/{tani}/split-policy", headers=market.lead.headers,
-                        json={"method": "equal", "group_fund_percent": "10"})
+    policy = client.put(
+        f"{API}/groups/{tani}/split-policy",
+        headers=market.lead.headers,
+        json={"method": "equal", "group_fund_percent": "10"},
+    )
     assert policy.status_code == 200, policy.json
     with app.app_context():  # everyone was in the group in December
-        db.session.execute(update(Member).where(Member.group_id == tani)
-                           .values(joined_at=datetime(last_year - 1, 6, 1, tzinfo=UTC)))
+        db.session.execute(
+            update(Member).where(Member.group_id == tani).values(joined_at=datetime(last_year - 1, 6, 1, tzinfo=UTC))
+        )
         db.session.commit()
         members = db.session.scalars(select(Member.id).where(Member.group_id == tani)).all()
     sell(client, market, (market.tomat, "2"))  # Rp8.002: the fund 801, the pool 7.201
     unsettled = draft(client, tani, market.treasurer, **PLAN).json
     assert any("Rp7.201" in note for note in unsettled["notes"]), unsettled["notes"]  # settle December first
-    settled = client.post(f"{API}/groups/{tani}/settlements", headers=market.lead.headers,
-                          json={"period_start": f"{last_year}-12-01", "period_end": f"{last_year}-12-31"})
+    settled = client.post(
+        f"{API}/groups/{tani}/settlements",
+        headers=market.lead.headers,
+        json={"period_start": f"{last_year}-12-01", "period_end": f"{last_year}-12-31"},
+    )
     assert settled.status_code == 201, settled.json
     shares = {st["member_id"]: st["pool_share"] for st in settled.json["statements"] if st["pool_share"]}
     left_to_fund = 7201 - sum(shares.values())
@@ -226,12 +285,14 @@ def test_pool_shares_count_in_the_year_their_settlement_period_ends(app, client,
     assert december.status_code == 201, december.json
     report = december.json
     assert {m["member_id"]: m["transactions"] for m in report["members"]} == shares
-    assert report["group_fund"] == {"at_year_end": left_to_fund, "now": 801 + left_to_fund,
-                                    "available": left_to_fund}
+    assert report["group_fund"] == {"at_year_end": left_to_fund, "now": 801 + left_to_fund, "available": left_to_fund}
     assert report["surplus"] == left_to_fund
     for member_id, share in shares.items():  # the same figure as the member's December statement
-        live = client.get(f"{API}/groups/{tani}/members/{member_id}/statement", headers=market.lead.headers,
-                          query_string={"from": f"{last_year}-12-01", "to": f"{last_year}-12-31"})
+        live = client.get(
+            f"{API}/groups/{tani}/members/{member_id}/statement",
+            headers=market.lead.headers,
+            query_string={"from": f"{last_year}-12-01", "to": f"{last_year}-12-31"},
+        )
         assert live.status_code == 200, live.json
         assert live.json["pool_share"] == share
 
@@ -249,24 +310,28 @@ def test_a_year_is_accepted_only_after_it_ends(app, client, trading):
 
 # --- drafts ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, field", [
-    ({"reserve": 31}, "percentages"),
-    ({"social": "7.24"}, "percentages"),
-    ({"reserve": 0, "services": 0, "capital": 0, "management": 0, "education": 0, "social": 0}, "percentages"),
-    ({"reserve": "-5", "services": "60.5"}, "reserve"),
-    ({"reserve": "30.001"}, "reserve"),
-    ({"services": 101}, "services"),
-    ({"capital": None}, "capital"),
-    ({"management": "ten"}, "management"),
-    ({"education": True}, "education"),
-    ({"year": 1999}, "year"),
-    ({"year": YEAR + 1}, "year"),
-    ({"year": "20x5"}, "year"),
-    ({"year": None}, "year"),
-    ({"surplus": -1}, "surplus"),
-    ({"surplus": 100.5}, "surplus"),
-    ({"surplus": "12,5"}, "surplus"),
-])
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"reserve": 31}, "percentages"),
+        ({"social": "7.24"}, "percentages"),
+        ({"reserve": 0, "services": 0, "capital": 0, "management": 0, "education": 0, "social": 0}, "percentages"),
+        ({"reserve": "-5", "services": "60.5"}, "reserve"),
+        ({"reserve": "30.001"}, "reserve"),
+        ({"services": 101}, "services"),
+        ({"capital": None}, "capital"),
+        ({"management": "ten"}, "management"),
+        ({"education": True}, "education"),
+        ({"year": 1999}, "year"),
+        ({"year": YEAR + 1}, "year"),
+        ({"year": "20x5"}, "year"),
+        ({"year": None}, "year"),
+        ({"surplus": -1}, "surplus"),
+        ({"surplus": 100.5}, "surplus"),
+        ({"surplus": "12,5"}, "surplus"),
+    ],
+)
 def test_a_bad_plan_is_422_and_writes_nothing(app, client, trading, change, field):
     before = rows(app, ShuPlan)
     assert_error(draft(client, trading.tani.id, trading.lead, **{**PLAN, **change}), 422, field)
@@ -274,8 +339,9 @@ def test_a_bad_plan_is_422_and_writes_nothing(app, client, trading, change, fiel
 
 
 def test_percentages_must_total_exactly_100(app, client, trading):
-    body = assert_error(draft(client, trading.tani.id, trading.lead, **{**PLAN, "reserve": "29.99"}), 422,
-                        "percentages")
+    body = assert_error(
+        draft(client, trading.tani.id, trading.lead, **{**PLAN, "reserve": "29.99"}), 422, "percentages"
+    )
     assert "99.99" in body["errors"]["percentages"][0]
     assert rows(app, ShuPlan) == []
 
@@ -296,8 +362,9 @@ def test_a_surplus_may_be_given_but_never_above_the_fund(app, client, trading):
 def test_drafting_a_year_again_replaces_its_draft(app, client, trading):
     assert draft(client, trading.tani.id, trading.lead, **PLAN).status_code == 201
 
-    again = draft(client, trading.tani.id, trading.treasurer, **{**PLAN, "reserve": 50, "services": "5.5",
-                                                                 "surplus": 20000})
+    again = draft(
+        client, trading.tani.id, trading.treasurer, **{**PLAN, "reserve": 50, "services": "5.5", "surplus": 20000}
+    )
 
     assert again.status_code == 200, again.json
     assert (again.json["surplus"], again.json["percentages"]["reserve"]) == (20000, "50")
@@ -309,8 +376,11 @@ def test_drafting_a_year_again_replaces_its_draft(app, client, trading):
 
 
 def test_without_savings_the_capital_part_stays_with_the_reserve(app, client, market):
-    client.put(f"{API}/groups/{market.tani.id}/split-policy", headers=market.lead.headers,
-               json={"method": "contribution", "group_fund_percent": "10"})
+    client.put(
+        f"{API}/groups/{market.tani.id}/split-policy",
+        headers=market.lead.headers,
+        json={"method": "contribution", "group_fund_percent": "10"},
+    )
     sell(client, market, (market.cabai_a, "2"))  # Siti 81.000, the fund 9.000
 
     report = draft(client, market.tani.id, market.lead, **PLAN).json
@@ -320,10 +390,17 @@ def test_without_savings_the_capital_part_stays_with_the_reserve(app, client, ma
     assert any("savings" in note.lower() or "simpanan" in note.lower() for note in report["notes"])
     # services 25,5 % of 9.000 = 2.295, all Siti's; management 900; education and social 652,5 -> 652 each;
     # the reserve: its own 2.700, capital's 1.800 and the 2 halves left over = 4.501
-    assert report["allocation"] == {"reserve": 4501, "services": 2295, "capital": 0, "management": 900,
-                                    "education": 652, "social": 652}
+    assert report["allocation"] == {
+        "reserve": 4501,
+        "services": 2295,
+        "capital": 0,
+        "management": 900,
+        "education": 652,
+        "social": 652,
+    }
     assert [(m["member_id"], m["services_part"], m["capital_part"]) for m in report["members"]] == [
-        (market.siti.id, 2295, 0)]
+        (market.siti.id, 2295, 0)
+    ]
 
 
 def test_nothing_to_share_cannot_be_accepted(app, client, market, year_ended):
@@ -333,6 +410,7 @@ def test_nothing_to_share_cannot_be_accepted(app, client, market, year_ended):
 
 
 # --- who may ------------------------------------------------------------------------------------
+
 
 def test_only_officers_draft_and_only_the_coordinator_accepts(app, client, trading, year_ended):
     tani = trading.tani.id
@@ -358,6 +436,7 @@ def test_only_officers_draft_and_only_the_coordinator_accepts(app, client, tradi
 
 # --- the arithmetic, for any numbers --------------------------------------------------------------
 
+
 @st.composite
 def plans(draw):
     cuts = sorted(draw(st.lists(st.integers(0, 10000), min_size=5, max_size=5)))
@@ -368,10 +447,12 @@ def plans(draw):
 weights = st.dictionaries(st.integers(1, 50), st.integers(0, 10**9), max_size=8)
 
 
-@given(surplus=st.integers(0, 10**12), basis_points=plans(), transactions=weights,
-       savings=st.one_of(st.none(), weights))
+@given(
+    surplus=st.integers(0, 10**12), basis_points=plans(), transactions=weights, savings=st.one_of(st.none(), weights)
+)
 def test_the_parts_always_sum_to_the_surplus_and_members_get_the_floor_of_their_share(
-        surplus, basis_points, transactions, savings):
+    surplus, basis_points, transactions, savings
+):
     allocation = shu.allocate(surplus, basis_points, transactions, savings)
 
     assert sum(allocation.parts.values()) == surplus
@@ -379,10 +460,10 @@ def test_the_parts_always_sum_to_the_surplus_and_members_get_the_floor_of_their_
     total_t = sum(t for t in transactions.values() if t > 0)
     total_s = sum(s for s in (savings or {}).values() if s > 0)
     for member in allocation.members:
-        exact_services = Fraction(surplus * basis_points["services"], 10000) * member.transactions / total_t \
-            if total_t else 0
-        exact_capital = Fraction(surplus * basis_points["capital"], 10000) * member.savings / total_s \
-            if total_s else 0
+        exact_services = (
+            Fraction(surplus * basis_points["services"], 10000) * member.transactions / total_t if total_t else 0
+        )
+        exact_capital = Fraction(surplus * basis_points["capital"], 10000) * member.savings / total_s if total_s else 0
         assert member.services_part == int(exact_services // 1)
         assert member.capital_part == int(exact_capital // 1)
     assert allocation.parts["services"] == sum(m.services_part for m in allocation.members)
@@ -394,16 +475,17 @@ def test_the_parts_always_sum_to_the_surplus_and_members_get_the_floor_of_their_
 
 # --- pages ----------------------------------------------------------------------------------------
 
+
 def test_the_shu_pages_draft_show_and_accept(app, client, trading, year_ended):
     login(client, trading.lead.user)
     form_page = client.get(f"/groups/{trading.tani.id}/shu")
     assert form_page.status_code == 200
 
-    bad = client.post(f"/groups/{trading.tani.id}/shu", data={**{k: str(v) for k, v in PLAN.items()},
-                                                               "reserve": "31", "surplus": ""})
+    bad = client.post(
+        f"/groups/{trading.tani.id}/shu", data={**{k: str(v) for k, v in PLAN.items()}, "reserve": "31", "surplus": ""}
+    )
     assert bad.status_code == 422 and rows(app, ShuPlan) == []
-    sent = client.post(f"/groups/{trading.tani.id}/shu", data={**{k: str(v) for k, v in PLAN.items()},
-                                                                "surplus": ""})
+    sent = client.post(f"/groups/{trading.tani.id}/shu", data={**{k: str(v) for k, v in PLAN.items()}, "surplus": ""})
     assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/shu/{YEAR}")
 
     page = client.get(f"/groups/{trading.tani.id}/shu/{YEAR}").get_data(as_text=True)
@@ -428,13 +510,16 @@ def test_members_see_an_accepted_shu_page_but_not_a_draft(app, client, trading, 
     assert client.get(f"/groups/{trading.tani.id}/shu/{YEAR}").status_code == 200
 
 
-
 def test_a_refunded_sale_does_not_count_as_a_transaction(app, client, trading):
-    orders = client.get(f"{API}/orders", query_string={"group_id": trading.tani.id},
-                        headers=trading.lead.headers).json["items"]
+    orders = client.get(f"{API}/orders", query_string={"group_id": trading.tani.id}, headers=trading.lead.headers).json[
+        "items"
+    ]
     [order_id] = [o["id"] for o in orders if o["total"] == 12003]  # Ani's 3 kg tomat: Rp10.802 credited to her
-    refunded = client.post(f"{API}/orders/{order_id}/refunds", headers=trading.lead.headers,
-                           json={"amount": 12003, "reason": "Tomat busuk", "method": "cash"})
+    refunded = client.post(
+        f"{API}/orders/{order_id}/refunds",
+        headers=trading.lead.headers,
+        json={"amount": 12003, "reason": "Tomat busuk", "method": "cash"},
+    )
     assert refunded.status_code == 201, refunded.json
 
     report = draft(client, trading.tani.id, trading.lead, **PLAN).json

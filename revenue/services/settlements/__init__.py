@@ -40,26 +40,99 @@ member's figures and their proof), reading (statements and settlements as the
 API and pages show them) and checks (`flask ledger check`). What the pages, the
 API and SHU use is named here.
 """
+
 from revenue.services.settlements import checks, periods, statements  # noqa: F401 (checks: registers the books' check)
 from revenue.services.settlements.checks import check_settlements
-from revenue.services.settlements.periods import (FIRST_DAY, day_start, lock_group, read_day, settlement_covering,
-                                                  today_wib, wib_day)
-from revenue.services.settlements.reading import (CSV_COLUMNS, default_range, frozen_statement,
-                                                  get_settlement_or_404, live_statement, read_range, settlement_note,
-                                                  settlement_views, settlements_query, statement_csv, statement_viewer)
+from revenue.services.settlements.periods import (
+    FIRST_DAY,
+    day_start,
+    lock_group,
+    read_day,
+    settlement_covering,
+    today_wib,
+    wib_day,
+)
+from revenue.services.settlements.reading import (
+    CSV_COLUMNS,
+    default_range,
+    frozen_statement,
+    get_settlement_or_404,
+    live_statement,
+    read_range,
+    settlement_note,
+    settlement_views,
+    settlements_query,
+    statement_csv,
+    statement_viewer,
+)
 from revenue.services.settlements.settling import members_active_in, read_period, settle, settlement_balances
-from revenue.services.settlements.statements import (SALE_COLUMNS, BooksDisagree, StatementTotals, attributed_before,
-                                                     member_balances_at, milli_text, prove, sale_line_objects,
-                                                     sale_lines_json, sale_sums, statement_totals)
-from revenue.services.settlements.worklogs import (MAX_DAYS_BACK, NOTE_MAX_LENGTH, get_work_log_or_404, log_work,
-                                                   reverse_work_log, work_in, work_log_views, work_logs_query)
+from revenue.services.settlements.statements import (
+    SALE_COLUMNS,
+    BooksDisagree,
+    StatementTotals,
+    attributed_before,
+    member_balances_at,
+    milli_text,
+    prove,
+    sale_line_objects,
+    sale_lines_json,
+    sale_sums,
+    statement_totals,
+)
+from revenue.services.settlements.worklogs import (
+    MAX_DAYS_BACK,
+    NOTE_MAX_LENGTH,
+    get_work_log_or_404,
+    log_work,
+    reverse_work_log,
+    work_in,
+    work_log_views,
+    work_logs_query,
+)
 
 __all__ = [
-    "BooksDisagree", "CSV_COLUMNS", "FIRST_DAY", "MAX_DAYS_BACK", "NOTE_MAX_LENGTH", "SALE_COLUMNS", "StatementTotals",
-    "attributed_before", "check_settlements", "day_start", "default_range", "frozen_statement", "get_settlement_or_404",
-    "get_work_log_or_404", "live_statement", "lock_group", "log_work", "member_balances_at", "members_active_in",
-    "milli_text", "periods", "prove", "read_day", "read_period", "read_range", "reverse_work_log", "sale_line_objects",
-    "sale_lines_json", "sale_sums", "settle", "settlement_balances", "settlement_covering", "settlement_note",
-    "settlement_views", "settlements_query", "statement_csv", "statement_totals", "statement_viewer", "statements",
-    "today_wib", "wib_day", "work_in", "work_log_views", "work_logs_query",
+    "BooksDisagree",
+    "CSV_COLUMNS",
+    "FIRST_DAY",
+    "MAX_DAYS_BACK",
+    "NOTE_MAX_LENGTH",
+    "SALE_COLUMNS",
+    "StatementTotals",
+    "attributed_before",
+    "check_settlements",
+    "day_start",
+    "default_range",
+    "frozen_statement",
+    "get_settlement_or_404",
+    "get_work_log_or_404",
+    "live_statement",
+    "lock_group",
+    "log_work",
+    "member_balances_at",
+    "members_active_in",
+    "milli_text",
+    "periods",
+    "prove",
+    "read_day",
+    "read_period",
+    "read_range",
+    "reverse_work_log",
+    "sale_line_objects",
+    "sale_lines_json",
+    "sale_sums",
+    "settle",
+    "settlement_balances",
+    "settlement_covering",
+    "settlement_note",
+    "settlement_views",
+    "settlements_query",
+    "statement_csv",
+    "statement_totals",
+    "statement_viewer",
+    "statements",
+    "today_wib",
+    "wib_day",
+    "work_in",
+    "work_log_views",
+    "work_logs_query",
 ]

@@ -3,6 +3,7 @@
 Periods are WIB dates: a day begins at midnight in Blitar. Settlements of a group
 and work logged on its settled days are decided one at a time (lock_group).
 """
+
 import re
 from datetime import date, datetime, time
 
@@ -74,15 +75,23 @@ def lock_group(group: Group) -> None:
 
 def settlement_covering(group_id: int, day: date) -> Settlement | None:
     """The group's settlement whose period holds `day`, if any."""
-    return db.session.scalar(select(Settlement).where(
-        Settlement.group_id == group_id, Settlement.period_start <= day, Settlement.period_end >= day).limit(1))
+    return db.session.scalar(
+        select(Settlement)
+        .where(Settlement.group_id == group_id, Settlement.period_start <= day, Settlement.period_end >= day)
+        .limit(1)
+    )
 
 
 def refuse_settled_day(group: Group, day: date, field: str) -> None:
     """409 on `field` when `day` is in a settled period: its work can no longer change."""
     settled = settlement_covering(group.id, day)
     if settled is not None:
-        raise Conflict(_l("%(day)s is in a settled period (%(start)s to %(end)s): its work can no longer change.",
-                          day=day.isoformat(), start=settled.period_start.isoformat(),
-                          end=settled.period_end.isoformat()),
-                       {field: [_("This day is in a settled period.")]})
+        raise Conflict(
+            _l(
+                "%(day)s is in a settled period (%(start)s to %(end)s): its work can no longer change.",
+                day=day.isoformat(),
+                start=settled.period_start.isoformat(),
+                end=settled.period_end.isoformat(),
+            ),
+            {field: [_("This day is in a settled period.")]},
+        )

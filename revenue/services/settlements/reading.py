@@ -4,6 +4,7 @@ A frozen statement keeps its figures and the count and sums of its sale lines;
 its lines are read again from the member's earnings of the period and checked
 against what it froze.
 """
+
 import csv
 import io
 import json
@@ -24,8 +25,14 @@ from revenue.models import Earning, Settlement, SplitMethod, Statement
 from revenue.services.accrual import GROUP_FUND
 from revenue.services.settlements import periods, statements
 from revenue.services.settlements.periods import errors_of, read_day, wib_day
-from revenue.services.settlements.statements import (SALE_COLUMNS, BooksDisagree, StatementTotals, prove,
-                                                     sale_line_objects, statement_totals)
+from revenue.services.settlements.statements import (
+    SALE_COLUMNS,
+    BooksDisagree,
+    StatementTotals,
+    prove,
+    sale_line_objects,
+    statement_totals,
+)
 
 
 def statement_viewer(viewer, group: Group, member_id: int) -> Member:
@@ -90,11 +97,13 @@ def frozen_statement(group: Group, member: Member, settlement_id) -> dict:
     """A member's statement as a settlement froze it, its sale lines read from the earnings and checked against
     the frozen figures."""
     settlement = get_settlement_or_404(group, settlement_id)
-    row = db.session.scalar(select(Statement).where(Statement.settlement_id == settlement.id,
-                                                    Statement.member_id == member.id))
+    row = db.session.scalar(
+        select(Statement).where(Statement.settlement_id == settlement.id, Statement.member_id == member.id)
+    )
     if row is None:
-        raise NotFound(_l("This settlement has no statement for %(name)s: nothing happened in their account.",
-                          name=member.name))
+        raise NotFound(
+            _l("This settlement has no statement for %(name)s: nothing happened in their account.", name=member.name)
+        )
     detail = json.loads(row.detail)
     if row.sale_lines is None:  # frozen with its sale lines in the detail
         if detail.pop("sale_columns", None) != list(SALE_COLUMNS):
@@ -103,28 +112,62 @@ def frozen_statement(group: Group, member: Member, settlement_id) -> dict:
     else:
         found, lines = (0, 0, 0, 0), []
         for _member, count, amount, fees, fund, text_ in statements.sale_lines_json(
-                group.id, settlement.period_start, settlement.period_end, [member.id]):
+            group.id, settlement.period_start, settlement.period_end, [member.id]
+        ):
             found, lines = (int(count), int(amount), int(fees), int(fund)), json.loads(text_)
         if found != (row.sale_lines, row.sales, row.fees, row.fund_deductions):
-            current_app.logger.error("statement %s: its sale lines now come to %s, frozen as %s", row.id, found,
-                                     (row.sale_lines, row.sales, row.fees, row.fund_deductions))
+            current_app.logger.error(
+                "statement %s: its sale lines now come to %s, frozen as %s",
+                row.id,
+                found,
+                (row.sale_lines, row.sales, row.fees, row.fund_deductions),
+            )
             raise BooksDisagree(errors={"members": [member.id]})
         detail = {"sales": sale_line_objects(lines), **detail}
-    return _statement_view(group, member, settlement.period_start, settlement.period_end, row, detail,
-                           settlement=settlement, created_at=row.created_at)
+    return _statement_view(
+        group,
+        member,
+        settlement.period_start,
+        settlement.period_end,
+        row,
+        detail,
+        settlement=settlement,
+        created_at=row.created_at,
+    )
 
 
-def _statement_view(group: Group, member: Member, start: date, end: date, totals, detail: dict,
-                    settlement: Settlement | None = None, created_at: datetime | None = None) -> dict:
-    return {"group_id": group.id, "member_id": member.id, "member_name": member.name,
-            "settlement_id": settlement.id if settlement else None, "period_start": start, "period_end": end,
-            "opening": totals.opening, "sales": totals.sales, "pool_share": totals.pool_share, "shu": totals.shu,
-            "refunds": totals.refunds, "fund_deductions": totals.fund_deductions, "fees": totals.fees,
-            "payouts": totals.payouts, "closing": totals.closing, "detail": detail, "frozen_at": created_at}
+def _statement_view(
+    group: Group,
+    member: Member,
+    start: date,
+    end: date,
+    totals,
+    detail: dict,
+    settlement: Settlement | None = None,
+    created_at: datetime | None = None,
+) -> dict:
+    return {
+        "group_id": group.id,
+        "member_id": member.id,
+        "member_name": member.name,
+        "settlement_id": settlement.id if settlement else None,
+        "period_start": start,
+        "period_end": end,
+        "opening": totals.opening,
+        "sales": totals.sales,
+        "pool_share": totals.pool_share,
+        "shu": totals.shu,
+        "refunds": totals.refunds,
+        "fund_deductions": totals.fund_deductions,
+        "fees": totals.fees,
+        "payouts": totals.payouts,
+        "closing": totals.closing,
+        "detail": detail,
+        "frozen_at": created_at,
+    }
 
 
-CSV_COLUMNS = ("kind", "date", "order_id", "product", "quantity", "lot_id", "gross", "fee", "fund_deduction",
-               "amount")
+CSV_COLUMNS = ("kind", "date", "order_id", "product", "quantity", "lot_id", "gross", "fee", "fund_deduction", "amount")
 
 
 def statement_csv(view: dict) -> str:
@@ -136,8 +179,20 @@ def statement_csv(view: dict) -> str:
     writer.writerow(["opening", view["period_start"].isoformat(), *empty, view["opening"]])
     detail = view["detail"]
     for line in detail["sales"]:
-        writer.writerow(["sale", line["date"], line["order_id"], line["product"] or "", line["quantity"] or "",
-                         line["lot_id"] or "", line["gross"], line["fee"], line["fund_deduction"], line["amount"]])
+        writer.writerow(
+            [
+                "sale",
+                line["date"],
+                line["order_id"],
+                line["product"] or "",
+                line["quantity"] or "",
+                line["lot_id"] or "",
+                line["gross"],
+                line["fee"],
+                line["fund_deduction"],
+                line["amount"],
+            ]
+        )
     for line in detail["pool_shares"]:
         writer.writerow(["pool_share", line["date"], "", "", line["units"] or "", "", "", "", "", line["amount"]])
     for line in detail["shu"]:
@@ -170,15 +225,40 @@ def settlement_views(settlements: list[Settlement]) -> list[dict]:
         return []
     ids = [s.id for s in settlements]
     entry_ids = [s.entry_id for s in settlements if s.entry_id is not None]
-    fund_parts = dict(db.session.execute(
-        select(Earning.entry_id, func.sum(Earning.amount)).where(
-            Earning.entry_id.in_(entry_ids), Earning.kind == "pool_share", Earning.account == GROUP_FUND)
-        .group_by(Earning.entry_id)).all()) if entry_ids else {}
-    columns = [getattr(Statement, c) for c in ("settlement_id", "member_id", "opening", "sales", "pool_share", "shu",
-                                               "refunds", "fund_deductions", "fees", "payouts", "closing")]
+    fund_parts = (
+        dict(
+            db.session.execute(
+                select(Earning.entry_id, func.sum(Earning.amount))
+                .where(Earning.entry_id.in_(entry_ids), Earning.kind == "pool_share", Earning.account == GROUP_FUND)
+                .group_by(Earning.entry_id)
+            ).all()
+        )
+        if entry_ids
+        else {}
+    )
+    columns = [
+        getattr(Statement, c)
+        for c in (
+            "settlement_id",
+            "member_id",
+            "opening",
+            "sales",
+            "pool_share",
+            "shu",
+            "refunds",
+            "fund_deductions",
+            "fees",
+            "payouts",
+            "closing",
+        )
+    ]
     statements: dict[int, list[dict]] = {i: [] for i in ids}
-    for row in db.session.execute(select(*columns, Member.name).join(Member, Member.id == Statement.member_id)
-                                  .where(Statement.settlement_id.in_(ids)).order_by(Statement.member_id)):
+    for row in db.session.execute(
+        select(*columns, Member.name)
+        .join(Member, Member.id == Statement.member_id)
+        .where(Statement.settlement_id.in_(ids))
+        .order_by(Statement.member_id)
+    ):
         view = dict(row._mapping)
         view["member_name"] = view.pop("name")
         statements[view.pop("settlement_id")].append(view)
@@ -186,12 +266,24 @@ def settlement_views(settlements: list[Settlement]) -> list[dict]:
     for s in settlements:
         fund = int(fund_parts.get(s.entry_id, 0) or 0)
         shared = s.pool_amount if s.entry_id is not None else 0
-        views.append({"id": s.id, "group_id": s.group_id, "period_start": s.period_start,
-                      "period_end": s.period_end, "method": s.method.value,
-                      "shared_by": s.shared_by.value if s.shared_by else None, "pool_amount": s.pool_amount,
-                      "members_share": shared - fund, "group_fund_part": fund, "note": settlement_note(s),
-                      "entry_id": s.entry_id, "created_by_id": s.created_by_id, "created_at": s.created_at,
-                      "statements": statements[s.id]})
+        views.append(
+            {
+                "id": s.id,
+                "group_id": s.group_id,
+                "period_start": s.period_start,
+                "period_end": s.period_end,
+                "method": s.method.value,
+                "shared_by": s.shared_by.value if s.shared_by else None,
+                "pool_amount": s.pool_amount,
+                "members_share": shared - fund,
+                "group_fund_part": fund,
+                "note": settlement_note(s),
+                "entry_id": s.entry_id,
+                "created_by_id": s.created_by_id,
+                "created_at": s.created_at,
+                "statements": statements[s.id],
+            }
+        )
     return views
 
 
@@ -200,11 +292,16 @@ def settlement_note(settlement: Settlement) -> str | None:
     if settlement.shared_by == SplitMethod.equal and settlement.method == SplitMethod.work:
         return _("Nobody logged work in this period, so the pool was shared equally among the members active in it.")
     if settlement.shared_by == SplitMethod.equal and settlement.method == SplitMethod.contribution:
-        return _("The pool held revenue from an earlier split policy; it was shared equally among the members "
-                 "active in the period.")
+        return _(
+            "The pool held revenue from an earlier split policy; it was shared equally among the members "
+            "active in the period."
+        )
     if settlement.shared_by is None and settlement.pool_amount < 0:
-        return _("The pool was short by %(amount)s (refunds of sales shared earlier): nothing was shared, and the "
-                 "shortfall is carried to the next settlement.", amount=format_rupiah(-settlement.pool_amount))
+        return _(
+            "The pool was short by %(amount)s (refunds of sales shared earlier): nothing was shared, and the "
+            "shortfall is carried to the next settlement.",
+            amount=format_rupiah(-settlement.pool_amount),
+        )
     if settlement.shared_by is None and settlement.pool_amount > 0:
         return _("No member was active in this period: the pool is kept for the next settlement.")
     if settlement.shared_by is None:

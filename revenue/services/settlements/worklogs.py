@@ -3,6 +3,7 @@
 Work is logged for a day that has come, at most a year back, never on a settled
 day; a log made by mistake is corrected by a log of the opposite units, once.
 """
+
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -59,8 +60,7 @@ def _work_day(value) -> date:
     if day > today:
         raise ValidationFailed(errors={"date": [_("Work cannot be logged for a day that has not come yet.")]})
     if day < today - timedelta(days=MAX_DAYS_BACK):
-        raise ValidationFailed(errors={"date": [_("Work can be logged for at most %(n)d days back.",
-                                                  n=MAX_DAYS_BACK)]})
+        raise ValidationFailed(errors={"date": [_("Work can be logged for at most %(n)d days back.", n=MAX_DAYS_BACK)]})
     return day
 
 
@@ -68,8 +68,11 @@ def _units(value) -> Decimal:
     try:
         return parse_quantity(value)
     except QuantityError:
-        raise ValidationFailed(errors={"units": [_("Give the units as a number above zero with at most 3 decimals, "
-                                                   "such as \"12\" or \"1.5\".")]}) from None
+        raise ValidationFailed(
+            errors={
+                "units": [_('Give the units as a number above zero with at most 3 decimals, such as "12" or "1.5".')]
+            }
+        ) from None
 
 
 def log_work(actor, group: Group, *, member_id=None, units=None, day=None, note=None) -> WorkLog:
@@ -90,8 +93,14 @@ def log_work(actor, group: Group, *, member_id=None, units=None, day=None, note=
         raise ValidationFailed(errors=errors)
     lock_group(group)
     refuse_settled_day(group, found["day"], "date")
-    log = WorkLog(group_id=group.id, member_id=found["member"].id, day=found["day"], units=found["units"],
-                  note=found["note"], created_by_id=actor.id)
+    log = WorkLog(
+        group_id=group.id,
+        member_id=found["member"].id,
+        day=found["day"],
+        units=found["units"],
+        note=found["note"],
+        created_by_id=actor.id,
+    )
     db.session.add(log)
     db.session.flush()
     return log
@@ -117,15 +126,23 @@ def reverse_work_log(actor, group: Group, log_id, note=None) -> WorkLog:
     if db.session.scalar(select(WorkLog.id).where(WorkLog.reverses_id == original.id)) is not None:
         raise Conflict(_l("This work log was corrected already."))
     refuse_settled_day(group, original.day, "date")
-    correction = WorkLog(group_id=group.id, member_id=original.member_id, day=original.day, units=-original.units,
-                         note=note, reverses_id=original.id, created_by_id=actor.id)
+    correction = WorkLog(
+        group_id=group.id,
+        member_id=original.member_id,
+        day=original.day,
+        units=-original.units,
+        note=note,
+        reverses_id=original.id,
+        created_by_id=actor.id,
+    )
     db.session.add(correction)
     db.session.flush()
     return correction
 
 
-def work_logs_query(viewer, group: Group, start: date | None = None, end: date | None = None,
-                    member_id: int | None = None):
+def work_logs_query(
+    viewer, group: Group, start: date | None = None, end: date | None = None, member_id: int | None = None
+):
     """The group's work logs, newest day first (coordinator, treasurer); a member sees their own."""
     try:
         authorize(viewer, group, Role.coordinator, Role.treasurer)
@@ -147,18 +164,43 @@ def work_logs_query(viewer, group: Group, start: date | None = None, end: date |
 def work_log_views(logs: list[WorkLog]) -> list[dict]:
     """Work logs as the API and pages show them: with the member's name and whether each was corrected."""
     ids = [log.id for log in logs]
-    names = dict(db.session.execute(select(Member.id, Member.name).where(
-        Member.id.in_({log.member_id for log in logs}))).all()) if logs else {}
-    corrected = dict(db.session.execute(select(WorkLog.reverses_id, WorkLog.id).where(
-        WorkLog.reverses_id.in_(ids))).all()) if ids else {}
-    return [{"id": log.id, "group_id": log.group_id, "member_id": log.member_id,
-             "member_name": names.get(log.member_id), "units": format_quantity(log.units), "date": log.day,
-             "note": log.note, "reverses_id": log.reverses_id, "reversed_by_id": corrected.get(log.id),
-             "created_by_id": log.created_by_id, "created_at": log.created_at} for log in logs]
+    names = (
+        dict(
+            db.session.execute(
+                select(Member.id, Member.name).where(Member.id.in_({log.member_id for log in logs}))
+            ).all()
+        )
+        if logs
+        else {}
+    )
+    corrected = (
+        dict(db.session.execute(select(WorkLog.reverses_id, WorkLog.id).where(WorkLog.reverses_id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return [
+        {
+            "id": log.id,
+            "group_id": log.group_id,
+            "member_id": log.member_id,
+            "member_name": names.get(log.member_id),
+            "units": format_quantity(log.units),
+            "date": log.day,
+            "note": log.note,
+            "reverses_id": log.reverses_id,
+            "reversed_by_id": corrected.get(log.id),
+            "created_by_id": log.created_by_id,
+            "created_at": log.created_at,
+        }
+        for log in logs
+    ]
 
 
 def work_in(group_id: int, start: date, end: date) -> dict[int, Decimal]:
     """Each member's units logged in the period (corrections subtracted)."""
-    rows = db.session.execute(select(WorkLog.member_id, func.sum(WorkLog.units)).where(
-        WorkLog.group_id == group_id, WorkLog.day >= start, WorkLog.day <= end).group_by(WorkLog.member_id))
+    rows = db.session.execute(
+        select(WorkLog.member_id, func.sum(WorkLog.units))
+        .where(WorkLog.group_id == group_id, WorkLog.day >= start, WorkLog.day <= end)
+        .group_by(WorkLog.member_id)
+    )
     return {member_id: Decimal(total) for member_id, total in rows if total is not None}
