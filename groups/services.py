@@ -309,7 +309,7 @@ def member_counts(group_ids: list[int]) -> dict[int, int]:
         .where(Member.group_id.in_(group_ids), Member.active.is_(True))
         .group_by(Member.group_id)
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 # --- members ------------------------------------------------------------------

@@ -80,7 +80,7 @@ def counters(variant_id) -> tuple[Decimal, Decimal]:
 
 def lot_remaining(variant_ids) -> dict[int, Decimal]:
     rows = db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id.in_(list(variant_ids))))
-    return dict(rows)
+    return dict(rows.all())
 
 
 def movement_count() -> int:

@@ -124,7 +124,7 @@ def _forget_counters() -> None:
 
 def _variant_groups(variant_ids) -> dict[int, int]:
     rows = db.session.execute(select(Variant.id, Variant.group_id).where(Variant.id.in_(set(variant_ids))))
-    return dict(rows)
+    return dict(rows.all())
 
 
 def available(variant_ids) -> dict[int, Decimal]:

@@ -623,7 +623,9 @@ def test_ready_takes_units_from_lots_first_in_first_out_across_orders(app, clien
         {"lot_id": market.ani_lot, "member_id": market.ani.id, "quantity": "1"},
     ]
     with app.app_context():
-        remaining = dict(db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id == market.cabai_a)))
+        remaining = dict(
+            db.session.execute(select(Lot.id, Lot.remaining).where(Lot.variant_id == market.cabai_a)).all()
+        )
         assert remaining == {market.siti_lot: Decimal(0), market.ani_lot: Decimal(2)}
         sales = db.session.scalars(select(Movement).where(Movement.kind == MovementKind.sale)).all()
         assert sorted((m.lot_id, m.on_hand_delta) for m in sales) == sorted(
