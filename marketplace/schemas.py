@@ -8,13 +8,14 @@ Quantities go out as decimal strings without trailing zeros, money as whole rupi
 
 from marshmallow import Schema, fields, validate
 
+from core.idempotency import KEY_MAX_LENGTH
 from core.pagination import PageQuery
 from core.validation import ID_MAX, NAME_MAX_LENGTH
 from inventory.models import ProductKind
 from inventory.schemas import Quantity
 from marketplace.catalog import CATALOG_SORTS
 from marketplace.models import FulfilmentMethod, OrderStatus, PaymentMethod
-from marketplace.services import ADDRESS_MAX_LENGTH, KEY_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
+from marketplace.services import ADDRESS_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
 
 
 def _values(enum_cls) -> list[str]:

@@ -66,7 +66,7 @@ def start_card_payment(actor: User, checkout: Checkout) -> dict:
     card."""
     _require_buyer(actor, checkout)
     provider = card_gateway(checkout)
-    owed = _owed([services._lock(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
+    owed = _owed([services.lock_order(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
     if not owed:  # paid meanwhile
         raise _nothing_owed()
     amount = sum(part for _order, part in owed)

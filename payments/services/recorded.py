@@ -51,7 +51,7 @@ def record_payment(
     key = retry.key if retry else None
     if key and (existing := common.find_keyed(Payment, order, key)) is not None:
         return replayed(existing, retry.fingerprint), False
-    order = services._lock(order)
+    order = services.lock_order(order)
     # A twin sent at the same moment went first.
     if key and (existing := common.find_keyed(Payment, order, key)) is not None:
         return replayed(existing, retry.fingerprint), False
@@ -104,7 +104,7 @@ def reverse_payment(actor: User, order: Order, payment_id: int, reason: str) -> 
     refund it instead), nor payments of a completed order, nor a payment twice.
     """
     common.require_bookkeeper(actor, order)
-    order = services._lock(order)
+    order = services.lock_order(order)
     original = db.session.get(Payment, payment_id) if isinstance(payment_id, int) and 0 < payment_id <= 2**31 else None
     if original is None or original.order_id != order.id:
         raise NotFound(_l("Payment not found."))

@@ -46,7 +46,7 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
     if key and (existing := common.find_keyed(Refund, order, key)) is not None:
         return replayed(existing, fingerprint), False
     amount, method = asked.amount, asked.method
-    order = services._lock(order)
+    order = services.lock_order(order)
     # A twin sent at the same moment went first.
     if key and (existing := common.find_keyed(Refund, order, key)) is not None:
         return replayed(existing, fingerprint), False

@@ -120,7 +120,7 @@ def _card_succeeded(provider: OnlineProvider, card_payment: CardPayment, event: 
     fees = common.spread(fee_total, amounts)
     outcome = "paid"
     for part, amount, fee in sorted(zip(parts, amounts, fees), key=lambda item: item[0].order_id):
-        order = services._lock(db.session.get(Order, part.order_id))
+        order = services.lock_order(db.session.get(Order, part.order_id))
         if amount > order.total - order.paid:
             log.error(
                 "card payment %r for order %r: Rp%r arrived, Rp%r owed; refund the difference",
@@ -250,7 +250,7 @@ def _card_refunded(provider: OnlineProvider, card_payment: CardPayment) -> str:
         )
     }
     # The orders are locked first: a refund the app is making for one of them is recorded before this reads.
-    orders = {order_id: services._lock(db.session.get(Order, order_id)) for order_id in sorted(paid)}
+    orders = {order_id: services.lock_order(db.session.get(Order, order_id)) for order_id in sorted(paid)}
     known = (
         set(
             db.session.scalars(

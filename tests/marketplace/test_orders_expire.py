@@ -19,6 +19,7 @@ from core.types import utcnow
 from inventory import services as inv
 from marketplace import services as market
 from marketplace.models import Order, OrderEvent, OrderStatus
+from marketplace.services import checkout, expiry, orders
 from tests.factories import bearer, login, make_token, make_user
 from tests.marketplace.test_checkout_sql import Statements
 from tests.stock_helpers import acting, contribute, counters, make_product, make_stock_group
@@ -42,7 +43,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(market, "utcnow", clock)
+    for module in (checkout, expiry, orders):  # the modules of marketplace.services that read the clock
+        monkeypatch.setattr(module, "utcnow", clock)
     return clock
 
 

@@ -17,6 +17,7 @@ from core.extensions import db
 from inventory.models import Stock
 from marketplace import services as market_services
 from marketplace.models import Order, OrderEvent, OrderStatus
+from marketplace.services import expiry
 from payments.models import Payment, Refund
 from tests.factories import assert_error
 from tests.marketplace.test_marketplace_api import API, body_of, get_order, market, moved, placed  # noqa: F401 (fixture)
@@ -646,7 +647,7 @@ def test_the_expire_command_leaves_a_paid_card_order_alone(app, client, market, 
     unpaid = new_order(client, market, payment="card", quantity="1")
     paid(client, paid_order["id"], market.lead, {"method": "transfer", "amount": 45000})
     later = datetime.now(UTC) + timedelta(days=1)
-    monkeypatch.setattr(market_services, "utcnow", lambda: later)
+    monkeypatch.setattr(expiry, "utcnow", lambda: later)
 
     result = app.test_cli_runner().invoke(args=["orders", "expire"])
 

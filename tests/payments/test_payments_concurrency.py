@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from core import ledger
 from core.extensions import db
-from marketplace import services as market_services
+from core.idempotency import request_fingerprint
 from marketplace.models import Order, OrderEvent, OrderStatus, PaymentMethod
 from payments import inputs
 from payments.models import Payment, Refund
@@ -228,7 +228,7 @@ def test_a_payment_refused_by_the_key_index_returns_the_twin_and_leaves_the_tran
             "amount": 30000,
             "fee": 0,
             "idempotency_key": "tap",
-            "request_hash": market_services.request_fingerprint(body),
+            "request_hash": request_fingerprint(body),
         },
         twin,
     )
@@ -261,7 +261,7 @@ def test_a_refund_refused_by_the_key_index_returns_the_twin_and_leaves_the_trans
             "amount": 1000,
             "reason": "Retur",
             "idempotency_key": "tap",
-            "request_hash": market_services.request_fingerprint(body),
+            "request_hash": request_fingerprint(body),
         },
         twin,
     )

@@ -1,0 +1,100 @@
+"""Finding orders and who may see or move them; an order's status moves under its row lock, recorded as an event."""
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from accounts.models import User
+from accounts.services import require_login
+from core.errors import NotFound
+from core.extensions import db
+from core.types import utcnow
+from core.validation import row_by_id
+from groups.models import Group, Member, Role
+from groups.services import authorize, membership
+from inventory import services as stock
+from marketplace.models import (
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
+from marketplace.services.records import TRANSITIONS, TransitionNotAllowed
+
+# --- fetching and permission --------------------------------------------------------------
+
+
+def get_checkout_or_404(checkout_id: int) -> Checkout:
+    """The caller's own checkout; anyone else's is as unknown as a missing one."""
+    user = require_login()
+    checkout = row_by_id(Checkout, checkout_id)
+    if checkout is None or checkout.buyer_id != user.id:
+        raise NotFound(_l("Checkout not found."))
+    return checkout
+
+
+def get_order_or_404(order_id: int) -> Order:
+    """An order the caller may see: their own, or one of a group they coordinate or keep the books of."""
+    user = require_login()
+    order = row_by_id(Order, order_id)
+    if order is None or not can_view(order, user):
+        raise NotFound(_l("Order not found."))
+    return order
+
+
+def can_view(order: Order, user) -> bool:
+    if order.buyer_id == user.id or user.is_admin:
+        return True
+    member = membership(db.session.get(Group, order.group_id), user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
+
+
+def groups_seeing_allocations(user, group_ids) -> set[int]:
+    """Of `group_ids`, those whose coordinator or treasurer `user` is: only they see whose lots supplied an order."""
+    if user is None or not user.is_authenticated or not group_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Member.group_id).where(
+                Member.group_id.in_(set(group_ids)),
+                Member.user_id == user.id,
+                Member.active.is_(True),
+                Member.role.in_((Role.coordinator, Role.treasurer)),
+            )
+        )
+    )
+
+
+def manages(order: Order, user) -> bool:
+    """Whether the user coordinates the order's group (for showing actions; services check again)."""
+    member = membership(db.session.get(Group, order.group_id), user)
+    return member is not None and member.role == Role.coordinator
+
+
+def _require_coordinator(actor: User, order: Order) -> None:
+    """401 or 403 unless `actor` coordinates the order's group."""
+    authorize(actor, db.session.get(Group, order.group_id), Role.coordinator)
+
+
+def lock_order(order: Order) -> Order:
+    """Re-read the order under a row lock (PostgreSQL; SQLite writers hold the database lock)."""
+    query = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None = None) -> Order:
+    if to not in TRANSITIONS[order.status]:
+        raise TransitionNotAllowed(order, to)
+    db.session.add(OrderEvent(order_id=order.id, actor_id=actor_id, from_status=order.status, to_status=to, note=note))
+    order.status = to
+    order.updated_at = utcnow()
+    return order
+
+
+def _stock_lines(order: Order) -> list:
+    return [stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in order.lines]
+
+
+def _release(order: Order, actor_id: int | None) -> None:
+    stock.release(_stock_lines(order), actor_id=actor_id)

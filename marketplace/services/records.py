@@ -1,0 +1,83 @@
+"""What the rules of buying share: limits, the order statuses' moves and their labels, money of a line."""
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from core.errors import Conflict, ValidationFailed
+from core.validation import has_control_chars
+from marketplace.models import (
+    Order,
+    OrderStatus,
+)
+
+WIB = ZoneInfo("Asia/Jakarta")
+MAX_LINES = 50
+ADDRESS_MAX_LENGTH = 500
+NOTE_MAX_LENGTH = 500
+MAX_DAYS_AHEAD = 30
+
+# Which status may follow which, and who may make the move.
+TRANSITIONS: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    OrderStatus.placed: (OrderStatus.confirmed, OrderStatus.cancelled, OrderStatus.expired),
+    OrderStatus.confirmed: (OrderStatus.ready, OrderStatus.cancelled, OrderStatus.expired),
+    OrderStatus.ready: (OrderStatus.completed,),
+    OrderStatus.completed: (),
+    OrderStatus.cancelled: (),
+    OrderStatus.expired: (),
+}
+# The one way back from a final status, taken by no one but a card payment that arrived after its order expired
+# (reinstate_expired): to the status the order expired from.
+REINSTATED_FROM = {OrderStatus.expired: (OrderStatus.placed, OrderStatus.confirmed)}
+
+
+class TransitionNotAllowed(Conflict):
+    """The order cannot move to that status from where it is."""
+
+    def __init__(self, order: Order, to: OrderStatus):
+        super().__init__(
+            _l(
+                "This order is %(status)s and cannot become %(to)s.",
+                status=status_label(order.status),
+                to=status_label(to),
+            ),
+            {"status": [str(order.status.value)]},
+        )
+
+
+def status_label(status: OrderStatus) -> str:
+    return {
+        OrderStatus.placed: _("placed"),
+        OrderStatus.confirmed: _("confirmed"),
+        OrderStatus.ready: _("ready"),
+        OrderStatus.completed: _("completed"),
+        OrderStatus.cancelled: _("cancelled"),
+        OrderStatus.expired: _("expired"),
+    }[OrderStatus(status)]
+
+
+def today_wib() -> date:
+    return datetime.now(WIB).date()
+
+
+def line_total(unit_price: int, quantity: Decimal) -> int:
+    """Price of a line in whole rupiah: unit price times quantity, half a rupiah rounded up."""
+    return int((Decimal(unit_price) * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _error(field: str, message) -> ValidationFailed:
+    return ValidationFailed(errors={field: [str(message)]})
+
+
+def _text(value, field: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
+        raise _error(field, _("Not a valid text."))
+    value = value.strip()
+    if len(value) > limit:
+        raise _error(field, _("Use at most %(n)d characters.", n=limit))
+    return value or None
