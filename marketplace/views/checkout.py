@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from core.errors import AppError, ValidationFailed
 from core.extensions import db
+from core.idempotency import KEY_MAX_LENGTH
 from core.pages import apply_errors
 from inventory.services import InsufficientStock
 from marketplace import cart as carts
@@ -66,7 +67,7 @@ def checkout():
     posted = request.method == "POST" and form.validate_on_submit()
     if posted:
         key = (form.idempotency_key.data or "").strip()
-        if key and len(key) <= services.KEY_MAX_LENGTH:
+        if key and len(key) <= KEY_MAX_LENGTH:
             done = services.find_checkout(current_user, key)
             if done is not None:  # the same form sent again (a double tap, a retry on a slow line)
                 return redirect(url_for("marketplace.confirmation", checkout_id=done.id))

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import User
+from core.errors import Conflict
 from inventory import services as inv
 from inventory.models import Stock
 from marketplace import services as market
@@ -51,7 +52,7 @@ def test_checkout_reserves_then_ready_allocates_lots_fifo(app, db):
         with pytest.raises(market.TransitionNotAllowed):
             market.cancel(lead, order)
         db.session.rollback()
-        with pytest.raises(market.Conflict):  # not paid yet
+        with pytest.raises(Conflict):  # not paid yet
             market.complete(lead, db.session.get(Order, order_id))
         db.session.rollback()
         order = db.session.get(Order, order_id)
