@@ -23,7 +23,7 @@ from groups.services import authorize
 from inventory.models import AdjustmentReason, Lot, Movement, MovementKind, Variant
 from inventory.services.products import get_variant_in_group, resolve_unit
 from inventory.services.records import check_id, field_error, optional_text, quantity_in, quantity_message
-from inventory.services.reservations import _draw, _forget_counters, _guarded_update, _lock_stock, _record
+from inventory.services.reservations import draw_lots, forget_counters, guarded_update, lock_stock, record_movements
 from inventory.units import convert
 
 
@@ -113,7 +113,7 @@ def receive_contribution(
     received_at = _clean_moment(received_at, "received_at") or utcnow()
     best_before = _clean_date(best_before, "best_before")
     note = optional_text(note, "note", 500)
-    if not _guarded_update(variant.id, quantity, Decimal(0)):
+    if not guarded_update(variant.id, quantity, Decimal(0)):
         raise Conflict(_l("That would take the stock beyond its limits."))
     lot = Lot(
         group_id=group.id,
@@ -129,7 +129,7 @@ def receive_contribution(
     )
     db.session.add(lot)
     db.session.flush()
-    _record(
+    record_movements(
         [
             {
                 "group_id": group.id,
@@ -142,7 +142,7 @@ def receive_contribution(
             }
         ]
     )
-    _forget_counters()
+    forget_counters()
     return lot
 
 
@@ -173,7 +173,7 @@ def adjust(
         raise field_error("reason", _("Choose spoilage, damage, count or return.")) from None
     note = optional_text(note, "note", 500)
     lot = get_lot_in_group(group, lot_id, variant) if lot_id is not None else None
-    stock = _lock_stock([variant.id])[variant.id]
+    stock = lock_stock([variant.id])[variant.id]
     if reason == AdjustmentReason.count and counted is not None:
         if quantity is not None:
             raise field_error("counted", _("Send either the counted quantity or the change, not both."))
@@ -211,11 +211,11 @@ def adjust(
             _l("The lots hold less than that."),
             {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(lot.remaining))]},
         )
-    if not _guarded_update(variant.id, delta, Decimal(0)):
+    if not guarded_update(variant.id, delta, Decimal(0)):
         raise Conflict(_l("Stock cannot go below zero or below what orders hold."))
     kind = MovementKind.return_ if reason == AdjustmentReason.return_ else MovementKind.adjustment
     if delta < 0:
-        draws = [(drawn, -take) for drawn, take in _draw(variant.id, -delta, lot)]
+        draws = [(drawn, -take) for drawn, take in draw_lots(variant.id, -delta, lot)]
     else:
         db.session.execute(
             update(Lot)
@@ -240,5 +240,5 @@ def adjust(
     ]
     db.session.add_all(movements)
     db.session.flush()
-    _forget_counters()
+    forget_counters()
     return movements

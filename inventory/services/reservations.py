@@ -20,22 +20,26 @@ from core.extensions import db
 from core.quantity import Quantity, QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from inventory.models import Lot, Movement, MovementKind, Stock, Variant
-from inventory.services.records import MAX_LINES, InsufficientStock, LotDraw, StockLine, check_id
-
-# The ledger's code below keeps the names it had when it was part of inventory/services.py.
-from inventory.services.records import field_error as _field_error
-from inventory.services.records import is_postgresql as _is_postgresql
-from inventory.services.records import quantity_message as _quantity_message
+from inventory.services.records import (
+    MAX_LINES,
+    InsufficientStock,
+    LotDraw,
+    StockLine,
+    check_id,
+    field_error,
+    is_postgresql,
+    quantity_message,
+)
 from inventory.units import BUILTIN_UNITS
 
 # --- the ledger: the one place stock counters change ------------------------------------
 
 
-def _lock_stock(variant_ids) -> dict[int, Stock]:
+def lock_stock(variant_ids) -> dict[int, Stock]:
     """Lock the variants' stock rows in id order (PostgreSQL; SQLite writers hold the database lock)."""
     ids = sorted(set(variant_ids))
     query = select(Stock).where(Stock.variant_id.in_(ids)).order_by(Stock.variant_id)
-    if _is_postgresql():
+    if is_postgresql():
         query = query.with_for_update()
     rows = db.session.scalars(query.execution_options(populate_existing=True)).all()
     return {row.variant_id: row for row in rows}
@@ -76,7 +80,7 @@ _RECORD_LINE = insert(_movements).from_select(
 )
 
 
-def _guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
+def guarded_update(variant_id: int, on_hand_delta: Decimal, reserved_delta: Decimal) -> bool:
     """Move the counters if and only if they stay within bounds; False when they would not (or no such stock)."""
     result = db.session.execute(
         _GUARDED_UPDATE,
@@ -105,7 +109,7 @@ def _record_lines(lines: list[StockLine], kind: MovementKind, sign: int, actor_i
     )
 
 
-def _record(rows: list[dict]) -> None:
+def record_movements(rows: list[dict]) -> None:
     """Append movement rows (one INSERT for the lot)."""
     if rows:
         now = utcnow()
@@ -115,7 +119,7 @@ def _record(rows: list[dict]) -> None:
         )
 
 
-def _forget_counters() -> None:
+def forget_counters() -> None:
     """Counters were changed in SQL: let the session read them again."""
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, (Stock, Lot)):
@@ -128,6 +132,7 @@ def _variant_groups(variant_ids) -> dict[int, int]:
 
 
 def available(variant_ids) -> dict[int, Decimal]:
+    """What buyers can order of each variant now: on hand less reserved (0 for a variant with no stock row)."""
     rows = db.session.execute(
         select(Stock.variant_id, Stock.on_hand, Stock.reserved).where(Stock.variant_id.in_(set(variant_ids)))
     )
@@ -140,11 +145,11 @@ def _check_positive(lines: list[StockLine]) -> None:
     for line in lines:
         check_id(line.variant_id, "variant_id")
         if not isinstance(line.quantity, Decimal):
-            raise _field_error("quantity", _("The quantity must be more than zero."))
+            raise field_error("quantity", _("The quantity must be more than zero."))
         try:
             parse_quantity(line.quantity)
         except QuantityError as exc:
-            raise _field_error("quantity", _quantity_message(exc, BUILTIN_UNITS["pcs"])) from None
+            raise field_error("quantity", quantity_message(exc, BUILTIN_UNITS["pcs"])) from None
 
 
 def _restore_reserved(lines: list[StockLine], sign: int) -> None:
@@ -226,7 +231,7 @@ class Reservation:
 
     def __init__(self, lines: list[StockLine], actor_id: int | None = None):
         if len(lines) > MAX_LINES:
-            raise _field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
+            raise field_error("lines", _("At most %(n)d lines at once.", n=MAX_LINES))
         _check_positive(lines)
         self.lines = sorted(lines, key=lambda line: line.variant_id)
         self.actor_id = actor_id
@@ -286,7 +291,7 @@ class Reservation:
                 1,
                 self.actor_id,
             )
-        _forget_counters()
+        forget_counters()
 
 
 class StockBusy(Conflict):
@@ -327,11 +332,11 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
         return
     _check_positive(lines)
     ordered = sorted(lines, key=lambda line: line.variant_id)
-    if len({line.variant_id for line in ordered}) > 1 and _is_postgresql():
-        _lock_stock(line.variant_id for line in ordered)
+    if len({line.variant_id for line in ordered}) > 1 and is_postgresql():
+        lock_stock(line.variant_id for line in ordered)
     done: list[StockLine] = []
     for line in ordered:
-        if not _guarded_update(line.variant_id, Decimal(0), -line.quantity):
+        if not guarded_update(line.variant_id, Decimal(0), -line.quantity):
             _restore_reserved(done, 1)
             raise Conflict(
                 _l("Cannot release more than is reserved."),
@@ -339,17 +344,17 @@ def release(lines: list[StockLine], actor_id: int | None = None) -> None:
             )
         done.append(line)
     _record_lines(ordered, MovementKind.release, -1, actor_id)
-    _forget_counters()
+    forget_counters()
 
 
 def _fifo_lots(variant_id: int) -> list[Lot]:
     query = select(Lot).where(Lot.variant_id == variant_id, Lot.remaining > 0).order_by(Lot.received_at, Lot.id)
-    if _is_postgresql():
+    if is_postgresql():
         query = query.with_for_update()
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
-def _draw(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tuple[Lot, Decimal]]:
+def draw_lots(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tuple[Lot, Decimal]]:
     """Which lots `quantity` comes out of: the named lot, or first in, first out."""
     lots = [lot] if lot is not None else _fifo_lots(variant_id)
     draws = []
@@ -385,11 +390,11 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
     """
     _check_positive([line])
     quantity = line.quantity
-    stock = _lock_stock([line.variant_id]).get(line.variant_id)
+    stock = lock_stock([line.variant_id]).get(line.variant_id)
     if stock is None:
         raise NotFound(_l("No stock for that variant."))
     reserved_delta = -quantity if from_reserved else Decimal(0)
-    if not _guarded_update(line.variant_id, -quantity, reserved_delta):
+    if not guarded_update(line.variant_id, -quantity, reserved_delta):
         raise InsufficientStock(
             [
                 {
@@ -399,9 +404,9 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
                 }
             ]
         )
-    draws = _draw(line.variant_id, quantity)
+    draws = draw_lots(line.variant_id, quantity)
     group_id = _variant_groups([line.variant_id])[line.variant_id]
-    _record(
+    record_movements(
         [
             {
                 "group_id": group_id,
@@ -416,5 +421,5 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
             for lot, take in draws
         ]
     )
-    _forget_counters()
+    forget_counters()
     return [LotDraw(lot.id, lot.member_id, take) for lot, take in draws]

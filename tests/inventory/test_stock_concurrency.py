@@ -130,14 +130,14 @@ def test_crossing_orders_held_open_wait_their_turn_instead_of_deadlocking(app, s
     setup, variants = shop
     for variant in variants:
         contribute(app, setup, variant, "100")
-    guarded_update = reservations._guarded_update
+    guarded_update = reservations.guarded_update
 
     def slow_update(*args):
         moved = guarded_update(*args)
         time.sleep(0.02)
         return moved
 
-    monkeypatch.setattr(reservations, "_guarded_update", slow_update)
+    monkeypatch.setattr(reservations, "guarded_update", slow_update)
     count = min(_threads(app), 12)
     orders = [
         [inv.StockLine(v, Decimal(1 + i % 3)) for v in (variants if i % 2 else variants[::-1])] for i in range(count)
