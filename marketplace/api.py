@@ -1,14 +1,13 @@
 """Marketplace API: checkouts and orders."""
 
-from flask import current_app, request
+from flask import current_app
 from flask_smorest.error_handler import ErrorSchema
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from accounts.models import User
 from accounts.services import require_login
-from core.blueprint import Blueprint, dict_dumper
+from core.blueprint import Blueprint, dict_dumper, require_json_body
 from core.database import reads_first
 from core.extensions import db
 from core.pagination import page_of, paginate
@@ -182,11 +181,7 @@ def create_checkout(headers, data):
     A retry with the same `Idempotency-Key` and body returns the first checkout
     (201, header `Idempotent-Replayed: true`); the same key with another body is 422.
     """
-    # The body is JSON: another content type is 415 and an empty body 400 (webargs loads either as {}).
-    if not request.is_json:
-        raise UnsupportedMediaType()
-    if not request.get_data(cache=True):
-        raise BadRequest()
+    require_json_body()
     buyer = require_login()
     # CheckoutIn keeps each value as sent (its shape checked): the service checks them with its own messages.
     placed = services.place(

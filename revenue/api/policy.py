@@ -3,11 +3,10 @@
 from marshmallow import Schema, fields
 
 from accounts.services import require_login
-from core.blueprint import Blueprint
+from core.blueprint import Blueprint, require_json_body
 from core.extensions import db
 from groups.models import Role
 from groups.services import get_group_or_404, require_role
-from revenue.api import require_json_body
 from revenue.models import SplitMethod
 from revenue.services import accrual as revenue
 

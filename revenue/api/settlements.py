@@ -4,11 +4,10 @@ from flask import Response
 from marshmallow import Schema, fields, validate
 
 from accounts.services import require_login
-from core.blueprint import Blueprint
+from core.blueprint import Blueprint, require_json_body
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
 from groups.services import get_group_or_404
-from revenue.api import require_json_body
 from revenue.models import SplitMethod
 from revenue.services import settlements
 
