@@ -137,13 +137,13 @@ def parts(name: str, app, setup: dict, count: int) -> None:
 
     import accounts.services
     import marketplace.api
-    from marketplace import services
+    from marketplace.services import checkout
     from payments.services import details as payment_details
 
     timed = [
         (accounts.services, "user_from_bearer", "token lookup"),
-        (services, "place", "place_checkout"),
-        (services, "_clean_lines", "  of which reading the variants"),
+        (marketplace.api.services, "place", "place_checkout"),
+        (checkout, "_clean_lines", "  of which reading the variants"),
         (inv.Reservation, "hold", "  of which holding the stock"),
         (Session, "commit", "commits"),
         (marketplace.api, "checkout_view", "checkout_view (the answer)"),
