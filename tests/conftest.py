@@ -15,6 +15,7 @@ from core.extensions import db as _db
 from core.extensions import limiter
 from tests.databases import scratch_database
 from tests.live_server import server  # noqa: F401 (fixture)
+from tests.market import market  # noqa: F401 (fixture)
 
 
 def _database_url(tmp_path_factory) -> str:

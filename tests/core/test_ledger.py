@@ -13,7 +13,6 @@ from core.money import MAX_AMOUNT
 from marketplace.models import Order
 from payments.models import Payment, Refund
 from tests.factories import make_group, make_user
-from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
 from tests.payments.test_payments_api import new_order, paid, refunded
 
 APPEND_ONLY = ("journal_entries", "journal_postings", "payments", "refunds")

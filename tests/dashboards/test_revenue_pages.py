@@ -24,15 +24,7 @@ from marketplace.models import OrderEvent, OrderStatus
 from revenue.models import Payout, PayoutMethod, SplitPolicy
 from revenue.services.accrual import member_account
 from tests.factories import count, make_member
-from tests.marketplace.test_marketplace_api import (  # noqa: F401  (market is a fixture)
-    API,
-    body_of,
-    contribute,
-    create_product,
-    market,
-    moved,
-    placed,
-)
+from tests.market import API, body_of, contribute, create_product, moved, placed
 from tests.marketplace.test_marketplace_pages import page_login
 from tests.pages import html, t
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from core.extensions import db
 from groups.models import Group
-from tests.marketplace.test_marketplace_api import API, body_of, market, post_checkout  # noqa: F401  (market: a fixture)
+from tests.market import API, body_of, post_checkout
 
 BANK = {
     "bank_name": "BRI Unit Sumberejo",

@@ -7,7 +7,7 @@ from sqlalchemy import event, func, select
 
 from core.extensions import db
 from marketplace.models import Checkout, Order
-from tests.marketplace.test_marketplace_api import body_of, market, post_checkout  # noqa: F401  (market: a fixture)
+from tests.market import body_of, post_checkout
 
 WRITE = re.compile(r'\s*(?:INSERT INTO|UPDATE|DELETE FROM)\s+"?(\w+)', re.IGNORECASE)
 

@@ -9,7 +9,6 @@ from core.errors import Forbidden, NotFound
 from core.extensions import db
 from marketplace.models import Checkout, Order, OrderStatus, PaymentMethod
 from payments.services import card, recorded, refunds
-from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
 from tests.payments.test_payments_api import new_order, ready_order
 from tests.stock_helpers import acting
 

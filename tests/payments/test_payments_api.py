@@ -20,7 +20,7 @@ from marketplace.models import Order, OrderEvent, OrderStatus
 from marketplace.services import expiry
 from payments.models import Payment, Refund
 from tests.factories import assert_error
-from tests.marketplace.test_marketplace_api import API, body_of, get_order, market, moved, placed  # noqa: F401 (fixture)
+from tests.market import API, body_of, get_order, moved, placed
 
 WIB = market_services.WIB
 

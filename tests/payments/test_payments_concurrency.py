@@ -18,7 +18,7 @@ from payments import inputs
 from payments.models import Payment, Refund
 from payments.services import common, recorded, refunds
 from tests.live_server import post_at_once
-from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
+from tests.market import API
 from tests.payments.test_payments_api import new_order, paid, ready_order
 from tests.stock_helpers import acting
 

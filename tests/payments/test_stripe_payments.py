@@ -31,7 +31,7 @@ from tests.conftest import PK, SECRET
 from tests.factories import assert_error
 from tests.live_server import serving
 from tests.localstripe_server import register_webhook
-from tests.marketplace.test_marketplace_api import API, body_of, get_order, market, placed  # noqa: F401  (fixture)
+from tests.market import API, body_of, get_order, placed
 
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000341"
 

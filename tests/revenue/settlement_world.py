@@ -12,7 +12,7 @@ from core.ledger import JournalEntry, Posting
 from groups.models import Member
 from revenue.models import Earning, Settlement, Statement, WorkLog
 from tests.factories import bearer, make_group, make_member, make_token, make_user
-from tests.marketplace.test_marketplace_api import actor, body_of, contribute, create_product, moved, placed
+from tests.market import actor, contribute, create_product
 
 API = "/api/v1"
 
@@ -31,17 +31,6 @@ def joined_long_ago(app, *member_ids):
             update(Member).where(Member.id.in_(member_ids)).values(joined_at=datetime.now(UTC) - timedelta(days=365))
         )
         db.session.commit()
-
-
-def sell(client, buyer, lead, *lines) -> dict:
-    """A cash order placed, packed and completed at handover with the money owed."""
-    checkout = placed(client, buyer, body_of(*lines))
-    [order] = checkout["orders"]
-    moved(client, order["id"], "confirm", lead)
-    moved(client, order["id"], "ready", lead)
-    done = moved(client, order["id"], "complete", lead, payment={"amount": order["total"]})
-    assert (done["status"], done["paid"]) == ("completed", order["total"])
-    return done
 
 
 def log_work(client, group, who, member_id, units, day, **extra):

@@ -14,7 +14,7 @@ from core.extensions import db
 from revenue.models import Payout, Saving
 from tests.factories import assert_error, login, rows
 from tests.live_server import post_at_once
-from tests.marketplace.test_marketplace_api import API, body_of, market, moved, placed  # noqa: F401 (fixture)
+from tests.market import API, sold
 
 CROWD = 8
 
@@ -22,20 +22,11 @@ CROWD = 8
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def sell(client, market, *lines) -> dict:
-    """A buyer's order of `lines` (one group's variants), completed with cash at handover."""
-    checkout = placed(client, market.buyer, body_of(*lines))
-    [order] = checkout["orders"]
-    moved(client, order["id"], "confirm", market.lead)
-    moved(client, order["id"], "ready", market.lead)
-    return moved(client, order["id"], "complete", market.lead, payment={"amount": order["total"]})
-
-
 @pytest.fixture
 def owed(client, market):
     """Siti is owed Rp90.000 (2 kg cabai grade A from her lot); Ani Rp4.001 (1 kg tomat)."""
-    sell(client, market, (market.cabai_a, "2"))
-    sell(client, market, (market.tomat, "1"))
+    sold(client, market.buyer, market.lead, (market.cabai_a, "2"))
+    sold(client, market.buyer, market.lead, (market.tomat, "1"))
     return market
 
 
@@ -392,7 +383,7 @@ def test_an_officer_cannot_pay_themself_out(app, client, owed):
         ).status_code
         == 201
     )
-    sell(client, owed, (owed.cabai_b, "5"))  # Siti's 4 kg first, then the treasurer's 1 kg at Rp30.000
+    sold(client, owed.buyer, owed.lead, (owed.cabai_b, "5"))  # Siti's 4 kg first, then the treasurer's 1 kg at Rp30.000
     assert balance_of(client, owed, owed.treasurer.member_id)["balance"] == 30000
     before = money_rows(app)
 

@@ -11,16 +11,7 @@ import pytest
 
 from revenue.models import SplitPolicy
 from tests.factories import assert_error, count, make_group, make_member
-from tests.marketplace.test_marketplace_api import (
-    API,
-    actor,
-    body_of,
-    contribute,
-    create_product,
-    member_with_account,
-    moved,
-    placed,
-)
+from tests.market import API, actor, body_of, contribute, create_product, member_with_account, moved, placed, sold
 
 
 @pytest.fixture
@@ -82,16 +73,6 @@ def balances(client, farm, who=None):
     return client.get(f"{API}/groups/{farm.tani.id}/balances", headers=(who or farm.lead).headers)
 
 
-def sell(client, farm, *lines) -> dict:
-    """Place, confirm and pack an order (units leave the lots FIFO), then hand it over for cash."""
-    order = placed(client, farm.buyer, body_of(*lines))["orders"][0]
-    moved(client, order["id"], "confirm", farm.lead)
-    ready = moved(client, order["id"], "ready", farm.lead)
-    done = moved(client, order["id"], "complete", farm.lead, payment={"amount": order["total"]})
-    assert (done["status"], done["paid"]) == ("completed", order["total"])
-    return ready
-
-
 def refund(client, farm, order_id, amount):
     response = client.post(
         f"{API}/orders/{order_id}/refunds",
@@ -143,7 +124,7 @@ def test_chili_harvest_split_by_contribution_with_a_tenth_to_the_group_fund(app,
     assert put_policy(client, farm, method="contribution", group_fund_percent="10").json["version"] == 1
 
     # Order A, 2,345 kg of chili x Rp45.000 = Rp105.525. FIFO: Siti's first lot (2 kg) and 0,345 kg of Ani's.
-    a = sell(client, farm, (farm.cabai, "2.345"))
+    a = sold(client, farm.buyer, farm.lead, (farm.cabai, "2.345"))
     assert a["total"] == 105_525
     assert a["lines"][0]["allocations"] == [
         {"lot_id": farm.lots.siti_first, "member_id": farm.siti.member_id, "quantity": "2"},
@@ -164,13 +145,13 @@ def test_chili_harvest_split_by_contribution_with_a_tenth_to_the_group_fund(app,
     # Order B, 3,333 kg = Rp149.985, all from Ani's lot (3,655 kg left in it). Under version 2:
     #   fund exact 12,5 % = 18.748,125; Ani 149.985 x 0,875 = 131.236,875 -> 131.236; fund 18.749.
     #   (Under version 1 Ani would have had floor(134.986,5) = 134.986.)
-    b = sell(client, farm, (farm.cabai, "3.333"))
+    b = sold(client, farm.buyer, farm.lead, (farm.cabai, "3.333"))
     assert b["total"] == 149_985
     assert b["lines"][0]["allocations"] == [{"lot_id": farm.lots.ani, "member_id": farm.ani.id, "quantity": "3.333"}]
 
     # Order C: 1,5 kg of chili = Rp67.500 (Ani's last 0,322 kg, then 1,178 kg of Siti's second lot)
     # and 3 kg of tomatoes x Rp4.001 = Rp12.003 (Budi). Total Rp79.503.
-    c = sell(client, farm, (farm.cabai, "1.5"), (farm.tomat, "3"))
+    c = sold(client, farm.buyer, farm.lead, (farm.cabai, "1.5"), (farm.tomat, "3"))
     assert c["total"] == 79_503
     chili, tomato = sorted(c["lines"], key=lambda line: line["variant_id"] != farm.cabai)
     assert chili["allocations"] == [

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, text
 from revenue.models import ShuAllocation
 from tests.factories import rows
 from tests.live_server import SECONDS, server  # noqa: F401 (fixture)
-from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
-from tests.revenue.test_payouts import account, books_clean, sell
+from tests.market import API, sold
+from tests.revenue.test_payouts import account, books_clean
 from tests.revenue.test_shu import PLAN, YEAR, draft, trading, year_ended  # noqa: F401 (fixtures)
 
 
@@ -87,7 +87,7 @@ def until(condition, seconds: float = 30) -> bool:
 def refundable(client, trading):
     """One more completed order, of Ani's tomat (Rp12.003; the fund keeps Rp1.201 of it), to refund whole; the
     year's SHU drafted over everything the fund holds."""
-    trading.order = sell(client, trading, (trading.tomat, "3"))
+    trading.order = sold(client, trading.buyer, trading.lead, (trading.tomat, "3"))
     assert account(client.application, trading.tani.id, "group_fund") == -(38701 + 1201)
     response = draft(client, trading.tani.id, trading.lead, **PLAN)
     assert response.status_code == 201 and response.json["surplus"] == 38701 + 1201, response.json
@@ -156,7 +156,9 @@ def test_refunds_and_an_acceptance_sent_at_once_keep_the_books(app, server, refu
     """However they fall, on either database: nothing deadlocks, the books balance, and the fund gives exactly
     the refunds' give-backs and, if it was accepted, the surplus."""
     m = refundable
-    more = [sell(app.test_client(), m, (m.tomat, "1")) for _ in range(2)]  # Rp4.001 each; the fund keeps 401
+    more = [
+        sold(app.test_client(), m.buyer, m.lead, (m.tomat, "1")) for _ in range(2)
+    ]  # Rp4.001 each; the fund keeps 401
     sent = [Sent(server, refund_path(m), m.lead.headers, REFUND)]
     sent += [
         Sent(

@@ -12,7 +12,7 @@ from core.extensions import db
 from revenue.models import Saving
 from tests.factories import assert_error, login, rows
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
-from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
+from tests.market import API
 from tests.revenue.test_payouts import books_clean, money_rows
 
 CROWD = 8

@@ -11,14 +11,13 @@ from revenue.models import Settlement, Statement, WorkLog
 from revenue.services import settlements
 from revenue.services.accrual import GROUP_FUND, member_account
 from tests.factories import assert_error
-from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
+from tests.market import sold
 from tests.payments.test_payments_concurrency import _fire
 from tests.revenue.settlement_world import (
     API,
     joined_long_ago,
     kub,  # noqa: F401 (fixture)
     ledger_check,
-    sell,
     settle,
     state,
     statement,
@@ -31,7 +30,7 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     k, group = kub, kub.group
     today = settlements.today_wib()
     joined_long_ago(app, k.ratna.member_id)
-    sell(client, k.buyer, k.ratna, (k.daster, 1))  # pool 76.500
+    sold(client, k.buyer, k.ratna, (k.daster, 1))  # pool 76.500
     client.post("/api/v1/auth/login", json={"email": k.ratna.user.email, "password": k.ratna.user.password})
 
     profile = client.get(f"/groups/{group.id}").get_data(as_text=True)
@@ -107,8 +106,8 @@ def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it
 ):
     m, group = market, market.tani
     today = settlements.today_wib()
-    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
-    sell(client, m.buyer, m.lead, (m.cabai_b, "0.5"))
+    sold(client, m.buyer, m.lead, (m.cabai_b, "1"))
+    sold(client, m.buyer, m.lead, (m.cabai_b, "0.5"))
     monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     assert settle(client, group, m.lead, today, today).status_code == 201
     with app.app_context():
@@ -134,7 +133,7 @@ def test_a_frozen_statement_reads_its_sale_lines_and_checks_them_against_what_it
 def test_a_statement_frozen_with_its_sale_lines_in_its_detail_is_shown_from_them(app, client, market, monkeypatch):
     m, group = market, market.tani
     today = settlements.today_wib()
-    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))
+    sold(client, m.buyer, m.lead, (m.cabai_b, "1"))
     monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))
     assert settle(client, group, m.lead, today, today).status_code == 201
     with app.app_context():  # as statements were frozen before their lines were read from the earnings
@@ -190,7 +189,7 @@ def test_overlapping_settlements_at_once_settle_one_period_and_share_the_pool_on
         == 200
     )
     joined_long_ago(app, group.coordinator_member_id, m.treasurer.member_id, m.plain.member_id, m.siti.id, m.ani.id)
-    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to the pool: 6.000 for each of 5 members
+    sold(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to the pool: 6.000 for each of 5 members
     days = [(10, 1), (12, 3), (3, 1), (8, 2), (3, 3), (20, 1)]  # every period holds the day 3 days ago
     bodies = [
         {"period_start": (today - timedelta(days=a)).isoformat(), "period_end": (today - timedelta(days=b)).isoformat()}
@@ -213,7 +212,7 @@ def test_a_settlement_takes_its_opening_from_the_last_settled_period_and_what_ca
 ):
     m, group = market, market.tani
     today = settlements.today_wib()
-    sell(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to Siti, booked now
+    sold(client, m.buyer, m.lead, (m.cabai_b, "1"))  # 30.000 to Siti, booked now
     with app.app_context():  # and 5.000 booked to her three days ago, between the two periods settled below
         entry = ledger.post(group.id, "adjustment", {member_account(m.siti.id): -5000, GROUP_FUND: 5000})
         entry.created_at = datetime.now(UTC) - timedelta(days=3)
@@ -237,9 +236,9 @@ def test_periods_are_settled_in_order_so_a_frozen_statement_never_changes(app, c
     k, group = kub, kub.group
     today = settlements.today_wib()
     joined_long_ago(app, k.ratna.member_id, k.sri.member_id, k.yuni.member_id, k.wati.id, k.ani.id, k.tini.id)
-    sell(client, k.buyer, k.ratna, (k.sarung, 1))
+    sold(client, k.buyer, k.ratna, (k.sarung, 1))
     assert settle(client, group, k.ratna, today - timedelta(days=10), today - timedelta(days=8)).status_code == 201
-    sell(client, k.buyer, k.ratna, (k.sarung, 1))  # a pool an earlier period would share into frozen balances
+    sold(client, k.buyer, k.ratna, (k.sarung, 1))  # a pool an earlier period would share into frozen balances
     before = state(app)
 
     refused = settle(client, group, k.ratna, today - timedelta(days=20), today - timedelta(days=15))
@@ -255,7 +254,7 @@ def test_after_periods_settled_out_of_order_a_settlement_reads_every_posting(app
     k, group = kub, kub.group
     today = settlements.today_wib()
     joined_long_ago(app, k.ratna.member_id, k.sri.member_id, k.yuni.member_id, k.wati.id, k.ani.id, k.tini.id)
-    sell(client, k.buyer, k.ratna, (k.sarung, 1))
+    sold(client, k.buyer, k.ratna, (k.sarung, 1))
     assert settle(client, group, k.ratna, today - timedelta(days=10), today - timedelta(days=8)).status_code == 201
     with app.app_context():  # an earlier period settled after it, as could happen before periods went in order
         db.session.add(

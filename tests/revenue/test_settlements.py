@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from revenue.services import settlements
 from tests.factories import assert_error, make_member
-from tests.marketplace.test_marketplace_api import market  # noqa: F401 (fixture)
+from tests.market import sold
 from tests.revenue.settlement_world import (
     API,
     joined_long_ago,
@@ -19,7 +19,6 @@ from tests.revenue.settlement_world import (
     ledger_check,
     log_work,
     logged,
-    sell,
     settle,
     state,
     statement,
@@ -40,11 +39,11 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     #   4 daster   340.000 -> pool 306.000
     #   5 tas      175.000 -> pool 157.500
     #   3 sarung    37.035 -> pool floor(33.331,5) = 33.331, fund 3.704
-    sell(client, k.buyer, k.ratna, (k.daster, 2))
-    sell(client, k.buyer, k.ratna, (k.mukena, 1), (k.tas, 3))
-    sell(client, k.buyer, k.ratna, (k.daster, 4))
-    tas_order = sell(client, k.buyer, k.ratna, (k.tas, 5))
-    sell(client, k.buyer, k.ratna, (k.sarung, 3))
+    sold(client, k.buyer, k.ratna, (k.daster, 2))
+    sold(client, k.buyer, k.ratna, (k.mukena, 1), (k.tas, 3))
+    sold(client, k.buyer, k.ratna, (k.daster, 4))
+    tas_order = sold(client, k.buyer, k.ratna, (k.tas, 5))
+    sold(client, k.buyer, k.ratna, (k.sarung, 3))
     # One bag came back: Rp35.000 refunded. The pool gives back 35.000 x 157.500 / 175.000 = 31.500.
     response = client.post(
         f"{API}/orders/{tas_order['id']}/refunds",
@@ -137,7 +136,7 @@ def test_a_kub_month_shared_by_work_to_the_rupiah_with_frozen_statements(app, cl
     assert result.exit_code == 0, result.output
 
     # The next days: one more dress sold (pool 76.500), Bu Ratna paid Rp100.000 by the treasurer, and work.
-    sell(client, k.buyer, k.ratna, (k.daster, 1))
+    sold(client, k.buyer, k.ratna, (k.daster, 1))
     response = client.post(
         f"{API}/groups/{group.id}/payouts",
         headers=k.sri.headers,
@@ -186,7 +185,7 @@ def test_work_method_with_no_work_logged_shares_equally_among_members_active_in_
     gone = make_member(app, group, name="Sumi", active=False)
     joined_long_ago(app, k.ratna.member_id, k.sri.member_id, k.yuni.member_id, k.wati.id, k.ani.id, gone.id)
     # Tini joined today, after the period: she shares in the next one.
-    sell(client, k.buyer, k.ratna, (k.sarung, 1))  # 12.345 -> pool floor(11.110,5) = 11.110
+    sold(client, k.buyer, k.ratna, (k.sarung, 1))  # 12.345 -> pool floor(11.110,5) = 11.110
 
     response = settle(client, group, k.ratna, today - timedelta(days=7), today - timedelta(days=1))
 
@@ -220,7 +219,7 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
     # 3 kg cabai at 45.000 = 135.000 (Siti's 2 kg lot first, then 1 kg of Ani's) and 2,5 kg tomat at 4.001 =
     # 10.002,5 -> 10.003 (Ani's). Cabai: the fund's 10 % is 13.500, members share 121.500 by 2:1 -> Siti 81.000,
     # Ani 40.500. Tomat: 10 % is 1.000,3; Ani gets floor(9.002,7) = 9.002, the fund 1.001.
-    done = sell(client, m.buyer, m.lead, (m.cabai_a, "3"), (m.tomat, "2.5"))
+    done = sold(client, m.buyer, m.lead, (m.cabai_a, "3"), (m.tomat, "2.5"))
     assert done["total"] == 145003
 
     monkeypatch.setattr(settlements.periods, "today_wib", lambda: today + timedelta(days=1))

@@ -20,8 +20,8 @@ from revenue.models import ShuAllocation, ShuPlan
 from revenue.services import shu
 from tests.factories import assert_error, login, make_member, rows
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
-from tests.marketplace.test_marketplace_api import API, market  # noqa: F401 (fixture)
-from tests.revenue.test_payouts import account, balance_of, books_clean, money_rows, paid, sell
+from tests.market import API, sold
+from tests.revenue.test_payouts import account, balance_of, books_clean, money_rows, paid
 
 YEAR = shu.current_year()
 PLAN = {
@@ -82,10 +82,10 @@ def trading(app, client, market):
         json={"variant_id": market.cabai_b, "member_id": budi.id, "quantity": "2"},
     )
     assert lot.status_code == 201, lot.json
-    sell(client, market, (market.cabai_a, "2"))
-    sell(client, market, (market.cabai_a, "3"))
-    sell(client, market, (market.tomat, "3"))
-    sell(client, market, (market.cabai_b, "5"))
+    sold(client, market.buyer, market.lead, (market.cabai_a, "2"))
+    sold(client, market.buyer, market.lead, (market.cabai_a, "3"))
+    sold(client, market.buyer, market.lead, (market.tomat, "3"))
+    sold(client, market.buyer, market.lead, (market.cabai_b, "5"))
     save(client, market, market.siti, 100000)
     save(client, market, market.ani, 50000)
     save(client, market, market.ani, 20000, "withdrawal")
@@ -268,7 +268,7 @@ def test_pool_shares_count_in_the_year_their_settlement_period_ends(app, client,
         )
         db.session.commit()
         members = db.session.scalars(select(Member.id).where(Member.group_id == tani)).all()
-    sell(client, market, (market.tomat, "2"))  # Rp8.002: the fund 801, the pool 7.201
+    sold(client, market.buyer, market.lead, (market.tomat, "2"))  # Rp8.002: the fund 801, the pool 7.201
     unsettled = draft(client, tani, market.treasurer, **PLAN).json
     assert any("Rp7.201" in note for note in unsettled["notes"]), unsettled["notes"]  # settle December first
     settled = client.post(
@@ -381,7 +381,7 @@ def test_without_savings_the_capital_part_stays_with_the_reserve(app, client, ma
         headers=market.lead.headers,
         json={"method": "contribution", "group_fund_percent": "10"},
     )
-    sell(client, market, (market.cabai_a, "2"))  # Siti 81.000, the fund 9.000
+    sold(client, market.buyer, market.lead, (market.cabai_a, "2"))  # Siti 81.000, the fund 9.000
 
     report = draft(client, market.tani.id, market.lead, **PLAN).json
 
