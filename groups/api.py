@@ -162,9 +162,12 @@ def invitation_view(member, invitation, code) -> dict:
 @blp.arguments(MemberIn)
 @blp.response(201, MemberAddedOut)
 def add_member(data, group_id):
-    """Add a member (coordinator). An e-mail or phone never links an account: it gets an invitation code,
-    which the person enters to join. The answer is the same whether or not an account has that e-mail or phone.
-    A group adds at most MEMBER_ADD_RATE_LIMIT members (30 an hour); beyond that the answer is a 429."""
+    """Add a member (coordinator); an e-mail or phone gets an invitation code, never a linked account.
+
+    The person links their account by entering the code (`/auth/invitations/accept` or the join page). The
+    answer is the same whether or not an account has that e-mail or phone. A group adds at most
+    MEMBER_ADD_RATE_LIMIT members (30 an hour by default); beyond that the answer is a 429.
+    """
     added = invitations.add_and_invite(signed_in_user(), services.get_group_or_404(group_id), **data)
     member = added.member
     view = {name: value for name, value in member_view(member, True).items() if name != "has_account"}
