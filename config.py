@@ -57,6 +57,7 @@ class Config:
     LANGUAGES = ("id", "en")
 
     INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", 7))
+    MEMBER_ADD_RATE_LIMIT = os.environ.get("MEMBER_ADD_RATE_LIMIT", "30 per hour")  # per group: groups/limits.py
     MEDIA_DIR = os.environ.get("MEDIA_DIR")  # product photos; default instance/media/products
     BEST_BEFORE_WARNING_DAYS = int(os.environ.get("BEST_BEFORE_WARNING_DAYS", 3))
     CARD_PAYMENT_WINDOW_MINUTES = int(os.environ.get("CARD_PAYMENT_WINDOW_MINUTES", 30))

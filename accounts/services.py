@@ -60,7 +60,7 @@ def clean_phone(phone, field: str = "phone") -> str:
 
 
 def register_user(email: str, password: str, name: str, phone: str | None = None) -> User:
-    """Create an account; its e-mail then links any member records that carry it."""
+    """Create an account. It links no member records: a person joins a group by accepting an invitation."""
     email = clean_email(email)
     name = clean_name(name)
     phone = clean_phone(phone) if phone else None

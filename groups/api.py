@@ -10,6 +10,7 @@ from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, page_of, paginate
 from groups import invitations, services
+from groups.limits import count_addition, member_additions
 from groups.schemas import (
     GroupIn,
     GroupListQuery,
@@ -18,6 +19,7 @@ from groups.schemas import (
     GroupVerifyIn,
     InvitationAcceptIn,
     InvitationOut,
+    MemberAddedOut,
     MemberIn,
     MemberOut,
     MemberPatch,
@@ -147,14 +149,32 @@ def list_members(args, group_id):
     return result
 
 
+def invitation_view(member, invitation, code) -> dict:
+    return {
+        "code": invitations.format_code(code),
+        "expires_at": invitation.expires_at,
+        **invitations.invitation_links(member, code),
+    }
+
+
 @blp.route("/groups/<int:group_id>/members", methods=["POST"])
+@member_additions
 @blp.arguments(MemberIn)
-@blp.response(201, MemberOut)
+@blp.response(201, MemberAddedOut)
 def add_member(data, group_id):
-    """Add a member (coordinator); no account needed, a known e-mail links one."""
-    member = services.add_member(signed_in_user(), services.get_group_or_404(group_id), **data)
+    """Add a member (coordinator); an e-mail or phone gets an invitation code, never a linked account.
+
+    The person links their account by entering the code (`/auth/invitations/accept` or the join page). The
+    answer is the same whether or not an account has that e-mail or phone. A group adds at most
+    MEMBER_ADD_RATE_LIMIT members (30 an hour by default); beyond that the answer is a 429.
+    """
+    added = invitations.add_and_invite(signed_in_user(), services.get_group_or_404(group_id), **data)
+    member = added.member
+    view = {name: value for name, value in member_view(member, True).items() if name != "has_account"}
+    view["invitation"] = invitation_view(member, added.invitation, added.code) if added.invitation else None
     db.session.commit()
-    return member_view(member, True)
+    count_addition()
+    return view
 
 
 @blp.route("/groups/<int:group_id>/members/<int:member_id>", methods=["GET"])
@@ -190,9 +210,9 @@ def create_invitation(group_id, member_id):
     services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
     member = services.get_member_or_404(group, member_id)
     invitation, code = invitations.create_invitation(actor, group, member)
-    links = invitations.invitation_links(member, code)
+    view = invitation_view(member, invitation, code)
     db.session.commit()
-    return {"code": invitations.format_code(code), "expires_at": invitation.expires_at, **links}
+    return view
 
 
 def _login_limit():

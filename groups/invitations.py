@@ -1,8 +1,15 @@
-"""Invitations: a one-time code by which a member without an account sets a password and logs in by phone."""
+"""Invitations: a one-time code by which a person consents to be a group's member.
+
+Adding a member never links an account, whatever e-mail or phone the coordinator names: a member added with
+either gets a code, which the coordinator passes on (shown once, with a WhatsApp link). The person enters it on
+/join: logged in, it links their account to the member; without an account, they set a password and log in by
+phone from then on. A code nobody enters leaves the member unlinked; it expires after INVITATION_DAYS.
+"""
 
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import current_app
@@ -17,7 +24,7 @@ from core.extensions import db
 from core.phone import whatsapp_number
 from core.types import utcnow
 from groups.models import Group, Invitation, Member, Role
-from groups.services import authorize
+from groups.services import add_member, authorize
 
 INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 INVITATION_LENGTH = 8
@@ -58,6 +65,35 @@ def create_invitation(actor: User | None, group: Group, member: Member) -> tuple
     return invitation, code
 
 
+class AddedMember(NamedTuple):
+    """A member just added, and the invitation issued to them (None, and no code, without an e-mail or phone)."""
+
+    member: Member
+    invitation: Invitation | None
+    code: str | None
+
+
+def add_and_invite(
+    actor: User | None,
+    group: Group,
+    *,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    role: Role = Role.member,
+) -> AddedMember:
+    """Add a member (coordinator) and, when they are named by e-mail or phone, issue their invitation.
+
+    What comes back depends only on what the coordinator gave, never on whether an account has that e-mail or
+    phone: the member stays unlinked until the person accepts the code.
+    """
+    member = add_member(actor, group, name=name, phone=phone, email=email, role=role)
+    if member.phone is None and member.email is None:
+        return AddedMember(member, None, None)
+    invitation, code = create_invitation(actor, group, member)
+    return AddedMember(member, invitation, code)
+
+
 def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
@@ -66,8 +102,8 @@ def invitation_links(member: Member, code: str) -> dict:
     """The join page link, and a WhatsApp link carrying the code to the member's phone."""
     join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
     text = _(
-        "Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. "
-        "Your code: %(code)s. Open %(url)s to set your password.",
+        "Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. Your code: %(code)s. "
+        "Open %(url)s to join: set a password, or log in first if you already have an account.",
         name=member.name,
         group=member.group.name,
         code=format_code(code),
@@ -95,7 +131,10 @@ def find_invitation(code) -> Invitation:
 
 
 def accept_invitation(actor: User | None, code: str, password: str | None = None, phone: str | None = None) -> User:
-    """Turn an invitation into an account that logs in by phone, or, with an actor, link it to theirs."""
+    """Turn an invitation into an account that logs in by phone, or, with an actor, link it to theirs.
+
+    Only the code links a member to an account: who holds it was given it by the coordinator.
+    """
     invitation = find_invitation(code)
     member = invitation.member
     now = utcnow()

@@ -113,7 +113,9 @@ class MemberOut(Schema):
     name = fields.String()
     role = fields.String()
     active = fields.Boolean()
-    has_account = fields.Boolean()
+    has_account = fields.Boolean(
+        metadata={"description": "Whether the person accepted an invitation, linking their own account"}
+    )
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     joined_at = fields.DateTime()
@@ -142,6 +144,25 @@ class InvitationOut(Schema):
     expires_at = fields.DateTime()
     join_url = fields.String()
     whatsapp_url = fields.String()
+
+
+class MemberAddedOut(Schema):
+    """A member just added. It is never linked to an account yet, whoever has its e-mail or phone: the person
+    links theirs by accepting the invitation, so the answer is the same whether or not such an account exists."""
+
+    id = fields.Integer()
+    group_id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    joined_at = fields.DateTime()
+    invitation = fields.Nested(
+        InvitationOut,
+        allow_none=True,
+        metadata={"description": "Issued when an e-mail or phone is given (null otherwise); pass the code on"},
+    )
 
 
 class InvitationAcceptIn(Schema):

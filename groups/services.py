@@ -9,7 +9,6 @@ from sqlalchemy import func, or_, select
 
 from accounts.models import User
 from accounts.services import authorize_admin, clean_email, clean_phone, require_login
-from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.types import utcnow
@@ -356,8 +355,9 @@ def _clean_member_fields(details: MemberDetails) -> dict:
 
 
 def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = None) -> None:
-    """Refuse a second record for the same person: an active one with the same e-mail, or name and phone;
-    any one with the same account."""
+    """Refuse a second record for the same person, judged by the group's own records only (never by accounts,
+    whose existence an answer must not reveal): an active one with the same e-mail, or name and phone; a former
+    one with the same e-mail that holds an account (make it active again instead)."""
     base = select(Member.id).where(Member.group_id == group.id, Member.active.is_(True))
     if exclude_id is not None:
         base = base.where(Member.id != exclude_id)
@@ -366,14 +366,15 @@ def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = No
             _l("This person is already a member of the group."),
             {"email": [_("Another member of this group has this e-mail.")]},
         )
-    # One record per account, active or not (the database enforces it too): reactivate the old one instead.
-    same_account = select(Member.id).where(Member.group_id == group.id, Member.user_id == fields.get("user_id"))
+    linked = select(Member.id).where(
+        Member.group_id == group.id, Member.email == fields.get("email"), Member.user_id.is_not(None)
+    )
     if exclude_id is not None:
-        same_account = same_account.where(Member.id != exclude_id)
-    if fields.get("user_id") and db.session.scalar(same_account):
+        linked = linked.where(Member.id != exclude_id)
+    if fields.get("email") and db.session.scalar(linked):
         raise Conflict(
             _l("This person is already a member of the group."),
-            {"email": [_("This account is already a member of the group.")]},
+            {"email": [_("A former member with this e-mail has an account here: make them active again instead.")]},
         )
     if fields.get("name") and db.session.scalar(
         base.where(func.lower(Member.name) == fields["name"].lower(), Member.phone == fields.get("phone"))
@@ -393,13 +394,12 @@ def add_member(
     email: str | None = None,
     role: Role = Role.member,
 ) -> Member:
-    """Add a person to a group (coordinator); no account needed, a known e-mail links theirs."""
+    """Add a person to a group (coordinator), with no account: an e-mail or phone never links one.
+
+    The person links their account by accepting an invitation (groups.invitations.add_and_invite).
+    """
     authorize(actor, group, Role.coordinator)
     fields = _clean_member_fields({"name": name, "phone": phone, "email": email, "role": role})
-    if fields.get("email"):
-        user = db.session.scalar(select(User).where(User.email == fields["email"]))
-        if user is not None:
-            fields["user_id"] = user.id
     _check_member_unique(group, fields)
     member = Member(group=group, **fields)
     db.session.add(member)
@@ -419,17 +419,15 @@ def _active_coordinators(group: Group) -> int:
 
 
 def update_member(actor: User | None, group: Group, member: Member, **changes: Unpack[MemberDetails]) -> Member:
-    """Change a member's role, contact or active flag (coordinator); members are deactivated, never deleted."""
+    """Change a member's role, contact or active flag (coordinator); members are deactivated, never deleted.
+
+    A new e-mail or phone never links an account: only the person accepting an invitation does.
+    """
     authorize(actor, group, Role.coordinator)
     fields = _clean_member_fields(changes)
     stays_coordinator = fields.get("role", member.role) == Role.coordinator and fields.get("active", member.active)
     if member.active and member.role == Role.coordinator and not stays_coordinator and _active_coordinators(group) <= 1:
         raise Conflict(_l("A group needs at least one active coordinator. Appoint another first."))
-    if "email" in fields and fields["email"] and fields["email"] != member.email and member.user_id is None:
-        user = db.session.scalar(select(User).where(User.email == fields["email"]))
-        if user is not None:
-            fields["user_id"] = user.id
-            _check_member_unique(group, {"user_id": user.id}, exclude_id=member.id)
     if fields.get("active", member.active):
         check = {**fields, "name": fields.get("name", member.name), "phone": fields.get("phone", member.phone)}
         _check_member_unique(group, check, exclude_id=member.id)
@@ -451,20 +449,3 @@ def memberships_of(user: User) -> list[Member]:
             .order_by(func.lower(Group.name))
         )
     )
-
-
-@user_registered.connect
-def link_members_by_email(user: User, **_kwargs) -> int:
-    """After registration, attach member records that carry the new account's e-mail."""
-    if not user.email:
-        return 0
-    linked = 0
-    for member in db.session.scalars(select(Member).where(Member.email == user.email, Member.user_id.is_(None))):
-        taken = db.session.scalar(
-            select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)
-        )
-        if not taken:
-            member.user_id = user.id
-            linked += 1
-    db.session.flush()
-    return linked

@@ -13,6 +13,7 @@ from core.pages import apply_errors
 from core.pagination import paginate
 from groups import invitations, services
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
+from groups.limits import count_addition, member_additions
 from groups.models import GroupKind, Role
 
 bp = Blueprint("groups", __name__)
@@ -102,8 +103,10 @@ def verify_group(group_id: int):
 
 
 @bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])
+@member_additions
 @login_required
 def members(group_id: int):
+    """The member list; the coordinator adds a member here, and sees the invitation code of one with a contact."""
     group = services.get_group_or_404(group_id)
     query = services.visible_members(require_login(), group)
     manages = services.can_manage(group, current_user)
@@ -112,7 +115,7 @@ def members(group_id: int):
         services.require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
             try:
-                member = services.add_member(
+                added = invitations.add_and_invite(
                     require_login(),
                     group,
                     name=form.name.data,
@@ -123,9 +126,14 @@ def members(group_id: int):
             except AppError as exc:
                 apply_errors(form, exc)
             else:
+                flash(_("%(name)s was added.", name=added.member.name), "success")
+                if added.code is None:
+                    page = redirect(url_for("groups.members", group_id=group.id))
+                else:  # the code is shown once, here: pass it on to the person, who joins with it
+                    page = _invitation_page(group, added.member, added.invitation, added.code)
                 db.session.commit()
-                flash(_("%(name)s was added.", name=member.name), "success")
-                return redirect(url_for("groups.members", group_id=group.id))
+                count_addition()
+                return page
     result = paginate(query, _page_arg(), 100)
     return render_template(
         "groups/members.html",
@@ -182,22 +190,27 @@ def invite_member(group_id: int, member_id: int):
     except AppError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("groups.members", group_id=group.id))
-    links = invitations.invitation_links(member, code)
+    page = _invitation_page(group, member, invitation, code)
     db.session.commit()
+    return page
+
+
+def _invitation_page(group, member, invitation, code: str) -> str:
+    """The code, shown once, with the join link and a WhatsApp message carrying it."""
     return render_template(
         "groups/invitation.html",
         group=group,
         member=member,
         invitation=invitation,
         code=invitations.format_code(code),
-        **links,
+        **invitations.invitation_links(member, code),
     )
 
 
 @bp.route("/join", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def join():
-    """A member uses their invitation code to set a password."""
+    """A person accepts their invitation: logged in, the code links their account; otherwise they set a password."""
     form = JoinForm(code=request.args.get("code", ""))
     if form.validate_on_submit():
         try:
@@ -210,7 +223,10 @@ def join():
         else:
             db.session.commit()
             start_session(user)
-            flash(_("Welcome, %(name)s! From now on, log in with your phone number.", name=user.name), "success")
+            if actor is None:
+                flash(_("Welcome, %(name)s! From now on, log in with your phone number.", name=user.name), "success")
+            else:
+                flash(_("You joined the group with your account."), "success")
             return redirect(url_for("groups.my_groups"))
     return render_template("groups/join.html", form=form)
 

@@ -196,19 +196,6 @@ def test_register_collapses_whitespace_in_name(app, client):
     assert response.json["name"] == "Siti Aminah"
 
 
-def test_register_links_member_records_with_the_same_email(app, client):
-    coordinator = make_user(app)
-    group = make_group(app, coordinator)
-    member = make_member(app, group, name="Siti Aminah", email="siti@example.test")
-
-    response = register(client)
-
-    assert response.status_code == 201
-    from groups.models import Member
-
-    assert fetch(app, Member, member.id).user_id == response.json["id"]
-
-
 # --- login and logout ---------------------------------------------------------
 
 

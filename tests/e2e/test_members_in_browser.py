@@ -1,5 +1,7 @@
-"""A coordinator on a phone logs in, adds a member and sees them listed, in Indonesian."""
+"""A coordinator on a phone logs in, adds a member, gets the invitation code to send them and sees them listed,
+in Indonesian."""
 
+import re
 from pathlib import Path
 
 from babel.support import Translations
@@ -36,11 +38,17 @@ def test_coordinator_adds_member_on_a_phone_in_indonesian(app, live_server, phon
     page.fill("input[name=phone]", "0812-3300-0102")
     page.click(f"button:has-text('{indonesian('Add member')}')")
 
-    page.wait_for_selector("a[href='tel:+6281233000102']")
+    page.wait_for_selector("p.code")
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", page.locator("p.code").inner_text().strip())
+    assert page.locator(".flash").inner_text().strip() == indonesian("%(name)s was added.") % {"name": "Siti Aminah"}
+    assert page.locator("a[href^='https://wa.me/6281233000102?text=']").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click(f"text={indonesian('Back to members')}")
+    page.wait_for_url(f"{live_server}/groups/{group.id}/members")
     assert page.locator("a[href='tel:+6281233000102']").inner_text() == "0812-3300-0102"
     row = page.locator("tr", has_text="Siti Aminah")
     assert row.count() == 1
     assert indonesian("member") in row.inner_text()
-    assert page.locator(".flash").inner_text().strip() == indonesian("%(name)s was added.") % {"name": "Siti Aminah"}
+    assert indonesian("has account") not in row.inner_text()  # linked only once she enters the code
     # Nothing on the page is wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -109,3 +109,24 @@ def test_the_services_clean_what_they_are_given(app, db):
         with pytest.raises(ValidationFailed) as raised:
             services.add_member(founder, group, name="Siti", phone="12", email="bukan-email")
         assert set(raised.value.errors) == {"phone", "email"}
+
+
+def test_adding_and_inviting_links_no_account_and_works_without_a_request(app, db):
+    founder_id = make_user(app).id
+    siti_id = make_user(app, email="siti@example.test", phone="+6281233000102").id
+    with app.app_context():
+        founder, siti = _get(User, founder_id), _get(User, siti_id)
+        group = services.create_group(
+            founder, name="KUB Melati", kind=GroupKind.business, village="Bacem", district="Sutojayan"
+        )
+
+        by_email = invitations.add_and_invite(founder, group, name="Bu Siti", email="SITI@example.test")
+        by_phone = invitations.add_and_invite(founder, group, name="Siti A.", phone="0812-3300-0102")
+        no_contact = invitations.add_and_invite(founder, group, name="Mbah Karto")
+
+        assert [a.member.user_id for a in (by_email, by_phone, no_contact)] == [None, None, None]
+        assert by_email.invitation.member_id == by_email.member.id and len(by_email.code) == 8
+        assert by_phone.invitation is not None and (no_contact.invitation, no_contact.code) == (None, None)
+        assert services.memberships_of(siti) == []
+        invitations.accept_invitation(siti, by_email.code)
+        assert [m.id for m in services.memberships_of(siti)] == [by_email.member.id]
