@@ -292,6 +292,17 @@ def test_a_unicode_new_password_works(app, client, make_client):
     assert can_log_in(make_client, user, "kata sandi rahasia ✓ 中文")
 
 
+def test_guessing_the_current_password_is_rate_limited(app, client, make_client):
+    """A session left open on a shared phone must not become a way to guess the password."""
+    user = make_user(app)
+    login(client, user)
+
+    answers = [change(client, current=f"guess-{n:04d}").status_code for n in range(12)]
+
+    assert 429 in answers and set(answers) <= {422, 429}
+    assert can_log_in(make_client, user, PASSWORD)
+
+
 def test_changing_the_password_anonymously_is_401(app, client):
     make_user(app)
 
