@@ -13,6 +13,7 @@ from accounts.services import (
     renew_session,
     require_login,
     revoke_own_token,
+    signed_in_user,
     start_session,
 )
 from core.blueprint import Blueprint
@@ -70,7 +71,7 @@ def logout():
     other browser session of the account ends with it. A bearer token is not touched: revoke
     it with `DELETE /auth/token`, or use `POST /auth/logout-everywhere`.
     """
-    end_session()
+    end_session(signed_in_user())
     db.session.commit()
 
 
@@ -82,8 +83,7 @@ def logout_everywhere():
     Ends every browser session of the account and revokes every API token, the one this request
     carries included. The password stays.
     """
-    require_login()
-    end_session(everywhere=True)
+    end_session(require_login(), everywhere=True)
     db.session.commit()
 
 

@@ -131,16 +131,16 @@ def renew_session(user: User) -> None:
         login_user(user, remember=bool(request.cookies.get(remember_cookie)))
 
 
-def end_session(everywhere: bool = False) -> None:
-    """Log out, and forget what this browser held (a cart, say): phones here are shared. Only the chosen language
-    stays.
+def end_session(user: User | None, everywhere: bool = False) -> None:
+    """Log `user` (the signed-in user, if any) out, and forget what this browser held (a cart, say): phones here
+    are shared. Only the chosen language stays.
 
-    The user's session token is replaced, so no copy of this browser's session or remember-me cookie
-    signs anyone in again; every other browser of the account is logged out with it. A bearer API
-    request has no browser session: it ends none (its token is revoked with DELETE /auth/token). With
-    `everywhere`, every API token of the account is revoked too, the one this request carries included.
+    The user's session token is replaced, so no copy of this browser's session or remember-me
+    cookie signs anyone in again; every other browser of the account is logged out with it. A
+    bearer API request has no browser session: it ends none (its token is revoked with DELETE
+    /auth/token). With `everywhere`, every API token of the account is revoked too, the one this
+    request carries included.
     """
-    user = signed_in_user()
     if user is not None and everywhere:
         sign_out_everywhere(user)
     elif user is not None and not bearer_request(request):

@@ -69,7 +69,7 @@ def register():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
-        end_session()
+        end_session(signed_in_user())
         db.session.commit()
         flash(_("You have logged out."), "success")
     return redirect(url_for("groups.home"))
@@ -100,7 +100,7 @@ def account():
 def logout_everywhere():
     """Log out on every phone and computer, this one too, and revoke every API token."""
     if LogoutForm().validate_on_submit():
-        end_session(everywhere=True)
+        end_session(require_login(), everywhere=True)
         db.session.commit()
         flash(_("You have logged out on every phone and computer."), "success")
         return redirect(url_for("groups.home"))
