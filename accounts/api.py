@@ -1,16 +1,19 @@
-"""Accounts API: register, log in, log out, bearer tokens."""
+"""Accounts API: register, log in, log out (here or everywhere), change the password, bearer tokens."""
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
 
-from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
+from accounts.schemas import LoginIn, PasswordIn, RegisterIn, TokenIn, TokenOut, UserOut
 from accounts.services import (
     authenticate,
+    change_password,
     end_session,
     issue_token,
     register_user,
+    renew_session,
     require_login,
     revoke_own_token,
+    signed_in_user,
     start_session,
 )
 from core.blueprint import Blueprint
@@ -48,7 +51,11 @@ def register(data):
 @blp.arguments(LoginIn)
 @blp.response(200, UserOut)
 def login(data):
-    """Log in with e-mail (or phone) and password; sets the session cookie."""
+    """Log in with e-mail (or phone) and password; sets the session cookie.
+
+    The session lasts until the browser closes or the user logs out; it sets no remember-me
+    cookie (for longer, use a bearer token).
+    """
     user = _credentials(data)
     start_session(user)
     db.session.commit()
@@ -58,8 +65,43 @@ def login(data):
 @blp.route("/auth/logout", methods=["POST"])
 @blp.response(204)
 def logout():
-    """End the browser session."""
-    end_session()
+    """End the browser session.
+
+    No copy of its cookies signs in again: the account's session token is replaced, so every
+    other browser session of the account ends with it. A bearer token is not touched: revoke
+    it with `DELETE /auth/token`, or use `POST /auth/logout-everywhere`.
+    """
+    end_session(signed_in_user())
+    db.session.commit()
+
+
+@blp.route("/auth/logout-everywhere", methods=["POST"])
+@blp.response(204)
+def logout_everywhere():
+    """Log out on every device.
+
+    Ends every browser session of the account and revokes every API token, the one this request
+    carries included. The password stays.
+    """
+    end_session(require_login(), everywhere=True)
+    db.session.commit()
+
+
+@blp.route("/auth/password", methods=["POST"])
+@limiter.limit(_login_limit)
+@blp.arguments(PasswordIn)
+@blp.response(204)
+def update_password(data):
+    """Change your own password.
+
+    Every browser session ends and every API token is revoked, but the session or the bearer
+    token this request comes with, which goes on working. A wrong `current_password` is a 422
+    naming it; a `new_password` is checked as at registration.
+    """
+    user = require_login()
+    change_password(user, data["current_password"], data["new_password"], keep_token_id=g.get("api_token_id"))
+    renew_session(user)
+    db.session.commit()
 
 
 @blp.route("/auth/token", methods=["POST"])

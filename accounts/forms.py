@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from accounts.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from core.validation import NAME_MAX_LENGTH
@@ -12,7 +12,7 @@ from core.validation import NAME_MAX_LENGTH
 class LoginForm(FlaskForm):
     login = StringField(_l("E-mail or phone number"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
-    remember = BooleanField(_l("Keep me logged in on this phone"), default=True)
+    remember = BooleanField(_l("Keep me logged in on this phone"), default=False)  # phones here are shared
 
 
 class RegisterForm(FlaskForm):
@@ -25,4 +25,18 @@ class RegisterForm(FlaskForm):
 
 
 class LogoutForm(FlaskForm):
-    pass
+    """Log out, here or everywhere: a button that posts the CSRF token."""
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+    )
+    new_password = PasswordField(
+        _l("New password (at least %(n)d characters)", n=PASSWORD_MIN_LENGTH),
+        validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+    )
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords are not the same."))],
+    )

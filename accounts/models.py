@@ -28,7 +28,8 @@ def check_password_rules(password) -> None:
         raise ValidationFailed(errors={"password": [str(_l("That password is too long."))]})
 
 
-def _new_session_token() -> str:
+def new_session_token() -> str:
+    """A fresh value for `User.session_token`: random, never reused."""
     return secrets.token_urlsafe(24)
 
 
@@ -43,8 +44,9 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
-    # Rotated on password change so every other session is signed out.
-    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=_new_session_token)
+    # What the session and remember-me cookies name the user by (get_id). Replaced on logout, on a password
+    # change and by "log out everywhere", so every cookie made before no longer signs anyone in.
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
@@ -60,7 +62,7 @@ class User(UserMixin, db.Model):
         check_password_rules(password)
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
-        self.session_token = _new_session_token()
+        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

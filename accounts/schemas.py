@@ -27,6 +27,15 @@ class TokenIn(LoginIn):
     )
 
 
+class PasswordIn(Schema):
+    """Change your own password: the current one, and a new one checked as at registration."""
+
+    current_password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH))
+    new_password = fields.String(
+        required=True, validate=validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)
+    )
+
+
 class TokenOut(Schema):
     id = fields.Integer()
     token = fields.String(metadata={"description": "Shown once; send as `Authorization: Bearer <token>`"})

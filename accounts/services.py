@@ -1,17 +1,21 @@
-"""Accounts: registering, logging in and out, sessions and API tokens."""
+"""Accounts: registering, logging in and out, sessions and API tokens, changing a password, logging out everywhere.
+
+A browser is signed in by cookies that name the user by their session token (`User.get_id`), read again on
+every request; replacing the token ends every session and remember-me cookie made before, copies included.
+"""
 
 import hashlib
 import hmac
 import secrets
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts.models import EMAIL_MAX_LENGTH, ApiToken, User
+from accounts.models import EMAIL_MAX_LENGTH, ApiToken, User, check_password_rules, new_session_token
 from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
@@ -112,22 +116,84 @@ def authenticate(identifier: str, password: str) -> User:
     return user
 
 
-def start_session(user: User, remember: bool = True) -> None:
-    """Sign the user in on this browser. A bearer API request has no browser: it stays its token's user."""
+def start_session(user: User, remember: bool = False) -> None:
+    """Sign the user in on this browser, for 30 days with `remember` (REMEMBER_COOKIE_DURATION), else until the
+    browser closes. A bearer API request has no browser: it stays its token's user."""
     if not bearer_request(request):
         login_user(user, remember=remember)
 
 
-def end_session() -> None:
-    """Sign out and forget what this browser held (a cart, say): phones here are shared.
+def renew_session(user: User) -> None:
+    """Keep this browser signed in after the user's session token was replaced (a password change): its cookies
+    are made again with the new token, a remember-me cookie only where the browser had one."""
+    if not bearer_request(request):
+        remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        login_user(user, remember=bool(request.cookies.get(remember_cookie)))
 
-    Only the chosen language stays.
+
+def end_session(user: User | None, everywhere: bool = False) -> None:
+    """Log `user` (the signed-in user, if any) out, and forget what this browser held (a cart, say): phones here
+    are shared. Only the chosen language stays.
+
+    The user's session token is replaced, so no copy of this browser's session or remember-me
+    cookie signs anyone in again; every other browser of the account is logged out with it. A
+    bearer API request has no browser session: it ends none (its token is revoked with DELETE
+    /auth/token). With `everywhere`, every API token of the account is revoked too, the one this
+    request carries included.
     """
+    if user is not None and everywhere:
+        sign_out_everywhere(user)
+    elif user is not None and not bearer_request(request):
+        end_browser_sessions(user)
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
     logout_user()  # after the clear: it marks the remember-me cookie for deletion in the session
+
+
+# --- ending sessions and tokens: the user's own, or a member's by their coordinator (groups) ---------------
+
+
+def end_browser_sessions(user: User) -> None:
+    """Log the user out of every browser: every session and remember-me cookie made before stops working."""
+    user.session_token = new_session_token()
+    db.session.flush()
+
+
+def revoke_tokens(user: User, keep_id: int | None = None) -> None:
+    """Revoke every API token of the user still in use, but the one numbered `keep_id`."""
+    query = update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if keep_id is not None:
+        query = query.where(ApiToken.id != keep_id)
+    db.session.execute(query.values(revoked_at=utcnow()))
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every browser session of the user and revoke every API token: a lost phone, a shared one."""
+    end_browser_sessions(user)
+    revoke_tokens(user)
+
+
+def change_password(actor: User | None, current_password, new_password, keep_token_id: int | None = None) -> User:
+    """Change the actor's own password, checked as at registration.
+
+    Every browser session ends and every API token is revoked but `keep_token_id` (the token
+    of the request that changes it); the browser that changes it is kept signed in by its
+    handler (renew_session). A wrong current password is a 422 on `current_password`.
+    """
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    if not isinstance(current_password, str) or not actor.check_password(current_password):
+        raise ValidationFailed(errors={"current_password": [str(_l("That is not your current password."))]})
+    try:
+        check_password_rules(new_password)
+    except ValidationFailed as exc:
+        raise ValidationFailed(errors={"new_password": exc.errors["password"]}) from None
+    actor.set_password(new_password)  # gives the user a new session token
+    revoke_tokens(actor, keep_id=keep_token_id)
+    db.session.flush()
+    return actor
 
 
 def issue_token(user: User, name: str | None = None) -> tuple[ApiToken, str]:

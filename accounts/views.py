@@ -1,11 +1,21 @@
-"""Account pages: log in, register, log out, language."""
+"""Account pages: log in, register, log out (here or everywhere), change the password, language."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
-from accounts.forms import LoginForm, LogoutForm, RegisterForm
-from accounts.services import authenticate, end_session, register_user, signed_in_user, start_session, update_profile
+from accounts.forms import LoginForm, LogoutForm, PasswordForm, RegisterForm
+from accounts.services import (
+    authenticate,
+    change_password,
+    end_session,
+    register_user,
+    renew_session,
+    require_login,
+    signed_in_user,
+    start_session,
+    update_profile,
+)
 from core.errors import AppError
 from core.extensions import db, limiter
 from core.pages import apply_errors, safe_next
@@ -59,9 +69,42 @@ def register():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
-        end_session()
+        end_session(signed_in_user())
+        db.session.commit()
         flash(_("You have logged out."), "success")
     return redirect(url_for("groups.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def account():
+    """The signed-in user's account: change the password, log out everywhere."""
+    user = require_login()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(user, form.current_password.data, form.new_password.data)
+        except AppError as exc:
+            apply_errors(form, exc)
+        else:
+            renew_session(user)
+            db.session.commit()
+            flash(_("Your password is changed. Every other phone and computer is logged out."), "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", user=user, form=form, logout_form=LogoutForm())
+
+
+@bp.route("/account/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Log out on every phone and computer, this one too, and revoke every API token."""
+    if LogoutForm().validate_on_submit():
+        end_session(require_login(), everywhere=True)
+        db.session.commit()
+        flash(_("You have logged out on every phone and computer."), "success")
+        return redirect(url_for("groups.home"))
+    return redirect(url_for("accounts.account"))
 
 
 @bp.route("/lang/<code>")

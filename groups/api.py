@@ -9,7 +9,7 @@ from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, page_of, paginate
-from groups import invitations, services
+from groups import invitations, services, sign_out
 from groups.limits import count_addition, member_additions
 from groups.schemas import (
     GroupIn,
@@ -213,6 +213,21 @@ def create_invitation(group_id, member_id):
     view = invitation_view(member, invitation, code)
     db.session.commit()
     return view
+
+
+@blp.route("/groups/<int:group_id>/members/<int:member_id>/sign-out", methods=["POST"])
+@blp.response(204)
+def sign_out_member(group_id, member_id):
+    """Log a member out of every device (coordinator).
+
+    For a lost phone: the member's browser sessions end and their API tokens are revoked; their
+    password stays. 409 for a member without an account, or inactive.
+    """
+    group = services.get_group_or_404(group_id)
+    actor = signed_in_user()
+    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
+    sign_out.sign_out_member(actor, group, services.get_member_or_404(group, member_id))
+    db.session.commit()
 
 
 def _login_limit():

@@ -11,7 +11,7 @@ from core.errors import AppError
 from core.extensions import db, limiter
 from core.pages import apply_errors
 from core.pagination import paginate
-from groups import invitations, services
+from groups import invitations, services, sign_out
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.limits import count_addition, member_additions
 from groups.models import GroupKind, Role
@@ -205,6 +205,28 @@ def _invitation_page(group, member, invitation, code: str) -> str:
         code=invitations.format_code(code),
         **invitations.invitation_links(member, code),
     )
+
+
+@bp.route("/groups/<int:group_id>/members/<int:member_id>/sign-out", methods=["GET", "POST"])
+@login_required
+def sign_out_member(group_id: int, member_id: int):
+    """Sign a member out of every phone and computer (coordinator), after a page that asks to be sure."""
+    group = services.get_group_or_404(group_id)
+    services.require_role(group, Role.coordinator)
+    member = services.get_member_or_404(group, member_id)
+    back = redirect(url_for("groups.edit_member", group_id=group.id, member_id=member.id))
+    form = ActionForm()
+    try:
+        if form.validate_on_submit():
+            sign_out.sign_out_member(require_login(), group, member)
+            db.session.commit()
+            flash(_("%(name)s is logged out on every phone and computer.", name=member.name), "success")
+            return back
+        sign_out.check_can_sign_out(member)
+    except AppError as exc:
+        flash(str(exc.message), "error")
+        return back
+    return render_template("groups/member_sign_out.html", group=group, member=member, form=form)
 
 
 @bp.route("/join", methods=["GET", "POST"])
