@@ -2,10 +2,11 @@
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
+from flask_smorest.error_handler import ErrorSchema
 
+from accounts import throttle
 from accounts.schemas import LoginIn, RegisterIn, TokenIn, TokenOut, UserOut
 from accounts.services import (
-    authenticate,
     end_session,
     issue_token,
     register_user,
@@ -21,19 +22,19 @@ from core.validation import clean_name
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _register_limit():
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 def _credentials(data: dict):
     identifier = data.get("email") or data.get("phone")
     if not identifier:
         raise ValidationFailed(errors={"email": [str(_l("Enter your e-mail or phone number."))]})
-    return authenticate(identifier, data["password"])
+    return throttle.authenticate(identifier, data["password"])
 
 
 @blp.route("/auth/register", methods=["POST"])
-@limiter.limit(_login_limit)
+@limiter.limit(_register_limit)
 @blp.arguments(RegisterIn)
 @blp.response(201, UserOut)
 def register(data):
@@ -44,9 +45,9 @@ def register(data):
 
 
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(LoginIn)
 @blp.response(200, UserOut)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def login(data):
     """Log in with e-mail (or phone) and password; sets the session cookie."""
     user = _credentials(data)
@@ -63,9 +64,9 @@ def logout():
 
 
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(TokenIn)
 @blp.response(201, TokenOut)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def create_token(data):
     """Trade credentials for a bearer token."""
     name = clean_name(data["name"]) if data.get("name") else None

@@ -4,8 +4,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, sess
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from accounts import throttle
 from accounts.forms import LoginForm, LogoutForm, RegisterForm
-from accounts.services import authenticate, end_session, register_user, signed_in_user, start_session, update_profile
+from accounts.services import end_session, register_user, signed_in_user, start_session, update_profile
 from core.errors import AppError
 from core.extensions import db, limiter
 from core.pages import apply_errors, safe_next
@@ -13,19 +14,18 @@ from core.pages import apply_errors, safe_next
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _register_limit():
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(url_for("groups.my_groups")))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.login.data, form.password.data)
+            user = throttle.authenticate(form.login.data, form.password.data)  # 429 page while it must wait
         except AppError as exc:
             flash(str(exc.message), "error")
         else:
@@ -36,7 +36,7 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_register_limit, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("groups.my_groups"))
