@@ -75,8 +75,8 @@ class LoginFailure(db.Model):
 class DatabaseStore:
     """Counters in the table `login_failures`, shared by every process on the database.
 
-    An attempt is counted in its own commit, before the password is checked, so a refused login (whose
-    transaction is rolled back) stays counted. Its rows are locked in key order (PostgreSQL); SQLite's one
+    An attempt is counted in its own commit, before the password is checked, so a failed login (whose
+    transaction is rolled back) stays counted; an attempt refused for waiting is rolled back whole. Its rows are locked in key order (PostgreSQL); SQLite's one
     write lock keeps attempts apart there.
     """
 
@@ -99,14 +99,16 @@ class DatabaseStore:
         ).all()
         seen = {key: (failures, last_at.timestamp()) for key, failures, last_at in rows}
         wait = max(limits[key].wait(*seen.get(key, (0, now)), now) for key in limits)
-        if not wait:
-            for key, limit in limits.items():
-                failures = limit.counted(*seen.get(key, (0, now)), now)
-                db.session.execute(
-                    update(LoginFailure).where(LoginFailure.key == key).values(failures=failures, last_at=moment)
-                )
+        if wait:
+            db.session.rollback()  # a refused attempt leaves nothing behind, not even the rows made for it
+            return wait
+        for key, limit in limits.items():
+            failures = limit.counted(*seen.get(key, (0, now)), now)
+            db.session.execute(
+                update(LoginFailure).where(LoginFailure.key == key).values(failures=failures, last_at=moment)
+            )
         db.session.commit()
-        return wait
+        return 0.0
 
     def forgive(self, address: str, accounts: list[str]) -> None:
         """Take the address's attempt back and clear the accounts' counters (committed with the login)."""
@@ -218,7 +220,8 @@ def address_key(address: str | None) -> str:
 
 def begin(identifier: str | None = None) -> Attempt:
     """Count an attempt at a secret for this request's address and the account `identifier` names, before the
-    secret is checked; 429 (with Retry-After) while either must wait. Commits the session: call it first."""
+    secret is checked; 429 (with Retry-After) while either must wait. On the database it ends the session's
+    transaction to keep the count: call it before the request writes anything."""
     config = current_app.config
     longest = config["LOGIN_LONGEST_WAIT_SECONDS"]
     attempt = Attempt(

@@ -402,3 +402,12 @@ def test_sign_ups_keep_their_own_limit_per_address(app, client):
         assert client.post(f"{API}/auth/register", json=body).status_code == 201
     body = {"email": "baru99@contoh.test", "password": "rahasia-123", "name": "Siti"}
     assert_limited(client.post(f"{API}/auth/register", json=body))
+
+
+def test_a_refused_attempt_keeps_no_row(app, client, clock):
+    for n in range(20):
+        assert_error(api_login(client, f"tebak{n}@contoh.test"), 401)
+    kept = count(app, LoginFailure)
+    for n in range(20, 40):
+        assert_limited(api_login(client, f"tebak{n}@contoh.test"))
+    assert count(app, LoginFailure) == kept == 21
