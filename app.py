@@ -24,6 +24,7 @@ import payments
 import revenue
 from config import INSTANCE_DIR, Config
 from core import cli as core_cli
+from core import cookie_writes
 from core.database import reads_first
 from core.errors import register_errorhandlers
 from core.extensions import (
@@ -90,10 +91,21 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Jakarta")
     csrf.init_app(app)
+    cookie_writes.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    api.spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": "session"})
+    api.spec.components.security_scheme(
+        "session",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "session",
+            "description": "The browser's session cookie, for the site's own pages. A write (POST, PUT, PATCH, "
+            "DELETE) signed in by it is refused with 403 when `Origin` or `Sec-Fetch-Site` says it comes from "
+            "another site; its body is JSON, or it carries the page's CSRF token in `X-CSRFToken`.",
+        },
+    )
 
 
 def register_domains(app: Flask) -> None:

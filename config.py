@@ -49,10 +49,21 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; slow phones keep forms open
 
+    # Sign-ups per address (Flask-Limiter, on the register page and API).
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    REGISTER_RATE_LIMIT = os.environ.get(
+        "REGISTER_RATE_LIMIT", os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    )
+
+    # The login throttle (accounts/throttle.py): failed attempts per account and per address, counted in Redis
+    # or in the database, so every process sees them.
+    LOGIN_THROTTLE_STORAGE = REDIS_URL or "database"
+    LOGIN_THROTTLE_PREFIX = "pasar:login:"
+    LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", 5))
+    LOGIN_ADDRESS_FREE_FAILURES = int(os.environ.get("LOGIN_ADDRESS_FREE_FAILURES", 20))
+    LOGIN_LONGEST_WAIT_SECONDS = int(os.environ.get("LOGIN_LONGEST_WAIT_SECONDS", 15 * 60))
 
     BABEL_DEFAULT_LOCALE = "id"
     BABEL_DEFAULT_TIMEZONE = "Asia/Jakarta"
@@ -93,6 +104,7 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_THROTTLE_STORAGE = "database"  # tests of the Redis store set their own, with a prefix of their own
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
     CATALOG_CACHE_SECONDS = 0  # every test sees the catalog as it is; tests of the cache turn it on
     # Card payments look set up, so card checkouts are accepted; nothing can reach Stripe (tests that pay

@@ -2,10 +2,11 @@
 
 from flask import current_app, g
 from flask_babel import lazy_gettext as _l
+from flask_smorest.error_handler import ErrorSchema
 
+from accounts import throttle
 from accounts.schemas import LoginIn, PasswordIn, RegisterIn, TokenIn, TokenOut, UserOut
 from accounts.services import (
-    authenticate,
     change_password,
     end_session,
     issue_token,
@@ -24,19 +25,19 @@ from core.validation import clean_name
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Accounts")
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _register_limit():
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 def _credentials(data: dict):
     identifier = data.get("email") or data.get("phone")
     if not identifier:
         raise ValidationFailed(errors={"email": [str(_l("Enter your e-mail or phone number."))]})
-    return authenticate(identifier, data["password"])
+    return throttle.authenticate(identifier, data["password"])
 
 
 @blp.route("/auth/register", methods=["POST"])
-@limiter.limit(_login_limit)
+@limiter.limit(_register_limit)
 @blp.arguments(RegisterIn)
 @blp.response(201, UserOut)
 def register(data):
@@ -47,9 +48,9 @@ def register(data):
 
 
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(LoginIn)
 @blp.response(200, UserOut)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def login(data):
     """Log in with e-mail (or phone) and password; sets the session cookie.
 
@@ -88,9 +89,9 @@ def logout_everywhere():
 
 
 @blp.route("/auth/password", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(PasswordIn)
 @blp.response(204)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def update_password(data):
     """Change your own password.
 
@@ -99,15 +100,17 @@ def update_password(data):
     naming it; a `new_password` is checked as at registration.
     """
     user = require_login()
+    attempt = throttle.begin(throttle.own_login(user))  # the current password is guessed like any other
     change_password(user, data["current_password"], data["new_password"], keep_token_id=g.get("api_token_id"))
+    throttle.succeeded(attempt, user)
     renew_session(user)
     db.session.commit()
 
 
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(TokenIn)
 @blp.response(201, TokenOut)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def create_token(data):
     """Trade credentials for a bearer token."""
     name = clean_name(data["name"]) if data.get("name") else None

@@ -4,9 +4,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, sess
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from accounts import throttle
 from accounts.forms import LoginForm, LogoutForm, PasswordForm, RegisterForm
 from accounts.services import (
-    authenticate,
     change_password,
     end_session,
     register_user,
@@ -23,19 +23,18 @@ from core.pages import apply_errors, safe_next
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _register_limit():
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(url_for("groups.my_groups")))
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(form.login.data, form.password.data)
+            user = throttle.authenticate(form.login.data, form.password.data)  # 429 page while it must wait
         except AppError as exc:
             flash(str(exc.message), "error")
         else:
@@ -46,7 +45,7 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_register_limit, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("groups.my_groups"))
@@ -77,17 +76,18 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_login_limit, methods=["POST"])
 def account():
     """The signed-in user's account: change the password, log out everywhere."""
     user = require_login()
     form = PasswordForm()
     if form.validate_on_submit():
+        attempt = throttle.begin(throttle.own_login(user))  # the current password is guessed like any other
         try:
             change_password(user, form.current_password.data, form.new_password.data)
         except AppError as exc:
             apply_errors(form, exc)
         else:
+            throttle.succeeded(attempt, user)
             renew_session(user)
             db.session.commit()
             flash(_("Your password is changed. Every other phone and computer is logged out."), "success")

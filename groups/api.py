@@ -1,13 +1,14 @@
 """Groups and members API."""
 
-from flask import current_app
 from flask_babel import gettext as _
+from flask_smorest.error_handler import ErrorSchema
 
+from accounts import throttle
 from accounts.schemas import MeUpdateIn
 from accounts.services import require_login, signed_in_user, start_session, update_profile
 from core.blueprint import Blueprint
 from core.errors import ValidationFailed
-from core.extensions import db, limiter
+from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
 from groups import invitations, services, sign_out
 from groups.limits import count_addition, member_additions
@@ -230,20 +231,18 @@ def sign_out_member(group_id, member_id):
     db.session.commit()
 
 
-def _login_limit():
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @blp.route("/auth/invitations/accept", methods=["POST"])
-@limiter.limit(_login_limit)
 @blp.arguments(InvitationAcceptIn)
 @blp.response(201, MeOut)
+@blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def accept_invitation(data):
     """Use an invitation code: set a password (log in by phone), or link the signed-in account."""
     actor = signed_in_user()
     if actor is None and not data.get("password"):
         raise ValidationFailed(errors={"password": [_("Missing data for required field.")]})
+    attempt = throttle.begin()  # a code is guessed as a password is: counted on this address
     user = invitations.accept_invitation(actor, data["code"], data.get("password"), data.get("phone"))
+    throttle.succeeded(attempt)
     db.session.commit()
     start_session(user)
     return me_view(user)

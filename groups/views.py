@@ -4,11 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from accounts import throttle
 from accounts.models import check_password_rules
 from accounts.services import require_login, signed_in_user, start_session
-from accounts.views import _login_limit
 from core.errors import AppError
-from core.extensions import db, limiter
+from core.extensions import db
 from core.pages import apply_errors
 from core.pagination import paginate
 from groups import invitations, services, sign_out
@@ -230,7 +230,6 @@ def sign_out_member(group_id: int, member_id: int):
 
 
 @bp.route("/join", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
 def join():
     """A person accepts their invitation: logged in, the code links their account; otherwise they set a password."""
     form = JoinForm(code=request.args.get("code", ""))
@@ -239,7 +238,9 @@ def join():
             actor = signed_in_user()
             if actor is None and not form.password.data:
                 check_password_rules(form.password.data)
+            attempt = throttle.begin()  # a code is guessed as a password is: 429 page while this address must wait
             user = invitations.accept_invitation(actor, form.code.data, form.password.data, form.phone.data or None)
+            throttle.succeeded(attempt)
         except AppError as exc:
             apply_errors(form, exc)
         else:

@@ -2,11 +2,13 @@
 longer signs anyone in, on pages or the API; "keep me logged in" is a choice, for at most 30 days."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
 
+from accounts import throttle
 from accounts.models import ApiToken, User
 from tests.factories import (
     PASSWORD,
@@ -292,14 +294,18 @@ def test_a_unicode_new_password_works(app, client, make_client):
     assert can_log_in(make_client, user, "kata sandi rahasia ✓ 中文")
 
 
-def test_guessing_the_current_password_is_rate_limited(app, client, make_client):
-    """A session left open on a shared phone must not become a way to guess the password."""
+def test_guessing_the_current_password_is_rate_limited(app, client, make_client, monkeypatch):
+    """A session left open on a shared phone must not become a way to guess the password: the guesses count
+    against the account as wrong logins do, and it waits as after them."""
     user = make_user(app)
     login(client, user)
 
     answers = [change(client, current=f"guess-{n:04d}").status_code for n in range(12)]
 
     assert 429 in answers and set(answers) <= {422, 429}
+    assert not can_log_in(make_client, user, PASSWORD)  # the account waits, whichever path guessed
+    later = time.time() + app.config["LOGIN_LONGEST_WAIT_SECONDS"] + 1
+    monkeypatch.setattr(throttle, "clock", lambda: later)
     assert can_log_in(make_client, user, PASSWORD)
 
 

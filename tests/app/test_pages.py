@@ -992,7 +992,7 @@ def test_an_inactive_account_cannot_log_in(app, client, coordinator):
 
 
 def test_too_many_login_attempts_get_a_429_page(app, client, coordinator):
-    for _ in range(10):
+    for _ in range(5):
         assert page_login(client, "ketua@blitar.test", "salah-sandi-1").status_code == 200
     response = page_login(client, "ketua@blitar.test")
     assert response.status_code == 429
