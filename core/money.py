@@ -1,9 +1,18 @@
-"""Rupiah: whole integers only, parsed strictly, shown as Rp12.500, split exactly."""
+"""Rupiah: whole integers only, parsed strictly, shown as Rp12.500, split exactly; and their ceilings.
+
+MAX_AMOUNT is the ceiling of any one amount: an order line, an order, a checkout,
+a payment, a refund, a payout, a saving, an SHU surplus, a journal posting.
+MAX_UNIT_PRICE is the ceiling of a variant's price. Services check them before
+they write (a 422 naming the field), so that no sum of a checkout, an order or
+the books can leave BIGINT, and `core.ledger.post` refuses a posting above
+MAX_AMOUNT as a last guard.
+"""
 
 import re
 from fractions import Fraction
 
-MAX_AMOUNT = 10**15  # one quadrillion rupiah: far above any sale, far below BIGINT
+MAX_AMOUNT = 10**12  # Rp1.000.000.000.000 (one trillion): far above any sale of a group, far below BIGINT
+MAX_UNIT_PRICE = 10**9  # Rp1.000.000.000 a unit (kg, pcs, lusin...)
 
 _GROUPED = re.compile(r"^\d{1,3}(\.\d{3})+$", re.ASCII)  # ASCII digits only, not ١٢٣ or １２３
 _PLAIN = re.compile(r"^\d+$", re.ASCII)
@@ -11,6 +20,14 @@ _PLAIN = re.compile(r"^\d+$", re.ASCII)
 
 class MoneyError(ValueError):
     """A value that is not a whole, non-negative rupiah amount."""
+
+
+class AmountTooLarge(MoneyError):
+    """A whole rupiah amount above its ceiling (`ceiling`)."""
+
+    def __init__(self, ceiling: int):
+        super().__init__(f"amount is above {ceiling}")
+        self.ceiling = ceiling
 
 
 def format_rupiah(amount: int) -> str:
@@ -21,11 +38,11 @@ def format_rupiah(amount: int) -> str:
     return f"{sign}Rp{abs(amount):,}".replace(",", ".")
 
 
-def parse_rupiah(value) -> int:
+def parse_rupiah(value, ceiling: int = MAX_AMOUNT) -> int:
     """Read a whole rupiah amount typed by a person or sent by a client.
 
     Accepts 12500, "12500", "12.500", "Rp12.500", "Rp 12.500". Refuses floats,
-    decimals ("12,50"), negatives, and anything above MAX_AMOUNT.
+    decimals ("12,50"), negatives, and (AmountTooLarge) anything above `ceiling`.
     """
     if isinstance(value, bool):
         raise MoneyError("not an amount")
@@ -38,15 +55,15 @@ def parse_rupiah(value) -> int:
         if not (_PLAIN.match(text) or _GROUPED.match(text)):
             raise MoneyError("not a whole rupiah amount")
         digits = text.replace(".", "")
-        if len(digits.lstrip("0")) > len(str(MAX_AMOUNT)):  # before int(), which refuses 4300+ digits
-            raise MoneyError("amount is too large")
+        if len(digits.lstrip("0")) > len(str(ceiling)):  # before int(), which refuses 4300+ digits
+            raise AmountTooLarge(ceiling)
         amount = int(digits)
     else:
         raise MoneyError("not a whole rupiah amount")
     if amount < 0:
         raise MoneyError("amounts cannot be negative")
-    if amount > MAX_AMOUNT:
-        raise MoneyError("amount is too large")
+    if amount > ceiling:
+        raise AmountTooLarge(ceiling)
     return amount
 
 

@@ -1,4 +1,4 @@
-"""Checks on input that every domain shares: ids from requests, names, control characters."""
+"""Checks on input that every domain shares: ids from requests, names, control characters, rupiah amounts."""
 
 import unicodedata
 
@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.money import MAX_AMOUNT, AmountTooLarge, MoneyError, format_rupiah, parse_rupiah
 
 NAME_MAX_LENGTH = 120
 ID_MAX = 2**31 - 1  # the largest INTEGER key on PostgreSQL; a larger id in a URL names nothing
@@ -33,3 +34,22 @@ def clean_name(name, field: str = "name") -> str:
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationFailed(errors={field: [str(_l("Use at most %(n)d characters.", n=NAME_MAX_LENGTH))]})
     return name
+
+
+def read_rupiah(
+    value, field: str = "amount", *, ceiling: int = MAX_AMOUNT, positive: bool = False, invalid=None
+) -> int:
+    """A whole rupiah amount from a request, at most `ceiling` (and more than zero when `positive`), or a 422 on
+    `field`: `invalid` (what to say of a value that is no amount) or "At most Rp…" above the ceiling."""
+    try:
+        amount = parse_rupiah(value, ceiling)
+    except AmountTooLarge:
+        raise ValidationFailed(
+            errors={field: [str(_l("At most %(amount)s.", amount=format_rupiah(ceiling)))]}
+        ) from None
+    except MoneyError:
+        message = invalid if invalid is not None else _l("Give a whole rupiah amount, such as 12500.")
+        raise ValidationFailed(errors={field: [str(message)]}) from None
+    if positive and amount <= 0:
+        raise ValidationFailed(errors={field: [str(_l("The amount must be more than zero."))]})
+    return amount

@@ -9,6 +9,7 @@ out as decimal strings without trailing zeros ("2.5", "3").
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields
 
+from core.money import MAX_UNIT_PRICE
 from core.pagination import PageQuery
 from core.quantity import format_quantity
 from core.schemas import StrictBoolean
@@ -39,7 +40,13 @@ class Rupiah(fields.Raw):
     """Whole rupiah; kept as sent so that the service refuses floats, negatives and "12,50" with its message."""
 
     def __init__(self, **kwargs):
-        metadata = {"type": "integer", "example": 12500, "description": "Whole rupiah", **kwargs.pop("metadata", {})}
+        metadata = {
+            "type": "integer",
+            "example": 12500,
+            "maximum": MAX_UNIT_PRICE,
+            "description": "Whole rupiah",
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
 
 

@@ -12,9 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext as _
 
 from core.errors import ValidationFailed
-from core.money import MoneyError, parse_rupiah
 from core.types import utcnow
-from core.validation import has_control_chars
+from core.validation import has_control_chars, read_rupiah
 from marketplace.models import PaymentMethod
 from marketplace.services import WIB
 from payments.services.common import REASON_MAX_LENGTH, REFERENCE_MAX_LENGTH
@@ -75,14 +74,8 @@ def card_payment_method(value) -> str:
 
 
 def amount(value, field: str = "amount") -> int:
-    """Whole rupiah, more than zero (`12500`, `"12500"`, `"Rp12.500"`)."""
-    try:
-        whole = parse_rupiah(value)
-    except MoneyError:
-        raise _error(field, _("Give a whole rupiah amount, such as 12500.")) from None
-    if whole <= 0:
-        raise _error(field, _("The amount must be more than zero."))
-    return whole
+    """Whole rupiah, more than zero and at most MAX_AMOUNT (`12500`, `"12500"`, `"Rp12.500"`)."""
+    return read_rupiah(value, field, positive=True)
 
 
 def received_at(value) -> datetime | None:

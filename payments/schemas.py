@@ -6,6 +6,7 @@ payments' to say, with its own messages, flat as `field`.
 
 from marshmallow import Schema, fields
 
+from core.money import MAX_AMOUNT
 from marketplace.models import PaymentMethod
 from marketplace.schemas import OrderOut
 
@@ -23,7 +24,12 @@ class PaymentIn(Schema):
     )
     amount = fields.Raw(
         allow_none=True,
-        metadata={"type": "integer", "example": 25000, "description": "Whole rupiah, at most what is owed"},
+        metadata={
+            "type": "integer",
+            "example": 25000,
+            "maximum": MAX_AMOUNT,
+            "description": "Whole rupiah, at most what is owed",
+        },
     )
     reference = fields.Raw(
         allow_none=True, metadata={"type": "string", "description": "The transfer's reference or a receipt number"}
@@ -48,7 +54,12 @@ class SlipFiles(Schema):
 class RefundIn(Schema):
     amount = fields.Raw(
         allow_none=True,
-        metadata={"type": "integer", "example": 10000, "description": "Whole rupiah, at most paid less refunded"},
+        metadata={
+            "type": "integer",
+            "example": 10000,
+            "maximum": MAX_AMOUNT,
+            "description": "Whole rupiah, at most paid less refunded",
+        },
     )
     reason = fields.Raw(allow_none=True, metadata={"type": "string", "description": "Required"})
     method = fields.Raw(
@@ -63,7 +74,12 @@ class RefundIn(Schema):
 
 class HandoverPaymentIn(Schema):
     amount = fields.Raw(
-        allow_none=True, metadata={"type": "integer", "description": "The cash handed over: exactly what is owed"}
+        allow_none=True,
+        metadata={
+            "type": "integer",
+            "maximum": MAX_AMOUNT,
+            "description": "The cash handed over: exactly what is owed",
+        },
     )
     reference = fields.Raw(allow_none=True, metadata={"type": "string"})
 

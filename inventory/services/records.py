@@ -12,9 +12,9 @@ from flask_babel import lazy_gettext as _l
 
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
-from core.money import MoneyError, parse_rupiah
+from core.money import MAX_UNIT_PRICE
 from core.quantity import QuantityError, parse_quantity
-from core.validation import ID_MAX, has_control_chars
+from core.validation import ID_MAX, has_control_chars, read_rupiah
 from inventory.units import Unit
 
 LABEL_MAX_LENGTH = 60
@@ -105,11 +105,8 @@ def optional_text(value, field: str, limit: int) -> str | None:
 
 
 def read_price(value, field: str = "unit_price") -> int:
-    """A price in whole rupiah, or a 422 on `field`."""
-    try:
-        return parse_rupiah(value)
-    except MoneyError:
-        raise field_error(field, _("Enter a whole rupiah amount, such as 12500.")) from None
+    """A price in whole rupiah, at most MAX_UNIT_PRICE, or a 422 on `field`."""
+    return read_rupiah(value, field, ceiling=MAX_UNIT_PRICE, invalid=_l("Enter a whole rupiah amount, such as 12500."))
 
 
 def read_label(value, field: str = "label") -> str:

@@ -33,6 +33,7 @@ from marketplace.services.records import (
     WIB,
     TransitionNotAllowed,
     line_total,
+    require_within_ceiling,
     status_label,
     today_wib,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "place",
     "place_checkout",
     "reinstate_expired",
+    "require_within_ceiling",
     "status_label",
     "today_wib",
 ]

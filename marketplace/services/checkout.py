@@ -21,7 +21,8 @@ from core.database import reads_first
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.idempotency import read_key, replayed, request_fingerprint
-from core.quantity import QuantityError, parse_quantity
+from core.money import MAX_AMOUNT, MAX_UNIT_PRICE, format_rupiah
+from core.quantity import MAX_QUANTITY, QuantityError, parse_quantity
 from core.types import utcnow
 from core.validation import ID_MAX
 from groups.models import Group, Member, Role
@@ -143,6 +144,9 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
     """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
 
     A variant comes as a row of what an order line keeps of it (see _variants_for_sale).
+    Every amount stays under its ceiling before anything is written: a variant priced
+    above MAX_UNIT_PRICE (kept from before prices were capped) is not for sale, and a
+    line, and so each order and the checkout, comes to at most MAX_AMOUNT.
     """
     if not isinstance(lines, list) or not lines:
         raise _error("lines", _("Add at least one product."))
@@ -166,10 +170,17 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
     params["buyer_id"] = buyer.id
     variants = {v.id: v for v in db.session.connection().execute(_variants_for_sale(len(wanted)), params)}
     cleaned = []
+    ceiling = format_rupiah(MAX_AMOUNT)
     units: dict[int, dict] = {}  # each group's units, built-in and its own (`ikat`, `ember`...)
+    checkout_total = 0
     for variant_id, entries in wanted.items():
         variant = variants.get(variant_id)
-        if variant is None or not variant.active or variant.product_status != ProductStatus.active:
+        if (
+            variant is None
+            or not variant.active
+            or variant.product_status != ProductStatus.active
+            or variant.unit_price > MAX_UNIT_PRICE
+        ):
             for i, _q in entries:
                 errors[f"lines.{i}.variant_id"] = [_("This product is not for sale.")]
             continue
@@ -178,15 +189,30 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
             if variant.group_id not in units:
                 units[variant.group_id] = stock.group_units(db.session.get(Group, variant.group_id))
             unit = units[variant.group_id].get(variant.unit) or BUILTIN_UNITS["pcs"]
-        total = Decimal(0)
+        total, readable = Decimal(0), True
         for i, raw in entries:
             try:
                 total += parse_quantity(raw, whole=unit.whole)
             except QuantityError as exc:
                 errors[f"lines.{i}.quantity"] = [stock.quantity_message(exc, unit)]
+                readable = False
         cleaned.append((variant, total))
+        first = entries[0][0]
+        if not readable:
+            continue
+        if total > MAX_QUANTITY:  # the same variant on several lines, merged
+            errors[f"lines.{first}.quantity"] = [_("That quantity is too large.")]
+        elif (amount := line_total(variant.unit_price, total)) > MAX_AMOUNT:
+            errors[f"lines.{first}.quantity"] = [
+                _("This line comes to more than %(amount)s, the most one order may be.", amount=ceiling)
+            ]
+        else:
+            checkout_total += amount
     if errors:
         raise ValidationFailed(errors=errors)
+    if checkout_total > MAX_AMOUNT:  # so is each order: it is a part of the checkout
+        message = _l("This checkout comes to more than %(amount)s, the most one checkout may be.", amount=ceiling)
+        raise ValidationFailed(message, {"lines": [str(message)]})
     return cleaned
 
 

@@ -14,7 +14,7 @@ from marketplace.models import (
 )
 from marketplace.services.orders import _move, _release, _require_coordinator, lock_order
 from marketplace.services.reading import can_complete, payment_status
-from marketplace.services.records import NOTE_MAX_LENGTH, _text
+from marketplace.services.records import NOTE_MAX_LENGTH, _text, require_within_ceiling
 from revenue.services import accrual as revenue
 
 # --- the lifecycle ----------------------------------------------------------------------
@@ -52,6 +52,7 @@ def complete(actor: User, order: Order) -> Order:
     """Handed over to the buyer."""
     _require_coordinator(actor, order)
     order = lock_order(order)
+    require_within_ceiling(order)
     if order.status == OrderStatus.ready and not can_complete(order):
         message = (
             _l("This order is not paid in full: %(owed)s is still owed.", owed=format_rupiah(order.total - order.paid))

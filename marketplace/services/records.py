@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.errors import Conflict, ValidationFailed
+from core.money import MAX_AMOUNT, format_rupiah
 from core.validation import has_control_chars
 from marketplace.models import (
     Order,
@@ -66,6 +67,20 @@ def today_wib() -> date:
 def line_total(unit_price: int, quantity: Decimal) -> int:
     """Price of a line in whole rupiah: unit price times quantity, half a rupiah rounded up."""
     return int((Decimal(unit_price) * quantity).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def require_within_ceiling(order: Order) -> None:
+    """409 for an order whose total is above MAX_AMOUNT: one written before checkout checked the ceiling takes no
+    payment and is never completed, so that no amount above the ceiling reaches the books."""
+    if order.total > MAX_AMOUNT:
+        raise Conflict(
+            _l(
+                "This order comes to more than %(amount)s, the most one order may be; it can be neither paid "
+                "nor completed.",
+                amount=format_rupiah(MAX_AMOUNT),
+            ),
+            {"total": [_("At most %(amount)s.", amount=format_rupiah(MAX_AMOUNT))]},
+        )
 
 
 def _error(field: str, message) -> ValidationFailed:

@@ -69,6 +69,8 @@ def start_card_payment(actor: User, checkout: Checkout) -> dict:
     owed = _owed([services.lock_order(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
     if not owed:  # paid meanwhile
         raise _nothing_owed()
+    for order, _part in owed:
+        services.require_within_ceiling(order)
     amount = sum(part for _order, part in owed)
     parts = {order.id: part for order, part in owed}
 

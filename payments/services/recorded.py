@@ -60,6 +60,7 @@ def record_payment(
             _l("This order is %(status)s and takes no payment.", status=services.status_label(order.status)),
             {"status": [order.status.value]},
         )
+    services.require_within_ceiling(order)
     if payment.amount > order.total - order.paid:
         raise Conflict(
             _l("Only %(owed)s is owed on this order.", owed=format_rupiah(order.total - order.paid)),

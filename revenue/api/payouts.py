@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 from accounts.services import require_login
 from core.blueprint import Blueprint, require_json_body
 from core.extensions import db
+from core.money import MAX_AMOUNT
 from core.pagination import PageQuery, page_of, paginate
 from core.validation import ID_MAX
 from groups.services import get_group_or_404
@@ -48,7 +49,12 @@ class PayoutIn(Schema):
     )
     amount = fields.Raw(
         allow_none=True,
-        metadata={"type": "integer", "example": 150000, "description": "Whole rupiah, at most the member's balance"},
+        metadata={
+            "type": "integer",
+            "example": 150000,
+            "maximum": MAX_AMOUNT,
+            "description": "Whole rupiah, at most the member's balance",
+        },
     )
     method = fields.Raw(
         allow_none=True,
@@ -155,6 +161,7 @@ class SavingIn(Schema):
         metadata={
             "type": "integer",
             "example": 50000,
+            "maximum": MAX_AMOUNT,
             "description": "Whole rupiah; a withdrawal at most what the member has saved",
         },
     )
@@ -234,6 +241,7 @@ class ShuIn(Schema):
         allow_none=True,
         metadata={
             "type": "integer",
+            "maximum": MAX_AMOUNT,
             "description": "Whole rupiah; default the group fund's balance at the end of the year "
             "(or now, if less); never above that",
         },

@@ -41,8 +41,8 @@ from core import ledger
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
-from core.money import MoneyError, format_rupiah, parse_rupiah
-from core.validation import ID_MAX, has_control_chars, row_by_id
+from core.money import format_rupiah
+from core.validation import ID_MAX, has_control_chars, read_rupiah, row_by_id
 from groups.models import Group, Member, Role
 from groups.services import authorize, membership
 from revenue.models import Payout, PayoutMethod
@@ -64,14 +64,8 @@ def field_error(field: str, message) -> ValidationFailed:
 
 
 def read_amount(value, field: str = "amount") -> int:
-    """A whole rupiah amount above zero, or a 422 on `field`."""
-    try:
-        amount = parse_rupiah(value)
-    except MoneyError:
-        raise field_error(field, _("Give a whole rupiah amount, such as 12500.")) from None
-    if amount <= 0:
-        raise field_error(field, _("The amount must be more than zero."))
-    return amount
+    """A whole rupiah amount above zero and at most MAX_AMOUNT, or a 422 on `field`."""
+    return read_rupiah(value, field, positive=True)
 
 
 def read_text(value, field: str, limit: int) -> str | None:

@@ -19,8 +19,9 @@ Each percent is 0 to 100 with at most 2 decimals and together they total
 exactly 100. The surplus defaults to the group fund's balance at the end of the
 year (from the ledger, with the same rule: what a settlement of a December
 period gave the fund counts in December), or what the fund holds now if that is
-less, since the fund cannot give what it no longer has; a surplus may be given
-instead, never above that.
+less, since the fund cannot give what it no longer has, and never more than
+MAX_AMOUNT (the ceiling of any one amount); a surplus may be given instead,
+never above that.
 
 Exact as everywhere else: each member gets the floor of their exact share of a
 part (split_among_members with no fund percent, over the part's exact amount);
@@ -55,8 +56,9 @@ from sqlalchemy import func, not_, select, update
 from core import ledger
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.extensions import db
-from core.money import MoneyError, format_rupiah, parse_rupiah, split_among_members
+from core.money import MAX_AMOUNT, format_rupiah, split_among_members
 from core.types import utcnow
+from core.validation import read_rupiah
 from groups.models import Group, Member, Role
 from groups.services import authorize, membership
 from revenue.models import Earning, Settlement, ShuAllocation, ShuPlan
@@ -275,9 +277,9 @@ def _read_plan(year, surplus, percents: dict) -> tuple[int, dict[str, int], int 
         surplus = None
     else:
         try:
-            surplus = parse_rupiah(surplus)
-        except MoneyError:
-            errors["surplus"] = [_("Give a whole rupiah amount, such as 12500.")]
+            surplus = read_rupiah(surplus, "surplus")
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if errors:
         raise ValidationFailed(errors=errors)
     return year, bps, surplus
@@ -320,7 +322,7 @@ def draft(
         raise Conflict(_l("The SHU for %(year)d was accepted already.", year=year), {"year": [str(year)]})
     available, _at_year_end, _now = fund_available(group.id, year)
     if surplus is None:
-        surplus = available
+        surplus = min(available, MAX_AMOUNT)  # one SHU shares at most the ceiling of any one amount
     elif surplus > available:
         raise Conflict(
             _l("The group fund can give at most %(amount)s for %(year)d.", amount=format_rupiah(available), year=year),

@@ -6,7 +6,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.money import MAX_AMOUNT, MoneyError, format_rupiah, parse_rupiah, split_among_members, split_largest_remainder
+from core.money import (
+    MAX_AMOUNT,
+    MAX_UNIT_PRICE,
+    AmountTooLarge,
+    MoneyError,
+    format_rupiah,
+    parse_rupiah,
+    split_among_members,
+    split_largest_remainder,
+)
 
 amounts = st.integers(min_value=0, max_value=MAX_AMOUNT)
 weights_lists = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=30).filter(any)
@@ -23,7 +32,8 @@ weights_lists = st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, 
         (1234567, "Rp1.234.567"),
         (-5000, "-Rp5.000"),
         (-1, "-Rp1"),
-        (MAX_AMOUNT, "Rp1.000.000.000.000.000"),
+        (MAX_AMOUNT, "Rp1.000.000.000.000"),
+        (10**15, "Rp1.000.000.000.000.000"),
     ],
 )
 def test_format_rupiah_groups_thousands_with_dots(amount, shown):
@@ -94,7 +104,8 @@ def test_parse_rupiah_accepts_what_people_type(value, amount):
         Fraction(12500),
         MAX_AMOUNT + 1,
         str(MAX_AMOUNT + 1),
-        "Rp1.000.000.000.000.001",
+        "Rp1.000.000.000.001",
+        10**15,
         "9" * 5000,
         "1" + ".000" * 2000,
     ],
@@ -106,6 +117,27 @@ def test_parse_rupiah_refuses_anything_but_a_whole_non_negative_amount(value):
 
 def test_money_error_is_a_value_error():
     assert issubclass(MoneyError, ValueError)
+
+
+def test_the_ceilings_are_one_trillion_an_amount_and_one_billion_a_unit():
+    assert MAX_AMOUNT == 1_000_000_000_000
+    assert MAX_UNIT_PRICE == 1_000_000_000
+    assert MAX_AMOUNT < 2**63 // 10**6  # a million amounts at the ceiling still sum inside BIGINT
+
+
+@pytest.mark.parametrize("value", [MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.001", "9" * 5000])
+def test_an_amount_above_the_ceiling_is_refused_as_too_large(value):
+    with pytest.raises(AmountTooLarge) as refused:
+        parse_rupiah(value)
+    assert refused.value.ceiling == MAX_AMOUNT
+
+
+def test_a_ceiling_of_its_own_caps_a_price():
+    assert parse_rupiah(MAX_UNIT_PRICE, MAX_UNIT_PRICE) == MAX_UNIT_PRICE
+    assert parse_rupiah("Rp1.000.000.000", MAX_UNIT_PRICE) == MAX_UNIT_PRICE
+    for value in (MAX_UNIT_PRICE + 1, "1.000.000.001", "0" * 30 + "1000000001"):
+        with pytest.raises(AmountTooLarge):
+            parse_rupiah(value, MAX_UNIT_PRICE)
 
 
 @given(amounts)

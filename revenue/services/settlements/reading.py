@@ -5,8 +5,6 @@ its lines are read again from the member's earnings of the period and checked
 against what it froze.
 """
 
-import csv
-import io
 import json
 from datetime import date, datetime, timedelta
 
@@ -15,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from core.csvsafe import csv_text
 from core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
@@ -171,15 +170,17 @@ CSV_COLUMNS = ("kind", "date", "order_id", "product", "quantity", "lot_id", "gro
 
 
 def statement_csv(view: dict) -> str:
-    """The statement as CSV: opening, each line (amount signed as it moves the balance), closing."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    """The statement as CSV: opening, each line (amount signed as it moves the balance), closing.
+
+    Names and references are text cells, neutralised where they would start a formula (core.csvsafe); amounts
+    are numbers.
+    """
+    rows: list[list] = [list(CSV_COLUMNS)]
     empty = [""] * 7
-    writer.writerow(["opening", view["period_start"].isoformat(), *empty, view["opening"]])
+    rows.append(["opening", view["period_start"].isoformat(), *empty, view["opening"]])
     detail = view["detail"]
     for line in detail["sales"]:
-        writer.writerow(
+        rows.append(
             [
                 "sale",
                 line["date"],
@@ -194,15 +195,15 @@ def statement_csv(view: dict) -> str:
             ]
         )
     for line in detail["pool_shares"]:
-        writer.writerow(["pool_share", line["date"], "", "", line["units"] or "", "", "", "", "", line["amount"]])
+        rows.append(["pool_share", line["date"], "", "", line["units"] or "", "", "", "", "", line["amount"]])
     for line in detail["shu"]:
-        writer.writerow(["shu", line["date"], "", f"SHU {line['year']}", "", "", "", "", "", line["amount"]])
+        rows.append(["shu", line["date"], "", f"SHU {line['year']}", "", "", "", "", "", line["amount"]])
     for line in detail["refunds"]:
-        writer.writerow(["refund", line["date"], line["order_id"], "", "", "", "", "", "", -line["amount"]])
+        rows.append(["refund", line["date"], line["order_id"], "", "", "", "", "", "", -line["amount"]])
     for line in detail["payouts"]:
-        writer.writerow(["payout", line["date"], "", line["reference"] or "", "", "", "", "", "", -line["amount"]])
-    writer.writerow(["closing", view["period_end"].isoformat(), *empty, view["closing"]])
-    return out.getvalue()
+        rows.append(["payout", line["date"], "", line["reference"] or "", "", "", "", "", "", -line["amount"]])
+    rows.append(["closing", view["period_end"].isoformat(), *empty, view["closing"]])
+    return csv_text(rows)
 
 
 def get_settlement_or_404(group: Group, settlement_id) -> Settlement:

@@ -2,7 +2,8 @@
 
 Under the `equal` and `work` methods the pool is shared among the members active
 in the period, equally or by the work they logged; each gets the floor of their
-exact share and the group fund what is left, in one balanced entry. Periods are
+exact share and the group fund what is left, in one balanced entry (of at most
+MAX_AMOUNT: a pool above it is shared over the settlements that follow). Periods are
 settled in order, each after the last one settled, and only once they have ended.
 """
 
@@ -17,7 +18,7 @@ from core import ledger
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.ledger import Account, JournalEntry, Posting
-from core.money import split_among_members
+from core.money import MAX_AMOUNT, split_among_members
 from core.quantity import to_milli
 from groups.models import Group, Member, Role
 from groups.services import authorize
@@ -107,7 +108,8 @@ def settle(actor, group: Group, period_start, period_end) -> Settlement:
         )
     policy = revenue.policy_in_force(group.id)
     method = policy.method if policy else revenue.DEFAULT_METHOD
-    pool = -int(ledger.balance(group.id, POOL))
+    # One settlement shares at most the ceiling of any one amount; anything above it stays in the pool for the next.
+    pool = min(-int(ledger.balance(group.id, POOL)), MAX_AMOUNT)
     shared_by, weights, units = _shares(group.id, method, start, end) if pool > 0 else (None, {}, {})
     entry, parts, fund = None, {}, 0
     if shared_by is not None:
