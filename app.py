@@ -23,6 +23,7 @@ import marketplace
 import payments
 import revenue
 from config import INSTANCE_DIR, Config
+from core import assets, headers
 from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
@@ -113,6 +114,8 @@ def register_domains(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     register_filters(app)
+    assets.init_app(app)
+    headers.init_app(app)
 
     @app.context_processor
     def _globals():
@@ -120,10 +123,6 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/api/v1/docs"):
-            response.headers.setdefault("X-Frame-Options", "DENY")
         if (
             "text/html" in response.content_type  # JSON needs no user loaded
             and may_be_signed_in(request)
