@@ -22,7 +22,7 @@ import inventory
 import marketplace
 import payments
 import revenue
-from config import INSTANCE_DIR, Config
+from config import DEVELOPMENT_SECRET_KEY, ENVIRONMENTS, INSTANCE_DIR, Config, UnsafeSettings, under_gunicorn
 from core import assets, headers
 from core import cli as core_cli
 from core.database import reads_first
@@ -50,8 +50,7 @@ def create_app(config_class=Config) -> Flask:
     """Build the application for `config_class`."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder="templates", static_folder="static")
     app.config.from_object(config_class)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production")
+    check_settings(app)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -62,7 +61,33 @@ def create_app(config_class=Config) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_logging(app)
+    if under_gunicorn() and app.config["APP_ENV"] != "production":
+        app.logger.warning(
+            "Serving under gunicorn with %s settings (APP_ENV is not 'production'): sessions are signed with the "
+            "built-in development key unless SECRET_KEY is set, and cookies are not Secure. That is fine for a "
+            "benchmark or a test on this machine; for real users set APP_ENV=production and SECRET_KEY.",
+            app.config["APP_ENV"],
+        )
     return app
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse settings that would be unsafe: an unknown APP_ENV; in production, no SECRET_KEY or the built-in
+    development one. In production every cookie is Secure (sent over HTTPS only)."""
+    env = app.config["APP_ENV"]
+    if env not in ENVIRONMENTS:
+        raise UnsafeSettings(f"APP_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}.")
+    if env != "production":
+        return
+    key = app.config.get("SECRET_KEY")
+    if not key or key == DEVELOPMENT_SECRET_KEY:
+        problem = "is not set" if not key else "is the built-in development key"
+        raise UnsafeSettings(
+            f"SECRET_KEY {problem}: with APP_ENV=production the app does not start without a secret of its own. "
+            "Set SECRET_KEY to a long random value, for example the output of "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))', the same on every process and host."
+        )
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
 
 def select_locale() -> str:
