@@ -23,7 +23,7 @@ import marketplace
 import payments
 import revenue
 from config import DEVELOPMENT_SECRET_KEY, ENVIRONMENTS, INSTANCE_DIR, Config, UnsafeSettings, under_gunicorn
-from core import assets, headers
+from core import assets, backup, headers
 from core import cli as core_cli
 from core.database import reads_first
 from core.errors import register_errorhandlers
@@ -174,6 +174,8 @@ def seed_demo() -> None:
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(core_cli.ledger_cli)
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
     app.cli.add_command(seed_demo)
 
 
