@@ -25,7 +25,7 @@ import revenue
 from config import DEVELOPMENT_SECRET_KEY, ENVIRONMENTS, INSTANCE_DIR, Config, UnsafeSettings, under_gunicorn
 from core import assets, backup, headers
 from core import cli as core_cli
-from core.database import reads_first
+from core.database import answering_without_database, reads_first
 from core.errors import register_errorhandlers
 from core.extensions import (
     CookieSessions,
@@ -95,7 +95,7 @@ def select_locale() -> str:
     languages = ("id", "en")
     if not has_request_context():
         return "id"
-    if current_user.is_authenticated and current_user.locale in languages:
+    if not answering_without_database() and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
