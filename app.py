@@ -22,10 +22,10 @@ import inventory
 import marketplace
 import payments
 import revenue
-from config import INSTANCE_DIR, Config
+from config import DEVELOPMENT_SECRET_KEY, ENVIRONMENTS, INSTANCE_DIR, Config, UnsafeSettings, under_gunicorn
+from core import assets, backup, cookie_writes, headers
 from core import cli as core_cli
-from core import cookie_writes
-from core.database import reads_first
+from core.database import answering_without_database, reads_first
 from core.errors import register_errorhandlers
 from core.extensions import (
     CookieSessions,
@@ -50,8 +50,7 @@ def create_app(config_class=Config) -> Flask:
     """Build the application for `config_class`."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), template_folder="templates", static_folder="static")
     app.config.from_object(config_class)
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production")
+    check_settings(app)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
@@ -62,7 +61,33 @@ def create_app(config_class=Config) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     register_logging(app)
+    if under_gunicorn() and app.config["APP_ENV"] != "production":
+        app.logger.warning(
+            "Serving under gunicorn with %s settings (APP_ENV is not 'production'): sessions are signed with the "
+            "built-in development key unless SECRET_KEY is set, and cookies are not Secure. That is fine for a "
+            "benchmark or a test on this machine; for real users set APP_ENV=production and SECRET_KEY.",
+            app.config["APP_ENV"],
+        )
     return app
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse settings that would be unsafe: an unknown APP_ENV; in production, no SECRET_KEY or the built-in
+    development one. In production every cookie is Secure (sent over HTTPS only)."""
+    env = app.config["APP_ENV"]
+    if env not in ENVIRONMENTS:
+        raise UnsafeSettings(f"APP_ENV={env!r} is not one of {', '.join(ENVIRONMENTS)}.")
+    if env != "production":
+        return
+    key = app.config.get("SECRET_KEY")
+    if not key or key == DEVELOPMENT_SECRET_KEY:
+        problem = "is not set" if not key else "is the built-in development key"
+        raise UnsafeSettings(
+            f"SECRET_KEY {problem}: with APP_ENV=production the app does not start without a secret of its own. "
+            "Set SECRET_KEY to a long random value, for example the output of "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))', the same on every process and host."
+        )
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
 
 
 def select_locale() -> str:
@@ -70,7 +95,7 @@ def select_locale() -> str:
     languages = ("id", "en")
     if not has_request_context():
         return "id"
-    if current_user.is_authenticated and current_user.locale in languages:
+    if not answering_without_database() and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
@@ -125,6 +150,8 @@ def register_domains(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     register_filters(app)
+    assets.init_app(app)
+    headers.init_app(app)
 
     @app.context_processor
     def _globals():
@@ -132,10 +159,6 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.path.startswith("/api/v1/docs"):
-            response.headers.setdefault("X-Frame-Options", "DENY")
         if (
             "text/html" in response.content_type  # JSON needs no user loaded
             and may_be_signed_in(request)
@@ -162,6 +185,8 @@ def seed_demo() -> None:
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(core_cli.ledger_cli)
+    app.cli.add_command(backup.backup)
+    app.cli.add_command(backup.restore)
     app.cli.add_command(seed_demo)
 
 

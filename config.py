@@ -26,9 +26,23 @@ def _database_url() -> str:
     return url
 
 
+ENVIRONMENTS = ("development", "test", "production")
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"  # signs sessions outside production; refused in production
+
+
+class UnsafeSettings(RuntimeError):
+    """Settings the app refuses to start with (app.check_settings)."""
+
+
+def under_gunicorn() -> bool:
+    """Whether gunicorn serves this process: its arbiter puts SERVER_SOFTWARE=gunicorn/<version> in the
+    environment before it loads the app, and its workers inherit it (with or without --preload)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn")
+
+
 class Config:
-    APP_ENV = os.environ.get("APP_ENV", "development")
-    SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-secret-change-me" if APP_ENV != "production" else None)
+    APP_ENV = os.environ.get("APP_ENV", "development").strip().lower()
+    SECRET_KEY = os.environ.get("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if APP_ENV != "production" else None)
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -92,6 +106,7 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"  # served from the swagger-ui-bundle package, no CDN
+    OPENAPI_SWAGGER_UI_CONFIG = {"validatorUrl": None}  # no badge from validator.swagger.io: nothing from outside
 
 
 class TestConfig(Config):

@@ -1,4 +1,5 @@
-"""The database connection's rules: SQLite's pragmas and write lock, and reads a writing request makes first."""
+"""The database connection's rules: SQLite's pragmas and write lock, reads a writing request makes first, and
+which failures mean the database could not answer for now."""
 
 import sqlite3
 from contextlib import contextmanager
@@ -6,6 +7,7 @@ from contextlib import contextmanager
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 
 @event.listens_for(Engine, "connect")
@@ -89,3 +91,28 @@ def reads_first():
 
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value
+
+
+# SQLSTATE classes of a connection lost or refused: 08 connection exception; 57P01-57P03 the server shutting
+# down, terminating the connection (pg_terminate_backend) or not accepting connections yet.
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+SQLITE_BUSY = 5
+
+
+def answering_without_database() -> bool:
+    """Whether this request's answer is being made after the database could not answer (core.errors): it then
+    reads nothing more from it, not even who is signed in."""
+    return has_request_context() and bool(g.get("database_unavailable"))
+
+
+def unavailable(error: DBAPIError) -> bool:
+    """Whether `error` means the database could not answer now, rather than that the statement was wrong: the
+    connection was lost (the pool then replaces it) or refused, or SQLite stayed locked past its busy timeout.
+    The transaction did not commit, unless the connection was lost during COMMIT itself: a retry with the same
+    Idempotency-Key then answers as the first request did."""
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    return getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY

@@ -3,10 +3,12 @@
 import logging
 from http import HTTPStatus
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from core.database import unavailable
 from core.extensions import db
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,9 @@ HTTP_MESSAGES = {
     422: _l("Some fields need attention."),
     429: _l("Too many attempts. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. Please try again later."),
+    503: _l("That could not be finished just now. Please try again in a moment."),
 }
+RETRY_AFTER_SECONDS = 1  # a lost database connection is replaced at once (pool_pre_ping)
 
 
 def wants_json() -> bool:
@@ -126,8 +130,24 @@ def handle_unexpected(error: Exception):
     return error_response(500, HTTP_MESSAGES[500])
 
 
+def handle_database_error(error: DBAPIError):
+    """A database that could not answer now (a lost connection, SQLite busy) is a 503 to retry; else a 500."""
+    if not unavailable(error):
+        return handle_unexpected(error)
+    g.database_unavailable = True  # see core.database.answering_without_database
+    db.session.rollback()
+    log.warning("Database unavailable on %r %r: %s", request.method, request.path, error.orig)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    try:
+        return error_response(503, HTTP_MESSAGES[503], headers=headers)
+    except DBAPIError:  # still away while the page was made (its menu shows who is signed in): the bare message
+        db.session.rollback()
+        return str(HTTP_MESSAGES[503]), 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+
+
 def register_errorhandlers(app: Flask) -> None:
     """Route every error through the one shape."""
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

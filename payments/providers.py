@@ -11,6 +11,7 @@ Indonesian provider) is one more class registered in PROVIDERS.
 import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app
@@ -123,6 +124,11 @@ class OnlineProvider(PaymentProvider):
         """What the checkout page needs to load the gateway's script."""
         raise NotImplementedError
 
+    def page_sources(self) -> dict[str, tuple[str, ...]]:
+        """The origins the pay page loads the gateway from, by Content-Security-Policy directive
+        (`script_src`, `frame_src`, `connect_src`); none beside the site itself unless named here."""
+        return {}
+
     def start(self, *, amount: int, idempotency_key: str, metadata: dict) -> StartedPayment:
         raise NotImplementedError
 
@@ -185,6 +191,20 @@ class StripeProvider(OnlineProvider):
         return {
             "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
             "js_url": f"{base}/js.stripe.com/v3/" if base else "https://js.stripe.com/v3/",
+        }
+
+    def page_sources(self) -> dict[str, tuple[str, ...]]:
+        """Stripe.js, its card frames and the API it calls (Stripe's published Content-Security-Policy for
+        card payments); everything from STRIPE_API_BASE's origin when it is set (localstripe in tests)."""
+        base = current_app.config.get("STRIPE_API_BASE")
+        if base:
+            parts = urlsplit(base)
+            origin = (f"{parts.scheme}://{parts.netloc}",)
+            return {"script_src": origin, "frame_src": origin, "connect_src": origin}
+        return {
+            "script_src": ("https://js.stripe.com",),
+            "frame_src": ("https://js.stripe.com", "https://hooks.stripe.com"),
+            "connect_src": ("https://api.stripe.com",),
         }
 
     def start(self, *, amount, idempotency_key, metadata) -> StartedPayment:

@@ -13,6 +13,7 @@ from flask_login import login_required
 from accounts.services import require_login
 from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db
+from core.headers import allow_sources
 from core.money import format_rupiah
 from core.pages import apply_errors, safe_next
 from marketplace import services
@@ -219,6 +220,7 @@ def pay_by_card(checkout_id: int):
         problem, status = exc, exc.code
     else:
         card = {"amount": card_owed(placed), **gateway.client_config()}
+        allow_sources(**gateway.page_sources())
     found = groups_by_id(order.group_id for order in placed.orders)
     links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
     response = make_response(

@@ -44,9 +44,19 @@ def live_server(app, db):
 
 @pytest.fixture
 def phone_page(browser):
-    """A fresh browser context the size of a common Android phone."""
+    """A fresh browser context the size of a common Android phone; the test fails if the Content-Security-Policy
+    refused anything a page loaded or ran (Chromium reports each refusal on the console)."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused = csp_refusals(page)
     yield page
     context.close()
+    assert refused == [], refused
+
+
+def csp_refusals(page) -> list[str]:
+    """The page's Content-Security-Policy refusals, as Chromium reports them, from now on."""
+    refused: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
+    return refused

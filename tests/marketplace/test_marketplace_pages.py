@@ -21,7 +21,7 @@ from marketplace import catalog
 from marketplace import services as market
 from marketplace.models import Checkout, Order, OrderEvent, OrderStatus
 from tests.factories import PASSWORD, login, make_group, make_member, make_user
-from tests.pages import html, t
+from tests.pages import html, styles, t
 from tests.stock_helpers import acting, contribute
 
 # --- helpers --------------------------------------------------------------------
@@ -699,7 +699,7 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
     assert "Jl. Anggrek 3, Ponggok" in body
     totals = body[body.index(t(app, "Totals to pack")) : body.index(f"#{a} ")]
     assert re.search(r"Grade A</td><td>3.5 kg", totals) and re.search(r"Grade B</td><td>1 kg", totals)
-    assert "@media print" in body
+    assert "@media print" in styles(client, response)
     today_body = html(client.get(f"/groups/{setup.cabai.group.id}/packing"))
     assert f"#{d} · Bu Ratna" in today_body and f"#{a} " not in today_body
 

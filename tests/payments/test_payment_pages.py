@@ -2,6 +2,7 @@
 transfer slips, the card payment page, and the group's bank account."""
 
 import io
+import re
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -751,11 +752,20 @@ def test_card_page_only_reads_and_its_form_starts_the_card_payment(app, buyer, m
     page = buyer.get(f"/checkouts/{checkout_id}/pay")
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
+    # Only this page may load Stripe.js, its frames and its API (STRIPE_API_BASE's origin here).
+    policy = page.headers["Content-Security-Policy"]
+    for directive in ("script-src", "frame-src", "connect-src"):
+        assert f"{directive} 'self' http://127.0.0.1:9;" in policy + ";", policy
+    assert "127.0.0.1:9" not in buyer.get(f"/checkouts/{checkout_id}").headers["Content-Security-Policy"]
     body = html(page)
     assert '<script src="http://127.0.0.1:9/js.stripe.com/v3/"></script>' in body
     assert 'data-key="pk_test_x"' in body and "data-secret" not in body
     # Stripe.js mounts the card element; paying posts the form, which starts the payment, then confirms the card.
-    assert 'elements.create("card"' in body and 'card.mount("#card-element")' in body
+    # The page's own script is a static file: the page's policy allows nothing inline.
+    (card_js,) = re.findall(r'<script src="(/static/card\.js\?v=\w+)"></script>', body)
+    script = buyer.get(card_js).get_data(as_text=True)
+    assert 'elements.create("card"' in script and 'card.mount("#card-element")' in script
+    assert "<script>" not in body
     assert f'method="post" action="/api/v1/checkouts/{checkout_id}/card-payment"' in body
     assert f'data-confirm="/api/v1/checkouts/{checkout_id}/card-payment/confirm"' in body
     assert "Rp36.000" in body and t(app, "Thank you! Your payment is being confirmed.") in body

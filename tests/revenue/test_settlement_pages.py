@@ -12,6 +12,7 @@ from revenue.services import settlements
 from revenue.services.accrual import GROUP_FUND, member_account
 from tests.factories import assert_error
 from tests.market import sold
+from tests.pages import styles
 from tests.payments.test_payments_concurrency import _fire
 from tests.revenue.settlement_world import (
     API,
@@ -75,7 +76,7 @@ def test_pages_log_work_settle_and_print_a_statement(app, client, kub):
     page = client.get(f"/groups/{group.id}/members/{k.wati.id}/statement?settlement_id={settlement.id}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Rp76.500" in text and "@media print" in text and "format=csv" in text
+    assert "Rp76.500" in text and "format=csv" in text and "@media print" in styles(client, page)
     download = client.get(
         f"/api/v1/groups/{group.id}/members/{k.wati.id}/statement?settlement_id={settlement.id}&format=csv"
     )
