@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from core.extensions import db
 from marketplace.models import Checkout, Order
 from payments.models import Payment
-from tests.marketplace.test_marketplace_api import API, body_of, contribute, market  # noqa: F401 (fixture)
+from tests.market import API, body_of, contribute
 
 TERMINATE_OTHERS = (
     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
