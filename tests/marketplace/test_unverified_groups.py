@@ -276,3 +276,29 @@ def test_a_changed_bank_account_stops_new_checkouts_and_open_orders_go_on(app, c
         ).status_code
         == 201
     )
+
+
+# --- the report, against the demo -----------------------------------------------------------------
+
+
+def test_against_the_demo_the_impostor_of_the_report_gets_no_money(app, db, client):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert {item["group"]["name"] for item in client.get(f"{API}/products?per_page=100").json["items"]} == {
+        "KUB Jahit Sumberejo",
+        "Kelompok Tani Cabai Makmur",
+        "Kelompok Tani Belimbing Sari",
+    }  # the demo groups are verified and sell
+    impostor = actor(app)
+    group = {"kind": "business", "village": "Sumberej0", "district": "Sanankulon", **BANK, "bank_name": "BCA"}
+
+    same = client.post(f"{API}/groups", json={**group, "name": "KUB Jahit Sumberejo"}, headers=impostor.headers)
+    other = client.post(f"{API}/groups", json={**group, "name": "KUB Jahit Sumber Rejo"}, headers=impostor.headers)
+    assert_error(same, 422, "name")
+    assert other.status_code == 201, other.json
+    variant_id = listed(app, client, SimpleNamespace(id=other.json["id"]), impostor, "Seragam sekolah SD", 50000, "5")
+    buyer = actor(app)
+    response = client.post(f"{API}/checkouts", json=checkout_body(variant_id), headers=buyer.headers)
+
+    assert_error(response, 422, "lines.0.variant_id")
+    sellers = {item["group"]["id"] for item in client.get(f"{API}/products?q=seragam").json["items"]}
+    assert sellers and other.json["id"] not in sellers
