@@ -132,8 +132,9 @@ def update_group(data, group_id):
 def verify_group(data, group_id):
     """Mark a group verified or not (district admin).
 
-    Only a verified group sells: its goods are in the catalog and checkout. Give the bank account you checked (`bank_name`, `bank_account_number`, `bank_account_holder`,
-    any of them): if the group has changed it since, nothing is verified (409).
+    Only a verified group sells: its goods are in the catalog and checkout. Give the bank account
+    you checked (`bank_name`, `bank_account_number`, `bank_account_holder`, any of them): if the
+    group has changed it since, nothing is verified (409).
     """
     group = services.get_group_or_404(group_id)
     seen = {field: data[field] for field in _BANK_FIELDS if field in data}
