@@ -2,7 +2,7 @@
 
 import unicodedata
 
-KEY_MAX_LENGTH = 240  # a name of 120 characters folds to at most this many (see name_key)
+KEY_MAX_LENGTH = 240  # a name key is cut to this (a few characters, such as ligatures, unfold into several)
 
 # Cyrillic and Greek letters drawn like Latin ones ("КUB" with a Cyrillic К), in both cases, as case folding
 # turns an upper-case one into its lower case (Cyrillic В and в both read as b).

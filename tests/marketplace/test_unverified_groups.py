@@ -176,6 +176,7 @@ def test_the_coordinator_of_an_unverified_group_still_sees_and_builds_their_cata
     profile = client.get(f"/groups/{market.impostor.id}")
 
     assert products.status_code == 200 and "Seragam sekolah SD murah" in html(products)
+    assert 'id="unverified"' in html(products)
     assert product.status_code == 200
     notice = "Buyers do not see this product: the group is not verified by the district admin yet."
     assert t(app, notice) in html(product)
