@@ -10,7 +10,7 @@ from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
-from groups import invitations, services, sign_out
+from groups import invitations, services, sign_out, verification
 from groups.limits import count_addition, member_additions
 from groups.schemas import (
     GroupIn,
@@ -25,12 +25,15 @@ from groups.schemas import (
     MemberOut,
     MemberPatch,
     MeOut,
+    WaitingGroupOut,
+    WaitingGroupsQuery,
 )
 
 blp = Blueprint("groups_api", __name__, url_prefix="/api/v1", description="Groups and members")
 
 
 _GROUP_COLUMNS = [name for name in GroupOut().fields if name != "member_count"]
+_BANK_FIELDS = verification.BANK_FIELDS
 
 
 def group_view(group, count: int | None = None) -> dict:
@@ -130,11 +133,38 @@ def update_group(data, group_id):
 @blp.arguments(GroupVerifyIn)
 @blp.response(200, GroupOut)
 def verify_group(data, group_id):
-    """Mark a group verified or not (district admin)."""
+    """Mark a group verified or not (district admin).
+
+    Only a verified group sells: its goods are in the catalog and checkout. Give the bank account
+    you checked (`bank_name`, `bank_account_number`, `bank_account_holder`, any of them): if the
+    group has changed it since, nothing is verified (409).
+    """
     group = services.get_group_or_404(group_id)
-    services.set_group_verified(signed_in_user(), group, data["verified"])
+    seen = {field: data[field] for field in _BANK_FIELDS if field in data}
+    verification.set_group_verified(signed_in_user(), group, data["verified"], seen)
     db.session.commit()
     return group_view(group)
+
+
+@blp.route("/groups/waiting", methods=["GET"])
+@blp.arguments(WaitingGroupsQuery, location="query")
+@blp.response(200, page_of(WaitingGroupOut))
+def waiting_groups(args):
+    """Groups waiting for verification, the longest waiting first, with their coordinators' contacts
+    (district admin)."""
+    query = verification.waiting_groups_query(signed_in_user(), args.get("district"))
+    result = paginate(query, args["page"], args["per_page"])
+    ids = [group.id for group in result["items"]]
+    counts, coordinators = services.member_counts(ids), verification.coordinators_of(ids)
+    result["items"] = [
+        {
+            **group_view(group, counts.get(group.id, 0)),
+            "waiting_since": group.waiting_since,
+            "coordinators": [{"name": m.name, "phone": m.phone, "email": m.email} for m in coordinators[group.id]],
+        }
+        for group in result["items"]
+    ]
+    return result
 
 
 @blp.route("/groups/<int:group_id>/members", methods=["GET"])

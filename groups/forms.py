@@ -56,7 +56,13 @@ class MemberEditForm(MemberForm):
 
 
 class VerifyForm(FlaskForm):
+    """The district admin's button: verify ("1") or withdraw ("0"), with the bank account the admin was shown."""
+
     verified = HiddenField()
+    bank_name = HiddenField()
+    bank_account_number = HiddenField()
+    bank_account_holder = HiddenField()
+    next = HiddenField()
 
 
 class ActionForm(FlaskForm):

@@ -3,11 +3,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
 from core.extensions import db
+from core.text import KEY_MAX_LENGTH, name_key
 from core.types import StrEnumType, UtcDateTime, utcnow
 from core.validation import NAME_MAX_LENGTH
 
@@ -23,9 +24,22 @@ class Role(StrEnum):
     member = "member"  # anggota
 
 
+class VerificationWithdrawal(StrEnum):
+    """Why a verified group was made to wait for the district admin again."""
+
+    bank_account = "bank_account"  # its bank account changed
+    admin = "admin"  # the district admin withdrew it
+
+
 class Group(db.Model):
+    """A group; it sells (its goods in the catalog, checkout, transfers to its account) only while verified."""
+
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("name", "village", name="uq_group_name_village"),)
+    __table_args__ = (
+        UniqueConstraint("name", "village", name="uq_group_name_village"),
+        # One name per district, as names read to the eye (core.text.name_key): no look-alike of a group.
+        Index("uq_groups_district_name_key", "district_key", "name_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
@@ -42,13 +56,39 @@ class Group(db.Model):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When and why verification was last withdrawn; the group waits for the admin from then (waiting_since).
+    verification_withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    verification_withdrawn_reason: Mapped[VerificationWithdrawal | None] = mapped_column(
+        StrEnumType(VerificationWithdrawal, "verification_withdrawal")
+    )
+    # The name and the district as they read (core.text.name_key), kept in step by the listener below.
+    name_key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), default="", server_default="")
+    district_key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     members: Mapped[list["Member"]] = relationship(back_populates="group", order_by="Member.id")
 
+    @property
+    def waiting_since(self) -> datetime:
+        """Since when an unverified group waits for the district admin: its founding, or the last withdrawal."""
+        return self.verification_withdrawn_at or self.created_at
+
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.name!r}>"
+
+
+@event.listens_for(Group, "before_insert")
+def _key_new_group(_mapper, _connection, group: Group) -> None:
+    group.name_key, group.district_key = name_key(group.name), name_key(group.district)
+
+
+@event.listens_for(Group, "before_update")
+def _key_renamed_group(_mapper, _connection, group: Group) -> None:
+    # Only on a change of name or district: a key the migration set apart (a look-alike found then) stays so.
+    state = inspect(group)
+    if state.attrs.name.history.has_changes() or state.attrs.district.history.has_changes():
+        _key_new_group(_mapper, _connection, group)
 
 
 class Member(db.Model):

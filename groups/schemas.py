@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, post_load, validate
 from core.pagination import PageQuery
 from core.schemas import StrictBoolean
 from core.validation import NAME_MAX_LENGTH
-from groups.models import GroupKind, Role
+from groups.models import GroupKind, Role, VerificationWithdrawal
 from groups.services import ACCOUNT_NUMBER_MAX_LENGTH, BANK_NAME_MAX_LENGTH, LINE_MAX_LENGTH, TEXT_MAX_LENGTH
 
 _name = validate.Length(min=1, max=NAME_MAX_LENGTH)
@@ -55,6 +55,13 @@ class GroupPatch(Schema):
 
 class GroupVerifyIn(Schema):
     verified = StrictBoolean(required=True)
+    bank_name = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
+        metadata={"description": "The bank account the admin checked (any of these three): changed since, a 409"},
+    )
+    bank_account_number = fields.String(allow_none=True, validate=validate.Length(max=ACCOUNT_NUMBER_MAX_LENGTH))
+    bank_account_holder = fields.String(allow_none=True, validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
 class GroupOut(Schema):
@@ -71,10 +78,37 @@ class GroupOut(Schema):
     )
     bank_account_number = fields.String(allow_none=True)
     bank_account_holder = fields.String(allow_none=True)
-    verified = fields.Boolean()
+    verified = fields.Boolean(metadata={"description": "Verified by the district admin: only then it sells"})
     verified_at = fields.DateTime(allow_none=True)
+    verification_withdrawn_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When verification was last withdrawn, if ever"}
+    )
+    verification_withdrawn_reason = fields.String(
+        allow_none=True,
+        metadata={
+            "enum": [reason.value for reason in VerificationWithdrawal],
+            "description": "bank_account: the group changed its bank account; admin: the district admin withdrew it",
+        },
+    )
     created_at = fields.DateTime()
     member_count = fields.Integer()
+
+
+class CoordinatorContactOut(Schema):
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+class WaitingGroupOut(GroupOut):
+    """A group waiting for verification, as the district admin sees it: with its coordinators' contacts."""
+
+    waiting_since = fields.DateTime(metadata={"description": "Its founding, or when verification was withdrawn"})
+    coordinators = fields.List(fields.Nested(CoordinatorContactOut))
+
+
+class WaitingGroupsQuery(PageQuery):
+    district = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH))
 
 
 class GroupListQuery(PageQuery):

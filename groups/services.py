@@ -1,19 +1,28 @@
-"""The rules for groups and members: who may do what, and what each change means (invitations: groups.invitations)."""
+"""The rules for groups and members: who may do what, and what each change means.
+
+Invitations are in groups.invitations, verification by the district admin in groups.verification.
+"""
 
 import re
+from contextlib import contextmanager
 from typing import TypedDict, Unpack
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
-from accounts.services import authorize_admin, clean_email, clean_phone, require_login
+from accounts.services import clean_email, clean_phone, require_login
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import db
+from core.text import name_key
 from core.types import utcnow
 from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
-from groups.models import Group, GroupKind, Member, Role
+from groups.models import Group, GroupKind, Member, Role, VerificationWithdrawal
+from groups.verification import changes_bank_account, set_group_verified, withdraw_verification
+
+__all__ = ["set_group_verified"]  # the district admin's, kept in groups.verification
 
 PLACE_MAX_LENGTH = 120
 TEXT_MAX_LENGTH = 2000
@@ -226,6 +235,34 @@ def _check_group_name_free(name: str, village: str, exclude_id: int | None = Non
         )
 
 
+def _name_taken() -> ValidationFailed:
+    message = _l("A group with this name, or one that looks like it, already exists in this district. Choose another.")
+    return ValidationFailed(message, {"name": [str(message)]})
+
+
+def _check_name_reads_apart(name: str, district: str, exclude_id: int | None = None) -> None:
+    """Refuse a name that reads like another group's in the same district (case, accents, spaces, 0/O, 1/l/I...)."""
+    query = select(Group.id).where(Group.district_key == name_key(district), Group.name_key == name_key(name))
+    if exclude_id is not None:
+        query = query.where(Group.id != exclude_id)
+    if db.session.scalar(query):
+        raise _name_taken()
+
+
+@contextmanager
+def _names_kept_apart():
+    """Writes a group's name within: a look-alike written at the same moment by another request is refused too (422).
+
+    A savepoint begun before the writes, so that the refused one leaves the transaction usable.
+    """
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except IntegrityError:
+        raise _name_taken() from None
+
+
 def create_group(
     actor: User | None, *, name: str, kind: GroupKind, village: str, district: str, **details: Unpack[GroupDetails]
 ) -> Group:
@@ -234,36 +271,42 @@ def create_group(
         raise Unauthorized()
     fields = _clean_group_fields({**details, "name": name, "kind": kind, "village": village, "district": district})
     _check_group_name_free(fields["name"], fields["village"])
-    group = Group(created_by_id=actor.id, **fields)
-    db.session.add(group)
-    db.session.add(
-        Member(
-            group=group, user_id=actor.id, name=actor.name, phone=actor.phone, email=actor.email, role=Role.coordinator
+    _check_name_reads_apart(fields["name"], fields["district"])
+    with _names_kept_apart():
+        group = Group(created_by_id=actor.id, **fields)  # unverified: it sells once the district admin verifies it
+        db.session.add(group)
+        db.session.add(
+            Member(
+                group=group,
+                user_id=actor.id,
+                name=actor.name,
+                phone=actor.phone,
+                email=actor.email,
+                role=Role.coordinator,
+            )
         )
-    )
-    db.session.flush()
     return group
 
 
 def update_group(actor: User | None, group: Group, **changes: Unpack[GroupProfile]) -> Group:
-    """Change a group's profile (coordinator)."""
+    """Change a group's profile (coordinator).
+
+    A new bank account (bank, number or holder) withdraws the group's verification: buyers
+    would send money to an account nobody checked, so the group sells again once the district
+    admin has verified it again. Orders placed before go on as they are.
+    """
     authorize(actor, group, Role.coordinator)
     fields = _clean_group_fields(changes)
     if "name" in fields or "village" in fields:
         _check_group_name_free(fields.get("name", group.name), fields.get("village", group.village), group.id)
-    for key, value in fields.items():
-        setattr(group, key, value)
-    db.session.flush()
-    return group
-
-
-def set_group_verified(actor: User | None, group: Group, verified: bool) -> Group:
-    """The district admin vouches for a group (or withdraws it)."""
-    admin = authorize_admin(actor)
-    group.verified = verified
-    group.verified_at = utcnow() if verified else None
-    group.verified_by_id = admin.id if verified else None
-    db.session.flush()
+    if "name" in fields or "district" in fields:
+        _check_name_reads_apart(fields.get("name", group.name), fields.get("district", group.district), group.id)
+    new_account = changes_bank_account(group, fields)
+    with _names_kept_apart():
+        for key, value in fields.items():
+            setattr(group, key, value)
+        if new_account:
+            withdraw_verification(group, VerificationWithdrawal.bank_account)
     return group
 
 

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from accounts import throttle
@@ -9,14 +10,25 @@ from accounts.models import check_password_rules
 from accounts.services import require_login, signed_in_user, start_session
 from core.errors import AppError
 from core.extensions import db
-from core.pages import apply_errors
+from core.pages import apply_errors, safe_next
 from core.pagination import paginate
-from groups import invitations, services, sign_out
+from groups import invitations, services, sign_out, verification
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.limits import count_addition, member_additions
 from groups.models import GroupKind, Role
 
 bp = Blueprint("groups", __name__)
+
+
+# What a coordinator of an unverified group is told: its goods wait for the district admin.
+UNVERIFIED_NOTE = _l(
+    "Buyers cannot see or order the group's products until the district admin verifies the group. "
+    "You can already add products and stock."
+)
+BANK_CHANGED_NOTE = _l(
+    "The bank account changed, so the district admin must verify the group again. Until then buyers cannot "
+    "order from the group; orders placed before go on as they are."
+)
 
 
 def _page_arg() -> int:
@@ -39,16 +51,19 @@ def home():
 @login_required
 def new_group():
     form = GroupForm()
+    status = 200
     if form.validate_on_submit():
         try:
             group = services.create_group(require_login(), **_group_data(form))
         except AppError as exc:
             apply_errors(form, exc)
+            status = exc.code
         else:
             db.session.commit()
             flash(_("Group created. You are its coordinator."), "success")
+            flash(str(UNVERIFIED_NOTE), "warning")
             return redirect(url_for("groups.members", group_id=group.id))
-    return render_template("groups/edit.html", form=form, group=None)
+    return render_template("groups/edit.html", form=form, group=None), status
 
 
 def _group_data(form) -> services.GroupProfile:
@@ -66,7 +81,17 @@ def profile(group_id: int):
         member_count=services.member_counts([group.id]).get(group.id, 0),
         manages=services.can_manage(group, current_user),
         is_member=services.membership(group, current_user) is not None,
-        verify_form=VerifyForm(verified="0" if group.verified else "1"),
+        verify_form=_verify_form(group),
+        unverified_note=UNVERIFIED_NOTE,
+    )
+
+
+def _verify_form(group, next_url: str | None = None) -> VerifyForm:
+    """The admin's verify (or withdraw) button, carrying the bank account the admin sees now."""
+    return VerifyForm(
+        verified="0" if group.verified else "1",
+        next=next_url or "",
+        **{field: getattr(group, field) or "" for field in verification.BANK_FIELDS},
     )
 
 
@@ -78,28 +103,62 @@ def edit_group(group_id: int):
     form = GroupForm(obj=group)
     if request.method == "GET":
         form.kind.data = group.kind.value
+    status = 200
     if form.validate_on_submit():
+        was_verified = group.verified
         try:
             services.update_group(require_login(), group, **_group_data(form))
         except AppError as exc:
             apply_errors(form, exc)
+            status = exc.code
         else:
             db.session.commit()
             flash(_("Saved."), "success")
+            if was_verified and not group.verified:
+                flash(str(BANK_CHANGED_NOTE), "warning")
             return redirect(url_for("groups.profile", group_id=group.id))
-    return render_template("groups/edit.html", form=form, group=group)
+    return render_template("groups/edit.html", form=form, group=group), status
 
 
 @bp.route("/groups/<int:group_id>/verify", methods=["POST"])
 @login_required
 def verify_group(group_id: int):
     group = services.get_group_or_404(group_id)
+    back = safe_next(url_for("groups.profile", group_id=group.id))
     form = VerifyForm()
     if form.validate_on_submit():
-        services.set_group_verified(require_login(), group, form.verified.data == "1")
+        seen = {f: form[f].data for f in verification.BANK_FIELDS if f in request.form}  # what the admin was shown
+        try:
+            verification.set_group_verified(require_login(), group, form.verified.data == "1", seen)
+        except AppError as exc:
+            db.session.rollback()
+            if exc.code in (401, 403):
+                raise
+            flash(str(exc.message), "error")
+            return redirect(back)
         db.session.commit()
-        flash(_("Group verified.") if group.verified else _("Verification withdrawn."), "success")
-    return redirect(url_for("groups.profile", group_id=group.id))
+        if group.verified:
+            flash(_("%(name)s is verified: its products are for sale.", name=group.name), "success")
+        else:
+            flash(_("Verification withdrawn."), "success")
+    return redirect(back)
+
+
+@bp.route("/admin/groups/waiting")
+@login_required
+def waiting_groups():
+    """The district admin's queue: groups waiting for verification, the longest waiting first."""
+    district = (request.args.get("district") or "").strip()[:120]
+    result = paginate(verification.waiting_groups_query(require_login(), district or None), _page_arg(), 50)
+    ids = [group.id for group in result["items"]]
+    here = request.full_path.rstrip("?")
+    return render_template(
+        "groups/waiting.html",
+        result=result,
+        district=district,
+        coordinators=verification.coordinators_of(ids),
+        forms={group.id: _verify_form(group, here) for group in result["items"]},
+    )
 
 
 @bp.route("/groups/<int:group_id>/members", methods=["GET", "POST"])

@@ -153,6 +153,7 @@ class ProductGroupOut(Schema):
     id = fields.Integer()
     name = fields.String()
     village = fields.String()
+    verified = fields.Boolean(metadata={"description": "Verified by the district admin; only such groups sell"})
 
 
 class VariantOut(Schema):

@@ -102,12 +102,17 @@ def _error(message) -> ValidationFailed:
     return ValidationFailed(message, {"quantity": [str(message)]})
 
 
+def _on_sale(variant: Variant, group: Group) -> bool:
+    """Whether buyers may order the variant: active, of an active product, of a verified group."""
+    return variant.active and variant.product.status == ProductStatus.active and group.verified
+
+
 def for_sale(variant_id) -> Variant:
     """The variant, when it is for sale now; ValidationFailed otherwise."""
     variant = None
     if isinstance(variant_id, int) and 0 < variant_id <= ID_MAX:
         variant = db.session.get(Variant, variant_id)
-    if variant is None or not variant.active or variant.product.status != ProductStatus.active:
+    if variant is None or not _on_sale(variant, db.session.get(Group, variant.group_id)):
         raise ValidationFailed(_("This product is not for sale."), {"variant_id": [_("This product is not for sale.")]})
     return variant
 
@@ -177,8 +182,9 @@ def clear() -> None:
 def load() -> Cart:
     """The cart as it stands now: live prices and availability, lines grouped by group.
 
-    Lines whose product is no longer for sale (or whose stored quantity no longer
-    reads) leave the cart; their names are in `removed`, for a message.
+    Lines whose product is no longer for sale (hidden, or its group no longer verified), or
+    whose stored quantity no longer reads, leave the cart; their names are in `removed`, for
+    a message.
     """
     items = _stored()
     if not items:
@@ -203,7 +209,7 @@ def load() -> Cart:
         if variant is None:
             continue
         product: Product = variant.product
-        if not variant.active or product.status != ProductStatus.active:
+        if not _on_sale(variant, groups[variant.group_id]):
             removed.append(product.name)
             continue
         try:

@@ -10,7 +10,9 @@ order it was cut from); checkout never uses it and always reserves against the
 live stock counters.
 
 What the catalog lists is decided here too (catalog_filters, catalog_query): active
-products with an active variant, found by the folded words of their name.
+products with an active variant of verified groups, found by the folded words of their
+name. A group verified or no longer verified shows or leaves within that many seconds, as
+any other change does; checkout reads the group's verification live.
 """
 
 import functools
@@ -72,7 +74,13 @@ def _card(product, group, variants: list[dict]) -> dict:
         "description": product.description,
         "status": ProductStatus(product.status).value,
         "group_id": product.group_id,
-        "group": {"id": group.id, "name": group.name, "village": group.village, "district": group.district},
+        "group": {
+            "id": group.id,
+            "name": group.name,
+            "village": group.village,
+            "district": group.district,
+            "verified": bool(group.verified),
+        },
         "photo_url": url_for("inventory.product_photo", name=f"{photo}.webp") if photo else None,
         "thumb_url": url_for("inventory.product_photo", name=f"{photo}-thumb.webp") if photo else None,
         "variants": variants,
@@ -116,7 +124,7 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
 
 
 def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False, sort: str = "name"):
-    """The public catalog as (product, group) rows: active products with an active variant.
+    """The public catalog as (product, group) rows: active products with an active variant, of verified groups.
 
     `q` finds products whose name holds every word of it, whatever the case and
     accents ("cabe" finds "Cabé rawit"; % and _ are plain characters). `in_stock`
@@ -131,7 +139,7 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     query = (
         select(Product, Group)
         .join(Group, Group.id == Product.group_id)
-        .where(Product.status == ProductStatus.active, listed.exists())
+        .where(Product.status == ProductStatus.active, Group.verified.is_(True), listed.exists())
     )
     for word in (args["q"] or "").split():
         query = query.where(Product.search_name.contains(word, autoescape=True))
@@ -232,7 +240,7 @@ def cached_rendering(
 
 
 def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
-    """The villages of groups that list something, for the catalog's village filter; kept as pages are.
+    """The villages of verified groups that list something, for the catalog's village filter; kept as pages are.
 
     `current`, when given, learns until when the list stays as it is.
     """
@@ -250,7 +258,8 @@ def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
 def _villages() -> tuple[str, ...]:
     # EXISTS per group, not a join over every product (bench/catalog.py).
     lists = select(Product.id).where(Product.group_id == Group.id, Product.status == ProductStatus.active).exists()
-    return tuple(db.session.scalars(select(Group.village).where(lists).distinct().order_by(Group.village)))
+    query = select(Group.village).where(Group.verified.is_(True), lists).distinct().order_by(Group.village)
+    return tuple(db.session.scalars(query))
 
 
 def clear_cache() -> None:
@@ -306,7 +315,7 @@ _PRODUCT_COLUMNS = (
     Product.created_at,
     Product.updated_at,
 )
-_GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district)
+_GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district, Group.verified)
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
 
 

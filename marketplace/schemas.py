@@ -183,6 +183,12 @@ class PaymentInstructionsOut(Schema):
     bank_name = fields.String(allow_none=True)
     account_number = fields.String(allow_none=True)
     account_holder = fields.String(allow_none=True)
+    account_verified = fields.Boolean(
+        metadata={
+            "description": "False while the group waits for the district admin to verify it (its bank account "
+            "changed): no account is given then"
+        }
+    )
     reference = fields.String()
     amount = fields.Integer(metadata={"description": "Whole rupiah still owed"})
 

@@ -99,10 +99,13 @@ class TransferProvider(PaymentProvider):
     ledger_account = ledger.BANK
 
     def instructions(self, order, group) -> dict | None:
+        """The group's account, while the district admin has verified the group with it; none while it waits."""
+        verified = bool(group.verified)
         return {
-            "bank_name": group.bank_name,
-            "account_number": group.bank_account_number,
-            "account_holder": group.bank_account_holder,
+            "bank_name": group.bank_name if verified else None,
+            "account_number": group.bank_account_number if verified else None,
+            "account_holder": group.bank_account_holder if verified else None,
+            "account_verified": verified,
             "reference": order_reference(order),
             "amount": order.total - order.paid,
         }

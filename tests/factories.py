@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from accounts.models import User
 from accounts.services import issue_token
 from core.extensions import db
+from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
 
 PASSWORD = "rahasia-123"
@@ -24,11 +25,17 @@ def make_user(app, email=None, password=PASSWORD, name="Sri Wahyuni", phone=None
         return SimpleNamespace(id=user.id, email=user.email, phone=user.phone, name=user.name, password=password)
 
 
-def make_group(app, coordinator, name=None, kind="business", village="Sumberejo", district="Sanankulon", **extra):
+def make_group(
+    app, coordinator, name=None, kind="business", village="Sumberejo", district="Sanankulon", verified=True, **extra
+):
+    """A group with `coordinator` as its coordinator; verified by default, as a group that sells is
+    (`verified=False` for one waiting for the district admin)."""
     n = next(_seq)
     with app.app_context():
         user = db.session.get(User, coordinator.id)
         group = Group(
+            verified=verified,
+            verified_at=utcnow() if verified else None,
             name=name or f"KUB Jahit {n}",
             kind=GroupKind(kind),
             village=village,

@@ -315,11 +315,13 @@ def manages_stock(group: Group, user) -> bool:
 def get_visible_product(viewer, product_id: int) -> tuple[Product, bool]:
     """A product as `viewer` (signed in or not) may see it, and whether they manage its group's stock.
 
-    Active products are public; hidden and archived ones are there only for the group's
-    coordinator and treasurer, and as unknown as a missing one to everybody else.
+    Active products of verified groups are public; hidden and archived ones, and those of a
+    group not verified (yet, or again), are there only for the group's coordinator and
+    treasurer, and as unknown as a missing one to everybody else.
     """
     product = get_product_or_404(product_id)
-    manager = manages_stock(db.session.get(Group, product.group_id), viewer)
-    if product.status != ProductStatus.active and not manager:
+    group = db.session.get(Group, product.group_id)
+    manager = manages_stock(group, viewer)
+    if (product.status != ProductStatus.active or not group.verified) and not manager:
         raise NotFound(_l("Product not found."))
     return product, manager

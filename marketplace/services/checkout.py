@@ -114,6 +114,7 @@ def _variants_for_sale(count: int):
             _products.c.unit,
             _products.c.status.label("product_status"),
             _groups.c.name.label("group_name"),
+            _groups.c.verified.label("group_verified"),
             _groups.c.pickup_point,
             _groups.c.pickup_hours,
             _groups.c.bank_name,
@@ -141,7 +142,8 @@ _INSERT_EVENTS = insert(_events)
 
 
 def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
-    """Each line's variant (active, of an active product) and exact quantity; duplicates merged.
+    """Each line's variant (active, of an active product, of a verified group) and exact quantity; duplicates
+    merged. A group that is not verified takes no money: its goods are not for sale.
 
     A variant comes as a row of what an order line keeps of it (see _variants_for_sale).
     Every amount stays under its ceiling before anything is written: a variant priced
@@ -180,6 +182,7 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
             or not variant.active
             or variant.product_status != ProductStatus.active
             or variant.unit_price > MAX_UNIT_PRICE
+            or not variant.group_verified
         ):
             for i, _q in entries:
                 errors[f"lines.{i}.variant_id"] = [_("This product is not for sale.")]
@@ -230,6 +233,7 @@ class OrderGroup(NamedTuple):
     bank_name: str | None
     bank_account_number: str | None
     bank_account_holder: str | None
+    verified: bool  # always, at checkout: an unverified group's goods are not for sale
 
 
 class Placed:
@@ -380,6 +384,7 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
             variant.bank_name,
             variant.bank_account_number,
             variant.bank_account_holder,
+            variant.group_verified,
         )
         for variant, _quantity in lines
     }

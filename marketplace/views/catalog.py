@@ -246,7 +246,7 @@ def product(product_id: int):
         "marketplace/product.html",
         p=product_card(item, group),
         group=group,
-        for_sale=item.status == "active",
+        for_sale=item.status == "active" and group.verified,
         manager=manager,
         in_cart=carts.quantities(),
         here=request.path,

@@ -89,3 +89,45 @@ def test_0010_stamps_every_earning_with_its_entry_s_moment(empty_database):
         with pytest.raises(DBAPIError):  # the append-only trigger is back
             conn.execute(text("UPDATE earnings SET amount = 2 WHERE id = 1"))
     engine.dispose()
+
+
+def test_0012_keys_existing_groups_and_sets_later_look_alikes_apart(empty_database):
+    spec = importlib.util.spec_from_file_location("m0012", ROOT / "migrations/versions/0012_verify_group_names.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert flask_db(empty_database, "upgrade", module.down_revision).returncode == 0
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        for group_id, name, village, district in (
+            (1, "KUB Jahit Sumberejo", "Sumberejo", "Sanankulon"),
+            (2, "KUB Jahit Sumberej0", "Bendosari", "Sanankulon"),  # a look-alike made before the rule
+            (3, "KUB Jahit Sumberejo", "Kalipucung", "Kanigoro"),  # another district
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO groups (id, name, kind, village, district, verified, created_at) "
+                    "VALUES (:id, :name, 'business', :village, :district, true, :at)"
+                ),
+                {"id": group_id, "name": name, "village": village, "district": district, "at": "2026-11-27 01:00:00"},
+            )
+    upgrade = flask_db(empty_database, "upgrade", module.revision)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "group 2 'KUB Jahit Sumberej0' reads like group 1" in upgrade.stdout
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT id, district_key, name_key FROM groups ORDER BY id")).all()
+        assert [tuple(row) for row in keys] == [
+            (1, "sanankulon", "kubjahltsumberejo"),
+            (2, "sanankulon", "kubjahltsumberejo #2"),
+            (3, "kanlgoro", "kubjahltsumberejo"),
+        ]
+        with pytest.raises(DBAPIError):  # the unique index holds
+            conn.execute(
+                text(
+                    "INSERT INTO groups (id, name, kind, village, district, verified, created_at, name_key, "
+                    "district_key) VALUES (4, 'x', 'farmer', 'x', 'x', false, :at, 'kubjahltsumberejo', 'sanankulon')"
+                ),
+                {"at": "2026-11-27 01:00:00"},
+            )
+    engine.dispose()
+    down = flask_db(empty_database, "downgrade", module.down_revision)
+    assert down.returncode == 0, down.stderr

@@ -310,7 +310,7 @@ def test_creating_a_group_twice_in_one_village_is_refused(app, client, coordinat
     page_login(client, "ketua@blitar.test")
     client.post("/groups/new", data=GROUP_FORM)
     response = client.post("/groups/new", data={**GROUP_FORM, "name": "poktan sido makmur"})
-    assert response.status_code == 200
+    assert response.status_code == 409
     assert t(app, "A group with this name already exists in this village.") in html(response)
     assert count_of(app, Group) == 1
 
@@ -664,7 +664,8 @@ def test_my_groups_needs_a_login(app, client):
 # --- verification -----------------------------------------------------------------
 
 
-def test_district_admin_verifies_a_group(app, client, group):
+def test_district_admin_verifies_a_group(app, client, coordinator):
+    group = make_group(app, coordinator, name="KUB Jahit Melati", verified=False)
     admin = make_user(app, email="admin@blitar.test", admin=True)
     page_login(client, "admin@blitar.test")
     page = client.get(f"/groups/{group.id}")
@@ -683,7 +684,8 @@ def test_district_admin_verifies_a_group(app, client, group):
     assert saved.verified is False and saved.verified_at is None
 
 
-def test_non_admin_cannot_verify_a_group(app, client, group):
+def test_non_admin_cannot_verify_a_group(app, client, coordinator):
+    group = make_group(app, coordinator, name="KUB Jahit Melati", verified=False)
     page_login(client, "ketua@blitar.test")
     assert f'action="/groups/{group.id}/verify"' not in html(client.get(f"/groups/{group.id}"))
     response = client.post(f"/groups/{group.id}/verify", data={"verified": "1"})

@@ -245,11 +245,13 @@ def test_create_group_refuses_duplicate_non_ascii_name_in_other_case_with_409(ap
     assert snapshot(app) == before
 
 
-def test_create_group_allows_same_name_in_another_village(app, client):
+def test_create_group_allows_same_name_in_another_district(app, client):
     founder = actor(app)
     assert client.post(f"{API}/groups", json=group_body(), headers=founder.headers).status_code == 201
 
-    response = client.post(f"{API}/groups", json=group_body(village="Kalipucung"), headers=founder.headers)
+    response = client.post(
+        f"{API}/groups", json=group_body(village="Kalipucung", district="Kanigoro"), headers=founder.headers
+    )
 
     assert response.status_code == 201
     assert count(app, Group) == 2
@@ -313,7 +315,7 @@ def test_list_groups_counts_only_active_members(app, client):
 
 def test_list_groups_shows_verified_first(app, client):
     lead = make_user(app)
-    make_group(app, lead, name="A Belum")
+    make_group(app, lead, name="A Belum", verified=False)
     make_group(app, lead, name="Z Sudah", verified=True)
 
     names = [g["name"] for g in client.get(f"{API}/groups").json["items"]]

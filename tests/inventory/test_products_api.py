@@ -41,7 +41,7 @@ def test_create_product_with_variants_returns_201_with_variant_ids_and_empty_sto
     body = response.json
     assert body["name"] == "Cabai rawit" and body["kind"] == "produce" and body["unit"] == "kg"
     assert body["status"] == "active" and body["group_id"] == world.group.id
-    assert body["group"] == {"id": world.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
+    assert body["group"] == {"id": world.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo", "verified": True}
     assert body["photo_url"] is None
     first, second = body["variants"]
     assert first == {

@@ -234,7 +234,7 @@ def test_api_response_keeps_its_fields(app, client, shop):
         "created_at",
         "updated_at",
     }
-    assert item["group"] == {"id": shop.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
+    assert item["group"] == {"id": shop.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo", "verified": True}
     assert [set(v) for v in item["variants"]] == [
         {"id", "product_id", "label", "unit_price", "active", "available"}
     ] * 2

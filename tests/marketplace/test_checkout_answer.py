@@ -72,6 +72,7 @@ def test_checkout_answer_shows_what_a_fresh_order_holds(app, client, market):
         "bank_name": BANK["bank_name"],
         "account_number": BANK["bank_account_number"],
         "account_holder": BANK["bank_account_holder"],
+        "account_verified": True,
         "reference": tani["reference"],
         "amount": tani["total"],
     }
@@ -79,6 +80,7 @@ def test_checkout_answer_shows_what_a_fresh_order_holds(app, client, market):
         "bank_name": None,
         "account_number": None,
         "account_holder": None,
+        "account_verified": True,
         "reference": jahit["reference"],
         "amount": jahit["total"],
     }

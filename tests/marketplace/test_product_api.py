@@ -53,7 +53,7 @@ def test_catalog_lists_active_products_by_name_with_group_and_available(app, cli
     body = response.json
     assert (body["total"], body["page"], body["per_page"]) == (5, 1, 50)
     rawit = next(p for p in body["items"] if p["name"] == "Cabai rawit")
-    assert rawit["group"] == {"id": world.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo"}
+    assert rawit["group"] == {"id": world.group.id, "name": "KUB Tani Makmur", "village": "Sumberejo", "verified": True}
     [variant] = rawit["variants"]
     assert variant["available"] == "2" and variant["unit_price"] == 10000
     assert not {"on_hand", "reserved", "low_stock_threshold"} & set(variant)  # the group's business

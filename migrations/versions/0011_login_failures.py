@@ -4,7 +4,7 @@ The login throttle's counters when no Redis is configured: one row per account
 (its login identifier) or address, named by a keyed hash, with its failures
 and the moment of the last one. Every process on the database shares them.
 
-Revision ID: 0011_limits
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 09:00:00.000000
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0011_limits"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
