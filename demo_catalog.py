@@ -111,7 +111,7 @@ CATALOG: dict[str, list[Item]] = {
         Item(
             "Bawang merah", "produce", "kg", "Bawang merah kering simpan, aromanya kuat.",
             sizes({"Super": 36000, "Sedang": 30000}, "3"), (LILAC, "onions", "#9b2f4f"),
-            ("Pak Mujiono", "Pak Sutrisno"), 30, ("0.5", "3"),
+            ("Pak Mujiono", "Pak Sutrisno"), 60, ("0.5", "3"),
             today=(("Pak Mujiono", "Super", "10", 3), ("Pak Sutrisno", "Sedang", "8", 3)),
         ),
         Item(

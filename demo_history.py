@@ -143,6 +143,7 @@ class History:
 
     def __init__(self, today: date, regular: User, password: str):
         self.rng = random.Random(14)
+        self.today = today
         self.first, self.second = months(today)
         self.last = today.replace(day=1) - timedelta(days=1)
         self.timeline = Timeline()
@@ -155,7 +156,7 @@ class History:
             for g, group in self.groups.items()
             for name, v in db.session.execute(
                 select(Product.name, Variant).join(Variant.product).where(Product.group_id == group.id)
-            ).tuples()
+            )
         }
         self.coordinator_of = {group.id: self.coordinators[name] for name, group in self.groups.items()}
         self.regular = regular
@@ -241,22 +242,25 @@ class History:
         )
 
     def write_off(self, day: date) -> None:
-        """Produce past its best-before, or at the end of the history any fresh produce left, is written off."""
+        """Produce past its best-before is written off; on the last day, all fresh produce left and whatever
+        will be past its best-before by today."""
+        last = day == self.last
+        note = "Sisa akhir bulan, afkir" if last else "Sisa panen tidak terjual, busuk"
         for group, items in CATALOG.items():
             for item in items:
-                if item.keeps is None or item.keeps > 14:
+                if item.keeps is None:
                     continue
                 for label, *_price in item.variants:
                     variant = self.variants[group, item.name, label]
                     lots = db.session.scalars(
                         select(Lot).where(Lot.variant_id == variant.id, Lot.remaining > 0).order_by(Lot.id)
                     ).all()
-                    note = "Sisa akhir bulan, afkir" if day == self.last else "Sisa panen tidak terjual, busuk"
                     for lot in lots:
-                        if lot.best_before >= day and day != self.last:
+                        spoiled = lot.best_before < day
+                        cleared = last and (item.keeps <= 14 or lot.best_before < self.today)
+                        if not (spoiled or cleared):
                             continue
-                        free = stock.available([variant.id])[variant.id]
-                        quantity = min(lot.remaining, free)
+                        quantity = min(lot.remaining, stock.available([variant.id])[variant.id])
                         if quantity > 0:
                             stock.adjust(
                                 self.coordinators[group],
