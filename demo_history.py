@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from accounts.models import User
@@ -35,8 +36,6 @@ from revenue.models import Settlement
 from revenue.services import accrual, payouts, savings
 from revenue.services.settlements import settle
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")  # fmt: skip
 # The days each group hands goods to buyers (as its pickup hours say; Monday is 0) and receives its members' goods.
 OPEN_DAYS = {KUB: {0, 1, 2, 3, 4, 5}, CABAI: {0, 1, 2, 3, 4, 5, 6}, BELIMBING: {1, 3, 5}}
 INTAKE = {KUB: ((5,), time(7)), CABAI: ((0, 3), time(6, 30)), BELIMBING: ((1, 4), time(6, 30))}
@@ -53,7 +52,7 @@ class Buyer:
     phone: str
     items: dict  # group -> the product names they buy there
     days: tuple[int, ...]  # weekdays they order on
-    payment: str  # cash or transfer
+    payment: str  # cash, transfer, or either
     scale: int = 1  # how many households' worth they take
     address: str | None = None  # delivered there; None: picked up
 
@@ -77,12 +76,13 @@ BUYERS = [
                  "Tas sekolah anak", "Seragam SMP"), CABAI: ("Beras", "Telur ayam kampung")},
           (1, 4, 5), "cash"),
 ]  # fmt: skip
-# The demo's own buyer (demo.BUYER) shops too: a household buying from all three groups.
+# The demo's own buyer (demo.BUYER) shops too: a household buying from all three groups, twice a week.
 REGULAR_ITEMS = {
     CABAI: ("Cabai rawit merah", "Tomat", "Telur ayam kampung", "Beras", "Bawang merah"),
     BELIMBING: ("Belimbing", "Belimbing Karangsari jumbo", "Sari belimbing"),
     KUB: ("Daster batik", "Seragam sekolah SD", "Kemeja batik pria"),
 }
+REGULAR_DAYS = (2, 5)
 BUYER_CANCELS = ("Salah pilih barang, mau pesan ulang", "Tidak jadi, sudah beli di pasar")
 GROUP_CANCELS = ("Stok rusak kena hujan; uang transfer dikembalikan", "Ukuran yang dipesan habis; uang dikembalikan")
 DAMAGES = {"produce": "busuk", "processed": "kemasannya bocor", "garment": "jahitannya lepas"}
@@ -110,11 +110,14 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def month_name(day: date) -> str:
-    return f"{MONTHS[day.month - 1]} {day.year}"
+    """The month of `day` as the demo's people name it: Oktober 2026."""
+    return format_date(day, "MMMM y", locale="id")
 
 
 @dataclass(order=True)
 class Step:
+    """Something that happens at `moment`; steps of one moment happen in the order they were planned."""
+
     moment: datetime
     number: int
     action: Callable[[], None] = field(compare=False)
@@ -158,8 +161,10 @@ class History:
                 select(Product.name, Variant).join(Variant.product).where(Product.group_id == group.id)
             )
         }
-        self.coordinator_of = {group.id: self.coordinators[name] for name, group in self.groups.items()}
-        self.regular = regular
+        self.group_name = {group.id: name for name, group in self.groups.items()}
+        self.shoppers = BUYERS + [
+            Buyer(regular.email, regular.name, regular.phone, REGULAR_ITEMS, REGULAR_DAYS, "either")
+        ]
         self.password = password
         self.buyers: dict[str, User] = {}  # by e-mail
         self.orders = 0
@@ -196,7 +201,7 @@ class History:
         for name, group in self.groups.items():
             if accrual.policy_in_force(group.id) is None:
                 accrual.set_policy(self.coordinators[name], group, "contribution", FUND_PERCENT[name])
-        for buyer in BUYERS:
+        for buyer in self.shoppers:
             user = db.session.scalar(select(User).where(User.email == buyer.email))
             if user is None:
                 user = register_user(email=buyer.email, password=self.password, name=buyer.name, phone=buyer.phone)
@@ -276,12 +281,11 @@ class History:
 
     def plan_orders(self) -> list[dict]:
         """Each buyer's orders on their days, and which few are cancelled or refunded."""
-        shoppers = [(b.items, b.days, b.payment, b.scale, b.address, b) for b in BUYERS]
-        shoppers.append((REGULAR_ITEMS, (2, 5), None, 1, None, None))
         plans = []
         for day in self.days():
-            for items, days, payment, scale, address, buyer in shoppers:
-                if day.weekday() not in days or self.rng.random() < 0.15:
+            for buyer in self.shoppers:
+                items = buyer.items
+                if day.weekday() not in buyer.days or self.rng.random() < 0.15:
                     continue
                 groups = [g for g in items if self.rng.random() < 0.7] or [self.rng.choice(list(items))]
                 ready = _next_open(day + timedelta(days=1), groups)
@@ -294,15 +298,15 @@ class History:
                         label = self.rng.choice(item.variants)[0]
                         least, most = (Decimal(q) for q in item.order)
                         steps = int((most - least) / _step(item))
-                        quantity = (least + _step(item) * self.rng.randint(0, steps)) * scale
+                        quantity = (least + _step(item) * self.rng.randint(0, steps)) * buyer.scale
                         wanted.append((group, name, label, quantity))
                 plans.append(
                     {
                         "day": day,
                         "hour": self.rng.randint(7, 20),
                         "buyer": buyer,
-                        "payment": self.payment(payment or self.rng.choice(("cash", "transfer")), groups),
-                        "address": address,
+                        "payment": self.payment(buyer.payment, groups),
+                        "address": buyer.address,
                         "ready": ready,
                         "lines": wanted,
                         "fate": None,
@@ -322,13 +326,15 @@ class History:
 
     def payment(self, wanted: str, groups: list[str]) -> str:
         """How an order is paid: by transfer only where every group has a bank account, else in cash."""
+        if wanted == "either":
+            wanted = self.rng.choice(("cash", "transfer"))
         if wanted == "transfer" and all(self.groups[g].bank_account_number for g in groups):
             return "transfer"
         return "cash"
 
     def place(self, plan: dict) -> None:
         """The buyer's checkout, as much of each line as is left; then what happens to each order."""
-        buyer = self.regular if plan["buyer"] is None else self.buyers[plan["buyer"].email]
+        buyer = self.buyers[plan["buyer"].email]
         lines = []
         for group, name, label, quantity in plan["lines"]:
             variant = self.variants[group, name, label]
@@ -354,17 +360,17 @@ class History:
         """An order's days after it was placed, on its group's coordinator's phone."""
         add = self.timeline.add
         if plan["fate"] == "buyer_cancels":
-            add(placed + timedelta(minutes=40), lambda: self.buyer_cancels(order_id, plan))
+            add(placed + timedelta(minutes=40), lambda: _buyer_cancels(db.session.get(Order, order_id)))
             return
         confirmed = placed + timedelta(minutes=self.rng.randint(45, 150))
-        add(confirmed, lambda: self.act(order_id, lambda c, o: market.confirm(c, o)))
+        add(confirmed, lambda: self.act(order_id, market.confirm))
         if plan["payment"] == "transfer":
             add(confirmed + timedelta(hours=2), lambda: self.act(order_id, _transfer))
         if plan["fate"] == "group_cancels":
             add(confirmed + timedelta(hours=3), lambda: self.act(order_id, _cancel_and_refund))
             return
         ready = max(at(plan["ready"], 7, 30), confirmed + timedelta(hours=3, minutes=30))
-        add(ready, lambda: self.act(order_id, lambda c, o: market.mark_ready(c, o)))
+        add(ready, lambda: self.act(order_id, market.mark_ready))
         add(ready + timedelta(hours=2), lambda: self.act(order_id, _hand_over))
         if plan["fate"] == "damaged":
             add(ready + timedelta(days=1, hours=2), lambda: self.act(order_id, self.refund_damaged))
@@ -372,18 +378,13 @@ class History:
     def act(self, order_id: int, step: Callable[[User, Order], object]) -> None:
         """`step` of an order, taken by its group's coordinator."""
         order = db.session.get(Order, order_id)
-        step(self.coordinator_of[order.group_id], order)
-
-    def buyer_cancels(self, order_id: int, plan: dict) -> None:
-        order = db.session.get(Order, order_id)
-        market.cancel(db.session.get(User, order.buyer_id), order, BUYER_CANCELS[order_id % len(BUYER_CANCELS)])
+        step(self.coordinators[self.group_name[order.group_id]], order)
 
     def refund_damaged(self, coordinator: User, order: Order) -> None:
         """The buyer came back the next day with one unit of a line spoiled or badly sewn: its price in cash."""
         line = order.lines[0]
         quantity = min(line.quantity, Decimal(1))
-        group = next(name for name, group in self.groups.items() if group.id == order.group_id)
-        kind = self.items[group, line.product_name].kind
+        kind = self.items[self.group_name[order.group_id], line.product_name].kind
         reason = f"{_text(quantity)} {line.unit} {line.product_name} {DAMAGES[kind]}; uang dikembalikan"
         amount = min(market.line_total(line.unit_price, quantity), order.paid - order.refunded)
         refunds.refund_order(coordinator, order, refunds.RequestedRefund(amount, reason, PaymentMethod.cash))
@@ -406,7 +407,7 @@ class History:
             )
 
     def pay(self, month: date, share: Decimal, few: int | None = None) -> None:
-        """Members are paid what they earned, `share` of it in round thousands; `few` of them in each group."""
+        """Members are paid `share` of their balance, in multiples of Rp5.000; `few` of them in each group."""
         for group, members in self.members.items():
             earners = [m for m in members.values() if m.role != Role.coordinator]
             if few is not None:
@@ -438,6 +439,7 @@ class History:
 
 
 def _step(item: Item) -> Decimal:
+    """What a quantity of `item` is counted in: half kilograms, or whole pieces."""
     return Decimal("0.5") if item.unit == "kg" else Decimal(1)
 
 
@@ -456,14 +458,18 @@ def _next_open(day: date, groups: list[str]) -> date:
     return day
 
 
+def _buyer_cancels(order: Order) -> None:
+    market.cancel(db.session.get(User, order.buyer_id), order, BUYER_CANCELS[order.id % len(BUYER_CANCELS)])
+
+
 def _transfer(coordinator: User, order: Order) -> None:
     payment = recorded.OfflinePayment(PaymentMethod.transfer, order.total - order.paid, reference=f"BRI {order.id:05d}")
     recorded.record_payment(coordinator, order, payment)
 
 
 def _cancel_and_refund(coordinator: User, order: Order) -> None:
-    market.cancel(coordinator, order, GROUP_CANCELS[order.id % len(GROUP_CANCELS)])
     reason = GROUP_CANCELS[order.id % len(GROUP_CANCELS)]
+    market.cancel(coordinator, order, reason)
     refunds.refund_order(
         coordinator, order, refunds.RequestedRefund(order.paid - order.refunded, reason, PaymentMethod.transfer)
     )
