@@ -271,7 +271,7 @@ CATALOG: dict[str, list[Item]] = {
         ),
         Item(
             "Mukena", "garment", "pcs", "Mukena katun rayon dengan bordir tepi dan tas kecil.",
-            sizes({"Dewasa": 150000, "Anak": 85000}, "2"), (GREEN, "dress", "#f4f1ea"),
+            sizes({"Dewasa": 150000, "Anak": 85000}, "2"), (GREEN, "dress", "#d9c7a7"),
             ("Sumiati", "Siti Aminah"), None, ("1", "2"),
             today=(("Sumiati", "Dewasa", "4", 3), ("Siti Aminah", "Anak", "3", 6)),
         ),
