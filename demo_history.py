@@ -418,6 +418,8 @@ class History:
                 if amount < 20000:
                     continue
                 method = ("cash", "transfer", "ewallet")[(member.id + i) % 3] if member.phone else "cash"
+                if method == "ewallet" and amount > 1_000_000:
+                    method = "transfer"  # e-wallets take small sums
                 if method != "cash" and ledger.balance(self.groups[group].id, ledger.BANK) < amount:
                     method = "cash"  # paid from what the bank account holds, else from the cash box
                 payouts.pay_out(

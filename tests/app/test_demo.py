@@ -161,7 +161,7 @@ def test_seed_demo_settles_the_earlier_month_with_statements_payouts_and_savings
         paid = _db.session.scalars(select(Payout)).all()
         assert any(_start(first) <= p.created_at < _start(second) for p in paid)  # in the settled month
         assert sum(1 for p in paid if p.created_at >= _start(second)) >= 10  # after it was settled
-        assert {p.method.value for p in paid} == {"cash", "transfer", "ewallet"}
+        assert {"cash"} < {p.method.value for p in paid} <= {"cash", "transfer", "ewallet"}
         assert _db.session.scalar(select(func.count(Saving.id)).where(Saving.amount > 0)) >= 10
         kub = _db.session.scalar(select(Group).where(Group.name == "KUB Jahit Sumberejo"))
         settled = next(s for s in settlements if s.group_id == kub.id)
