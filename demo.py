@@ -6,13 +6,14 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+import demo_catalog
+import demo_history
 from accounts.models import User
 from accounts.services import register_user
 from core.extensions import db
 from core.phone import normalize_phone
-from core.types import utcnow
+from core.types import clock_at, utcnow
 from groups.models import Group, GroupKind, Member, Role
-from inventory import services as stock
 from inventory.models import Product, Variant
 from marketplace import services as market
 from marketplace.models import Order, PaymentMethod
@@ -109,7 +110,26 @@ def _user(email: str, name: str, phone: str | None = None) -> User:
 
 
 def seed() -> list[str]:
-    """Create what is missing of the demo; running it twice changes nothing."""
+    """Create what is missing of the demo; running it twice changes nothing.
+
+    The groups began months ago and listed their products before the two months of history (demo_history);
+    then come the stock members handed over in the last days and the demo buyer's orders of today.
+    """
+    today = market.today_wib()
+    with clock_at(demo_history.founded(today)):
+        lines = _seed_groups()
+    listed = demo_catalog.list_products(demo_history.listed(today))
+    lines.append(f"products     {len(listed)} new, each with its photo")
+    buyer = db.session.scalar(select(User).where(User.email == BUYER[0]))
+    lines.append(f"history      {demo_history.load(buyer, today, DEMO_PASSWORD)}")
+    lines.append(f"stock        {demo_catalog.receive_todays_stock(listed)} new lots, handed over in the last days")
+    lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
+    lines.append(f"payouts      {_seed_payouts()} new")
+    return lines
+
+
+def _seed_groups() -> list[str]:
+    """The logins, the groups and their members."""
     admin = _user(*ADMIN)
     admin.is_admin = True
     _user(*BUYER)
@@ -150,128 +170,7 @@ def seed() -> list[str]:
         member.user_id = user.id
     lines.append(f"member       {member.phone} (phone) / {DEMO_PASSWORD}  ({group_name})")
     db.session.flush()
-    lines.append(f"products     {_seed_products()} new")
-    lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
-    lines.append(f"payouts      {_seed_payouts()} new")
     return lines
-
-
-# Per group: products with their variants, and what members handed over (member index, variant label,
-# quantity, days ago, days until best-before).
-PRODUCTS = {
-    "Kelompok Tani Cabai Makmur": [
-        (
-            dict(
-                name="Cabai rawit merah",
-                kind="produce",
-                unit="kg",
-                description="Cabai rawit segar, dipetik pagi hari.",
-                variants=[
-                    {"label": "Grade A", "unit_price": 45000, "low_stock_threshold": "5"},
-                    {"label": "Grade B", "unit_price": 38000, "low_stock_threshold": "5"},
-                ],
-            ),
-            [
-                (1, "Grade A", "12.5", 2, 4),
-                (2, "Grade A", "8", 1, 5),
-                (3, "Grade B", "6.25", 1, 5),
-                (4, "Grade A", "4", 0, 6),
-                (5, "Grade B", "3.5", 3, 1),
-            ],
-        ),
-        (
-            dict(
-                name="Gula kelapa",
-                kind="processed",
-                unit="kg",
-                description="Gula kelapa cetak dari nira kelapa kebun anggota.",
-                unit_price=22000,
-            ),
-            [(6, "standard", "15", 6, 120), (7, "standard", "10", 3, 120)],
-        ),
-    ],
-    "Kelompok Tani Belimbing Sari": [
-        (
-            dict(
-                name="Belimbing",
-                kind="produce",
-                unit="kg",
-                description="Belimbing manis khas Blitar.",
-                variants=[
-                    {"label": "Grade A", "unit_price": 18000, "low_stock_threshold": "10"},
-                    {"label": "Grade B", "unit_price": 12000, "low_stock_threshold": "10"},
-                ],
-            ),
-            [
-                (1, "Grade A", "25", 2, 6),
-                (2, "Grade A", "18.5", 1, 7),
-                (3, "Grade B", "20", 2, 5),
-                (5, "Grade B", "7", 4, 2),
-                (6, "Grade A", "3", 6, -1),
-            ],
-        ),
-    ],
-    "KUB Jahit Sumberejo": [
-        (
-            dict(
-                name="Seragam sekolah SD",
-                kind="garment",
-                unit="pcs",
-                description="Kemeja putih dan celana/rok merah, jahitan rapi.",
-                variants=[
-                    {"label": size, "unit_price": price, "low_stock_threshold": "5"}
-                    for size, price in (("S", 85000), ("M", 90000), ("L", 95000), ("XL", 100000))
-                ],
-            ),
-            [
-                (1, "S", "12", 5, None),
-                (2, "M", "15", 4, None),
-                (3, "L", "10", 3, None),
-                (4, "M", "2", 1, None),
-                (5, "XL", "3", 2, None),
-            ],
-        ),
-        (
-            dict(
-                name="Daster batik",
-                kind="garment",
-                unit="pcs",
-                description="Daster katun motif batik Blitar, ukuran all size.",
-                variants=[{"label": "Biru", "unit_price": 65000}, {"label": "Cokelat", "unit_price": 65000}],
-            ),
-            [(1, "Biru", "8", 6, None), (2, "Cokelat", "6", 4, None), (3, "Biru", "1", 2, None)],
-        ),
-    ],
-}
-
-
-def _seed_products() -> int:
-    """List each group's products and record what its members handed over, as its coordinator would."""
-    created = 0
-    for group_name, products in PRODUCTS.items():
-        group = db.session.scalar(select(Group).where(Group.name == group_name))
-        coordinator = _coordinator(group)
-        members = list(db.session.scalars(select(Member).where(Member.group_id == group.id).order_by(Member.id)))
-        for spec, contributions in products:
-            if db.session.scalar(select(Product.id).where(Product.group_id == group.id, Product.name == spec["name"])):
-                continue
-            product = stock.create_product(coordinator, group, **spec)
-            variants = {v.label: v for v in product.variants}
-            for index, label, quantity, days_ago, keeps_days in contributions:
-                received = utcnow() - timedelta(days=days_ago, hours=3)
-                stock.receive_contribution(
-                    coordinator,
-                    group,
-                    variant_id=variants[label].id,
-                    member_id=members[index].id,
-                    quantity=quantity,
-                    received_at=received,
-                    best_before=(received + timedelta(days=keeps_days)).date() if keeps_days is not None else None,
-                    grade=label if label.startswith("Grade") else None,
-                )
-            created += 1
-        db.session.flush()
-    return created
 
 
 # The demo buyer's checkouts, each under its own Idempotency-Key so that a rerun finds it instead of buying again:

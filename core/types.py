@@ -1,14 +1,36 @@
-"""Column types shared by every domain."""
+"""Column types shared by every domain, and the clock they are stamped by (utcnow)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
+_clock: ContextVar[datetime | None] = ContextVar("clock", default=None)
+
 
 def utcnow() -> datetime:
-    """The current moment, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """The current moment, timezone-aware in UTC (inside `clock_at`, the moment it set)."""
+    moment = _clock.get()
+    return datetime.now(UTC) if moment is None else moment
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Within the block, utcnow() is `moment`: what services record there is dated then.
+
+    For loading dated history (the demo's two months) through the same services as the site;
+    the site never sets it. It holds for the current context only (thread, request).
+    """
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given for the clock")
+    token = _clock.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UtcDateTime(TypeDecorator):

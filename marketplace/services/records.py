@@ -1,6 +1,6 @@
 """What the rules of buying share: limits, the order statuses' moves and their labels, money of a line."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.errors import Conflict, ValidationFailed
 from core.money import MAX_AMOUNT, format_rupiah
+from core.types import utcnow
 from core.validation import has_control_chars
 from marketplace.models import (
     Order,
@@ -61,7 +62,8 @@ def status_label(status: OrderStatus) -> str:
 
 
 def today_wib() -> date:
-    return datetime.now(WIB).date()
+    """Today in Blitar, on the clock services stamp by (core.types.utcnow)."""
+    return utcnow().astimezone(WIB).date()
 
 
 def line_total(unit_price: int, quantity: Decimal) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.formatting import WIB
+from core.types import utcnow
 from groups.models import Group
 from revenue.models import Settlement
 
@@ -22,8 +23,8 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def today_wib() -> date:
-    """Today in Blitar."""
-    return datetime.now(WIB).date()
+    """Today in Blitar, on the clock services stamp by (core.types.utcnow)."""
+    return wib_day(utcnow())
 
 
 def day_start(day: date) -> datetime:
