@@ -9,7 +9,7 @@ from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db, limiter
 from core.pagination import PageQuery, page_of, paginate
-from groups import invitations, services
+from groups import invitations, opening, services
 from groups.schemas import (
     GroupIn,
     GroupListQuery,
@@ -32,6 +32,7 @@ _GROUP_COLUMNS = [name for name in GroupOut().fields if name != "member_count"]
 
 def group_view(group, count: int | None = None) -> dict:
     view = {name: getattr(group, name) for name in _GROUP_COLUMNS}
+    view["open_days"] = opening.weekdays(group.open_days)
     view["member_count"] = count if count is not None else services.member_counts([group.id]).get(group.id, 0)
     return view
 

@@ -3,13 +3,19 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
 from core.extensions import db
 from core.types import StrEnumType, UtcDateTime, utcnow
 from core.validation import NAME_MAX_LENGTH
+from groups.opening import DEFAULT_OPEN_DAYS
+
+# Seven flags, Monday to Sunday, at least one day open (groups.opening).
+OPEN_DAYS_CHECK = (
+    "length(open_days) = 7 AND replace(replace(open_days, '0', ''), '1', '') = '' AND open_days <> '0000000'"
+)
 
 
 class GroupKind(StrEnum):
@@ -25,7 +31,10 @@ class Role(StrEnum):
 
 class Group(db.Model):
     __tablename__ = "groups"
-    __table_args__ = (UniqueConstraint("name", "village", name="uq_group_name_village"),)
+    __table_args__ = (
+        UniqueConstraint("name", "village", name="uq_group_name_village"),
+        CheckConstraint(OPEN_DAYS_CHECK, name="open_days"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
@@ -35,6 +44,8 @@ class Group(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     pickup_point: Mapped[str | None] = mapped_column(String(255))
     pickup_hours: Mapped[str | None] = mapped_column(String(255))
+    # The days buyers may pick up or have goods delivered, Monday to Sunday: "1111110" is Monday to Saturday.
+    open_days: Mapped[str] = mapped_column(String(7), default=DEFAULT_OPEN_DAYS, server_default=DEFAULT_OPEN_DAYS)
     # Where buyers send a bank transfer (shown with the order's reference).
     bank_name: Mapped[str | None] = mapped_column(String(100))
     bank_account_number: Mapped[str | None] = mapped_column(String(40))

@@ -1,6 +1,7 @@
 """The rules for groups and members: who may do what, and what each change means (invitations: groups.invitations)."""
 
 import re
+from collections.abc import Collection
 from typing import TypedDict, Unpack
 
 from flask_babel import gettext as _
@@ -15,6 +16,7 @@ from core.extensions import db
 from core.types import utcnow
 from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from groups.models import Group, GroupKind, Member, Role
+from groups.opening import clean_open_days
 
 PLACE_MAX_LENGTH = 120
 TEXT_MAX_LENGTH = 2000
@@ -30,6 +32,7 @@ GROUP_FIELDS = (
     "description",
     "pickup_point",
     "pickup_hours",
+    "open_days",
     "bank_name",
     "bank_account_number",
     "bank_account_holder",
@@ -42,6 +45,7 @@ class GroupDetails(TypedDict, total=False):
     description: str | None
     pickup_point: str | None
     pickup_hours: str | None
+    open_days: Collection[int]  # ISO weekdays, 1 Monday ... 7 Sunday (groups.opening)
     bank_name: str | None
     bank_account_number: str | None
     bank_account_holder: str | None
@@ -200,6 +204,8 @@ def _clean_group_fields(profile: GroupProfile) -> dict:
                 clean[field] = GroupKind(value)
             elif field == "description":
                 clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
+            elif field == "open_days":
+                clean[field] = clean_open_days(value, field)
             elif field == "bank_name":
                 clean[field] = _optional_line(value, field, BANK_NAME_MAX_LENGTH)
             elif field == "bank_account_number":
@@ -439,6 +445,16 @@ def update_member(actor: User | None, group: Group, member: Member, **changes: U
         setattr(member, key, value)
     db.session.flush()
     return member
+
+
+def roles_of(user: User) -> list[tuple[int, Role]]:
+    """The user's active memberships as (group id, role): one small query, for the header's links."""
+    return [
+        (group_id, role)
+        for group_id, role in db.session.execute(
+            select(Member.group_id, Member.role).where(Member.user_id == user.id, Member.active.is_(True))
+        )
+    ]
 
 
 def memberships_of(user: User) -> list[Member]:

@@ -7,6 +7,7 @@ from accounts.models import User
 from accounts.services import issue_token
 from core.extensions import db
 from groups.models import Group, GroupKind, Member, Role
+from groups.opening import EVERY_DAY
 
 PASSWORD = "rahasia-123"
 _seq = itertools.count(1)
@@ -26,6 +27,7 @@ def make_user(app, email=None, password=PASSWORD, name="Sri Wahyuni", phone=None
 
 def make_group(app, coordinator, name=None, kind="business", village="Sumberejo", district="Sanankulon", **extra):
     n = next(_seq)
+    extra.setdefault("open_days", EVERY_DAY)  # open every day, so that a test's "today" is always a pickup day
     with app.app_context():
         user = db.session.get(User, coordinator.id)
         group = Group(

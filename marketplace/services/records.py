@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from core.errors import Conflict, ValidationFailed
 from core.validation import has_control_chars
 from marketplace.models import (
+    FulfilmentMethod,
     Order,
     OrderStatus,
 )
@@ -41,14 +42,19 @@ class TransitionNotAllowed(Conflict):
         super().__init__(
             _l(
                 "This order is %(status)s and cannot become %(to)s.",
-                status=status_label(order.status),
-                to=status_label(to),
+                status=status_label(order.status, order.fulfilment_method),
+                to=status_label(to, order.fulfilment_method),
             ),
             {"status": [str(order.status.value)]},
         )
 
 
-def status_label(status: OrderStatus) -> str:
+def status_label(status: OrderStatus, fulfilment: FulfilmentMethod | str | None = None) -> str:
+    """An order status as people read it; a packed order is ready for pickup or for delivery, by its `fulfilment`."""
+    if status == OrderStatus.ready and fulfilment is not None:
+        if FulfilmentMethod(fulfilment) == FulfilmentMethod.delivery:
+            return _("ready for delivery")
+        return _("ready for pickup")
     return {
         OrderStatus.placed: _("placed"),
         OrderStatus.confirmed: _("confirmed"),
