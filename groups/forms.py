@@ -48,6 +48,9 @@ class GroupForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
+    # Sent with the checkboxes: a form sent without it (an older page) leaves the days as they are, while no box
+    # ticked on this page is a choice of no day, which the service refuses.
+    open_days_shown = HiddenField()
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=100)])
     bank_account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=40)])
     bank_account_holder = StringField(

@@ -54,6 +54,8 @@ def new_group():
 
 def _group_data(form) -> services.GroupProfile:
     data = {f: getattr(form, f).data for f in services.GROUP_FIELDS}
+    if form.open_days_shown.data != "1":
+        del data["open_days"]
     return {**data, "kind": GroupKind(data["kind"])}
 
 

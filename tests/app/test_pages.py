@@ -264,7 +264,6 @@ GROUP_FORM = {
     "description": "Padi dan cabai",
     "pickup_point": "Balai desa",
     "pickup_hours": "Sabtu 07.00-10.00",
-    "open_days": ["1", "2", "3", "4", "5", "6"],  # the checkboxes, Monday to Saturday
 }
 
 

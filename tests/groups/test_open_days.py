@@ -78,7 +78,8 @@ def test_the_group_page_edits_the_open_days_with_checkboxes(app, client, lead):
     page = html(client.get(f"/groups/{group.id}/edit"))
     assert page.count('type="checkbox"') == 7 and page.count("checked") == 6
     assert t(app, "Open for pickup and delivery on") in page
-    form = {**GROUP, "name": "KUB Jahit Melati", "open_days": ["6", "7"]}
+    assert 'name="open_days_shown" type="hidden" value="1"' in page
+    form = {**GROUP, "name": "KUB Jahit Melati", "open_days": ["6", "7"], "open_days_shown": "1"}
     response = client.post(f"/groups/{group.id}/edit", data=form)
     assert response.status_code == 302
     assert fetch(app, Group, group.id).open_days == "0000011"
@@ -87,6 +88,15 @@ def test_the_group_page_edits_the_open_days_with_checkboxes(app, client, lead):
     refused = client.post(f"/groups/{group.id}/edit", data={**form, "open_days": []})
     assert refused.status_code == 200
     assert t(app, "Choose at least one day on which the group is open.") in html(refused)
+    assert fetch(app, Group, group.id).open_days == "0000011"
+
+
+def test_a_group_form_sent_without_its_day_boxes_leaves_the_days_as_they_are(app, client, lead):
+    user, _headers = lead
+    group = make_group(app, user, name="KUB Jahit Melati", open_days="0000011")
+    page_login(client, user)
+    response = client.post(f"/groups/{group.id}/edit", data={**GROUP, "name": "KUB Jahit Melati"})
+    assert response.status_code == 302
     assert fetch(app, Group, group.id).open_days == "0000011"
 
 
