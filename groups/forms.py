@@ -42,7 +42,7 @@ class GroupForm(FlaskForm):
     pickup_hours = StringField(_l("Pickup hours"), validators=[Optional(), Length(max=255)])
     # The service reads the days (groups.opening.clean_open_days), so the form checks no choice.
     open_days = SelectMultipleField(
-        _l("Open for pickup and delivery on"),
+        _l("Open days"),
         validate_choice=False,
         default=[str(day) for day in weekdays(DEFAULT_OPEN_DAYS)],
         widget=ListWidget(prefix_label=False),

@@ -77,7 +77,7 @@ def test_the_group_page_edits_the_open_days_with_checkboxes(app, client, lead):
     page_login(client, user)
     page = html(client.get(f"/groups/{group.id}/edit"))
     assert page.count('type="checkbox"') == 7 and page.count("checked") == 6
-    assert t(app, "Open for pickup and delivery on") in page
+    assert t(app, "Open days") in page
     assert 'name="open_days_shown" type="hidden" value="1"' in page
     form = {**GROUP, "name": "KUB Jahit Melati", "open_days": ["6", "7"], "open_days_shown": "1"}
     response = client.post(f"/groups/{group.id}/edit", data=form)
