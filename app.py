@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import click
-from flask import Blueprint, Flask, g, has_request_context, request, session
+from flask import Blueprint, Flask, g, has_request_context, request, send_from_directory, session
 from flask.cli import with_appcontext
 from flask_babel import get_locale
 from flask_login import current_user
@@ -33,6 +33,7 @@ from core.extensions import (
     api,
     babel,
     bearer_request,
+    compress,
     csrf,
     db,
     limiter,
@@ -41,9 +42,11 @@ from core.extensions import (
     migrate,
 )
 from core.formatting import register_filters
+from core.pages import input_attributes
 from demo import seed
 
 DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, dashboards)
+FAVICON_MAX_AGE = 7 * 24 * 60 * 60  # seconds
 
 
 def create_app(config_class=Config) -> Flask:
@@ -117,6 +120,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Jakarta")
     csrf.init_app(app)
     cookie_writes.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -152,6 +156,7 @@ def register_template_helpers(app: Flask) -> None:
     register_filters(app)
     assets.init_app(app)
     headers.init_app(app)
+    app.add_template_global(input_attributes)
 
     @app.context_processor
     def _globals():
@@ -166,6 +171,11 @@ def register_template_helpers(app: Flask) -> None:
         ):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+    @app.route("/favicon.ico")
+    def favicon():
+        """The site's icon, where browsers look for it; kept a week."""
+        return send_from_directory(app.static_folder, "favicon.ico", mimetype="image/x-icon", max_age=FAVICON_MAX_AGE)
 
     @app.teardown_request
     def _clear(_exc):

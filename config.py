@@ -99,6 +99,13 @@ class Config:
     CARD_FEE_PERCENT = os.environ.get("CARD_FEE_PERCENT", "2.9")  # the estimate when Stripe reports no fee
     CARD_FEE_FIXED = int(os.environ.get("CARD_FEE_FIXED", 2000))
 
+    # Text responses are compressed when the client accepts it (Flask-Compress), Brotli first, then gzip.
+    # Streamed responses (files) pass as they are: compressing them would read them whole into memory.
+    COMPRESS_MIMETYPES = ["text/html", "application/json", "text/css", "application/javascript", "text/csv"]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 1024  # bytes; a smaller body gains less than the header costs
+    COMPRESS_STREAMS = False
+
     API_TITLE = "Pasar Kelompok API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

@@ -8,6 +8,7 @@ import flask
 from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -104,6 +105,7 @@ login_manager = LoginManager()
 babel = Babel()
 csrf = CsrfProtect()
 api = Api()
+compress = Compress()
 
 
 def _rate_limit_key() -> str:

@@ -1,4 +1,5 @@
-"""What every domain's pages share: a service's errors shown on a form, and a safe path to return to."""
+"""What every domain's pages share: a service's errors shown on a form, a safe path to return to, an input's
+attributes."""
 
 from urllib.parse import urlsplit
 
@@ -33,3 +34,9 @@ def apply_errors(form, error: AppError) -> None:
             placed = True
     if not placed or error.code != 422:
         flash(str(error.message), "error")
+
+
+def input_attributes(**attributes) -> dict:
+    """The attributes of an input that have a value: WTForms writes None as "None" (and autofocus="None" still
+    focuses), so None and False are left out; True is written bare (`autofocus`)."""
+    return {name: value for name, value in attributes.items() if value is not None and value is not False}

@@ -10,7 +10,7 @@ from core.blueprint import Blueprint
 from core.errors import ValidationFailed
 from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
-from groups import invitations, services, sign_out, verification
+from groups import invitations, opening, services, sign_out, verification
 from groups.limits import count_addition, member_additions
 from groups.schemas import (
     GroupIn,
@@ -38,6 +38,7 @@ _BANK_FIELDS = verification.BANK_FIELDS
 
 def group_view(group, count: int | None = None) -> dict:
     view = {name: getattr(group, name) for name in _GROUP_COLUMNS}
+    view["open_days"] = opening.weekdays(group.open_days)
     view["member_count"] = count if count is not None else services.member_counts([group.id]).get(group.id, 0)
     return view
 

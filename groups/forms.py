@@ -9,14 +9,17 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.models import PASSWORD_MIN_LENGTH
 from core.validation import NAME_MAX_LENGTH
+from groups.opening import DEFAULT_OPEN_DAYS, WEEKDAYS, day_name, weekdays
 
 KIND_CHOICES = [
     SelectChoice("farmer", _l("Farmer group (kelompok tani)")),
@@ -37,11 +40,26 @@ class GroupForm(FlaskForm):
     description = TextAreaField(_l("About the group"), validators=[Optional(), Length(max=2000)])
     pickup_point = StringField(_l("Pickup point"), validators=[Optional(), Length(max=255)])
     pickup_hours = StringField(_l("Pickup hours"), validators=[Optional(), Length(max=255)])
+    # The service reads the days (groups.opening.clean_open_days), so the form checks no choice.
+    open_days = SelectMultipleField(
+        _l("Open days"),
+        validate_choice=False,
+        default=[str(day) for day in weekdays(DEFAULT_OPEN_DAYS)],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    # Sent with the checkboxes: a form sent without it (an older page) leaves the days as they are, while no box
+    # ticked on this page is a choice of no day, which the service refuses.
+    open_days_shown = HiddenField()
     bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=100)])
     bank_account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=40)])
     bank_account_holder = StringField(
         _l("Account holder (name on the account)"), validators=[Optional(), Length(max=NAME_MAX_LENGTH)]
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_days.choices = [SelectChoice(str(day), day_name(day)) for day in WEEKDAYS]  # in the reader's language
 
 
 class MemberForm(FlaskForm):

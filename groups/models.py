@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import User
@@ -11,6 +11,12 @@ from core.extensions import db
 from core.text import KEY_MAX_LENGTH, name_key
 from core.types import StrEnumType, UtcDateTime, utcnow
 from core.validation import NAME_MAX_LENGTH
+from groups.opening import DEFAULT_OPEN_DAYS
+
+# Seven flags, Monday to Sunday, at least one day open (groups.opening).
+OPEN_DAYS_CHECK = (
+    "length(open_days) = 7 AND replace(replace(open_days, '0', ''), '1', '') = '' AND open_days <> '0000000'"
+)
 
 
 class GroupKind(StrEnum):
@@ -39,6 +45,7 @@ class Group(db.Model):
         UniqueConstraint("name", "village", name="uq_group_name_village"),
         # One name per district, as names read to the eye (core.text.name_key): no look-alike of a group.
         Index("uq_groups_district_name_key", "district_key", "name_key", unique=True),
+        CheckConstraint(OPEN_DAYS_CHECK, name="open_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +56,8 @@ class Group(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     pickup_point: Mapped[str | None] = mapped_column(String(255))
     pickup_hours: Mapped[str | None] = mapped_column(String(255))
+    # The days buyers may pick up or have goods delivered, Monday to Sunday: "1111110" is Monday to Saturday.
+    open_days: Mapped[str] = mapped_column(String(7), default=DEFAULT_OPEN_DAYS, server_default=DEFAULT_OPEN_DAYS)
     # Where buyers send a bank transfer (shown with the order's reference).
     bank_name: Mapped[str | None] = mapped_column(String(100))
     bank_account_number: Mapped[str | None] = mapped_column(String(40))

@@ -11,6 +11,17 @@ from groups.services import ACCOUNT_NUMBER_MAX_LENGTH, BANK_NAME_MAX_LENGTH, LIN
 _name = validate.Length(min=1, max=NAME_MAX_LENGTH)
 
 
+def _open_days(left_out: str) -> fields.List:
+    return fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=7)),
+        validate=validate.Length(min=1, max=7),
+        metadata={
+            "description": "ISO weekdays the group is open for pickup and delivery, 1 Monday ... 7 Sunday; " + left_out,
+            "example": [1, 2, 3, 4, 5, 6],
+        },
+    )
+
+
 class GroupIn(Schema):
     name = fields.String(required=True, validate=_name)
     kind = fields.Enum(GroupKind, by_value=fields.String, required=True)
@@ -19,6 +30,7 @@ class GroupIn(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    open_days = _open_days("Monday to Saturday when left out")
     bank_name = fields.String(
         allow_none=True,
         validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
@@ -40,6 +52,7 @@ class GroupPatch(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX_LENGTH))
     pickup_point = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
     pickup_hours = fields.String(allow_none=True, validate=validate.Length(max=LINE_MAX_LENGTH))
+    open_days = _open_days("unchanged when left out")
     bank_name = fields.String(
         allow_none=True,
         validate=validate.Length(max=BANK_NAME_MAX_LENGTH),
@@ -73,6 +86,10 @@ class GroupOut(Schema):
     description = fields.String(allow_none=True)
     pickup_point = fields.String(allow_none=True)
     pickup_hours = fields.String(allow_none=True)
+    open_days = fields.List(
+        fields.Integer(),
+        metadata={"description": "The days buyers may pick up or get delivery (1 Monday ... 7 Sunday)"},
+    )
     bank_name = fields.String(
         allow_none=True, metadata={"description": "For bank transfers; public, as buyers need it to pay"}
     )

@@ -4,6 +4,7 @@ Invitations are in groups.invitations, verification by the district admin in gro
 """
 
 import re
+from collections.abc import Collection
 from contextlib import contextmanager
 from typing import TypedDict, Unpack
 
@@ -20,6 +21,7 @@ from core.text import name_key
 from core.types import utcnow
 from core.validation import ID_MAX, NAME_MAX_LENGTH, clean_name, has_control_chars
 from groups.models import Group, GroupKind, Member, Role, VerificationWithdrawal
+from groups.opening import clean_open_days
 from groups.verification import changes_bank_account, set_group_verified, withdraw_verification
 
 __all__ = ["set_group_verified"]  # the district admin's, kept in groups.verification
@@ -38,6 +40,7 @@ GROUP_FIELDS = (
     "description",
     "pickup_point",
     "pickup_hours",
+    "open_days",
     "bank_name",
     "bank_account_number",
     "bank_account_holder",
@@ -50,6 +53,7 @@ class GroupDetails(TypedDict, total=False):
     description: str | None
     pickup_point: str | None
     pickup_hours: str | None
+    open_days: Collection[int]  # ISO weekdays, 1 Monday ... 7 Sunday (groups.opening)
     bank_name: str | None
     bank_account_number: str | None
     bank_account_holder: str | None
@@ -208,6 +212,8 @@ def _clean_group_fields(profile: GroupProfile) -> dict:
                 clean[field] = GroupKind(value)
             elif field == "description":
                 clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
+            elif field == "open_days":
+                clean[field] = clean_open_days(value, field)
             elif field == "bank_name":
                 clean[field] = _optional_line(value, field, BANK_NAME_MAX_LENGTH)
             elif field == "bank_account_number":
@@ -480,6 +486,16 @@ def update_member(actor: User | None, group: Group, member: Member, **changes: U
         setattr(member, key, value)
     db.session.flush()
     return member
+
+
+def roles_of(user: User) -> list[tuple[int, Role]]:
+    """The user's active memberships as (group id, role): one small query, for the header's links."""
+    return [
+        (group_id, role)
+        for group_id, role in db.session.execute(
+            select(Member.group_id, Member.role).where(Member.user_id == user.id, Member.active.is_(True))
+        )
+    ]
 
 
 def memberships_of(user: User) -> list[Member]:

@@ -1,4 +1,6 @@
-"""Group pages: the public list and profiles, managing members, invitations, my groups."""
+"""Group pages: the public list and profiles, managing members, invitations, my groups; the header's roles."""
+
+from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +14,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors, safe_next
 from core.pagination import paginate
-from groups import invitations, services, sign_out, verification
+from groups import invitations, opening, services, sign_out, verification
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.limits import count_addition, member_additions
 from groups.models import GroupKind, Role
@@ -68,6 +70,8 @@ def new_group():
 
 def _group_data(form) -> services.GroupProfile:
     data = {f: getattr(form, f).data for f in services.GROUP_FIELDS}
+    if form.open_days_shown.data != "1":
+        del data["open_days"]
     return {**data, "kind": GroupKind(data["kind"])}
 
 
@@ -103,6 +107,7 @@ def edit_group(group_id: int):
     form = GroupForm(obj=group)
     if request.method == "GET":
         form.kind.data = group.kind.value
+        form.open_days.data = [str(day) for day in opening.weekdays(group.open_days)]
     status = 200
     if form.validate_on_submit():
         was_verified = group.verified
@@ -318,3 +323,35 @@ def join():
 def my_groups():
     memberships = services.memberships_of(current_user)
     return render_template("groups/my_groups.html", memberships=memberships, role_label=services.role_label)
+
+
+# --- the header -----------------------------------------------------------------
+
+
+class HeaderRoles(NamedTuple):
+    """What the signed-in user does in groups, for the header's links only (every page checks roles again)."""
+
+    member: bool  # an ordinary member of some group: their contributions and earnings
+    keeps_books: tuple[int, ...]  # the groups they coordinate or keep the books of
+    coordinates: tuple[int, ...]  # the groups they coordinate
+
+    @property
+    def buyer(self) -> bool:
+        return not (self.member or self.keeps_books)
+
+
+@bp.app_context_processor
+def _header():
+    return {"header_roles": header_roles, "open_days_text": lambda group: opening.describe(group.open_days)}
+
+
+def header_roles() -> HeaderRoles:
+    """The signed-in user's roles in their groups, read once per page (the header asks when it is shown)."""
+    if not current_user.is_authenticated:
+        return HeaderRoles(False, (), ())
+    roles = services.roles_of(current_user)
+    return HeaderRoles(
+        member=any(role == Role.member for _group_id, role in roles),
+        keeps_books=tuple(g for g, role in roles if role in (Role.coordinator, Role.treasurer)),
+        coordinates=tuple(g for g, role in roles if role == Role.coordinator),
+    )

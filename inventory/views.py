@@ -6,12 +6,10 @@ also check the role up front, so a refusal is a 403 and never a form message.
 """
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 
-from babel.dates import format_date
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_from_directory, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,12 +20,12 @@ from wtforms import SelectChoice
 from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
-from core.formatting import WIB, format_wib
+from core.formatting import WIB, format_qty, format_qty_input, format_signed_qty, format_wib
 from core.pagination import paginate
-from core.quantity import format_quantity, typed_quantity
+from core.quantity import typed_quantity
 from groups import services as groups
 from groups.models import Group, Member, Role
-from inventory import services
+from inventory import references, services
 from inventory.forms import AdjustForm, IntakeForm, ProductForm, optional_id
 from inventory.models import AdjustmentReason, Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Variant
 from inventory.photos import photo_dir
@@ -65,28 +63,6 @@ REASON_LABELS = {
 
 
 # --- helpers for templates ------------------------------------------------------------
-
-
-@bp.app_template_filter("qty")
-def qty_filter(number) -> str:
-    """2.500 -> 2.5: a quantity without trailing zeros."""
-    return format_quantity(number)
-
-
-@bp.app_template_filter("signed_qty")
-def signed_qty_filter(number) -> str:
-    """+2.5, -0.2, or an empty string for zero: a change in the ledger."""
-    if not number:
-        return ""
-    return ("+" if number > 0 else "") + format_quantity(number)
-
-
-@bp.app_template_filter("day")
-def day_filter(day: date | None) -> str:
-    """A calendar date (best-before), day first: 28 Nov 2026."""
-    if day is None:
-        return ""
-    return format_date(day, "d MMM y", locale=str(get_locale() or "id"))
 
 
 @bp.app_template_global()
@@ -272,7 +248,7 @@ def _product_data(product: Product) -> dict:
             "id": str(v.id),
             "label": v.label,
             "unit_price": str(v.unit_price),
-            "low_stock_threshold": format_quantity(v.low_stock_threshold),
+            "low_stock_threshold": format_qty_input(v.low_stock_threshold),
             "active": v.active,
         }
         for v in product.variants
@@ -407,7 +383,7 @@ def intake(group_id: int):
             product = lot.variant.product
             message = _(
                 "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
-                quantity=format_quantity(lot.quantity),
+                quantity=format_qty(lot.quantity),
                 unit=product.unit,
                 product=product.name,
                 member=_member_names([lot.member_id])[lot.member_id],
@@ -446,7 +422,7 @@ def _adjust_choices(form: AdjustForm, group: Group, rows) -> None:
                 "#%(lot)d · %(member)s · %(remaining)s left · %(date)s",
                 lot=lot.id,
                 member=names[lot.member_id],
-                remaining=format_quantity(lot.remaining),
+                remaining=format_qty(lot.remaining),
                 date=format_wib(lot.received_at, with_time=False),
             ),
             optgroup=variant_name(lot.variant),
@@ -489,7 +465,7 @@ def stock(group_id: int):
                 _(
                     "Stock of %(product)s changed by %(change)s.",
                     product=variant_name(variant),
-                    change=signed_qty_filter(change),
+                    change=format_signed_qty(change),
                 )
                 if moves
                 else _("Nothing changed: the count matches the stock.")
@@ -515,7 +491,13 @@ def movements(group_id: int):
     variants = {variant.id: variant for variant, _s in services.stock_rows(viewer, group)}
     names = _member_names(m.lot.member_id for m in result["items"] if m.lot is not None)
     return render_template(
-        "inventory/movements.html", group=group, result=result, variants=variants, variant_id=variant_id, names=names
+        "inventory/movements.html",
+        group=group,
+        result=result,
+        variants=variants,
+        variant_id=variant_id,
+        names=names,
+        references=references.describe(m.reference for m in result["items"]),
     )
 
 

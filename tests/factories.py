@@ -8,6 +8,7 @@ from accounts.services import issue_token
 from core.extensions import db
 from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
+from groups.opening import EVERY_DAY
 
 PASSWORD = "rahasia-123"
 _seq = itertools.count(1)
@@ -31,6 +32,7 @@ def make_group(
     """A group with `coordinator` as its coordinator; verified by default, as a group that sells is
     (`verified=False` for one waiting for the district admin)."""
     n = next(_seq)
+    extra.setdefault("open_days", EVERY_DAY)  # open every day, so that a test's "today" is always a pickup day
     with app.app_context():
         user = db.session.get(User, coordinator.id)
         group = Group(

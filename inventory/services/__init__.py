@@ -35,6 +35,7 @@ from inventory.services.products import (
 from inventory.services.reading import (
     alerts,
     lot_history,
+    lot_units,
     lots_query,
     movements_query,
     my_lots,
@@ -92,6 +93,7 @@ __all__ = [
     "group_units",
     "lock_without_waiting",
     "lot_history",
+    "lot_units",
     "lots_query",
     "manages_stock",
     "movements_query",

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from core.errors import Conflict
 from core.extensions import db
-from core.formatting import WIB
-from core.quantity import MAX_QUANTITY, QuantityError, format_quantity
+from core.formatting import WIB, format_qty
+from core.quantity import MAX_QUANTITY, QuantityError
 from core.types import utcnow
 from groups.models import Group, Member, Role
 from groups.services import authorize
@@ -192,7 +192,7 @@ def adjust(
         raise Conflict(
             _l(
                 "Only %(n)s can be taken away: the rest is on hand for orders or not there.",
-                n=format_quantity(max(stock.on_hand - stock.reserved, Decimal(0))),
+                n=format_qty(max(stock.on_hand - stock.reserved, Decimal(0))),
             ),
             {"quantity": [_("Stock cannot go below zero or below what orders hold.")]},
         )
@@ -209,7 +209,7 @@ def adjust(
     elif lot is not None and lot.remaining < -delta:
         raise Conflict(
             _l("The lots hold less than that."),
-            {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(lot.remaining))]},
+            {"quantity": [_("Only %(n)s left in the lots.", n=format_qty(lot.remaining))]},
         )
     if not guarded_update(variant.id, delta, Decimal(0)):
         raise Conflict(_l("Stock cannot go below zero or below what orders hold."))

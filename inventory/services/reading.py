@@ -83,6 +83,20 @@ def lot_history(lot_ids: list[int]) -> dict[int, dict[str, Decimal]]:
     return history
 
 
+def lot_units(lot_ids) -> dict[int, str]:
+    """The unit each lot is counted in (its product's), by lot id: what a statement's quantities are in."""
+    ids = {lot_id for lot_id in lot_ids if lot_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Lot.id, Product.unit)
+        .join(Variant, Variant.id == Lot.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Lot.id.in_(ids))
+    )
+    return dict(rows.all())
+
+
 def lots_query(viewer, group: Group, member_id=None):
     """Lots of the group: coordinators and treasurers (and the district admin) see all, a member their own."""
     own = membership(group, viewer)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.errors import Conflict, NotFound
 from core.extensions import db
+from core.formatting import format_qty
 from core.quantity import Quantity, QuantityError, format_quantity, parse_quantity
 from core.types import utcnow
 from inventory.models import Lot, Movement, MovementKind, Stock, Variant
@@ -369,7 +370,7 @@ def draw_lots(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> lis
     if left > 0:
         raise Conflict(
             _l("The lots hold less than that."),
-            {"quantity": [_("Only %(n)s left in the lots.", n=format_quantity(quantity - left))]},
+            {"quantity": [_("Only %(n)s left in the lots.", n=format_qty(quantity - left))]},
         )
     for candidate, take in draws:
         result = db.session.execute(

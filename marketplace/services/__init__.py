@@ -6,7 +6,7 @@ the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
 
-from marketplace.services.checkout import Placed, find_checkout, place, place_checkout
+from marketplace.services.checkout import Placed, find_checkout, first_fulfilment_day, place, place_checkout
 from marketplace.services.expiry import expire_orders, reinstate_expired
 from marketplace.services.lifecycle import cancel, complete, confirm, mark_ready
 from marketplace.services.orders import (
@@ -55,6 +55,7 @@ __all__ = [
     "coordinator_contact",
     "expire_orders",
     "find_checkout",
+    "first_fulfilment_day",
     "get_checkout_or_404",
     "get_order_or_404",
     "group_orders_query",

@@ -5,6 +5,7 @@ A retried checkout with the same Idempotency-Key returns the first one.
 
 import functools
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,11 +21,13 @@ from accounts.models import User
 from core.database import reads_first
 from core.errors import ValidationFailed
 from core.extensions import db
+from core.formatting import format_day
 from core.idempotency import read_key, replayed, request_fingerprint
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE, format_rupiah
 from core.quantity import MAX_QUANTITY, QuantityError, parse_quantity
 from core.types import utcnow
 from core.validation import ID_MAX
+from groups import opening
 from groups.models import Group, Member, Role
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
@@ -67,7 +70,7 @@ def _clean_fulfilment(data) -> dict:
     note = _text(data.get("note"), "fulfilment.note", NOTE_MAX_LENGTH)
     day = data.get("date")
     if day in (None, ""):
-        day = today_wib()
+        day = None  # the next day every group of the checkout is open (_fulfilment_day)
     else:
         try:
             day = day if isinstance(day, date) else date.fromisoformat(str(day))
@@ -81,6 +84,43 @@ def _clean_fulfilment(data) -> dict:
         "note": note,
         "date": day,
     }
+
+
+def first_fulfilment_day(groups: Iterable[Group]) -> date:
+    """The day checkout offers: the next one on which every one of `groups` is open (today when they share none,
+    which checkout then refuses with its reason)."""
+    today = today_wib()
+    found = opening.next_open_day((g.open_days for g in groups), today, today + timedelta(days=MAX_DAYS_AHEAD))
+    return found or today
+
+
+def _fulfilment_day(day: date | None, lines: list[tuple[Row, Decimal]]) -> date:
+    """The pickup or delivery day: the one asked for, if every group of the checkout is open that day; without
+    one, the next day they all are (today at the earliest)."""
+    groups = {variant.group_id: variant for variant, _quantity in lines}
+    today = today_wib()
+    last = today + timedelta(days=MAX_DAYS_AHEAD)
+    if day is None:
+        found = opening.next_open_day((g.open_days for g in groups.values()), today, last)
+        if found is None:
+            raise _error(
+                "fulfilment.date",
+                _("These groups have no day in common on which they are all open. Order from them separately."),
+            )
+        return found
+    closed = [g for g in groups.values() if not opening.is_open(g.open_days, day)]
+    if closed:
+        suggestion = opening.next_open_day((g.open_days for g in groups.values()), today, last)
+        message = _(
+            "%(group)s is closed on %(weekday)s. Open days: %(days)s.",
+            group=closed[0].group_name,
+            weekday=opening.day_name(day.isoweekday()),
+            days=opening.describe(closed[0].open_days),
+        )
+        if suggestion is not None:
+            message += " " + _("The next day open is %(day)s.", day=format_day(suggestion))
+        raise _error("fulfilment.date", message)
+    return day
 
 
 # The checkout's statements are built once (one per number of rows or variants, for those that take several),
@@ -117,6 +157,7 @@ def _variants_for_sale(count: int):
             _groups.c.verified.label("group_verified"),
             _groups.c.pickup_point,
             _groups.c.pickup_hours,
+            _groups.c.open_days,
             _groups.c.bank_name,
             _groups.c.bank_account_number,
             _groups.c.bank_account_holder,
@@ -307,6 +348,7 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
             )
         fulfilment = _clean_fulfilment(fulfilment)
         lines = _clean_lines(lines, buyer)
+        fulfilment["date"] = _fulfilment_day(fulfilment["date"], lines)
 
     # Everything the writes need is built here, before the first of them takes SQLite's write lock: from
     # there to the commit only the statements run, each given the ids the one before returned.

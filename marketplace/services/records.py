@@ -12,6 +12,7 @@ from core.money import MAX_AMOUNT, format_rupiah
 from core.types import utcnow
 from core.validation import has_control_chars
 from marketplace.models import (
+    FulfilmentMethod,
     Order,
     OrderStatus,
 )
@@ -43,14 +44,19 @@ class TransitionNotAllowed(Conflict):
         super().__init__(
             _l(
                 "This order is %(status)s and cannot become %(to)s.",
-                status=status_label(order.status),
-                to=status_label(to),
+                status=status_label(order.status, order.fulfilment_method),
+                to=status_label(to, order.fulfilment_method),
             ),
             {"status": [str(order.status.value)]},
         )
 
 
-def status_label(status: OrderStatus) -> str:
+def status_label(status: OrderStatus, fulfilment: FulfilmentMethod | str | None = None) -> str:
+    """An order status as people read it; a packed order is ready for pickup or for delivery, by its `fulfilment`."""
+    if status == OrderStatus.ready and fulfilment is not None:
+        if FulfilmentMethod(fulfilment) == FulfilmentMethod.delivery:
+            return _("ready for delivery")
+        return _("ready for pickup")
     return {
         OrderStatus.placed: _("placed"),
         OrderStatus.confirmed: _("confirmed"),

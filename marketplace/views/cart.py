@@ -6,8 +6,9 @@ from flask_babel import gettext as _
 
 from core.errors import AppError
 from core.extensions import csrf
+from core.formatting import format_qty
 from core.pages import safe_next
-from core.quantity import format_quantity, typed_quantity
+from core.quantity import typed_quantity
 from marketplace import cart as carts
 from marketplace.forms import CartAddForm, CartLineForm
 from marketplace.views.common import bp
@@ -78,7 +79,7 @@ def cart_add():
     flash(
         _(
             "In your cart: %(quantity)s %(unit)s %(product)s.",
-            quantity=format_quantity(total),
+            quantity=format_qty(total),
             unit=product.unit,
             product=product.name,
         ),

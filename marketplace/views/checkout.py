@@ -77,7 +77,7 @@ def checkout():
             flash(_("Your cart is empty. Add something from the catalog first."), "warning")
             return redirect(url_for("marketplace.cart"))
         form.idempotency_key.data = str(uuid.uuid4())
-        form.date.data = services.today_wib().isoformat()
+        form.date.data = services.first_fulfilment_day(entry.group for entry in current.groups).isoformat()
     shortfalls: dict[int, dict] = {}
     line_errors: dict[int, list[str]] = {}
     status = 200 if request.method == "GET" or posted else 400

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from accounts.models import User
 from core.extensions import db
+from core.formatting import format_day
 from core.money import format_rupiah
 from core.phone import whatsapp_number
 from groups.models import Group
 from inventory import services as stock
-from inventory.views import day_filter
 from marketplace import cart as carts
 from marketplace import services
 from marketplace.models import FulfilmentMethod, Order, OrderStatus, PaymentMethod
@@ -64,6 +64,7 @@ def label_text(label: str) -> str:
 def _marketplace_globals():
     return {
         "cart_count": carts.count(),
+        "has_orders": _has_orders,
         "status_label": services.status_label,
         "fulfilment_labels": FULFILMENT_LABELS,
         "payment_labels": PAYMENT_LABELS,
@@ -71,6 +72,13 @@ def _marketplace_globals():
         "payment_status": services.payment_status,
         "payment_status_labels": PAYMENT_STATUS_LABELS,
     }
+
+
+def _has_orders() -> bool:
+    """Whether the signed-in user ever placed an order (the header links their orders then)."""
+    if not current_user.is_authenticated:
+        return False
+    return db.session.scalar(select(Order.id).where(Order.buyer_id == current_user.id).limit(1)) is not None
 
 
 # --- helpers for views ----------------------------------------------------------------
@@ -116,9 +124,9 @@ def whatsapp_link(order: Order, group: Group) -> str | None:
     if contact is None:
         return None
     if order.fulfilment_method == FulfilmentMethod.pickup:
-        how = _("pickup on %(day)s", day=day_filter(order.fulfilment_date))
+        how = _("pickup on %(day)s", day=format_day(order.fulfilment_date))
     else:
-        how = _("delivery on %(day)s", day=day_filter(order.fulfilment_date))
+        how = _("delivery on %(day)s", day=format_day(order.fulfilment_date))
     text = _(
         "Hello, I placed order #%(id)d at %(group)s (%(total)s, %(how)s). My name is %(name)s.",
         id=order.id,

@@ -18,9 +18,10 @@ from core.pages import safe_next
 from core.pagination import paginate
 from groups import services as groups
 from groups.models import Group
+from inventory.references import ReferenceLink
 from marketplace import services
 from marketplace.forms import OrderActionForm
-from marketplace.models import OPEN_STATUSES, Order, OrderStatus
+from marketplace.models import OPEN_STATUSES, Order, OrderLine, OrderStatus
 from marketplace.order_payments import order_payments
 from marketplace.views.common import (
     NEXT_STEPS,
@@ -56,6 +57,15 @@ def my_orders():
 @login_required
 def order(order_id: int):
     return order_page(services.get_order_or_404(order_id))
+
+
+def order_line_references(line_ids: list[int]) -> dict[int, ReferenceLink]:
+    """The stock ledger's "order_line:15" as "Order #9", linked to the order (inventory.references)."""
+    rows = db.session.execute(select(OrderLine.id, OrderLine.order_id).where(OrderLine.id.in_(line_ids)))
+    return {
+        line_id: ReferenceLink(_("Order #%(id)d", id=order_id), url_for("marketplace.order", order_id=order_id))
+        for line_id, order_id in rows
+    }
 
 
 def order_page(found: Order, status: int = 200, **bound):
@@ -108,7 +118,14 @@ def order_action(order_id: int, action: str):
         flash(str(exc.message), "error")
         return redirect(back)
     db.session.commit()
-    flash(_("Order #%(id)d is now %(status)s.", id=found.id, status=services.status_label(found.status)), "success")
+    flash(
+        _(
+            "Order #%(id)d is now %(status)s.",
+            id=found.id,
+            status=services.status_label(found.status, found.fulfilment_method),
+        ),
+        "success",
+    )
     return redirect(back)
 
 

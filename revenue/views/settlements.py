@@ -11,11 +11,14 @@ from accounts.services import require_login
 from core import ledger
 from core.errors import AppError, NotFound, ValidationFailed
 from core.extensions import db
+from core.formatting import format_day, format_qty
 from core.pages import apply_errors
 from core.pagination import paginate
-from core.quantity import format_quantity, typed_quantity
+from core.quantity import typed_quantity
+from core.types import utcnow
 from groups.models import Member, Role
 from groups.services import can_manage, get_group_or_404, members_query, require_role
+from inventory import services as stock
 from revenue.forms import SettlementForm, WorkLogForm, WorkLogReversalForm, optional_id
 from revenue.models import Settlement, Statement
 from revenue.services import accrual as revenue
@@ -83,9 +86,9 @@ def work_logs(group_id: int):
             flash(
                 _(
                     "Recorded: %(units)s for %(name)s on %(day)s.",
-                    units=format_quantity(log.units),
+                    units=format_qty(log.units),
                     name=name,
-                    day=log.day.isoformat(),
+                    day=format_day(log.day),
                 ),
                 "success",
             )
@@ -101,11 +104,7 @@ def work_logs(group_id: int):
     if start and end and start <= end:
         names = {m.id: m.name for m in db.session.scalars(select(Member).where(Member.group_id == group.id))}
         totals = sorted(
-            (
-                (names.get(m, ""), format_quantity(units))
-                for m, units in settlements.work_in(group.id, start, end).items()
-                if units
-            ),
+            ((names.get(m, ""), units) for m, units in settlements.work_in(group.id, start, end).items() if units),
             key=lambda row: row[0].lower(),
         )
     filters = {
@@ -186,8 +185,8 @@ def settlements_page(group_id: int):
                 flash(
                     _(
                         "Settled %(start)s to %(end)s.",
-                        start=settlement.period_start.isoformat(),
-                        end=settlement.period_end.isoformat(),
+                        start=format_day(settlement.period_start),
+                        end=format_day(settlement.period_end),
                     ),
                     "success",
                 )
@@ -235,6 +234,21 @@ def statement_page(group_id: int, member_id: int):
         start, end = settlements.read_range(request.args.get("from"), request.args.get("to"), group, member)
         view = settlements.live_statement(group, member, start, end)
         csv_args = {"from": start.isoformat(), "to": end.isoformat()}
+    here = {"group_id": group.id, "member_id": member.id, **csv_args}
+    shown = {
+        "group": group,
+        "member": member,
+        "statement": view,
+        "on_day": on_day,
+        "units": stock.lot_units(line["lot_id"] for line in view["detail"]["sales"]),
+    }
+    if request.args.get("print") == "1":  # the print layout: the statement alone, reached by a plain link
+        return render_template(
+            "groups/statement_print.html",
+            **shown,
+            back_url=url_for("settlements.statement_page", **here),
+            printed_at=utcnow(),
+        )
     frozen = db.session.execute(
         select(Settlement.id, Settlement.period_start, Settlement.period_end)
         .join(Statement, Statement.settlement_id == Settlement.id)
@@ -242,15 +256,12 @@ def statement_page(group_id: int, member_id: int):
         .order_by(Settlement.period_start.desc())
         .limit(24)
     ).all()
-    csv_url = url_for("settlement_api.get_statement", group_id=group.id, member_id=member.id, format="csv", **csv_args)
     return render_template(
         "groups/statement.html",
-        group=group,
-        member=member,
-        statement=view,
+        **shown,
         frozen=frozen,
-        csv_url=csv_url,
-        on_day=on_day,
+        csv_url=url_for("settlement_api.get_statement", format="csv", **here),
+        print_url=url_for("settlements.statement_page", print=1, **here),
     )
 
 

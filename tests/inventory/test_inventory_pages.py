@@ -124,7 +124,7 @@ def test_product_list_shows_kind_unit_status_prices_and_available_stock(app, cli
     body = html(client.get(f"/groups/{world.group.id}/products"))
     assert "Cabai rawit" in body and "Daster batik" in body
     assert "Rp45.000" in body and "Rp30.000" in body and "Rp85.000" in body
-    assert t(app, "%(quantity)s %(unit)s available", quantity="12.5", unit="kg") in body
+    assert t(app, "%(quantity)s %(unit)s available", quantity="12,5", unit="kg") in body  # a decimal comma
     assert t(app, "standard") in body  # the single-price product's variant
     assert t(app, "Produce") in body and t(app, "Garment") in body
 
@@ -403,7 +403,7 @@ def test_intake_records_a_lot_and_keeps_member_and_product_for_the_next_entry(ap
         t(
             app,
             "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
-            quantity="2.5",
+            quantity="2,5",
             unit="kg",
             product="Cabai rawit",
             member="Siti Aminah",
@@ -414,7 +414,7 @@ def test_intake_records_a_lot_and_keeps_member_and_product_for_the_next_entry(ap
     assert selected(body, "variant_id") == str(world.cabai_a)
     assert re.search(r'<input[^>]*autofocus[^>]*name="quantity"|<input[^>]*name="quantity"[^>]*autofocus', body)
     today = body.split(t(app, "Today's intake", raw=True))[1]
-    assert "Siti Aminah" in today and f"#{lot.id}" in today and "2.5 kg" in today
+    assert "Siti Aminah" in today and f"#{lot.id}" in today and "2,5 kg" in today
     assert stock_of(app, world.cabai_a) == (Decimal("2.5"), Decimal(0))
     assert books_are_clean(app)
 
@@ -430,7 +430,7 @@ def test_intake_in_another_unit_is_converted_to_the_products_unit(app, client, w
     assert t(
         app,
         "Recorded: %(quantity)s %(unit)s %(product)s from %(member)s",
-        quantity="1.5",
+        quantity="1,5",
         unit="kg",
         product="Cabai rawit",
         member="Ani Rahayu",

@@ -40,7 +40,7 @@ def test_stock_page_shows_counters_with_units_and_highlights_low_stock(app, clie
     row_a = re.search(r'<tr class="low">(.*?)</tr>', body, re.DOTALL).group(1)
     assert "Cabai rawit – A (kg)" in row_a and t(app, "low stock") in row_a and "2 kg" in row_a
     row_b = re.search(r"<tr>\s*<td><strong>Cabai rawit – B \(kg\)(.*?)</tr>", body, re.DOTALL).group(1)
-    assert ">7.25<" in row_b and ">1.25<" in row_b and "6 kg" in row_b
+    assert ">7,25<" in row_b and ">1,25<" in row_b and "6 kg" in row_b
     assert body.count('class="low"') == 1
 
 
@@ -57,7 +57,7 @@ def test_spoilage_takes_stock_away_from_the_oldest_lot(app, client, world):
     with app.app_context():
         assert db.session.get(Lot, first).remaining == Decimal("1.5")
     body = html(client.get(response.headers["Location"]))
-    assert t(app, "Stock of %(product)s changed by %(change)s.", product="Cabai rawit – A (kg)", change="-1.5") in body
+    assert t(app, "Stock of %(product)s changed by %(change)s.", product="Cabai rawit – A (kg)", change="-1,5") in body
     assert books_are_clean(app)
 
 
@@ -194,7 +194,7 @@ def test_ledger_lists_movements_with_times_in_wib(app, client, world):
     for when in shown:
         assert when in body and when.endswith(" WIB")
     assert t(app, "Contribution") in body and t(app, "spoilage") in body
-    assert "+5" in body and "-0.5" in body and "busuk" in body
+    assert "+5" in body and "-0,5" in body and "busuk" in body
     assert f"#{lot} · Siti Aminah" in body
     assert "Ani Rahayu" not in body  # the filter shows one variant
     assert "Ani Rahayu" in html(client.get(f"/groups/{world.group.id}/movements"))
@@ -235,7 +235,7 @@ def test_a_member_sees_only_their_own_contributions(app, client, world):
     assert "Cabai rawit – A (kg)" in body and f"#{mine}" in body and "KUB Jahit Melati" in body
     assert "Cabai rawit – B" not in body and ">7 kg<" not in body
     row = re.search(rf"· #{mine}</span>.*?</tr>", body, re.DOTALL).group(0)
-    assert ">3 kg<" in row and ">1.5<" in row and ">1<" in row and ">0.5<" in row  # given, left, sold, written off
+    assert ">3 kg<" in row and ">1,5<" in row and ">1<" in row and ">0,5<" in row  # given, left, sold, written off
     assert 'href="/me/contributions"' in body  # in the header
 
 

@@ -335,7 +335,7 @@ def test_anonymous_buyer_adds_updates_and_removes_cart_lines(app, client, market
 
     client.post("/cart/update", data={"variant_id": str(a), "quantity": "1,25"})
     body = html(client.get("/cart"))
-    assert 'value="1.25"' in body and "Rp56.250" in body
+    assert 'value="1,25"' in body and "Rp56.250" in body  # as typed: a decimal comma
 
     client.post("/cart/remove", data={"variant_id": str(market_setup.star[0])})
     body = html(client.get("/cart"))

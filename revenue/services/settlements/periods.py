@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
-from core.formatting import WIB
+from core.formatting import WIB, format_day
 from core.types import utcnow
 from groups.models import Group
 from revenue.models import Settlement
@@ -90,9 +90,9 @@ def refuse_settled_day(group: Group, day: date, field: str) -> None:
         raise Conflict(
             _l(
                 "%(day)s is in a settled period (%(start)s to %(end)s): its work can no longer change.",
-                day=day.isoformat(),
-                start=settled.period_start.isoformat(),
-                end=settled.period_end.isoformat(),
+                day=format_day(day),
+                start=format_day(settled.period_start),
+                end=format_day(settled.period_end),
             ),
             {field: [_("This day is in a settled period.")]},
         )

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, literal, or_, select, union_all
 from core import ledger
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
+from core.formatting import format_day
 from core.ledger import Account, JournalEntry, Posting
 from core.money import MAX_AMOUNT, split_among_members
 from core.quantity import to_milli
@@ -94,8 +95,8 @@ def settle(actor, group: Group, period_start, period_end) -> Settlement:
         raise Conflict(
             _l(
                 "This period overlaps the one settled from %(start)s to %(end)s.",
-                start=earlier.period_start.isoformat(),
-                end=earlier.period_end.isoformat(),
+                start=format_day(earlier.period_start),
+                end=format_day(earlier.period_end),
             ),
             {"period_start": [_("Choose a period after the last one settled.")]},
         )
@@ -103,7 +104,7 @@ def settle(actor, group: Group, period_start, period_end) -> Settlement:
     if last is not None and start <= last:
         # A pool shared into an earlier period would change balances that a later statement froze.
         raise Conflict(
-            _l("Periods are settled in order: the last one settled ends on %(end)s.", end=last.isoformat()),
+            _l("Periods are settled in order: the last one settled ends on %(end)s.", end=format_day(last)),
             {"period_start": [_("Choose a period after the last one settled.")]},
         )
     policy = revenue.policy_in_force(group.id)
