@@ -35,6 +35,7 @@ GROUPS = [
             description="Ibu-ibu rumah tangga yang dilatih menjahit; membuat seragam sekolah dan daster batik.",
             pickup_point="Balai Desa Sumberejo, Sanankulon",
             pickup_hours="Senin–Sabtu 08.00–15.00",
+            open_days="1111110",  # as demo_history.OPEN_DAYS sells
             bank_name="BRI Unit Sanankulon",
             bank_account_number="0123-01-004567-50-1",
             bank_account_holder="KUB Jahit Sumberejo",
@@ -58,6 +59,7 @@ GROUPS = [
             description="Petani cabai rawit yang memasarkan panen bersama.",
             pickup_point="Gudang kelompok, Dusun Gembongan",
             pickup_hours="Setiap hari 06.00–10.00",
+            open_days="1111111",  # as demo_history.OPEN_DAYS sells
             bank_name="Bank Jatim Cabang Blitar",
             bank_account_number="0061234567",
             bank_account_holder="Poktan Cabai Makmur",
@@ -83,6 +85,7 @@ GROUPS = [
             description="Petani belimbing; grade A dan B dipanen bersama dan dijual ke pasar lokal.",
             pickup_point="Rumah Pak Harjo, Karangbendo",
             pickup_hours="Selasa, Kamis, Sabtu 07.00–11.00",
+            open_days="0101010",  # as demo_history.OPEN_DAYS sells
         ),
         "coordinator": ("belimbing.ponggok@pasar.test", "Pak Harjo", "0812-3300-0301"),
         "members": [
