@@ -71,7 +71,9 @@ def test_a_visitor_sees_the_catalog_the_cart_and_how_to_sign_in(client, market):
 
 def test_header_links_and_the_language_switch_are_44_pixels_tall(client):
     body = html(client.get("/"))
-    rule = re.search(r"\.bar a,\.bar button\{([^}]*)\}", body).group(1)
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]*/site\.css[^"]*)"', body).group(1)
+    css = client.get(stylesheet).get_data(as_text=True)
+    rule = re.search(r"\.bar a,\.bar button\{([^}]*)\}", css).group(1)
     assert "min-height:44px" in rule and "min-width:44px" in rule
     header = body.split("<header>", 1)[1].split("</header>", 1)[0]
     assert re.search(r'<span class="lang">\s*<a [^>]*lang="en"[^>]*>EN</a>', header)

@@ -86,7 +86,7 @@ def test_the_group_page_edits_the_open_days_with_checkboxes(app, client, lead):
     assert "Sabtu, Minggu" in html(client.get(f"/groups/{group.id}"))
 
     refused = client.post(f"/groups/{group.id}/edit", data={**form, "open_days": []})
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert t(app, "Choose at least one day on which the group is open.") in html(refused)
     assert fetch(app, Group, group.id).open_days == "0000011"
 
