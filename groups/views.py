@@ -14,6 +14,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors, safe_next
 from core.pagination import paginate
+from groups import home as home_sections
 from groups import invitations, opening, services, sign_out, verification
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.limits import count_addition, member_additions
@@ -321,8 +322,14 @@ def join():
 @bp.route("/me/groups")
 @login_required
 def my_groups():
+    """The user's home: what waits for them (sections of the packages above, see groups.home), then their groups."""
     memberships = services.memberships_of(current_user)
-    return render_template("groups/my_groups.html", memberships=memberships, role_label=services.role_label)
+    return render_template(
+        "groups/my_groups.html",
+        memberships=memberships,
+        role_label=services.role_label,
+        sections=home_sections.sections(current_user),
+    )
 
 
 # --- the header -----------------------------------------------------------------
