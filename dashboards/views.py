@@ -145,6 +145,7 @@ def _dashboard(group: Group, form: SplitPolicyForm | None = None, status: int = 
         figures=figures,
         chart=chart,
         form=form if manages else None,
+        keeps_books=groups.membership(group, current_user) is not None,  # the admin sees no statements
         method_labels=METHOD_LABELS,
     ), status
 

@@ -207,9 +207,16 @@ def members(group_id: int):
         form=form,
         manages=manages,
         show_contacts=services.can_see_contacts(group, current_user),
+        keeps_books=_keeps_books(group),
         role_label=services.role_label,
         action_form=ActionForm(),
     )
+
+
+def _keeps_books(group) -> bool:
+    """Whether the signed-in user coordinates the group or keeps its books (who may open members' statements)."""
+    member = services.membership(group, current_user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
 
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/edit", methods=["GET", "POST"])

@@ -143,3 +143,24 @@ def test_a_buyer_sees_no_work_on_the_home_page(app, client, market):
     page_login(client, market.buyer.user)
     page = html(client.get("/me/groups"))
     assert 'class="todo"' not in page and t(app, "You are not in any group yet.") in page
+
+
+def test_revenue_page_links_to_payouts_periods_and_each_members_statement(app, client, market):
+    seed(app, client, market)
+    page_login(client, market.lead.user)
+    tani = market.tani.id
+    page = html(client.get(f"/groups/{tani}/revenue"))
+    assert f'href="/groups/{tani}/payouts"' in page and f'href="/groups/{tani}/settlements"' in page
+    assert f'href="/groups/{tani}/members/{market.siti.id}/statement"' in page
+    members = html(client.get(f"/groups/{tani}/members"))
+    assert f'<a class="tap" href="/groups/{tani}/members/{market.siti.id}/statement">' in members
+    assert client.get(f"/groups/{tani}/members/{market.siti.id}/statement").status_code == 200
+
+
+def test_the_admin_reads_revenue_without_statement_links(app, client, market):
+    seed(app, client, market)
+    page_login(client, market.admin.user)
+    tani = market.tani.id
+    page = html(client.get(f"/groups/{tani}/revenue"))
+    assert f'href="/groups/{tani}/payouts"' in page
+    assert "/statement" not in page and f'href="/groups/{tani}/settlements"' not in page
