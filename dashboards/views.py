@@ -19,7 +19,7 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors
-from dashboards import reports
+from dashboards import home, reports
 from groups import services as groups
 from groups.models import Group, Role
 from inventory.services import DEFAULT_LABEL
@@ -145,6 +145,7 @@ def _dashboard(group: Group, form: SplitPolicyForm | None = None, status: int = 
         figures=figures,
         chart=chart,
         form=form if manages else None,
+        keeps_books=groups.membership(group, current_user) is not None,  # the admin sees no statements
         method_labels=METHOD_LABELS,
     ), status
 
@@ -185,3 +186,18 @@ def overview():
     figures = reports.district_overview(require_login())  # the district admin only
     chart = bar_chart(figures["months"], [("sales", _("Sales")), ("paid_out", _("Paid out to members"))])
     return render_template("revenue/overview.html", figures=figures, chart=chart)
+
+
+# --- the home page's sections (groups.home) -----------------------------------------------
+
+
+def home_section(user) -> str:
+    """What waits for `user` on their home page: the district admin's overview and queue, each of the groups
+    they coordinate or keep the books of with its work, each a link to where it is done ("" for no one else)."""
+    html = ""
+    if user.is_admin:
+        html += render_template("dashboards/admin_home.html", home=home.admin_home(user))
+    work = home.group_work(user)
+    if work:
+        html += render_template("dashboards/group_work.html", work=work, role_label=groups.role_label)
+    return html

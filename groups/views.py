@@ -14,6 +14,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.pages import apply_errors, safe_next
 from core.pagination import paginate
+from groups import home as home_sections
 from groups import invitations, opening, services, sign_out, verification
 from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
 from groups.limits import count_addition, member_additions
@@ -206,9 +207,16 @@ def members(group_id: int):
         form=form,
         manages=manages,
         show_contacts=services.can_see_contacts(group, current_user),
+        keeps_books=_keeps_books(group),
         role_label=services.role_label,
         action_form=ActionForm(),
     )
+
+
+def _keeps_books(group) -> bool:
+    """Whether the signed-in user coordinates the group or keeps its books (who may open members' statements)."""
+    member = services.membership(group, current_user)
+    return member is not None and member.role in (Role.coordinator, Role.treasurer)
 
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -321,8 +329,14 @@ def join():
 @bp.route("/me/groups")
 @login_required
 def my_groups():
+    """The user's home: what waits for them (sections of the packages above, see groups.home), then their groups."""
     memberships = services.memberships_of(current_user)
-    return render_template("groups/my_groups.html", memberships=memberships, role_label=services.role_label)
+    return render_template(
+        "groups/my_groups.html",
+        memberships=memberships,
+        role_label=services.role_label,
+        sections=home_sections.sections(current_user),
+    )
 
 
 # --- the header -----------------------------------------------------------------

@@ -34,6 +34,7 @@ from core.validation import has_control_chars
 from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
+from marketplace.suggestions import nearest_names
 
 CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
 SORTS = CATALOG_SORTS
@@ -358,7 +359,10 @@ def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
         )
         for row in rows
     ]
-    return {"items": items, "page": page, "per_page": per_page, "total": len(order)}
+    built = {"items": items, "page": page, "per_page": per_page, "total": len(order)}
+    if not order and filters["q"]:
+        built["suggestions"] = nearest_names(filters["q"])  # a search that found nothing: the nearest names
+    return built
 
 
 _VARIANTS_QUERY = (

@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User
@@ -19,6 +19,7 @@ from marketplace.models import (
     OPEN_STATUSES,
     Order,
     OrderStatus,
+    PaymentMethod,
 )
 from marketplace.services.orders import manages
 from marketplace.services.records import _error
@@ -45,6 +46,23 @@ def group_orders_query(group: Group, status: str | None = None, day: date | None
     if day:
         query = query.where(Order.fulfilment_date == day)
     return query.order_by(Order.fulfilment_date, Order.id)
+
+
+def due_to_pack(today: date):
+    """SQL: an order confirmed for `today` or a day already past, so still to pack."""
+    return and_(Order.status == OrderStatus.confirmed, Order.fulfilment_date <= today)
+
+
+def awaiting_payment():
+    """SQL: an order whose money the coordinator or treasurer records by hand and which is not paid in full:
+    a transfer while the order is open (the buyer may send it any time), cash once packed (taken at handover)."""
+    return and_(
+        Order.paid < Order.total,
+        or_(
+            and_(Order.payment_method == PaymentMethod.transfer, Order.status.in_(OPEN_STATUSES)),
+            and_(Order.payment_method == PaymentMethod.cash, Order.status == OrderStatus.ready),
+        ),
+    )
 
 
 def _status(value) -> OrderStatus:

@@ -131,7 +131,9 @@ def order_action(order_id: int, action: str):
 
 # --- the coordinator's queue and packing list ------------------------------------------
 
-QUEUE_FILTERS = ("open", "all", *(s.value for s in OrderStatus))
+# "to_pack": confirmed for today or a day past; "owed": transfers and packed cash orders not paid in full.
+QUEUE_FILTERS = ("open", "to_pack", "owed", "all", *(s.value for s in OrderStatus))
+GATHERED = ("open", "to_pack", "owed", "all")  # filters that are not one status
 
 
 @bp.route("/groups/<int:group_id>/orders")
@@ -140,9 +142,13 @@ def queue(group_id: int):
     group = groups.get_group_or_404(group_id)
     status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
     day, bad_day = day_arg()
-    query = services.group_orders_query(group, None if status in ("open", "all") else status, day)
+    query = services.group_orders_query(group, None if status in GATHERED else status, day)
     if status == "open":
         query = query.where(Order.status.in_(OPEN_STATUSES))
+    elif status == "to_pack":
+        query = query.where(services.due_to_pack(services.today_wib()))
+    elif status == "owed":
+        query = query.where(services.awaiting_payment())
     result = paginate(query.options(selectinload(Order.lines)), page_arg(), QUEUE_PER_PAGE)
     manages = groups.can_manage(group, current_user)
     return render_template(

@@ -638,7 +638,7 @@ def test_queue_shows_open_orders_and_filters_by_status_and_day(app, client, mark
     def shown(**query):
         response = client.get(f"/groups/{setup.belimbing.group.id}/orders", query_string=query)
         assert response.status_code == 200
-        return [int(n) for n in re.findall(r'<a href="/orders/(\d+)"><strong>', html(response))]
+        return [int(n) for n in re.findall(r'<a class="rowlink" href="/orders/(\d+)"><strong>', html(response))]
 
     page_login(client, setup.belimbing.user)
     assert shown() == [first, second]  # open ones, by day
@@ -694,14 +694,14 @@ def test_packing_list_for_a_day_lists_confirmed_orders_and_totals(app, client, m
     response = client.get(f"/groups/{setup.cabai.group.id}/packing", query_string={"date": tomorrow.isoformat()})
     assert response.status_code == 200
     body = html(response)
-    assert f"#{a} · Bu Ratna" in body and f"#{b} · Warung Bu Sri" in body
-    assert f"#{c} " not in body and f"#{d} " not in body
+    assert f"#{a}</a> · Bu Ratna" in body and f"#{b}</a> · Warung Bu Sri" in body
+    assert f">#{c}<" not in body and f">#{d}<" not in body
     assert "Jl. Anggrek 3, Ponggok" in body
-    totals = body[body.index(t(app, "Totals to pack")) : body.index(f"#{a} ")]
+    totals = body[body.index(t(app, "Totals to pack")) : body.index(f">#{a}<")]
     assert re.search(r"Grade A</td><td>3.5 kg", totals) and re.search(r"Grade B</td><td>1 kg", totals)
     assert "@media print" in styles(client, response)
     today_body = html(client.get(f"/groups/{setup.cabai.group.id}/packing"))
-    assert f"#{d} · Bu Ratna" in today_body and f"#{a} " not in today_body
+    assert f"#{d}</a> · Bu Ratna" in today_body and f">#{a}<" not in today_body
 
 
 def test_an_expired_card_order_shows_it_expired_automatically(app, client, market_setup):
