@@ -70,7 +70,7 @@ def checkout():
         if key and len(key) <= KEY_MAX_LENGTH:
             done = services.find_checkout(current_user, key)
             if done is not None:  # the same form sent again (a double tap, a retry on a slow line)
-                return redirect(url_for("marketplace.confirmation", checkout_id=done.id))
+                return _placed(done)
     current = carts.load()
     if request.method == "GET":
         if not current:
@@ -110,12 +110,22 @@ def checkout():
                 apply_errors(form, shown)
         else:
             db.session.commit()
-            carts.clear()
-            flash(_("Thank you! Your order is placed."), "success")
-            return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
+            return _placed(placed)
     return render_template(
         "marketplace/checkout.html", form=form, cart=current, shortfalls=shortfalls, line_errors=line_errors
     ), status
+
+
+def _placed(placed: Checkout):
+    """The answer to a checkout placed, the same to the form sent again with its key (a double tap, a retry):
+    what it ordered leaves the cart, thanks, and on to its confirmation.
+
+    A retry answered from the first checkout takes out only the variants that checkout ordered, so that what the
+    buyer put in the cart since stays there.
+    """
+    carts.remove_all(line.variant_id for order in placed.orders for line in order.lines)
+    flash(_("Thank you! Your order is placed."), "success")
+    return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
 
 
 @bp.route("/checkouts/<int:checkout_id>")
