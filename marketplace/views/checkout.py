@@ -132,12 +132,20 @@ def _placed(placed: Checkout):
 @login_required
 def confirmation(checkout_id: int):
     placed: Checkout = services.get_checkout_or_404(checkout_id)
-    found = groups_by_id(order.group_id for order in placed.orders)
-    links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
+    orders = list(placed.orders)
+    found = groups_by_id(order.group_id for order in orders)
+    # Where to transfer each order (a group's account only once the district admin has verified it).
+    transfers = {
+        order_id: money["payment_instructions"]
+        for order_id, money in order_payments().details(orders, set()).items()
+        if money["payment_instructions"] is not None and "account_verified" in money["payment_instructions"]
+    }
+    links = {order.id: whatsapp_link(order, found[order.group_id], transfers.get(order.id)) for order in orders}
     return render_template(
         "marketplace/confirmation.html",
         checkout=placed,
         groups=found,
         links=links,
+        transfers=transfers,
         paying=order_payments().checkout_page(placed),
     )
