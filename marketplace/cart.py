@@ -66,6 +66,11 @@ class Cart:
     def lines(self) -> list[CartLine]:
         return [line for g in self.groups for line in g.lines]
 
+    @property
+    def short(self) -> bool:
+        """Whether some line asks for more than is available now (checkout would refuse it)."""
+        return any(line.short for line in self.lines)
+
     def __bool__(self) -> bool:
         return bool(self.groups)
 
@@ -115,6 +120,11 @@ def for_sale(variant_id) -> Variant:
     if variant is None or not _on_sale(variant, db.session.get(Group, variant.group_id)):
         raise ValidationFailed(_("This product is not for sale."), {"variant_id": [_("This product is not for sale.")]})
     return variant
+
+
+def available(variant: Variant) -> Decimal:
+    """How much of the variant buyers may order now: on hand, less what open orders hold."""
+    return variant.stock.available if variant.stock is not None else Decimal(0)
 
 
 def _unit(variant: Variant, units: dict | None = None) -> Unit:
@@ -175,8 +185,12 @@ def remove(variant_id) -> None:
     _save(items)
 
 
-def clear() -> None:
-    session.pop(SESSION_KEY, None)
+def remove_all(variant_ids) -> None:
+    """Take these variants out of the cart (what a checkout ordered)."""
+    items = _stored()
+    for variant_id in variant_ids:
+        items.pop(str(variant_id), None)
+    _save(items)
 
 
 def load() -> Cart:
@@ -219,14 +233,13 @@ def load() -> Cart:
             continue
         keep[key] = text
         entry = by_group.setdefault(variant.group_id, CartGroup(group=groups[variant.group_id]))
-        available = variant.stock.available if variant.stock is not None else Decimal(0)
         entry.lines.append(
             CartLine(
                 variant=variant,
                 quantity=quantity,
                 unit_price=variant.unit_price,
                 total=line_total(variant.unit_price, quantity),
-                available=available,
+                available=available(variant),
             )
         )
     if keep != items:

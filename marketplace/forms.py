@@ -51,7 +51,23 @@ class CheckoutForm(FlaskForm):
 
 
 class OrderActionForm(FlaskForm):
-    """A button that moves an order; `note` is the reason when cancelling."""
+    """A button that moves an order (cancelling has its own page: CancelForm)."""
 
-    note = StringField(_l("Reason (optional)"), validators=[Optional(), _cap(1000)])
     next = HiddenField()
+
+
+# The reasons a buyer may pick from when cancelling; "other" is whatever they write.
+CANCEL_REASONS = [
+    SelectChoice("mistake", _l("I ordered by mistake")),
+    SelectChoice("not_needed", _l("I no longer need it")),
+    SelectChoice("day", _l("The day does not suit me")),
+    SelectChoice("other", _l("Another reason (write it below)")),
+]
+
+
+class CancelForm(FlaskForm):
+    """The confirmation of a cancel, with its reason: the buyer picks one or writes one, the coordinator writes
+    one (the buyer reads it in the order's history)."""
+
+    reason_choice = RadioField(_l("Why do you cancel?"), choices=CANCEL_REASONS, validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[Optional(), _cap(500)])

@@ -17,6 +17,7 @@ from payments.providers import provider_for
 from payments.services import details, recorded
 
 NOTHING = Markup("")
+CLOSED_UNSOLD = (OrderStatus.cancelled, OrderStatus.expired)
 
 
 class PaymentsOfOrders:
@@ -41,7 +42,12 @@ class PaymentsOfOrders:
             and order.payment_method == PaymentMethod.card
         )
         section = render_template(
-            "payments/_order_payment.html", order=order, money=money, insider=insider, pay_by_card=pay_by_card
+            "payments/_order_payment.html",
+            order=order,
+            money=money,
+            insider=insider,
+            pay_by_card=pay_by_card,
+            closed=order.status in CLOSED_UNSOLD,  # cancelled or expired: nothing is owed, whatever the sums say
         )
         handover = NOTHING
         if manages and order.status == OrderStatus.ready and owed > 0:

@@ -76,15 +76,29 @@ def cart_add():
         flash(str(exc.message), "error")
         return redirect(back)
     product = variant.product
-    flash(
-        _(
-            "In your cart: %(quantity)s %(unit)s %(product)s.",
-            quantity=format_qty(total),
-            unit=product.unit,
-            product=product.name,
-        ),
-        "success",
-    )
+    on_sale = carts.available(variant)
+    if total > on_sale:  # told now, not only when the checkout is refused
+        flash(
+            _(
+                "In your cart: %(quantity)s %(unit)s %(product)s, but only %(available)s %(unit)s available. "
+                "Change the quantity in your cart before you order.",
+                quantity=format_qty(total),
+                unit=product.unit,
+                product=product.name,
+                available=format_qty(on_sale),
+            ),
+            "warning",
+        )
+    else:
+        flash(
+            _(
+                "In your cart: %(quantity)s %(unit)s %(product)s.",
+                quantity=format_qty(total),
+                unit=product.unit,
+                product=product.name,
+            ),
+            "success",
+        )
     return redirect(back if "#" in back else f"{back}#p{product.id}")
 
 

@@ -70,7 +70,7 @@ def checkout():
         if key and len(key) <= KEY_MAX_LENGTH:
             done = services.find_checkout(current_user, key)
             if done is not None:  # the same form sent again (a double tap, a retry on a slow line)
-                return redirect(url_for("marketplace.confirmation", checkout_id=done.id))
+                return _placed(done)
     current = carts.load()
     if request.method == "GET":
         if not current:
@@ -110,24 +110,42 @@ def checkout():
                 apply_errors(form, shown)
         else:
             db.session.commit()
-            carts.clear()
-            flash(_("Thank you! Your order is placed."), "success")
-            return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
+            return _placed(placed)
     return render_template(
         "marketplace/checkout.html", form=form, cart=current, shortfalls=shortfalls, line_errors=line_errors
     ), status
+
+
+def _placed(placed: Checkout):
+    """The answer to a checkout placed, the same to the form sent again with its key (a double tap, a retry):
+    what it ordered leaves the cart, thanks, and on to its confirmation.
+
+    A retry answered from the first checkout takes out only the variants that checkout ordered, so that what the
+    buyer put in the cart since stays there.
+    """
+    carts.remove_all(line.variant_id for order in placed.orders for line in order.lines)
+    flash(_("Thank you! Your order is placed."), "success")
+    return redirect(url_for("marketplace.confirmation", checkout_id=placed.id))
 
 
 @bp.route("/checkouts/<int:checkout_id>")
 @login_required
 def confirmation(checkout_id: int):
     placed: Checkout = services.get_checkout_or_404(checkout_id)
-    found = groups_by_id(order.group_id for order in placed.orders)
-    links = {order.id: whatsapp_link(order, found[order.group_id]) for order in placed.orders}
+    orders = list(placed.orders)
+    found = groups_by_id(order.group_id for order in orders)
+    # Where to transfer each order (a group's account only once the district admin has verified it).
+    transfers = {
+        order_id: money["payment_instructions"]
+        for order_id, money in order_payments().details(orders, set()).items()
+        if money["payment_instructions"] is not None and "account_verified" in money["payment_instructions"]
+    }
+    links = {order.id: whatsapp_link(order, found[order.group_id], transfers.get(order.id)) for order in orders}
     return render_template(
         "marketplace/confirmation.html",
         checkout=placed,
         groups=found,
         links=links,
+        transfers=transfers,
         paying=order_payments().checkout_page(placed),
     )

@@ -118,8 +118,12 @@ def groups_by_id(group_ids) -> dict[int, Group]:
     return {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_(ids)))}
 
 
-def whatsapp_link(order: Order, group: Group) -> str | None:
-    """wa.me link to the group's coordinator with a message that names the order; None without a phone."""
+def whatsapp_link(order: Order, group: Group, transfer: dict | None = None) -> str | None:
+    """wa.me link to the group's coordinator with a message that names the order; None without a phone.
+
+    `transfer`: how to pay the order by bank transfer (an order's `payment_instructions`); with an account to pay
+    to, the message says where the buyer transfers how much, quoting which reference.
+    """
     contact = services.coordinator_contact(order.group_id)
     if contact is None:
         return None
@@ -135,4 +139,13 @@ def whatsapp_link(order: Order, group: Group) -> str | None:
         how=how,
         name=current_user.name,
     )
+    if transfer and transfer.get("account_number"):
+        text += " " + _(
+            "I will transfer %(amount)s to %(bank)s %(number)s (%(holder)s) with the reference %(reference)s.",
+            amount=format_rupiah(transfer["amount"]),
+            bank=transfer["bank_name"] or "",
+            number=transfer["account_number"],
+            holder=transfer["account_holder"] or "",
+            reference=transfer["reference"],
+        )
     return f"https://wa.me/{whatsapp_number(contact.phone)}?text={quote(text, safe='')}"

@@ -14,13 +14,13 @@ from sqlalchemy.orm import selectinload
 from accounts.services import require_login
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
-from core.pages import safe_next
+from core.pages import apply_errors, safe_next
 from core.pagination import paginate
 from groups import services as groups
 from groups.models import Group
 from inventory.references import ReferenceLink
 from marketplace import services
-from marketplace.forms import OrderActionForm
+from marketplace.forms import CANCEL_REASONS, CancelForm, OrderActionForm
 from marketplace.models import OPEN_STATUSES, Order, OrderLine, OrderStatus
 from marketplace.order_payments import order_payments
 from marketplace.views.common import (
@@ -101,7 +101,7 @@ def order_page(found: Order, status: int = 200, **bound):
 @bp.route("/orders/<int:order_id>/<action>", methods=["POST"])
 @login_required
 def order_action(order_id: int, action: str):
-    if action not in (*ACTIONS, "cancel"):
+    if action not in ACTIONS:  # cancelling is cancel_order's, with its confirmation
         abort(404)
     found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
     form = OrderActionForm()
@@ -109,10 +109,7 @@ def order_action(order_id: int, action: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        if action == "cancel":
-            services.cancel(require_login(), found, form.note.data or None)
-        else:
-            ACTIONS[action](require_login(), found)  # a buyer or a treasurer is refused here (403)
+        ACTIONS[action](require_login(), found)  # a buyer or a treasurer is refused here (403)
     except (Conflict, ValidationFailed) as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -127,6 +124,64 @@ def order_action(order_id: int, action: str):
         "success",
     )
     return redirect(back)
+
+
+def _cancel_reason(form: CancelForm, as_buyer: bool) -> str | None:
+    """What the buyer wrote, else the reason they picked; the coordinator's is what they wrote. None: no reason."""
+    written = (form.reason.data or "").strip()
+    if written:
+        return written
+    if as_buyer:
+        picked = {choice.value: choice.label for choice in CANCEL_REASONS if choice.value != "other"}
+        if form.reason_choice.data in picked:
+            return str(picked[form.reason_choice.data])
+    return None
+
+
+@bp.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel_order(order_id: int):
+    """Cancelling, in two steps that need no script: this page asks for a reason and a confirming tap; the post
+    from it cancels. The buyer may cancel their order until it is packed, the group's coordinator too."""
+    found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
+    as_buyer = found.buyer_id == current_user.id
+    if not as_buyer and not services.manages(found, current_user):
+        abort(403)  # the treasurer sees the order but does not cancel it
+    back = url_for("marketplace.order", order_id=found.id)
+    if found.status not in BUYER_CANCELS:
+        flash(_("This order can no longer be cancelled."), "error")
+        return redirect(back)
+    form = CancelForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            status = 422
+            reason = _cancel_reason(form, as_buyer)
+            if reason is None:
+                message = _("Choose a reason or write one.") if as_buyer else _("Write the reason: the buyer reads it.")
+                form.reason.errors = [message]
+            else:
+                try:
+                    services.cancel(require_login(), found, reason)
+                except Conflict as exc:
+                    db.session.rollback()
+                    flash(str(exc.message), "error")
+                    return redirect(back)
+                except ValidationFailed as exc:  # a reason the rules refuse (too long): beside the field
+                    db.session.rollback()
+                    apply_errors(form, exc)
+                else:
+                    db.session.commit()
+                    flash(_("Order #%(id)d is cancelled.", id=found.id), "success")
+                    return redirect(back)
+    return render_template(
+        "marketplace/cancel.html",
+        order=found,
+        group=db.session.get(Group, found.group_id),
+        form=form,
+        as_buyer=as_buyer,
+    ), status
 
 
 # --- the coordinator's queue and packing list ------------------------------------------

@@ -612,7 +612,7 @@ def test_buyer_cancels_their_placed_order_and_the_stock_is_released(app, client,
     setup = market_setup
     (order_id,) = place(app, setup.buyer, [(setup.star[0], "2")])
     page_login(client, setup.buyer)
-    response = client.post(f"/orders/{order_id}/cancel", data={"note": "salah pesan"})
+    response = client.post(f"/orders/{order_id}/cancel", data={"reason": "salah pesan"})
     assert response.status_code == 302
     assert status_of(app, order_id) == OrderStatus.cancelled
     assert reserved(app, setup.star[0]) == 0
