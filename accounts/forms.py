@@ -1,11 +1,11 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from accounts.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from core.forms import FlaskForm
 from core.validation import NAME_MAX_LENGTH
 
 

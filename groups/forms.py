@@ -1,7 +1,6 @@
 """Group and member forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.models import PASSWORD_MIN_LENGTH
+from core.forms import FlaskForm
 from core.validation import NAME_MAX_LENGTH
 from groups.opening import DEFAULT_OPEN_DAYS, WEEKDAYS, day_name, weekdays
 
