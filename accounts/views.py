@@ -52,7 +52,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = register_user(form.email.data, form.password.data, form.name.data, form.phone.data or None)
+            user = register_user(form.email.data or None, form.password.data, form.name.data, form.phone.data or None)
         except AppError as exc:
             apply_errors(form, exc)
         else:
