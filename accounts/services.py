@@ -124,6 +124,15 @@ def register_user(
     return user
 
 
+def free_username(username) -> str:
+    """A cleaned login name no account has yet, or 422 (not a login name) or 409 (taken)."""
+    username = clean_username(username)
+    errors = _taken(username=username)
+    if errors:
+        raise Conflict(errors["username"][0], errors)
+    return username
+
+
 def _taken(*, email: str | None = None, phone: str | None = None, username: str | None = None) -> dict:
     """The errors, by field, for the cleaned e-mail, phone number and login name that already name an account."""
     errors = {}

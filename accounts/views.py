@@ -71,7 +71,7 @@ def logout():
         end_session(signed_in_user())
         db.session.commit()
         flash(_("You have logged out."), "success")
-    return redirect(url_for("groups.home"))
+    return redirect(safe_next(url_for("groups.home")))  # the join page sends back to itself: another person joins
 
 
 @bp.route("/account", methods=["GET", "POST"])
