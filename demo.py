@@ -103,6 +103,8 @@ GROUPS = [
 
 # A member who logs in by phone number (no e-mail), as invited members do.
 PHONE_MEMBER = ("KUB Jahit Sumberejo", "Siti Aminah")
+# Her sister, on the same phone: the phone is Siti's login, so Sumiati logs in with her login name.
+SHARED_PHONE_MEMBER = ("KUB Jahit Sumberejo", "Sumiati", "sumiati")
 
 
 def _user(email: str, name: str, phone: str | None = None) -> User:
@@ -172,6 +174,17 @@ def _seed_groups() -> list[str]:
             db.session.flush()
         member.user_id = user.id
     lines.append(f"member       {member.phone} (phone) / {DEMO_PASSWORD}  ({group_name})")
+    group_name, member_name, username = SHARED_PHONE_MEMBER
+    member = db.session.scalar(select(Member).join(Group).where(Group.name == group_name, Member.name == member_name))
+    if member.user_id is None:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(name=member.name, username=username)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            db.session.flush()
+        member.user_id = user.id
+    lines.append(f"member       {username} (login name, shares {member.phone}) / {DEMO_PASSWORD}  ({group_name})")
     db.session.flush()
     return lines
 

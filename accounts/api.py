@@ -30,7 +30,7 @@ def _register_limit():
 
 
 def _credentials(data: dict):
-    identifier = data.get("email") or data.get("phone")
+    identifier = data.get("email") or data.get("phone") or data.get("username")
     if not identifier:
         raise ValidationFailed(errors={"email": [str(_l("Enter your e-mail or phone number."))]})
     return throttle.authenticate(identifier, data["password"])
@@ -41,8 +41,13 @@ def _credentials(data: dict):
 @blp.arguments(RegisterIn)
 @blp.response(201, UserOut)
 def register(data):
-    """Create an account."""
-    user = register_user(**data)
+    """Create an account that logs in by phone number or e-mail (at least one of them), or by a login name.
+
+    A phone number, an e-mail address or a login name that already names an account is a 409.
+    """
+    user = register_user(
+        data.get("email"), data["password"], data["name"], phone=data.get("phone"), username=data.get("username")
+    )
     db.session.commit()
     return user
 
@@ -52,7 +57,7 @@ def register(data):
 @blp.response(200, UserOut)
 @blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def login(data):
-    """Log in with e-mail (or phone) and password; sets the session cookie.
+    """Log in with e-mail, phone or login name, and password; sets the session cookie.
 
     The session lasts until the browser closes or the user logs out; it sets no remember-me
     cookie (for longer, use a bearer token).

@@ -1,24 +1,25 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from accounts.models import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from core.forms import FlaskForm
 from core.validation import NAME_MAX_LENGTH
 
 
 class LoginForm(FlaskForm):
-    login = StringField(_l("E-mail or phone number"), validators=[DataRequired(), Length(max=254)])
+    login = StringField(_l("Phone number, e-mail or login name"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
     remember = BooleanField(_l("Keep me logged in on this phone"), default=False)  # phones here are shared
 
 
 class RegisterForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    phone = TelField(_l("Phone number (optional)"), validators=[Optional(), Length(max=40)])
+    # A phone number or an e-mail, at least one (the service says so): many buyers have WhatsApp and no e-mail.
+    phone = TelField(_l("Phone number"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("E-mail (optional)"), validators=[Optional(), Length(max=254)])
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)]
     )

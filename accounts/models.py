@@ -1,5 +1,6 @@
 """Users and their API tokens."""
 
+import re
 import secrets
 from datetime import datetime
 
@@ -18,6 +19,10 @@ from core.validation import NAME_MAX_LENGTH
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 EMAIL_MAX_LENGTH = 254
+USERNAME_MIN_LENGTH = 3
+USERNAME_MAX_LENGTH = 30
+# A login name begins with a letter, so it never reads as a phone number, and has no @, so never as an e-mail.
+USERNAME_PATTERN = re.compile(rf"[a-z][a-z0-9._]{{{USERNAME_MIN_LENGTH - 1},{USERNAME_MAX_LENGTH - 1}}}")
 
 
 def check_password_rules(password) -> None:
@@ -39,6 +44,8 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # A short login name ("siti.a") for one of a household's members who share a phone: stored lower-cased.
+    username: Mapped[str | None] = mapped_column(String(USERNAME_MAX_LENGTH), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -68,7 +75,7 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.email or self.phone}>"
+        return f"<User {self.id} {self.email or self.phone or self.username}>"
 
 
 class ApiToken(db.Model):

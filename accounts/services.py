@@ -15,7 +15,16 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts.models import EMAIL_MAX_LENGTH, ApiToken, User, check_password_rules, new_session_token
+from accounts.models import (
+    EMAIL_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+    ApiToken,
+    User,
+    check_password_rules,
+    new_session_token,
+)
 from accounts.signals import user_registered
 from core.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.extensions import bearer_request, db, login_manager
@@ -53,6 +62,28 @@ def clean_email(email) -> str:
     return email
 
 
+def clean_username(username) -> str:
+    """A login name: 3-30 lowercase letters, digits, dots and underscores, beginning with a letter (so it never
+    reads as a phone number), never an e-mail address; upper case is read as lower."""
+    text = username.strip().lower() if isinstance(username, str) else ""
+    if not USERNAME_PATTERN.fullmatch(text):
+        raise ValidationFailed(
+            errors={
+                "username": [
+                    str(
+                        _l(
+                            "Use %(min)d to %(max)d lowercase letters, digits, dots or underscores, "
+                            "beginning with a letter, such as siti.a.",
+                            min=USERNAME_MIN_LENGTH,
+                            max=USERNAME_MAX_LENGTH,
+                        )
+                    )
+                ]
+            }
+        )
+    return text
+
+
 def clean_phone(phone, field: str = "phone") -> str:
     """A phone number in +62 form, or ValidationFailed on `field`."""
     try:
@@ -63,34 +94,59 @@ def clean_phone(phone, field: str = "phone") -> str:
         ) from None
 
 
-def register_user(email: str, password: str, name: str, phone: str | None = None) -> User:
-    """Create an account. It links no member records: a person joins a group by accepting an invitation."""
-    email = clean_email(email)
-    name = clean_name(name)
+def register_user(
+    email: str | None, password: str, name: str, phone: str | None = None, username: str | None = None
+) -> User:
+    """Create an account that logs in by e-mail or phone number (at least one), or by a login name.
+
+    Each e-mail and each phone number (in +62 form) names one account. The account links no member records:
+    a person joins a group by accepting an invitation.
+    """
+    email = clean_email(email) if email else None
     phone = clean_phone(phone) if phone else None
-    errors = {}
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        errors["email"] = [str(_l("An account with this e-mail already exists."))]
-    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
-        errors["phone"] = [str(_l("An account with this phone number already exists."))]
+    if email is None and phone is None:
+        message = str(_l("Enter a phone number or an e-mail address: you will log in with it."))
+        raise ValidationFailed(errors={"phone": [message], "email": [message]})
+    name = clean_name(name)
+    username = clean_username(username) if username else None
+    errors = _taken(email=email, phone=phone, username=username)
     if errors:
         raise Conflict(_l("An account already exists."), errors)
-    user = User(email=email, name=name, phone=phone)
+    user = User(email=email, name=name, phone=phone, username=username)
     user.set_password(password)
     db.session.add(user)
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # registered at the same moment by another request
         db.session.rollback()
-        raise Conflict(
-            _l("An account already exists."), {"email": [str(_l("An account with this e-mail already exists."))]}
-        ) from None
+        raise Conflict(_l("An account already exists.")) from None
     user_registered.send(user)
     return user
 
 
+def free_username(username) -> str:
+    """A cleaned login name no account has yet, or 422 (not a login name) or 409 (taken)."""
+    username = clean_username(username)
+    errors = _taken(username=username)
+    if errors:
+        raise Conflict(errors["username"][0], errors)
+    return username
+
+
+def _taken(*, email: str | None = None, phone: str | None = None, username: str | None = None) -> dict:
+    """The errors, by field, for the cleaned e-mail, phone number and login name that already name an account."""
+    errors = {}
+    if email and db.session.scalar(select(User.id).where(User.email == email)):
+        errors["email"] = [str(_l("An account with this e-mail already exists."))]
+    if phone and db.session.scalar(select(User.id).where(User.phone == phone)):
+        errors["phone"] = [str(_l("An account with this phone number already exists."))]
+    if username and db.session.scalar(select(User.id).where(User.username == username)):
+        errors["username"] = [str(_l("This login name is taken. Choose another."))]
+    return errors
+
+
 def find_user_by_login(identifier: str) -> User | None:
-    """The user an e-mail address or phone number names, if any."""
+    """The user an e-mail address, phone number or login name names, if any."""
     if not isinstance(identifier, str) or not identifier.strip():
         return None
     identifier = identifier.strip()
@@ -98,6 +154,8 @@ def find_user_by_login(identifier: str) -> User | None:
         return None
     if "@" in identifier:
         return db.session.scalar(select(User).where(User.email == identifier.lower()))
+    if USERNAME_PATTERN.fullmatch(identifier.lower()):
+        return db.session.scalar(select(User).where(User.username == identifier.lower()))
     try:
         phone = normalize_phone(identifier)
     except PhoneError:
@@ -110,9 +168,9 @@ def authenticate(identifier: str, password: str) -> User:
     user = find_user_by_login(identifier)
     if user is None:
         check_password_hash(_DUMMY_HASH, password if isinstance(password, str) else "")
-        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+        raise Unauthorized(_l("Wrong e-mail, phone number, login name or password."))
     if not isinstance(password, str) or not user.check_password(password) or not user.active:
-        raise Unauthorized(_l("Wrong e-mail, phone number or password."))
+        raise Unauthorized(_l("Wrong e-mail, phone number, login name or password."))
     return user
 
 

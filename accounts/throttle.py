@@ -258,7 +258,7 @@ def begin(identifier: str | None = None) -> Attempt:
 def own_login(user: User) -> str:
     """The identifier a signed-in user's own password checks (changing it) are counted under: the same
     account counter as logging in with it."""
-    return user.email or user.phone or f"user:{user.id}"
+    return user.email or user.phone or user.username or f"user:{user.id}"
 
 
 def succeeded(attempt: Attempt, user: User | None = None) -> None:
@@ -266,7 +266,7 @@ def succeeded(attempt: Attempt, user: User | None = None) -> None:
     named and of every identifier `user` logs in with."""
     accounts = [attempt.account] if attempt.account is not None else []
     if user is not None:
-        accounts += [_stored_key(account_key(login)) for login in (user.email, user.phone) if login]
+        accounts += [_stored_key(account_key(login)) for login in (user.email, user.phone, user.username) if login]
     _store().forgive(attempt.address, sorted(set(accounts)))
 
 

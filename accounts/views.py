@@ -52,7 +52,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = register_user(form.email.data, form.password.data, form.name.data, form.phone.data or None)
+            user = register_user(form.email.data or None, form.password.data, form.name.data, form.phone.data or None)
         except AppError as exc:
             apply_errors(form, exc)
         else:
@@ -71,7 +71,7 @@ def logout():
         end_session(signed_in_user())
         db.session.commit()
         flash(_("You have logged out."), "success")
-    return redirect(url_for("groups.home"))
+    return redirect(safe_next(url_for("groups.home")))  # the join page sends back to itself: another person joins
 
 
 @bp.route("/account", methods=["GET", "POST"])

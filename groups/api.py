@@ -62,6 +62,7 @@ def me_view(user) -> dict:
         "id": user.id,
         "email": user.email,
         "phone": user.phone,
+        "username": user.username,
         "name": user.name,
         "is_admin": user.is_admin,
         "locale": user.locale,
@@ -184,8 +185,9 @@ def list_members(args, group_id):
 def invitation_view(member, invitation, code) -> dict:
     return {
         "code": invitations.format_code(code),
+        "username": invitation.username,
         "expires_at": invitation.expires_at,
-        **invitations.invitation_links(member, code),
+        **invitations.invitation_links(member, code, invitation.username),
     }
 
 
@@ -267,12 +269,19 @@ def sign_out_member(group_id, member_id):
 @blp.response(201, MeOut)
 @blp.alt_response(429, schema=ErrorSchema, description=throttle.ANSWER_429)
 def accept_invitation(data):
-    """Use an invitation code: set a password (log in by phone), or link the signed-in account."""
+    """Use an invitation code: set a password (log in by phone), or link the signed-in account.
+
+    When the member's phone already has an account (a phone shared in a household), give a `username` (or use
+    the one the coordinator gave): the new account logs in by it. Signed in as a member of the code's group
+    already, it is a 409: the code is for another person.
+    """
     actor = signed_in_user()
     if actor is None and not data.get("password"):
         raise ValidationFailed(errors={"password": [_("Missing data for required field.")]})
     attempt = throttle.begin()  # a code is guessed as a password is: counted on this address
-    user = invitations.accept_invitation(actor, data["code"], data.get("password"), data.get("phone"))
+    user = invitations.accept_invitation(
+        actor, data["code"], data.get("password"), data.get("phone"), data.get("username")
+    )
     throttle.succeeded(attempt)
     db.session.commit()
     start_session(user)

@@ -1,7 +1,6 @@
 """Group and member forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.models import PASSWORD_MIN_LENGTH
+from core.forms import FlaskForm
 from core.validation import NAME_MAX_LENGTH
 from groups.opening import DEFAULT_OPEN_DAYS, WEEKDAYS, day_name, weekdays
 
@@ -69,6 +69,25 @@ class MemberForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="member")
 
 
+USERNAME_FIELD = dict(
+    label=_l("Login name (for a shared phone, optional)"),
+    validators=[Optional(), Length(max=64)],
+    description=_l("Such as siti.a: lowercase letters, digits, dots or underscores. Log in with it."),
+)
+
+
+class MemberAddForm(MemberForm):
+    """Adding a member: the login name the person will log in with, when they share a phone."""
+
+    username = StringField(**USERNAME_FIELD)
+
+
+class InviteForm(FlaskForm):
+    """A new invitation code for a member without an account, with an optional login name."""
+
+    username = StringField(**USERNAME_FIELD)
+
+
 class MemberEditForm(MemberForm):
     active = BooleanField(_l("Active"))
 
@@ -90,6 +109,7 @@ class ActionForm(FlaskForm):
 class JoinForm(FlaskForm):
     code = StringField(_l("Invitation code"), validators=[DataRequired(), Length(max=40)])
     phone = TelField(_l("Your phone number"), validators=[Optional(), Length(max=40)])
+    username = StringField(**USERNAME_FIELD)
     password = PasswordField(
         _l("New password (at least %(n)d characters)", n=PASSWORD_MIN_LENGTH), validators=[Optional(), Length(max=256)]
     )

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.services import clean_phone, find_user_by_login
+from accounts.services import clean_phone, find_user_by_login, free_username
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.phone import whatsapp_number
@@ -41,13 +41,20 @@ def normalize_code(code) -> str:
     return "".join(c for c in code.upper() if c.isalnum())
 
 
-def create_invitation(actor: User | None, group: Group, member: Member) -> tuple[Invitation, str]:
-    """Issue a one-time code for a member without an account (coordinator); earlier codes stop working."""
+def create_invitation(
+    actor: User | None, group: Group, member: Member, username: str | None = None
+) -> tuple[Invitation, str]:
+    """Issue a one-time code for a member without an account (coordinator); earlier codes stop working.
+
+    `username`: a login name for the person, for a phone shared in a household; it must be free now, and is
+    taken when the code is used (unless the person chooses another).
+    """
     authorize(actor, group, Role.coordinator)
     if not member.active:
         raise Conflict(_l("This member is inactive."))
     if member.user_id is not None:
         raise Conflict(_l("This member already has an account."))
+    username = free_username(username) if username else None
     now = utcnow()
     for old in db.session.scalars(
         select(Invitation).where(
@@ -58,7 +65,11 @@ def create_invitation(actor: User | None, group: Group, member: Member) -> tuple
     code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
     days = current_app.config["INVITATION_DAYS"]
     invitation = Invitation(
-        member=member, code_hash=_hash_code(code), created_by_id=actor.id, expires_at=now + timedelta(days=days)
+        member=member,
+        code_hash=_hash_code(code),
+        created_by_id=actor.id,
+        expires_at=now + timedelta(days=days),
+        username=username,
     )
     db.session.add(invitation)
     db.session.flush()
@@ -81,16 +92,20 @@ def add_and_invite(
     phone: str | None = None,
     email: str | None = None,
     role: Role = Role.member,
+    username: str | None = None,
 ) -> AddedMember:
-    """Add a member (coordinator) and, when they are named by e-mail or phone, issue their invitation.
+    """Add a member (coordinator) and, when they are named by e-mail or phone or given a login name, issue their
+    invitation.
 
     What comes back depends only on what the coordinator gave, never on whether an account has that e-mail or
     phone: the member stays unlinked until the person accepts the code.
     """
+    if username:
+        free_username(username)  # refused before the member is added
     member = add_member(actor, group, name=name, phone=phone, email=email, role=role)
-    if member.phone is None and member.email is None:
+    if member.phone is None and member.email is None and not username:
         return AddedMember(member, None, None)
-    invitation, code = create_invitation(actor, group, member)
+    invitation, code = create_invitation(actor, group, member, username)
     return AddedMember(member, invitation, code)
 
 
@@ -98,8 +113,8 @@ def format_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
-def invitation_links(member: Member, code: str) -> dict:
-    """The join page link, and a WhatsApp link carrying the code to the member's phone."""
+def invitation_links(member: Member, code: str, username: str | None = None) -> dict:
+    """The join page link, and a WhatsApp link carrying the code (and the login name given) to the member's phone."""
     join_url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/join?code={format_code(code)}"
     text = _(
         "Hello %(name)s, you are invited to %(group)s on Pasar Kelompok. Your code: %(code)s. "
@@ -109,6 +124,8 @@ def invitation_links(member: Member, code: str) -> dict:
         code=format_code(code),
         url=join_url,
     )
+    if username:
+        text += " " + _("Your login name: %(username)s.", username=username)
     target = whatsapp_number(member.phone) if member.phone else ""
     return {"join_url": join_url, "whatsapp_url": f"https://wa.me/{target}?text={quote(text)}"}
 
@@ -130,10 +147,23 @@ def find_invitation(code) -> Invitation:
     return invitation
 
 
-def accept_invitation(actor: User | None, code: str, password: str | None = None, phone: str | None = None) -> User:
-    """Turn an invitation into an account that logs in by phone, or, with an actor, link it to theirs.
+class CodeForAnotherPerson(Conflict):
+    """The signed-in account is already a member of the code's group: the code is for someone else, who shares
+    this phone, say. The join page offers to log out so that they can join."""
 
-    Only the code links a member to an account: who holds it was given it by the coordinator.
+
+def accept_invitation(
+    actor: User | None,
+    code: str,
+    password: str | None = None,
+    phone: str | None = None,
+    username: str | None = None,
+) -> User:
+    """Turn an invitation into an account that logs in by phone or login name, or, with an actor, link it to theirs.
+
+    Only the code links a member to an account: who holds it was given it by the coordinator. A phone number
+    names at most one account: when the member's phone already has one (a phone shared in a household), the new
+    account logs in by its login name (`username`, or the one the coordinator gave) and has no phone of its own.
     """
     invitation = find_invitation(code)
     member = invitation.member
@@ -141,23 +171,47 @@ def accept_invitation(actor: User | None, code: str, password: str | None = None
     if actor is not None:
         user = actor
         if db.session.scalar(select(Member.id).where(Member.group_id == member.group_id, Member.user_id == user.id)):
-            raise Conflict(_l("Your account is already a member of this group."))
-    else:
-        phone = clean_phone(phone) if phone not in (None, "") else member.phone
-        if not phone:
-            raise ValidationFailed(errors={"phone": [_("Enter your phone number: you will log in with it.")]})
-        if find_user_by_login(phone) is not None:
-            raise Conflict(
-                _l("An account with this phone number already exists. Log in first, then use the code."),
-                {"phone": [_("An account with this phone number already exists.")]},
+            raise CodeForAnotherPerson(
+                _l(
+                    "Your account is already a member of this group. This code is for %(name)s: if %(name)s uses "
+                    "this phone too, log out so that %(name)s can join with their own login.",
+                    name=member.name,
+                )
             )
-        user = User(name=member.name, phone=phone, email=None)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.flush()
-        if not member.phone:
-            member.phone = phone
+    else:
+        user = _new_member_account(invitation, password, phone, username)
+        if not member.phone and user.phone:
+            member.phone = user.phone
     member.user_id = user.id
     invitation.used_at = now
+    db.session.flush()
+    return user
+
+
+def _new_member_account(invitation: Invitation, password, phone, username) -> User:
+    """The account of a person who accepts their code without one."""
+    member = invitation.member
+    phone = clean_phone(phone) if phone not in (None, "") else member.phone
+    username = free_username(username or invitation.username) if (username or invitation.username) else None
+    if not phone and not username:
+        raise ValidationFailed(
+            errors={"phone": [_("Enter your phone number, or choose a login name: you will log in with it.")]}
+        )
+    if phone and find_user_by_login(phone) is not None:
+        if username is None:
+            raise Conflict(
+                _l(
+                    "An account with this phone number already exists. If it is yours, log in first, then use "
+                    "the code. If you share this phone, choose a login name for your own account."
+                ),
+                {
+                    "phone": [_("An account with this phone number already exists.")],
+                    "username": [_("Choose a login name for your own account on this shared phone.")],
+                },
+            )
+        phone = None  # the phone stays its owner's login; this account logs in by its login name
+    user = User(name=member.name, phone=phone, email=None, username=username)
+    user.set_password(password)
+    db.session.add(user)
     db.session.flush()
     return user

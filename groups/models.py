@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from accounts.models import User
+from accounts.models import USERNAME_MAX_LENGTH, User
 from core.extensions import db
 from core.text import KEY_MAX_LENGTH, name_key
 from core.types import StrEnumType, UtcDateTime, utcnow
@@ -137,6 +137,8 @@ class Invitation(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The login name the coordinator gave the person (for a phone shared in a household); they may choose another.
+    username: Mapped[str | None] = mapped_column(String(USERNAME_MAX_LENGTH))
 
     member: Mapped[Member] = relationship()
 

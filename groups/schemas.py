@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, post_load, validate
 
+from accounts.schemas import USERNAME_DOC, USERNAME_FIELD_MAX
 from core.pagination import PageQuery
 from core.schemas import StrictBoolean
 from core.validation import NAME_MAX_LENGTH
@@ -141,6 +142,11 @@ class MemberIn(Schema):
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     email = fields.String(allow_none=True, validate=validate.Length(max=254))
     role = fields.String(load_default=Role.member.value, validate=validate.OneOf([r.value for r in Role]))
+    username = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=USERNAME_FIELD_MAX),
+        metadata={"description": "A login name for the person (a phone shared in a household): given with the code"},
+    )
 
     @post_load
     def _typed_role(self, data, **_kwargs):
@@ -183,6 +189,7 @@ class MeOut(Schema):
     id = fields.Integer()
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
+    username = fields.String(allow_none=True)
     name = fields.String()
     is_admin = fields.Boolean()
     locale = fields.String(allow_none=True)
@@ -192,6 +199,7 @@ class MeOut(Schema):
 
 class InvitationOut(Schema):
     code = fields.String(metadata={"description": "Shown once; the member types it on the join page"})
+    username = fields.String(allow_none=True, metadata={"description": "The login name given with the code"})
     expires_at = fields.DateTime()
     join_url = fields.String()
     whatsapp_url = fields.String()
@@ -220,3 +228,4 @@ class InvitationAcceptIn(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     password = fields.String(validate=validate.Length(min=8, max=256))
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    username = fields.String(allow_none=True, validate=validate.Length(max=USERNAME_FIELD_MAX), metadata=USERNAME_DOC)

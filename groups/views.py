@@ -16,7 +16,7 @@ from core.pages import apply_errors, safe_next
 from core.pagination import paginate
 from groups import home as home_sections
 from groups import invitations, opening, services, sign_out, verification
-from groups.forms import ActionForm, GroupForm, JoinForm, MemberEditForm, MemberForm, VerifyForm
+from groups.forms import ActionForm, GroupForm, InviteForm, JoinForm, MemberAddForm, MemberEditForm, VerifyForm
 from groups.limits import count_addition, member_additions
 from groups.models import GroupKind, Role
 
@@ -175,7 +175,7 @@ def members(group_id: int):
     group = services.get_group_or_404(group_id)
     query = services.visible_members(require_login(), group)
     manages = services.can_manage(group, current_user)
-    form = MemberForm()
+    form = MemberAddForm()
     if request.method == "POST":
         services.require_role(group, Role.coordinator)  # a refusal is a 403, not a message on the form
         if form.validate_on_submit():
@@ -187,6 +187,7 @@ def members(group_id: int):
                     phone=form.phone.data or None,
                     email=form.email.data or None,
                     role=Role(form.role.data),
+                    username=form.username.data or None,
                 )
             except AppError as exc:
                 apply_errors(form, exc)
@@ -246,7 +247,14 @@ def edit_member(group_id: int, member_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("groups.members", group_id=group.id))
-    return render_template("groups/member_edit.html", group=group, member=member, form=form, action_form=ActionForm())
+    return render_template(
+        "groups/member_edit.html",
+        group=group,
+        member=member,
+        form=form,
+        action_form=ActionForm(),
+        invite_form=InviteForm(),
+    )
 
 
 @bp.route("/groups/<int:group_id>/members/<int:member_id>/invite", methods=["POST"])
@@ -255,10 +263,11 @@ def invite_member(group_id: int, member_id: int):
     group = services.get_group_or_404(group_id)
     services.require_role(group, Role.coordinator)
     member = services.get_member_or_404(group, member_id)
-    if not ActionForm().validate_on_submit():
+    form = InviteForm()  # the members list posts only its CSRF token; the edit page also a login name
+    if not form.validate_on_submit():
         abort(400)
     try:
-        invitation, code = invitations.create_invitation(require_login(), group, member)
+        invitation, code = invitations.create_invitation(require_login(), group, member, form.username.data or None)
     except AppError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("groups.members", group_id=group.id))
@@ -275,7 +284,7 @@ def _invitation_page(group, member, invitation, code: str) -> str:
         member=member,
         invitation=invitation,
         code=invitations.format_code(code),
-        **invitations.invitation_links(member, code),
+        **invitations.invitation_links(member, code, invitation.username),
     )
 
 
@@ -303,27 +312,46 @@ def sign_out_member(group_id: int, member_id: int):
 
 @bp.route("/join", methods=["GET", "POST"])
 def join():
-    """A person accepts their invitation: logged in, the code links their account; otherwise they set a password."""
+    """A person accepts their invitation: logged in, the code links their account; otherwise they set a password.
+
+    When the code is for someone else sharing this phone (the account is already a member), the page offers to
+    log out so that they can join; when the phone already has an account, it asks for a login name.
+    """
     form = JoinForm(code=request.args.get("code", ""))
+    for_another = None
     if form.validate_on_submit():
         try:
             actor = signed_in_user()
             if actor is None and not form.password.data:
                 check_password_rules(form.password.data)
             attempt = throttle.begin()  # a code is guessed as a password is: 429 page while this address must wait
-            user = invitations.accept_invitation(actor, form.code.data, form.password.data, form.phone.data or None)
+            user = invitations.accept_invitation(
+                actor, form.code.data, form.password.data, form.phone.data or None, form.username.data or None
+            )
             throttle.succeeded(attempt)
+        except invitations.CodeForAnotherPerson as exc:
+            for_another = exc.message
         except AppError as exc:
             apply_errors(form, exc)
         else:
             db.session.commit()
             start_session(user)
-            if actor is None:
-                flash(_("Welcome, %(name)s! From now on, log in with your phone number.", name=user.name), "success")
-            else:
+            if actor is not None:
                 flash(_("You joined the group with your account."), "success")
+            elif user.username:
+                flash(
+                    _(
+                        "Welcome, %(name)s! From now on, log in with your login name %(username)s.",
+                        name=user.name,
+                        username=user.username,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Welcome, %(name)s! From now on, log in with your phone number.", name=user.name), "success")
             return redirect(url_for("groups.my_groups"))
-    return render_template("groups/join.html", form=form)
+    again = url_for("groups.join", code=form.code.data) if for_another else None
+    return render_template("groups/join.html", form=form, for_another=for_another, again=again)
 
 
 @bp.route("/me/groups")

@@ -5,7 +5,6 @@ the pages and the JSON API give the same answers.
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -21,6 +20,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import DateInput
 
+from core.forms import FlaskForm
 from core.validation import NAME_MAX_LENGTH
 
 KIND_CHOICES = [

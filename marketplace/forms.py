@@ -6,10 +6,11 @@ marketplace.services decide what is valid.
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
+
+from core.forms import FlaskForm
 
 FULFILMENT_CHOICES = [
     SelectChoice("pickup", _l("Pick up at the group's pickup point")),

@@ -8,11 +8,12 @@ Each form carries an idempotency key made when the page is rendered: the same fo
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
+
+from core.forms import FlaskForm
 
 
 def _cap(n: int) -> Length:

@@ -8,10 +8,11 @@ withdrawal.
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import Length, Optional
 from wtforms.widgets import DateInput
+
+from core.forms import FlaskForm
 
 PAYOUT_METHOD_CHOICES = [
     SelectChoice("cash", _l("Cash")),

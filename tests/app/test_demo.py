@@ -33,6 +33,7 @@ LOGINS = (
     "cabai.ponggok@pasar.test",
     "belimbing.ponggok@pasar.test",
     "0812-3300-0102",
+    "sumiati",
 )
 COUNTED = (User, Group, Member, Product, Variant, Lot, Movement, Checkout, Order, OrderLine, OrderLineLot, OrderEvent,
            Payment, Refund, Payout, Saving, Settlement, Statement)  # fmt: skip
@@ -218,3 +219,12 @@ def test_a_member_who_logs_in_by_phone_sees_what_she_earned_and_was_paid(app, de
     statement = client.get(f"/groups/{kub}/my-statement", follow_redirects=True)
     assert statement.status_code == 200
     assert "Siti Aminah" in statement.get_data(as_text=True)
+
+
+def test_a_member_on_a_shared_phone_logs_in_with_her_login_name_and_sees_her_own_earnings(app, demo):
+    client = _login(app, "sumiati")
+    assert [m["name"] for m in client.get("/api/v1/me/earnings").json] == ["Sumiati"]
+    with app.app_context():
+        siti = _db.session.scalar(select(Member).where(Member.name == "Siti Aminah"))
+        sumiati = _db.session.scalar(select(Member).where(Member.name == "Sumiati"))
+        assert siti.phone == sumiati.phone and siti.user_id != sumiati.user_id

@@ -132,7 +132,7 @@ def test_login_page_with_wrong_credentials_shows_an_error_and_stays_logged_out(
 ):
     response = page_login(client, login, password)
     assert response.status_code == 200
-    assert t(app, "Wrong e-mail, phone number or password.") in html(response)
+    assert t(app, "Wrong e-mail, phone number, login name or password.") in html(response)
     assert not logged_in(client)
 
 
@@ -989,7 +989,7 @@ def test_an_inactive_account_cannot_log_in(app, client, coordinator):
         db.session.commit()
     response = page_login(client, "ketua@blitar.test")
     assert response.status_code == 200
-    assert t(app, "Wrong e-mail, phone number or password.") in html(response)
+    assert t(app, "Wrong e-mail, phone number, login name or password.") in html(response)
     assert not logged_in(client)
 
 

@@ -1288,7 +1288,7 @@ def test_coordinator_issues_invitation(app, client):
 
     body = invite(client, group, lead, siti.id)
 
-    assert set(body) == {"code", "expires_at", "join_url", "whatsapp_url"}
+    assert set(body) == {"code", "username", "expires_at", "join_url", "whatsapp_url"}
     code = body["code"]
     assert len(code) == 9 and code[4] == "-"
     assert code.replace("-", "").isalnum() and code.upper() == code

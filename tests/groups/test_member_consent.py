@@ -101,7 +101,7 @@ def test_the_answer_is_the_same_whether_or_not_an_account_exists(app, client, ex
 
     assert known.status_code == stranger.status_code == 201
     assert comparable(known.json) == comparable(stranger.json)
-    assert set(known.json["invitation"]) == {"code", "expires_at", "join_url", "whatsapp_url"}
+    assert set(known.json["invitation"]) == {"code", "username", "expires_at", "join_url", "whatsapp_url"}
     assert known.json["invitation"]["code"] != stranger.json["invitation"]["code"]
     assert [fetch(app, Member, r.json["id"]).user_id for r in (known, stranger)] == [None, None]
     assert count(app, Invitation) == 2
