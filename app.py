@@ -25,7 +25,7 @@ import revenue
 from config import DEVELOPMENT_SECRET_KEY, ENVIRONMENTS, INSTANCE_DIR, Config, UnsafeSettings, under_gunicorn
 from core import assets, backup, cookie_writes, headers
 from core import cli as core_cli
-from core.database import answering_without_database, reads_first
+from core.database import answering_without_database, reads_first, release_sessions_of_lost_connections
 from core.errors import register_errorhandlers
 from core.extensions import (
     CookieSessions,
@@ -111,6 +111,7 @@ def register_extensions(app: Flask) -> None:
     app.request_class = Request
     app.session_interface = CookieSessions()
     db.init_app(app)
+    release_sessions_of_lost_connections(app, db)
     migrate.init_app(
         app, db, directory=str(Path(app.root_path) / "migrations"), render_as_batch=True, compare_type=True
     )

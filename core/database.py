@@ -116,3 +116,25 @@ def unavailable(error: DBAPIError) -> bool:
     if sqlstate.startswith(UNAVAILABLE_SQLSTATES):
         return True
     return getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY
+
+
+def release_sessions_of_lost_connections(app, db) -> None:
+    """End each request's session even when its connection was lost after the answer was made.
+
+    Flask-SQLAlchemy ends the session after every request (`session.remove()`), which rolls back on the
+    connection; when the database ended that connection in between (a restart, a failover,
+    `pg_terminate_backend`), the rollback fails and the failure would escape the request. Registered after
+    `db.init_app`, this runs before Flask-SQLAlchemy's own teardown: it ends the session, and when the
+    connection is gone it invalidates the connection instead (the pool makes a new one), so the answer
+    already made stands.
+    """
+
+    @app.teardown_appcontext
+    def _release(_exc):
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            if not unavailable(error):
+                raise
+            db.session().invalidate()  # the registry's own session: the proxy does not offer invalidate
+            db.session.remove()

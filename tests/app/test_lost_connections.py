@@ -215,3 +215,13 @@ def test_a_request_whose_connection_is_lost_at_any_step_commits_whole_or_not_at_
 
 def test_the_pool_checks_a_connection_before_handing_it_out(app):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+def test_a_connection_lost_after_the_answer_ends_the_request_quietly(app, client, market, postgres):
+    """The database ends a request's connection after its answer is made, before the session is ended: the
+    request still ends cleanly (no error escapes its teardown), and the next request gets a new connection."""
+    with app.test_request_context("/"):
+        pid = db.session.execute(select(func.pg_backend_pid())).scalar_one()
+        assert postgres.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0]
+    # leaving the block ran the teardown on the dead connection, without raising
+    assert client.get(f"{API}/products").status_code == 200
