@@ -131,11 +131,7 @@ def authorize(actor: User | None, group: Group, *roles: Role, allow_admin: bool 
 
 
 def require_role(group: Group, *roles: Role, allow_admin: bool = False) -> Member | None:
-    """`authorize` for the signed-in user: for views and API handlers.
-
-    Services take their actor and call `authorize`; a service of another package that still calls this
-    reads the signed-in user through it until it is given its actor.
-    """
+    """`authorize` for the signed-in user: for views and API handlers (services take their actor)."""
     return authorize(require_login(), group, *roles, allow_admin=allow_admin)
 
 

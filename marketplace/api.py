@@ -202,7 +202,7 @@ def create_checkout(headers, data):
 @blp.response(200, CheckoutOut)
 def get_checkout(checkout_id):
     """One of your checkouts with its orders."""
-    return checkout_view(services.get_checkout_or_404(checkout_id), require_login())
+    return checkout_view(services.get_checkout_or_404(require_login(), checkout_id), require_login())
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -215,7 +215,9 @@ def list_orders(args):
     """Your orders, newest first; with `group_id`, that group's orders (coordinator, treasurer) by fulfilment day."""
     user = require_login()
     if "group_id" in args:
-        query = services.group_orders_query(get_group_or_404(args["group_id"]), args.get("status"), args.get("day"))
+        query = services.group_orders_query(
+            require_login(), get_group_or_404(args["group_id"]), args.get("status"), args.get("day")
+        )
     else:
         query = services.buyer_orders_query(user, args.get("status"), args.get("day"))
     result = paginate(_with_details(query), args["page"], args["per_page"])
@@ -227,7 +229,7 @@ def list_orders(args):
 @blp.response(200, OrderOut)
 def get_order(order_id):
     """One order with its lines, history and payment status: your own, or your group's (coordinator, treasurer)."""
-    return order_view(services.get_order_or_404(order_id), require_login())
+    return order_view(services.get_order_or_404(require_login(), order_id), require_login())
 
 
 _NOT_ALLOWED = "Not allowed from the order's current status, given in `errors.status`"
@@ -243,7 +245,7 @@ def _moved(order: Order) -> dict:
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def confirm_order(order_id):
     """Accept a placed order (coordinator); 409 from any other status."""
-    return _moved(services.confirm(require_login(), services.get_order_or_404(order_id)))
+    return _moved(services.confirm(require_login(), services.get_order_or_404(require_login(), order_id)))
 
 
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])
@@ -251,7 +253,7 @@ def confirm_order(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def mark_order_ready(order_id):
     """Packed (coordinator): units leave the members' lots first in, first out; 409 unless confirmed."""
-    return _moved(services.mark_ready(require_login(), services.get_order_or_404(order_id)))
+    return _moved(services.mark_ready(require_login(), services.get_order_or_404(require_login(), order_id)))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -260,4 +262,6 @@ def mark_order_ready(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
-    return _moved(services.cancel(require_login(), services.get_order_or_404(order_id), data.get("reason")))
+    return _moved(
+        services.cancel(require_login(), services.get_order_or_404(require_login(), order_id), data.get("reason"))
+    )

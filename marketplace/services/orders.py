@@ -4,8 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.services import require_login
-from core.errors import NotFound
+from core.errors import NotFound, Unauthorized
 from core.extensions import db
 from core.types import utcnow
 from core.validation import row_by_id
@@ -23,22 +22,29 @@ from marketplace.services.records import TRANSITIONS, TransitionNotAllowed
 # --- fetching and permission --------------------------------------------------------------
 
 
-def get_checkout_or_404(checkout_id: int) -> Checkout:
-    """The caller's own checkout; anyone else's is as unknown as a missing one."""
-    user = require_login()
+def get_checkout_or_404(actor: User | None, checkout_id: int) -> Checkout:
+    """The actor's own checkout; anyone else's is as unknown as a missing one. 401 without an actor."""
+    user = _signed_in(actor)
     checkout = row_by_id(Checkout, checkout_id)
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound(_l("Checkout not found."))
     return checkout
 
 
-def get_order_or_404(order_id: int) -> Order:
-    """An order the caller may see: their own, or one of a group they coordinate or keep the books of."""
-    user = require_login()
+def get_order_or_404(actor: User | None, order_id: int) -> Order:
+    """An order the actor may see: their own, or one of a group they coordinate or keep the books of.
+    401 without an actor."""
+    user = _signed_in(actor)
     order = row_by_id(Order, order_id)
     if order is None or not can_view(order, user):
         raise NotFound(_l("Order not found."))
     return order
+
+
+def _signed_in(actor: User | None) -> User:
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    return actor
 
 
 def can_view(order: Order, user) -> bool:

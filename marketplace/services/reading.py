@@ -9,19 +9,16 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User
-from accounts.services import require_login
-from core.errors import Forbidden
 from core.extensions import db
 from core.quantity import format_quantity
 from groups.models import Group, Member, Role
-from groups.services import require_role
+from groups.services import authorize
 from marketplace.models import (
     OPEN_STATUSES,
     Order,
     OrderStatus,
     PaymentMethod,
 )
-from marketplace.services.orders import manages
 from marketplace.services.records import _error
 
 # --- reading ------------------------------------------------------------------------------
@@ -37,9 +34,10 @@ def buyer_orders_query(user: User, status: str | None = None, day: date | None =
     return query.order_by(Order.id.desc())
 
 
-def group_orders_query(group: Group, status: str | None = None, day: date | None = None):
-    """A group's orders for its coordinator or treasurer, filtered by status and fulfilment day."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+def group_orders_query(actor: User | None, group: Group, status: str | None = None, day: date | None = None):
+    """A group's orders for its coordinator or treasurer (or the district admin), filtered by status and
+    fulfilment day."""
+    authorize(actor, group, Role.coordinator, Role.treasurer, allow_admin=True)
     query = select(Order).where(Order.group_id == group.id)
     if status:
         query = query.where(Order.status == _status(status))
@@ -72,9 +70,9 @@ def _status(value) -> OrderStatus:
         raise _error("status", _("Unknown status.")) from None
 
 
-def packing_list(group: Group, day: date) -> dict:
+def packing_list(actor: User | None, group: Group, day: date) -> dict:
     """What to pack for a fulfilment day: the confirmed and ready orders, and totals per variant."""
-    require_role(group, Role.coordinator, Role.treasurer, allow_admin=True)
+    authorize(actor, group, Role.coordinator, Role.treasurer, allow_admin=True)
     orders = list(
         db.session.scalars(
             select(Order)
@@ -138,12 +136,6 @@ def is_paid_clause():
 def can_complete(order: Order) -> bool:
     """Handed over only when paid in full (a part refunded since is allowed, a full refund is not)."""
     return order.paid >= order.total and (order.refunded < order.paid or order.total == 0)
-
-
-def require_buyer_or_manager(order: Order) -> None:
-    user = require_login()
-    if order.buyer_id != user.id and not manages(order, user):
-        raise Forbidden()
 
 
 def order_counts(group: Group) -> dict[str, int]:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from accounts.services import require_login
 from core.errors import AppError, ValidationFailed
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH
@@ -131,7 +132,7 @@ def _placed(placed: Checkout):
 @bp.route("/checkouts/<int:checkout_id>")
 @login_required
 def confirmation(checkout_id: int):
-    placed: Checkout = services.get_checkout_or_404(checkout_id)
+    placed: Checkout = services.get_checkout_or_404(require_login(), checkout_id)
     orders = list(placed.orders)
     found = groups_by_id(order.group_id for order in orders)
     # Where to transfer each order (a group's account only once the district admin has verified it).

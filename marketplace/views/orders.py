@@ -56,7 +56,7 @@ def my_orders():
 @bp.route("/orders/<int:order_id>")
 @login_required
 def order(order_id: int):
-    return order_page(services.get_order_or_404(order_id))
+    return order_page(services.get_order_or_404(require_login(), order_id))
 
 
 def order_line_references(line_ids: list[int]) -> dict[int, ReferenceLink]:
@@ -103,7 +103,7 @@ def order_page(found: Order, status: int = 200, **bound):
 def order_action(order_id: int, action: str):
     if action not in ACTIONS:  # cancelling is cancel_order's, with its confirmation
         abort(404)
-    found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
+    found = services.get_order_or_404(require_login(), order_id)  # unknown, or not theirs to see: 404
     form = OrderActionForm()
     back = safe_next(url_for("marketplace.order", order_id=found.id))
     if not form.validate_on_submit():
@@ -143,7 +143,7 @@ def _cancel_reason(form: CancelForm, as_buyer: bool) -> str | None:
 def cancel_order(order_id: int):
     """Cancelling, in two steps that need no script: this page asks for a reason and a confirming tap; the post
     from it cancels. The buyer may cancel their order until it is packed, the group's coordinator too."""
-    found = services.get_order_or_404(order_id)  # unknown, or not theirs to see: 404
+    found = services.get_order_or_404(require_login(), order_id)  # unknown, or not theirs to see: 404
     as_buyer = found.buyer_id == current_user.id
     if not as_buyer and not services.manages(found, current_user):
         abort(403)  # the treasurer sees the order but does not cancel it
@@ -197,7 +197,7 @@ def queue(group_id: int):
     group = groups.get_group_or_404(group_id)
     status = request.args.get("status") if request.args.get("status") in QUEUE_FILTERS else "open"
     day, bad_day = day_arg()
-    query = services.group_orders_query(group, None if status in GATHERED else status, day)
+    query = services.group_orders_query(require_login(), group, None if status in GATHERED else status, day)
     if status == "open":
         query = query.where(Order.status.in_(OPEN_STATUSES))
     elif status == "to_pack":
@@ -232,10 +232,10 @@ def packing(group_id: int):
     day, bad_day = day_arg()
     if bad_day:
         flash(_("Use a date such as 2026-11-28."), "error")
-    packed = services.packing_list(group, day or services.today_wib())
+    packed = services.packing_list(require_login(), group, day or services.today_wib())
     waiting = db.session.scalar(
         select(func.count()).select_from(
-            services.group_orders_query(group, OrderStatus.placed.value, packed["day"]).subquery()
+            services.group_orders_query(require_login(), group, OrderStatus.placed.value, packed["day"]).subquery()
         )
     )
     return render_template("marketplace/packing.html", group=group, packing=packed, waiting=waiting)
