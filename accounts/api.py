@@ -7,7 +7,6 @@ from flask_smorest.error_handler import ErrorSchema
 from accounts import throttle
 from accounts.schemas import LoginIn, PasswordIn, RegisterIn, TokenIn, TokenOut, UserOut
 from accounts.services import (
-    change_password,
     end_session,
     issue_token,
     register_user,
@@ -105,9 +104,7 @@ def update_password(data):
     naming it; a `new_password` is checked as at registration.
     """
     user = require_login()
-    attempt = throttle.begin(throttle.own_login(user))  # the current password is guessed like any other
-    change_password(user, data["current_password"], data["new_password"], keep_token_id=g.get("api_token_id"))
-    throttle.succeeded(attempt, user)
+    throttle.change_password(user, data["current_password"], data["new_password"], keep_token_id=g.get("api_token_id"))
     renew_session(user)
     db.session.commit()
 

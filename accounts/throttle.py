@@ -279,6 +279,15 @@ def authenticate(identifier: str, password: str) -> User:
     return user
 
 
+def change_password(user: User, current_password, new_password, keep_token_id: int | None = None) -> User:
+    """`accounts.services.change_password` with the current password's check counted as a login attempt on
+    the user's account (a session left open on a shared phone is no way to guess it): 429 while it must wait."""
+    attempt = begin(own_login(user))
+    services.change_password(user, current_password, new_password, keep_token_id=keep_token_id)
+    succeeded(attempt, user)
+    return user
+
+
 def _stored_key(key: str) -> str:
     """A keyed hash of `key`, so the counters name no e-mail address, phone number or address."""
     secret = current_app.secret_key

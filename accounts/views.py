@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 from accounts import throttle
 from accounts.forms import LoginForm, LogoutForm, PasswordForm, RegisterForm
 from accounts.services import (
-    change_password,
     end_session,
     register_user,
     renew_session,
@@ -16,7 +15,7 @@ from accounts.services import (
     start_session,
     update_profile,
 )
-from core.errors import AppError
+from core.errors import AppError, ValidationFailed
 from core.extensions import db, limiter
 from core.pages import apply_errors, safe_next
 
@@ -81,13 +80,11 @@ def account():
     user = require_login()
     form = PasswordForm()
     if form.validate_on_submit():
-        attempt = throttle.begin(throttle.own_login(user))  # the current password is guessed like any other
         try:
-            change_password(user, form.current_password.data, form.new_password.data)
-        except AppError as exc:
+            throttle.change_password(user, form.current_password.data, form.new_password.data)
+        except ValidationFailed as exc:  # a wait (429) is the error page, as for logging in too often
             apply_errors(form, exc)
         else:
-            throttle.succeeded(attempt, user)
             renew_session(user)
             db.session.commit()
             flash(_("Your password is changed. Every other phone and computer is logged out."), "success")
