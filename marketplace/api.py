@@ -202,7 +202,8 @@ def create_checkout(headers, data):
 @blp.response(200, CheckoutOut)
 def get_checkout(checkout_id):
     """One of your checkouts with its orders."""
-    return checkout_view(services.get_checkout_or_404(require_login(), checkout_id), require_login())
+    user = require_login()
+    return checkout_view(services.get_checkout_or_404(user, checkout_id), user)
 
 
 # --- orders -----------------------------------------------------------------------------
@@ -229,7 +230,8 @@ def list_orders(args):
 @blp.response(200, OrderOut)
 def get_order(order_id):
     """One order with its lines, history and payment status: your own, or your group's (coordinator, treasurer)."""
-    return order_view(services.get_order_or_404(require_login(), order_id), require_login())
+    user = require_login()
+    return order_view(services.get_order_or_404(user, order_id), user)
 
 
 _NOT_ALLOWED = "Not allowed from the order's current status, given in `errors.status`"
@@ -245,7 +247,8 @@ def _moved(order: Order) -> dict:
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def confirm_order(order_id):
     """Accept a placed order (coordinator); 409 from any other status."""
-    return _moved(services.confirm(require_login(), services.get_order_or_404(require_login(), order_id)))
+    actor = require_login()
+    return _moved(services.confirm(actor, services.get_order_or_404(actor, order_id)))
 
 
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])
@@ -253,7 +256,8 @@ def confirm_order(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def mark_order_ready(order_id):
     """Packed (coordinator): units leave the members' lots first in, first out; 409 unless confirmed."""
-    return _moved(services.mark_ready(require_login(), services.get_order_or_404(require_login(), order_id)))
+    actor = require_login()
+    return _moved(services.mark_ready(actor, services.get_order_or_404(actor, order_id)))
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -262,6 +266,5 @@ def mark_order_ready(order_id):
 @blp.alt_response(409, schema=ErrorSchema, description=_NOT_ALLOWED)
 def cancel_order(data, order_id):
     """Cancel before packing and release the stock: the buyer their own order, or the coordinator; 409 once ready."""
-    return _moved(
-        services.cancel(require_login(), services.get_order_or_404(require_login(), order_id), data.get("reason"))
-    )
+    actor = require_login()
+    return _moved(services.cancel(actor, services.get_order_or_404(actor, order_id), data.get("reason")))

@@ -80,7 +80,8 @@ def start_card_payment(checkout_id):
     Calling it again returns the same payment while it is open and the amount is
     unchanged, so a reloaded page never makes a second charge.
     """
-    answer = card.start_card_payment(require_login(), services.get_checkout_or_404(require_login(), checkout_id))
+    actor = require_login()
+    answer = card.start_card_payment(actor, services.get_checkout_or_404(actor, checkout_id))
     db.session.commit()
     return answer
 
@@ -145,7 +146,8 @@ def _with_order(record) -> dict:
     for column in ("reference", "received_at", "reason", "processor_refund_id"):
         if hasattr(record, column):
             view[column] = getattr(record, column)
-    view["order"] = order_view(services.get_order_or_404(require_login(), record.order_id), require_login())
+    user = require_login()
+    view["order"] = order_view(services.get_order_or_404(user, record.order_id), user)
     return view
 
 
@@ -195,7 +197,7 @@ def record_payment(headers, data, order_id):
     body an `Idempotency-Key` stands for.
     """
     actor = require_login()
-    order = services.get_order_or_404(require_login(), order_id)
+    order = services.get_order_or_404(actor, order_id)
     multipart = request.mimetype == "multipart/form-data"
     if not multipart:
         _json_only()
@@ -224,7 +226,8 @@ def record_payment(headers, data, order_id):
 def payment_slip(order_id, payment_id):
     """The transfer slip photo of one of the order's payments (the group's coordinator and treasurer only);
     never cached."""
-    folder, name = slips.slip_file(require_login(), services.get_order_or_404(require_login(), order_id), payment_id)
+    actor = require_login()
+    folder, name = slips.slip_file(actor, services.get_order_or_404(actor, order_id), payment_id)
     response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -243,7 +246,7 @@ def refund(headers, data, order_id):
     only with a `return` adjustment. Takes an `Idempotency-Key` like payments.
     """
     actor = require_login()
-    order = services.get_order_or_404(require_login(), order_id)
+    order = services.get_order_or_404(actor, order_id)
     _json_only()
     common.require_bookkeeper(actor, order)  # before the body is read
     retry = common.retry_of(headers.get("idempotency_key"), data)
@@ -260,7 +263,7 @@ def reverse_payment(data, order_id, payment_id):
     """Correct cash or a transfer recorded by mistake (coordinator, treasurer): a reversing payment of the
     negative amount and a reversing journal entry. Nothing is edited or deleted."""
     actor = require_login()
-    order = services.get_order_or_404(require_login(), order_id)
+    order = services.get_order_or_404(actor, order_id)
     common.require_bookkeeper(actor, order)  # before the body is read
     correction = recorded.reverse_payment(actor, order, payment_id, inputs.reversal_reason(data.get("reason")))
     db.session.commit()
@@ -288,7 +291,7 @@ def complete_order(headers, data, order_id):
     amount must be what is owed; `Idempotency-Key` makes a retry safe).
     """
     actor = require_login()
-    order = services.get_order_or_404(require_login(), order_id)
+    order = services.get_order_or_404(actor, order_id)
     sent = data.get("payment")
     if sent is not None:
         common.require_bookkeeper(actor, order)  # before the payment is read; completing is the coordinator's

@@ -67,7 +67,7 @@ def _back_to(found: Order):
 @login_required
 def record_payment(order_id: int):
     actor = require_login()
-    found = services.get_order_or_404(require_login(), order_id)
+    found = services.get_order_or_404(actor, order_id)
     common.require_bookkeeper(actor, found)
     form = PaymentForm()
     if not form.validate_on_submit():
@@ -106,7 +106,7 @@ def record_payment(order_id: int):
 @login_required
 def refund(order_id: int):
     actor = require_login()
-    found = services.get_order_or_404(require_login(), order_id)
+    found = services.get_order_or_404(actor, order_id)
     common.require_bookkeeper(actor, found)
     form = RefundForm()
     if not form.validate_on_submit():
@@ -138,7 +138,7 @@ def refund(order_id: int):
 def reverse_payment(order_id: int, payment_id: int):
     """Correct cash or a transfer recorded by mistake (payments.services.recorded.reverse_payment)."""
     actor = require_login()
-    found = services.get_order_or_404(require_login(), order_id)
+    found = services.get_order_or_404(actor, order_id)
     common.require_bookkeeper(actor, found)
     form = reversal_form(payment_id, request.form)
     if not form.validate_on_submit():
@@ -165,7 +165,7 @@ def reverse_payment(order_id: int, payment_id: int):
 def handover(order_id: int):
     """At pickup: the cash the page showed as owed is recorded and the order completed, in one step."""
     actor = require_login()
-    found = services.get_order_or_404(require_login(), order_id)
+    found = services.get_order_or_404(actor, order_id)
     common.require_coordinator(actor, found)
     form = HandoverForm()
     back = safe_next(url_for("marketplace.order", order_id=found.id))
@@ -192,7 +192,8 @@ def handover(order_id: int):
 @login_required
 def payment_slip(order_id: int, payment_id: int):
     """A transfer slip photo, for the group's coordinator and treasurer only; never cached."""
-    folder, name = slips.slip_file(require_login(), services.get_order_or_404(require_login(), order_id), payment_id)
+    actor = require_login()
+    folder, name = slips.slip_file(actor, services.get_order_or_404(actor, order_id), payment_id)
     response = send_from_directory(folder, name, mimetype="image/webp", max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
