@@ -16,15 +16,10 @@ any other change does; checkout reads the group's verification live.
 """
 
 import functools
-import os
-import threading
-import time
 from array import array
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from flask import copy_current_request_context, current_app, has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
@@ -34,13 +29,14 @@ from core.validation import has_control_chars
 from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
+from marketplace import catalog_cache as kept
+from marketplace.catalog_cache import REFRESH_AHEAD, CachedPage, in_background
 from marketplace.suggestions import nearest_names
 
 CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
 SORTS = CATALOG_SORTS
 CACHE_MAX_PAGES = 512
 CACHE_MAX_LISTS = 64  # searches whose order is kept (8 bytes a product each)
-REFRESH_AHEAD = 0.8  # of CATALOG_CACHE_SECONDS: from then on the next request builds the page again
 RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of the query)
 
 
@@ -183,28 +179,7 @@ class CacheFreshness:
         self.until = min(self.until, due)
 
     def __bool__(self) -> bool:
-        return self.generation == _generation and _clock() < self.until
-
-
-class LruCache:
-    """Rendered pieces by key, shared by a process's threads; beyond `limit` the least recently used are forgotten."""
-
-    def __init__(self, limit: int):
-        self.limit, self.kept, self.lock = limit, OrderedDict(), threading.Lock()
-
-    def get(self, keys: list) -> list:
-        with self.lock:
-            found = [self.kept.get(key) for key in keys]
-            for key, piece in zip(keys, found):
-                if piece is not None:
-                    self.kept.move_to_end(key)
-        return found
-
-    def put(self, pieces: dict) -> None:
-        with self.lock:
-            self.kept.update(pieces)
-            while len(self.kept) > self.limit:
-                self.kept.popitem(last=False)
+        return self.generation == _generation and kept.clock() < self.until
 
 
 def cached_rendering(
@@ -250,7 +225,7 @@ def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
         if current is not None:
             current.add(None, seconds)
         return _villages()
-    found = _lists.get_or_build(("villages",), seconds, _villages, ahead=_in_background)
+    found = _lists.get_or_build(("villages",), seconds, _villages, ahead=in_background)
     if current is not None:
         current.add(found, seconds)
     return found.page
@@ -271,27 +246,18 @@ def clear_cache() -> None:
     _generation += 1
 
 
-class CachedPage:
-    """A finished page (plain data, no ORM objects) or list, since when it holds, and what was rendered of it."""
-
-    __slots__ = ("built", "page", "renderings")
-
-    def __init__(self, built: float, page: dict):
-        self.built, self.page, self.renderings = built, page, {}
-
-
 def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> CachedPage:
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
-        return CachedPage(_clock(), _build(filters, _order(filters), page, per_page))
+        return CachedPage(kept.clock(), _build(filters, _order(filters), page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
 
     def build() -> CachedPage:
         order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
         return CachedPage(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
 
-    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build, ahead=_in_background)
+    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build, ahead=in_background)
 
 
 def _order(filters: dict) -> array:
@@ -393,126 +359,6 @@ _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
 _GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
 
 
-class _PageCache:
-    """Kept pages by normalized query; expired ones are dropped when met, the least recently kept beyond the limit.
-
-    A missing page is built by one thread while the others asking for it wait for that
-    page, rather than each running the same query (threaded workers). A page in the last
-    fifth of its time is built again ahead, once, when a request meets it: by that request
-    or, given `ahead`, away from it, while every request is still given the kept page. So
-    no page is ever older than `seconds`, and busy pages rarely make a buyer wait for a
-    query. A page built again that came out the same keeps what was rendered of it.
-    """
-
-    def __init__(self, max_pages: int):
-        self.max_pages = max_pages
-        self.pages: OrderedDict[tuple, CachedPage] = OrderedDict()
-        self.building: dict[tuple, threading.Event] = {}
-        self.lock = threading.Lock()
-
-    def get_or_build(self, key: tuple, seconds: float, build, ahead=None) -> CachedPage:
-        """The kept `key`, built by `build()` when missing or due: its value, or a CachedPage saying since when.
-
-        `ahead(work)`, when given, runs `work` elsewhere (a thread of its own): a page built
-        again ahead then costs the request that met it nothing.
-        """
-        while True:
-            with self.lock:
-                found = previous = self.pages.get(key)
-                if found is not None:
-                    age = _clock() - found.built
-                    if age < seconds and (age < seconds * REFRESH_AHEAD or key in self.building):
-                        return found
-                    if age >= seconds:
-                        del self.pages[key]
-                        found = None
-                pending = self.building.get(key)
-                owner = pending is None
-                if owner:
-                    pending = self.building[key] = threading.Event()
-            if not owner:
-                pending.wait(60)
-                continue  # the page is kept now, or its build failed and this thread tries
-            if found is not None and ahead is not None:  # due, not yet expired: this request keeps the kept page
-                try:
-                    ahead(lambda previous=previous, pending=pending: self._build(key, build, previous, pending))
-                except BaseException:
-                    self._built(key, pending)
-                    raise
-                return found
-            return self._build(key, build, previous, pending)
-
-    def _build(self, key: tuple, build, previous: CachedPage | None, pending: threading.Event) -> CachedPage:
-        try:
-            started = _clock()  # a page's age counts from before its query ran
-            found = build()
-            if not isinstance(found, CachedPage):
-                found = CachedPage(started, found)
-            if previous is not None and previous.page == found.page:
-                found.renderings = previous.renderings  # the same page renders the same
-            with self.lock:
-                self.pages[key] = found
-                self.pages.move_to_end(key)
-                while len(self.pages) > self.max_pages:
-                    self.pages.popitem(last=False)
-            return found
-        finally:
-            self._built(key, pending)
-
-    def _built(self, key: tuple, pending: threading.Event) -> None:
-        with self.lock:
-            del self.building[key]
-        pending.set()
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pages.clear()
-
-
-def _in_background(work) -> None:
-    """Run `work` on this process's catalog thread, in a copy of this request's context (or in this app's).
-
-    One thread, so that pages due together are built one after the other rather than
-    crowding the interpreter and the connection pool. A failure is logged, and the kept
-    page stays until it expires.
-    """
-    app = current_app._get_current_object()
-
-    def run():
-        try:
-            work()
-        except Exception:
-            app.logger.exception("building a catalog page ahead failed")
-
-    if has_request_context():
-        run = copy_current_request_context(run)
-    else:
-        run = _in_app_context(app, run)
-    _ahead_executor().submit(run)
-
-
-def _in_app_context(app, work):
-    def run():
-        with app.app_context():
-            work()
-
-    return run
-
-
-_executor: tuple[int, ThreadPoolExecutor] | None = None
-_executor_lock = threading.Lock()
-
-
-def _ahead_executor() -> ThreadPoolExecutor:
-    """The catalog thread of this process (a worker forked from a process that had one starts its own)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None or _executor[0] != os.getpid():
-            _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-ahead"))
-        return _executor[1]
-
-
-_clock = time.monotonic
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
-_cache = _PageCache(CACHE_MAX_PAGES)
-_lists = _PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages
+_cache = kept.PageCache(CACHE_MAX_PAGES)
+_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages

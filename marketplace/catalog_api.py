@@ -16,7 +16,8 @@ from inventory.api import blp as inventory_blp
 from inventory.api import product_view
 from inventory.schemas import ProductOut
 from marketplace.api import blp
-from marketplace.catalog import CacheFreshness, LruCache, cached_rendering
+from marketplace.catalog import CacheFreshness, cached_rendering
+from marketplace.catalog_cache import LruCache
 from marketplace.schemas import CatalogQuery
 
 

@@ -19,12 +19,12 @@ from marketplace import cart as carts
 from marketplace.catalog import (
     SORTS,
     CacheFreshness,
-    LruCache,
     cached_rendering,
     catalog_page,
     catalog_villages,
     product_card,
 )
+from marketplace.catalog_cache import LruCache
 from marketplace.views.common import PER_PAGE, bp, page_arg, text_arg
 
 SORT_LABELS = {

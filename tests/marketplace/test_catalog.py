@@ -15,7 +15,7 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Product, ProductStatus
-from marketplace import catalog
+from marketplace import catalog, catalog_cache
 from marketplace import catalog_api as market_api
 from marketplace import services as market
 from marketplace.views import catalog as market_views
@@ -23,7 +23,7 @@ from tests.factories import PASSWORD, assert_error, make_group, make_member, mak
 from tests.stock_helpers import acting
 
 API = "/api/v1"
-real_in_background = catalog._in_background
+real_in_background = catalog_cache.in_background
 
 # name, kind, variants (label, price, active), stock of the first variant; listed in this order (oldest first)
 PRODUCTS = [
@@ -47,7 +47,7 @@ def fresh_cache():
 def ahead_in_this_thread(monkeypatch):
     """Pages built again ahead are built in the test's own thread, so that tests know when (one test below uses
     the real background thread)."""
-    monkeypatch.setattr(catalog, "_in_background", lambda work: work())
+    monkeypatch.setattr(catalog, "in_background", lambda work: work())
 
 
 @pytest.fixture
@@ -273,7 +273,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(catalog, "_clock", clock)
+    monkeypatch.setattr(catalog_cache, "_clock", clock)
     return clock
 
 
@@ -313,7 +313,7 @@ def test_cache_serves_a_stale_page_for_at_most_its_ttl(app, client, shop, clock,
 
 
 def test_a_page_near_its_end_is_built_again_ahead_while_others_get_the_kept_one(clock):
-    cache = catalog._PageCache(8)
+    cache = catalog_cache.PageCache(8)
     versions = iter(range(1, 10))
     cache.get_or_build(("k",), 5, lambda: {"version": next(versions)})
 
@@ -491,7 +491,7 @@ def test_an_api_answer_is_kept_whole_while_its_pages_are_current(app, client, sh
 def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept_one(
     app, client, shop, clock, monkeypatch
 ):
-    monkeypatch.setattr(catalog, "_in_background", real_in_background)
+    monkeypatch.setattr(catalog, "in_background", real_in_background)
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     assert available_of(client) == "2"
     take_rawit(app, shop, "2")
@@ -515,7 +515,7 @@ def test_a_page_due_is_built_again_in_the_background_while_requests_get_the_kept
 
 
 def test_a_failed_build_ahead_keeps_the_kept_page_until_it_expires(clock):
-    cache = catalog._PageCache(8)
+    cache = catalog_cache.PageCache(8)
     cache.get_or_build(("k",), 5, lambda: {"version": 1})
     clock.now += 4
 
@@ -540,7 +540,7 @@ def test_a_failed_build_ahead_keeps_the_kept_page_until_it_expires(clock):
 
 
 def test_a_missing_page_is_built_once_while_other_threads_wait_for_it(clock):
-    cache = catalog._PageCache(8)
+    cache = catalog_cache.PageCache(8)
     started, builds = threading.Event(), []
 
     def build():
@@ -564,7 +564,7 @@ def test_a_missing_page_is_built_once_while_other_threads_wait_for_it(clock):
 
 
 def test_a_failed_build_keeps_nothing_and_the_next_caller_builds_again(clock):
-    cache = catalog._PageCache(8)
+    cache = catalog_cache.PageCache(8)
 
     def broken():
         raise RuntimeError("database went away")

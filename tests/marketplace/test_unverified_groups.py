@@ -10,7 +10,7 @@ from sqlalchemy import select
 from accounts.models import User
 from core.extensions import db
 from inventory.models import Lot, Movement, Stock, Variant
-from marketplace import catalog
+from marketplace import catalog, catalog_cache
 from marketplace.models import Checkout, Order, OrderEvent, OrderLine
 from tests.factories import PASSWORD, assert_error, bearer, make_group, make_member, make_token, make_user
 from tests.pages import html, t
@@ -186,8 +186,8 @@ def test_the_coordinator_of_an_unverified_group_still_sees_and_builds_their_cata
 
 def test_the_catalog_cache_shows_a_withdrawn_group_no_longer_than_it_keeps_pages(app, client, market, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(catalog, "_clock", lambda: now[0])
-    monkeypatch.setattr(catalog, "_in_background", lambda work: work())
+    monkeypatch.setattr(catalog_cache, "_clock", lambda: now[0])
+    monkeypatch.setattr(catalog, "in_background", lambda work: work())
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     assert catalog_names(client, q="seragam") == ["Seragam sekolah SD"]
 
