@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import DDL, BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.extensions import db
@@ -151,3 +151,24 @@ class OrderEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class CatalogVersion(db.Model):
+    """One row: a number that every write changing what the catalog lists moves on, in the same transaction.
+
+    Kept catalog pages are keyed by it (marketplace.catalog), so a product hidden, archived or
+    sold out leaves the next response of every process.
+    """
+
+    __tablename__ = "catalog_versions"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+event.listen(
+    CatalogVersion.__table__,
+    "after_create",
+    DDL("INSERT INTO catalog_versions (id, version) VALUES (1, 0)"),
+)
