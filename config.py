@@ -90,6 +90,9 @@ class Config:
     BEST_BEFORE_WARNING_DAYS = int(os.environ.get("BEST_BEFORE_WARNING_DAYS", 3))
     CARD_PAYMENT_WINDOW_MINUTES = int(os.environ.get("CARD_PAYMENT_WINDOW_MINUTES", 30))
     CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", 5))
+    # Kept catalog pages: in each process, and with Redis in one copy for every process (marketplace.catalog_cache).
+    CATALOG_CACHE_STORAGE = os.environ.get("CATALOG_CACHE_STORAGE") or REDIS_URL or "process"
+    CATALOG_CACHE_PREFIX = "pasar:catalog:"
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")
@@ -127,6 +130,7 @@ class TestConfig(Config):
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_THROTTLE_STORAGE = "database"  # tests of the Redis store set their own, with a prefix of their own
+    CATALOG_CACHE_STORAGE = "process"  # likewise
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
     CATALOG_CACHE_SECONDS = 0  # every test sees the catalog as it is; tests of the cache turn it on
     # Card payments look set up, so card checkouts are accepted; nothing can reach Stripe (tests that pay

@@ -31,6 +31,7 @@ from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 from marketplace import catalog_cache as kept
 from marketplace.catalog_cache import REFRESH_AHEAD, CachedPage, in_background
+from marketplace.models import CatalogVersion
 from marketplace.suggestions import nearest_names
 
 CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
@@ -162,16 +163,17 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
 class CacheFreshness:
     """Whether what a request made from kept pages and lists is still what they would give it.
 
-    It is until the first of them is due to be built again (REFRESH_AHEAD of its time) or the
-    cache is cleared, so a whole response kept with it (the catalog page for visitors without
-    a session) is never older than the pages it shows, and the first request after is given
-    them through the cache again, which builds them again ahead.
+    It is while the catalog's version is the one they were kept under, until the first of
+    them is due to be built again (REFRESH_AHEAD of its time), and until the cache is
+    cleared; so a whole response kept with it (the catalog page for visitors without a
+    session, the catalog API's answer to a query string) is never older than the pages it
+    shows, and the first request after is given them through the cache again.
     """
 
-    __slots__ = ("until", "generation")
+    __slots__ = ("until", "generation", "version")
 
     def __init__(self):
-        self.until, self.generation = float("inf"), _generation
+        self.until, self.generation, self.version = float("inf"), _generation, catalog_version()
 
     def add(self, found: "CachedPage | None", seconds: float) -> None:
         """Count in a kept page or list; None, or `seconds` 0, when nothing is kept."""
@@ -179,7 +181,27 @@ class CacheFreshness:
         self.until = min(self.until, due)
 
     def __bool__(self) -> bool:
-        return self.generation == _generation and kept.clock() < self.until
+        return self.generation == _generation and kept.clock() < self.until and catalog_version() == self.version
+
+
+def catalog_version() -> int:
+    """The catalog's version as this transaction sees it (read once per transaction).
+
+    Every write that changes what the catalog lists moves it on in its own transaction
+    (marketplace.models.CatalogVersion), so a page kept under an earlier version is
+    never given again: not by this process, not by any other.
+    """
+    session = db.session()
+    transaction = session.get_transaction()
+    known = session.info.get("catalog_version")
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]
+    version = session.scalar(_VERSION_QUERY) or 0
+    session.info["catalog_version"] = (session.get_transaction(), version)
+    return version
+
+
+_VERSION_QUERY = select(CatalogVersion.version).where(CatalogVersion.id == 1)
 
 
 def cached_rendering(
@@ -225,7 +247,7 @@ def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
         if current is not None:
             current.add(None, seconds)
         return _villages()
-    found = _lists.get_or_build(("villages",), seconds, _villages, ahead=in_background)
+    found = _lists.get_or_build(("villages", catalog_version()), seconds, _villages, ahead=in_background)
     if current is not None:
         current.add(found, seconds)
     return found.page
@@ -252,12 +274,18 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     if seconds <= 0:
         return CachedPage(kept.clock(), _build(filters, _order(filters), page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
+    version = catalog_version()
+    key = (version, script_root, *filters.values(), page, per_page)
+    shared = kept.shared_pages()
 
-    def build() -> CachedPage:
-        order = _lists.get_or_build(tuple(filters.values()), seconds, lambda: _order(filters))
+    def build_here() -> CachedPage:
+        order = _lists.get_or_build((version, *filters.values()), seconds, lambda: _order(filters))
         return CachedPage(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
 
-    return _cache.get_or_build((script_root, *filters.values(), page, per_page), seconds, build, ahead=in_background)
+    def build() -> CachedPage:
+        return shared.get_or_build(key, seconds, build_here) if shared else build_here()
+
+    return _cache.get_or_build(key, seconds, build, ahead=in_background)
 
 
 def _order(filters: dict) -> array:

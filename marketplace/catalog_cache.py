@@ -1,16 +1,21 @@
-"""The catalog's kept pages: a per-process cache of built pages and lists, shared by a process's threads.
+"""The catalog's kept pages: a per-process cache of built pages and lists, shared by a process's threads,
+and, when CATALOG_CACHE_STORAGE names a Redis, by every process.
 
 What is kept and for how long is decided by marketplace.catalog; this module only keeps
-pieces by key, builds a missing one once while other threads wait for it, and builds a due
-one again ahead on the process's catalog thread.
+pieces by key, builds a missing one once while other threads wait for it, builds a due
+one again ahead on the process's catalog thread, and (SharedPages) gives the processes one
+copy of each page, built by one of them while the others wait a moment for it.
 """
 
+import hashlib
 import os
+import pickle
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
+import redis
 from flask import copy_current_request_context, current_app, has_request_context
 
 REFRESH_AHEAD = 0.8  # of a page's time: from then on the next request builds the page again
@@ -163,6 +168,79 @@ def _ahead_executor() -> ThreadPoolExecutor:
         if _executor is None or _executor[0] != os.getpid():
             _executor = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-ahead"))
         return _executor[1]
+
+
+class SharedPages:
+    """Built pages in Redis, by key, for every process: a page is built once for the whole site, not once per process.
+
+    A page is stored with the wall-clock moment it was built and expires with its time, so
+    a process gets it with its true age. A process that finds no page claims the building
+    of it for a few seconds; the others wait for it up to WAIT_SECONDS, then build their
+    own. Redis unreachable means building here, as without it: the site never waits on it.
+    Pages are pickled: Redis is the site's own, as trusted as its database.
+    """
+
+    WAIT_SECONDS = 1.0
+    POLL_SECONDS = 0.01
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.prefix = prefix
+
+    def name(self, key: tuple) -> str:
+        return self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def get_or_build(self, key: tuple, seconds: float, build) -> CachedPage:
+        """The page stored under `key` while younger than REFRESH_AHEAD of `seconds`, else `build()`, stored."""
+        name = self.name(key)
+        try:
+            found = self._young(name, seconds)
+            if found is not None:
+                return found
+            if not self.redis.set(name + ":building", 1, nx=True, px=int(self.WAIT_SECONDS * 5000)):
+                deadline = time.monotonic() + self.WAIT_SECONDS
+                while time.monotonic() < deadline:
+                    time.sleep(self.POLL_SECONDS)
+                    found = self._young(name, seconds)
+                    if found is not None:
+                        return found
+        except redis.RedisError as exc:
+            current_app.logger.warning("Catalog cache: Redis unreachable (%s); building here", exc)
+            return build()
+        made = build()
+        try:
+            age = clock() - made.built
+            stored = pickle.dumps((time.time() - age, made.page), protocol=pickle.HIGHEST_PROTOCOL)
+            self.redis.set(name, stored, px=max(1, int((seconds - age) * 1000)))
+            self.redis.delete(name + ":building")
+        except redis.RedisError as exc:
+            current_app.logger.warning("Catalog cache: Redis unreachable (%s); page kept here only", exc)
+        return made
+
+    def _young(self, name: str, seconds: float) -> CachedPage | None:
+        stored = self.redis.get(name)
+        if stored is None:
+            return None
+        built_at, page = pickle.loads(stored)
+        age = max(0.0, time.time() - built_at)
+        if age >= seconds * REFRESH_AHEAD:
+            return None  # due: the one who asks builds it again
+        return CachedPage(clock() - age, page)
+
+
+def shared_pages() -> SharedPages | None:
+    """The app's shared page store (CATALOG_CACHE_STORAGE a redis:// URL), or None when pages are kept per process."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("catalog_shared_pages")
+    if found is None:
+        storage = app.config.get("CATALOG_CACHE_STORAGE") or "process"
+        found = (
+            SharedPages(storage, app.config.get("CATALOG_CACHE_PREFIX", "pasar:catalog:"))
+            if storage.startswith(("redis://", "rediss://", "unix://"))
+            else False
+        )
+        app.extensions["catalog_shared_pages"] = found
+    return found or None
 
 
 def clock() -> float:
