@@ -19,6 +19,7 @@ from groups.schemas import (
     GroupPatch,
     GroupVerifyIn,
     InvitationAcceptIn,
+    InvitationIn,
     InvitationOut,
     MemberAddedOut,
     MemberIn,
@@ -236,14 +237,18 @@ def update_member(data, group_id, member_id):
 
 
 @blp.route("/groups/<int:group_id>/members/<int:member_id>/invitation", methods=["POST"])
+@blp.arguments(InvitationIn, required=False)
 @blp.response(201, InvitationOut)
-def create_invitation(group_id, member_id):
-    """Issue a one-time code for a member without an account (coordinator)."""
+def create_invitation(data, group_id, member_id):
+    """Issue a one-time code for a member without an account (coordinator); earlier codes stop working.
+
+    The body is optional: `username` gives the person a login name with the code (a phone shared in a household).
+    """
     group = services.get_group_or_404(group_id)
     actor = signed_in_user()
     services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
     member = services.get_member_or_404(group, member_id)
-    invitation, code = invitations.create_invitation(actor, group, member)
+    invitation, code = invitations.create_invitation(actor, group, member, (data or {}).get("username") or None)
     view = invitation_view(member, invitation, code)
     db.session.commit()
     return view

@@ -224,6 +224,14 @@ class MemberAddedOut(Schema):
     )
 
 
+class InvitationIn(Schema):
+    username = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=USERNAME_FIELD_MAX),
+        metadata={"description": "A login name for the person (a phone shared in a household): given with the code"},
+    )
+
+
 class InvitationAcceptIn(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     password = fields.String(validate=validate.Length(min=8, max=256))

@@ -1282,6 +1282,25 @@ def accept(client, code, password="sandi-baru-1", **extra):
     return client.post(f"{API}/auth/invitations/accept", json={"code": code, "password": password, **extra})
 
 
+def test_an_invitation_through_the_api_may_give_a_login_name_and_bad_names_change_nothing(app, client):
+    group, lead = coordinated_group(app, name="KUB Jahit Melati")
+    sumiati = make_member(app, group, name="Sumiati", phone=PHONE)
+    url = f"{API}/groups/{group.id}/members/{sumiati.id}/invitation"
+
+    for bad in ({"username": "a b"}, {"username": 12}, {"username": "x" * 300}, ["sumiati"]):
+        before = rows(app, Invitation)
+        assert_error(client.post(url, json=bad, headers=lead.headers), 422)
+        assert rows(app, Invitation) == before
+
+    body = client.post(url, json={"username": "Sumiati"}, headers=lead.headers)
+    assert body.status_code == 201, body.json
+    assert body.json["username"] == "sumiati"
+    accepted = accept(client, body.json["code"], phone=PHONE)
+    assert accepted.status_code in (200, 201), accepted.json
+    login = client.post(f"{API}/auth/login", json={"username": "sumiati", "password": "sandi-baru-1"})
+    assert login.status_code == 200, login.json
+
+
 def test_coordinator_issues_invitation(app, client):
     group, lead = coordinated_group(app, name="KUB Jahit Melati")
     siti = make_member(app, group, name="Siti Aminah", phone=PHONE)
