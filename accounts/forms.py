@@ -41,3 +41,13 @@ class PasswordForm(FlaskForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The two new passwords are not the same."))],
     )
+
+
+class LoginNameForm(FlaskForm):
+    """One's own login name: set or changed (a phone shared in a household), never removed."""
+
+    username = StringField(
+        _l("Login name"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("Such as siti.a: lowercase letters, digits, dots or underscores. Log in with it."),
+    )

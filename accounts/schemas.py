@@ -65,3 +65,4 @@ class UserOut(Schema):
 class MeUpdateIn(Schema):
     name = fields.String(validate=validate.Length(min=1, max=NAME_MAX_LENGTH))
     locale = fields.String(validate=validate.OneOf(["id", "en"]))
+    username = fields.String(validate=validate.Length(max=USERNAME_FIELD_MAX), metadata=USERNAME_DOC)

@@ -273,12 +273,28 @@ def revoke_own_token(actor: User, token_id: int) -> ApiToken:
     return row
 
 
-def update_profile(user: User, *, name: str | None = None, locale: str | None = None) -> User:
-    """Change the user's display name or interface language (`id` or `en`); None leaves it as it is."""
+def update_profile(
+    user: User, *, name: str | None = None, locale: str | None = None, username: str | None = None
+) -> User:
+    """Change the user's display name, interface language (`id` or `en`) or login name; None leaves it as it is.
+
+    A login name is set or changed, never removed (422 for one that is not a login name, 409 for one another
+    account has, also when taken at the same moment).
+    """
     if name is not None:
         user.name = clean_name(name)
     if locale is not None:
         user.locale = locale
+    if username is not None:
+        wanted = clean_username(username)
+        if wanted != user.username:
+            user.username = free_username(wanted)
+            try:
+                with db.session.begin_nested():
+                    db.session.flush()
+            except IntegrityError:  # taken at the same moment by another request
+                taken = str(_l("This login name is taken. Choose another."))
+                raise Conflict(taken, {"username": [taken]}) from None
     return user
 
 

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts import throttle
-from accounts.forms import LoginForm, LogoutForm, PasswordForm, RegisterForm
+from accounts.forms import LoginForm, LoginNameForm, LogoutForm, PasswordForm, RegisterForm
 from accounts.services import (
     end_session,
     register_user,
@@ -15,7 +15,7 @@ from accounts.services import (
     start_session,
     update_profile,
 )
-from core.errors import AppError, ValidationFailed
+from core.errors import AppError, Conflict, ValidationFailed
 from core.extensions import db, limiter
 from core.pages import apply_errors, safe_next
 
@@ -89,7 +89,36 @@ def account():
             db.session.commit()
             flash(_("Your password is changed. Every other phone and computer is logged out."), "success")
             return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", user=user, form=form, logout_form=LogoutForm())
+    return _account_page(user, form=form)
+
+
+def _account_page(user, form=None, name_form=None):
+    return render_template(
+        "accounts/account.html",
+        user=user,
+        form=form or PasswordForm(formdata=None),
+        name_form=name_form or LoginNameForm(formdata=None, username=user.username),
+        logout_form=LogoutForm(),
+    )
+
+
+@bp.route("/account/login-name", methods=["POST"])
+@login_required
+def change_login_name():
+    """Set or change one's login name."""
+    user = require_login()
+    form = LoginNameForm()
+    if form.validate_on_submit():
+        try:
+            update_profile(user, username=form.username.data)
+        except (ValidationFailed, Conflict) as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Your login name is now %(name)s.", name=user.username), "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(user, name_form=form), 422
 
 
 @bp.route("/account/logout-everywhere", methods=["POST"])

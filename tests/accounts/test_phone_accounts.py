@@ -4,6 +4,7 @@ e-mail names one account."""
 import pytest
 
 from accounts.models import User
+from core.extensions import db
 from tests.factories import PASSWORD, assert_error, count, make_user, rows
 from tests.marketplace.test_marketplace_pages import add, checkout_form
 from tests.pages import html, t
@@ -91,3 +92,46 @@ def test_a_phone_buyer_without_email_checks_out_on_the_pages(app, client, market
     assert confirmation.status_code == 200
     assert "Tomat" in html(confirmation)
     assert "0813-5555-0101" in html(client.get("/account"))
+
+
+# --- one's own login name, changed later ------------------------------------------------------
+
+
+def test_a_login_name_can_be_set_and_changed_later_through_the_api_and_logs_in(app, client):
+    user = make_user(app, email=None, phone="+6281355550199")
+    client.post(f"{API}/auth/login", json={"phone": "081355550199", "password": PASSWORD})
+
+    for name in ("sumi", "Sumiati.W"):
+        response = client.patch(f"{API}/me", json={"username": name})
+        assert response.status_code == 200, response.json
+        assert response.json["username"] == name.lower()
+    client.post(f"{API}/auth/logout")
+    assert client.post(f"{API}/auth/login", json={"username": "sumi", "password": PASSWORD}).status_code == 401
+    me = client.post(f"{API}/auth/login", json={"username": "sumiati.w", "password": PASSWORD})
+    assert me.status_code == 200 and me.json["id"] == user.id
+
+
+def test_a_bad_or_taken_login_name_changes_nothing(app, client):
+    other = make_user(app, email="lain@pasar.test")
+    with app.app_context():
+        db.session.get(User, other.id).username = "siti.a"
+        db.session.commit()
+    user = make_user(app, email=None, phone="+6281355550198")
+    client.post(f"{API}/auth/login", json={"phone": "081355550198", "password": PASSWORD})
+
+    for bad, status in (("siti.a", 409), ("SITI.A", 409), ("a b", 422), ("", 422), (12, 422), ("x" * 300, 422)):
+        assert_error(client.patch(f"{API}/me", json={"username": bad}), status, "username")
+    assert [u["username"] for u in rows(app, User) if u["id"] == user.id] == [None]
+
+
+def test_the_account_page_sets_the_login_name_in_indonesian(app, client):
+    user = make_user(app, email=None, phone="+6281355550197")
+    client.post(f"{API}/auth/login", json={"phone": "081355550197", "password": PASSWORD})
+
+    page = html(client.get("/account"))
+    assert "Nama login" in page
+    taken = client.post("/account/login-name", data={"username": "a b"})
+    assert taken.status_code == 422 and "Nama login" in html(taken)
+    done = client.post("/account/login-name", data={"username": "sumiati"}, follow_redirects=True)
+    assert "Nama login Anda sekarang sumiati." in html(done)
+    assert [u["username"] for u in rows(app, User) if u["id"] == user.id] == ["sumiati"]
