@@ -86,7 +86,7 @@ def me():
 @blp.arguments(MeUpdateIn)
 @blp.response(200, MeOut)
 def update_me(data):
-    """Change your display name or language (`id` or `en`)."""
+    """Change your display name, language (`id` or `en`) or login name (set or changed, never removed)."""
     user = update_profile(require_login(), **data)
     db.session.commit()
     return me_view(user)
