@@ -190,12 +190,12 @@ def log_in(page, server: str, login: str, password: str = PASSWORD) -> None:
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", password)
     page.click(f"main button:has-text('{indonesian('Log in')}')")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
-def seller(app, name, village, phone, bank=None, **extra) -> SimpleNamespace:
+def seller(app, name, village, phone, bank=None, member=None, **extra) -> SimpleNamespace:
     """A verified group of `village` with its coordinator (who has `phone`), a pickup point and one member who hands
-    over its goods; `bank` is (bank, account number, holder)."""
+    over its goods (`member`, or one named for the village); `bank` is (bank, account number, holder)."""
     coordinator = make_user(app, name=f"Ketua {name}", phone=normalize_phone(phone))
     if bank is not None:
         extra.update(bank_name=bank[0], bank_account_number=bank[1], bank_account_holder=bank[2])
@@ -210,12 +210,13 @@ def seller(app, name, village, phone, bank=None, **extra) -> SimpleNamespace:
         pickup_hours="Setiap hari 06.00-10.00",
         **extra,
     )
-    member = make_member(app, group, name=f"Anggota {village}")
-    return SimpleNamespace(user=coordinator, group=group, member=member, members=[member], name=name)
+    person = make_member(app, group, name=member or f"Anggota {village}")
+    return SimpleNamespace(user=coordinator, group=group, member=person, members=[person], name=name)
 
 
-def stocked(app, shop, name, price, quantity, unit="kg", member=None) -> int:
-    """A product of `shop` with one variant at `price`, `quantity` of it handed over by `member`; its variant id."""
+def stocked(app, shop, name, price, quantity, unit="kg", member=None, **variant) -> int:
+    """A product of `shop` with one variant at `price` (and `variant`'s other fields), `quantity` of it handed over
+    by `member`; its variant id."""
     with acting(app, shop.user) as coordinator:
         product = inv.create_product(
             coordinator,
@@ -223,7 +224,7 @@ def stocked(app, shop, name, price, quantity, unit="kg", member=None) -> int:
             name=name,
             kind="produce",
             unit=unit,
-            variants=[{"label": "standard", "unit_price": price}],
+            variants=[{"label": "standard", "unit_price": price, **variant}],
         )
         variant_id = product.variants[0].id
         db.session.commit()
