@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "translations" / "id" / "LC_MESSAGES" / "messages.po"
 
 # English a page could show without any msgid holding it: common words of web forms and shops. Matched as whole
-# words in their own case; one the Indonesian catalog itself uses ("Total") is Indonesian too and is let be.
+# words in their own case; one an Indonesian translation uses, or BORROWED, is Indonesian too and is let be.
 COMMON_ENGLISH = (
     "the",
     "and",
@@ -42,6 +42,7 @@ COMMON_ENGLISH = (
     "Back",
     "Next",
 )
+BORROWED = ("Total",)  # Indonesian as it is (KBBI): the catalog's msgstr "Total" for msgid "Total"
 # Names that read the same in every language: the site's, the brands it names, and the data of the journeys.
 NAMES = ("Pasar Kelompok", "WhatsApp", "Stripe", "Visa", "Mastercard", "Bank Jatim", "BRI", "WIB")
 PLACEHOLDER = re.compile(r"%\(\w+\)[#0 +\-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|%[sd]")
@@ -99,9 +100,9 @@ def english_catalog() -> tuple[tuple[str, re.Pattern], ...]:
         strings = message.string if isinstance(message.string, (list, tuple)) else (message.string,)
         if ids[0] and any(strings) and strings[0] != ids[0]:
             pairs.append((ids, strings))
-    said = " ".join(" ".join(_fragments(s)) for _, strings in pairs for s in strings if s)
-    indonesian_words = {w.lower() for w in WORD.findall(said)}
-    said = f" {said.lower()} "
+    ours = " ".join(" ".join(_fragments(s)) for _, strings in pairs for s in strings if s)
+    indonesian_words = {w.lower() for w in WORD.findall(ours)}
+    said = f" {ours.lower()} "
     found = {}
     for ids, _strings in pairs:
         for fragment in (f for message in ids for f in _fragments(message)):
@@ -112,23 +113,11 @@ def english_catalog() -> tuple[tuple[str, re.Pattern], ...]:
             if words <= indonesian_words and (len(words) == 1 or f" {text.lower()} " in said):
                 continue
             found[text.lower()] = re.compile(rf"(?<![\w-]){_spaced(text)}(?![\w-])", re.IGNORECASE)
-    ours = _indonesian_text()
     for word in COMMON_ENGLISH:
         pattern = re.compile(rf"(?<![\w-]){_spaced(word)}(?![\w-])")
-        if not pattern.search(ours):  # one the Indonesian catalog says too ("Total") is Indonesian as well
+        if word not in BORROWED and not pattern.search(ours):  # an Indonesian translation says it: Indonesian too
             found[word] = pattern
     return tuple(found.items())
-
-
-@cache
-def _indonesian_text() -> str:
-    """Every Indonesian translation, in its own case (for the common words, matched in theirs)."""
-    with open(CATALOG, "rb") as f:
-        catalog = read_po(f, locale="id")
-    strings = []
-    for message in catalog:
-        strings += message.string if isinstance(message.string, (list, tuple)) else [message.string]
-    return " ".join(" ".join(_fragments(s)) for s in strings if s)
 
 
 def _spaced(text: str) -> str:
