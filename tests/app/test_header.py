@@ -13,9 +13,23 @@ CATALOG, CART, ORDERS = "/catalog", "/cart", "/orders"
 
 
 def header_links(client) -> set[str]:
+    """The header's links for the role, the brand aside (it leads home: brand_link)."""
     body = html(client.get("/"))
     header = body.split("<header>", 1)[1].split("</header>", 1)[0]
-    return set(re.findall(r'<a [^>]*href="([^"?]+)', header))
+    return set(re.findall(r'<a (?![^>]*class="brand")[^>]*href="([^"?]+)', header))
+
+
+def brand_link(client) -> str:
+    return re.search(r'<a class="brand" href="([^"]+)"', html(client.get("/catalog"))).group(1)
+
+
+def test_the_brand_leads_each_user_home(client, signed_in, market):
+    """Home is the page logging in lands on for those who have one there (what waits, their groups); a visitor
+    and a buyer go to the groups of the market."""
+    assert brand_link(client) == "/"
+    assert brand_link(signed_in(market.buyer)) == "/"
+    for who in (market.admin, market.plain, market.lead, market.treasurer):
+        assert brand_link(signed_in(who)) == GROUPS
 
 
 @pytest.fixture
