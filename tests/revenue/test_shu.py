@@ -23,7 +23,7 @@ from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
 from tests.market import API, sold
 from tests.revenue.test_payouts import account, balance_of, books_clean, money_rows, paid
 
-YEAR = shu.current_year()
+YEAR = shu.years.current_year()
 PLAN = {
     "year": YEAR,
     "reserve": 30,
@@ -55,7 +55,7 @@ def save(client, market, member, amount, kind="deposit"):
 @pytest.fixture
 def year_ended(monkeypatch):
     """It is next year already: this year's SHU may be accepted."""
-    monkeypatch.setattr(shu, "current_year", lambda: YEAR + 1)
+    monkeypatch.setattr(shu.years, "current_year", lambda: YEAR + 1)
 
 
 @pytest.fixture
