@@ -303,7 +303,7 @@ def test_a_body_that_is_not_an_object_or_a_bad_key_is_refused_and_changes_nothin
     assert state(app) == before
 
 
-def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(app, client, market):
+def test_a_payment_or_refund_whose_body_is_not_json_is_415_an_empty_one_400_and_changes_nothing(app, client, market):
     order = new_order(client, market)
     before = state(app)
     for path in ("payments", "refunds"):
@@ -315,6 +315,13 @@ def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(a
         )
         assert_error(form, 415)
         assert_error(client.post(f"{API}/orders/{order['id']}/{path}", headers=_headers(market.lead)), 415)
+        empty = client.post(
+            f"{API}/orders/{order['id']}/{path}",
+            data=b"",
+            content_type="application/json",
+            headers=_headers(market.lead),
+        )
+        assert_error(empty, 400)
     assert state(app) == before
 
 
