@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from accounts.services import clean_email, clean_phone
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict
 from core.extensions import db
 from core.types import utcnow
-from core.validation import clean_name
+from core.validation import clean_fields, clean_name
 from groups.models import Group, Member, Role
 from groups.services.access import authorize
 
@@ -41,30 +41,17 @@ def members_query(group: Group, include_inactive: bool = True):
     return query.order_by(Member.active.desc(), func.lower(Member.name), Member.id)
 
 
+MEMBER_CLEANERS = {  # how each field of a member's record is read
+    "name": clean_name,
+    "phone": lambda value, _field: clean_phone(value) if value not in (None, "") else None,
+    "email": lambda value, _field: clean_email(value) if value not in (None, "") else None,
+    "role": lambda value, _field: Role(value),
+    "active": lambda value, _field: value,
+}
+
+
 def _clean_member_fields(details: MemberDetails) -> dict:
-    clean: dict = {}
-    errors: dict = {}
-    for field in ("name", "phone", "email", "role", "active"):
-        if field not in details:
-            continue
-        value = details[field]
-        try:
-            if field == "name":
-                clean[field] = clean_name(value)
-            elif field == "phone":
-                clean[field] = clean_phone(value) if value not in (None, "") else None
-            elif field == "email":
-                clean[field] = clean_email(value) if value not in (None, "") else None
-            elif field == "role":
-                clean[field] = Role(value)
-            elif field == "active":
-                clean[field] = value
-        except ValidationFailed as exc:
-            for msgs in exc.errors.values():
-                errors[field] = msgs
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return clean
+    return clean_fields(details, MEMBER_CLEANERS)
 
 
 def _check_member_unique(group: Group, fields: dict, exclude_id: int | None = None) -> None:

@@ -15,7 +15,7 @@ from accounts.models import User
 from core.errors import Conflict, Unauthorized, ValidationFailed
 from core.extensions import db
 from core.text import name_key
-from core.validation import NAME_MAX_LENGTH, clean_name, has_control_chars
+from core.validation import NAME_MAX_LENGTH, clean_fields, clean_name, has_control_chars
 from groups.models import Group, GroupKind, Member, Role, VerificationWithdrawal
 from groups.opening import clean_open_days
 from groups.services.access import authorize
@@ -26,19 +26,6 @@ LINE_MAX_LENGTH = 255
 
 BANK_NAME_MAX_LENGTH = 100
 ACCOUNT_NUMBER_MAX_LENGTH = 40
-GROUP_FIELDS = (
-    "name",
-    "kind",
-    "village",
-    "district",
-    "description",
-    "pickup_point",
-    "pickup_hours",
-    "open_days",
-    "bank_name",
-    "bank_account_number",
-    "bank_account_holder",
-)
 
 
 class GroupDetails(TypedDict, total=False):
@@ -93,38 +80,24 @@ def _account_number(value) -> str | None:
     return number
 
 
+GROUP_CLEANERS = {  # how each field of a group's profile is read
+    "name": clean_name,
+    "kind": lambda value, _field: GroupKind(value),
+    "village": clean_name,
+    "district": clean_name,
+    "description": lambda value, field: _optional_text(value, field, TEXT_MAX_LENGTH),
+    "pickup_point": lambda value, field: _optional_text(value, field, LINE_MAX_LENGTH),
+    "pickup_hours": lambda value, field: _optional_text(value, field, LINE_MAX_LENGTH),
+    "open_days": clean_open_days,
+    "bank_name": lambda value, field: _optional_line(value, field, BANK_NAME_MAX_LENGTH),
+    "bank_account_number": lambda value, _field: _account_number(value),
+    "bank_account_holder": lambda value, field: _optional_line(value, field, NAME_MAX_LENGTH),
+}
+GROUP_FIELDS = tuple(GROUP_CLEANERS)
+
+
 def _clean_group_fields(profile: GroupProfile) -> dict:
-    clean = {}
-    errors: dict = {}
-    for field in GROUP_FIELDS:
-        if field not in profile:
-            continue
-        value = profile[field]
-        try:
-            if field == "name":
-                clean[field] = clean_name(value)
-            elif field in ("village", "district"):
-                clean[field] = clean_name(value, field)
-            elif field == "kind":
-                clean[field] = GroupKind(value)
-            elif field == "description":
-                clean[field] = _optional_text(value, field, TEXT_MAX_LENGTH)
-            elif field == "open_days":
-                clean[field] = clean_open_days(value, field)
-            elif field == "bank_name":
-                clean[field] = _optional_line(value, field, BANK_NAME_MAX_LENGTH)
-            elif field == "bank_account_number":
-                clean[field] = _account_number(value)
-            elif field == "bank_account_holder":
-                clean[field] = _optional_line(value, field, NAME_MAX_LENGTH)
-            else:
-                clean[field] = _optional_text(value, field, LINE_MAX_LENGTH)
-        except ValidationFailed as exc:
-            for msgs in exc.errors.values():
-                errors[field] = msgs
-    if errors:
-        raise ValidationFailed(errors=errors)
-    return clean
+    return clean_fields(profile, GROUP_CLEANERS)
 
 
 def _check_group_name_free(name: str, village: str, exclude_id: int | None = None) -> None:
