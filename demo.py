@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+import demo_calendar
 import demo_catalog
 import demo_history
 from accounts.models import User
@@ -35,7 +36,7 @@ GROUPS = [
             description="Ibu-ibu rumah tangga yang dilatih menjahit; membuat seragam sekolah dan daster batik.",
             pickup_point="Balai Desa Sumberejo, Sanankulon",
             pickup_hours="Senin–Sabtu 08.00–15.00",
-            open_days="1111110",  # as demo_history.OPEN_DAYS sells
+            open_days="1111110",  # as demo_calendar.OPEN_DAYS sells
             bank_name="BRI Unit Sanankulon",
             bank_account_number="0123-01-004567-50-1",
             bank_account_holder="KUB Jahit Sumberejo",
@@ -59,7 +60,7 @@ GROUPS = [
             description="Petani cabai rawit yang memasarkan panen bersama.",
             pickup_point="Gudang kelompok, Dusun Gembongan",
             pickup_hours="Setiap hari 06.00–10.00",
-            open_days="1111111",  # as demo_history.OPEN_DAYS sells
+            open_days="1111111",  # as demo_calendar.OPEN_DAYS sells
             bank_name="Bank Jatim Cabang Blitar",
             bank_account_number="0061234567",
             bank_account_holder="Poktan Cabai Makmur",
@@ -85,7 +86,7 @@ GROUPS = [
             description="Petani belimbing; grade A dan B dipanen bersama dan dijual ke pasar lokal.",
             pickup_point="Rumah Pak Harjo, Karangbendo",
             pickup_hours="Selasa, Kamis, Sabtu 07.00–11.00",
-            open_days="0101010",  # as demo_history.OPEN_DAYS sells
+            open_days="0101010",  # as demo_calendar.OPEN_DAYS sells
         ),
         "coordinator": ("belimbing.ponggok@pasar.test", "Pak Harjo", "0812-3300-0301"),
         "members": [
@@ -121,9 +122,9 @@ def seed() -> list[str]:
     then come the stock members handed over in the last days and the demo buyer's orders of today.
     """
     today = market.today_wib()
-    with clock_at(demo_history.founded(today)):
+    with clock_at(demo_calendar.founded(today)):
         lines = _seed_groups()
-    listed = demo_catalog.list_products(demo_history.listed(today))
+    listed = demo_catalog.list_products(demo_calendar.listed(today))
     lines.append(f"products     {len(listed)} new, each with its photo")
     buyer = db.session.scalar(select(User).where(User.email == BUYER[0]))
     lines.append(f"history      {demo_history.load(buyer, today, DEMO_PASSWORD)}")

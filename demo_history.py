@@ -5,26 +5,24 @@ harvest and sewing, buyers order from one group or several, coordinators confirm
 at pickup, or a transfer recorded before it), a few orders are cancelled or refunded, spoiled produce is
 written off, members are paid and put money in savings. The earlier month is settled, which freezes every
 member's statement; the later one is left for the coordinator to close. Choices come from a fixed seed, so
-every load tells the same story, set in the two months before the one it is loaded in.
+every load tells the same story, set in the two months before the one it is loaded in. Its calendar (the two
+months, the days each group opens, the timeline that runs the steps) is demo_calendar.
 """
 
-import heapq
-import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from babel.dates import format_date
 from sqlalchemy import func, select
 
 from accounts.models import User
 from accounts.services import register_user
 from core import ledger
 from core.extensions import db
-from core.formatting import WIB
-from core.types import clock_at, utcnow
+from core.types import utcnow
+from demo_calendar import INTAKE, Timeline, at, month_name, months, next_open
 from demo_catalog import BELIMBING, CABAI, CATALOG, KUB, Item, coordinator_of, group_named, members_by_name
 from groups.models import Role
 from inventory import services as stock
@@ -36,9 +34,6 @@ from revenue.models import Settlement
 from revenue.services import accrual, payouts, savings
 from revenue.services.settlements import settle
 
-# The days each group hands goods to buyers (as its pickup hours say; Monday is 0) and receives its members' goods.
-OPEN_DAYS = {KUB: {0, 1, 2, 3, 4, 5}, CABAI: {0, 1, 2, 3, 4, 5, 6}, BELIMBING: {1, 3, 5}}
-INTAKE = {KUB: ((5,), time(7)), CABAI: ((0, 3), time(6, 30)), BELIMBING: ((1, 4), time(6, 30))}
 FUND_PERCENT = {KUB: "10", CABAI: "5", BELIMBING: "5"}  # the group fund's share of each sale (kas kelompok)
 MONTHLY_SAVINGS = {KUB: 20000, CABAI: 10000}  # simpanan wajib, paid at the monthly meeting
 
@@ -86,59 +81,6 @@ REGULAR_DAYS = (2, 5)
 BUYER_CANCELS = ("Salah pilih barang, mau pesan ulang", "Tidak jadi, sudah beli di pasar")
 GROUP_CANCELS = ("Stok rusak kena hujan; uang transfer dikembalikan", "Ukuran yang dipesan habis; uang dikembalikan")
 DAMAGES = {"produce": "busuk", "processed": "kemasannya bocor", "garment": "jahitannya lepas"}
-
-
-def months(today: date) -> tuple[date, date]:
-    """The first days of the two months before `today`'s: the settled one and the open one."""
-    later = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    return (later - timedelta(days=1)).replace(day=1), later
-
-
-def founded(today: date) -> datetime:
-    """When the groups began, months before the history."""
-    return at(months(today)[0] - timedelta(days=150), 9)
-
-
-def listed(today: date) -> datetime:
-    """When the groups listed their products, days before the history."""
-    return at(months(today)[0] - timedelta(days=12), 10)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    """A moment on `day` in Blitar."""
-    return datetime.combine(day, time(hour, minute), tzinfo=WIB)
-
-
-def month_name(day: date) -> str:
-    """The month of `day` as the demo's people name it: Oktober 2026."""
-    return format_date(day, "MMMM y", locale="id")
-
-
-@dataclass(order=True)
-class Step:
-    """Something that happens at `moment`; steps of one moment happen in the order they were planned."""
-
-    moment: datetime
-    number: int
-    action: Callable[[], None] = field(compare=False)
-
-
-class Timeline:
-    """Steps run in the order of their moments, each on the clock at its moment; a step may plan later ones."""
-
-    def __init__(self):
-        self.steps: list[Step] = []
-        self.numbers = itertools.count()
-
-    def add(self, moment: datetime, action: Callable[[], None]) -> None:
-        heapq.heappush(self.steps, Step(moment, next(self.numbers), action))
-
-    def run(self) -> None:
-        while self.steps:
-            step = heapq.heappop(self.steps)
-            with clock_at(step.moment):
-                step.action()
-                db.session.flush()  # column defaults are stamped now, on this step's clock
 
 
 class History:
@@ -288,7 +230,7 @@ class History:
                 if day.weekday() not in buyer.days or self.rng.random() < 0.15:
                     continue
                 groups = [g for g in items if self.rng.random() < 0.7] or [self.rng.choice(list(items))]
-                ready = _next_open(day + timedelta(days=1), groups)
+                ready = next_open(day + timedelta(days=1), groups)
                 if ready > self.last:
                     continue
                 wanted = []
@@ -451,13 +393,6 @@ def _step_down(quantity: Decimal, step: Decimal) -> Decimal:
 
 def _step_up(quantity: Decimal, step: Decimal) -> Decimal:
     return (quantity / step).to_integral_value(rounding=ROUND_UP) * step
-
-
-def _next_open(day: date, groups: list[str]) -> date:
-    """The first day from `day` on that every one of `groups` is open."""
-    while not all(day.weekday() in OPEN_DAYS[g] for g in groups):
-        day += timedelta(days=1)
-    return day
 
 
 def _buyer_cancels(order: Order) -> None:

@@ -12,6 +12,7 @@ from core.extensions import db
 from core.pagination import PageQuery, page_of, paginate
 from groups import invitations, opening, services, sign_out, verification
 from groups.limits import count_addition, member_additions
+from groups.models import Role
 from groups.schemas import (
     GroupIn,
     GroupListQuery,
@@ -230,7 +231,7 @@ def update_member(data, group_id, member_id):
     """Change role, contact or `active` (coordinator); members are never deleted."""
     group = services.get_group_or_404(group_id)
     actor = signed_in_user()
-    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
+    services.authorize(actor, group, Role.coordinator)  # a refusal comes before an unknown member
     member = services.update_member(actor, group, services.get_member_or_404(group, member_id), **data)
     db.session.commit()
     return member_view(member, True)
@@ -246,7 +247,7 @@ def create_invitation(data, group_id, member_id):
     """
     group = services.get_group_or_404(group_id)
     actor = signed_in_user()
-    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
+    services.authorize(actor, group, Role.coordinator)  # a refusal comes before an unknown member
     member = services.get_member_or_404(group, member_id)
     invitation, code = invitations.create_invitation(actor, group, member, (data or {}).get("username") or None)
     view = invitation_view(member, invitation, code)
@@ -264,7 +265,7 @@ def sign_out_member(group_id, member_id):
     """
     group = services.get_group_or_404(group_id)
     actor = signed_in_user()
-    services.authorize(actor, group, services.Role.coordinator)  # a refusal comes before an unknown member
+    services.authorize(actor, group, Role.coordinator)  # a refusal comes before an unknown member
     sign_out.sign_out_member(actor, group, services.get_member_or_404(group, member_id))
     db.session.commit()
 

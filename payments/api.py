@@ -6,10 +6,9 @@ from flask import request, send_from_directory
 from flask_babel import gettext as _
 from flask_smorest.error_handler import ErrorSchema
 from marshmallow import ValidationError
-from werkzeug.exceptions import UnsupportedMediaType
 
 from accounts.services import require_login
-from core.blueprint import Blueprint
+from core.blueprint import Blueprint, require_json_body
 from core.errors import AppError, ValidationFailed
 from core.extensions import db
 from marketplace import services
@@ -151,13 +150,6 @@ def _with_order(record) -> dict:
     return view
 
 
-def _json_only() -> None:
-    """415 for a body that is not JSON: webargs would load it as an empty object (these endpoints answered so
-    when they read their body with request.get_json())."""
-    if not request.is_json:
-        raise UnsupportedMediaType()
-
-
 def _multipart_payment() -> tuple[dict, bytes | None]:
     """A payment's fields and slip photo from a multipart/form-data body: the fields loaded by the JSON body's
     schema (PaymentIn), the file by SlipFiles. An unknown field is 422, the first one named, in the request's
@@ -200,7 +192,7 @@ def record_payment(headers, data, order_id):
     order = services.get_order_or_404(actor, order_id)
     multipart = request.mimetype == "multipart/form-data"
     if not multipart:
-        _json_only()
+        require_json_body()
     common.require_bookkeeper(actor, order)  # before the body is read
     upload = None
     if multipart:
@@ -247,7 +239,7 @@ def refund(headers, data, order_id):
     """
     actor = require_login()
     order = services.get_order_or_404(actor, order_id)
-    _json_only()
+    require_json_body()
     common.require_bookkeeper(actor, order)  # before the body is read
     retry = common.retry_of(headers.get("idempotency_key"), data)
     refund_row, created = refunds.refund_order(actor, order, inputs.requested_refund(data), retry)

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from core.extensions import db
-from inventory import services as inv
 from inventory.models import Lot, Movement, MovementKind, Stock
 from marketplace.models import Checkout, Order, OrderEvent, OrderLine, OrderLineLot
 from tests.factories import bearer, make_group, make_member, make_token, make_user
@@ -179,11 +178,6 @@ def counters(app, variant_id) -> tuple[Decimal, Decimal]:
 def movements(app, kind: MovementKind) -> int:
     with app.app_context():
         return db.session.query(Movement).filter(Movement.kind == kind).count()
-
-
-def books_balance(app) -> list[str]:
-    with app.app_context():
-        return inv.stock_check()
 
 
 def count(app, model) -> int:

@@ -313,7 +313,7 @@ def shu_page(group_id: int):
     else:
         year = _id_arg("year")
         source = next((p for p in plans if p.year == year), None) or (plans[0] if plans else None)
-        form.year.data = str(year or shu.current_year() - 1)
+        form.year.data = str(year or shu.years.current_year() - 1)
         if source is not None:
             for part in shu.PARTS:
                 getattr(form, part).data = revenue.percent_text(getattr(source, f"{part}_bp"))
@@ -340,7 +340,7 @@ def shu_report(group_id: int, year: int):
         officer=_is_officer(group),
         coordinates=coordinates,
         accept_form=AcceptForm(),
-        ended=year < shu.current_year(),
+        ended=year < shu.years.current_year(),
     )
 
 

@@ -14,7 +14,7 @@ from core.extensions import db as _db
 from core.extensions import limiter
 from core.formatting import WIB
 from core.ledger import check_all
-from demo_history import month_name, months
+from demo_calendar import month_name, months
 from groups.models import Group, Member, Role
 from inventory.models import Lot, Movement, Product, Variant
 from inventory.photos import MAX_UPLOAD_BYTES

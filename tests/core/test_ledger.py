@@ -12,6 +12,7 @@ from core.extensions import db
 from core.money import MAX_AMOUNT
 from marketplace.models import Order
 from payments.models import Payment, Refund
+from tests.books import ledger_check, ledger_problems
 from tests.factories import make_group, make_user
 from tests.payments.test_payments_api import new_order, paid, refunded
 
@@ -38,11 +39,6 @@ def refused(statement: str) -> None:
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(text(statement))
     db.session.rollback()
-
-
-def problems(app) -> list[str]:
-    with app.app_context():
-        return [str(problem) for problem in ledger.check_all()]
 
 
 # --- post and reverse -------------------------------------------------------------------------
@@ -172,7 +168,7 @@ def test_money_tables_refuse_update_and_delete(app, paid_and_refunded):
         ):
             refused(statement)
         assert {table: db.session.scalar(text(f"SELECT count(*) FROM {table}")) for table in APPEND_ONLY} == before
-    assert problems(app) == []
+    assert ledger_problems(app) == []
 
 
 # --- the check --------------------------------------------------------------------------------
@@ -215,7 +211,7 @@ def test_cash_payment_then_refund_move_the_right_accounts(app, client, market):
         assert ledger.source_postings("payment", [payment.id], ledger.CASH) == {payment.id: 60000}
         assert ledger.source_postings("refund", [refund.id], ledger.CASH) == {refund.id: -25000}
         assert ledger.balances(market.jahit.id) == {}  # another group's books are untouched
-    assert problems(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_the_check_finds_an_order_sum_changed_behind_its_back(app, paid_and_refunded):
@@ -223,12 +219,12 @@ def test_the_check_finds_an_order_sum_changed_behind_its_back(app, paid_and_refu
         with app.app_context():
             raw(f"UPDATE orders SET {column} = {column} + :by WHERE id = :id", by=by, id=paid_and_refunded)
 
-        found = problems(app)
+        found = ledger_problems(app)
 
         assert found and all(p.startswith(f"order {paid_and_refunded}:") for p in found), (column, found)
         with app.app_context():
             raw(f"UPDATE orders SET {column} = {column} - :by WHERE id = :id", by=by, id=paid_and_refunded)
-        assert problems(app) == []
+        assert ledger_problems(app) == []
 
 
 def test_the_check_finds_an_unbalanced_posting_inserted_behind_its_back(app, paid_and_refunded):
@@ -238,7 +234,7 @@ def test_the_check_finds_an_unbalanced_posting_inserted_behind_its_back(app, pai
         entry_id, payment_id = entry.id, entry.source_id
         raw("INSERT INTO journal_postings (entry_id, account_id, amount) VALUES (:e, :a, 5)", e=entry_id, a=account_id)
 
-    found = problems(app)
+    found = ledger_problems(app)
 
     assert f"entry {entry_id}: postings sum to 5, not 0" in found
     assert f"payment {payment_id}: of 50000 has 49995 in the books" in found  # nor does its payment agree
@@ -252,7 +248,7 @@ def test_the_check_finds_an_entry_without_postings(app, paid_and_refunded, marke
         )
         lonely = db.session.scalar(select(func.max(ledger.JournalEntry.id)))
 
-    assert f"entry {lonely}: has 0 posting(s)" in problems(app)
+    assert f"entry {lonely}: has 0 posting(s)" in ledger_problems(app)
 
 
 def test_the_check_finds_a_reversal_that_does_not_mirror(app, group_id):
@@ -268,7 +264,7 @@ def test_the_check_finds_a_reversal_that_does_not_mirror(app, group_id):
 
 
 def test_flask_ledger_check_exits_0_when_the_books_balance(app, paid_and_refunded):
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    result = ledger_check(app)
 
     assert result.exit_code == 0, result.output
     assert "The books balance." in result.output
@@ -280,7 +276,7 @@ def test_flask_ledger_check_fails_listing_each_problem(app, paid_and_refunded):
         expected = [str(p) for p in ledger.check_all()]
         assert expected
 
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
+    result = ledger_check(app)
 
     assert result.exit_code != 0
     for problem in expected:

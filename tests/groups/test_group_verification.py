@@ -151,7 +151,7 @@ def test_moving_into_a_district_with_a_look_alike_is_refused(app, client, real):
 
 def test_the_database_refuses_a_look_alike_written_past_the_check(app, client, real, monkeypatch):
     """Two requests at once both pass the check; the unique index refuses the second with the same 422."""
-    monkeypatch.setattr(services, "_check_name_reads_apart", lambda *args, **kwargs: None)
+    monkeypatch.setattr(services.profiles, "_check_name_reads_apart", lambda *args, **kwargs: None)
     impostor = actor(app)
     before = snapshot(app)
 

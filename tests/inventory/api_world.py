@@ -140,11 +140,6 @@ def counters(app, variant_id) -> tuple[str, str]:
         return format_quantity(stock.on_hand), format_quantity(stock.reserved)
 
 
-def books_balance(app) -> list[str]:
-    with app.app_context():
-        return inv.stock_check()
-
-
 def reserve(app, variant_id, quantity: str) -> None:
     with app.app_context():
         inv.reserve([inv.StockLine(variant_id, Decimal(quantity), "order:test")])

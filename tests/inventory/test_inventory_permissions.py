@@ -6,11 +6,11 @@ import pytest
 
 from core.extensions import db
 from groups.models import Member
+from tests.books import stock_problems
 from tests.factories import assert_error
 from tests.inventory.api_world import (  # noqa: F401 (fixtures; media_dir is autouse)
     API,
     adjust,
-    books_balance,
     headers_of,
     media_dir,
     member_with_account,
@@ -130,7 +130,7 @@ def test_who_may_call_each_endpoint(app, client, world, stocked, endpoint, who):
         assert_error(response, expected)
     if expected != "ok" or method == "get":
         assert snapshot(app) == before
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 @pytest.mark.parametrize("who", ["member", "buyer", "other_coordinator"])

@@ -6,12 +6,12 @@ from decimal import Decimal
 import pytest
 
 from inventory.models import Lot
+from tests.books import stock_problems
 from tests.factories import assert_error, fetch, make_member
 from tests.inventory.api_world import (  # noqa: F401 (fixtures; media_dir is autouse)
     API,
     WIB,
     adjust,
-    books_balance,
     contribute,
     contributed,
     counters,
@@ -119,7 +119,7 @@ def test_contributions_stock_movements_and_adjustments_flow(app, client, world, 
         k: lots[world.ani.id][k] for k in ("quantity", "remaining", "sold", "written_off", "found", "returned")
     } == {"quantity": "0.5", "remaining": "1", "sold": "0", "written_off": "0", "found": "0", "returned": "0.5"}
     assert counters(app, stocked.a) == ("1.5", "0")
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
     assert client.get(f"{API}/groups/{group.id}/movements?variant_id={stocked.a}", headers=lead).json["total"] == 7
     assert client.get(f"{API}/groups/{group.id}/movements?variant_id={stocked.b}", headers=lead).json["total"] == 0
 
@@ -189,7 +189,7 @@ def test_spoilage_across_lots_writes_one_movement_per_lot(app, client, world, st
         (stocked.ani_lot["id"], "-0.2"),
     ]
     assert counters(app, stocked.a) == ("0.3", "0")
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 def test_count_that_matches_changes_nothing(app, client, world, stocked):

@@ -14,9 +14,9 @@ from core.formatting import WIB, format_wib
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Lot, Movement, Variant
+from tests.books import stock_problems
 from tests.inventory.pages_world import (
     acting_as,
-    books_are_clean,
     contribute,
     inventory_rows,
     page_login,
@@ -58,7 +58,7 @@ def test_spoilage_takes_stock_away_from_the_oldest_lot(app, client, world):
         assert db.session.get(Lot, first).remaining == Decimal("1.5")
     body = html(client.get(response.headers["Location"]))
     assert t(app, "Stock of %(product)s changed by %(change)s.", product="Cabai rawit – A (kg)", change="-1,5") in body
-    assert books_are_clean(app)
+    assert stock_problems(app) == []
 
 
 def test_a_count_records_the_difference_from_what_was_counted(app, client, world):
@@ -73,7 +73,7 @@ def test_a_count_records_the_difference_from_what_was_counted(app, client, world
         f"/groups/{world.group.id}/stock", data={"variant_id": str(world.daster_std), "reason": "count", "counted": "8"}
     )
     assert t(app, "Nothing changed: the count matches the stock.") in html(client.get(response.headers["Location"]))
-    assert books_are_clean(app)
+    assert stock_problems(app) == []
 
 
 def test_a_return_goes_back_to_the_named_lot(app, client, world):
@@ -89,7 +89,7 @@ def test_a_return_goes_back_to_the_named_lot(app, client, world):
     assert response.status_code == 302, html(response)
     with app.app_context():
         assert db.session.get(Lot, siti_lot).remaining == Decimal("3.5")
-    assert books_are_clean(app)
+    assert stock_problems(app) == []
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_an_adjustment_below_zero_or_below_reservations_shows_the_error_and_chan
     assert t(app, "Stock cannot go below zero or below what orders hold.") in body
     assert 'class="field-error"' in body
     assert inventory_rows(app) == before
-    assert books_are_clean(app)
+    assert stock_problems(app) == []
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_the_books_stay_clean_after_a_day_of_intake_and_corrections(app, client,
     assert stock_of(app, world.cabai_a) == (Decimal("3.5"), Decimal(0))
     assert stock_of(app, world.daster_std) == (Decimal(13), Decimal(0))
     assert stock_of(app, world.cabai_b) == (Decimal(0), Decimal(0))
-    assert books_are_clean(app)
+    assert stock_problems(app) == []
 
 
 # --- the ledger -----------------------------------------------------------------------

@@ -15,12 +15,12 @@ from core.extensions import db
 from inventory.models import Lot, Movement, MovementKind
 from marketplace.models import Checkout, Order
 from marketplace.services import today_wib
+from tests.books import stock_problems
 from tests.factories import assert_error
 from tests.market import (
     API,
     act,
     body_of,
-    books_balance,
     contribute,
     count,
     counters,
@@ -124,7 +124,7 @@ def test_whole_flow_from_checkout_to_completed_orders(app, client, market):
     cancelled = moved(client, jahit_order["id"], "cancel", market.buyer, reason="Salah ukuran")
     assert cancelled["status"] == "cancelled" and cancelled["events"][-1]["note"] == "Salah ukuran"
     assert counters(app, market.daster) == (Decimal(3), Decimal(0))
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 # --- checkout: orders per group, totals ----------------------------------------------------
@@ -426,7 +426,7 @@ def test_cancel_releases_the_reservation(app, client, market):
     assert counters(app, market.cabai_a) == (Decimal(5), Decimal(0))
     assert counters(app, market.tomat) == (Decimal(10), Decimal(0))
     assert movements(app, MovementKind.release) == 2
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 def test_coordinator_cancels_a_confirmed_order_with_a_reason(app, client, market):
@@ -473,7 +473,7 @@ def test_ready_takes_units_from_lots_first_in_first_out_across_orders(app, clien
             [(market.siti_lot, Decimal("-1.5")), (market.siti_lot, Decimal("-0.5")), (market.ani_lot, Decimal(-1))]
         )
     assert counters(app, market.cabai_a) == (Decimal(2), Decimal(0))
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 def test_allocations_show_to_coordinator_and_treasurer_only(app, client, market):

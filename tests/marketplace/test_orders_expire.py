@@ -16,10 +16,10 @@ from sqlalchemy import select, text
 from accounts.models import User
 from core.extensions import db
 from core.types import utcnow
-from inventory import services as inv
 from marketplace import services as market
 from marketplace.models import Order, OrderEvent, OrderStatus
 from marketplace.services import checkout, expiry, orders
+from tests.books import stock_problems
 from tests.factories import bearer, login, make_token, make_user
 from tests.marketplace.test_checkout_sql import Statements
 from tests.stock_helpers import acting, contribute, counters, make_product, make_stock_group
@@ -100,11 +100,6 @@ def events_of(app, order_id) -> list[tuple]:
         ]
 
 
-def books_agree(app) -> bool:
-    with app.app_context():
-        return inv.stock_check() == []
-
-
 def expire_command(app):
     result = app.test_cli_runner().invoke(args=["orders", "expire"])
     assert result.exit_code == 0, result.output
@@ -134,7 +129,7 @@ def test_card_order_expires_after_its_window_and_its_stock_is_released(app, shop
         (None, OrderStatus.placed, shop.buyer.id),
         (OrderStatus.placed, OrderStatus.expired, None),
     ]
-    assert books_agree(app)
+    assert stock_problems(app) == []
     assert expire_command(app) == "0 order(s) expired.\n"  # once is enough
 
 
@@ -175,7 +170,7 @@ def test_only_orders_past_their_window_expire(app, shop, clock):
     assert status_of(app, first) == OrderStatus.expired
     assert status_of(app, second) == OrderStatus.placed
     assert reserved(app, shop.variant) == Decimal(3)
-    assert books_agree(app)
+    assert stock_problems(app) == []
 
 
 def test_packed_and_finished_orders_do_not_expire(app, shop, clock):
@@ -207,7 +202,7 @@ def test_an_overdue_card_order_holding_the_last_stock_does_not_block_a_new_check
     assert reserved(app, shop.variant) == Decimal(10)  # all of it, for the new order
     [new_order] = response.json["orders"]
     assert (new_order["status"], new_order["lines"][0]["quantity"]) == ("placed", "10")
-    assert books_agree(app)
+    assert stock_problems(app) == []
 
 
 def test_a_short_checkout_expires_only_what_it_needs_to_and_only_when_short(app, client, shop, clock):
@@ -225,7 +220,7 @@ def test_a_short_checkout_expires_only_what_it_needs_to_and_only_when_short(app,
     assert status_of(app, holding_this) == OrderStatus.expired
     assert status_of(app, holding_other) == OrderStatus.placed  # overdue too, but it holds another variant
     assert (reserved(app, shop.variant), reserved(app, other_variant)) == (Decimal(5), Decimal(5))
-    assert books_agree(app)
+    assert stock_problems(app) == []
 
 
 def test_a_card_order_within_its_window_still_holds_its_stock(app, client, shop, clock):
@@ -252,7 +247,7 @@ def test_a_checkout_still_short_after_expiring_changes_nothing(app, client, shop
     assert response.json["errors"]["lines"] == [{"variant_id": shop.variant, "requested": "6", "available": "5"}]
     assert (status_of(app, overdue), status_of(app, held)) == (OrderStatus.placed, OrderStatus.placed)
     assert reserved(app, shop.variant) == Decimal(9)
-    assert books_agree(app)
+    assert stock_problems(app) == []
 
 
 def test_the_checkout_page_takes_the_stock_of_an_overdue_order_too(app, client, shop, clock):
@@ -287,7 +282,7 @@ def test_a_late_card_payment_stands_its_order_again_by_expiring_an_overdue_one(a
 
     assert (status_of(app, paid_late), status_of(app, overdue)) == (OrderStatus.placed, OrderStatus.expired)
     assert reserved(app, shop.variant) == Decimal(10)
-    assert books_agree(app)
+    assert stock_problems(app) == []
 
 
 # --- no GET writes --------------------------------------------------------------------------------
@@ -383,4 +378,4 @@ def test_an_overdue_order_another_transaction_holds_is_left_to_it(app, client, s
     assert status_of(app, overdue) == OrderStatus.placed
     assert buy(client, shop, "1").status_code == 201  # once the other transaction is done
     assert status_of(app, overdue) == OrderStatus.expired
-    assert books_agree(app)
+    assert stock_problems(app) == []

@@ -8,10 +8,10 @@ from sqlalchemy import update
 from core.extensions import db
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE
 from marketplace.models import Order, OrderLine, OrderStatus
+from tests.books import assert_books_balance
 from tests.factories import assert_error
 from tests.market import body_of, contribute, create_product, get_order, moved, placed
 from tests.payments.test_payments_api import complete, new_order, paid, pay, ready_order, refund, refunded, state
-from tests.revenue.test_payouts import books_clean
 
 ABOVE = [MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.001", 10**15]
 AT_MOST = "At most Rp1.000.000.000.000."
@@ -34,9 +34,9 @@ def test_an_order_at_the_ceiling_is_paid_completed_and_refunded_with_balanced_bo
     moved(client, order["id"], "ready", m.lead)
     done = moved(client, order["id"], "complete", m.lead)
     assert (done["status"], done["paid"]) == ("completed", MAX_AMOUNT)
-    books_clean(app)
+    assert_books_balance(app)
     refunded(client, order["id"], m.lead, {"amount": MAX_AMOUNT, "reason": "batal", "method": "transfer"})
-    books_clean(app)
+    assert_books_balance(app)
 
 
 @pytest.mark.parametrize("amount", ABOVE)

@@ -19,6 +19,7 @@ from marketplace import services as market_services
 from marketplace.models import Order, OrderEvent, OrderStatus
 from marketplace.services import expiry
 from payments.models import Payment, Refund
+from tests.books import ledger_problems
 from tests.factories import assert_error
 from tests.market import API, body_of, get_order, moved, placed
 
@@ -83,11 +84,6 @@ def state(app) -> dict:
         return found
 
 
-def books(app) -> list[str]:
-    with app.app_context():
-        return [str(problem) for problem in ledger.check_all()]
-
-
 def payment_count(app) -> int:
     with app.app_context():
         return db.session.query(Payment).count()
@@ -121,7 +117,7 @@ def test_partial_then_full_cash_payment_moves_unpaid_partial_paid(app, client, m
     assert seen["status"] == "placed"  # payment runs beside the lifecycle
     by_buyer = get_order(client, order["id"], market.buyer).json
     assert (by_buyer["payment_status"], by_buyer["paid"], len(by_buyer["payments"])) == ("paid", 90000, 2)
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_transfer_keeps_its_reference_and_when_it_was_received(app, client, market):
@@ -303,7 +299,7 @@ def test_a_body_that_is_not_an_object_or_a_bad_key_is_refused_and_changes_nothin
     assert state(app) == before
 
 
-def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(app, client, market):
+def test_a_payment_or_refund_whose_body_is_not_json_is_415_an_empty_one_400_and_changes_nothing(app, client, market):
     order = new_order(client, market)
     before = state(app)
     for path in ("payments", "refunds"):
@@ -315,6 +311,13 @@ def test_a_payment_or_refund_whose_body_is_not_json_is_415_and_changes_nothing(a
         )
         assert_error(form, 415)
         assert_error(client.post(f"{API}/orders/{order['id']}/{path}", headers=_headers(market.lead)), 415)
+        empty = client.post(
+            f"{API}/orders/{order['id']}/{path}",
+            data=b"",
+            content_type="application/json",
+            headers=_headers(market.lead),
+        )
+        assert_error(empty, 400)
     assert state(app) == before
 
 
@@ -432,7 +435,7 @@ def test_handover_records_the_cash_and_completes_in_one_step(app, client, market
     assert done["events"][-1]["to"] == "completed"
     with app.app_context():
         assert ledger.balance(market.tani.id, ledger.CASH) == 90000
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_handover_pays_the_rest_after_a_part_paid_by_transfer(app, client, market):
@@ -489,7 +492,7 @@ def test_a_retried_handover_with_the_same_key_returns_the_completed_order(app, c
     assert payment_count(app) == 1
     with app.app_context():
         assert db.session.query(OrderEvent).filter(OrderEvent.to_status == OrderStatus.completed).count() == 1
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_only_the_coordinator_completes_at_handover(app, client, market):
@@ -526,7 +529,7 @@ def test_partial_then_full_refund_moves_partially_refunded_then_refunded(app, cl
         assert ledger.balance(market.tani.id, ledger.REFUNDS) == 90000
         assert ledger.balance(market.tani.id, ledger.CASH) == 90000 - 20000
         assert ledger.balance(market.tani.id, ledger.BANK) == -70000
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_refunding_more_than_paid_less_refunded_is_409_and_changes_nothing(app, client, market):
@@ -639,7 +642,7 @@ def test_a_paid_card_order_does_not_expire_and_an_unpaid_one_does(app, client, m
         o["id"]: get_order(client, o["id"], market.lead).json["status"] for o in (paid_order, part_paid, unpaid)
     }
     assert statuses == {paid_order["id"]: "placed", part_paid["id"]: "expired", unpaid["id"]: "expired"}
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_the_expire_command_leaves_a_paid_card_order_alone(app, client, market, monkeypatch):
@@ -727,7 +730,7 @@ def test_a_transfer_with_its_slip_photo_is_recorded_and_the_slip_read_back_by_th
     assert_error(client.get(url, headers=market.jahit_lead.headers), 404)
     assert_error(client.get(url, headers=market.plain.headers), 404)
     assert get_order(client, order["id"], market.buyer).json["payments"][0]["slip"] is None  # not the buyer's
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_multipart_payment_without_a_slip_is_recorded_like_json(app, client, market, media):

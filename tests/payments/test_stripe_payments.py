@@ -27,6 +27,7 @@ from marketplace.services import expire_orders
 from payments.models import CardPayment, CardPaymentStatus, Payment, ProcessorEvent, Refund
 from payments.services import common, refunds
 from payments.services import webhooks as gateway_events
+from tests.books import ledger_problems, stock_problems
 from tests.conftest import PK, SECRET
 from tests.factories import assert_error
 from tests.live_server import serving
@@ -86,11 +87,6 @@ def wait_for(predicate, seconds: float = 15.0):
 def rows(app, model, *where) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def books(app) -> list:
-    with app.app_context():
-        return [str(p) for p in ledger.check_all()]
 
 
 def signed(event: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, dict]:
@@ -154,7 +150,7 @@ def test_card_payment_confirmed_at_localstripe_marks_the_orders_paid_by_its_sign
         assert (order["paid"], order["owed"]) == (placed_order["total"], 0)
         assert [(p["method"], p["amount"]) for p in order["payments"]] == [("card", placed_order["total"])]
     assert rows(app, ProcessorEvent, ProcessorEvent.outcome == "paid") == 1
-    assert books(app) == []
+    assert ledger_problems(app) == []
     with app.app_context():
         assert (
             ledger.balance(market.tani.id, ledger.CARD) + ledger.balance(market.tani.id, ledger.CARD_FEES)
@@ -194,7 +190,7 @@ def test_a_declined_card_leaves_the_orders_unpaid_and_a_new_attempt_can_follow(a
     assert second.status_code == 201 and second.json["client_secret"] != first["client_secret"]
     assert confirm(client, market, checkout["id"], card(GOOD_CARD)).json["status"] == "succeeded"
     wait_for(lambda: get_order(client, checkout["orders"][0]["id"], market.buyer).json["payment_status"] == "paid")
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_starting_again_resumes_the_open_payment(app, client, market, stripe_on):
@@ -259,7 +255,7 @@ def test_the_same_event_twice_makes_one_payment(app, client, market, stripe_on):
     assert (second.status_code, second.json["outcome"]) == (200, "replay")
     assert rows(app, Payment) == len(checkout["orders"])
     assert rows(app, ProcessorEvent) == 1
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_the_same_event_twice_at_once_makes_one_payment(app, client, market, stripe_on, webhooks):
@@ -278,7 +274,7 @@ def test_the_same_event_twice_at_once_makes_one_payment(app, client, market, str
     assert [a.status_code for a in answers] == [200] * 6
     assert sorted(a.json()["outcome"] for a in answers) == ["paid"] + ["replay"] * 5
     assert rows(app, Payment) == len(checkout["orders"])
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_events_out_of_order_a_failure_after_success_changes_nothing(app, client, market, stripe_on):
@@ -349,7 +345,7 @@ def test_a_partial_card_refund_reaches_localstripe_with_the_amount_times_100(app
     assert (at_stripe.amount, at_stripe.payment_intent) == (1_000_000, intent["id"])
     order = answer.json["order"]
     assert (order["refunded"], order["payment_status"]) == (10000, "partially_refunded")
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_refund_above_what_was_paid_is_refused_and_reaches_nobody(app, client, market, stripe_on):
@@ -393,7 +389,7 @@ def test_the_card_fee_is_spread_over_the_orders_and_booked(app, client, market, 
     buyer_view = get_order(client, checkout["orders"][0]["id"], market.buyer).json
     assert lead_view["card_fees"] > 0 and buyer_view["card_fees"] is None
     assert buyer_view["payments"][0]["fee"] is None
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 # --- corrections -----------------------------------------------------------------------------------
@@ -438,7 +434,7 @@ def test_a_mistaken_cash_payment_is_corrected_by_a_reversal_not_edited(app, clie
         assert ledger.balance(market.tani.id, ledger.PAYMENTS_CLEARING) == 0
         reversal = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.kind == "reversal"))
         assert reversal.reverses_id is not None
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 # --- refunds made at Stripe, outside the app ---------------------------------------------------
@@ -495,7 +491,7 @@ def test_a_dashboard_refund_is_spread_over_the_orders_as_the_payment_was_and_boo
         for order_id, part in zip(ids, expected):
             group_id = db.session.get(Order, order_id).group_id
             assert ledger.balance(group_id, ledger.REFUNDS) == part
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
     assert post_webhook(client, payload, headers).json["outcome"] == "replay"
     again = post_webhook(client, *refunded_event(intent))  # another event for the same refund: nothing new
@@ -518,7 +514,7 @@ def test_a_refund_the_app_made_is_not_recorded_again_when_stripe_reports_it(app,
     assert (answer.status_code, answer.json["outcome"]) == (200, "no_new_refund")
     assert refunds_of(app) == [(order_id, 10000, made.json["processor_refund_id"])]
     assert get_order(client, order_id, market.buyer).json["refunded"] == 10000
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_dashboard_refund_of_a_completed_order_takes_the_earnings_back(app, client, market, stripe_on):
@@ -543,7 +539,7 @@ def test_a_dashboard_refund_of_a_completed_order_takes_the_earnings_back(app, cl
     assert {m["member_id"]: m["earned"] for m in balances["members"]}[market.siti.id] == 0
     with app.app_context():
         assert rows(app, ledger.JournalEntry, ledger.JournalEntry.kind == "refund_reversal") == 1
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_dashboard_refund_never_records_more_than_was_paid_less_refunded(app, client, market, stripe_on, caplog):
@@ -563,7 +559,7 @@ def test_a_dashboard_refund_never_records_more_than_was_paid_less_refunded(app, 
     assert "more than its orders have left" in caplog.text
     view = get_order(client, order_id, market.buyer).json
     assert (view["paid"], view["refunded"]) == (checkout["total"], checkout["total"])
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_refund_event_before_its_payment_is_refused_so_that_stripe_sends_it_again(app, client, market, stripe_on):
@@ -578,7 +574,7 @@ def test_a_refund_event_before_its_payment_is_refused_so_that_stripe_sends_it_ag
     post_webhook(client, *signed(event_for(intent)))
     assert post_webhook(client, payload, headers).json["outcome"] == "refunded"
     assert [amount for _order, amount, _id in refunds_of(app)] == [10000]
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 # --- a card payment that arrives after its order expired -------------------------------------------
@@ -606,13 +602,6 @@ def reserved(app, variant_id):
         return db.session.scalar(select(Stock.reserved).where(Stock.variant_id == variant_id))
 
 
-def stock_books(app) -> list:
-    from inventory.services import stock_check
-
-    with app.app_context():
-        return stock_check()
-
-
 def test_a_late_card_payment_places_the_order_again_while_its_stock_is_there(app, client, market, stripe_on):
     checkout, intent_id = started_then_expired(app, client, market, (market.cabai_a, "1"))
     order_id = checkout["orders"][0]["id"]
@@ -627,7 +616,7 @@ def test_a_late_card_payment_places_the_order_again_while_its_stock_is_there(app
     assert reserved(app, market.cabai_a) == 1  # and holds it again
     assert stripe.Refund.list(payment_intent=intent_id).data == []
     assert rows(app, Refund) == 0
-    assert books(app) == [] and stock_books(app) == []
+    assert ledger_problems(app) == [] and stock_problems(app) == []
     for action in ("confirm", "ready", "complete"):
         assert client.post(f"{API}/orders/{order_id}/{action}", headers=market.lead.headers).status_code == 200
 
@@ -651,7 +640,7 @@ def test_a_late_card_payment_is_refunded_through_stripe_when_the_stock_is_gone(a
         checkout["total"],
         "refunded",
     )
-    assert books(app) == [] and stock_books(app) == []
+    assert ledger_problems(app) == [] and stock_problems(app) == []
 
     assert post_webhook(client, payload, headers).json["outcome"] == "replay"
     assert post_webhook(client, *refunded_event(pay_late_intent(intent_id))).json["outcome"] == "no_new_refund"
@@ -680,7 +669,7 @@ def test_a_late_refund_retried_after_a_failure_refunds_once(app, client, market,
     assert post_webhook(client, payload, headers).json["outcome"] == "refunded_closed_order"  # Stripe sends it again
     assert len(stripe.Refund.list(payment_intent=intent_id).data) == 1
     assert [amount for _order, amount, _id in refunds_of(app)] == [checkout["total"]]
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_card_payment_for_an_order_the_buyer_cancelled_is_given_back(app, client, market, stripe_on):
@@ -695,7 +684,7 @@ def test_a_card_payment_for_an_order_the_buyer_cancelled_is_given_back(app, clie
     view = get_order(client, order_id, market.buyer).json
     assert (view["status"], view["payment_status"]) == ("cancelled", "refunded")
     assert [r.amount for r in stripe.Refund.list(payment_intent=intent_id).data] == [checkout["total"] * 100]
-    assert books(app) == [] and stock_books(app) == []
+    assert ledger_problems(app) == [] and stock_problems(app) == []
 
 
 def test_several_refund_events_at_once_record_a_dashboard_refund_once(app, client, market, stripe_on, webhooks):
@@ -716,7 +705,7 @@ def test_several_refund_events_at_once_record_a_dashboard_refund_once(app, clien
     assert sorted(a.json()["outcome"] for a in answers) == ["no_new_refund"] * 3 + ["refunded"]
     assert sum(amount for _order, amount, _id in refunds_of(app)) == 30000
     assert len(refunds_of(app)) == len(checkout["orders"])
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 # --- spreading a dashboard refund ------------------------------------------------------------------
@@ -774,7 +763,7 @@ def test_a_card_refund_retried_after_stripe_reported_it_refunds_once(app, client
     assert_error(again, 422)  # the same key with another body
     assert [r.id for r in stripe.Refund.list(payment_intent=intent["id"]).data] == [made.id]
     assert refunds_of(app) == [(order_id, 10000, made.id)]
-    assert books(app) == []
+    assert ledger_problems(app) == []
 
 
 def test_a_card_refund_retried_before_stripe_reported_it_refunds_once(app, client, market, stripe_on, monkeypatch):
@@ -796,4 +785,4 @@ def test_a_card_refund_retried_before_stripe_reported_it_refunds_once(app, clien
     assert retried.json["processor_refund_id"] == made.id
     assert post_webhook(client, *refunded_event(intent)).json["outcome"] == "no_new_refund"
     assert refunds_of(app) == [(order_id, 10000, made.id)]
-    assert books(app) == []
+    assert ledger_problems(app) == []

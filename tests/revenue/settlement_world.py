@@ -59,10 +59,6 @@ def statement(client, group, who, member_id, **query):
     return client.get(f"{API}/groups/{group.id}/members/{member_id}/statement", headers=who.headers, query_string=query)
 
 
-def ledger_check(app):
-    return app.test_cli_runner().invoke(args=["ledger", "check"])
-
-
 def state(app) -> dict:
     """Every row a settlement or a work log may write, to prove a refused request changed nothing."""
     with app.app_context():

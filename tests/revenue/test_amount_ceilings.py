@@ -7,6 +7,7 @@ import pytest
 
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE
 from revenue.services import settlements
+from tests.books import assert_books_balance
 from tests.factories import assert_error
 from tests.market import API, contribute, create_product, sold
 from tests.revenue.settlement_world import (
@@ -14,7 +15,7 @@ from tests.revenue.settlement_world import (
     kub,  # noqa: F401 (fixture)
     settle,
 )
-from tests.revenue.test_payouts import books_clean, money_rows, owed  # noqa: F401 (fixture)
+from tests.revenue.test_payouts import money_rows, owed  # noqa: F401 (fixture)
 from tests.revenue.test_shu import PLAN, YEAR, accept, draft, year_ended  # noqa: F401 (fixture)
 
 ABOVE = [MAX_AMOUNT + 1, str(MAX_AMOUNT + 1), "Rp1.000.000.000.001", 10**15]
@@ -73,7 +74,7 @@ def test_a_pool_above_the_ceiling_is_shared_up_to_it_and_the_rest_waits_for_the_
     assert response.json["pool_amount"] == MAX_AMOUNT
     balances = client.get(f"{API}/groups/{group.id}/balances", headers=k.ratna.headers).json
     assert balances["pool"] == 18 * 10**11 - MAX_AMOUNT
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_a_surplus_left_to_default_shares_at_most_the_ceiling(app, client, market, year_ended):
@@ -92,4 +93,4 @@ def test_a_surplus_left_to_default_shares_at_most_the_ceiling(app, client, marke
     assert drafted.json["surplus"] == MAX_AMOUNT
     response = accept(client, m.tani.id, m.lead, YEAR)
     assert response.status_code == 200, response.json
-    books_clean(app)
+    assert_books_balance(app)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core import ledger
 from core.extensions import db
 from revenue.models import Payout, Saving
+from tests.books import assert_books_balance
 from tests.factories import assert_error, login, rows
 from tests.live_server import post_at_once
 from tests.market import API, sold
@@ -60,12 +61,6 @@ def money_rows(app) -> dict:
         model.__tablename__: rows(app, model)
         for model in (Payout, Saving, ledger.JournalEntry, ledger.Posting, ledger.Account)
     }
-
-
-def books_clean(app) -> None:
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
-    assert result.exit_code == 0, result.output
-    assert "The books balance." in result.output
 
 
 # --- paying out -----------------------------------------------------------------------------------
@@ -117,7 +112,7 @@ def test_a_payout_within_the_balance_debits_the_member_and_credits_the_money_acc
             ("cash", -40000),
             (f"member:{siti}", 40000),
         ]
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_the_whole_balance_can_be_paid_out_and_then_nothing_more(app, client, owed):
@@ -349,7 +344,7 @@ def test_a_reversal_restores_the_balance_once(app, client, owed):
     assert_error(reverse(client, owed.tani.id, payout["id"], owed.lead), 409)
     assert_error(reverse(client, owed.tani.id, correction["id"], owed.lead), 409)
     assert money_rows(app) == before
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_a_reversal_needs_a_reason_and_a_payout_of_the_group(app, client, owed):
@@ -369,7 +364,7 @@ def test_a_payout_is_paid_again_after_its_reversal(app, client, owed):
 
     again = paid(client, owed.tani.id, owed.lead, {"member_id": owed.siti.id, "amount": 90000, "method": "transfer"})
     assert again["balance"] == 0
-    books_clean(app)
+    assert_books_balance(app)
 
 
 # --- who may ------------------------------------------------------------------------------------
@@ -495,7 +490,7 @@ def test_savings_deposits_and_withdrawals_move_cash_and_never_go_below_zero(app,
     assert account(app, tani, ledger.CASH) == 120000
     assert account(app, tani, f"savings:{market.siti.id}") == -70000
     assert_error(client.get(f"{API}/groups/{tani}/savings", headers=market.plain.headers), 403)
-    books_clean(app)
+    assert_books_balance(app)
 
 
 # --- many at once ---------------------------------------------------------------------------------

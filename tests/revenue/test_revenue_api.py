@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from revenue.models import SplitPolicy
+from tests.books import assert_books_balance
 from tests.factories import assert_error, count, make_group, make_member
 from tests.market import API, actor, body_of, contribute, create_product, member_with_account, moved, placed, sold
 
@@ -111,12 +112,6 @@ def expected_balances(farm, fund, **earned) -> dict:
     }
 
 
-def ledger_check(app):
-    result = app.test_cli_runner().invoke(args=["ledger", "check"])
-    assert result.exit_code == 0, result.output
-    assert "The books balance." in result.output
-
-
 # --- the worked example ------------------------------------------------------------------------
 
 
@@ -206,7 +201,7 @@ def test_chili_harvest_split_by_contribution_with_a_tenth_to_the_group_fund(app,
     # fund 39.242 - 6.253 = 32.989. Together 285.012 = 335.013 - 50.001.
     assert balances(client, farm).json == expected_balances(farm, 32_989, siti=98_212, ani=149_913, budi=3_898)
     assert client.get(f"{API}/me/earnings", headers=farm.siti.headers).json[0]["balance"] == 98_212
-    ledger_check(app)
+    assert_books_balance(app)
 
 
 def test_a_partial_refund_before_completion_is_taken_off_before_the_split(app, client, farm):
@@ -226,7 +221,7 @@ def test_a_partial_refund_before_completion_is_taken_off_before_the_split(app, c
     # Then the rest is given back: every account returns to zero.
     refund(client, farm, order["id"], 100_000)
     assert balances(client, farm).json == expected_balances(farm, 0)
-    ledger_check(app)
+    assert_books_balance(app)
 
 
 # --- the split policy ---------------------------------------------------------------------------

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from revenue.models import ShuAllocation
+from tests.books import assert_books_balance
 from tests.factories import rows
 from tests.live_server import SECONDS, server  # noqa: F401 (fixture)
 from tests.market import API, sold
-from tests.revenue.test_payouts import account, books_clean
+from tests.revenue.test_payouts import account
 from tests.revenue.test_shu import PLAN, YEAR, draft, trading, year_ended  # noqa: F401 (fixtures)
 
 
@@ -122,7 +123,7 @@ def test_an_acceptance_waits_for_a_refund_in_flight_and_then_sees_the_fund_it_le
     assert "surplus" in body["errors"]
     assert account(app, m.tani.id, "group_fund") == -38701
     assert rows(app, ShuAllocation) == []
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_a_refund_waits_for_an_acceptance_in_flight(app, server, postgresql, refundable, year_ended):
@@ -149,7 +150,7 @@ def test_a_refund_waits_for_an_acceptance_in_flight(app, server, postgresql, ref
     assert refund.answer()[0] == 201, refund.body
     assert account(app, m.tani.id, "group_fund") == 1201
     assert len(rows(app, ShuAllocation)) == 3
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_refunds_and_an_acceptance_sent_at_once_keep_the_books(app, server, refundable, year_ended):
@@ -175,4 +176,4 @@ def test_refunds_and_an_acceptance_sent_at_once_keep_the_books(app, server, refu
     assert accepted or answers[-1][0] == 409, answers[-1]
     assert -account(app, m.tani.id, "group_fund") == 39902 + 2 * 401 - (1201 + 2 * 401) - (39902 if accepted else 0)
     assert len(rows(app, ShuAllocation)) == (3 if accepted else 0)
-    books_clean(app)
+    assert_books_balance(app)

@@ -189,10 +189,6 @@ DB_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[He
 _ids = itertools.count(1)
 
 
-def books(group_id: int) -> dict[str, int]:
-    return ledger.balances(group_id)
-
-
 def earnings_accounts(*snapshots: dict[str, int]) -> set[str]:
     return {
         key
@@ -296,7 +292,7 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
         lines, paid, fees, refunded = order
         order_id = 10**6 + next(_ids)
         with acting(app, setup.user) as coordinator:
-            start = books(gid)
+            start = ledger.balances(gid)
             revenue.set_policy(coordinator, db.session.get(Group, gid), method.value, revenue.percent_text(bp))
             # What payments.services books for a card payment, its fee and a refund before completion.
             ledger.post(
@@ -323,7 +319,7 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
                     source_id=next(_ids),
                 )
             db.session.flush()
-            before = books(gid)
+            before = ledger.balances(gid)
             sale_lines = [
                 revenue.SaleLine(
                     line_id=i,
@@ -341,7 +337,7 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
             credit = credited(order_id)
             assert sum(credit.values()) == paid - fees - refunded
             # The accrual empties what the order put in the transit accounts into the earnings.
-            assert all(books(gid).get(key, 0) == start.get(key, 0) for key in TRANSIT_ACCOUNTS)
+            assert all(ledger.balances(gid).get(key, 0) == start.get(key, 0) for key in TRANSIT_ACCOUNTS)
 
         base, cumulative = paid - refunded, 0
         for amount in refund_plan(data, base):
@@ -358,7 +354,7 @@ def test_refunds_after_completion_take_back_by_the_cumulative_floor_and_a_whole_
         with app.app_context():
             assert ledger.check_all() == []
             if cumulative == base:
-                check_whole_refund(start, before, books(gid), fees, ledger.CARD)
+                check_whole_refund(start, before, ledger.balances(gid), fees, ledger.CARD)
 
     run()
 
@@ -397,7 +393,7 @@ def test_a_whole_refund_of_an_order_completed_at_a_loss_gives_the_members_their_
             )
             revenue.reverse_for_refund(gid, order_id, amount, refund_id)
             db.session.commit()
-            return taken_back(order_id), books(gid)
+            return taken_back(order_id), ledger.balances(gid)
 
     # The Rp2.000 still paid goes back in two halves. First: floor(1.000 x -1.305 / 2.000) = floor(-652,5)
     # = -653 for Siti (her loss shrinks by 653); the fund gives back 1.000 + 653 = 1.653.
@@ -484,7 +480,7 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
             db.session.commit()
         refunded_before = data.draw(st.integers(0, total - 1), label="refunded before completion")
         with acting(app, setup.user) as lead:
-            start = books(gid)
+            start = ledger.balances(gid)
             order = market.confirm(lead, db.session.get(Order, order_id))
             recorded.record_payment(lead, order, recorded.OfflinePayment(PaymentMethod.cash, total))
             if refunded_before:
@@ -493,7 +489,7 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
                 )
             market.mark_ready(lead, order)
             db.session.flush()
-            before = books(gid)
+            before = ledger.balances(gid)
             market.complete(lead, order)
             db.session.commit()
             credit = credited(order_id)
@@ -515,6 +511,6 @@ def test_partial_refunds_of_a_completed_cash_order_never_take_back_more_than_it_
         with app.app_context():
             assert ledger.check_all() == []
             if cumulative == base:
-                check_whole_refund(start, before, books(gid), 0, ledger.CASH)
+                check_whole_refund(start, before, ledger.balances(gid), 0, ledger.CASH)
 
     run()

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from core import ledger
 from core.extensions import db
 from revenue.models import Saving
+from tests.books import assert_books_balance
 from tests.factories import assert_error, login, rows
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
 from tests.market import API
-from tests.revenue.test_payouts import books_clean, money_rows
+from tests.revenue.test_payouts import money_rows
 
 CROWD = 8
 
@@ -268,7 +269,7 @@ def test_one_key_sent_at_once_for_two_members_records_one_of_them(app, server, m
     assert len({body["id"] for status, body, _ in results if status == 201}) == 1
     assert all("Idempotency-Key" in body["errors"] for status, body, _ in results if status == 422)
     assert len(rows(app, Saving)) == 1
-    books_clean(app)
+    assert_books_balance(app)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -306,4 +307,4 @@ def test_the_savings_page_records_one_deposit_when_its_form_is_sent_twice(app, c
         == 302
     )
     assert sorted(r["amount"] for r in rows(app, Saving)) == [20000, 30000]
-    books_clean(app)
+    assert_books_balance(app)

@@ -10,13 +10,13 @@ import io
 from datetime import timedelta
 
 from revenue.services import settlements
+from tests.books import assert_books_balance, ledger_check
 from tests.factories import assert_error, make_member
 from tests.market import sold
 from tests.revenue.settlement_world import (
     API,
     joined_long_ago,
     kub,  # noqa: F401 (fixture)
-    ledger_check,
     log_work,
     logged,
     settle,
@@ -202,7 +202,7 @@ def test_work_method_with_no_work_logged_shares_equally_among_members_active_in_
         k.ani.id: 2222,
     }
     assert (s["members_share"], s["group_fund_part"]) == (11110, 0)
-    assert ledger_check(app).exit_code == 0
+    assert_books_balance(app)
 
 
 def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parses(app, client, market, monkeypatch):
@@ -285,7 +285,7 @@ def test_a_contribution_groups_statement_lists_every_sale_line_and_its_csv_parse
         "Cabai rawit": "4500",
         "Tomat": "1001",
     }
-    assert ledger_check(app).exit_code == 0
+    assert_books_balance(app)
 
 
 # --- who may do what ----------------------------------------------------------------------------

@@ -18,12 +18,13 @@ from core.extensions import db
 from groups.models import Member
 from revenue.models import ShuAllocation, ShuPlan
 from revenue.services import shu
+from tests.books import assert_books_balance
 from tests.factories import assert_error, login, make_member, rows
 from tests.live_server import post_at_once, server  # noqa: F401 (fixture)
 from tests.market import API, sold
-from tests.revenue.test_payouts import account, balance_of, books_clean, money_rows, paid
+from tests.revenue.test_payouts import account, balance_of, money_rows, paid
 
-YEAR = shu.current_year()
+YEAR = shu.years.current_year()
 PLAN = {
     "year": YEAR,
     "reserve": 30,
@@ -55,7 +56,7 @@ def save(client, market, member, amount, kind="deposit"):
 @pytest.fixture
 def year_ended(monkeypatch):
     """It is next year already: this year's SHU may be accepted."""
-    monkeypatch.setattr(shu, "current_year", lambda: YEAR + 1)
+    monkeypatch.setattr(shu.years, "current_year", lambda: YEAR + 1)
 
 
 @pytest.fixture
@@ -202,7 +203,7 @@ def test_accepting_books_the_shu_once(app, client, trading, year_ended):
     assert_error(draft(client, tani, trading.lead, **PLAN), 409, "year")
     assert money_rows(app) | {"plans": rows(app, ShuPlan)} == before_again
     assert client.get(f"{API}/groups/{tani}/shu/{YEAR}", headers=trading.lead.headers).json == report
-    books_clean(app)
+    assert_books_balance(app)
 
     # The parts are the members' to be paid out, like their earnings.
     siti = balance_of(client, trading, trading.siti.id)["balance"]
@@ -212,7 +213,7 @@ def test_accepting_books_the_shu_once(app, client, trading, year_ended):
         ]
         == 0
     )
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_two_accepts_at_once_book_it_once(app, server, trading, year_ended):
@@ -225,7 +226,7 @@ def test_two_accepts_at_once_book_it_once(app, server, trading, year_ended):
     assert sorted(status for status, _, _ in results) == [200, 409, 409, 409], results
     assert account(app, trading.tani.id, "group_fund") == 0
     assert len(rows(app, ShuAllocation)) == 3
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_an_accept_and_payouts_at_once_neither_deadlock_nor_overdraw(app, server, trading, year_ended):
@@ -249,7 +250,7 @@ def test_an_accept_and_payouts_at_once_neither_deadlock_nor_overdraw(app, server
     assert set(statuses) <= {201, 409} and statuses.count(201) in (3, 4), results
     after = balance_of(client, trading, trading.siti.id)["balance"]
     assert after == siti + 5355 + 4993 - 50000 * statuses.count(201) >= 0
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_pool_shares_count_in_the_year_their_settlement_period_ends(app, client, market):
@@ -499,7 +500,7 @@ def test_the_shu_pages_draft_show_and_accept(app, client, trading, year_ended):
     again = client.post(f"/groups/{trading.tani.id}/shu/{YEAR}/accept")
     assert again.status_code == 302 and len(rows(app, ShuAllocation)) == 3
     assert f"/shu/{YEAR}/accept" not in client.get(f"/groups/{trading.tani.id}/shu/{YEAR}").get_data(as_text=True)
-    books_clean(app)
+    assert_books_balance(app)
 
 
 def test_members_see_an_accepted_shu_page_but_not_a_draft(app, client, trading, year_ended):
