@@ -302,10 +302,13 @@ def cancel(actor: User, commission: Commission, note=None) -> Commission:
     commission = r.lock_commission(commission)
     if CommissionStatus.cancelled not in r.TRANSITIONS[commission.status]:
         raise r.JobTransitionNotAllowed(commission, CommissionStatus.cancelled)
-    orders = [market.lock_order(o) for o in r.orders_of(commission)]
+    orders = r.orders_of(commission)
     if any(o.status == OrderStatus.ready for o in orders):
         raise Conflict(_l("A delivery of this job is packed: hand it over first, then cancel the rest."))
-    open_orders = [o for o in orders if o.status in (OrderStatus.placed, OrderStatus.confirmed)]
+    # Only the open orders are locked: a packed one is never cancelled, and its completion locks it, then the job.
+    open_orders = [market.lock_order(o) for o in orders if o.status in (OrderStatus.placed, OrderStatus.confirmed)]
+    if any(o.status not in (OrderStatus.placed, OrderStatus.confirmed) for o in open_orders):
+        raise Conflict(_l("A delivery of this job is packed: hand it over first, then cancel the rest."))
     held = sum(o.paid - o.refunded for o in open_orders)
     if held and is_buyer:
         member = membership(db.session.get(Group, commission.group_id), actor)

@@ -290,6 +290,7 @@ def on_order_moved(order: Order, to: OrderStatus, actor_id: int | None) -> None:
     if to == OrderStatus.cancelled and commission.status != CommissionStatus.cancelled:
         raise Conflict(_l("This order is a made-to-order job's: cancel the job instead."))
     if to == OrderStatus.completed and commission.status in (CommissionStatus.in_production, CommissionStatus.ready):
+        commission = r.lock_commission(commission)  # after the order's lock, as every completion takes them
         others = [o for o in r.orders_of(commission) if o.id != order.id]
         if all(o.status in (OrderStatus.completed, OrderStatus.cancelled) for o in others):
             r.move(commission, CommissionStatus.completed, actor_id)

@@ -31,7 +31,7 @@ def test_a_school_orders_120_uniforms_delivered_in_two_parts(app, client, market
     [order] = accepted["orders"]
     assert (order["status"], order["total"], order["paid"]) == ("confirmed", total, 0)
     shown = ok(client.get(f"{API}/orders/{order['id']}", headers=job.school.headers))
-    assert shown["status"] == "confirmed" and len(shown["lines"]) == 5
+    assert (shown["kind"], shown["status"], len(shown["lines"])) == ("made_to_order", "confirmed", 5)
 
     # The 30 % deposit, by transfer, recorded by the coordinator.
     post(client, f"/orders/{order['id']}/payments", job.lead, {"method": "transfer", "amount": deposit}, status=201)
