@@ -16,6 +16,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import accounts
+import commissions
 import dashboards
 import groups
 import inventory
@@ -45,7 +46,7 @@ from core.formatting import register_filters
 from core.pages import input_attributes
 from demo import seed
 
-DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, dashboards)
+DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, commissions, dashboards)
 FAVICON_MAX_AGE = 7 * 24 * 60 * 60  # seconds
 
 

@@ -102,6 +102,7 @@ def order_views(orders: list[Order], user, placed: services.Placed | None = None
                     "pickup_hours": group.pickup_hours,
                 },
                 "buyer": {"id": buyer.id, "name": buyer.name},
+                "kind": order.kind.value,
                 "status": order.status.value,
                 "payment_method": order.payment_method.value,
                 "payment_status": services.payment_status(order),

@@ -32,6 +32,19 @@ class PaymentMethod(StrEnum):
     transfer = "transfer"
 
 
+class OrderKind(StrEnum):
+    """Whether the goods existed when the order was placed.
+
+    `stock`: placed at checkout from what is on hand, every line reserved at once. `made_to_order` (a job the
+    group makes for the buyer) and `pre_order` (a harvest not yet picked): placed without reserving; goods are
+    set aside for their lines as they arrive (SetAsideLot).
+    """
+
+    stock = "stock"
+    made_to_order = "made_to_order"
+    pre_order = "pre_order"
+
+
 OPEN_STATUSES = (OrderStatus.placed, OrderStatus.confirmed, OrderStatus.ready)
 
 
@@ -72,6 +85,9 @@ class Order(db.Model):
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[OrderKind] = mapped_column(
+        StrEnumType(OrderKind, "order_kind"), default=OrderKind.stock, server_default=OrderKind.stock.value
+    )
     status: Mapped[OrderStatus] = mapped_column(StrEnumType(OrderStatus, "order_status"), default=OrderStatus.placed)
     payment_method: Mapped[PaymentMethod] = mapped_column(StrEnumType(PaymentMethod, "payment_method"))
     fulfilment_method: Mapped[FulfilmentMethod] = mapped_column(StrEnumType(FulfilmentMethod, "fulfilment_method"))
@@ -120,6 +136,7 @@ class OrderLine(db.Model):
 
     order: Mapped[Order] = relationship(back_populates="lines")
     allocations: Mapped[list["OrderLineLot"]] = relationship(back_populates="line", order_by="OrderLineLot.id")
+    set_aside: Mapped[list["SetAsideLot"]] = relationship(back_populates="line", order_by="SetAsideLot.id")
 
 
 class OrderLineLot(db.Model):
@@ -135,6 +152,22 @@ class OrderLineLot(db.Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     line: Mapped[OrderLine] = relationship(back_populates="allocations")
+
+
+class SetAsideLot(db.Model):
+    """Units of a lot kept for one order line: goods that came to exist for that order (pieces made for a job,
+    a harvest pre-ordered), reserved for it the moment they arrived. Packing draws the line from these first,
+    so each unit names the member who made it; first-in-first-out packing of other lines passes them by."""
+
+    __tablename__ = "set_aside_lots"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    line: Mapped[OrderLine] = relationship(back_populates="set_aside")
 
 
 class OrderEvent(db.Model):

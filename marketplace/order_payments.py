@@ -48,6 +48,9 @@ class OrderPayments(Protocol):
     def order_page(self, order: Order, viewer, *, insider: bool, manages: bool, bound: dict) -> OrderPaymentsPage:
         """The order page's money for `viewer`; `bound` holds a money form sent back with its errors."""
 
+    def card_pending(self, order: Order) -> bool:
+        """Whether a card payment for the order may still go through (started, not yet paid or cancelled)."""
+
     def checkout_page(self, checkout: Checkout) -> Markup:
         """What the confirmation of a checkout shows of paying it now ("" when there is nothing to pay here)."""
 

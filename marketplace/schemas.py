@@ -14,7 +14,7 @@ from core.validation import ID_MAX, NAME_MAX_LENGTH
 from inventory.models import ProductKind
 from inventory.schemas import Quantity
 from marketplace.catalog import CATALOG_SORTS
-from marketplace.models import FulfilmentMethod, OrderStatus, PaymentMethod
+from marketplace.models import FulfilmentMethod, OrderKind, OrderStatus, PaymentMethod
 from marketplace.services import ADDRESS_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
 
 
@@ -220,6 +220,12 @@ class OrderOut(Schema):
     group_id = fields.Integer()
     group = fields.Nested(OrderGroupOut)
     buyer = fields.Nested(OrderBuyerOut)
+    kind = fields.String(
+        metadata={
+            "enum": _values(OrderKind),
+            "description": "`stock` (from checkout), or placed before the goods existed: `made_to_order`, `pre_order`",
+        }
+    )
     status = fields.String(metadata={"enum": _values(OrderStatus)})
     payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
     payment_status = fields.String(metadata={"enum": ["unpaid", "partial", "paid", "partially_refunded", "refunded"]})

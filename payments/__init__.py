@@ -12,7 +12,7 @@ from core.extensions import csrf
 from marketplace import order_payments
 from payments import api, views
 from payments.order_money import PaymentsOfOrders
-from payments.services import books
+from payments.services import books, deposits
 
 
 def init_app(app: Flask) -> None:
@@ -21,3 +21,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     order_payments.register(app, PaymentsOfOrders())
     ledger.register_check(books.check_books)
+    ledger.register_check(deposits.check_kept)

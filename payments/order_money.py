@@ -57,6 +57,9 @@ class PaymentsOfOrders:
             forms = _money_forms(order, money, bound)
         return OrderPaymentsPage(Markup(section), handover, forms)
 
+    def card_pending(self, order: Order) -> bool:
+        return recorded.card_pending(order)
+
     def checkout_page(self, checkout: Checkout) -> Markup:
         owed = card_owed(checkout)
         if not owed:

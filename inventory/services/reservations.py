@@ -355,15 +355,47 @@ def _fifo_lots(variant_id: int) -> list[Lot]:
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
-def draw_lots(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> list[tuple[Lot, Decimal]]:
-    """Which lots `quantity` comes out of: the named lot, or first in, first out."""
-    lots = [lot] if lot is not None else _fifo_lots(variant_id)
-    draws = []
+def _named_lots(lot_ids) -> dict[int, Lot]:
+    query = select(Lot).where(Lot.id.in_(sorted(set(lot_ids)))).order_by(Lot.id)
+    if is_postgresql():
+        query = query.with_for_update()
+    return {lot.id: lot for lot in db.session.scalars(query.execution_options(populate_existing=True))}
+
+
+def draw_lots(
+    variant_id: int,
+    quantity: Decimal,
+    lot: Lot | None = None,
+    *,
+    first: list[tuple[int, Decimal]] | None = None,
+    held: dict[int, Decimal] | None = None,
+) -> list[tuple[Lot, Decimal]]:
+    """Which lots `quantity` comes out of: the named lot, or first in, first out.
+
+    `first` names lots (and how much of each) to draw before the others: units set aside for this very line.
+    `held` says how much of a lot is kept for other lines: first in, first out passes those units by.
+    """
+    draws: list[tuple[Lot, Decimal]] = []
     left = quantity
+    if first:
+        named = _named_lots(lot_id for lot_id, _q in first)
+        for lot_id, wanted in first:
+            candidate = named.get(lot_id)
+            if candidate is None or candidate.variant_id != variant_id or left <= 0:
+                continue
+            already = sum((take for drawn, take in draws if drawn.id == lot_id), Decimal(0))
+            take = min(candidate.remaining - already, wanted, left)
+            if take > 0:
+                draws.append((candidate, take))
+                left -= take
+    lots = [lot] if lot is not None else (_fifo_lots(variant_id) if left > 0 else [])
+    held = held or {}
     for candidate in lots:
         if left <= 0:
             break
-        take = min(candidate.remaining, left)
+        already = sum((take for drawn, take in draws if drawn.id == candidate.id), Decimal(0))
+        free = candidate.remaining - already - (held.get(candidate.id, Decimal(0)) if lot is None else Decimal(0))
+        take = min(free, left)
         if take > 0:
             draws.append((candidate, take))
             left -= take
@@ -372,6 +404,10 @@ def draw_lots(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> lis
             _l("The lots hold less than that."),
             {"quantity": [_("Only %(n)s left in the lots.", n=format_qty(quantity - left))]},
         )
+    merged: dict[int, tuple[Lot, Decimal]] = {}
+    for candidate, take in draws:
+        merged[candidate.id] = (candidate, merged.get(candidate.id, (candidate, Decimal(0)))[1] + take)
+    draws = list(merged.values())
     for candidate, take in draws:
         result = db.session.execute(
             update(Lot)
@@ -384,10 +420,19 @@ def draw_lots(variant_id: int, quantity: Decimal, lot: Lot | None = None) -> lis
     return draws
 
 
-def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = True) -> list[LotDraw]:
+def consume(
+    line: StockLine,
+    actor_id: int | None = None,
+    from_reserved: bool = True,
+    *,
+    lots: list[tuple[int, Decimal]] | None = None,
+    held: dict[int, Decimal] | None = None,
+) -> list[LotDraw]:
     """Take sold units out of stock and out of lots, first in first out; returns whose lots supplied them.
 
-    By default the units must have been reserved (an order being packed).
+    By default the units must have been reserved (an order being packed). `lots` (lot id, quantity) are drawn
+    before first in, first out: the units set aside for this line; `held` (lot id to quantity) are units of
+    lots kept for other lines, which first in, first out passes by.
     """
     _check_positive([line])
     quantity = line.quantity
@@ -405,7 +450,7 @@ def consume(line: StockLine, actor_id: int | None = None, from_reserved: bool = 
                 }
             ]
         )
-    draws = draw_lots(line.variant_id, quantity)
+    draws = draw_lots(line.variant_id, quantity, first=lots, held=held)
     group_id = _variant_groups([line.variant_id])[line.variant_id]
     record_movements(
         [

@@ -6,6 +6,7 @@ the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
 
+from marketplace.services.ahead import held_elsewhere, place_without_stock, set_aside, set_aside_total
 from marketplace.services.checkout import Placed, find_checkout, first_fulfilment_day, place, place_checkout
 from marketplace.services.expiry import expire_orders, reinstate_expired
 from marketplace.services.lifecycle import cancel, complete, confirm, mark_ready
@@ -39,6 +40,7 @@ from marketplace.services.records import (
     status_label,
     today_wib,
 )
+from marketplace.services.split import Split, money_side, split_order
 
 __all__ = [
     "ADDRESS_MAX_LENGTH",
@@ -46,6 +48,13 @@ __all__ = [
     "MAX_LINES",
     "NOTE_MAX_LENGTH",
     "Placed",
+    "Split",
+    "held_elsewhere",
+    "money_side",
+    "place_without_stock",
+    "set_aside",
+    "set_aside_total",
+    "split_order",
     "TransitionNotAllowed",
     "WIB",
     "lock_order",

@@ -37,6 +37,7 @@ from marketplace.models import (
     FulfilmentMethod,
     Order,
     OrderEvent,
+    OrderKind,
     OrderLine,
     OrderStatus,
     PaymentMethod,
@@ -382,6 +383,7 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
             {
                 "group_id": group_id,
                 "buyer_id": buyer.id,
+                "kind": OrderKind.stock,
                 "status": OrderStatus.placed,
                 "payment_method": payment_method,
                 "fulfilment_method": fulfilment["method"],

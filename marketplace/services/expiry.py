@@ -11,6 +11,7 @@ from inventory import services as stock
 from marketplace.models import (
     Order,
     OrderEvent,
+    OrderKind,
     OrderLine,
     OrderStatus,
     PaymentMethod,
@@ -23,8 +24,10 @@ EXPIRING = (OrderStatus.placed, OrderStatus.confirmed)  # the statuses an unpaid
 
 
 def _overdue(now: datetime) -> tuple:
-    """SQL for 'an unpaid card order past its payment window'."""
+    """SQL for 'an unpaid card order past its payment window'. Only orders from stock expire: an order placed
+    before its goods existed holds no stock that others wait for."""
     return (
+        Order.kind == OrderKind.stock,
         Order.status.in_(EXPIRING),
         Order.payment_method == PaymentMethod.card,
         Order.expires_at.is_not(None),

@@ -9,9 +9,11 @@ from core.money import format_rupiah
 from inventory import services as stock
 from marketplace.models import (
     Order,
+    OrderKind,
     OrderLineLot,
     OrderStatus,
 )
+from marketplace.services.ahead import held_elsewhere, not_all_in
 from marketplace.services.orders import _move, _release, _require_coordinator, lock_order
 from marketplace.services.reading import can_complete, payment_status
 from marketplace.services.records import NOTE_MAX_LENGTH, _text, require_within_ceiling
@@ -30,13 +32,24 @@ def confirm(actor: User, order: Order) -> Order:
 
 
 def mark_ready(actor: User, order: Order) -> Order:
-    """Packed: the units leave the members' lots, first in first out, and each line keeps its allocation."""
+    """Packed: the units leave the members' lots, and each line keeps its allocation.
+
+    A line is drawn first from the lots set aside for it, then first in, first out from units no other open
+    line has set aside. An order placed before its goods existed is packed only when all of it is set aside.
+    """
     _require_coordinator(actor, order)
     order = lock_order(order)
     _move(order, OrderStatus.ready, actor.id)
+    if order.kind != OrderKind.stock:
+        short = [line for line in order.lines if sum((s.quantity for s in line.set_aside), 0) != line.quantity]
+        if short:
+            raise not_all_in(short)
     for line in sorted(order.lines, key=lambda item: item.variant_id):
         draws = stock.consume(
-            stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}"), actor_id=actor.id
+            stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}"),
+            actor_id=actor.id,
+            lots=[(s.lot_id, s.quantity) for s in line.set_aside],
+            held=held_elsewhere(line),
         )
         for draw in draws:
             db.session.add(

@@ -1,5 +1,7 @@
 """Finding orders and who may see or move them; an order's status moves under its row lock, recorded as an event."""
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -15,9 +17,11 @@ from marketplace.models import (
     Checkout,
     Order,
     OrderEvent,
+    OrderKind,
     OrderStatus,
 )
 from marketplace.services.records import TRANSITIONS, TransitionNotAllowed
+from marketplace.signals import order_moved
 
 # --- fetching and permission --------------------------------------------------------------
 
@@ -95,11 +99,26 @@ def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None 
     db.session.add(OrderEvent(order_id=order.id, actor_id=actor_id, from_status=order.status, to_status=to, note=note))
     order.status = to
     order.updated_at = utcnow()
+    order_moved.send(order, to=to, actor_id=actor_id)
     return order
 
 
+def held_for(line) -> "Decimal":
+    """What stock holds for an order line: all of it for an order from stock, what was set aside for it for an
+    order placed before the goods existed."""
+    if line.order.kind == OrderKind.stock:
+        return line.quantity
+    return sum((s.quantity for s in line.set_aside), Decimal(0))
+
+
 def _stock_lines(order: Order) -> list:
-    return [stock.StockLine(line.variant_id, line.quantity, f"order_line:{line.id}") for line in order.lines]
+    """The stock each line of the order holds, as lines to release."""
+    lines = []
+    for line in order.lines:
+        quantity = held_for(line)
+        if quantity > 0:
+            lines.append(stock.StockLine(line.variant_id, quantity, f"order_line:{line.id}"))
+    return lines
 
 
 def _release(order: Order, actor_id: int | None) -> None:

@@ -174,10 +174,8 @@ def reversible_payments(order: Order) -> list[Payment]:
     return [p for p in rows if _reversal_refused(order, p, p.id in corrected) is None]
 
 
-def _cancel_pending_card_payments(order: Order) -> None:
-    """Before cash or a transfer is taken, a card payment still open for the order is cancelled at the gateway,
-    so that the buyer cannot pay twice."""
-    pending = db.session.scalars(
+def _pending_card_payments(order: Order) -> list[CardPayment]:
+    return db.session.scalars(
         select(CardPayment)
         .join(CardPaymentPart, CardPaymentPart.card_payment_id == CardPayment.id)
         .where(
@@ -185,6 +183,17 @@ def _cancel_pending_card_payments(order: Order) -> None:
             CardPayment.status.in_((CardPaymentStatus.pending, CardPaymentStatus.failed)),
         )
     ).all()
+
+
+def card_pending(order: Order) -> bool:
+    """Whether a card payment started for the order may still go through."""
+    return bool(_pending_card_payments(order))
+
+
+def _cancel_pending_card_payments(order: Order) -> None:
+    """Before cash or a transfer is taken, a card payment still open for the order is cancelled at the gateway,
+    so that the buyer cannot pay twice."""
+    pending = _pending_card_payments(order)
     for card_payment in pending:
         provider = online_provider(card_payment.provider)
         try:

@@ -19,7 +19,7 @@ from marketplace import services
 from marketplace.models import Order, OrderStatus, PaymentMethod
 from payments.models import CardPayment, Payment, Refund
 from payments.providers import GatewayError, OnlineProvider, provider_for
-from payments.services import common
+from payments.services import common, deposits
 from payments.services.common import Retry
 from revenue.services import accrual as revenue
 
@@ -50,7 +50,7 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
     # A twin sent at the same moment went first.
     if key and (existing := common.find_keyed(Refund, order, key)) is not None:
         return replayed(existing, fingerprint), False
-    refundable = order.paid - order.refunded
+    refundable = order.paid - order.refunded - deposits.kept_on(order.id)  # a kept deposit is the group's
     if amount > refundable:
         raise Conflict(
             _l("Only %(left)s can be refunded on this order.", left=format_rupiah(refundable)),
