@@ -4,7 +4,6 @@ who sew them."""
 from datetime import timedelta
 from types import SimpleNamespace
 
-from core import ledger
 from core.extensions import db
 from marketplace.services import today_wib
 from tests.factories import make_member
@@ -96,11 +95,6 @@ def accepted_job(client, job, **quote) -> dict:
 
 def line_of(job, commission, size) -> int:
     return next(line["id"] for line in commission["lines"] if line["variant_id"] == job.variants[size])
-
-
-def books(app) -> list[str]:
-    with app.app_context():
-        return [str(p) for p in ledger.check_all()]
 
 
 def session_get(app, model, row_id):

@@ -13,9 +13,10 @@ from inventory.models import Lot, Movement, Stock
 from marketplace.models import Checkout, Order, OrderLine, SetAsideLot
 from marketplace.services import today_wib
 from payments.models import Refund
-from tests.commissions.helpers import accepted_job, books, line_of, ok, post, quote_job, request_job, uniforms
+from tests.books import ledger_problems, stock_problems
+from tests.commissions.helpers import accepted_job, line_of, ok, post, quote_job, request_job, uniforms
 from tests.factories import make_group, make_member
-from tests.market import API, books_balance
+from tests.market import API
 
 TABLES = (
     Commission,
@@ -239,7 +240,7 @@ def test_pieces_are_retry_safe_and_never_more_than_assigned(app, client, job, ma
         assert (lot.member_id, lot.quantity, lot.variant_id) == (job.rina.id, 5, job.variants["M"])
         stock = db.session.get(Stock, job.variants["M"])
         assert (stock.on_hand, stock.reserved) == (5, 5)  # set aside for the order at once
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 def test_a_small_first_delivery_becomes_its_own_order_and_the_deposit_stays_with_the_rest(app, client, job):
@@ -269,7 +270,7 @@ def test_a_small_first_delivery_becomes_its_own_order_and_the_deposit_stays_with
     assert (rest["paid"], rest["status"]) == (deposit, "confirmed")
     assert delivered["order"]["lines"][0]["allocations"][0]["member_id"] == job.sari_id
     post(client, f"/orders/{part['id']}/complete", job.lead, {"payment": {"amount": 700000}}, status=200)
-    assert books(app) == [] and books_balance(app) == []
+    assert ledger_problems(app) == [] and stock_problems(app) == []
 
 
 @pytest.mark.parametrize("on_cancel", ["refund", "keep"])
@@ -299,7 +300,7 @@ def test_cancelling_refunds_or_keeps_the_deposit_as_the_quote_said(app, client, 
         assert (refunded, fund) == (0, deposit)
         refund_kept = post(client, f"/orders/{order['id']}/refunds", job.lead, {"amount": 1000, "reason": "x"})
         assert refund_kept.status_code == 409
-    assert books(app) == [] and books_balance(app) == []
+    assert ledger_problems(app) == [] and stock_problems(app) == []
     assert post(client, f"/commissions/{commission['id']}/cancel", job.lead, {}).status_code == 409
 
 

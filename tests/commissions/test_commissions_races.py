@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 from commissions.models import CommissionAssignment, CommissionPieces
 from core.extensions import db
 from inventory.models import Lot
-from tests.commissions.helpers import accepted_job, books, line_of, post, uniforms
+from tests.books import ledger_problems, stock_problems
+from tests.commissions.helpers import accepted_job, line_of, post, uniforms
 from tests.factories import make_member
 from tests.live_server import post_at_once
-from tests.market import API, books_balance, member_with_account
+from tests.market import API, member_with_account
 
 
 def _pieces(app, assignment_id):
@@ -45,7 +46,7 @@ def test_the_same_pieces_recorded_by_two_coordinators_at_once_count_once(app, se
     )
     assert sorted(status for status, _body, _replayed in results) == [201, 409]
     assert _pieces(app, made["id"]) == (10, 1, lots_before + 1)
-    assert books_balance(app) == [] and books(app) == []
+    assert stock_problems(app) == [] and ledger_problems(app) == []
 
 
 def test_a_retry_sent_twice_at_once_records_the_pieces_once(app, server, client, market):
@@ -65,7 +66,7 @@ def test_a_retry_sent_twice_at_once_records_the_pieces_once(app, server, client,
     assert [replayed for _s, _b, replayed in results].count("true") == 3
     done, rows, _lots = _pieces(app, made["id"])
     assert (done, rows) == (7, 1)
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
 
 def test_assignments_at_once_never_exceed_the_line(app, server, client, market):

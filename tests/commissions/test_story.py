@@ -1,8 +1,9 @@
 """The issue's story end to end through the API: a school orders 120 uniforms in five sizes, pays a 30 % deposit,
 three members sew them, they are delivered in two parts, and each member earns exactly her pieces' share."""
 
-from tests.commissions.helpers import SIZES, books, line_of, ok, post, quote_job, request_job, uniforms
-from tests.market import API, books_balance
+from tests.books import ledger_problems, stock_problems
+from tests.commissions.helpers import SIZES, line_of, ok, post, quote_job, request_job, uniforms
+from tests.market import API
 
 
 def test_a_school_orders_120_uniforms_delivered_in_two_parts(app, client, market):
@@ -95,7 +96,7 @@ def test_a_school_orders_120_uniforms_delivered_in_two_parts(app, client, market
     progress = {p["line_id"]: (p["ordered"], p["done"], p["delivered"]) for p in now["progress"]}
     assert progress[line_of(job, commission, "S")] == ("30", "30", "0")
     assert progress[line_of(job, commission, "L")] == ("25", "10", "0")
-    assert books_balance(app) == []
+    assert stock_problems(app) == []
 
     # First delivery: the 70 pieces made. Worth more than the deposit, it keeps the order (and its payment).
     first_delivery = post(client, f"/commissions/{cid}/deliveries", job.lead, {}, status=201)
@@ -130,5 +131,5 @@ def test_a_school_orders_120_uniforms_delivered_in_two_parts(app, client, market
     assert earned[job.dewi.id] == 20 * 78000 + 15 * 80000
     sari_sees = ok(client.get(f"{API}/me/earnings", headers=job.sari.headers))
     assert [row["earned"] for row in sari_sees if row["group_id"] == job.group.id] == [30 * 70000 + 10 * 72000]
-    assert books_balance(app) == []
-    assert books(app) == []
+    assert stock_problems(app) == []
+    assert ledger_problems(app) == []
