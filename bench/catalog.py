@@ -206,10 +206,14 @@ def summary(results: list[dict]) -> None:
     for r in results:
         table.setdefault((r["products"], r["database"], r["endpoint"]), {})[r["mode"]] = r
     for (products, database, endpoint), modes in table.items():
-        cells = [f"{modes[m]['ratio']:.2f}" if m in modes else "-" for m in ("off", "on", "warm")]
+        cells = [_ratio(modes[m]["ratio"]) if m in modes else "-" for m in ("off", "on", "warm")]
         cpu = next((modes[m]["cpu"] for m in ("off", "on", "warm") if m in modes and None not in modes[m]["cpu"]), None)
         cpu_cell = f"{cpu[0]:.2f} / {cpu[1]:.2f}" if cpu else "-"
         print(f"{products:>9,} {database:<11} {endpoint:<14} {cells[0]:>9} {cells[1]:>9} {cells[2]:>6}  {cpu_cell:>15}")
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}" if value >= 0.095 else f"{value:.2g}"  # two figures for the small ones
 
 
 def in_process(name: str, url: str, count: int, pages: int) -> None:
@@ -299,7 +303,7 @@ def main() -> None:
         f"{time.perf_counter() - started:.0f} s in all"
     )
     for r in results:
-        print(r["line"])
+        print(f"{r['products']:>7,} {r['line']}")
     summary(results)
 
 
