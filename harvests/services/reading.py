@@ -62,7 +62,9 @@ def harvest_view(harvest: Harvest, viewer: User | None = None) -> dict:
         "cap_percent": _percent(harvest.cap_basis_points),
         "cap": format_quantity(harvest.cap),
         "preordered": format_quantity(harvest.preordered),
-        "left": format_quantity(harvest.cap - harvest.preordered if harvest.status == HarvestStatus.announced else 0),
+        "left": format_quantity(
+            harvest.cap - harvest.preordered if harvest.status == HarvestStatus.announced else Decimal(0)
+        ),
         "shortfall_rule": harvest.shortfall_rule.value,
         "deposit_percent": _percent(harvest.deposit_basis_points),
         "status": harvest.status.value,
