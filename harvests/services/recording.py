@@ -5,6 +5,7 @@ nothing its order cancelled, and the money paid beyond what it now owes is given
 ordinary free stock, on sale as any other."""
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -63,13 +64,13 @@ def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[
     r.require_coordinator(actor, harvest)
     key = retry.key if retry else None
     if key and harvest.record_key == key:
-        return replayed(harvest, retry.fingerprint), False
+        return _replayed(harvest, retry.fingerprint), False
     group = db.session.get(Group, harvest.group_id)
     variant = db.session.get(Variant, harvest.variant_id)
     read = _read_lots(group, variant, lots)
     harvest = r.lock_harvest(harvest)
     if key and harvest.record_key == key:  # a twin sent at the same moment went first
-        return replayed(harvest, retry.fingerprint), False
+        return _replayed(harvest, retry.fingerprint), False
     if harvest.status not in r.OPEN:
         raise Conflict(_l("This harvest was recorded already."), {"status": [harvest.status.value]})
     made = []
@@ -105,6 +106,12 @@ def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[
     db.session.flush()
     settle_if_done(harvest, actor.id)
     return harvest, True
+
+
+def _replayed(harvest: Harvest, fingerprint: str) -> Harvest:
+    """The harvest as first recorded, for a retry with its key; another request with that key is a 422."""
+    replayed(SimpleNamespace(request_hash=harvest.record_hash), fingerprint)
+    return harvest
 
 
 def _set_aside(actor: User, order: Order, quantity: Decimal, supply: list) -> None:

@@ -1,6 +1,7 @@
 """The harvest story's steps through the API: the farmer group of the market announces a chili harvest, buyers
 pre-order against it, the members bring it in."""
 
+import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -42,8 +43,12 @@ def announce(client, market, variant_id=None, status=201, **body) -> dict:
     return post(client, f"/groups/{market.tani.id}/harvests", market.lead, sent, status=status)
 
 
+_phones = itertools.count()
+
+
 def buyers(app, n: int, prefix="Warung") -> list:
-    return [actor(app, name=f"{prefix} {i}", phone=f"+62812000{i:05d}") for i in range(n)]
+    """`n` buyers with a phone each (for their WhatsApp links)."""
+    return [actor(app, name=f"{prefix} {i}", phone=f"+62812{next(_phones):07d}") for i in range(n)]
 
 
 def pre_order(client, harvest, who, quantity, key=None, status=201, **body) -> dict:
