@@ -69,8 +69,7 @@ def signed_in(actor: User | None) -> User:
 
 
 def get_harvest_or_404(harvest_id) -> Harvest:
-    """A harvest: anyone may read one (it is offered in the public catalog), unless its group is not verified,
-    when only its group's members see it."""
+    """A harvest by its id, whoever asks; 404 when there is none (see visible_harvest_or_404)."""
     harvest = row_by_id(Harvest, harvest_id)
     if harvest is None:
         raise NotFound(_l("Harvest not found."))
@@ -78,6 +77,9 @@ def get_harvest_or_404(harvest_id) -> Harvest:
 
 
 def visible_harvest_or_404(actor: User | None, harvest_id) -> Harvest:
+    """A harvest anyone may read (it is offered in the public catalog), unless its group is not verified: then
+    only the group's members and the district admin see it, and for anyone else it is as unknown as a missing
+    one."""
     harvest = get_harvest_or_404(harvest_id)
     group = db.session.get(Group, harvest.group_id)
     if (
