@@ -19,6 +19,7 @@ import accounts
 import commissions
 import dashboards
 import groups
+import harvests
 import inventory
 import marketplace
 import payments
@@ -46,7 +47,7 @@ from core.formatting import register_filters
 from core.pages import input_attributes
 from demo import seed
 
-DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, commissions, dashboards)
+DOMAINS = (accounts, groups, inventory, revenue, marketplace, payments, commissions, harvests, dashboards)
 FAVICON_MAX_AGE = 7 * 24 * 60 * 60  # seconds
 
 

@@ -1,0 +1,143 @@
+"""Pre-orders against a harvest: placed up to its cap with checkout's guarantees (a guarded counter on the
+harvest's row, in the same transaction as the pre-order and its order; an Idempotency-Key answered as the first
+request was), and cancelled before the harvest."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import User
+from core.errors import Conflict, Forbidden
+from core.extensions import db
+from core.formatting import format_qty
+from core.idempotency import replayed
+from core.types import utcnow
+from groups.models import Group
+from harvests.models import Harvest, HarvestStatus, PreOrder, PreOrderStatus
+from harvests.services import records as r
+from harvests.services.money import give_back, held
+from inventory.models import Variant
+from marketplace import services as market
+from marketplace.models import FulfilmentMethod, Order, OrderKind, PaymentMethod
+
+
+def _find(buyer_id: int, key: str) -> PreOrder | None:
+    return db.session.scalar(select(PreOrder).where(PreOrder.buyer_id == buyer_id, PreOrder.idempotency_key == key))
+
+
+def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
+    if fulfilment is None:
+        return FulfilmentMethod.pickup, None, None
+    if not isinstance(fulfilment, dict):
+        raise r.error("fulfilment", _("Choose pickup or delivery."))
+    try:
+        method = FulfilmentMethod(fulfilment.get("method") or "pickup")
+    except ValueError:
+        raise r.error("fulfilment.method", _("Choose pickup or delivery.")) from None
+    address = r.text(fulfilment.get("address"), "fulfilment.address", market.ADDRESS_MAX_LENGTH)
+    if method == FulfilmentMethod.delivery and not address:
+        raise r.error("fulfilment.address", _("Give the delivery address."))
+    note = r.text(fulfilment.get("note"), "fulfilment.note", market.NOTE_MAX_LENGTH)
+    return method, address, note
+
+
+def _payment(value) -> PaymentMethod:
+    try:
+        method = PaymentMethod(value or "cash")
+    except ValueError:
+        raise r.error("payment_method", _("Choose cash or transfer.")) from None
+    if method == PaymentMethod.card:
+        raise r.error("payment_method", _("A pre-order is paid in cash or by transfer."))
+    return method
+
+
+def pre_order(buyer: User, harvest: Harvest, *, quantity, fulfilment=None, payment_method="cash", retry=None):
+    """Pre-order `quantity` of the harvest (any signed-in buyer): never above what its cap has left. The counter
+    on the harvest's row is moved by one guarded UPDATE in the same transaction as the pre-order and its order
+    (`pre_order`, confirmed, at the harvest's price, for the group's first open day of the harvest's week), so
+    buyers at once never pass the cap. Returns (pre-order, created): the same Idempotency-Key with the same
+    request returns the first pre-order; with another request it is a 422."""
+    buyer = r.signed_in(buyer)
+    key = retry.key if retry else None
+    if key and (found := _find(buyer.id, key)) is not None:
+        return replayed(found, retry.fingerprint), False
+    group = db.session.get(Group, harvest.group_id)
+    variant = db.session.get(Variant, harvest.variant_id)
+    amount = r.quantity_of(group, variant, quantity, "quantity")
+    method, address, note = _fulfilment(fulfilment)
+    paying = _payment(payment_method)
+    if not group.verified:
+        raise Conflict(_l("This group does not take orders yet."))
+    if harvest.status != HarvestStatus.announced:
+        raise Conflict(_l("This harvest takes no more pre-orders."), {"status": [harvest.status.value]})
+    try:
+        with db.session.begin_nested():
+            if not r.take_quota(harvest, amount):
+                db.session.refresh(harvest)
+                if harvest.status != HarvestStatus.announced:
+                    raise Conflict(_l("This harvest takes no more pre-orders."), {"status": [harvest.status.value]})
+                left = harvest.cap - harvest.preordered
+                raise Conflict(
+                    _l("Only %(n)s is left to pre-order.", n=format_qty(left)),
+                    {"quantity": [_("At most %(n)s.", n=format_qty(left))]},
+                )
+            order = market.place_without_stock(
+                buyer,
+                buyer,
+                group,
+                OrderKind.pre_order,
+                [(variant, amount, harvest.unit_price)],
+                fulfilment_method=method,
+                fulfilment_date=r.ready_day(group, harvest.week),
+                payment_method=paying,
+                address=address,
+                note=note,
+            )
+            made = PreOrder(
+                harvest_id=harvest.id,
+                buyer_id=buyer.id,
+                order_id=order.id,
+                quantity=amount,
+                status=PreOrderStatus.placed,
+                refunded=0,
+                idempotency_key=key,
+                request_hash=retry.fingerprint if key else None,
+            )
+            db.session.add(made)
+            db.session.flush()
+    except IntegrityError:
+        found = _find(buyer.id, key) if key else None
+        if found is None:
+            raise
+        return replayed(found, retry.fingerprint), False
+    return made, True
+
+
+def cancel_pre_order(actor: User, pre_order: PreOrder, note=None) -> PreOrder:
+    """Cancel a pre-order before the harvest comes in: the buyer (while nothing is paid on it) or the group's
+    coordinator, who gives back what was paid (the deposit). Its order is cancelled and its quantity is free to
+    pre-order again."""
+    actor = r.signed_in(actor)
+    note = r.text(note, "note")
+    harvest = db.session.get(Harvest, pre_order.harvest_id)
+    coordinator = r.is_coordinator(actor, harvest.group_id)
+    if pre_order.buyer_id != actor.id and not coordinator:
+        raise Forbidden(_l("Only the buyer or the group's coordinator may cancel a pre-order."))
+    harvest = r.lock_harvest(harvest)
+    if harvest.status not in r.OPEN:
+        raise Conflict(_l("The harvest is in: this pre-order can no longer be cancelled."))
+    db.session.refresh(pre_order)
+    if pre_order.status != PreOrderStatus.placed:
+        raise Conflict(_l("This pre-order was cancelled already."), {"status": [pre_order.status.value]})
+    order = market.lock_order(db.session.get(Order, pre_order.order_id))
+    money = held(order)
+    if money and not coordinator:
+        raise Conflict(_l("A deposit is paid on this pre-order: ask the group to cancel it and give it back."))
+    pre_order.status = PreOrderStatus.cancelled  # first: its order is cancelled only with it
+    pre_order.updated_at = utcnow()
+    market.cancel(actor, order, note)
+    pre_order.refunded = give_back(actor, order, note or _("Pre-order cancelled"))
+    r.release_quota(harvest, pre_order.quantity)
+    db.session.flush()
+    return pre_order
