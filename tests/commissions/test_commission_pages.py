@@ -356,4 +356,4 @@ def test_the_pages_speak_english_when_chosen(app, client, job, as_user):
     lead = as_user(job.lead)
     lead.get("/lang/en")
     body = html(lead.get(f"/commissions/{commission['id']}"))
-    assert '<html lang="en">' in body and "Give a member pieces to make" in body and "Deposit" in body
+    assert '<html lang="en">' in body and "Give a member pieces to make" in body and "Down payment" in body
