@@ -3,7 +3,7 @@ accepting or declining a quote, and cancelling with a confirmation."""
 
 from decimal import Decimal
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -27,8 +27,10 @@ from commissions.services import records
 from commissions.views.common import (
     ON_CANCEL_LABELS,
     PER_PAGE,
+    back_to_job,
     bp,
     member_choices,
+    page_arg,
     show_errors,
     variant_choices,
     variant_names,
@@ -43,15 +45,6 @@ from marketplace.models import OrderStatus
 
 SHOWN = (Conflict, ValidationFailed)  # errors shown on the page; 401, 403 and 404 get the error page
 OPEN = (OrderStatus.placed, OrderStatus.confirmed)
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
-
-
-def _back(commission: Commission, anchor: str | None = None):
-    return redirect(url_for("commissions.job", commission_id=commission.id, _anchor=anchor))
 
 
 # --- the buyer's request and her jobs ---------------------------------------------------------
@@ -101,7 +94,7 @@ def request_job(group_id: int):
                 _("Your request is sent to %(group)s. They answer with a price and a date.", group=group.name),
                 "success",
             )
-            return _back(commission)
+            return back_to_job(commission)
     elif request.method == "POST":
         status = 400 if "csrf_token" in form.errors else 422
     while len(form.lines.entries) < REQUEST_ROWS:
@@ -116,7 +109,7 @@ def request_job(group_id: int):
 @login_required
 def my_jobs():
     """The jobs the signed-in user asked groups for, newest first."""
-    result = paginate(services.buyer_commissions_query(require_login()), _page_arg(), PER_PAGE)
+    result = paginate(services.buyer_commissions_query(require_login()), page_arg(), PER_PAGE)
     names = {g.id: g.name for g in db.session.query(Group).filter(Group.id.in_({c.group_id for c in result["items"]}))}
     return render_template("commissions/mine.html", result=result, group_names=names)
 
@@ -153,7 +146,7 @@ def job_page(commission: Commission, status: int = 200, **bound):
     forms = {}
     if coordinates and state in (CommissionStatus.requested, CommissionStatus.quoted):
         forms["quote"] = bound.get("quote") or _quote_form(commission, latest)
-        _quote_choices(forms["quote"], group)
+        quote_choices(forms["quote"], group)
     if is_buyer and state == CommissionStatus.quoted:
         forms["accept"] = bound.get("accept") or AcceptForm(formdata=None, revision=str(latest["revision"]))
     if coordinates and state in (CommissionStatus.accepted, CommissionStatus.in_production):
@@ -247,7 +240,7 @@ def _quote_form(commission: Commission, latest: dict | None) -> QuoteForm:
     return QuoteForm(formdata=None, data=data)
 
 
-def _quote_choices(form: QuoteForm, group: Group) -> None:
+def quote_choices(form: QuoteForm, group: Group) -> None:
     choices = [("", _("Choose a product"))] + variant_choices(group, listed_only=False)
     for entry in form.lines.entries:
         entry.form.variant_id.choices = choices
@@ -274,14 +267,14 @@ def accept(commission_id: int):
     except Conflict as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return _back(commission)
+        return back_to_job(commission)
     except ValidationFailed as exc:
         db.session.rollback()
         show_errors(form, exc, fields={"fulfilment.address": "address", "fulfilment.method": "fulfilment_method"})
         return job_page(commission, exc.code, accept=form)
     db.session.commit()
     flash(_("Quote accepted. The group starts the work once the deposit is paid."), "success")
-    return _back(commission)
+    return back_to_job(commission)
 
 
 @bp.route("/commissions/<int:commission_id>/decline", methods=["POST"])
@@ -293,16 +286,16 @@ def decline(commission_id: int):
     form = NoteForm(prefix="decline")
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")
-        return _back(commission)
+        return back_to_job(commission)
     try:
         services.decline(actor, commission, form.note.data or None)
     except SHOWN as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
-        return _back(commission)
+        return back_to_job(commission)
     db.session.commit()
     flash(_("The job is declined."), "success")
-    return _back(commission)
+    return back_to_job(commission)
 
 
 @bp.route("/commissions/<int:commission_id>/cancel", methods=["GET", "POST"])
@@ -317,7 +310,7 @@ def cancel(commission_id: int):
         raise Forbidden()
     if CommissionStatus.cancelled not in records.TRANSITIONS[commission.status]:
         flash(_("This job can no longer be cancelled."), "error")
-        return _back(commission)
+        return back_to_job(commission)
     form = NoteForm()
     status = 200
     if request.method == "POST":
@@ -328,7 +321,7 @@ def cancel(commission_id: int):
             except Conflict as exc:
                 db.session.rollback()
                 flash(str(exc.message), "error")
-                return _back(commission)
+                return back_to_job(commission)
             except ValidationFailed as exc:
                 db.session.rollback()
                 show_errors(form, exc)
@@ -336,7 +329,7 @@ def cancel(commission_id: int):
             else:
                 db.session.commit()
                 flash(_("The job is cancelled."), "success")
-                return _back(commission)
+                return back_to_job(commission)
     accepted = records.accepted_quote(commission)
     orders = records.orders_of(commission)
     held = sum(o.paid - o.refunded for o in orders if o.status in OPEN)

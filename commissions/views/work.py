@@ -16,8 +16,8 @@ from accounts.services import require_login
 from commissions import services
 from commissions.forms import AssignForm, AssignmentChangeForm, DeliverForm, PiecesForm, QuoteForm, new_key
 from commissions.models import Commission, CommissionStatus
-from commissions.views.common import PER_PAGE, bp, show_errors
-from commissions.views.jobs import SHOWN, _back, _page_arg, _quote_choices, job_page
+from commissions.views.common import PER_PAGE, back_to_job, bp, page_arg, show_errors
+from commissions.views.jobs import SHOWN, job_page, quote_choices
 from core.errors import Conflict
 from core.extensions import db
 from core.formatting import format_qty
@@ -36,7 +36,7 @@ def _refused(commission: Commission, name: str, form, exc):
     db.session.rollback()
     if isinstance(exc, Conflict):
         flash(str(exc.message), "error")
-        return _back(commission)
+        return back_to_job(commission)
     show_errors(form, exc, fields={"pieces": "pieces", "quantity": "quantity"})
     return job_page(commission, exc.code, **{name: form})
 
@@ -58,7 +58,7 @@ def group_jobs(group_id: int):
     group = groups.get_group_or_404(group_id)
     actor = require_login()
     due = services.due_jobs(actor, group)  # coordinator, treasurer or the district admin
-    result = paginate(services.group_commissions_query(actor, group), _page_arg(), PER_PAGE)
+    result = paginate(services.group_commissions_query(actor, group), page_arg(), PER_PAGE)
     return render_template(
         "commissions/group_jobs.html",
         group=group,
@@ -77,7 +77,7 @@ def quote(commission_id: int):
     actor = require_login()
     commission = services.get_commission_or_404(actor, commission_id)
     form = QuoteForm()
-    _quote_choices(form, db.session.get(Group, commission.group_id))
+    quote_choices(form, db.session.get(Group, commission.group_id))
     if not form.validate_on_submit():
         return _invalid(commission, "quote", form)
     lines = [
@@ -103,12 +103,12 @@ def quote(commission_id: int):
         db.session.rollback()
         if isinstance(exc, Conflict):
             flash(str(exc.message), "error")
-            return _back(commission)
+            return back_to_job(commission)
         show_errors(form, exc)
         return job_page(commission, exc.code, quote=form)
     db.session.commit()
     flash(_("Quote sent to the buyer (revision %(n)d).", n=made.revision), "success")
-    return _back(commission)
+    return back_to_job(commission)
 
 
 # --- the work shared out ----------------------------------------------------------------------
@@ -135,7 +135,7 @@ def assign(commission_id: int):
     view = services.assignment_view(made)
     db.session.commit()
     flash(_("%(member)s makes %(n)s pieces.", member=view["member_name"], n=format_qty(made.pieces)), "success")
-    return _back(commission, "work")
+    return back_to_job(commission, "work")
 
 
 @bp.route("/commission-assignments/<int:assignment_id>", methods=["POST"])
@@ -153,7 +153,7 @@ def change_assignment(assignment_id: int):
         return _refused(commission, f"change_{assignment.id}", form, exc)
     db.session.commit()
     flash(_("Assignment changed."), "success")
-    return _back(commission, "work")
+    return back_to_job(commission, "work")
 
 
 @bp.route("/commission-assignments/<int:assignment_id>/pieces", methods=["POST"])
@@ -184,7 +184,7 @@ def record_pieces(assignment_id: int):
         flash(_("Recorded: %(n)s pieces from %(member)s.", n=format_qty(row.quantity), member=member), "success")
     else:
         flash(_("These pieces were already recorded."), "success")
-    return _back(commission, "work")
+    return back_to_job(commission, "work")
 
 
 # --- deliveries -------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def deliver(commission_id: int):
         db.session.rollback()
         if isinstance(exc, Conflict):
             flash(str(exc.message), "error")
-            return _back(commission)
+            return back_to_job(commission)
         show_errors(form, exc, rows)
         return job_page(commission, exc.code, deliver=form)
     db.session.commit()
