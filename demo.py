@@ -1,4 +1,5 @@
-"""Demo data for Blitar: three groups, their members, products, stock, orders, and a login for each kind of user."""
+"""Demo data for Blitar: three groups, their members, products, stock, orders, a made-to-order job
+(demo_commissions), and a login for each kind of user."""
 
 from contextlib import contextmanager
 from datetime import timedelta
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 import demo_calendar
 import demo_catalog
+import demo_commissions
 import demo_history
 from accounts.models import User
 from accounts.services import register_user
@@ -131,6 +133,7 @@ def seed() -> list[str]:
     lines.append(f"stock        {demo_catalog.receive_todays_stock(listed)} new lots, handed over in the last days")
     lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
     lines.append(f"payouts      {_seed_payouts()} new")
+    lines.append(demo_commissions.seed(DEMO_PASSWORD))
     return lines
 
 

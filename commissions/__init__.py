@@ -8,13 +8,16 @@ several domains.
 
 from flask import Flask
 
-from commissions import api, services
+from commissions import api, services, views
 from core.extensions import api as rest_api
 from core.extensions import csrf
+from groups import home as home_page
 from marketplace.signals import order_moved
 
 
 def init_app(app: Flask) -> None:
     csrf.exempt(api.blp)
     rest_api.register_blueprint(api.blp)
+    app.register_blueprint(views.bp)
+    home_page.register_section(app, views.work.home_section)
     order_moved.connect(services.on_order_moved)

@@ -6,11 +6,13 @@ settled periods, members owed), each over the viewer's group ids and by indexed 
 group or per order.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 
+from commissions import services as commissions
+from commissions.models import Commission, CommissionStatus
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
 from core.formatting import WIB
@@ -41,6 +43,8 @@ class GroupWork:
     unsettled_month: date | None = None  # the first day of last month when it is not settled yet
     members_owed: int = 0  # members with a positive balance: payouts to make
     owed_to_members: int = 0  # the sum of those balances, whole rupiah
+    jobs_to_quote: int = 0  # made-to-order requests waiting for the group's quote
+    jobs: list = field(default_factory=list)  # made-to-order jobs at work, at risk first (commissions.due_jobs)
 
     @property
     def waiting(self) -> bool:
@@ -51,6 +55,8 @@ class GroupWork:
             or self.low_stock
             or self.unsettled_month
             or self.members_owed
+            or self.jobs_to_quote
+            or self.jobs
         )
 
 
@@ -111,6 +117,22 @@ def group_work(viewer, today: date | None = None) -> list[GroupWork]:
         .group_by(Variant.group_id)
     ):
         work[group_id].low_stock = low
+
+    working = []
+    for group_id, to_quote, at_work in db.session.execute(
+        select(
+            Commission.group_id,
+            func.count(case((Commission.status == CommissionStatus.requested, 1))),
+            func.count(case((Commission.status.in_(commissions.WORKING), 1))),
+        )
+        .where(Commission.group_id.in_(ids), Commission.status.in_((CommissionStatus.requested, *commissions.WORKING)))
+        .group_by(Commission.group_id)
+    ):
+        work[group_id].jobs_to_quote = to_quote
+        if at_work:
+            working.append(group_id)
+    for group_id in working:  # the at-risk rule is the due list's, read once per group that has jobs at work
+        work[group_id].jobs = commissions.due_jobs(viewer, work[group_id].group, today)
 
     first, end = last_month(today)
     settled = dict(

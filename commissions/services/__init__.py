@@ -18,7 +18,7 @@ from commissions.services.reading import (
     group_commissions_query,
     my_assignments,
 )
-from commissions.services.records import get_commission_or_404, status_label
+from commissions.services.records import WORKING, get_commission_or_404, status_label
 from commissions.services.work import (
     assign,
     change_assignment,
@@ -30,6 +30,7 @@ from commissions.services.work import (
 )
 
 __all__ = [
+    "WORKING",
     "accept",
     "assign",
     "assignment_view",

@@ -149,7 +149,7 @@ def split_order(actor: User, order: Order, parts) -> Split:
             actor_id=actor.id,
             from_status=order.status,
             to_status=order.status,
-            note=f"split: order {new.id} made of part of it",
+            note=_("Order #%(id)d was split off this one.", id=new.id),  # read in the history: in words
             created_at=now,
         )
     )
@@ -159,7 +159,7 @@ def split_order(actor: User, order: Order, parts) -> Split:
             actor_id=actor.id,
             from_status=None,
             to_status=new.status,
-            note=f"split off order {order.id}",
+            note=_("Split off order #%(id)d.", id=order.id),
             created_at=now,
         )
     )

@@ -178,9 +178,9 @@ def test_a_part_worth_what_was_paid_keeps_the_order_and_its_payment(app, client,
             (market.tomat, Decimal(3)),
         ]
         assert original.total + new.total == original.checkout.total
-        for order_id in (part, rest):
+        for order_id, other in ((part, rest), (rest, part)):  # each says, in the reader's words, which is the other
             event = db.session.query(OrderEvent).filter_by(order_id=order_id).order_by(OrderEvent.id.desc()).first()
-            assert "split" in event.note
+            assert f"#{other}" in event.note and "dipisahkan" in event.note.lower()
     assert _counters(app, market.cabai_a)[1] == Decimal(4)  # what stock holds moved with the lines, no more
     assert stock_problems(app) == []
     # each part is packed and completed on its own
