@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 import demo_calendar
 import demo_catalog
+import demo_harvests
 import demo_history
 from accounts.models import User
 from accounts.services import register_user
@@ -131,6 +132,7 @@ def seed() -> list[str]:
     lines.append(f"stock        {demo_catalog.receive_todays_stock(listed)} new lots, handed over in the last days")
     lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
     lines.append(f"payouts      {_seed_payouts()} new")
+    lines.append(f"harvests     {demo_harvests.seed()}")
     return lines
 
 
