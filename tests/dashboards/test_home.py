@@ -82,7 +82,7 @@ def test_group_work_reads_a_few_queries_whatever_the_number_of_groups(app, clien
         finally:
             event.remove(db.engine, "before_cursor_execute", seen)
     assert len(work) == 6
-    assert len(statements) <= 6, statements  # the user, the groups, orders, low stock, settlements, balances
+    assert len(statements) <= 7, statements  # the user, the groups, orders, low stock, settlements, balances, harvests
 
 
 def test_coordinators_home_lists_the_work_as_large_links(app, client, market):
