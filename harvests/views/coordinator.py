@@ -194,6 +194,9 @@ def record(harvest_id: int):
         return _harvest_page(harvest, group, coordinates, status=400)
     members = list(db.session.scalars(groups.members_query(group, include_inactive=False)))
     lots, senders = _lots_typed(members)
+    if not lots and harvest.record_key is None:  # an empty form would record a failed harvest: cancel it instead
+        flash(_("Enter what at least one member brought in. If there is no harvest, cancel it."), "error")
+        return _harvest_page(harvest, group, coordinates, form, status=422)
     try:
         retry = common.retry_of(form.idempotency_key.data or None, {"lots": lots})
         harvest, created = services.record_harvest(require_login(), harvest, lots=lots, retry=retry)

@@ -215,6 +215,9 @@ def test_the_coordinator_closes_records_once_and_sends_the_messages(app, client,
     lots = {f"lot-{market.siti.id}": "3", f"lot-{market.ani.id}": "1"}
     bad = client.post(f"/harvests/{harvest['id']}/record", data={"idempotency_key": key, f"lot-{market.siti.id}": "x"})
     assert bad.status_code == 422 and 'class="field-error"' in html(bad)
+    empty = client.post(f"/harvests/{harvest['id']}/record", data={"idempotency_key": key})
+    assert empty.status_code == 422
+    assert t(app, "Enter what at least one member brought in. If there is no harvest, cancel it.") in html(empty)
     assert snapshot(app, harvest["id"])[1].value == "closed"
     done = client.post(f"/harvests/{harvest['id']}/record", data={"idempotency_key": key, **lots})
     assert done.status_code == 302, html(done)
