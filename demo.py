@@ -10,6 +10,7 @@ from sqlalchemy import select
 import demo_calendar
 import demo_catalog
 import demo_commissions
+import demo_harvests
 import demo_history
 from accounts.models import User
 from accounts.services import register_user
@@ -134,6 +135,7 @@ def seed() -> list[str]:
     lines.append(f"orders       {_seed_orders()} new checkouts (orders in every status, from {BUYER[0]})")
     lines.append(f"payouts      {_seed_payouts()} new")
     lines.append(demo_commissions.seed(DEMO_PASSWORD))
+    lines.append(f"harvests     {demo_harvests.seed()}")
     return lines
 
 

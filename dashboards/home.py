@@ -15,11 +15,12 @@ from commissions import services as commissions
 from commissions.models import Commission, CommissionStatus
 from core.errors import Forbidden, Unauthorized
 from core.extensions import db
-from core.formatting import WIB
+from core.formatting import WIB, format_qty
 from core.ledger import Account, Posting
 from dashboards import reports
 from groups import verification
 from groups.models import Group, Member, Role
+from harvests.models import Harvest, HarvestStatus
 from inventory.models import Product, ProductStatus, Stock, Variant
 from marketplace import services as orders
 from marketplace.models import OPEN_STATUSES, Order, OrderStatus
@@ -45,6 +46,8 @@ class GroupWork:
     owed_to_members: int = 0  # the sum of those balances, whole rupiah
     jobs_to_quote: int = 0  # made-to-order requests waiting for the group's quote
     jobs: list = field(default_factory=list)  # made-to-order jobs at work, at risk first (commissions.due_jobs)
+    harvests_announced: int = 0  # harvests announced or closed, not yet in
+    harvests_preordered: str = ""  # what is pre-ordered of them, per unit ("12,5 kg")
 
     @property
     def waiting(self) -> bool:
@@ -160,6 +163,7 @@ def group_work(viewer, today: date | None = None) -> list[GroupWork]:
         select(balances.c.group_id, func.count(), func.sum(balances.c.balance)).group_by(balances.c.group_id)
     ):
         work[group_id].members_owed, work[group_id].owed_to_members = members, int(amount or 0)
+    harvests_awaited(work)
     return list(work.values())
 
 
@@ -180,3 +184,21 @@ def admin_home(viewer, today: date | None = None) -> dict:
         "waiting_count": count,
         "coordinators": verification.coordinators_of([group.id for group in shown]),
     }
+
+
+def harvests_awaited(work: dict[int, GroupWork]) -> None:
+    """Each group's harvests announced or closed (not yet in) and what is pre-ordered of them, per unit: one
+    GROUP BY over the groups."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for group_id, unit, harvests, preordered in db.session.execute(
+        select(Harvest.group_id, Product.unit, func.count(Harvest.id), func.sum(Harvest.preordered))
+        .join(Variant, Variant.id == Harvest.variant_id)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Harvest.group_id.in_(list(work)), Harvest.status.in_((HarvestStatus.announced, HarvestStatus.closed)))
+        .group_by(Harvest.group_id, Product.unit)
+        .order_by(Harvest.group_id, Product.unit)
+    ):
+        work[group_id].harvests_announced += harvests
+        found.setdefault(group_id, []).append((format_qty(preordered or 0), unit))
+    for group_id, amounts in found.items():
+        work[group_id].harvests_preordered = ", ".join(f"{amount} {unit}" for amount, unit in amounts)

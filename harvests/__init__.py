@@ -11,7 +11,7 @@ from flask import Flask
 
 from core.extensions import api as rest_api
 from core.extensions import csrf
-from harvests import api, services
+from harvests import api, services, views
 from marketplace.signals import order_moved
 
 
@@ -21,3 +21,7 @@ def init_app(app: Flask) -> None:
     order_moved.connect(services.on_order_moved)
     # The product page's label of a harvest open for pre-orders (templates/harvests/_product_label.html).
     app.add_template_global(services.product_labels, "harvest_labels")
+    app.register_blueprint(views.bp)
+    # The product page's pre-order form (its key makes a double tap one pre-order) and the catalog cards' badge.
+    app.add_template_global(views.common.new_key, "harvest_form_key")
+    app.add_template_global(views.common.open_harvest_products, "harvest_products")

@@ -19,6 +19,7 @@ from groups.services import authorize, membership
 from harvests.models import Harvest, HarvestStatus, PreOrder, PreOrderStatus
 from harvests.services import records as r
 from harvests.services.recording import lots_of
+from inventory import services as stock
 from inventory.models import Variant
 from marketplace import services as market
 from marketplace.models import Order
@@ -191,7 +192,10 @@ def messages(harvest: Harvest) -> list[dict]:
 
 
 def _message(group: Group, variant: Variant, pre_order: PreOrder, order: Order, buyer: User) -> str:
-    product = f"{variant.product.name} {variant.label}"
+    # A product sold one way only reads as its name (its variant's label is the default "standard").
+    product = (
+        variant.product.name if variant.label == stock.DEFAULT_LABEL else f"{variant.product.name} {variant.label}"
+    )
     unit = variant.product.unit
     values = {
         "name": buyer.name,
