@@ -24,9 +24,11 @@ On PostgreSQL the version, the counts and the words are written by deferred trig
 the transaction commits: the version's one row is then locked last, after every other lock a
 transaction takes, so concurrent checkouts cannot deadlock on it, and the commits that change
 the catalog write the counts and words one after the other. On SQLite (one writer) they are
-written at once. `rebuild()` fills the listing again from the tables, set-based.
+written at once. `rebuild()` fills the listing again from the tables, set-based; `bulk_load()`
+lifts SQLite's row triggers while many products are written at once, and rebuilds at its end.
 """
 
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, column, event, text
@@ -104,29 +106,47 @@ _LISTED = (
     "p.status = 'active' AND g.verified AND EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.active)"
 )
 _COLUMNS = "product_id, group_id, village, kind, search_text, created_at, min_price, in_stock"
-_KEPT = ("group_id", "village", "kind", "search_text", "created_at", "min_price", "in_stock")
 
 
-def upsert_sql(where: str) -> str:
-    """Write the listing rows of the products `where` (over products p, groups g) selects, changing only what moved."""
-    changed = " OR ".join(f"catalog_listings.{c} <> excluded.{c}" for c in _KEPT)
-    return (
+_MIN_PRICE = "(SELECT min(v.unit_price) FROM variants v WHERE v.product_id = catalog_listings.product_id AND v.active)"
+_IN_STOCK = (
+    "EXISTS (SELECT 1 FROM variants v JOIN stock s ON s.variant_id = v.id "
+    "WHERE v.product_id = catalog_listings.product_id AND v.active AND s.on_hand > s.reserved)"
+)
+_OF_PRODUCT = "group_id, village, kind, search_text, created_at"
+_PRODUCT_ROW = (
+    "(SELECT p.group_id, lower(g.village), p.kind, p.search_name, p.created_at FROM products p "
+    "JOIN groups g ON g.id = p.group_id WHERE p.id = catalog_listings.product_id)"
+)
+
+
+def refresh_sql(ids: str, parts=("price", "stock", "product")) -> list[str]:
+    """The statements that make the listing rows of the products `ids` (an SQL list or query of ids) true again.
+
+    Rows of products no longer listed go, newly listed ones come, and of the others only the
+    `parts` named are compared and written where they differ (so an UPDATE touches only the
+    indexes of what moved): the lowest price, the in-stock flag, what the product and group give.
+    """
+    statements = [
+        f"DELETE FROM catalog_listings WHERE product_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM products p "
+        f"JOIN groups g ON g.id = p.group_id WHERE p.id = catalog_listings.product_id AND {_LISTED})",
         f"INSERT INTO catalog_listings ({_COLUMNS}) "
         "SELECT p.id, p.group_id, lower(g.village), p.kind, p.search_name, p.created_at, "
         "(SELECT min(v.unit_price) FROM variants v WHERE v.product_id = p.id AND v.active), "
         "EXISTS (SELECT 1 FROM variants v JOIN stock s ON s.variant_id = v.id "
         "WHERE v.product_id = p.id AND v.active AND s.on_hand > s.reserved) "
-        f"FROM products p JOIN groups g ON g.id = p.group_id WHERE ({where}) AND {_LISTED} "
-        f"ON CONFLICT (product_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _KEPT)} WHERE {changed}"
-    )
-
-
-def prune_sql(where: str) -> str:
-    """Delete the listing rows `where` selects whose product is no longer listed."""
-    return (
-        f"DELETE FROM catalog_listings WHERE ({where}) AND NOT EXISTS (SELECT 1 FROM products p "
-        f"JOIN groups g ON g.id = p.group_id WHERE p.id = catalog_listings.product_id AND {_LISTED})"
-    )
+        f"FROM products p JOIN groups g ON g.id = p.group_id WHERE p.id IN ({ids}) AND {_LISTED} "
+        "ON CONFLICT (product_id) DO NOTHING",
+    ]
+    updates = {
+        "price": f"UPDATE catalog_listings SET min_price = {_MIN_PRICE} WHERE product_id IN ({ids}) "
+        f"AND min_price <> {_MIN_PRICE}",
+        "stock": f"UPDATE catalog_listings SET in_stock = {_IN_STOCK} WHERE product_id IN ({ids}) "
+        f"AND in_stock <> {_IN_STOCK}",
+        "product": f"UPDATE catalog_listings SET ({_OF_PRODUCT}) = {_PRODUCT_ROW} WHERE product_id IN ({ids}) "
+        f"AND ({_OF_PRODUCT}) <> {_PRODUCT_ROW}",
+    }
+    return statements + [updates[part] for part in parts]
 
 
 _BUMP = "UPDATE catalog_versions SET version = version + 1 WHERE id = 1"
@@ -193,14 +213,17 @@ def _sqlite_trigger(name: str, when: str, table: str, body: list[str], condition
 
 def _sqlite_statements() -> list[str]:
     def refresh(product: str) -> list[str]:
-        return [prune_sql(f"product_id = {product}"), upsert_sql(f"p.id = {product}")]
+        return refresh_sql(product, ("price", "stock"))
+
+    def in_stock(product: str) -> list[str]:
+        return refresh_sql(product, ("stock",))[2:]  # stock never lists a product or takes it off
 
     stock_product = {row: _PRODUCT_OF_STOCK.format(row=row) for row in ("NEW", "OLD")}
     trigger = _sqlite_trigger
     return [
         "CREATE VIRTUAL TABLE IF NOT EXISTS catalog_search USING fts5(search_text, content='catalog_listings', "
         "content_rowid='product_id', tokenize='trigram case_sensitive 1')",
-        trigger("catalog_product_changed", "AFTER UPDATE", "products", [*refresh("NEW.id"), _BUMP]),
+        trigger("catalog_product_changed", "AFTER UPDATE", "products", [*refresh_sql("NEW.id", ("product",)), _BUMP]),
         trigger("catalog_variant_added", "AFTER INSERT", "variants", [*refresh("NEW.product_id"), _BUMP]),
         trigger(
             "catalog_variant_changed",
@@ -219,7 +242,7 @@ def _sqlite_statements() -> list[str]:
             "catalog_group_changed",
             "AFTER UPDATE",
             "groups",
-            [prune_sql("group_id = NEW.id"), upsert_sql("p.group_id = NEW.id"), _BUMP],
+            [*refresh_sql("SELECT id FROM products WHERE group_id = NEW.id", ("product",)), _BUMP],
             _changed(_GROUP_SHOWN, "IS NOT"),
         ),
         trigger(
@@ -274,55 +297,49 @@ _PG_REFRESH = {
         "variants",
         "INSERT",
         "REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
-        [upsert_sql("p.id IN (SELECT product_id FROM added)")],
+        refresh_sql("SELECT product_id FROM added", ("price", "stock")),
     ),
     "catalog_variants_removed": (
         "variants",
         "DELETE",
         "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT",
-        [
-            prune_sql("product_id IN (SELECT product_id FROM removed)"),
-            upsert_sql("p.id IN (SELECT product_id FROM removed)"),
-        ],
+        refresh_sql("SELECT product_id FROM removed", ("price", "stock")),
     ),
     "catalog_variant_changed": (
         "variants",
         "UPDATE",
         f"FOR EACH ROW WHEN ({_changed(_VARIANT_SHOWN, 'IS DISTINCT FROM')})",
-        [
-            prune_sql("product_id IN (OLD.product_id, NEW.product_id)"),
-            upsert_sql("p.id IN (OLD.product_id, NEW.product_id)"),
-        ],
+        refresh_sql("OLD.product_id, NEW.product_id", ("price", "stock")),
     ),
     "catalog_stock_added": (
         "stock",
         "INSERT",
         "REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
-        [upsert_sql("p.id IN (SELECT v.product_id FROM variants v JOIN added a ON a.variant_id = v.id)")],
+        refresh_sql("SELECT v.product_id FROM variants v JOIN added a ON a.variant_id = v.id", ("stock",))[2:],
     ),
     "catalog_stock_removed": (
         "stock",
         "DELETE",
         "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT",
-        [upsert_sql("p.id IN (SELECT v.product_id FROM variants v JOIN removed r ON r.variant_id = v.id)")],
+        refresh_sql("SELECT v.product_id FROM variants v JOIN removed r ON r.variant_id = v.id", ("stock",))[2:],
     ),
     "catalog_stock_changed": (
         "stock",
         "UPDATE",
         f"FOR EACH ROW WHEN ({_CROSSES_ZERO})",
-        [upsert_sql(f"p.id = {_PRODUCT_OF_STOCK.format(row='NEW')}")],
+        refresh_sql(_PRODUCT_OF_STOCK.format(row="NEW"), ("stock",))[2:],
     ),
     "catalog_product_changed": (
         "products",
         "UPDATE",
         "FOR EACH ROW",
-        [prune_sql("product_id = NEW.id"), upsert_sql("p.id = NEW.id")],
+        refresh_sql("NEW.id", ("product",)),
     ),
     "catalog_group_changed": (
         "groups",
         "UPDATE",
         f"FOR EACH ROW WHEN ({_changed(_GROUP_LISTS, 'IS DISTINCT FROM')})",
-        [prune_sql("group_id = NEW.id"), upsert_sql("p.group_id = NEW.id")],
+        refresh_sql("SELECT id FROM products WHERE group_id = NEW.id", ("product",)),
     ),
 }
 # Deferred to the commit: (table, event, condition).
@@ -412,7 +429,27 @@ def drop_listing_statements(dialect: str) -> list[str]:
 
 def rebuild_statements() -> list[str]:
     """Set-based: every listing row written again from the tables, rows of products no longer listed removed."""
-    return [prune_sql("true"), upsert_sql("true")]
+    return refresh_sql("SELECT id FROM products")
+
+
+@contextmanager
+def bulk_load():
+    """For writing many products at once (bench/, an import): inside the block SQLite's triggers on products,
+    variants, stock and groups are lifted, and at its end the listing is rebuilt set-based, the version moved on
+    and the triggers made again, all in the caller's transaction: commit after the block, never inside it.
+
+    PostgreSQL's triggers are set-based for bulk inserts already: there the block changes nothing.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    sources = [s for s in _sqlite_statements() if s.startswith("CREATE TRIGGER") and " ON catalog_listings" not in s]
+    for statement in sources:
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {statement.split()[5]}")
+    yield
+    for statement in [*rebuild_statements(), _BUMP, *sources]:
+        connection.exec_driver_sql(statement)
 
 
 def rebuild() -> None:
@@ -428,7 +465,8 @@ def _create_listing_triggers(_metadata, connection, **_kw) -> None:
         return
     for statement in listing_statements(connection.dialect.name):
         connection.exec_driver_sql(statement)
-    connection.exec_driver_sql(upsert_sql("true"))
+    for statement in rebuild_statements():
+        connection.exec_driver_sql(statement)
 
 
 @event.listens_for(CatalogListing.__table__, "before_create")
