@@ -90,6 +90,8 @@ class Config:
     BEST_BEFORE_WARNING_DAYS = int(os.environ.get("BEST_BEFORE_WARNING_DAYS", 3))
     CARD_PAYMENT_WINDOW_MINUTES = int(os.environ.get("CARD_PAYMENT_WINDOW_MINUTES", 30))
     CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", 5))
+    # The catalog search's spellings (marketplace/search.py); default marketplace/spelling.txt
+    SEARCH_SPELLING_FILE = os.environ.get("SEARCH_SPELLING_FILE")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")

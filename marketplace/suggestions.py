@@ -1,4 +1,4 @@
-"""The catalog's nearest names, offered when a search finds nothing ("cabia rawti" offers "Cabai rawit").
+"""The catalog's nearest names, offered when a search finds nothing ("kabaii" offers "Cabai rawit").
 
 Each word of the search is compared (difflib's ratio) with each word of the names the catalog lists, all
 folded as search folds them (core.text.fold); a name scores the mean of its words' best ratios. The names
