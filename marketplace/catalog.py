@@ -134,12 +134,13 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     listing = CatalogListing
     query = select(listing.product_id).where(*_listing_filters(args), *search.search_conditions(terms))
     by_name = (listing.search_text, listing.product_id)
+    if args["sort"] == "relevance":
+        return query.order_by(search.relevance(terms), *by_name)
     order = {
         "newest": (listing.created_at.desc(), listing.product_id.desc()),
         "price_asc": (listing.min_price, listing.product_id),
         "price_desc": (listing.min_price.desc(), listing.product_id),
         "name": by_name,
-        "relevance": (search.relevance(terms), *by_name),
     }
     return query.order_by(*order[args["sort"]])
 

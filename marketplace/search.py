@@ -190,8 +190,8 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _holds(piece: str, column=CatalogListing.search_text):
-    if _dialect() == "postgresql":
+def _holds(piece: str, column=CatalogListing.search_text, dialect: str | None = None):
+    if (dialect or _dialect()) == "postgresql":
         return func.strpos(column, piece) > 0
     return func.instr(column, piece) > 0
 
@@ -219,13 +219,13 @@ def _conditions(terms: list[list[tuple[str, ...]]]) -> list:
     # Each term: its alternatives, each the pieces a name must all hold.
     postgresql = _dialect() == "postgresql"
     conditions, matched = [], []
-    for alternatives in terms:
+    for alternatives in map(_fewest, terms):
         if postgresql:
             conditions.append(or_(*(and_(*(_like(p) for p in alt)) for alt in alternatives)))
         elif all(len(p) >= TRIGRAM for alt in alternatives for p in alt):
             matched.append(" OR ".join("(" + " AND ".join(_fts_phrase(p) for p in alt) + ")" for alt in alternatives))
         else:
-            conditions.append(or_(*(and_(*(_holds(p) for p in alt)) for alt in alternatives)))
+            conditions.append(or_(*(and_(*(_holds(p, dialect="sqlite") for p in alt)) for alt in alternatives)))
     if matched:
         found = text("SELECT rowid FROM catalog_search WHERE catalog_search MATCH :match").bindparams(
             match=" AND ".join(f"({m})" for m in matched)
@@ -234,14 +234,25 @@ def _conditions(terms: list[list[tuple[str, ...]]]) -> list:
     return conditions
 
 
+def _fewest(alternatives: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The alternatives without those another one implies ("tomato" holds "tomat"): the same rows, less to look up."""
+    singles = [alt[0] for alt in alternatives if len(alt) == 1]
+    kept = []
+    for alt in alternatives:
+        implied = len(alt) == 1 and any(other != alt[0] and other in alt[0] for other in singles)
+        if not implied and alt not in kept:
+            kept.append(alt)
+    return kept
+
+
 def relevance(terms: list[Term]):
     """The rank of a listing row for these terms (see the module docstring): lower is closer."""
     padded = " " + CatalogListing.search_text + " "
-    ranks = []
+    dialect, ranks = _dialect(), []
     for term in terms:
-        whens = [(and_(*(_holds(f" {w} ", padded) for w in term.words)), 0)]
-        whens.append((and_(*(_holds(w) for w in term.words)), 1))
+        whens = [(and_(*(_holds(f" {w} ", padded, dialect) for w in term.words)), 0)]
+        whens.append((and_(*(_holds(w, dialect=dialect) for w in term.words)), 1))
         if term.spellings:
-            whens.append((or_(*(_holds(s) for s in term.spellings)), 2))
+            whens.append((or_(*(_holds(s, dialect=dialect) for s in term.spellings)), 2))
         ranks.append(case(*whens, else_=3))
     return sum(ranks[1:], ranks[0]) if ranks else literal(0)

@@ -2,15 +2,16 @@
 
 Each word of the search is compared (difflib's ratio) with each word of the names the catalog lists, all
 folded as search folds them (core.text.fold); a name scores the mean of its words' best ratios. The names
-scored are those holding a word of the catalog's vocabulary (marketplace.listing's catalog_words) that reads
-near a word of the search, or a word of the search itself, found through the search index: the cost grows
-with the vocabulary and the names found, not with the catalog. Asked only for a search with no results, and
+scored (at most CANDIDATES) are those holding, for each word of the search, a word of the catalog's
+vocabulary (marketplace.listing's catalog_words) that reads near it or the word itself, and when there are
+none, those holding any such word, found through the search index: the cost grows with the vocabulary and
+CANDIDATES, not with the catalog. Asked only for a search with no results, and
 kept with the catalog page it belongs to (marketplace.catalog).
 """
 
 from difflib import SequenceMatcher
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from core.text import fold
@@ -18,7 +19,7 @@ from inventory.models import Product
 from marketplace import search
 from marketplace.listing import CatalogListing, CatalogWord
 
-CANDIDATES = 1000  # distinct names read at most
+CANDIDATES = 100  # distinct names scored at most
 SHOWN = 5
 CUTOFF = 0.6  # as difflib.get_close_matches
 WORDS = 5  # words of the search compared
@@ -45,20 +46,20 @@ def _near(word: str, vocabulary: list[str]) -> list[str]:
 
 
 def _names(words: list[str]) -> list[str]:
-    """The distinct listed names holding a vocabulary word near a word of the search, or a word of it, most first."""
+    """Up to CANDIDATES distinct listed names holding, for every word of the search, a vocabulary word near it
+    (or the word itself); when none does, those holding any of them."""
     vocabulary = list(db.session.scalars(select(CatalogWord.word)))
-    pieces = {word for word in words if len(word) >= search.TRIGRAM}
-    for word in words:
-        pieces.update(_near(word, vocabulary))
-    query = (
-        select(Product.name)
-        .join(CatalogListing, CatalogListing.product_id == Product.id)
-        .where(*search.holding_any(sorted(pieces)))
-        .group_by(Product.name)
-        .order_by(func.count().desc(), Product.name)
-        .limit(CANDIDATES)
-    )
-    return list(db.session.scalars(query))
+    pieces = [_near(word, vocabulary) + ([word] if len(word) >= search.TRIGRAM else []) for word in words]
+    pieces = [sorted(set(found)) for found in pieces if found]
+    if not pieces:
+        return []
+    names = select(Product.name).join(CatalogListing, CatalogListing.product_id == Product.id).distinct()
+    every = [condition for found in pieces for condition in search.holding_any(found)]
+    found = list(db.session.scalars(names.where(*every).limit(CANDIDATES)))
+    if found:
+        return found
+    anyone = search.holding_any(sorted({piece for found in pieces for piece in found}))
+    return list(db.session.scalars(names.where(*anyone).limit(CANDIDATES)))
 
 
 def nearest_names(q: str | None) -> list[str]:
