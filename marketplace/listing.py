@@ -25,7 +25,7 @@ the transaction commits: the version's one row is then locked last, after every 
 transaction takes, so concurrent checkouts cannot deadlock on it, and the commits that change
 the catalog write the counts and words one after the other. On SQLite (one writer) they are
 written at once. `rebuild()` fills the listing again from the tables, set-based; `bulk_load()`
-lifts SQLite's row triggers while many products are written at once, and rebuilds at its end.
+lifts the row triggers while many products are written at once, and rebuilds at its end.
 """
 
 from contextlib import contextmanager
@@ -62,6 +62,7 @@ class CatalogListing(db.Model):
             "search_text",
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # no pending list that every search reads through
             info={"dialect": "postgresql"},  # only there (migrations/env.py compares it there only)
         ).ddl_if(dialect="postgresql"),
     )
@@ -289,21 +290,17 @@ def _sqlite_statements() -> list[str]:
     ]
 
 
-# PostgreSQL: a function per trigger; inserts and deletes are handled a statement at a time (bulk inserts
-# refresh set-based), updates a row at a time behind a WHEN that lets every other update pass for free.
+# PostgreSQL: a function per trigger, a row at a time (psycopg's executemany sends a statement a row: a
+# statement trigger would refresh through a join with its transition table for each), behind a WHEN on updates
+# that lets every other update pass for free.
 _PG_REFRESH = {
     # name: (table, event, level, body statements)
-    "catalog_variants_added": (
-        "variants",
-        "INSERT",
-        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
-        refresh_sql("SELECT product_id FROM added", ("price", "stock")),
-    ),
-    "catalog_variants_removed": (
+    "catalog_variant_added": ("variants", "INSERT", "FOR EACH ROW", refresh_sql("NEW.product_id", ("price", "stock"))),
+    "catalog_variant_removed": (
         "variants",
         "DELETE",
-        "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT",
-        refresh_sql("SELECT product_id FROM removed", ("price", "stock")),
+        "FOR EACH ROW",
+        refresh_sql("OLD.product_id", ("price", "stock")),
     ),
     "catalog_variant_changed": (
         "variants",
@@ -314,14 +311,14 @@ _PG_REFRESH = {
     "catalog_stock_added": (
         "stock",
         "INSERT",
-        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
-        refresh_sql("SELECT v.product_id FROM variants v JOIN added a ON a.variant_id = v.id", ("stock",))[2:],
+        "FOR EACH ROW",
+        refresh_sql(_PRODUCT_OF_STOCK.format(row="NEW"), ("stock",))[2:],
     ),
     "catalog_stock_removed": (
         "stock",
         "DELETE",
-        "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT",
-        refresh_sql("SELECT v.product_id FROM variants v JOIN removed r ON r.variant_id = v.id", ("stock",))[2:],
+        "FOR EACH ROW",
+        refresh_sql(_PRODUCT_OF_STOCK.format(row="OLD"), ("stock",))[2:],
     ),
     "catalog_stock_changed": (
         "stock",
@@ -434,27 +431,32 @@ def rebuild_statements() -> list[str]:
 
 @contextmanager
 def bulk_load():
-    """For writing many products at once (bench/, an import): inside the block SQLite's triggers on products,
-    variants, stock and groups are lifted, and at its end the listing is rebuilt set-based, the version moved on
-    and the triggers made again, all in the caller's transaction: commit after the block, never inside it.
-
-    PostgreSQL's triggers are set-based for bulk inserts already: there the block changes nothing.
+    """For writing many products at once (bench/, an import): inside the block the triggers on products, variants,
+    stock and groups are lifted, and at its end the listing is rebuilt set-based, the version moved on and the
+    triggers restored, all in the caller's transaction: commit after the block, never inside it. (On PostgreSQL
+    this locks those tables until the commit, as any ALTER TABLE does.)
     """
     connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    sources = [s for s in _sqlite_statements() if s.startswith("CREATE TRIGGER") and " ON catalog_listings" not in s]
-    for statement in sources:
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {statement.split()[5]}")
+    if connection.dialect.name == "postgresql":
+        lifted = [(name, spec[0]) for name, spec in {**_PG_REFRESH, **_PG_BUMPS}.items()]
+        lift = [f"ALTER TABLE {table} DISABLE TRIGGER {name}" for name, table in lifted]
+        restore = [f"ALTER TABLE {table} ENABLE TRIGGER {name}" for name, table in lifted]
+    else:
+        restore = [
+            s for s in _sqlite_statements() if s.startswith("CREATE TRIGGER") and " ON catalog_listings" not in s
+        ]
+        lift = [f"DROP TRIGGER IF EXISTS {statement.split()[5]}" for statement in restore]
+    for statement in lift:
+        connection.exec_driver_sql(statement)
     yield
-    for statement in [*rebuild_statements(), _BUMP, *sources]:
+    for statement in [*rebuild_statements(), _BUMP, *restore]:
         connection.exec_driver_sql(statement)
 
 
 def rebuild() -> None:
-    """Fill the listing again from the tables (after writes that bypassed the triggers), in the current transaction."""
-    for statement in rebuild_statements():
+    """Fill the listing again from the tables (after writes that bypassed the triggers), in the current transaction,
+    and move the catalog's version on."""
+    for statement in [*rebuild_statements(), _BUMP]:
         db.session.execute(text(statement))
 
 

@@ -53,13 +53,14 @@ def _names(words: list[str]) -> list[str]:
     pieces = [sorted(set(found)) for found in pieces if found]
     if not pieces:
         return []
-    names = select(Product.name).join(CatalogListing, CatalogListing.product_id == Product.id).distinct()
+    # Not DISTINCT in SQL: that would read every match before the first name; names repeat rarely.
+    names = select(Product.name).join(CatalogListing, CatalogListing.product_id == Product.id)
     every = [condition for found in pieces for condition in search.holding_any(found)]
-    found = list(db.session.scalars(names.where(*every).limit(CANDIDATES)))
+    found = list(dict.fromkeys(db.session.scalars(names.where(*every).limit(CANDIDATES))))
     if found:
         return found
     anyone = search.holding_any(sorted({piece for found in pieces for piece in found}))
-    return list(db.session.scalars(names.where(*anyone).limit(CANDIDATES)))
+    return list(dict.fromkeys(db.session.scalars(names.where(*anyone).limit(CANDIDATES))))
 
 
 def nearest_names(q: str | None) -> list[str]:

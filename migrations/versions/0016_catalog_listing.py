@@ -100,6 +100,7 @@ def upgrade():
             unique=False,
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         )
     for statement in listing_statements(dialect) + rebuild_statements():
         bind.exec_driver_sql(statement)
