@@ -437,10 +437,13 @@ def bulk_load():
     this locks those tables until the commit, as any ALTER TABLE does.)
     """
     connection = db.session.connection()
+    recount = []
     if connection.dialect.name == "postgresql":
         lifted = [(name, spec[0]) for name, spec in {**_PG_REFRESH, **_PG_BUMPS}.items()]
+        lifted.append(("catalog_listing_changed", "catalog_listings"))
         lift = [f"ALTER TABLE {table} DISABLE TRIGGER {name}" for name, table in lifted]
         restore = [f"ALTER TABLE {table} ENABLE TRIGGER {name}" for name, table in lifted]
+        recount = _POSTGRESQL_RECOUNT
     else:
         restore = [
             s for s in _sqlite_statements() if s.startswith("CREATE TRIGGER") and " ON catalog_listings" not in s
@@ -449,8 +452,21 @@ def bulk_load():
     for statement in lift:
         connection.exec_driver_sql(statement)
     yield
-    for statement in [*rebuild_statements(), _BUMP, *restore]:
+    for statement in [*rebuild_statements(), *recount, _BUMP, *restore]:
         connection.exec_driver_sql(statement)
+
+
+# The counts and the words made again from the listing, set-based (bulk_load on PostgreSQL, where they are
+# otherwise written a row at a time at commit).
+_POSTGRESQL_RECOUNT = [
+    "DELETE FROM catalog_counts",
+    "INSERT INTO catalog_counts (group_id, village, kind, in_stock, listings) "
+    "SELECT group_id, village, kind, in_stock, count(*) FROM catalog_listings GROUP BY group_id, village, kind, in_stock",
+    "DELETE FROM catalog_words",
+    "INSERT INTO catalog_words (word, length, listings) SELECT word, length(word), count(*) FROM "
+    "(SELECT DISTINCT l.product_id, w AS word FROM catalog_listings l, unnest(string_to_array(l.search_text, ' ')) AS w "
+    "WHERE length(w) >= 3 AND w !~ '[0-9]' AND l.search_text !~ '[\\x01-\\x1f]') AS found GROUP BY word",
+]
 
 
 def rebuild() -> None:
