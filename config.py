@@ -93,6 +93,8 @@ class Config:
     # Kept catalog pages: in each process, and with Redis in one copy for every process (marketplace.catalog_cache).
     CATALOG_CACHE_STORAGE = os.environ.get("CATALOG_CACHE_STORAGE") or REDIS_URL or "process"
     CATALOG_CACHE_PREFIX = "pasar:catalog:"
+    # The catalog search's spellings (marketplace/search.py); default marketplace/spelling.txt
+    SEARCH_SPELLING_FILE = os.environ.get("SEARCH_SPELLING_FILE")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY")

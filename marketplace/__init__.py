@@ -5,7 +5,7 @@ from flask import Flask
 from core.extensions import api as rest_api
 from core.extensions import csrf
 from inventory import references
-from marketplace import api, catalog_api, cli, views  # noqa: F401 (catalog_api: its routes are on api.blp)
+from marketplace import api, catalog_api, cli, listing, views  # noqa: F401 (catalog_api: its routes are on api.blp; listing: its tables)
 
 
 def init_app(app: Flask) -> None:

@@ -2,21 +2,18 @@
 
 Pages are kept for a few seconds (CATALOG_CACHE_SECONDS, default 5; 0 turns it
 off) in a small per-process cache keyed by the normalized query. Every page of
-one search is cut from one kept order of its products (found and sorted once),
-so a busy catalog costs one search per process every few seconds and two small
-queries per page; the village list is kept the same way. A buyer may therefore
-see availability up to that many seconds old (a page is never older than the
-order it was cut from); checkout never uses it and always reserves against the
-live stock counters.
+one search shares one kept total (counted once), and each page reads its own rows
+from the catalog's listing in the listing's index order (marketplace.listing), so
+a page costs what the page holds, not what the catalog holds; the village list is
+kept the same way. A buyer may therefore see availability up to that many seconds
+old; checkout never uses it and always reserves against the live stock counters.
 
-What the catalog lists is decided here too (catalog_filters, catalog_query): active
-products with an active variant of verified groups, found by the folded words of their
-name. A group verified or no longer verified shows or leaves within that many seconds, as
-any other change does; checkout reads the group's verification live.
+What the catalog lists is decided by the listing, which the database keeps: active
+products with an active variant of verified groups. A search is read by
+marketplace.search (other spellings, mistakes, relevance). Checkout reads the group's
+verification live.
 """
 
-import functools
-from array import array
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context, request, url_for
@@ -30,14 +27,16 @@ from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 from marketplace import catalog_cache as kept
+from marketplace import search
 from marketplace.catalog_cache import REFRESH_AHEAD, CachedPage, in_background
+from marketplace.listing import CatalogCount, CatalogListing
 from marketplace.models import CatalogVersion
 from marketplace.suggestions import nearest_names
 
-CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name")
+CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name", "relevance")
 SORTS = CATALOG_SORTS
 CACHE_MAX_PAGES = 512
-CACHE_MAX_LISTS = 64  # searches whose order is kept (8 bytes a product each)
+CACHE_MAX_LISTS = 64  # searches whose total is kept
 RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of the query)
 
 
@@ -110,7 +109,7 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
         if value is not None and (not isinstance(value, str) or has_control_chars(value)):
             raise stock.field_error(field, _("Not a valid text."))
     if sort not in CATALOG_SORTS:
-        raise stock.field_error("sort", _("Sort by newest, price_asc, price_desc or name."))
+        raise stock.field_error("sort", _("Sort by newest, price_asc, price_desc, name or relevance."))
     return {
         "q": fold(q) or None,
         "kind": stock.read_kind(kind).value if kind else None,
@@ -122,42 +121,42 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
 
 
 def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool = False, sort: str = "name"):
-    """The public catalog as (product, group) rows: active products with an active variant, of verified groups.
+    """The ids of the products the catalog lists for these filters, in the catalog's order, from its listing.
 
-    `q` finds products whose name holds every word of it, whatever the case and
-    accents ("cabe" finds "Cabé rawit"; % and _ are plain characters). `in_stock`
-    keeps products with an active variant that has something available. `sort`:
-    `name`, `newest`, or `price_asc` / `price_desc` by the lowest active variant
-    price; ties go by id.
+    Listed are active products with an active variant, of verified groups (marketplace.listing).
+    `q` finds products whose name holds every word of it, whatever the case and accents, or
+    another spelling of it, or a word near a mistyped one (marketplace.search). `in_stock`
+    keeps products with an active variant that has something available. `sort`: `name`,
+    `newest`, `price_asc` / `price_desc` by the lowest active variant price, or `relevance`
+    (the closest matches first, then by name); ties go by id.
     """
     args = catalog_filters(q, kind, group_id, village, in_stock, sort)
-    listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True))
-    if args["in_stock"]:
-        listed = listed.join(Stock, Stock.variant_id == Variant.id).where(Stock.on_hand > Stock.reserved)
-    query = (
-        select(Product, Group)
-        .join(Group, Group.id == Product.group_id)
-        .where(Product.status == ProductStatus.active, Group.verified.is_(True), listed.exists())
-    )
-    for word in (args["q"] or "").split():
-        query = query.where(Product.search_name.contains(word, autoescape=True))
+    terms = search.search_terms(args["q"]) if args["q"] else []
+    listing = CatalogListing
+    query = select(listing.product_id).where(*_listing_filters(args), *search.search_conditions(terms))
+    by_name = (listing.search_text, listing.product_id)
+    if args["sort"] == "relevance":
+        return query.order_by(search.relevance(terms), *by_name)
+    order = {
+        "newest": (listing.created_at.desc(), listing.product_id.desc()),
+        "price_asc": (listing.min_price, listing.product_id),
+        "price_desc": (listing.min_price.desc(), listing.product_id),
+        "name": by_name,
+    }
+    return query.order_by(*order[args["sort"]])
+
+
+def _listing_filters(args: dict) -> list:
+    listing, conditions = CatalogListing, []
     if args["kind"]:
-        query = query.where(Product.kind == ProductKind(args["kind"]))
+        conditions.append(listing.kind == ProductKind(args["kind"]))
+    if args["in_stock"]:
+        conditions.append(listing.in_stock.is_(True))
     if args["group_id"] is not None:
-        query = query.where(Product.group_id == args["group_id"])
+        conditions.append(listing.group_id == args["group_id"])
     if args["village"]:
-        query = query.where(func.lower(Group.village) == args["village"])
-    if args["sort"] in ("price_asc", "price_desc"):
-        lowest = (
-            select(func.min(Variant.unit_price))
-            .where(Variant.product_id == Product.id, Variant.active.is_(True))
-            .correlate(Product)
-            .scalar_subquery()
-        )
-        return query.order_by(lowest.asc() if args["sort"] == "price_asc" else lowest.desc(), Product.id)
-    if args["sort"] == "newest":
-        return query.order_by(Product.created_at.desc(), Product.id.desc())
-    return query.order_by(func.lower(Product.name), Product.id)
+        conditions.append(listing.village == args["village"])
+    return conditions
 
 
 class CacheFreshness:
@@ -272,15 +271,15 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
-        return CachedPage(kept.clock(), _build(filters, _order(filters), page, per_page))
+        return CachedPage(kept.clock(), _build(filters, _total(filters), page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
     version = catalog_version()
     key = (version, script_root, *filters.values(), page, per_page)
     shared = kept.shared_pages()
 
     def build_here() -> CachedPage:
-        order = _lists.get_or_build((version, *filters.values()), seconds, lambda: _order(filters))
-        return CachedPage(order.built, _build(filters, order.page, page, per_page))  # as old as the order it shows
+        total = _lists.get_or_build((version, *filters.values()), seconds, lambda: _total(filters))
+        return CachedPage(total.built, _build(filters, total.page, page, per_page))  # as old as the total it shows
 
     def build() -> CachedPage:
         return shared.get_or_build(key, seconds, build_here) if shared else build_here()
@@ -288,14 +287,25 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     return _cache.get_or_build(key, seconds, build, ahead=in_background)
 
 
-def _order(filters: dict) -> array:
-    """The id of every product these filters list, in the catalog's order: the count and every page come from it.
+def _total(filters: dict) -> int:
+    """How many products these filters list: the API's `total`, exact.
 
-    Finding and sorting what matches is most of what a page costs (the in-stock test and the
-    lowest price of every candidate); done once for all pages of one search, a page then
-    reads only its own rows (bench/catalog.py).
+    Without a search it is summed from the listing's counts (a few rows a group,
+    marketplace.listing), so it costs nothing like the catalog's size; a search counts its
+    matches through the search index.
     """
-    return array("q", db.session.scalars(catalog_query(**filters).with_only_columns(Product.id)))
+    if not filters["q"]:
+        counted = select(func.coalesce(func.sum(CatalogCount.listings), 0))
+        for column in ("kind", "in_stock", "group_id", "village"):
+            value = filters[column]
+            if value is None or value is False:
+                continue
+            counted = counted.where(
+                getattr(CatalogCount, column) == (ProductKind(value) if column == "kind" else value)
+            )
+        return int(db.session.scalar(counted))
+    ids = catalog_query(**filters).order_by(None).subquery()
+    return db.session.scalar(select(func.count()).select_from(ids))
 
 
 _PRODUCT_COLUMNS = (
@@ -314,21 +324,22 @@ _GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district, Group.ver
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
 
 
-def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
-    """One page as plain data: the count and the page's ids from `order`, then two queries, its rows and their
-    active variants with stock.
+def _build(filters: dict, total: int, page: int, per_page: int) -> dict:
+    """One page as plain data: `total` and three small queries, the page's rows in the listing's order (its
+    index and LIMIT/OFFSET), their active variants with stock and, for a search that found nothing, the
+    nearest names.
 
-    The rows are read with the filters applied again, so a product hidden or sold out since
-    `order` was found is left out (the page is one shorter) rather than shown. Plain rows
-    rather than ORM objects and relationship loads: building a page is what a cache miss
+    Plain rows rather than ORM objects and relationship loads: building a page is what a cache miss
     costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
     """
-    start = (page - 1) * per_page
-    ids = order[start : start + per_page].tolist()
-    rows = []
-    if ids:
-        found = {row[0]: row for row in db.session.execute(_rows_query(filters), {"ids": ids})}
-        rows = [found[i] for i in ids if i in found]
+    rows = db.session.execute(
+        catalog_query(**filters)
+        .add_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+        .join(Product, Product.id == CatalogListing.product_id)
+        .join(Group, Group.id == CatalogListing.group_id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
         for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
@@ -347,14 +358,14 @@ def _build(filters: dict, order: array, page: int, per_page: int) -> dict:
     width = len(_PRODUCT_COLUMNS)
     items = [
         _card(
-            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[:width]))),
-            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:]))),
+            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1 : width + 1]))),
+            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width + 1 :]))),
             variants[row[0]],
         )
         for row in rows
     ]
-    built = {"items": items, "page": page, "per_page": per_page, "total": len(order)}
-    if not order and filters["q"]:
+    built = {"items": items, "page": page, "per_page": per_page, "total": total}
+    if not total and filters["q"]:
         built["suggestions"] = nearest_names(filters["q"])  # a search that found nothing: the nearest names
     return built
 
@@ -365,28 +376,10 @@ _VARIANTS_QUERY = (
     .where(Variant.product_id.in_(bindparam("ids", expanding=True)), Variant.active.is_(True))
     .order_by(Variant.id)
 )
-
-
-def _rows_query(filters: dict):
-    """The catalog's rows for the filters, of the products whose ids are bound as `ids`."""
-    return _rows_query_of(tuple(filters.items()))
-
-
-@functools.lru_cache(maxsize=CACHE_MAX_LISTS)
-def _rows_query_of(filters: tuple):
-    # Made once per search: building the statement cost more than running it (bench/catalog.py).
-    return (
-        catalog_query(**dict(filters))
-        .with_only_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
-        .where(Product.id.in_(bindparam("ids", expanding=True)))
-        .order_by(None)
-    )
-
-
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
 _GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
 
 
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = kept.PageCache(CACHE_MAX_PAGES)
-_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the order of each search, the villages
+_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the total of each search, the villages

@@ -27,10 +27,11 @@ from marketplace.schemas import CatalogQuery
 def list_products(args):
     """The public catalog: active products with their active variants and what is available.
 
-    `q` matches every word in the name, whatever the case and accents; `sort` is
+    `q` matches every word in the name, whatever the case and accents, or another
+    spelling of it ("cabe" finds "cabai"), or a word near a mistyped one; `sort` is
     `name` (the default), `newest`, `price_asc` or `price_desc` (by the lowest
-    variant price). Availability may be up to CATALOG_CACHE_SECONDS old; checkout
-    always checks the live stock.
+    variant price), or `relevance` (the closest matches first). Availability may be
+    up to CATALOG_CACHE_SECONDS old; checkout always checks the live stock.
     """
     # The JSON is kept with the cached page: a kept page is answered without serializing it again.
     current = CacheFreshness()

@@ -37,7 +37,10 @@ class CatalogQuery(PageQuery):
     sort = fields.String(
         load_default="name",
         validate=validate.OneOf(CATALOG_SORTS),
-        metadata={"description": "`name`, `newest`, or by the lowest variant price: `price_asc`, `price_desc`"},
+        metadata={
+            "description": "`name`, `newest`, by the lowest variant price: `price_asc`, `price_desc`, or `relevance` "
+            "(the closest matches to `q` first: its words, other spellings, then near words; ties by name)"
+        },
     )
 
 

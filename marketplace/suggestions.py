@@ -1,40 +1,32 @@
-"""The catalog's nearest names, offered when a search finds nothing ("cabe" offers "Cabai rawit").
+"""The catalog's nearest names, offered when a search finds nothing ("kabaii" offers "Cabai rawit").
 
 Each word of the search is compared (difflib's ratio) with each word of the names the catalog lists, all
-folded as search folds them (core.text.fold); a name scores the mean of its words' best ratios. Cheap: one
-query of at most CANDIDATES distinct names, asked only for a search with no results, and kept with the
-catalog page it belongs to (marketplace.catalog).
+folded as search folds them (core.text.fold); a name scores the mean of its words' best ratios. The names
+scored (at most CANDIDATES) are those holding, for each word of the search, a word of the catalog's
+vocabulary (marketplace.listing's catalog_words) that reads near it or the word itself, and when there are
+none, those holding any such word, found through the search index: the cost grows with the vocabulary and
+CANDIDATES, not with the catalog. Asked only for a search with no results, and
+kept with the catalog page it belongs to (marketplace.catalog).
 """
 
 from difflib import SequenceMatcher
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.extensions import db
 from core.text import fold
-from groups.models import Group
-from inventory.models import Product, ProductStatus, Variant
+from inventory.models import Product
+from marketplace import search
+from marketplace.listing import CatalogListing, CatalogWord
 
-CANDIDATES = 1000  # distinct names read at most
+CANDIDATES = 100  # distinct names scored at most
 SHOWN = 5
 CUTOFF = 0.6  # as difflib.get_close_matches
+WORDS = 5  # words of the search compared
+LONGEST = 40  # characters of a search word compared
 
 
-def _names() -> list[str]:
-    """The distinct names the catalog lists (active products with an active variant, of verified groups)."""
-    listed = select(Variant.id).where(Variant.product_id == Product.id, Variant.active.is_(True)).exists()
-    query = (
-        select(Product.name)
-        .join(Group, Group.id == Product.group_id)
-        .where(Product.status == ProductStatus.active, Group.verified.is_(True), listed)
-        .group_by(Product.name)
-        .order_by(func.count().desc(), Product.name)
-        .limit(CANDIDATES)
-    )
-    return list(db.session.scalars(query))
-
-
-def _word_score(word: str, candidates: list[str]) -> float:
+def _word_score(word: str, candidates) -> float:
     best = 0.0
     for other in candidates:
         matcher = SequenceMatcher(None, word, other)
@@ -43,15 +35,43 @@ def _word_score(word: str, candidates: list[str]) -> float:
     return best
 
 
+def _near(word: str, vocabulary: list[str]) -> list[str]:
+    """The vocabulary's words that read at least CUTOFF near `word`."""
+    found = []
+    for known in vocabulary:
+        matcher = SequenceMatcher(None, word, known)
+        if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF and matcher.ratio() >= CUTOFF:
+            found.append(known)
+    return found
+
+
+def _names(words: list[str]) -> list[str]:
+    """Up to CANDIDATES distinct listed names holding, for every word of the search, a vocabulary word near it
+    (or the word itself); when none does, those holding any of them."""
+    vocabulary = list(db.session.scalars(select(CatalogWord.word)))
+    pieces = [_near(word, vocabulary) + ([word] if len(word) >= search.TRIGRAM else []) for word in words]
+    pieces = [sorted(set(found)) for found in pieces if found]
+    if not pieces:
+        return []
+    # Not DISTINCT in SQL: that would read every match before the first name; names repeat rarely.
+    names = select(Product.name).join(CatalogListing, CatalogListing.product_id == Product.id)
+    every = [condition for found in pieces for condition in search.holding_any(found)]
+    found = list(dict.fromkeys(db.session.scalars(names.where(*every).limit(CANDIDATES))))
+    if found:
+        return found
+    anyone = search.holding_any(sorted({piece for found in pieces for piece in found}))
+    return list(dict.fromkeys(db.session.scalars(names.where(*anyone).limit(CANDIDATES))))
+
+
 def nearest_names(q: str | None) -> list[str]:
     """Up to SHOWN names the catalog lists that read nearest to the search `q`, nearest first."""
-    words = (fold(q) or "").split()[:5]
+    words = [word[:LONGEST] for word in (fold(q) or "").split()[:WORDS]]
     if not words:
         return []
     scored = []
-    for name in _names():
+    for name in _names(words):
         parts = fold(name).split()
-        score = sum(_word_score(word[:40], parts) for word in words) / len(words)
+        score = sum(_word_score(word, parts) for word in words) / len(words)
         if score >= CUTOFF:
             scored.append((-score, name.lower(), name))
     return [name for _score, _key, name in sorted(scored)[:SHOWN]]

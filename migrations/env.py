@@ -80,6 +80,18 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """What `flask db check` and autogenerate compare: not SQLite's full-text table and its shadow tables
+    (marketplace.listing makes them), nor an index the models make on another database only."""
+    if type_ == "table" and reflected and compare_to is None and name.startswith(FULL_TEXT_TABLES):
+        return False
+    dialect = getattr(obj, "info", {}).get("dialect")
+    return dialect is None or dialect == get_engine().dialect.name
+
+
+FULL_TEXT_TABLES = "catalog_search"
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -100,6 +112,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

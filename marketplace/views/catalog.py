@@ -32,6 +32,7 @@ SORT_LABELS = {
     "price_asc": _l("Price: low to high"),
     "price_desc": _l("Price: high to low"),
     "name": _l("Name"),
+    "relevance": _l("Best match"),
 }
 
 

@@ -5,7 +5,7 @@ aside for their lines (set_aside_lots). Made-to-order jobs (commissions), their 
 shared out and the finished pieces handed in.
 
 Revision ID: 0017
-Revises: 0015 (there is no 0016 on this branch; the merge chains them)
+Revises: 0016
 Create Date: 2026-12-06 14:52:48.095336
 
 """
@@ -20,7 +20,7 @@ APPEND_ONLY_TABLES = ("commission_events", "commission_pieces")
 
 # revision identifiers, used by Alembic.
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
