@@ -9,7 +9,6 @@ built and kept a few seconds in marketplace.catalog.
 from flask import current_app, request
 from flask_login import current_user
 
-from core.pagination import page_of
 from groups.services import get_group_or_404
 from inventory import services as stock
 from inventory.api import blp as inventory_blp
@@ -18,12 +17,12 @@ from inventory.schemas import ProductOut
 from marketplace.api import blp
 from marketplace.catalog import CacheFreshness, cached_rendering
 from marketplace.catalog_cache import LruCache
-from marketplace.schemas import CatalogQuery
+from marketplace.schemas import CatalogQuery, ProductPage
 
 
 @blp.route("/products", methods=["GET"])
 @blp.arguments(CatalogQuery(), location="query")  # an instance: webargs would build one per request from a class
-@blp.response(200, page_of(ProductOut))
+@blp.response(200, ProductPage)
 def list_products(args):
     """The public catalog: active products with their active variants and what is available.
 
@@ -58,7 +57,7 @@ def _cached_catalog_response():
     return None
 
 
-_CATALOG_PAGE = page_of(ProductOut)()
+_CATALOG_PAGE = ProductPage()
 
 
 def _catalog_json(page: dict) -> bytes:

@@ -9,10 +9,10 @@ Quantities go out as decimal strings without trailing zeros, money as whole rupi
 from marshmallow import Schema, fields, validate
 
 from core.idempotency import KEY_MAX_LENGTH
-from core.pagination import PageQuery
+from core.pagination import PageQuery, page_of
 from core.validation import ID_MAX, NAME_MAX_LENGTH
 from inventory.models import ProductKind
-from inventory.schemas import Quantity
+from inventory.schemas import ProductOut, Quantity
 from marketplace.catalog import CATALOG_SORTS
 from marketplace.models import FulfilmentMethod, OrderKind, OrderStatus, PaymentMethod
 from marketplace.services import ADDRESS_MAX_LENGTH, MAX_DAYS_AHEAD, MAX_LINES, NOTE_MAX_LENGTH
@@ -262,3 +262,12 @@ class CheckoutOut(Schema):
     payment_method = fields.String(metadata={"enum": _values(PaymentMethod)})
     created_at = fields.DateTime()
     orders = fields.List(fields.Nested(OrderOut), metadata={"description": "One per group"})
+
+
+class ProductPage(page_of(ProductOut)):
+    """One page of the public catalog; a search that finds nothing also names the catalog's nearest names."""
+
+    suggestions = fields.List(
+        fields.String(),
+        metadata={"description": "Only when `q` found nothing: the names of listed products nearest to it, to try"},
+    )

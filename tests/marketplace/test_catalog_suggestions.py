@@ -29,3 +29,13 @@ def test_an_unverified_groups_names_are_not_suggested(app, client, market):
     create_product(client, group, lead.headers, name="Cabe keriting", kind="produce", unit="kg", unit_price=30000)
     page = html(client.get("/catalog?q=kabaii"))
     assert "Cabai rawit" in page and str(escape("Cabe keriting")) not in page
+
+
+def test_the_api_names_the_nearest_names_only_when_a_search_finds_nothing(app, client, market):
+    missed = client.get("/api/v1/products", query_string={"q": "kabaii"})
+    assert missed.status_code == 200 and missed.json["items"] == [] and missed.json["total"] == 0
+    assert missed.json["suggestions"] == ["Cabai rawit"]
+    found = client.get("/api/v1/products", query_string={"q": "cabe"})
+    assert [item["name"] for item in found.json["items"]] == ["Cabai rawit"]
+    assert "suggestions" not in found.json
+    assert client.get("/api/v1/products", query_string={"q": "zzzz"}).json["suggestions"] == []
