@@ -29,6 +29,7 @@ from core.types import utcnow
 from groups.models import Group, GroupKind, Member, Role
 from inventory import services as inv
 from inventory.models import Lot, Movement, MovementKind, Product, ProductKind, ProductStatus, Stock, Variant
+from marketplace import listing
 
 PRODUCTS_PER_GROUP = 250  # 40 groups for 10,000 products
 VILLAGES = [
@@ -184,97 +185,100 @@ def seed(app, products: int, seed_value: int = 11) -> dict:
         user.set_password("bench-password")
         db.session.add(user)
         db.session.flush()
-        groups = [
-            Group(
-                name=f"Kelompok {i + 1}",
-                kind=GroupKind.business if i % 3 == 0 else GroupKind.farmer,
-                village=VILLAGES[i % len(VILLAGES)],
-                district="Ponggok",
-                verified=True,
-                created_by_id=user.id,
-            )
-            for i in range(group_count(products))
-        ]
-        db.session.add_all(groups)
-        db.session.flush()
-        members = [Member(group_id=group.id, name="Anggota", role=Role.member) for group in groups]
-        db.session.add_all(members)
-        db.session.flush()
-        member_of = {member.group_id: member.id for member in members}
+        with listing.bulk_load():  # the triggers lifted, the listing rebuilt set-based at the end
+            groups = [
+                Group(
+                    name=f"Kelompok {i + 1}",
+                    kind=GroupKind.business if i % 3 == 0 else GroupKind.farmer,
+                    village=VILLAGES[i % len(VILLAGES)],
+                    district="Ponggok",
+                    verified=True,
+                    created_by_id=user.id,
+                )
+                for i in range(group_count(products))
+            ]
+            db.session.add_all(groups)
+            db.session.flush()
+            members = [Member(group_id=group.id, name="Anggota", role=Role.member) for group in groups]
+            db.session.add_all(members)
+            db.session.flush()
+            member_of = {member.group_id: member.id for member in members}
 
-        rows = []
-        for i in range(products):
-            kind = rng.choice(KINDS)
-            name = f"{product_name(rng, kind)} produk {i + 1}"
-            created = now - timedelta(days=rng.uniform(0, 365))
-            rows.append(
-                {
-                    "group_id": groups[i % len(groups)].id,
-                    "name": name,
-                    "search_name": fold(name),
-                    "kind": kind,
-                    "unit": "pcs" if kind == ProductKind.garment else "kg",
-                    "description": f"{name} dari anggota kelompok.",
-                    "status": ProductStatus.hidden if rng.random() < 0.02 else ProductStatus.active,
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            )
-        _insert(Product, rows)
-        listed = [row["status"] == ProductStatus.active for row in rows]  # by product number - 1
-        rows_names = [row["name"].rsplit(" produk ", 1)[0] for row in rows]
-        rows, owners = [], []  # each variant's product number - 1, in the order of their ids
-        product_rows = db.session.execute(select(Product.id, Product.group_id).order_by(Product.id))
-        for i, (product_id, group_id) in enumerate(product_rows):
-            for label in LABELS[: rng.choice((1, 1, 2, 3))]:
-                owners.append(i)
+            rows = []
+            for i in range(products):
+                kind = rng.choice(KINDS)
+                name = f"{product_name(rng, kind)} produk {i + 1}"
+                created = now - timedelta(days=rng.uniform(0, 365))
                 rows.append(
                     {
-                        "product_id": product_id,
-                        "group_id": group_id,
-                        "label": label,
-                        "unit_price": rng.randrange(5_000, 150_000, 500),
-                        "active": rng.random() > 0.05,
-                        "created_at": now,
+                        "group_id": groups[i % len(groups)].id,
+                        "name": name,
+                        "search_name": fold(name),
+                        "kind": kind,
+                        "unit": "pcs" if kind == ProductKind.garment else "kg",
+                        "description": f"{name} dari anggota kelompok.",
+                        "status": ProductStatus.hidden if rng.random() < 0.02 else ProductStatus.active,
+                        "created_at": created,
+                        "updated_at": created,
                     }
                 )
-        _insert(Variant, rows)
-        stock, lots, in_stock = [], [], set()
-        variant_rows = db.session.execute(select(Variant.id, Variant.group_id, Variant.active).order_by(Variant.id))
-        for owner, (variant_id, group_id, active) in zip(owners, variant_rows, strict=True):
-            quantity = Decimal(rng.randrange(1, 200)) if rng.random() < 0.6 else Decimal(0)
-            if quantity and active and listed[owner]:
-                in_stock.add(owner + 1)
-            stock.append({"variant_id": variant_id, "on_hand": quantity, "reserved": Decimal(0)})
-            if quantity:
-                lots.append(
+            _insert(Product, rows)
+            listed = [row["status"] == ProductStatus.active for row in rows]  # by product number - 1
+            rows_names = [row["name"].rsplit(" produk ", 1)[0] for row in rows]
+            rows, owners = [], []  # each variant's product number - 1, in the order of their ids
+            product_rows = db.session.execute(select(Product.id, Product.group_id).order_by(Product.id))
+            for i, (product_id, group_id) in enumerate(product_rows):
+                for label in LABELS[: rng.choice((1, 1, 2, 3))]:
+                    owners.append(i)
+                    rows.append(
+                        {
+                            "product_id": product_id,
+                            "group_id": group_id,
+                            "label": label,
+                            "unit_price": rng.randrange(5_000, 150_000, 500),
+                            "active": rng.random() > 0.05,
+                            "created_at": now,
+                        }
+                    )
+            _insert(Variant, rows)
+            stock, lots, in_stock = [], [], set()
+            variant_rows = db.session.execute(select(Variant.id, Variant.group_id, Variant.active).order_by(Variant.id))
+            for owner, (variant_id, group_id, active) in zip(owners, variant_rows, strict=True):
+                quantity = Decimal(rng.randrange(1, 200)) if rng.random() < 0.6 else Decimal(0)
+                if quantity and active and listed[owner]:
+                    in_stock.add(owner + 1)
+                stock.append({"variant_id": variant_id, "on_hand": quantity, "reserved": Decimal(0)})
+                if quantity:
+                    lots.append(
+                        {
+                            "group_id": group_id,
+                            "variant_id": variant_id,
+                            "member_id": member_of[group_id],
+                            "quantity": quantity,
+                            "remaining": quantity,
+                            "received_at": now,
+                            "created_at": now,
+                        }
+                    )
+            _insert(Stock, stock)
+            _insert(Lot, lots)
+            _insert(
+                Movement,
+                [
                     {
-                        "group_id": group_id,
-                        "variant_id": variant_id,
-                        "member_id": member_of[group_id],
-                        "quantity": quantity,
-                        "remaining": quantity,
-                        "received_at": now,
+                        "group_id": g,
+                        "variant_id": v,
+                        "kind": MovementKind.intake,
+                        "lot_id": lot_id,
+                        "on_hand_delta": q,
+                        "reserved_delta": Decimal(0),
                         "created_at": now,
                     }
-                )
-        _insert(Stock, stock)
-        _insert(Lot, lots)
-        _insert(
-            Movement,
-            [
-                {
-                    "group_id": g,
-                    "variant_id": v,
-                    "kind": MovementKind.intake,
-                    "lot_id": lot_id,
-                    "on_hand_delta": q,
-                    "reserved_delta": Decimal(0),
-                    "created_at": now,
-                }
-                for lot_id, g, v, q in db.session.execute(select(Lot.id, Lot.group_id, Lot.variant_id, Lot.quantity))
-            ],
-        )
+                    for lot_id, g, v, q in db.session.execute(
+                        select(Lot.id, Lot.group_id, Lot.variant_id, Lot.quantity)
+                    )
+                ],
+            )
         db.session.commit()
         return {
             "products": db.session.scalar(select(func.count(Product.id))),
