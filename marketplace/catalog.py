@@ -1,12 +1,16 @@
 """The public catalog as plain data, shared by the catalog API and the catalog pages.
 
 Pages are kept for a few seconds (CATALOG_CACHE_SECONDS, default 5; 0 turns it
-off) in a small per-process cache keyed by the normalized query. Every page of
+off), keyed by the catalog's version and the normalized query, in each process and,
+with Redis, once for all of them (marketplace.catalog_cache). Every write that
+changes what is listed moves the version on in its own transaction, so such a
+change shows on the next request anywhere; a quantity that stays above zero does
+not, so a buyer may see availability up to that many seconds old (checkout never
+uses the cache and always reserves against the live stock counters). Every page of
 one search shares one kept total (counted once), and each page reads its own rows
 from the catalog's listing in the listing's index order (marketplace.listing), so
 a page costs what the page holds, not what the catalog holds; the village list is
-kept the same way. A buyer may therefore see availability up to that many seconds
-old; checkout never uses it and always reserves against the live stock counters.
+kept the same way.
 
 What the catalog lists is decided by the listing, which the database keeps: active
 products with an active variant of verified groups. A search is read by
