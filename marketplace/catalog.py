@@ -329,21 +329,20 @@ _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_
 
 
 def _build(filters: dict, total: int, page: int, per_page: int) -> dict:
-    """One page as plain data: `total` and three small queries, the page's rows in the listing's order (its
-    index and LIMIT/OFFSET), their active variants with stock and, for a search that found nothing, the
-    nearest names.
+    """One page as plain data: `total` and small queries, the page's ids in the listing's order (its index
+    and LIMIT/OFFSET), their rows, their active variants with stock and, for a search that found nothing,
+    the nearest names.
 
     Plain rows rather than ORM objects and relationship loads: building a page is what a cache miss
     costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
     """
-    rows = db.session.execute(
-        catalog_query(**filters)
-        .add_columns(*_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
-        .join(Product, Product.id == CatalogListing.product_id)
-        .join(Group, Group.id == CatalogListing.group_id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+    # The page's ids first, from the listing's index alone, then their rows: a page deep in a long listing
+    # skips index entries, not joined rows (bench/catalog.py, cold listings at 100,000 products).
+    ids = db.session.scalars(catalog_query(**filters).limit(per_page).offset((page - 1) * per_page)).all()
+    rows = []
+    if ids:
+        found = {row[0]: row for row in db.session.execute(_PAGE_ROWS, {"ids": ids})}
+        rows = [found[product_id] for product_id in ids if product_id in found]
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
         for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
@@ -374,6 +373,12 @@ def _build(filters: dict, total: int, page: int, per_page: int) -> dict:
     return built
 
 
+_PAGE_ROWS = (
+    select(CatalogListing.product_id, *_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+    .join(Product, Product.id == CatalogListing.product_id)
+    .join(Group, Group.id == CatalogListing.group_id)
+    .where(CatalogListing.product_id.in_(bindparam("ids", expanding=True)))
+)
 _VARIANTS_QUERY = (
     select(*_VARIANT_COLUMNS)
     .join(Stock, Stock.variant_id == Variant.id)
