@@ -75,8 +75,12 @@ def test_a_buyer_without_email_orders_from_two_groups_and_pays_each_by_transfer(
         add_to_cart(page, "Belimbing manis", "2")
         looks_right()
 
-        # "cabe" finds nothing, and offers the nearest name; she follows it and adds 1,5 kg of chilli.
+        # "cabe", the common spelling, finds the chilli; "kabaii" finds nothing and offers the nearest name;
+        # she follows it and adds 1,5 kg of chilli.
         search(page, "cabe")
+        assert page.locator("article.prod").count() == 1 and "Cabai rawit merah" in page.inner_text("main")
+        looks_right()
+        search(page, "kabaii")
         assert page.locator("article.prod").count() == 0
         assert indonesian("No products found. Try another word or fewer filters.") in page.inner_text("main")
         looks_right()
