@@ -6,7 +6,7 @@ import pytest
 
 from tests.books import ledger_problems, stock_problems
 from tests.factories import make_group, make_member
-from tests.harvests.helpers import announce, buyers, ok, post, pre_order, preordered, record, snapshot
+from tests.harvests.helpers import announce, buyers, next_week, ok, post, pre_order, preordered, record, snapshot
 from tests.market import API, actor, create_product
 
 
@@ -220,3 +220,26 @@ def test_a_group_lists_its_harvests_and_only_its_bookkeepers_see_the_pre_orders(
     assert "pre_orders" not in seen["items"][0]
     ok(client.get(f"{API}/groups/{market.tani.id}/harvests", headers=buyer.headers), 403)
     assert "pre_orders" not in ok(client.get(f"{API}/harvests/{harvest['id']}", headers=buyer.headers))
+
+
+def test_an_anonymous_caller_a_buyer_and_a_member_cannot_announce_record_close_or_cancel(app, client, market):
+    harvest = announce(client, market)
+    (buyer,) = buyers(app, 1)
+    pre_order(client, harvest, buyer, "2")
+    before = snapshot(app, harvest["id"])
+    anonymous = type("Anonymous", (), {"headers": {}})()
+    body = {
+        "variant_id": market.cabai_a,
+        "expected_low": "5",
+        "expected_high": "8",
+        "week": next_week(),
+        "shortfall_rule": "pro_rata",
+    }
+    for who, status in ((anonymous, 401), (buyer, 403), (market.plain, 403), (market.jahit_lead, 403)):
+        post(client, f"/groups/{market.tani.id}/harvests", who, body, status=status)
+        record(client, market, harvest, [(market.siti, "5")], who=who, status=status)
+        post(client, f"/harvests/{harvest['id']}/close", who, {}, status=status)
+        post(client, f"/harvests/{harvest['id']}/cancel", who, {}, status=status)
+    pre_order(client, harvest, anonymous, "1", status=401)
+    ok(client.get(f"{API}/me/pre-orders"), 401)
+    assert snapshot(app, harvest["id"]) == before
