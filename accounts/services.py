@@ -363,6 +363,13 @@ def signed_in_user() -> User | None:
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
+def require_signed_in(actor: User | None) -> User:
+    """`actor` when signed in, else 401: for services, which are given the acting user."""
+    if actor is None or not actor.is_authenticated:
+        raise Unauthorized()
+    return actor
+
+
 def require_login() -> User:
     """The signed-in user, or Unauthorized: for views and API handlers (services take their actor)."""
     user = signed_in_user()

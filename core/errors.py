@@ -53,6 +53,11 @@ class ValidationFailed(AppError):
     default_message = _l("Some fields need attention.")
 
 
+def field_error(field: str, message) -> ValidationFailed:
+    """A 422 naming one field."""
+    return ValidationFailed(errors={field: [str(message)]})
+
+
 HTTP_MESSAGES = {
     400: _l("The request is malformed."),
     401: _l("Please log in first."),

@@ -40,3 +40,9 @@ def input_attributes(**attributes) -> dict:
     """The attributes of an input that have a value: WTForms writes None as "None" (and autofocus="None" still
     focuses), so None and False are left out; True is written bare (`autofocus`)."""
     return {name: value for name, value in attributes.items() if value is not None and value is not False}
+
+
+def page_arg() -> int:
+    """The list page a request asks for (`?page=`): a whole number from 1 to 100,000, else 1."""
+    page = request.args.get("page", "1")
+    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1

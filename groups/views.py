@@ -12,7 +12,7 @@ from accounts.models import check_password_rules
 from accounts.services import require_login, signed_in_user, start_session
 from core.errors import AppError
 from core.extensions import db
-from core.pages import apply_errors, safe_next
+from core.pages import apply_errors, page_arg, safe_next
 from core.pagination import paginate
 from groups import home as home_sections
 from groups import invitations, opening, services, sign_out, verification
@@ -34,16 +34,11 @@ BANK_CHANGED_NOTE = _l(
 )
 
 
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
-
-
 @bp.route("/")
 def home():
     q = (request.args.get("q") or "").strip()[:120]
     kind = request.args.get("kind") if request.args.get("kind") in {k.value for k in GroupKind} else None
-    result = paginate(services.group_query(q=q or None, kind=kind), _page_arg(), 20)
+    result = paginate(services.group_query(q=q or None, kind=kind), page_arg(), 20)
     counts = services.member_counts([g.id for g in result["items"]])
     return render_template(
         "groups/home.html", result=result, counts=counts, q=q, kind=kind, kind_label=services.kind_label
@@ -155,7 +150,7 @@ def verify_group(group_id: int):
 def waiting_groups():
     """The district admin's queue: groups waiting for verification, the longest waiting first."""
     district = (request.args.get("district") or "").strip()[:120]
-    result = paginate(verification.waiting_groups_query(require_login(), district or None), _page_arg(), 50)
+    result = paginate(verification.waiting_groups_query(require_login(), district or None), page_arg(), 50)
     ids = [group.id for group in result["items"]]
     here = request.full_path.rstrip("?")
     return render_template(
@@ -200,7 +195,7 @@ def members(group_id: int):
                 db.session.commit()
                 count_addition()
                 return page
-    result = paginate(query, _page_arg(), 100)
+    result = paginate(query, page_arg(), 100)
     return render_template(
         "groups/members.html",
         group=group,

@@ -24,6 +24,7 @@ from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
+from core.errors import field_error
 from core.extensions import db
 from core.text import fold
 from core.validation import has_control_chars
@@ -111,9 +112,9 @@ def catalog_filters(q=None, kind=None, group_id=None, village=None, in_stock=Fal
     """
     for field, value in (("q", q), ("village", village)):
         if value is not None and (not isinstance(value, str) or has_control_chars(value)):
-            raise stock.field_error(field, _("Not a valid text."))
+            raise field_error(field, _("Not a valid text."))
     if sort not in CATALOG_SORTS:
-        raise stock.field_error("sort", _("Sort by newest, price_asc, price_desc, name or relevance."))
+        raise field_error("sort", _("Sort by newest, price_asc, price_desc, name or relevance."))
     return {
         "q": fold(q) or None,
         "kind": stock.read_kind(kind).value if kind else None,

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 
-from core.errors import ValidationFailed
+from core.errors import field_error
 from core.types import utcnow
 from core.validation import has_control_chars, read_rupiah
 from marketplace.models import PaymentMethod
@@ -45,7 +45,7 @@ def requested_refund(data: Mapping) -> RequestedRefund:
     given = amount(data.get("amount"))
     reason = text(data.get("reason"), "reason", REASON_MAX_LENGTH)
     if not reason:
-        raise _error("reason", _("Say why the money is given back."))
+        raise field_error("reason", _("Say why the money is given back."))
     method = data.get("method")
     return RequestedRefund(
         amount=given, reason=reason, method=None if method is None else _method(method, REFUND_METHODS)
@@ -56,7 +56,7 @@ def reversal_reason(value) -> str:
     """What was wrong with a payment recorded by mistake (required)."""
     reason = text(value, "reason", REASON_MAX_LENGTH)
     if not reason:
-        raise _error("reason", _("Say what was wrong with this payment."))
+        raise field_error("reason", _("Say what was wrong with this payment."))
     return reason
 
 
@@ -69,7 +69,7 @@ def card_payment_method(value) -> str:
         or not value.isascii()
         or not value.isprintable()
     ):
-        raise _error("payment_method", _("Not a valid payment method."))
+        raise field_error("payment_method", _("Not a valid payment method."))
     return value
 
 
@@ -95,12 +95,12 @@ def received_at(value) -> datetime | None:
         else:
             raise ValueError
     except ValueError:
-        raise _error("received_at", _("Use a date such as 2026-11-28.")) from None
+        raise field_error("received_at", _("Use a date such as 2026-11-28.")) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=WIB)
     now = utcnow()
     if moment > now + timedelta(minutes=10) or moment < now - timedelta(days=BACKDATE_DAYS):
-        raise _error("received_at", _("Give a day from the last %(n)d days, not in the future.", n=BACKDATE_DAYS))
+        raise field_error("received_at", _("Give a day from the last %(n)d days, not in the future.", n=BACKDATE_DAYS))
     return moment.astimezone(UTC)
 
 
@@ -109,18 +109,14 @@ def text(value, field: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise _error(field, _("Not a valid text."))
+        raise field_error(field, _("Not a valid text."))
     value = value.strip()
     if len(value) > limit:
-        raise _error(field, _("Use at most %(n)d characters.", n=limit))
+        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
     return value or None
 
 
 def _method(value, allowed: tuple[str, ...], field: str = "method") -> PaymentMethod:
     if value not in allowed:
-        raise _error(field, _("Choose one of: %(choices)s.", choices=", ".join(allowed)))
+        raise field_error(field, _("Choose one of: %(choices)s.", choices=", ".join(allowed)))
     return PaymentMethod(value)
-
-
-def _error(field: str, message) -> ValidationFailed:
-    return ValidationFailed(errors={field: [str(message)]})

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from accounts.models import User
+from accounts.services import require_signed_in
 from commissions.models import (
     Commission,
     CommissionEvent,
@@ -18,7 +19,7 @@ from commissions.models import (
     DepositOnCancel,
 )
 from commissions.services import records as r
-from core.errors import Conflict, Forbidden, ValidationFailed
+from core.errors import Conflict, Forbidden, ValidationFailed, field_error
 from core.extensions import db
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE, format_rupiah
 from core.types import utcnow
@@ -36,7 +37,7 @@ from revenue.services.accrual import parse_percent
 def request_commission(buyer: User, group: Group, *, title, lines, description=None, wanted_date=None, note=None):
     """A buyer asks the group to make something: lines of a variant of the group or a description, each with a
     quantity (large ones allowed), a wanted date and a note. Only a verified group takes orders."""
-    buyer = r.signed_in(buyer)
+    buyer = require_signed_in(buyer)
     if not group.verified:
         raise Conflict(_l("This group does not take orders yet."))
     title = r.text(title, "title", r.TITLE_MAX_LENGTH, required=True)
@@ -44,23 +45,23 @@ def request_commission(buyer: User, group: Group, *, title, lines, description=N
     note = r.text(note, "note", r.NOTE_MAX_LENGTH)
     wanted_date = r.day(wanted_date, "wanted_date")
     if not isinstance(lines, list) or not lines:
-        raise r.error("lines", _("Add at least one line."))
+        raise field_error("lines", _("Add at least one line."))
     if len(lines) > r.MAX_LINES:
-        raise r.error("lines", _("At most %(n)d lines.", n=r.MAX_LINES))
+        raise field_error("lines", _("At most %(n)d lines.", n=r.MAX_LINES))
     made, errors, seen = [], {}, set()
     for i, line in enumerate(lines):
         try:
             if not isinstance(line, dict):
-                raise r.error(f"lines.{i}", _("Not a valid line."))
+                raise field_error(f"lines.{i}", _("Not a valid line."))
             variant = None
             if line.get("variant_id") is not None:
                 variant = stock.get_variant_in_group(group, line.get("variant_id"), f"lines.{i}.variant_id")
                 if variant.id in seen:
-                    raise r.error(f"lines.{i}.variant_id", _("Each variant once: add the quantities together."))
+                    raise field_error(f"lines.{i}.variant_id", _("Each variant once: add the quantities together."))
                 seen.add(variant.id)
             text = r.text(line.get("description"), f"lines.{i}.description", r.LINE_TEXT_MAX_LENGTH)
             if variant is None and text is None:
-                raise r.error(f"lines.{i}", _("Name a product variant or describe what you want."))
+                raise field_error(f"lines.{i}", _("Name a product variant or describe what you want."))
             quantity = r.quantity_of(group, variant, line.get("quantity"), f"lines.{i}.quantity")
             made.append(CommissionLine(variant_id=variant.id if variant else None, description=text, quantity=quantity))
         except ValidationFailed as exc:
@@ -95,19 +96,19 @@ def request_commission(buyer: User, group: Group, *, title, lines, description=N
 def _deposit(total: int, percent, amount) -> tuple[int, int | None]:
     """(deposit in rupiah, basis points when given as a percent)."""
     if percent not in (None, "") and amount not in (None, ""):
-        raise r.error("deposit_amount", _("Give the deposit as a percent or as an amount, not both."))
+        raise field_error("deposit_amount", _("Give the deposit as a percent or as an amount, not both."))
     if percent not in (None, ""):
         try:
             basis_points = parse_percent(percent)
         except ValueError:
-            raise r.error("deposit_percent", _("Give a percent from 0 to 100 with at most 2 decimals.")) from None
+            raise field_error("deposit_percent", _("Give a percent from 0 to 100 with at most 2 decimals.")) from None
         exact = Decimal(total) * basis_points / Decimal(10000)
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)), basis_points
     if amount in (None, ""):
         return 0, None
     deposit = read_rupiah(amount, "deposit_amount")
     if deposit > total:
-        raise r.error("deposit_amount", _("At most %(amount)s.", amount=format_rupiah(total)))
+        raise field_error("deposit_amount", _("At most %(amount)s.", amount=format_rupiah(total)))
     return deposit, None
 
 
@@ -135,27 +136,27 @@ def quote(
     try:
         on_cancel = DepositOnCancel(deposit_on_cancel)
     except ValueError:
-        raise r.error("deposit_on_cancel", _("Choose refund or keep.")) from None
+        raise field_error("deposit_on_cancel", _("Choose refund or keep.")) from None
     if not isinstance(lines, list) or not lines:
-        raise r.error("lines", _("Give a price for every line."))
+        raise field_error("lines", _("Give a price for every line."))
     priced: dict[int, tuple] = {}
     errors: dict = {}
     for i, sent in enumerate(lines):
         try:
             if not isinstance(sent, dict):
-                raise r.error(f"lines.{i}", _("Not a valid line."))
+                raise field_error(f"lines.{i}", _("Not a valid line."))
             line = r.line_of(commission, sent.get("line_id"), f"lines.{i}.line_id")
             if line.id in priced:
-                raise r.error(f"lines.{i}.line_id", _("Each line once."))
+                raise field_error(f"lines.{i}.line_id", _("Each line once."))
             variant_id = sent.get("variant_id", line.variant_id)
             if variant_id is None:
-                raise r.error(f"lines.{i}.variant_id", _("Name the product variant this line is made as."))
+                raise field_error(f"lines.{i}.variant_id", _("Name the product variant this line is made as."))
             variant = stock.get_variant_in_group(group, variant_id, f"lines.{i}.variant_id")
             r.quantity_of(group, variant, line.quantity, f"lines.{i}.quantity")
             price = read_rupiah(sent.get("unit_price"), f"lines.{i}.unit_price", ceiling=MAX_UNIT_PRICE)
             total = market.line_total(price, line.quantity)
             if total > MAX_AMOUNT:
-                raise r.error(f"lines.{i}.unit_price", _("At most %(amount)s.", amount=format_rupiah(MAX_AMOUNT)))
+                raise field_error(f"lines.{i}.unit_price", _("At most %(amount)s.", amount=format_rupiah(MAX_AMOUNT)))
             priced[line.id] = (variant, price, total)
         except ValidationFailed as exc:
             errors.update(exc.errors or {})
@@ -163,13 +164,15 @@ def quote(
         raise ValidationFailed(errors=errors)
     missing = [line.id for line in commission.lines if line.id not in priced]
     if missing:
-        raise r.error("lines", _("Give a price for every line (missing: %(ids)s).", ids=", ".join(map(str, missing))))
+        raise field_error(
+            "lines", _("Give a price for every line (missing: %(ids)s).", ids=", ".join(map(str, missing)))
+        )
     variants = [variant.id for variant, _p, _t in priced.values()]
     if len(set(variants)) != len(variants):
-        raise r.error("lines", _("Each line is made as a different variant."))
+        raise field_error("lines", _("Each line is made as a different variant."))
     total = sum(t for _v, _p, t in priced.values())
     if total > MAX_AMOUNT:
-        raise r.error("lines", _("At most %(amount)s.", amount=format_rupiah(MAX_AMOUNT)))
+        raise field_error("lines", _("At most %(amount)s.", amount=format_rupiah(MAX_AMOUNT)))
     deposit, basis_points = _deposit(total, deposit_percent, deposit_amount)
     revision = (r.latest_quote(commission).revision if commission.quotes else 0) + 1
     made = CommissionQuote(
@@ -199,12 +202,12 @@ def accept(buyer: User, commission: Commission, *, revision, fulfilment=None, pa
     """The buyer accepts revision `revision` of the quote: the job's order is made (one, at the quoted prices,
     `confirmed`), and the deposit is owed on it. Accepting the revision already accepted answers as before;
     an outdated revision, or any once another was accepted, is a 409."""
-    buyer = r.signed_in(buyer)
+    buyer = require_signed_in(buyer)
     if commission.buyer_id != buyer.id:
         raise Forbidden(_l("Only the buyer who asked may accept the quote."))
     commission = r.lock_commission(commission)
     if isinstance(revision, bool) or not isinstance(revision, int):
-        raise r.error("revision", _("Give the number of the quote's revision."))
+        raise field_error("revision", _("Give the number of the quote's revision."))
     if commission.accepted_revision is not None:
         if commission.accepted_revision == revision:
             return commission  # accepted already: the same answer
@@ -226,9 +229,9 @@ def accept(buyer: User, commission: Commission, *, revision, fulfilment=None, pa
     try:
         paying = PaymentMethod(payment_method)
     except ValueError:
-        raise r.error("payment_method", _("Choose cash or transfer.")) from None
+        raise field_error("payment_method", _("Choose cash or transfer.")) from None
     if paying == PaymentMethod.card:
-        raise r.error("payment_method", _("A made-to-order job is paid in cash or by transfer."))
+        raise field_error("payment_method", _("A made-to-order job is paid in cash or by transfer."))
     lines_by_id = {line.id: line for line in commission.lines}
     order_lines = []
     for quoted in latest.lines:
@@ -259,21 +262,21 @@ def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
     if fulfilment is None:
         return FulfilmentMethod.pickup, None, None
     if not isinstance(fulfilment, dict):
-        raise r.error("fulfilment", _("Choose pickup or delivery."))
+        raise field_error("fulfilment", _("Choose pickup or delivery."))
     try:
         method = FulfilmentMethod(fulfilment.get("method") or "pickup")
     except ValueError:
-        raise r.error("fulfilment.method", _("Choose pickup or delivery.")) from None
+        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
     address = r.text(fulfilment.get("address"), "fulfilment.address", market.ADDRESS_MAX_LENGTH)
     if method == FulfilmentMethod.delivery and not address:
-        raise r.error("fulfilment.address", _("Give the delivery address."))
+        raise field_error("fulfilment.address", _("Give the delivery address."))
     note = r.text(fulfilment.get("note"), "fulfilment.note", market.NOTE_MAX_LENGTH)
     return method, address, note
 
 
 def decline(actor: User, commission: Commission, note=None) -> Commission:
     """The buyer declines a quote, or the group's coordinator declines a request (or withdraws its quote)."""
-    actor = r.signed_in(actor)
+    actor = require_signed_in(actor)
     note = r.text(note, "note", r.NOTE_MAX_LENGTH)
     if commission.buyer_id == actor.id:
         allowed = (CommissionStatus.quoted,)
@@ -294,7 +297,7 @@ def cancel(actor: User, commission: Commission, note=None) -> Commission:
     or kept up to the deposit when the accepted quote said so (the group fund's income). Money is given back
     or kept by the coordinator: a buyer cancels only while nothing is paid. A packed order is handed over
     first (409)."""
-    actor = r.signed_in(actor)
+    actor = require_signed_in(actor)
     note = r.text(note, "note", r.NOTE_MAX_LENGTH)
     is_buyer = commission.buyer_id == actor.id
     if not is_buyer:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import require_signed_in
 from commissions.models import Commission, CommissionAssignment, CommissionQuote
 from commissions.services import records as r
 from commissions.services.work import progress
@@ -130,7 +131,7 @@ def assignment_view(a: CommissionAssignment) -> dict:
 
 
 def buyer_commissions_query(user: User):
-    user = r.signed_in(user)
+    user = require_signed_in(user)
     return select(Commission).where(Commission.buyer_id == user.id).order_by(Commission.id.desc())
 
 
@@ -144,7 +145,7 @@ def group_commissions_query(actor: User, group: Group, status: str | None = None
 
 def my_assignments(user: User) -> list[dict]:
     """The member's assignments in every group she belongs to, each with the job, what is left, the due date."""
-    user = r.signed_in(user)
+    user = require_signed_in(user)
     member_ids = list(db.session.scalars(select(Member.id).where(Member.user_id == user.id)))
     if not member_ids:
         return []

@@ -10,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import require_signed_in
 from commissions.models import Commission, CommissionEvent, CommissionLine, CommissionQuote, CommissionStatus
-from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from core.errors import Conflict, NotFound, field_error
 from core.extensions import db
 from core.types import utcnow
 from core.validation import has_control_chars, row_by_id
@@ -72,16 +73,6 @@ class JobTransitionNotAllowed(Conflict):
         )
 
 
-def error(field: str, message) -> ValidationFailed:
-    return ValidationFailed(errors={field: [str(message)]})
-
-
-def signed_in(actor: User | None) -> User:
-    if actor is None or not actor.is_authenticated:
-        raise Unauthorized()
-    return actor
-
-
 def role_in(commission: Commission, user: User) -> Role | None:
     """The user's role in the job's group, None when not an active member of it."""
     member = membership(db.session.get(Group, commission.group_id), user)
@@ -95,7 +86,7 @@ def can_view(commission: Commission, user: User) -> bool:
 
 def get_commission_or_404(actor: User | None, commission_id) -> Commission:
     """A job the actor may see; anyone else's is as unknown as a missing one. 401 without an actor."""
-    user = signed_in(actor)
+    user = require_signed_in(actor)
     commission = row_by_id(Commission, commission_id)
     if commission is None or not can_view(commission, user):
         raise NotFound(_l("Job not found."))
@@ -136,13 +127,13 @@ def move(commission: Commission, to: CommissionStatus, actor_id: int | None, not
 def text(value, field: str, limit: int, *, required: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise error(field, _("This field is required."))
+            raise field_error(field, _("This field is required."))
         return None
     if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise error(field, _("Not a valid text."))
+        raise field_error(field, _("Not a valid text."))
     value = value.strip()
     if len(value) > limit:
-        raise error(field, _("Use at most %(n)d characters.", n=limit))
+        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
     return value
 
 
@@ -150,15 +141,15 @@ def day(value, field: str, *, required: bool = False) -> date | None:
     """A day from today to MAX_DAYS_AHEAD days ahead."""
     if value in (None, ""):
         if required:
-            raise error(field, _("This field is required."))
+            raise field_error(field, _("This field is required."))
         return None
     try:
         found = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
-        raise error(field, _("Use a date such as 2026-11-28.")) from None
+        raise field_error(field, _("Use a date such as 2026-11-28.")) from None
     today = market.today_wib()
     if not today <= found <= today + timedelta(days=MAX_DAYS_AHEAD):
-        raise error(field, _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
+        raise field_error(field, _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
     return found
 
 
@@ -191,5 +182,5 @@ def orders_of(commission: Commission) -> list[Order]:
 def line_of(commission: Commission, line_id, field: str = "line_id") -> CommissionLine:
     line = next((line for line in commission.lines if isinstance(line_id, int) and line.id == line_id), None)
     if line is None:
-        raise error(field, _("No such line in this job."))
+        raise field_error(field, _("No such line in this job."))
     return line

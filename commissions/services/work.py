@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from accounts.services import require_signed_in
 from commissions.models import (
     Commission,
     CommissionAssignment,
@@ -18,7 +19,7 @@ from commissions.models import (
     CommissionStatus,
 )
 from commissions.services import records as r
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed, field_error
 from core.extensions import db
 from core.formatting import format_qty
 from core.idempotency import replayed
@@ -93,7 +94,7 @@ def assign(actor: User, commission: Commission, *, line_id, member_id, pieces) -
 
 def get_assignment_or_404(actor: User | None, assignment_id) -> CommissionAssignment:
     """An assignment of a job the actor may see; 404 otherwise."""
-    user = r.signed_in(actor)
+    user = require_signed_in(actor)
     assignment = row_by_id(CommissionAssignment, assignment_id)
     if assignment is None:
         raise NotFound(_l("Assignment not found."))
@@ -248,20 +249,20 @@ def deliver(actor: User, commission: Commission, lines=None) -> Order:
                 wanted[line.id] = ready
     else:
         if not isinstance(lines, list) or not lines:
-            raise r.error("lines", _("Name at least one line and its quantity."))
+            raise field_error("lines", _("Name at least one line and its quantity."))
         group = db.session.get(Group, commission.group_id)
         errors = {}
         for i, sent in enumerate(lines):
             try:
                 if not isinstance(sent, dict):
-                    raise r.error(f"lines.{i}", _("Not a valid line."))
+                    raise field_error(f"lines.{i}", _("Not a valid line."))
                 line = r.line_of(commission, sent.get("line_id"), f"lines.{i}.line_id")
                 variant = stock.get_variant_in_group(group, line.variant_id)
                 quantity = r.quantity_of(group, variant, sent.get("quantity"), f"lines.{i}.quantity")
                 order_line = by_variant.get(line.variant_id)
                 ready = market.set_aside_total(order_line) if order_line else Decimal(0)
                 if order_line is None or order_line.id in wanted or quantity > ready:
-                    raise r.error(
+                    raise field_error(
                         f"lines.{i}.quantity",
                         _("Only %(n)s finished pieces wait to be delivered.", n=format_qty(ready)),
                     )

@@ -1,7 +1,7 @@
 """What the made-to-order pages share: their blueprint, labels, the choices of a group's products and members,
 a service's errors shown beside a form's rows, and the header's links."""
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,11 +25,6 @@ ON_CANCEL_LABELS = {
     "refund": _l("If the job is cancelled, the deposit is refunded to the buyer."),
     "keep": _l("If the job is cancelled, the group keeps the deposit; anything paid above it is refunded."),
 }
-
-
-def page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 def back_to_job(commission: Commission, anchor: str | None = None):

@@ -30,13 +30,13 @@ from commissions.views.common import (
     back_to_job,
     bp,
     member_choices,
-    page_arg,
     show_errors,
     variant_choices,
     variant_names,
 )
 from core.errors import Conflict, Forbidden, ValidationFailed
 from core.extensions import db
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups import services as groups

@@ -16,11 +16,12 @@ from accounts.services import require_login
 from commissions import services
 from commissions.forms import AssignForm, AssignmentChangeForm, DeliverForm, PiecesForm, QuoteForm, new_key
 from commissions.models import Commission, CommissionStatus
-from commissions.views.common import PER_PAGE, back_to_job, bp, page_arg, show_errors
+from commissions.views.common import PER_PAGE, back_to_job, bp, show_errors
 from commissions.views.jobs import SHOWN, job_page, quote_choices
 from core.errors import Conflict
 from core.extensions import db
 from core.formatting import format_qty
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups import services as groups

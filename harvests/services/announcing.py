@@ -6,6 +6,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 
 from accounts.models import User
+from core.errors import field_error
 from core.extensions import db
 from core.money import MAX_AMOUNT, MAX_UNIT_PRICE, format_rupiah
 from core.types import utcnow
@@ -43,16 +44,16 @@ def announce(
     authorize(actor, group, Role.coordinator)
     variant = stock.get_variant_in_group(group, variant_id)
     if not variant.active:
-        raise r.error("variant_id", _("This product variant is not active."))
+        raise field_error("variant_id", _("This product variant is not active."))
     low = r.quantity_of(group, variant, expected_low, "expected_low")
     high = r.quantity_of(group, variant, expected_high, "expected_high")
     if high < low:
-        raise r.error("expected_high", _("At least the low end of the range."))
+        raise field_error("expected_high", _("At least the low end of the range."))
     monday = r.week(week)
     try:
         rule = ShortfallRule(shortfall_rule)
     except ValueError:
-        raise r.error("shortfall_rule", _("Choose first_come or pro_rata.")) from None
+        raise field_error("shortfall_rule", _("Choose first_come or pro_rata.")) from None
     price = (
         variant.unit_price
         if unit_price in (None, "")
@@ -66,9 +67,9 @@ def announce(
     )
     cap = r.share_of(low, cap_points, r.unit_of(group, variant).whole)
     if cap <= 0:
-        raise r.error("cap_percent", _("The cap comes to nothing: give a larger percent or range."))
+        raise field_error("cap_percent", _("The cap comes to nothing: give a larger percent or range."))
     if market.line_total(price, cap) > MAX_AMOUNT:
-        raise r.error("unit_price", _("At most %(amount)s for the whole cap.", amount=format_rupiah(MAX_AMOUNT)))
+        raise field_error("unit_price", _("At most %(amount)s for the whole cap.", amount=format_rupiah(MAX_AMOUNT)))
     harvest = Harvest(
         group_id=group.id,
         variant_id=variant.id,

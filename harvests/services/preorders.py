@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
-from core.errors import Conflict, Forbidden
+from accounts.services import require_signed_in
+from core.errors import Conflict, Forbidden, field_error
 from core.extensions import db
 from core.formatting import format_qty
 from core.idempotency import replayed
@@ -30,14 +31,14 @@ def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
     if fulfilment is None:
         return FulfilmentMethod.pickup, None, None
     if not isinstance(fulfilment, dict):
-        raise r.error("fulfilment", _("Choose pickup or delivery."))
+        raise field_error("fulfilment", _("Choose pickup or delivery."))
     try:
         method = FulfilmentMethod(fulfilment.get("method") or "pickup")
     except ValueError:
-        raise r.error("fulfilment.method", _("Choose pickup or delivery.")) from None
+        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
     address = r.text(fulfilment.get("address"), "fulfilment.address", market.ADDRESS_MAX_LENGTH)
     if method == FulfilmentMethod.delivery and not address:
-        raise r.error("fulfilment.address", _("Give the delivery address."))
+        raise field_error("fulfilment.address", _("Give the delivery address."))
     note = r.text(fulfilment.get("note"), "fulfilment.note", market.NOTE_MAX_LENGTH)
     return method, address, note
 
@@ -46,9 +47,9 @@ def _payment(value) -> PaymentMethod:
     try:
         method = PaymentMethod(value or "cash")
     except ValueError:
-        raise r.error("payment_method", _("Choose cash or transfer.")) from None
+        raise field_error("payment_method", _("Choose cash or transfer.")) from None
     if method == PaymentMethod.card:
-        raise r.error("payment_method", _("A pre-order is paid in cash or by transfer."))
+        raise field_error("payment_method", _("A pre-order is paid in cash or by transfer."))
     return method
 
 
@@ -58,7 +59,7 @@ def pre_order(buyer: User, harvest: Harvest, *, quantity, fulfilment=None, payme
     (`pre_order`, confirmed, at the harvest's price, for the group's first open day of the harvest's week), so
     buyers at once never pass the cap. Returns (pre-order, created): the same Idempotency-Key with the same
     request returns the first pre-order; with another request it is a 422."""
-    buyer = r.signed_in(buyer)
+    buyer = require_signed_in(buyer)
     key = retry.key if retry else None
     if key and (found := _find(buyer.id, key)) is not None:
         return replayed(found, retry.fingerprint), False
@@ -118,7 +119,7 @@ def cancel_pre_order(actor: User, pre_order: PreOrder, note=None) -> PreOrder:
     """Cancel a pre-order before the harvest comes in: the buyer (while nothing is paid on it) or the group's
     coordinator, who gives back what was paid (the deposit). Its order is cancelled and its quantity is free to
     pre-order again."""
-    actor = r.signed_in(actor)
+    actor = require_signed_in(actor)
     note = r.text(note, "note")
     harvest = db.session.get(Harvest, pre_order.harvest_id)
     coordinator = r.is_coordinator(actor, harvest.group_id)

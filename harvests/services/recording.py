@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed, field_error
 from core.extensions import db
 from core.idempotency import replayed
 from core.quantity import MAX_QUANTITY
@@ -32,17 +32,17 @@ MAX_LOTS = 200
 
 def _read_lots(group: Group, variant: Variant, lots) -> list[dict]:
     if not isinstance(lots, list):
-        raise r.error("lots", _("List each member's quantity."))
+        raise field_error("lots", _("List each member's quantity."))
     if len(lots) > MAX_LOTS:
-        raise r.error("lots", _("At most %(n)d lines.", n=MAX_LOTS))
+        raise field_error("lots", _("At most %(n)d lines.", n=MAX_LOTS))
     read, errors, seen = [], {}, set()
     for i, sent in enumerate(lots):
         try:
             if not isinstance(sent, dict):
-                raise r.error(f"lots.{i}", _("Not a valid line."))
+                raise field_error(f"lots.{i}", _("Not a valid line."))
             member = stock.get_member_in_group(group, sent.get("member_id"), f"lots.{i}.member_id")
             if member.id in seen:
-                raise r.error(f"lots.{i}.member_id", _("Each member once: add the quantities together."))
+                raise field_error(f"lots.{i}.member_id", _("Each member once: add the quantities together."))
             seen.add(member.id)
             quantity = r.quantity_of(group, variant, sent.get("quantity"), f"lots.{i}.quantity")
             grade = r.text(sent.get("grade"), f"lots.{i}.grade", 20)
@@ -52,7 +52,7 @@ def _read_lots(group: Group, variant: Variant, lots) -> list[dict]:
     if errors:
         raise ValidationFailed(errors=errors)
     if sum((row["quantity"] for row in read), Decimal(0)) > MAX_QUANTITY:
-        raise r.error("lots", _("The harvest comes to more than the most one stock may hold."))
+        raise field_error("lots", _("The harvest comes to more than the most one stock may hold."))
     return read
 
 

@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from accounts.models import User
-from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from accounts.services import require_signed_in
+from core.errors import Conflict, NotFound, field_error
 from core.extensions import db
 from core.formatting import format_day
 from core.types import utcnow
@@ -58,16 +59,6 @@ class HarvestTransitionNotAllowed(Conflict):
         )
 
 
-def error(field: str, message) -> ValidationFailed:
-    return ValidationFailed(errors={field: [str(message)]})
-
-
-def signed_in(actor: User | None) -> User:
-    if actor is None or not actor.is_authenticated:
-        raise Unauthorized()
-    return actor
-
-
 def get_harvest_or_404(harvest_id) -> Harvest:
     """A harvest by its id, whoever asks; 404 when there is none (see visible_harvest_or_404)."""
     harvest = row_by_id(Harvest, harvest_id)
@@ -93,7 +84,7 @@ def visible_harvest_or_404(actor: User | None, harvest_id) -> Harvest:
 
 def get_pre_order_or_404(actor: User | None, pre_order_id) -> PreOrder:
     """A pre-order its buyer, or the coordinator or treasurer of the harvest's group, may see; 404 otherwise."""
-    user = signed_in(actor)
+    user = require_signed_in(actor)
     pre_order = row_by_id(PreOrder, pre_order_id)
     if pre_order is not None and pre_order.buyer_id != user.id:
         harvest = db.session.get(Harvest, pre_order.harvest_id)
@@ -145,10 +136,10 @@ def text(value, field: str, limit: int = NOTE_MAX_LENGTH) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise error(field, _("Not a valid text."))
+        raise field_error(field, _("Not a valid text."))
     value = value.strip()
     if len(value) > limit:
-        raise error(field, _("Use at most %(n)d characters.", n=limit))
+        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
     return value
 
 
@@ -163,7 +154,7 @@ def quantity_of(group: Group, variant: Variant, value, field: str) -> Decimal:
     """A quantity above zero as the variant's unit allows it (whole numbers for piece units), or a 422."""
     quantity = stock.quantity_in(value, unit_of(group, variant), field)
     if quantity <= 0:
-        raise error(field, _("The quantity must be more than zero."))
+        raise field_error(field, _("The quantity must be more than zero."))
     return quantity
 
 
@@ -182,9 +173,9 @@ def percent(value, field: str, *, allow_zero: bool) -> int:
     try:
         basis_points = parse_percent(value)
     except ValueError:
-        raise error(field, _("Give a percent from 0 to 100 with at most 2 decimals.")) from None
+        raise field_error(field, _("Give a percent from 0 to 100 with at most 2 decimals.")) from None
     if basis_points == 0 and not allow_zero:
-        raise error(field, _("Give a percent above 0, at most 100."))
+        raise field_error(field, _("Give a percent above 0, at most 100."))
     return basis_points
 
 
@@ -200,14 +191,14 @@ def monday_of(day: date) -> date:
 def week(value, field: str = "week") -> date:
     """The Monday of the week a day given falls in: from this week to MAX_WEEKS_AHEAD weeks ahead."""
     if value in (None, ""):
-        raise error(field, _("This field is required."))
+        raise field_error(field, _("This field is required."))
     try:
         found = value if isinstance(value, date) else date.fromisoformat(str(value))
     except (TypeError, ValueError):
-        raise error(field, _("Use a date such as 2026-11-28.")) from None
+        raise field_error(field, _("Use a date such as 2026-11-28.")) from None
     monday, this_week = monday_of(found), monday_of(market.today_wib())
     if not this_week <= monday <= this_week + timedelta(weeks=MAX_WEEKS_AHEAD):
-        raise error(field, _("Choose a week from this one to %(n)d weeks ahead.", n=MAX_WEEKS_AHEAD))
+        raise field_error(field, _("Choose a week from this one to %(n)d weeks ahead.", n=MAX_WEEKS_AHEAD))
     return monday
 
 

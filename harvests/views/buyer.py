@@ -9,6 +9,7 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.formatting import format_qty
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups.models import Group
@@ -26,11 +27,6 @@ PRE_ORDER_FIELDS = {
     "fulfilment.address": "address",
     "payment_method": "payment_method",
 }
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 @bp.route("/harvests/<int:harvest_id>/pre-order", methods=["GET", "POST"])
@@ -79,7 +75,7 @@ def pre_order(harvest_id: int):
 @bp.route("/me/pre-orders")
 @login_required
 def my_pre_orders():
-    result = paginate(services.buyer_pre_orders_query(require_login()), _page_arg(), PER_PAGE)
+    result = paginate(services.buyer_pre_orders_query(require_login()), page_arg(), PER_PAGE)
     rows = result["items"]
     result["items"] = [services.my_pre_order_view(p) for p in rows]
     cancellable = {

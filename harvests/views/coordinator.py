@@ -17,6 +17,7 @@ from core.errors import AppError
 from core.extensions import db
 from core.formatting import format_qty
 from core.money import format_rupiah
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups import services as groups
@@ -54,11 +55,6 @@ def _id_of(typed):
     return int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 10 else typed or None
 
 
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
-
-
 # --- the group's harvests ---------------------------------------------------------------
 
 
@@ -68,7 +64,7 @@ def group_harvests(group_id: int):
     group, coordinates = _books_group(group_id)
     status = request.args.get("status")
     status = status if status in STATUS_FILTERS else None
-    result = paginate(services.group_harvests_query(require_login(), group, status), _page_arg(), PER_PAGE)
+    result = paginate(services.group_harvests_query(require_login(), group, status), page_arg(), PER_PAGE)
     result["items"] = [services.harvest_view(h, current_user) for h in result["items"]]
     return render_template(
         "harvests/group_harvests.html",

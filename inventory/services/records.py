@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, field_error
 from core.extensions import db
 from core.money import MAX_UNIT_PRICE
 from core.quantity import QuantityError, parse_quantity
@@ -54,11 +54,6 @@ class InsufficientStock(Conflict):
 
 
 # --- small checks ------------------------------------------------------------------
-
-
-def field_error(field: str, message) -> ValidationFailed:
-    """A 422 naming one field."""
-    return ValidationFailed(errors={field: [str(message)]})
 
 
 def check_id(value, field: str) -> int:

@@ -1,7 +1,7 @@
 """What the inventory pages share: their blueprint, labels, template helpers, reading the page argument,
 the coordinator's check, a service's errors beside the right inputs, members' names and the unit choices."""
 
-from flask import Blueprint, flash, request
+from flask import Blueprint, flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -80,11 +80,6 @@ def _labels():
 
 
 # --- helpers for views ----------------------------------------------------------------
-
-
-def page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 def coordinated_group(group_id: int) -> Group:

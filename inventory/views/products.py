@@ -17,13 +17,14 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.formatting import format_qty_input
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from inventory import services
 from inventory.forms import ProductForm, optional_id
 from inventory.models import Product, ProductStatus, Variant
 from inventory.photos import photo_dir
-from inventory.views.common import PER_PAGE, bp, coordinated_group, page_arg, show_errors, unit_choices
+from inventory.views.common import PER_PAGE, bp, coordinated_group, show_errors, unit_choices
 
 _PHOTO_NAME = re.compile(r"^\d+-[0-9a-f]{16}(-thumb)?\.webp$")
 NEW_PRODUCT_ROWS = 2

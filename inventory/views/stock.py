@@ -20,6 +20,7 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.formatting import WIB, format_qty, format_signed_qty, format_wib
+from core.pages import page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups import services as groups
@@ -32,7 +33,6 @@ from inventory.views.common import (
     bp,
     coordinated_group,
     member_names,
-    page_arg,
     show_errors,
     unit_choices,
     variant_name,

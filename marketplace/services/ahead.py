@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from accounts.models import User
-from core.errors import Conflict
+from core.errors import Conflict, field_error
 from core.extensions import db
 from core.formatting import format_qty
 from core.idempotency import request_fingerprint
@@ -38,7 +38,7 @@ from marketplace.models import (
     SetAsideLot,
 )
 from marketplace.services.orders import _require_coordinator, lock_order
-from marketplace.services.records import _error, line_total
+from marketplace.services.records import line_total
 
 SETTING_ASIDE = (OrderStatus.placed, OrderStatus.confirmed)  # an order takes goods set aside until it is packed
 
@@ -66,15 +66,15 @@ def place_without_stock(
     if kind == OrderKind.stock:
         raise ValueError("an order from stock is placed at checkout")
     if not lines:
-        raise _error("lines", _("Add at least one product."))
+        raise field_error("lines", _("Add at least one product."))
     rows = []
     for variant, quantity, unit_price in lines:
         if variant.group_id != group.id:
-            raise _error("lines", _("This product is not for sale."))
+            raise field_error("lines", _("This product is not for sale."))
         rows.append((variant, quantity, unit_price, line_total(unit_price, quantity)))
     total = sum(row[3] for row in rows)
     if total > MAX_AMOUNT:
-        raise _error("lines", _("This order comes to more than the most one order may be."))
+        raise field_error("lines", _("This order comes to more than the most one order may be."))
     now = utcnow()
     checkout = Checkout(
         buyer_id=buyer.id,
@@ -140,7 +140,7 @@ def set_aside(actor: User, line: OrderLine, lot: Lot, quantity: Decimal) -> SetA
     if order.kind == OrderKind.stock or order.status not in SETTING_ASIDE:
         raise Conflict(_l("This order takes no more goods set aside."), {"status": [order.status.value]})
     if lot.variant_id != line.variant_id or lot.group_id != order.group_id:
-        raise _error("lot_id", _("No such lot of this variant in this group."))
+        raise field_error("lot_id", _("No such lot of this variant in this group."))
     room = line.quantity - set_aside_total(line)
     if quantity <= 0 or quantity > room:
         raise Conflict(

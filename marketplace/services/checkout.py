@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
 from core.database import reads_first
-from core.errors import ValidationFailed
+from core.errors import ValidationFailed, field_error
 from core.extensions import db
 from core.formatting import format_day
 from core.idempotency import read_key, replayed, request_fingerprint
@@ -49,7 +49,6 @@ from marketplace.services.records import (
     MAX_DAYS_AHEAD,
     MAX_LINES,
     NOTE_MAX_LENGTH,
-    _error,
     _text,
     line_total,
     today_wib,
@@ -60,14 +59,14 @@ from marketplace.services.records import (
 
 def _clean_fulfilment(data) -> dict:
     if not isinstance(data, dict):
-        raise _error("fulfilment", _("Choose pickup or delivery."))
+        raise field_error("fulfilment", _("Choose pickup or delivery."))
     try:
         method = FulfilmentMethod(data.get("method"))
     except ValueError:
-        raise _error("fulfilment.method", _("Choose pickup or delivery.")) from None
+        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
     address = _text(data.get("address"), "fulfilment.address", ADDRESS_MAX_LENGTH)
     if method == FulfilmentMethod.delivery and not address:
-        raise _error("fulfilment.address", _("Give the delivery address."))
+        raise field_error("fulfilment.address", _("Give the delivery address."))
     note = _text(data.get("note"), "fulfilment.note", NOTE_MAX_LENGTH)
     day = data.get("date")
     if day in (None, ""):
@@ -76,9 +75,9 @@ def _clean_fulfilment(data) -> dict:
         try:
             day = day if isinstance(day, date) else date.fromisoformat(str(day))
         except ValueError:
-            raise _error("fulfilment.date", _("Use a date such as 2026-11-28.")) from None
+            raise field_error("fulfilment.date", _("Use a date such as 2026-11-28.")) from None
         if not today_wib() <= day <= today_wib() + timedelta(days=MAX_DAYS_AHEAD):
-            raise _error("fulfilment.date", _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
+            raise field_error("fulfilment.date", _("Choose a day from today to %(n)d days ahead.", n=MAX_DAYS_AHEAD))
     return {
         "method": method,
         "address": address if method == FulfilmentMethod.delivery else None,
@@ -104,7 +103,7 @@ def _fulfilment_day(day: date | None, lines: list[tuple[Row, Decimal]]) -> date:
     if day is None:
         found = opening.next_open_day((g.open_days for g in groups.values()), today, last)
         if found is None:
-            raise _error(
+            raise field_error(
                 "fulfilment.date",
                 _("These groups have no day in common on which they are all open. Order from them separately."),
             )
@@ -120,7 +119,7 @@ def _fulfilment_day(day: date | None, lines: list[tuple[Row, Decimal]]) -> date:
         )
         if suggestion is not None:
             message += " " + _("The next day open is %(day)s.", day=format_day(suggestion))
-        raise _error("fulfilment.date", message)
+        raise field_error("fulfilment.date", message)
     return day
 
 
@@ -193,9 +192,9 @@ def _clean_lines(lines, buyer: User) -> list[tuple[Row, Decimal]]:
     line, and so each order and the checkout, comes to at most MAX_AMOUNT.
     """
     if not isinstance(lines, list) or not lines:
-        raise _error("lines", _("Add at least one product."))
+        raise field_error("lines", _("Add at least one product."))
     if len(lines) > MAX_LINES:
-        raise _error("lines", _("At most %(n)d lines in one checkout.", n=MAX_LINES))
+        raise field_error("lines", _("At most %(n)d lines in one checkout.", n=MAX_LINES))
     wanted: OrderedDict[int, object] = OrderedDict()
     errors: dict = {}
     for i, line in enumerate(lines):
@@ -342,9 +341,9 @@ def place(buyer: User, lines, fulfilment, payment_method, idempotency_key: str |
         try:
             payment_method = PaymentMethod(payment_method)
         except ValueError:
-            raise _error("payment_method", _("Choose card, cash or transfer.")) from None
+            raise field_error("payment_method", _("Choose card, cash or transfer.")) from None
         if not order_payments().available(payment_method):
-            raise _error(
+            raise field_error(
                 "payment_method", _("Card payments are not available right now. Please pay in cash or by transfer.")
             )
         fulfilment = _clean_fulfilment(fulfilment)

@@ -6,7 +6,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
-from core.errors import NotFound, Unauthorized
+from accounts.services import require_signed_in
+from core.errors import NotFound
 from core.extensions import db
 from core.types import utcnow
 from core.validation import row_by_id
@@ -28,7 +29,7 @@ from marketplace.signals import order_moved
 
 def get_checkout_or_404(actor: User | None, checkout_id: int) -> Checkout:
     """The actor's own checkout; anyone else's is as unknown as a missing one. 401 without an actor."""
-    user = _signed_in(actor)
+    user = require_signed_in(actor)
     checkout = row_by_id(Checkout, checkout_id)
     if checkout is None or checkout.buyer_id != user.id:
         raise NotFound(_l("Checkout not found."))
@@ -38,17 +39,11 @@ def get_checkout_or_404(actor: User | None, checkout_id: int) -> Checkout:
 def get_order_or_404(actor: User | None, order_id: int) -> Order:
     """An order the actor may see: their own, or one of a group they coordinate or keep the books of.
     401 without an actor."""
-    user = _signed_in(actor)
+    user = require_signed_in(actor)
     order = row_by_id(Order, order_id)
     if order is None or not can_view(order, user):
         raise NotFound(_l("Order not found."))
     return order
-
-
-def _signed_in(actor: User | None) -> User:
-    if actor is None or not actor.is_authenticated:
-        raise Unauthorized()
-    return actor
 
 
 def can_view(order: Order, user) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User
+from core.errors import field_error
 from core.extensions import db
 from core.quantity import format_quantity
 from groups.models import Group, Member, Role
@@ -19,7 +20,6 @@ from marketplace.models import (
     OrderStatus,
     PaymentMethod,
 )
-from marketplace.services.records import _error
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def _status(value) -> OrderStatus:
     try:
         return OrderStatus(value)
     except ValueError:
-        raise _error("status", _("Unknown status.")) from None
+        raise field_error("status", _("Unknown status.")) from None
 
 
 def packing_list(actor: User | None, group: Group, day: date) -> dict:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, field_error
 from core.money import MAX_AMOUNT, format_rupiah
 from core.types import utcnow
 from core.validation import has_control_chars
@@ -91,16 +91,12 @@ def require_within_ceiling(order: Order) -> None:
         )
 
 
-def _error(field: str, message) -> ValidationFailed:
-    return ValidationFailed(errors={field: [str(message)]})
-
-
 def _text(value, field: str, limit: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise _error(field, _("Not a valid text."))
+        raise field_error(field, _("Not a valid text."))
     value = value.strip()
     if len(value) > limit:
-        raise _error(field, _("Use at most %(n)d characters.", n=limit))
+        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
     return value or None

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from core.extensions import db
+from core.pages import page_arg
 from groups import services as groups
 from groups.models import Group
 from inventory import services as stock
@@ -25,7 +26,7 @@ from marketplace.catalog import (
     product_card,
 )
 from marketplace.catalog_cache import LruCache
-from marketplace.views.common import PER_PAGE, bp, page_arg, text_arg
+from marketplace.views.common import PER_PAGE, bp, text_arg
 
 SORT_LABELS = {
     "newest": _l("Newest"),

@@ -84,11 +84,6 @@ def _has_orders() -> bool:
 # --- helpers for views ----------------------------------------------------------------
 
 
-def page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
-
-
 def text_arg(name: str, limit: int = 120) -> str:
     return (request.args.get(name) or "").strip()[:limit]
 

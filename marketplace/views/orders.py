@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from accounts.services import require_login
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
-from core.pages import apply_errors, safe_next
+from core.pages import apply_errors, page_arg, safe_next
 from core.pagination import paginate
 from groups import services as groups
 from groups.models import Group
@@ -29,7 +29,6 @@ from marketplace.views.common import (
     bp,
     day_arg,
     groups_by_id,
-    page_arg,
     users_by_id,
     whatsapp_link,
 )

@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import User
 from accounts.services import clean_phone
 from core import ledger
-from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
 from core.money import format_rupiah
@@ -56,11 +56,6 @@ MONEY_ACCOUNTS = {PayoutMethod.cash: ledger.CASH, PayoutMethod.transfer: ledger.
 
 
 # --- reading input (shared with savings) ----------------------------------------------------
-
-
-def field_error(field: str, message) -> ValidationFailed:
-    """A 422 naming one field."""
-    return ValidationFailed(errors={field: [str(message)]})
 
 
 def read_amount(value, field: str = "amount") -> int:

@@ -11,7 +11,7 @@ from accounts.services import require_login
 from core.errors import AppError
 from core.extensions import db
 from core.money import format_rupiah
-from core.pages import apply_errors
+from core.pages import apply_errors, page_arg
 from core.pagination import paginate
 from groups.models import Group, Member, Role
 from groups.services import get_group_or_404, membership, require_role
@@ -35,11 +35,6 @@ def _part_label(part: str) -> str:
         "education": _("Education (pendidikan)"),
         "social": _("Social (sosial)"),
     }[part]
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 def _id_arg(name: str) -> int | None:
@@ -179,7 +174,7 @@ def payouts_page(group_id: int):
         _new_key(form)
     form.member_id.choices = _member_choices(balances["members"])
     filter_member = _id_arg("member")
-    result = paginate(payouts.payouts_query(require_login(), group, filter_member), _page_arg(), 50)
+    result = paginate(payouts.payouts_query(require_login(), group, filter_member), page_arg(), 50)
     result["items"] = payouts.payout_views(result["items"])
     return render_template(
         "groups/payouts.html",

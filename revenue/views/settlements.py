@@ -12,7 +12,7 @@ from core import ledger
 from core.errors import AppError, NotFound, ValidationFailed
 from core.extensions import db
 from core.formatting import format_day, format_qty
-from core.pages import apply_errors
+from core.pages import apply_errors, page_arg
 from core.pagination import paginate
 from core.quantity import typed_quantity
 from core.types import utcnow
@@ -27,11 +27,6 @@ from revenue.services import settlements
 bp = Blueprint("settlements", __name__)
 
 PER_PAGE = 50
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 100_000 else 1
 
 
 def on_day(value) -> object:
@@ -97,7 +92,7 @@ def work_logs(group_id: int):
     start, end = _day_arg("from"), _day_arg("to")
     member_filter = optional_id(request.args.get("member", ""))
     result = paginate(
-        settlements.work_logs_query(require_login(), group, start, end, member_filter), _page_arg(), PER_PAGE
+        settlements.work_logs_query(require_login(), group, start, end, member_filter), page_arg(), PER_PAGE
     )
     result["items"] = settlements.work_log_views(result["items"])
     totals = None
@@ -193,7 +188,7 @@ def settlements_page(group_id: int):
                 return redirect(url_for("settlements.settlement_page", group_id=group.id, settlement_id=settlement.id))
     elif manages:
         form.period_start.data, form.period_end.data = (d.isoformat() for d in _suggested_period(group.id))
-    result = paginate(query, _page_arg(), 20)
+    result = paginate(query, page_arg(), 20)
     result["items"] = settlements.settlement_views(result["items"])
     policy = revenue.policy_view(group, revenue.policy_in_force(group.id))
     return render_template(

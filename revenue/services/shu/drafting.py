@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from core import ledger
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, ValidationFailed, field_error
 from core.extensions import db
 from core.money import MAX_AMOUNT, format_rupiah
 from core.types import utcnow
@@ -15,7 +15,6 @@ from groups.models import Group, Role
 from groups.services import authorize
 from revenue.models import ShuAllocation, ShuPlan
 from revenue.services.accrual import GROUP_FUND, lock_group_books, member_account, parse_percent, percent_text
-from revenue.services.payouts import field_error
 from revenue.services.shu import years
 from revenue.services.shu.allocation import GROUP_PARTS, PARTS, WHOLE, shu_account
 from revenue.services.shu.books import compute, fund_available, fund_balance
