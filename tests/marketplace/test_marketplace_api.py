@@ -680,7 +680,9 @@ def _with(change):
 
 
 def _fulfilment(**fields):
-    return _with(lambda body, m: body["fulfilment"].update(fields))
+    """A change to the fulfilment; a callable value is read when the test runs (a day counts from that day in WIB,
+    not from when the tests were collected, which may be the day before)."""
+    return _with(lambda body, m: body["fulfilment"].update({k: v() if callable(v) else v for k, v in fields.items()}))
 
 
 def _days(n: int) -> str:
@@ -728,8 +730,8 @@ BAD_CHECKOUTS = {
     "address too long": (_fulfilment(method="delivery", address="J" * 501), "fulfilment.address"),
     "address with a NUL": (_fulfilment(method="delivery", address="Jl. Mawar\x00"), "fulfilment.address"),
     "note not text": (_fulfilment(note=["a"]), "fulfilment.note"),
-    "date in the past": (_fulfilment(date=_days(-1)), "fulfilment.date"),
-    "date over 30 days ahead": (_fulfilment(date=_days(31)), "fulfilment.date"),
+    "date in the past": (_fulfilment(date=lambda: _days(-1)), "fulfilment.date"),
+    "date over 30 days ahead": (_fulfilment(date=lambda: _days(31)), "fulfilment.date"),
     "date not a date": (_fulfilment(date="28/11/2026"), "fulfilment.date"),
     "unknown field": (_with(lambda b, m: b.update(coupon="GRATIS")), "coupon"),
 }
