@@ -7,11 +7,14 @@ The API keeps its machine-readable "43.5" (core.quantity.format_quantity).
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from core.money import format_rupiah
 from core.phone import display_phone
@@ -57,7 +60,12 @@ def format_qty(number: Decimal | int | str | None) -> str:
     """A quantity as people read it: 43,5 and 1.250 in Indonesian, 43.5 and 1,250 in English; no trailing zeros."""
     if number is None or number == "":
         return ""
-    return format_decimal(normalize(Decimal(number)), format="#,##0.###", locale=_locale())
+    return _grouped(normalize(Decimal(number)), _locale())
+
+
+@lru_cache(maxsize=4096)
+def _grouped(number: Decimal, locale: str) -> str:
+    return format_decimal(number, format="#,##0.###", locale=locale)  # a page shows the same few numbers often
 
 
 def format_signed_qty(number: Decimal | None) -> str:
@@ -73,6 +81,22 @@ def format_qty_input(number: Decimal | int | str | None) -> str:
         return ""
     text = format_quantity(Decimal(number))
     return text.replace(".", ",") if _locale().startswith("id") else text
+
+
+def rendering_gettext():
+    """`gettext` for one rendering with many messages (the catalog's cards): the request's translations looked
+    up once, not for every message. Given to `render_template` as `gettext`, it stands in for the one Flask-Babel
+    installs, and does what Jinja's new-style gettext does: the translation escaped, then always formatted."""
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string: str, **variables) -> str:
+        text = translations.gettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return gettext
 
 
 def register_filters(app) -> None:

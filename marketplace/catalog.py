@@ -136,7 +136,8 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     (the closest matches first, then by name); ties go by id.
     """
     args = catalog_filters(q, kind, group_id, village, in_stock, sort)
-    terms = search.search_terms(args["q"]) if args["q"] else []
+    version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
+    terms = search.search_terms(args["q"], version) if args["q"] else []
     listing = CatalogListing
     query = select(listing.product_id).where(*_listing_filters(args), *search.search_conditions(terms))
     by_name = (listing.search_text, listing.product_id)
@@ -200,7 +201,7 @@ def catalog_version() -> int:
     known = session.info.get("catalog_version")
     if transaction is not None and known is not None and known[0] is transaction:
         return known[1]
-    version = session.scalar(_VERSION_QUERY) or 0
+    version = _read().execute(_VERSION_QUERY).scalar() or 0
     session.info["catalog_version"] = (session.get_transaction(), version)
     return version
 
@@ -246,11 +247,17 @@ def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
 
     `current`, when given, learns until when the list stays as it is.
     """
+    global _villages_of_version
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
-    if seconds <= 0:
+    if seconds <= 0:  # the cache off: kept only while the catalog's version stays, which is never wrong
         if current is not None:
             current.add(None, seconds)
-        return _villages()
+        version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
+        kept_version, kept_villages = _villages_of_version
+        if kept_version != version:
+            kept_villages = _villages()
+            _villages_of_version = (version, kept_villages)
+        return kept_villages
     found = _lists.get_or_build(("villages", catalog_version()), seconds, _villages, ahead=in_background)
     if current is not None:
         current.add(found, seconds)
@@ -266,9 +273,11 @@ def _villages() -> tuple[str, ...]:
 
 def clear_cache() -> None:
     """Forget every kept page, order and village list (tests, or after bulk changes), and what was made of them."""
-    global _generation
+    global _generation, _villages_of_version
     _cache.clear()
     _lists.clear()
+    search.forget_terms()
+    _villages_of_version = (None, ())
     _generation += 1
 
 
@@ -276,15 +285,21 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
     if seconds <= 0:
-        return CachedPage(kept.clock(), _build(filters, _total(filters), page, per_page))
+        return CachedPage(kept.clock(), _build(filters, page, per_page, lambda count: count()))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
     version = catalog_version()
     key = (version, script_root, *filters.values(), page, per_page)
     shared = kept.shared_pages()
 
     def build_here() -> CachedPage:
-        total = _lists.get_or_build((version, *filters.values()), seconds, lambda: _total(filters))
-        return CachedPage(total.built, _build(filters, total.page, page, per_page))  # as old as the total it shows
+        counted = []
+
+        def kept_total(count) -> int:  # every page of one search shares its count, kept as long as a page
+            counted.append(_lists.get_or_build((version, *filters.values()), seconds, count))
+            return counted[0].page
+
+        built = _build(filters, page, per_page, kept_total)
+        return CachedPage(counted[0].built if counted else kept.clock(), built)  # as old as the total it shows
 
     def build() -> CachedPage:
         return shared.get_or_build(key, seconds, build_here) if shared else build_here()
@@ -292,12 +307,12 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     return _cache.get_or_build(key, seconds, build, ahead=in_background)
 
 
-def _total(filters: dict) -> int:
+def _total(filters: dict, query) -> int:
     """How many products these filters list: the API's `total`, exact.
 
     Without a search it is summed from the listing's counts (a few rows a group,
     marketplace.listing), so it costs nothing like the catalog's size; a search counts its
-    matches through the search index.
+    matches (`query`, its ids) through the search index.
     """
     if not filters["q"]:
         counted = select(func.coalesce(func.sum(CatalogCount.listings), 0))
@@ -308,9 +323,16 @@ def _total(filters: dict) -> int:
             counted = counted.where(
                 getattr(CatalogCount, column) == (ProductKind(value) if column == "kind" else value)
             )
-        return int(db.session.scalar(counted))
-    ids = catalog_query(**filters).order_by(None).subquery()
-    return db.session.scalar(select(func.count()).select_from(ids))
+        return int(_read().execute(counted).scalar())
+    return _read().execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+
+
+def _read():
+    """The session's connection, for the catalog's plain reads: Core statements need none of the ORM's path
+    (bench/catalog.py). What the session holds unwritten is written first, as the ORM would."""
+    session = db.session()
+    session.flush()
+    return session.connection()
 
 
 _PRODUCT_COLUMNS = (
@@ -329,24 +351,32 @@ _GROUP_COLUMNS = (Group.id, Group.name, Group.village, Group.district, Group.ver
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, Stock.on_hand, Stock.reserved)
 
 
-def _build(filters: dict, total: int, page: int, per_page: int) -> dict:
-    """One page as plain data: `total` and small queries, the page's ids in the listing's order (its index
-    and LIMIT/OFFSET), their rows, their active variants with stock and, for a search that found nothing,
-    the nearest names.
+def _build(filters: dict, page: int, per_page: int, total) -> dict:
+    """One page as plain data: the page's ids in the listing's order (its index and LIMIT/OFFSET), their
+    rows, their active variants with stock, the listing's `total` and, for a search that found nothing, the
+    nearest names.
 
-    Plain rows rather than ORM objects and relationship loads: building a page is what a cache miss
-    costs, and the ORM's share of it was larger than the SQL's (bench/catalog.py).
+    `total(count)` gives the total, `count()` counting it; it is asked only when the page cannot tell it: a
+    page that is not full, or is full with nothing after it, ends the listing, so its total is what came
+    before and what it holds (most searches are one page). Plain rows rather than ORM objects and
+    relationship loads: building a page is what a cache miss costs, and the ORM's share of it was larger than
+    the SQL's (bench/catalog.py).
     """
     # The page's ids first, from the listing's index alone, then their rows: a page deep in a long listing
     # skips index entries, not joined rows (bench/catalog.py, cold listings at 100,000 products).
-    ids = db.session.scalars(catalog_query(**filters).limit(per_page).offset((page - 1) * per_page)).all()
+    query = catalog_query(**filters)
+    offset = (page - 1) * per_page
+    ids = _read().execute(query.limit(per_page + 1).offset(offset)).scalars().all()
+    ends_here = len(ids) <= per_page and bool(ids or not offset)
+    ids = ids[:per_page]
+    total = offset + len(ids) if ends_here else total(lambda: _total(filters, query))
     rows = []
     if ids:
-        found = {row[0]: row for row in db.session.execute(_PAGE_ROWS, {"ids": ids})}
+        found = {row[0]: row for row in _read().execute(_PAGE_ROWS, {"ids": ids})}
         rows = [found[product_id] for product_id in ids if product_id in found]
     variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
     if rows:
-        for variant_id, product_id, label, unit_price, on_hand, reserved in db.session.execute(
+        for variant_id, product_id, label, unit_price, on_hand, reserved in _read().execute(
             _VARIANTS_QUERY, {"ids": list(variants)}
         ):
             variants[product_id].append(
@@ -390,6 +420,7 @@ _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
 _GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
 
 
+_villages_of_version: tuple = (None, ())  # with the cache off: ((database, version), villages)
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = kept.PageCache(CACHE_MAX_PAGES)
 _lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the total of each search, the villages

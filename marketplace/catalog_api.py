@@ -17,7 +17,7 @@ from inventory.schemas import ProductOut
 from marketplace.api import blp
 from marketplace.catalog import CacheFreshness, cached_rendering
 from marketplace.catalog_cache import LruCache
-from marketplace.schemas import CatalogQuery, ProductPage
+from marketplace.schemas import CatalogQuery, ProductPage, catalog_page_out
 
 
 @blp.route("/products", methods=["GET"])
@@ -57,12 +57,10 @@ def _cached_catalog_response():
     return None
 
 
-_CATALOG_PAGE = ProductPage()
-
-
 def _catalog_json(page: dict) -> bytes:
-    """A catalog page as @blp.response would answer it: dumped by the documented schema, then as jsonify does."""
-    return current_app.json.response(_CATALOG_PAGE.dump(page)).get_data()
+    """A catalog page as @blp.response would answer it: as the documented schema dumps it
+    (marketplace.schemas.catalog_page_out), then as jsonify does."""
+    return current_app.json.response(catalog_page_out(page)).get_data()
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"], tags=[inventory_blp.name])

@@ -30,12 +30,14 @@ from sqlalchemy import and_, case, func, literal, or_, select, text
 
 from core.extensions import db
 from core.text import fold
+from marketplace.catalog_cache import LruCache
 from marketplace.listing import CatalogListing, CatalogWord
 
 SPELLING_FILE = Path(__file__).with_name("spelling.txt")
 TYPO_MIN_LENGTH = 4
 TYPO_WORDS = 5  # words of one search looked up for mistakes, at most
 TRIGRAM = 3
+KEPT_SEARCHES = 1024  # searches whose terms a process keeps
 
 
 @dataclass(frozen=True)
@@ -173,14 +175,38 @@ def terms_of(q: str | None, near=None) -> list[Term]:
     return terms
 
 
-def search_terms(q: str | None) -> list[Term]:
-    """terms_of(q) against the database's vocabulary, found once per request."""
+def search_terms(q: str | None, version: tuple | None = None) -> list[Term]:
+    """terms_of(q) against the database's vocabulary, found once per request and, given the catalog's
+    `version` (the database and its version: every change to a listed name moves it on), kept for the next searches of the same words under
+    it and the same spelling file (most searches share their words: "cabai", "kaos")."""
     if not has_app_context():
         return terms_of(q)
-    kept = g.setdefault("_catalog_search_terms", {})
-    if q not in kept:
-        kept[q] = terms_of(q)
-    return kept[q]
+    asked = g.setdefault("_catalog_search_terms", {})
+    if q in asked:
+        return asked[q]
+    key = None if version is None else (version, _spelling_stamp(), q)
+    [found] = _kept_terms.get([key]) if key else [None]
+    if found is None:
+        found = terms_of(q)
+        if key:
+            _kept_terms.put({key: found})
+    asked[q] = found
+    return found
+
+
+def _spelling_stamp() -> tuple:
+    """Which spelling file, as of when: what kept terms were found under."""
+    spellings()
+    return _spellings[:2]
+
+
+def forget_terms() -> None:
+    """Forget the kept terms of searches (with the catalog's other kept pieces)."""
+    global _kept_terms
+    _kept_terms = LruCache(KEPT_SEARCHES)
+
+
+_kept_terms = LruCache(KEPT_SEARCHES)
 
 
 # --- conditions and ranking ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from core.extensions import db
+from core.formatting import rendering_gettext
 from core.pages import page_arg
 from groups import services as groups
 from groups.models import Group
@@ -96,6 +97,7 @@ def _render_listing(part: str, page: dict, args: dict, villages: tuple, in_cart:
         here=_HERE_SLOT,
         add_form=_FORM_SLOT,
         card_mark=_CARD_MARK,
+        gettext=rendering_gettext(),
     )
     return html.split(_CARD_MARK)
 
@@ -115,12 +117,14 @@ _rendering_cache = LruCache(RENDERING_CACHE_SIZE)
 def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _Listing:
     """The listing for a catalog page; `locale` keys the kept rendering (the template speaks the request's).
 
-    The frame is kept by the page's numbers, the query and the villages; a card by its product's data only.
+    The frame is kept by the page's numbers, the query and the villages; a card by its product's data and
+    whether it has a harvest open for pre-orders.
     """
     items = page["items"]
     where = (locale, request.script_root)
     frame_key = ("frame", *where, args, villages, _frozen({k: v for k, v in page.items() if k != "items"}), len(items))
-    keys = [frame_key, *(("card", *where, _frozen(item)) for item in items)]
+    harvests = _harvest_products()  # a card's "pre-order" badge: a kept card is kept by it too
+    keys = [frame_key, *(("card", *where, item["id"] in harvests, _frozen(item)) for item in items)]
     frame, *cards = _rendering_cache.get(keys)
     args = dict(args)
     made = {}
@@ -137,6 +141,13 @@ def _catalog_listing(page: dict, locale: str, args: tuple, villages: tuple) -> _
     return _Listing(
         head, tuple(cards), tail, tuple(frozenset(v["id"] for v in p["variants"]) for p in items), page, args, villages
     )
+
+
+def _harvest_products() -> frozenset:
+    """The products with a harvest open for pre-orders, as the card template asks them (the template global that
+    the harvests package gives, when it is there)."""
+    asked = current_app.jinja_env.globals.get("harvest_products")
+    return asked() if asked else frozenset()
 
 
 def _add_form(tokenless: bool) -> str:

@@ -12,7 +12,7 @@ from core.extensions import db
 from harvests.models import Harvest, PreOrder
 from tests.books import ledger_problems, stock_problems
 from tests.factories import PASSWORD, make_group
-from tests.harvests.helpers import announce, buyers, pre_order, snapshot
+from tests.harvests.helpers import announce, buyers, post, pre_order, snapshot
 from tests.market import actor
 from tests.pages import html, t
 
@@ -239,3 +239,12 @@ def test_the_catalog_shows_a_pre_order_badge_on_a_product_with_an_open_harvest(a
     page = html(client.get("/catalog"))
     assert page.count('class="badge harvest"') == 1
     assert t(app, "Pre-order") in page
+
+
+def test_a_kept_catalog_card_gains_and_loses_its_pre_order_badge_with_the_harvest(app, client, market, monkeypatch):
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
+    assert 'class="badge harvest"' not in html(client.get("/catalog"))  # every card rendered, and kept
+    harvest = announce(client, market)
+    assert html(client.get("/catalog")).count('class="badge harvest"') == 1
+    post(client, f"/harvests/{harvest['id']}/cancel", market.lead, {"note": "hujan"}, status=200)
+    assert 'class="badge harvest"' not in html(client.get("/catalog"))

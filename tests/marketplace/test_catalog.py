@@ -596,7 +596,7 @@ def test_pages_of_one_search_share_one_total_counted_again_when_the_catalog_chan
     monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", 5)
     orders = []
     real_total = catalog._total
-    monkeypatch.setattr(catalog, "_total", lambda filters: orders.append(filters) or real_total(filters))
+    monkeypatch.setattr(catalog, "_total", lambda filters, query: orders.append(filters) or real_total(filters, query))
 
     def page(n):
         return client.get(f"{API}/products?sort=name&per_page=2&page={n}").json
