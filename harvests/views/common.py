@@ -3,7 +3,7 @@ the right inputs, buyers' names, and the template helpers the product and catalo
 
 import uuid
 
-from flask import Blueprint, flash, g
+from flask import Blueprint, current_app, flash
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -13,6 +13,7 @@ from core.extensions import db
 from groups.models import Group
 from harvests.models import Harvest, HarvestStatus, PreOrderStatus, ShortfallRule
 from inventory.models import Variant
+from marketplace.catalog import catalog_version
 
 bp = Blueprint("harvests", __name__)
 
@@ -42,11 +43,15 @@ def new_key() -> str:
 
 
 def open_harvest_products() -> frozenset[int]:
-    """The products with a harvest open for pre-orders (of verified groups), read once a request: the catalog's
-    cards show a "Pre-order" badge on them. Announcing, closing, cancelling and recording a harvest move the
-    catalog's version, so a kept catalog page is never stale about it."""
-    if "open_harvest_products" not in g:
-        g.open_harvest_products = frozenset(
+    """The products with a harvest open for pre-orders (of verified groups): the catalog's cards show a
+    "Pre-order" badge on them. Announcing, closing, cancelling and recording a harvest move the catalog's
+    version (records.moved_catalog), as a group's verification does, so the set is kept by that version and
+    read again only when it moves, and a kept catalog page is never stale about it."""
+    global _open_products
+    version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
+    kept_version, products = _open_products
+    if kept_version != version:
+        products = frozenset(
             db.session.scalars(
                 select(Variant.product_id)
                 .join(Harvest, Harvest.variant_id == Variant.id)
@@ -55,7 +60,11 @@ def open_harvest_products() -> frozenset[int]:
                 .distinct()
             )
         )
-    return g.open_harvest_products
+        _open_products = (version, products)
+    return products
+
+
+_open_products: tuple = (None, frozenset())  # ((database, catalog version), products)
 
 
 def show_errors(form, error: AppError, fields: dict | None = None) -> None:

@@ -193,7 +193,9 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
     here = request.full_path.rstrip("?")
     if not _plain_viewer():
         return render_template(
-            "marketplace/catalog.html", listing=_viewer_listing(listing, carts.quantities(), here)
+            "marketplace/catalog.html",
+            listing=_viewer_listing(listing, carts.quantities(), here),
+            gettext=rendering_gettext(),
         ).encode(), True
     tokenless = not session  # asked after _plain_viewer(), which may have logged in from a remember-me cookie
     key = (request.full_path, locale, tokenless)
@@ -201,7 +203,10 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
     if kept is not None and kept[0] is listing:
         return kept[1], not tokenless
     html = render_template(
-        "marketplace/catalog.html", listing=_viewer_listing(listing, {}, here, tokenless), csrf_token=lambda: _CSRF_SLOT
+        "marketplace/catalog.html",
+        listing=_viewer_listing(listing, {}, here, tokenless),
+        csrf_token=lambda: _CSRF_SLOT,
+        gettext=rendering_gettext(),
     ).encode()
     _page_cache.put({key: (listing, html)})
     return html, not tokenless
