@@ -34,8 +34,8 @@ from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
 from marketplace import catalog_cache as kept
 from marketplace import search
 from marketplace.catalog_cache import REFRESH_AHEAD, CachedPage, in_background
+from marketplace.catalog_version import catalog_version, latest_version
 from marketplace.listing import CatalogCount, CatalogListing
-from marketplace.models import CatalogVersion
 from marketplace.suggestions import nearest_names
 
 CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name", "relevance")
@@ -186,27 +186,7 @@ class CacheFreshness:
         self.until = min(self.until, due)
 
     def __bool__(self) -> bool:
-        return self.generation == _generation and kept.clock() < self.until and catalog_version() == self.version
-
-
-def catalog_version() -> int:
-    """The catalog's version as this transaction sees it (read once per transaction).
-
-    Every write that changes what the catalog lists moves it on in its own transaction
-    (marketplace.models.CatalogVersion), so a page kept under an earlier version is
-    never given again: not by this process, not by any other.
-    """
-    session = db.session()
-    transaction = session.get_transaction()
-    known = session.info.get("catalog_version")
-    if transaction is not None and known is not None and known[0] is transaction:
-        return known[1]
-    version = _read().execute(_VERSION_QUERY).scalar() or 0
-    session.info["catalog_version"] = (session.get_transaction(), version)
-    return version
-
-
-_VERSION_QUERY = select(CatalogVersion.version).where(CatalogVersion.id == 1)
+        return self.generation == _generation and kept.clock() < self.until and latest_version() == self.version
 
 
 def cached_rendering(
