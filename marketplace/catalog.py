@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from core.errors import field_error
 from core.extensions import db
@@ -350,33 +350,34 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
     ends_here = len(ids) <= per_page and bool(ids or not offset)
     ids = ids[:per_page]
     total = offset + len(ids) if ends_here else total(lambda: _total(filters, query))
-    rows = []
+    # One query for the page's products, their groups and their active variants with stock (a row each).
+    products, variants = {}, {}
     if ids:
-        found = {row[0]: row for row in _read().execute(_PAGE_ROWS, {"ids": ids})}
-        rows = [found[product_id] for product_id in ids if product_id in found]
-    variants: dict[int, list[dict]] = {row[0]: [] for row in rows}
-    if rows:
-        for variant_id, product_id, label, unit_price, on_hand, reserved in _read().execute(
-            _VARIANTS_QUERY, {"ids": list(variants)}
-        ):
-            variants[product_id].append(
-                {
-                    "id": variant_id,
-                    "product_id": product_id,
-                    "label": label,
-                    "unit_price": unit_price,
-                    "active": True,
-                    "available": on_hand - reserved,
-                }
-            )
-    width = len(_PRODUCT_COLUMNS)
+        width, groups = 1 + len(_PRODUCT_COLUMNS), 1 + len(_PRODUCT_COLUMNS) + len(_GROUP_COLUMNS)
+        for row in _read().execute(_PAGE_ROWS, {"ids": ids}):
+            if row[0] not in products:
+                products[row[0]] = row
+                variants[row[0]] = []
+            variant_id, product_id, label, unit_price, on_hand, reserved = row[groups:]
+            if variant_id is not None:
+                variants[product_id].append(
+                    {
+                        "id": variant_id,
+                        "product_id": product_id,
+                        "label": label,
+                        "unit_price": unit_price,
+                        "active": True,
+                        "available": on_hand - reserved,
+                    }
+                )
     items = [
         _card(
-            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1 : width + 1]))),
-            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width + 1 :]))),
-            variants[row[0]],
+            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1:width]))),
+            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:groups]))),
+            variants[product_id],
         )
-        for row in rows
+        for product_id in ids
+        if (row := products.get(product_id)) is not None
     ]
     built = {"items": items, "page": page, "per_page": per_page, "total": total}
     if not total and filters["q"]:
@@ -385,15 +386,12 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
 
 
 _PAGE_ROWS = (
-    select(CatalogListing.product_id, *_PRODUCT_COLUMNS, *_GROUP_COLUMNS)
+    select(CatalogListing.product_id, *_PRODUCT_COLUMNS, *_GROUP_COLUMNS, *_VARIANT_COLUMNS)
     .join(Product, Product.id == CatalogListing.product_id)
     .join(Group, Group.id == CatalogListing.group_id)
+    .outerjoin(Variant, and_(Variant.product_id == CatalogListing.product_id, Variant.active.is_(True)))
+    .outerjoin(Stock, Stock.variant_id == Variant.id)
     .where(CatalogListing.product_id.in_(bindparam("ids", expanding=True)))
-)
-_VARIANTS_QUERY = (
-    select(*_VARIANT_COLUMNS)
-    .join(Stock, Stock.variant_id == Variant.id)
-    .where(Variant.product_id.in_(bindparam("ids", expanding=True)), Variant.active.is_(True))
     .order_by(Variant.id)
 )
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
