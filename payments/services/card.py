@@ -49,6 +49,11 @@ def card_provider() -> OnlineProvider:
     return provider
 
 
+def cards_taken() -> bool:
+    """Whether buyers may pay by card now (the gateway is configured), for pages that offer it."""
+    return provider_for(PaymentMethod.card).available()
+
+
 def payment_method_of(value) -> PaymentMethod:
     """The way a buyer chose to pay an order placed before its goods exist (a made-to-order job, a pre-order):
     card while the gateway takes cards, cash or transfer; otherwise a 422 naming `payment_method`. Whichever it

@@ -251,3 +251,30 @@ def test_a_harvest_without_a_deposit_asks_none_by_card(app, client, market, stri
     made = pre_order(client, harvest, market.buyer, "1", payment_method="card")
     assert_error(post(client, f"/pre-orders/{made['id']}/card-payment", market.buyer, {"pay": "deposit"}), 409)
     assert rows(app, CardPayment) == 0
+
+
+def test_a_deposit_page_left_unconfirmed_holds_no_delivery_up(app, client, market, job, webhooks):
+    commission = accepted(client, job)
+    started = ok(pay_job(client, job.school, commission["id"]), 201)  # the buyer opened the card form, then left
+    made = post(
+        client,
+        f"/commissions/{commission['id']}/assignments",
+        job.lead,
+        {"line_id": line_of(job, commission, "S"), "member_id": job.sari_id, "pieces": "10"},
+        status=201,
+    )
+    post(client, f"/commission-assignments/{made['id']}/pieces", job.lead, {"quantity": "10"}, key="s", status=201)
+
+    delivered = post(client, f"/commissions/{commission['id']}/deliveries", job.lead, {}, status=201)
+
+    assert delivered["order"]["total"] == 700_000 and len(delivered["commission"]["orders"]) == 2
+    with app.app_context():
+        assert db.session.scalar(select(CardPayment.status)) == CardPaymentStatus.canceled
+    assert stripe.PaymentIntent.retrieve(started["client_secret"].split("_secret_")[0]).status == "canceled"
+    assert_error(confirm(client, job.school, started["checkout_id"], card(GOOD_CARD)), 409)  # start again
+    again = ok(pay_job(client, job.school, commission["id"]), 201)
+    assert again["amount"] == DEPOSIT and len(again["orders"]) == 1  # the deposit, on the earlier order first
+    assert ok(confirm(client, job.school, again["checkout_id"], card(GOOD_CARD)))["status"] == "succeeded"
+    paid_on(client, again["orders"][0]["order_id"], job.school, DEPOSIT)
+    assert_books_balance(app)
+    assert stock_problems(app) == []
