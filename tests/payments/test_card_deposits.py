@@ -16,7 +16,7 @@ from payments.services import deposits
 from tests.books import assert_books_balance, stock_problems
 from tests.commissions.helpers import line_of, ok, post, quote_job, request_job, uniforms
 from tests.factories import assert_error
-from tests.harvests.helpers import announce, pre_order
+from tests.harvests.helpers import announce, pre_order, record
 from tests.market import API, get_order
 from tests.payments.test_stripe_payments import DECLINED_CARD, GOOD_CARD, card, rows, wait_for, webhooks  # noqa: F401
 
@@ -276,5 +276,25 @@ def test_a_deposit_page_left_unconfirmed_holds_no_delivery_up(app, client, marke
     assert again["amount"] == DEPOSIT and len(again["orders"]) == 1  # the deposit, on the earlier order first
     assert ok(confirm(client, job.school, again["checkout_id"], card(GOOD_CARD)))["status"] == "succeeded"
     paid_on(client, again["orders"][0]["order_id"], job.school, DEPOSIT)
+    assert_books_balance(app)
+    assert stock_problems(app) == []
+
+
+def test_a_pre_order_that_gets_nothing_has_its_card_deposit_given_back_through_the_gateway(
+    app, client, market, webhooks
+):
+    harvest = announce(client, market, deposit_percent="20", unit_price=40000, shortfall_rule="first_come")
+    first = pre_order(client, harvest, market.other_buyer, "3", payment_method="cash")
+    late = pre_order(client, harvest, market.buyer, "2", payment_method="card")
+    started = ok(post(client, f"/pre-orders/{late['id']}/card-payment", market.buyer, {"pay": "deposit"}), 201)
+    confirm(client, market.buyer, started["checkout_id"], card(GOOD_CARD))
+    paid_on(client, late["order_id"], market.buyer, 16_000)
+
+    record(client, market, harvest, [(market.siti, "3")], key="panen")  # enough for the first only
+
+    order = get_order(client, late["order_id"], market.buyer).json
+    assert (order["status"], order["refunded"], order["payment_status"]) == ("cancelled", 16_000, "refunded")
+    assert _refunds(app) == [(late["order_id"], "card", 16_000, True)]
+    assert get_order(client, first["order_id"], market.other_buyer).json["status"] == "confirmed"
     assert_books_balance(app)
     assert stock_problems(app) == []
