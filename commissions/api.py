@@ -30,6 +30,7 @@ from core.quantity import format_quantity
 from groups.services import get_group_or_404
 from marketplace.api import order_view
 from marketplace.schemas import IdempotencyHeaders
+from payments.schemas import CardPartIn, CardPaymentOut
 from payments.services import common
 
 blp = Blueprint("commissions_api", __name__, url_prefix="/api/v1", description="Made-to-order jobs")
@@ -152,6 +153,25 @@ def accept_commission(data, commission_id):
         payment_method=data.get("payment_method"),
     )
     return _answer(commission)
+
+
+@blp.route("/commissions/<int:commission_id>/card-payment", methods=["POST"])
+@blp.arguments(CardPartIn)
+@blp.response(201, CardPaymentOut)
+@blp.alt_response(409, schema=ErrorSchema, description="Nothing of it is owed (the deposit is paid, say)")
+@blp.alt_response(503, schema=ErrorSchema, description="Card payments are not configured")
+def start_card_payment(data, commission_id):
+    """Pay your job by card (the buyer; anyone else's job is 404): `{"pay": "deposit"}` what is left of the
+    deposit, `{"pay": "all"}` everything the job's open orders still owe (after a delivery, the rest). A Stripe
+    PaymentIntent in IDR, answered as a checkout's card payment is; confirm it with
+    `POST /checkouts/{checkout_id}/card-payment/confirm`. The same request again while the payment is open
+    returns it, so a double tap never pays twice. The orders are paid when Stripe's signed webhook arrives."""
+    require_json_body()
+    actor = require_login()
+    commission = services.get_commission_or_404(actor, commission_id)
+    answer = services.start_card_payment(actor, commission, data.get("pay"))
+    db.session.commit()
+    return answer, 201
 
 
 @blp.route("/commissions/<int:commission_id>/decline", methods=["POST"])

@@ -101,6 +101,7 @@ PAYMENT_CHOICES = [
     SelectChoice("transfer", _l("Bank transfer")),
     SelectChoice("cash", _l("Cash")),
 ]
+CARD_CHOICE = SelectChoice("card", _l("Card: the deposit now, on the next page"))  # while the gateway takes cards
 
 
 class AcceptForm(FlaskForm):

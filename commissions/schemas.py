@@ -63,7 +63,7 @@ class JobFulfilmentIn(Schema):
 class AcceptIn(Schema):
     revision = fields.Raw(required=True, metadata={"type": "integer", "description": "The revision accepted"})
     fulfilment = fields.Nested(JobFulfilmentIn, allow_none=True)
-    payment_method = fields.Raw(load_default="cash", metadata={"type": "string", "enum": ["cash", "transfer"]})
+    payment_method = fields.Raw(load_default="cash", metadata={"type": "string", "enum": ["cash", "transfer", "card"]})
 
 
 class NoteIn(Schema):

@@ -22,6 +22,7 @@ from harvests.schemas import (
     PreOrderOut,
 )
 from marketplace.schemas import IdempotencyHeaders
+from payments.schemas import CardPartIn, CardPaymentOut
 from payments.services import common
 
 blp = Blueprint("harvests_api", __name__, url_prefix="/api/v1", description="Harvest pre-orders")
@@ -124,6 +125,25 @@ def cancel_pre_order(data, pre_order_id):
     services.cancel_pre_order(actor, row, data.get("note"))
     db.session.commit()
     return services.pre_order_view(row)
+
+
+@blp.route("/pre-orders/<int:pre_order_id>/card-payment", methods=["POST"])
+@blp.arguments(CardPartIn)
+@blp.response(201, CardPaymentOut)
+@blp.alt_response(409, schema=ErrorSchema, description="Nothing of it is owed (no deposit asked, or it is paid)")
+@blp.alt_response(503, schema=ErrorSchema, description="Card payments are not configured")
+def start_card_payment(data, pre_order_id):
+    """Pay your pre-order by card (the buyer; anyone else's is 404): `{"pay": "deposit"}` what is left of the
+    deposit the harvest asks, before the harvest; `{"pay": "all"}` everything its order still owes. A Stripe
+    PaymentIntent in IDR, answered as a checkout's card payment is; confirm it with
+    `POST /checkouts/{checkout_id}/card-payment/confirm`. The same request again while the payment is open
+    returns it. The order is paid when Stripe's signed webhook arrives."""
+    require_json_body()
+    actor = require_login()
+    row = services.get_pre_order_or_404(actor, pre_order_id)
+    answer = services.start_card_payment(actor, row, data.get("pay"))
+    db.session.commit()
+    return answer, 201
 
 
 @blp.route("/me/pre-orders", methods=["GET"])

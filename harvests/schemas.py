@@ -55,7 +55,7 @@ class PreOrderFulfilmentIn(Schema):
 class PreOrderIn(Schema):
     quantity = fields.Raw(required=True, metadata=_QUANTITY)
     fulfilment = fields.Nested(PreOrderFulfilmentIn, allow_none=True)
-    payment_method = fields.Raw(load_default="cash", metadata={"type": "string", "enum": ["cash", "transfer"]})
+    payment_method = fields.Raw(load_default="cash", metadata={"type": "string", "enum": ["cash", "transfer", "card"]})
 
 
 class HarvestLotIn(Schema):

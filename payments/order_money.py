@@ -10,7 +10,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from marketplace import services
-from marketplace.models import OPEN_STATUSES, Checkout, Order, OrderStatus, PaymentMethod
+from marketplace.models import OPEN_STATUSES, Checkout, Order, OrderKind, OrderStatus, PaymentMethod
 from marketplace.order_payments import OrderPaymentsPage
 from payments.forms import HandoverForm, PaymentForm, RefundForm, new_key, reversal_form
 from payments.providers import provider_for
@@ -35,11 +35,13 @@ class PaymentsOfOrders:
     def order_page(self, order: Order, viewer, *, insider: bool, manages: bool, bound: dict) -> OrderPaymentsPage:
         money = details.payment_details([order], {order.group_id} if insider else set())[order.id]
         owed = money["owed"]
+        # A job's or a pre-order's card money (the deposit, or the rest) is paid from its own page.
         pay_by_card = (
             order.buyer_id == viewer.id
             and order.status in OPEN_STATUSES
             and owed > 0
             and order.payment_method == PaymentMethod.card
+            and order.kind == OrderKind.stock
         )
         section = render_template(
             "payments/_order_payment.html",
@@ -62,8 +64,8 @@ class PaymentsOfOrders:
 
     def checkout_page(self, checkout: Checkout) -> Markup:
         owed = card_owed(checkout)
-        if not owed:
-            return NOTHING
+        if not owed or any(order.kind != OrderKind.stock for order in checkout.orders):
+            return NOTHING  # an order placed before its goods exist is not cancelled unpaid
         return Markup(render_template("payments/_checkout_card.html", checkout=checkout, owed=owed))
 
     def handover_forms(self, orders: list[Order], back: str) -> dict[int, Markup]:

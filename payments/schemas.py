@@ -132,11 +132,27 @@ class CardPaymentOut(Schema):
     client_secret = fields.String(metadata={"description": "For Stripe.js on the buyer's page"})
     publishable_key = fields.String()
     js_url = fields.String(metadata={"description": "Where the page loads Stripe.js from"})
-    amount = fields.Integer(metadata={"description": "Whole rupiah, the open orders' owed amounts together"})
+    amount = fields.Integer(
+        metadata={"description": "Whole rupiah: the open orders' owed amounts together, or the part asked for"}
+    )
     currency = fields.String(metadata={"example": "IDR"})
     card_payment_id = fields.Integer()
+    checkout_id = fields.Integer(
+        metadata={"description": "Confirm with `POST /checkouts/{checkout_id}/card-payment/confirm`"}
+    )
     status = fields.String(metadata={"enum": ["pending", "succeeded", "failed", "canceled"]})
     orders = fields.List(fields.Nested(CardPaymentPartOut))
+
+
+class CardPartIn(Schema):
+    pay = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "enum": ["deposit", "all"],
+            "description": "`deposit`: what is left of the deposit; `all`: everything still owed",
+        },
+    )
 
 
 class CardConfirmIn(Schema):

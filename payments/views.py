@@ -202,6 +202,34 @@ def payment_slip(order_id: int, payment_id: int):
 # --- paying a checkout by card ---------------------------------------------------------------
 
 
+def card_part_page(template: str, *, amount: int, start_url: str, start_body: dict, checkout_id: int, **context):
+    """A pay page for a part of what orders owe, such as a deposit (a job's, a pre-order's page): the card form
+    (templates/payments/_card_form.html) when the gateway takes cards, else why not (503). It only reads; the
+    form posts `start_body` to `start_url`, which starts or resumes the card payment, then confirms the card
+    through the checkout's confirm endpoint."""
+    card, problem, status = None, None, 200
+    try:
+        gateway = card_payments.card_provider()
+    except card_payments.PaymentsNotConfigured as exc:
+        problem, status = exc, exc.code
+    else:
+        card = {"amount": amount, **gateway.client_config()}
+        allow_sources(**gateway.page_sources())
+    confirm_url = url_for("payments_api.confirm_card_payment", checkout_id=checkout_id)
+    page = render_template(
+        template,
+        card=card,
+        problem=problem,
+        start_url=start_url,
+        start_body=start_body,
+        confirm_url=confirm_url,
+        **context,
+    )
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"  # what is owed changes as the orders are paid
+    return response
+
+
 @bp.route("/checkouts/<int:checkout_id>/pay")
 @login_required
 def pay_by_card(checkout_id: int):

@@ -1,6 +1,6 @@
-// The card form of a checkout's pay page (templates/payments/pay.html): Stripe.js collects the card, the
-// payment is started (or the open one resumed) by posting the form, then confirmed. What it says comes from
-// the form's data- attributes, in the page's language.
+// The card form of a pay page (templates/payments/_card_form.html): Stripe.js collects the card, the
+// payment is started (or the open one resumed) by posting the form (with the JSON of its data-body, if any),
+// then confirmed. What it says comes from the form's data- attributes, in the page's language.
 (function () {
   var form = document.getElementById("card-form");
   var says = form.dataset;
@@ -51,7 +51,7 @@
     button.disabled = true;
     message.textContent = says.working;
     // The payment is started (or the open one resumed) first: a second tap never makes a second charge.
-    post(form.action).then(function (started) {
+    post(form.action, says.body ? JSON.parse(says.body) : {}).then(function (started) {
       if (!started.ok) throw {message: started.body && started.body.message};
       return paymentMethod();
     }).then(function (method) {

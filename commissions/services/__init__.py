@@ -6,10 +6,12 @@ The coordinator shares the pieces out among the members (`assign`, `change_assig
 pieces each member hands in (`record_pieces`: her lot, set aside for the order), and delivers them in part or in
 full (`deliver`). Either side may cancel (`cancel`). Every step is a CommissionEvent with who made it. The
 modules: records (finding, permissions, moves), jobs (request to acceptance, and cancelling), work (assignments,
-pieces, deliveries, progress) and reading (views and lists).
+pieces, deliveries, progress), paying (the buyer pays the deposit, or the rest, by card) and reading (views and
+lists).
 """
 
 from commissions.services.jobs import accept, cancel, decline, quote, request_commission
+from commissions.services.paying import card_offers, start_card_payment
 from commissions.services.reading import (
     assignment_view,
     buyer_commissions_query,
@@ -35,6 +37,7 @@ __all__ = [
     "assign",
     "assignment_view",
     "buyer_commissions_query",
+    "card_offers",
     "cancel",
     "change_assignment",
     "commission_view",
@@ -50,5 +53,6 @@ __all__ = [
     "quote",
     "record_pieces",
     "request_commission",
+    "start_card_payment",
     "status_label",
 ]

@@ -28,9 +28,9 @@ from groups.models import Group, Role
 from groups.services import membership
 from inventory import services as stock
 from marketplace import services as market
-from marketplace.models import FulfilmentMethod, OrderKind, OrderStatus, PaymentMethod
-from payments.services import deposits
-from payments.services.refunds import RequestedRefund, refund_order
+from marketplace.models import FulfilmentMethod, OrderKind, OrderStatus
+from payments.services import card, deposits
+from payments.services.refunds import refund_held
 from revenue.services.accrual import parse_percent
 
 
@@ -226,12 +226,7 @@ def accept(buyer: User, commission: Commission, *, revision, fulfilment=None, pa
     if latest.due_date < market.today_wib():
         raise Conflict(_l("The quote's due date has passed; ask the group for a new quote."))
     method, address, order_note = _fulfilment(fulfilment)
-    try:
-        paying = PaymentMethod(payment_method)
-    except ValueError:
-        raise field_error("payment_method", _("Choose cash or transfer.")) from None
-    if paying == PaymentMethod.card:
-        raise field_error("payment_method", _("A made-to-order job is paid in cash or by transfer."))
+    paying = card.payment_method_of(payment_method)
     lines_by_id = {line.id: line for line in commission.lines}
     order_lines = []
     for quoted in latest.lines:
@@ -331,6 +326,6 @@ def cancel(actor: User, commission: Commission, note=None) -> Commission:
         if kept:
             deposits.keep_paid(actor, order, kept, reason)
         if money - kept:
-            refund_order(actor, order, RequestedRefund(amount=money - kept, reason=reason))
+            refund_held(actor, order, money - kept, reason)  # card money back through the gateway
     db.session.flush()
     return commission

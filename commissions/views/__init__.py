@@ -6,7 +6,7 @@ role), commits once, and redirects; a refused form shows the page again with its
 (`commissions`), its pages in a module each.
 """
 
-from commissions.views import jobs, work
+from commissions.views import jobs, paying, work
 from commissions.views.common import bp
 
-__all__ = ["bp", "jobs", "work"]
+__all__ = ["bp", "jobs", "paying", "work"]

@@ -3,7 +3,7 @@ accepting or declining a quote, and cancelling with a confirmation."""
 
 from decimal import Decimal
 
-from flask import flash, render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -11,6 +11,8 @@ from accounts.models import User
 from accounts.services import require_login
 from commissions import services
 from commissions.forms import (
+    CARD_CHOICE,
+    PAYMENT_CHOICES,
     REQUEST_ROWS,
     AcceptForm,
     AssignForm,
@@ -42,6 +44,7 @@ from core.quantity import typed_quantity
 from groups import services as groups
 from groups.models import Group, Role
 from marketplace.models import OrderStatus
+from payments.services import card
 
 SHOWN = (Conflict, ValidationFailed)  # errors shown on the page; 401, 403 and 404 get the error page
 OPEN = (OrderStatus.placed, OrderStatus.confirmed)
@@ -147,8 +150,11 @@ def job_page(commission: Commission, status: int = 200, **bound):
     if coordinates and state in (CommissionStatus.requested, CommissionStatus.quoted):
         forms["quote"] = bound.get("quote") or _quote_form(commission, latest)
         quote_choices(forms["quote"], group)
+    cards = card.cards_taken()
     if is_buyer and state == CommissionStatus.quoted:
         forms["accept"] = bound.get("accept") or AcceptForm(formdata=None, revision=str(latest["revision"]))
+        if cards:
+            forms["accept"].payment_method.choices = [*PAYMENT_CHOICES, CARD_CHOICE]
     if coordinates and state in (CommissionStatus.accepted, CommissionStatus.in_production):
         forms["assign"] = bound.get("assign") or AssignForm(formdata=None)
         forms["assign"].member_id.choices = member_choices(group)
@@ -204,6 +210,7 @@ def job_page(commission: Commission, status: int = 200, **bound):
         people=people,
         on_cancel_labels=ON_CANCEL_LABELS,
         waiting=waiting,
+        card_offers=services.card_offers(commission) if is_buyer and cards else {},
     ), status
 
 
@@ -274,6 +281,8 @@ def accept(commission_id: int):
         return job_page(commission, exc.code, accept=form)
     db.session.commit()
     flash(_("Quote accepted. The group starts the work once the deposit is paid."), "success")
+    if form.payment_method.data == "card" and services.card_offers(commission).get("deposit"):
+        return redirect(url_for("commissions.pay_by_card", commission_id=commission.id, pay="deposit"))
     return back_to_job(commission)
 
 

@@ -6,10 +6,12 @@ before the harvest (`cancel_pre_order`); the coordinator may close it for pre-or
 (`cancel_harvest`). When it comes in, the coordinator records the members' quantities (`record_harvest`): their
 lots, the pre-orders filled in the order placed, a shortfall shared out, the money owed back given back. Every
 step is a HarvestEvent with who made it. The modules: records (finding, permissions, moves, reading a request),
-sharing (the arithmetic of a shortfall), announcing, preorders, recording, money (giving back) and reading.
+sharing (the arithmetic of a shortfall), announcing, preorders, recording, money (giving back), paying (the buyer
+pays the deposit, or the rest, by card) and reading.
 """
 
 from harvests.services.announcing import announce, cancel_harvest, close
+from harvests.services.paying import card_offers, start_card_payment
 from harvests.services.preorders import cancel_pre_order, pre_order
 from harvests.services.reading import (
     buyer_pre_orders_query,
@@ -30,6 +32,7 @@ __all__ = [
     "buyer_pre_orders_query",
     "cancel_harvest",
     "cancel_pre_order",
+    "card_offers",
     "close",
     "get_harvest_or_404",
     "get_pre_order_or_404",
@@ -44,6 +47,7 @@ __all__ = [
     "product_labels",
     "record_harvest",
     "share_out",
+    "start_card_payment",
     "status_label",
     "visible_harvest_or_404",
 ]

@@ -2,9 +2,9 @@
 refunds (cash or transfer as the order was paid; the card gateway for card money)."""
 
 from accounts.models import User
-from marketplace.models import Order, PaymentMethod
+from marketplace.models import Order
 from payments.services import deposits
-from payments.services.refunds import RequestedRefund, refund_order
+from payments.services.refunds import refund_held
 
 
 def held(order: Order) -> int:
@@ -13,10 +13,10 @@ def held(order: Order) -> int:
 
 
 def give_back(actor: User, order: Order, reason: str, amount: int | None = None) -> int:
-    """Refund `amount` (all the order holds by default) on the order (coordinator); returns what was refunded."""
+    """Refund `amount` (all the order holds by default) on the order (coordinator), card money through the
+    gateway; returns what was refunded."""
     amount = held(order) if amount is None else amount
     if amount <= 0:
         return 0
-    method = None if order.payment_method == PaymentMethod.card else order.payment_method
-    refund_order(actor, order, RequestedRefund(amount=amount, reason=reason[:500], method=method))
+    refund_held(actor, order, amount, reason[:500])
     return amount

@@ -21,6 +21,7 @@ from harvests.services.money import give_back, held
 from inventory.models import Variant
 from marketplace import services as market
 from marketplace.models import FulfilmentMethod, Order, OrderKind, PaymentMethod
+from payments.services import card
 
 
 def _find(buyer_id: int, key: str) -> PreOrder | None:
@@ -44,13 +45,7 @@ def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
 
 
 def _payment(value) -> PaymentMethod:
-    try:
-        method = PaymentMethod(value or "cash")
-    except ValueError:
-        raise field_error("payment_method", _("Choose cash or transfer.")) from None
-    if method == PaymentMethod.card:
-        raise field_error("payment_method", _("A pre-order is paid in cash or by transfer."))
-    return method
+    return card.payment_method_of(value or "cash")
 
 
 def pre_order(buyer: User, harvest: Harvest, *, quantity, fulfilment=None, payment_method="cash", retry=None):

@@ -5,7 +5,7 @@ One blueprint (`harvests`, in common). Every page calls the same services as the
 check the rules and who may act; views commit once.
 """
 
-from harvests.views import buyer, coordinator
+from harvests.views import buyer, coordinator, paying
 from harvests.views.common import bp
 
-__all__ = ["bp", "buyer", "coordinator"]
+__all__ = ["bp", "buyer", "coordinator", "paying"]

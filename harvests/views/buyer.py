@@ -18,7 +18,7 @@ from harvests.forms import NoteForm, PreOrderForm
 from harvests.models import Harvest, PreOrderStatus
 from harvests.services import records
 from harvests.views.common import PER_PAGE, bp, new_key, show_errors
-from payments.services import common
+from payments.services import card, common
 
 PRE_ORDER_FIELDS = {
     "quantity": "quantity",
@@ -83,7 +83,8 @@ def my_pre_orders():
         for p in rows
         if p.status == PreOrderStatus.placed and db.session.get(Harvest, p.harvest_id).status in records.OPEN
     }
-    return render_template("harvests/my_pre_orders.html", result=result, cancellable=cancellable)
+    offers = {p.id: services.card_offers(p) for p in rows} if card.cards_taken() else {}
+    return render_template("harvests/my_pre_orders.html", result=result, cancellable=cancellable, card_offers=offers)
 
 
 @bp.route("/pre-orders/<int:pre_order_id>/cancel", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from groups.services import authorize
 from marketplace.models import (
     OPEN_STATUSES,
     Order,
+    OrderKind,
     OrderStatus,
     PaymentMethod,
 )
@@ -53,12 +54,19 @@ def due_to_pack(today: date):
 
 def awaiting_payment():
     """SQL: an order whose money the coordinator or treasurer records by hand and which is not paid in full:
-    a transfer while the order is open (the buyer may send it any time), cash once packed (taken at handover)."""
+    a transfer while the order is open (the buyer may send it any time), cash once packed (taken at handover),
+    and a card order placed before its goods existed once packed (its deposit was paid by card; the rest may be
+    taken in cash at handover)."""
     return and_(
         Order.paid < Order.total,
         or_(
             and_(Order.payment_method == PaymentMethod.transfer, Order.status.in_(OPEN_STATUSES)),
             and_(Order.payment_method == PaymentMethod.cash, Order.status == OrderStatus.ready),
+            and_(
+                Order.payment_method == PaymentMethod.card,
+                Order.kind != OrderKind.stock,
+                Order.status == OrderStatus.ready,
+            ),
         ),
     )
 

@@ -1,15 +1,18 @@
-"""Paying a checkout's open orders by card: one gateway payment for what they owe, started (or resumed) for
-the buyer's page, then confirmed with the card the page collected. The orders become paid only when the
-gateway's webhook says so (payments.services.webhooks)."""
+"""Paying a checkout's open orders by card: one gateway payment for what they owe (everything, or a chosen part
+of it such as a deposit), started (or resumed) for the buyer's page, then confirmed with the card the page
+collected. The orders become paid only when the gateway's webhook says so (payments.services.webhooks), each by
+the part the payment named for it."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
-from core.errors import AppError, Conflict, NotFound, Unauthorized
+from core.errors import AppError, Conflict, NotFound, Unauthorized, field_error
 from core.extensions import db
+from core.money import format_rupiah
 from marketplace import services
-from marketplace.models import OPEN_STATUSES, Checkout, Order
+from marketplace.models import OPEN_STATUSES, Checkout, Order, PaymentMethod
 from payments.models import CardPayment, CardPaymentPart, CardPaymentStatus
 from payments.providers import GatewayError, OnlineProvider, online_provider, provider_for
 from payments.services import common
@@ -26,17 +29,60 @@ def card_gateway(checkout: Checkout) -> OnlineProvider:
     Reads only: the pay page asks it before the buyer pays; start_card_payment asks it first, then counts what is
     owed again under the orders' locks.
     """
-    provider = provider_for(checkout.payment_method)
-    if not isinstance(provider, OnlineProvider):
+    if not isinstance(provider_for(checkout.payment_method), OnlineProvider):
         raise Conflict(
             _l("This checkout is paid in cash or by transfer, not by card."),
             {"payment_method": [checkout.payment_method.value]},
         )
-    if not provider.configured():
-        raise PaymentsNotConfigured()
+    provider = card_provider()
     if not _owed(checkout.orders):
         raise _nothing_owed()
     return provider
+
+
+def card_provider() -> OnlineProvider:
+    """The gateway that takes cards, when it is configured (PaymentsNotConfigured, a 503, when not). For a part
+    of what orders owe (a deposit), which may be paid by card whatever way the checkout was to be paid."""
+    provider = provider_for(PaymentMethod.card)
+    if not provider.configured():
+        raise PaymentsNotConfigured()
+    return provider
+
+
+def cards_taken() -> bool:
+    """Whether buyers may pay by card now (the gateway is configured), for pages that offer it."""
+    return provider_for(PaymentMethod.card).available()
+
+
+def payment_method_of(value) -> PaymentMethod:
+    """The way a buyer chose to pay an order placed before its goods exist (a made-to-order job, a pre-order):
+    card while the gateway takes cards, cash or transfer; otherwise a 422 naming `payment_method`. Whichever it
+    is, a deposit may later be paid by card (`start_card_payment` with `parts`) or recorded in cash."""
+    try:
+        method = PaymentMethod(value)
+    except (TypeError, ValueError):
+        raise field_error("payment_method", _("Choose card, cash or transfer.")) from None
+    if not provider_for(method).available():
+        raise field_error(
+            "payment_method", _("Card payments are not available right now. Please pay in cash or by transfer.")
+        )
+    return method
+
+
+def owed_parts(orders, up_to: int | None = None) -> dict[int, int]:
+    """What a card payment takes of each of `orders` that is open and owes something (order id -> rupiah):
+    all it owes, or `up_to` altogether (a deposit), the earlier orders first. Read again under the orders'
+    locks by `start_card_payment`."""
+    parts = {}
+    left = up_to
+    for order, owed in _owed(sorted(orders, key=lambda o: o.id)):
+        part = owed if left is None else min(owed, left)
+        if part <= 0:
+            break
+        parts[order.id] = part
+        if left is not None:
+            left -= part
+    return parts
 
 
 def _owed(orders) -> list[tuple[Order, int]]:
@@ -61,18 +107,23 @@ def _require_buyer(actor: User, checkout: Checkout) -> None:
         raise NotFound(_l("Checkout not found."))
 
 
-def start_card_payment(actor: User, checkout: Checkout) -> dict:
+def start_card_payment(actor: User, checkout: Checkout, parts: dict[int, int] | None = None) -> dict:
     """Start (or resume) paying the buyer's checkout's open orders by card; what the page needs to collect the
-    card."""
+    card.
+
+    By default the payment is for everything the card checkout's open orders owe. `parts` (order id -> whole
+    rupiah) pays a chosen part instead, such as a deposit, whatever way the checkout was to be paid: each
+    order named is an open order of the checkout and each amount more than 0 and at most what it still owes,
+    counted under the orders' locks (409 otherwise). The webhook raises each order's `paid` by its part.
+    """
     _require_buyer(actor, checkout)
-    provider = card_gateway(checkout)
+    provider = card_gateway(checkout) if parts is None else card_provider()
     owed = _owed([services.lock_order(order) for order in sorted(checkout.orders, key=lambda o: o.id)])
-    if not owed:  # paid meanwhile
-        raise _nothing_owed()
-    for order, _part in owed:
-        services.require_within_ceiling(order)
-    amount = sum(part for _order, part in owed)
-    parts = {order.id: part for order, part in owed}
+    parts = _chosen(owed, parts)
+    for order, _left in owed:
+        if order.id in parts:
+            services.require_within_ceiling(order)
+    amount = sum(parts.values())
 
     attempts = db.session.scalars(
         select(CardPayment).where(CardPayment.checkout_id == checkout.id).order_by(CardPayment.attempt)
@@ -124,6 +175,29 @@ def start_card_payment(actor: User, checkout: Checkout) -> dict:
     db.session.add(card_payment)
     db.session.flush()
     return _card_answer(provider, card_payment, started.client_secret)
+
+
+def _chosen(owed: list[tuple[Order, int]], parts: dict[int, int] | None) -> dict[int, int]:
+    """What the card payment takes of each order, by order id: everything owed, or the `parts` asked for."""
+    left = {order.id: amount for order, amount in owed}
+    if parts is None:
+        chosen = left
+    else:
+        chosen = {}
+        for order_id, amount in sorted(parts.items()):
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise ValueError(f"a card payment's part is a whole amount above zero, not {amount!r}")
+            if order_id not in left:
+                raise _nothing_owed()
+            if amount > left[order_id]:
+                raise Conflict(
+                    _l("Only %(owed)s is owed on this order.", owed=format_rupiah(left[order_id])),
+                    {"amount": [_("At most %(owed)s.", owed=format_rupiah(left[order_id]))]},
+                )
+            chosen[order_id] = amount
+    if not chosen:  # paid meanwhile
+        raise _nothing_owed()
+    return chosen
 
 
 class CardDeclined(AppError):
@@ -179,6 +253,7 @@ def _card_answer(provider: OnlineProvider, card_payment: CardPayment, client_sec
         "amount": card_payment.amount,
         "currency": "IDR",
         "card_payment_id": card_payment.id,
+        "checkout_id": card_payment.checkout_id,
         "status": card_payment.status.value,
         "orders": [{"order_id": p.order_id, "amount": p.amount} for p in card_payment.parts],
         **provider.client_config(),

@@ -185,9 +185,32 @@ def _pending_card_payments(order: Order) -> list[CardPayment]:
     ).all()
 
 
+# A card payment's states at the gateway in which it takes no money unless the buyer's page confirms it again.
+UNCONFIRMED = ("requires_payment_method", "requires_confirmation", "canceled")
+
+
 def card_pending(order: Order) -> bool:
-    """Whether a card payment started for the order may still go through."""
-    return bool(_pending_card_payments(order))
+    """Whether a card payment started for the order may still go through.
+
+    One the buyer started and left unconfirmed (or declined) is cancelled at the gateway first, so that it holds
+    nothing up (a delivery split off a job's order whose deposit page was left open, a harvest shared out); the
+    buyer's page then starts again. One the gateway cannot tell about counts as going through.
+    """
+    going = False
+    for card_payment in _pending_card_payments(order):
+        provider = online_provider(card_payment.provider)
+        try:
+            status = provider.resume(card_payment.intent_id).status
+            if status in UNCONFIRMED:
+                if status != "canceled":
+                    provider.cancel(card_payment.intent_id)
+                card_payment.status = CardPaymentStatus.canceled
+                continue
+        except GatewayError as exc:
+            log.warning("could not read card payment %r: %r", card_payment.intent_id, exc)
+        going = True
+    db.session.flush()
+    return going
 
 
 def _cancel_pending_card_payments(order: Order) -> None:

@@ -120,6 +120,54 @@ def refund_order(actor: User, order: Order, asked: RequestedRefund, retry: Retry
     return refund, True
 
 
+def refund_held(actor: User, order: Order, amount: int, reason: str) -> list[Refund]:
+    """Give back `amount` of what the order holds the way it came (coordinator, treasurer): its card money
+    through the gateway, each card payment up to what is left of it, the rest recorded in cash (by transfer for
+    an order paid by transfer). A deposit the group kept counts as the money paid first: a kept card deposit
+    is not sent back through the gateway for cash paid after it."""
+    if amount <= 0:
+        return []
+    order = services.lock_order(order)
+    card_left = _card_refundable(order)
+    card_back = min(amount, max(0, sum(card_left.values()) - _kept_of_card(order)))
+    given = []
+    for _card, left in sorted(card_left.items(), reverse=True):  # the order _card_payment_to_refund picks in
+        part = min(card_back, left)
+        if part <= 0:
+            break
+        given.append(refund_order(actor, order, RequestedRefund(part, reason, PaymentMethod.card))[0])
+        card_back -= part
+        amount -= part
+    if amount > 0:
+        offline = PaymentMethod.transfer if order.payment_method == PaymentMethod.transfer else PaymentMethod.cash
+        given.append(refund_order(actor, order, RequestedRefund(amount, reason, offline))[0])
+    return given
+
+
+def _kept_of_card(order: Order) -> int:
+    """How much of the deposit the order's cancellation kept was paid by card, the kept money counted as the
+    first paid."""
+    kept = deposits.kept_on(order.id)
+    if not kept:
+        return 0
+    rows = db.session.execute(
+        select(Payment.id, Payment.amount, Payment.card_payment_id, Payment.reverses_id)
+        .where(Payment.order_id == order.id)
+        .order_by(Payment.id)
+    ).all()
+    net = {row.id: row.amount for row in rows if row.reverses_id is None}
+    for row in rows:
+        if row.reverses_id is not None:
+            net[row.reverses_id] += row.amount
+    by_card = {row.id for row in rows if row.card_payment_id is not None}
+    of_card = 0
+    for payment_id in sorted(net):
+        part = min(kept, max(0, net[payment_id]))
+        kept -= part
+        of_card += part if payment_id in by_card else 0
+    return of_card
+
+
 def book_refund(order: Order, refund: Refund, provider, actor_id: int | None) -> None:
     """A refund row just added: the order's refunded sum raised (guarded), the journal entry, and for a completed
     order the members' earnings taken back in proportion."""

@@ -148,7 +148,7 @@ def test_bad_quotes_and_acceptances_change_nothing(app, client, job, market):
     for body, who, status in (
         ({"revision": 2}, job.school, 409),
         ({"revision": "1"}, job.school, 422),
-        ({"revision": 1, "payment_method": "card"}, job.school, 422),
+        ({"revision": 1, "payment_method": "cheque"}, job.school, 422),
         ({"revision": 1, "fulfilment": {"method": "delivery"}}, job.school, 422),
         ({"revision": 1}, job.lead, 403),
         ({"revision": 1}, market.other_buyer, 404),
