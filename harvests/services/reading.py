@@ -78,8 +78,8 @@ def harvest_view(harvest: Harvest, viewer: User | None = None) -> dict:
     if _insider(viewer, harvest.group_id):
         view["pre_orders"] = [pre_order_view(p) for p in r.pre_orders_of(harvest)]
         view["lots"] = [
-            {"lot_id": lot.id, "member_id": lot.member_id, "quantity": format_quantity(lot.quantity)}
-            for lot in lots_of(harvest)
+            {"lot_id": lot.id, "member_id": lot.member_id, "quantity": format_quantity(counted)}
+            for lot, counted in lots_of(harvest)
         ]
         view["messages"] = messages(harvest)
     return view
