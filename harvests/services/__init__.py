@@ -11,7 +11,7 @@ recorded from), money (giving back) and reading.
 """
 
 from harvests.services.announcing import announce, cancel_harvest, close
-from harvests.services.preorders import cancel_pre_order, pre_order
+from harvests.services.preorders import can_cancel, cancel_pre_order, pre_order
 from harvests.services.reading import (
     buyer_pre_orders_query,
     group_harvests_query,
@@ -30,6 +30,7 @@ from harvests.services.taken_in import eligible_lots, eligible_lots_view
 __all__ = [
     "announce",
     "buyer_pre_orders_query",
+    "can_cancel",
     "cancel_harvest",
     "cancel_pre_order",
     "close",

@@ -22,6 +22,7 @@ from harvests.models import Harvest, HarvestLot, HarvestStatus, PreOrder, PreOrd
 from harvests.services import records as r
 from harvests.services import taken_in
 from harvests.services.money import give_back, held
+from harvests.services.preorders import SHARED_OUT, let_go
 from harvests.services.sharing import share_out
 from inventory import services as stock
 from inventory.models import Lot, Variant
@@ -205,8 +206,9 @@ def settle_if_done(harvest: Harvest, actor_id: int | None) -> None:
 
 def on_order_moved(order: Order, to: OrderStatus, actor_id: int | None) -> None:
     """marketplace.signals.order_moved: before the harvest, a pre-order's order is cancelled only with its
-    pre-order (cancel the pre-order, or the harvest shares it out); after it, it is an order like any other. Its
-    completion or cancellation may make the harvest done."""
+    pre-order (cancel the pre-order, or the harvest shares it out); after it, it is an order like any other, and
+    cancelling it cancels the pre-order and gives back the money it holds (preorders.let_go). Its completion or
+    cancellation may make the harvest done."""
     if order.kind != OrderKind.pre_order:
         return
     pre_order = db.session.scalar(select(PreOrder).where(PreOrder.order_id == order.id))
@@ -214,6 +216,12 @@ def on_order_moved(order: Order, to: OrderStatus, actor_id: int | None) -> None:
         return
     if to == OrderStatus.cancelled and pre_order.status == PreOrderStatus.placed:
         raise Conflict(_l("This order is a harvest pre-order's: cancel the pre-order instead."))
+    if (
+        to == OrderStatus.cancelled
+        and pre_order.status in SHARED_OUT
+        and db.session.get(Harvest, pre_order.harvest_id).status not in r.OPEN  # not the sharing out itself
+    ):
+        let_go(order, pre_order, actor_id)
     if to in (OrderStatus.completed, OrderStatus.cancelled):
         harvest = r.lock_harvest(db.session.get(Harvest, pre_order.harvest_id))  # after the order's lock
         settle_if_done(harvest, actor_id)

@@ -29,6 +29,7 @@ from harvests.services import records
 from harvests.views.common import PER_PAGE, bp, new_key, show_errors, user_names
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
+from marketplace.models import Order
 from marketplace.services import today_wib
 from payments.services import common
 
@@ -159,6 +160,15 @@ def _harvest_page(
         lots_form.idempotency_key.data = new_key()
     taken = services.eligible_lots(harvest) if members else []
     pre_orders = view.get("pre_orders", [])
+    cancellable = (
+        {
+            p.id
+            for p in records.pre_orders_of(harvest)
+            if services.can_cancel(p, harvest, db.session.get(Order, p.order_id))
+        }
+        if coordinates
+        else set()
+    )
     return render_template(
         "harvests/harvest.html",
         h=view,
@@ -170,6 +180,7 @@ def _harvest_page(
         members=members,
         form=form,
         taken=taken,
+        cancellable=cancellable,
         lots_form=lots_form,
         typed=request.form if request.method == "POST" else {},
         row_errors=row_errors or {},
