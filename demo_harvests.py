@@ -1,5 +1,7 @@
 """The demo's harvest pre-orders: Kelompok Tani Cabai Makmur announces next week's chili harvest and three demo
-buyers pre-order against it, one paying the deposit by transfer; all through the services, as the pages do."""
+buyers pre-order against it, one paying the deposit by transfer; all through the services, as the pages do, each
+step on the clock at its own moment over the last days in Blitar (core.types.clock_at): announced five days ago,
+the pre-orders coming in the days after."""
 
 from datetime import timedelta
 
@@ -7,6 +9,8 @@ from sqlalchemy import select
 
 from accounts.models import User
 from core.extensions import db
+from core.types import clock_at
+from demo_calendar import at
 from groups.models import Group, Member, Role
 from harvests import services as harvests
 from harvests.models import Harvest
@@ -25,12 +29,14 @@ HARVEST = dict(
     deposit_percent="20",
     note="Panen raya cabai rawit; dipetik Senin pagi, siap diambil di gudang kelompok.",
 )
-# (buyer's e-mail, quantity in kg, payment, the key of the pre-order, deposit paid by transfer)
+ANNOUNCED = (5, 7, 30)  # days ago, hour, minute
+# (buyer's e-mail, quantity in kg, payment, the key of the pre-order, deposit paid by transfer, days ago, hour)
 PRE_ORDERS = [
-    ("warung.tin@pasar.test", "15", "transfer", "demo-preorder-1", True),
-    ("agus.pasarlegi@pasar.test", "10", "cash", "demo-preorder-2", False),
-    ("pembeli@pasar.test", "5", "cash", "demo-preorder-3", False),
+    ("warung.tin@pasar.test", "15", "transfer", "demo-preorder-1", True, 4, 8),
+    ("agus.pasarlegi@pasar.test", "10", "cash", "demo-preorder-2", False, 3, 16),
+    ("pembeli@pasar.test", "5", "cash", "demo-preorder-3", False, 2, 19),
 ]
+DEPOSIT_HOURS_LATER = 3
 
 
 def _coordinator(group: Group) -> User:
@@ -55,23 +61,34 @@ def seed() -> str:
         return "none new (no chili to harvest)"
     coordinator = _coordinator(group)
     today = market.today_wib()
-    harvest = harvests.announce(coordinator, group, variant_id=variant_id, week=today + timedelta(days=7), **HARVEST)
+
+    def moment(days_ago: int, hour: int, minute: int = 0):
+        return at(today - timedelta(days=days_ago), hour, minute)
+
+    with clock_at(moment(*ANNOUNCED)):
+        harvest = harvests.announce(
+            coordinator, group, variant_id=variant_id, week=today + timedelta(days=7), **HARVEST
+        )
+        db.session.flush()
     placed = 0
-    for email, quantity, paying, key, deposit in PRE_ORDERS:
+    for email, quantity, paying, key, deposit, days_ago, hour in PRE_ORDERS:
         buyer = db.session.scalar(select(User).where(User.email == email))
         if buyer is None:
             continue
         body = {"quantity": quantity, "fulfilment": None, "payment_method": paying}
-        row, created = harvests.pre_order(
-            buyer, harvest, **body, retry=common.retry_of(key, {**body, "harvest_id": harvest.id})
-        )
+        with clock_at(moment(days_ago, hour)):
+            row, created = harvests.pre_order(
+                buyer, harvest, **body, retry=common.retry_of(key, {**body, "harvest_id": harvest.id})
+            )
+            db.session.flush()
         placed += created
         if created and deposit:
-            view = harvests.pre_order_view(row)
-            recorded.record_payment(
-                coordinator,
-                db.session.get(Order, row.order_id),
-                recorded.OfflinePayment(PaymentMethod.transfer, view["deposit"], reference="Uang muka, BRI 2201"),
-            )
-        db.session.flush()
+            with clock_at(moment(days_ago, hour + DEPOSIT_HOURS_LATER)):
+                view = harvests.pre_order_view(row)
+                recorded.record_payment(
+                    coordinator,
+                    db.session.get(Order, row.order_id),
+                    recorded.OfflinePayment(PaymentMethod.transfer, view["deposit"], reference="Uang muka, BRI 2201"),
+                )
+                db.session.flush()
     return f"1 chili harvest announced for next week, {placed} pre-orders (one deposit paid by transfer)"

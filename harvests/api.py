@@ -11,6 +11,7 @@ from core.pagination import page_of, paginate
 from groups.services import get_group_or_404
 from harvests import services
 from harvests.schemas import (
+    EligibleLotOut,
     HarvestIn,
     HarvestListQuery,
     HarvestNoteIn,
@@ -190,15 +191,31 @@ def cancel(data, harvest_id):
 @blp.response(201, HarvestOut, headers=_REPLAYED)
 @blp.alt_response(409, schema=ErrorSchema, description="Recorded already, or cancelled")
 def record(headers, data, harvest_id):
-    """Record the harvest in (coordinator): each member's quantity becomes her lot, and the pre-orders are
-    filled in the order placed; a shortfall is shared out by the harvest's rule, an order that got less shrinks
-    (or is cancelled) and what was paid beyond it is given back. The answer has, per pre-order, a WhatsApp-ready
-    message for the buyer. What is left over is free stock on sale. Recorded already: 409; a retry with the same
-    `Idempotency-Key` and body returns the first result."""
+    """Record the harvest in (coordinator): each member's quantity becomes her lot (`lots`), or the lots taken in
+    already through the stock intake are named (`from_lots`, of each only part if need be; the choice is
+    `GET /harvests/{id}/eligible-lots`). The pre-orders are filled in the order placed; a shortfall is shared out
+    by the harvest's rule, an order that got less shrinks (or is cancelled) and what was paid beyond it is given
+    back. The answer has, per pre-order, a WhatsApp-ready message for the buyer. What is left over is free stock
+    on sale. Recorded already: 409; a lot of another group, of another variant, taken in before the harvest was
+    announced, part of a harvest already or not free: 422 naming it; a retry with the same `Idempotency-Key` and
+    body returns the first result."""
     require_json_body()
     actor = require_login()
     harvest = services.visible_harvest_or_404(actor, harvest_id)
     retry = common.retry_of(headers.get("idempotency_key"), data)
-    harvest, created = services.record_harvest(actor, harvest, lots=data.get("lots"), retry=retry)
+    harvest, created = services.record_harvest(
+        actor, harvest, lots=data.get("lots"), from_lots=data.get("from_lots"), retry=retry
+    )
     db.session.commit()
     return services.harvest_view(harvest, actor), 201, ({} if created else {"Idempotent-Replayed": "true"})
+
+
+@blp.route("/harvests/<int:harvest_id>/eligible-lots", methods=["GET"])
+@blp.response(200, EligibleLotOut(many=True))
+def eligible_lots(harvest_id):
+    """The lots the harvest may be recorded from (`from_lots`), first received first (coordinator and
+    treasurer): of the group and the harvest's variant, received since it was announced, part of no harvest,
+    each with its free units. Empty once the harvest is recorded or cancelled."""
+    actor = require_login()
+    harvest = services.visible_harvest_or_404(actor, harvest_id)
+    return services.eligible_lots_view(actor, harvest)

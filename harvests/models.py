@@ -118,13 +118,17 @@ class PreOrder(db.Model):
 
 
 class HarvestLot(db.Model):
-    """A member's lot recorded as part of a harvest."""
+    """A member's lot recorded as part of a harvest: one the harvest made, or one taken in already through the
+    ordinary intake. A lot is part of one harvest at most (the unique index)."""
 
     __tablename__ = "harvest_lots"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     harvest_id: Mapped[int] = mapped_column(ForeignKey("harvests.id"), index=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), unique=True)
+    # What of the lot the harvest counted: all of a lot it made; of a lot taken in before, the free units chosen.
+    # Empty on rows from before it was kept: the lot's whole quantity.
+    quantity: Mapped[Decimal | None] = mapped_column(Quantity)
 
 
 class HarvestEvent(db.Model):

@@ -64,11 +64,29 @@ class HarvestLotIn(Schema):
     grade = fields.Raw(allow_none=True, metadata={"type": "string"})
 
 
+class HarvestFromLotIn(Schema):
+    lot_id = fields.Raw(required=True, metadata={"type": "integer"})
+    quantity = fields.Raw(
+        allow_none=True,
+        metadata={**_QUANTITY, "description": "Only this much of the lot; all its free units by default"},
+    )
+
+
 class HarvestRecordIn(Schema):
     lots = fields.List(
         fields.Nested(HarvestLotIn),
-        required=True,
-        metadata={"description": "What each member brought in; an empty list: the harvest failed"},
+        metadata={
+            "description": "What each member brought in, each her new lot; an empty list: the harvest failed. "
+            "Give this or `from_lots`"
+        },
+    )
+    from_lots = fields.List(
+        fields.Nested(HarvestFromLotIn),
+        metadata={
+            "description": "Lots taken in already through the stock intake that are the harvest: of the group and "
+            "the harvest's variant, received since it was announced, part of no harvest, with free units "
+            "(not sold, not set aside for orders). Give this or `lots`"
+        },
     )
 
 
@@ -106,7 +124,17 @@ class PreOrderOut(Schema):
 class HarvestLotOut(Schema):
     lot_id = fields.Integer()
     member_id = fields.Integer()
-    quantity = fields.String()
+    quantity = fields.String(metadata={"description": "What the harvest counted of the lot"})
+
+
+class EligibleLotOut(Schema):
+    lot_id = fields.Integer()
+    member_id = fields.Integer()
+    member_name = fields.String()
+    quantity = fields.String(metadata={"description": "What the lot came in as"})
+    free = fields.String(metadata={"description": "Its units not sold nor set aside for orders: what may count"})
+    grade = fields.String(allow_none=True)
+    received_at = fields.DateTime()
 
 
 class MessageOut(Schema):

@@ -20,7 +20,7 @@ from harvests.services import records as r
 from harvests.services.money import give_back, held
 from inventory.models import Variant
 from marketplace import services as market
-from marketplace.models import FulfilmentMethod, Order, OrderKind, PaymentMethod
+from marketplace.models import FulfilmentMethod, Order, OrderKind, OrderStatus, PaymentMethod
 from payments.services import card
 
 
@@ -110,10 +110,21 @@ def pre_order(buyer: User, harvest: Harvest, *, quantity, fulfilment=None, payme
     return made, True
 
 
+SHARED_OUT = (PreOrderStatus.filled, PreOrderStatus.part_filled)  # the harvest set goods aside for it
+
+
+def can_cancel(pre_order: PreOrder, harvest: Harvest, order: Order) -> bool:
+    """Whether the pre-order may still be cancelled (by its buyer while nothing is paid, or the coordinator):
+    waiting for a harvest still awaited, or given goods by the harvest and not yet packed."""
+    if pre_order.status == PreOrderStatus.placed:
+        return harvest.status in r.OPEN
+    return pre_order.status in SHARED_OUT and order.status in (OrderStatus.placed, OrderStatus.confirmed)
+
+
 def cancel_pre_order(actor: User, pre_order: PreOrder, note=None) -> PreOrder:
-    """Cancel a pre-order before the harvest comes in: the buyer (while nothing is paid on it) or the group's
-    coordinator, who gives back what was paid (the deposit). Its order is cancelled and its quantity is free to
-    pre-order again."""
+    """Cancel a pre-order: the buyer (while nothing is paid on it) or the group's coordinator, who gives back what
+    was paid (the deposit; a harvest's terms keep none). Before the harvest its quantity is free to pre-order
+    again; after it, until its order is packed, the goods set aside for it go back on sale."""
     actor = require_signed_in(actor)
     note = r.text(note, "note")
     harvest = db.session.get(Harvest, pre_order.harvest_id)
@@ -121,9 +132,14 @@ def cancel_pre_order(actor: User, pre_order: PreOrder, note=None) -> PreOrder:
     if pre_order.buyer_id != actor.id and not coordinator:
         raise Forbidden(_l("Only the buyer or the group's coordinator may cancel a pre-order."))
     harvest = r.lock_harvest(harvest)
+    db.session.refresh(pre_order)
+    if pre_order.status in SHARED_OUT:
+        order = market.lock_order(db.session.get(Order, pre_order.order_id))
+        market.cancel(actor, order, note)  # the pre-order lets go of its goods and money as its order moves
+        db.session.flush()
+        return pre_order
     if harvest.status not in r.OPEN:
         raise Conflict(_l("The harvest is in: this pre-order can no longer be cancelled."))
-    db.session.refresh(pre_order)
     if pre_order.status != PreOrderStatus.placed:
         raise Conflict(_l("This pre-order was cancelled already."), {"status": [pre_order.status.value]})
     order = market.lock_order(db.session.get(Order, pre_order.order_id))
@@ -137,3 +153,20 @@ def cancel_pre_order(actor: User, pre_order: PreOrder, note=None) -> PreOrder:
     r.release_quota(harvest, pre_order.quantity)
     db.session.flush()
     return pre_order
+
+
+def let_go(order: Order, pre_order: PreOrder, actor_id: int | None) -> None:
+    """The order of a pre-order the harvest gave goods to is being cancelled (from the pre-order or the order's
+    own page): the pre-order is cancelled with it and what the order holds of the buyer's money is given back,
+    by the coordinator; the buyer cancels only while nothing is paid (409). Its goods are released with the
+    order, free stock on sale again."""
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    harvest = db.session.get(Harvest, pre_order.harvest_id)
+    coordinator = actor is not None and r.is_coordinator(actor, harvest.group_id)
+    money = held(order)
+    if money and not coordinator:
+        raise Conflict(_l("A deposit is paid on this pre-order: ask the group to cancel it and give it back."))
+    pre_order.status = PreOrderStatus.cancelled
+    pre_order.updated_at = utcnow()
+    if money:
+        pre_order.refunded += give_back(actor, order, _("Pre-order cancelled"), money)

@@ -78,8 +78,8 @@ def harvest_view(harvest: Harvest, viewer: User | None = None) -> dict:
     if _insider(viewer, harvest.group_id):
         view["pre_orders"] = [pre_order_view(p) for p in r.pre_orders_of(harvest)]
         view["lots"] = [
-            {"lot_id": lot.id, "member_id": lot.member_id, "quantity": format_quantity(lot.quantity)}
-            for lot in lots_of(harvest)
+            {"lot_id": lot.id, "member_id": lot.member_id, "quantity": format_quantity(counted)}
+            for lot, counted in lots_of(harvest)
         ]
         view["messages"] = messages(harvest)
     return view
@@ -160,15 +160,18 @@ def product_labels(product_id: int) -> list[dict]:
 
 def messages(harvest: Harvest) -> list[dict]:
     """Once the harvest is shared out: per pre-order, a WhatsApp-ready message in Indonesian saying what the
-    buyer gets, when, and what is given back; the wa.me link when the buyer has a phone."""
+    buyer gets, when, and what is given back (or, for one cancelled since, that it is cancelled and what is given
+    back); the wa.me link when the buyer has a phone."""
     if harvest.status not in (HarvestStatus.harvested, HarvestStatus.done):
         return []
     group = db.session.get(Group, harvest.group_id)
     variant = db.session.get(Variant, harvest.variant_id)
     found = []
     for pre_order in r.pre_orders_of(
-        harvest, PreOrderStatus.filled, PreOrderStatus.part_filled, PreOrderStatus.unfilled
+        harvest, PreOrderStatus.filled, PreOrderStatus.part_filled, PreOrderStatus.unfilled, PreOrderStatus.cancelled
     ):
+        if pre_order.filled is None:  # cancelled before the harvest: told then, nothing to say now
+            continue
         buyer = db.session.get(User, pre_order.buyer_id)
         order = db.session.get(Order, pre_order.order_id)
         with force_locale(MESSAGE_LOCALE):
@@ -209,13 +212,19 @@ def _message(group: Group, variant: Variant, pre_order: PreOrder, order: Order, 
         "refunded": format_rupiah(pre_order.refunded),
         "paid": format_rupiah(order.paid - order.refunded),
     }
-    if pre_order.status == PreOrderStatus.filled:
+    if pre_order.status == PreOrderStatus.cancelled:  # after the harvest gave it goods
+        text = _(
+            "Hello %(name)s, your pre-order of %(got)s %(product)s at %(group)s is cancelled (order #%(id)d); "
+            "what the harvest set aside for you is back on sale.",
+            **values,
+        )
+    elif pre_order.status == PreOrderStatus.filled:
         return _(
             "Hello %(name)s, the harvest at %(group)s is in: your pre-order of %(asked)s %(product)s is filled in "
             "full, ready on %(day)s (order #%(id)d, %(total)s).",
             **values,
         )
-    if pre_order.status == PreOrderStatus.unfilled:
+    elif pre_order.status == PreOrderStatus.unfilled:
         text = _(
             "Hello %(name)s, we are sorry: the harvest of %(product)s at %(group)s came in smaller than expected "
             "and your pre-order of %(asked)s could not be filled. Order #%(id)d is cancelled.",

@@ -20,7 +20,9 @@ from core.types import utcnow
 from groups.models import Group
 from harvests.models import Harvest, HarvestLot, HarvestStatus, PreOrder, PreOrderStatus
 from harvests.services import records as r
+from harvests.services import taken_in
 from harvests.services.money import give_back, held
+from harvests.services.preorders import SHARED_OUT, let_go
 from harvests.services.sharing import share_out
 from inventory import services as stock
 from inventory.models import Lot, Variant
@@ -56,8 +58,9 @@ def _read_lots(group: Group, variant: Variant, lots) -> list[dict]:
     return read
 
 
-def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[Harvest, bool]:
-    """The harvest came in (coordinator): each member's quantity becomes her lot (the ordinary intake), and the
+def record_harvest(actor: User, harvest: Harvest, *, lots=None, from_lots=None, retry=None) -> tuple[Harvest, bool]:
+    """The harvest came in (coordinator): each member's quantity becomes her lot (the ordinary intake), or, with
+    `from_lots`, lots taken in already through the intake count as the harvest (harvests.services.taken_in); the
     pre-orders are filled in the order placed, a shortfall shared out by the harvest's rule. Returns
     (harvest, created). Recorded already: 409, nothing changed, unless it is a retry with the same
     Idempotency-Key and request, which gets the first result back (another request with that key: 422)."""
@@ -67,26 +70,24 @@ def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[
         return _replayed(harvest, retry.fingerprint), False
     group = db.session.get(Group, harvest.group_id)
     variant = db.session.get(Variant, harvest.variant_id)
-    read = _read_lots(group, variant, lots)
+    if from_lots is not None and lots is not None:
+        raise field_error("from_lots", _("Give either the members' quantities or the lots taken in, not both."))
+    if from_lots is None:
+        read = _read_lots(group, variant, lots)
+    else:
+        chosen = taken_in.read_chosen(group, variant, from_lots)
     harvest = r.lock_harvest(harvest)
     if key and harvest.record_key == key:  # a twin sent at the same moment went first
         return _replayed(harvest, retry.fingerprint), False
     if harvest.status not in r.OPEN:
         raise Conflict(_l("This harvest was recorded already."), {"status": [harvest.status.value]})
-    made = []
-    for row in read:
-        lot = stock.receive_contribution(
-            actor,
-            group,
-            variant_id=variant.id,
-            member_id=row["member_id"],
-            quantity=row["quantity"],
-            grade=row["grade"],
-            note=f"harvest {harvest.id}",
-        )
-        db.session.add(HarvestLot(harvest_id=harvest.id, lot_id=lot.id))
-        made.append(lot)
-    came_in = sum((lot.quantity for lot in made), Decimal(0))
+    if from_lots is None:
+        supply = [[_receive(actor, group, variant, harvest, row), row["quantity"]] for row in read]
+    else:
+        supply = [[lot, counted] for lot, counted in taken_in.take(harvest, chosen)]
+    for lot, counted in supply:
+        db.session.add(HarvestLot(harvest_id=harvest.id, lot_id=lot.id, quantity=counted))
+    came_in = sum((counted for _lot, counted in supply), Decimal(0))
     waiting = r.pre_orders_of(harvest, PreOrderStatus.placed)
     given = share_out(
         harvest.shortfall_rule,
@@ -94,7 +95,6 @@ def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[
         came_in,
         r.step_of(r.unit_of(group, variant).whole),
     )
-    supply = [[lot, lot.quantity] for lot in made]
     for pre_order, got in zip(waiting, given, strict=True):
         _fill(actor, harvest, pre_order, got, supply)
     harvest.harvested = came_in
@@ -106,6 +106,19 @@ def record_harvest(actor: User, harvest: Harvest, *, lots, retry=None) -> tuple[
     db.session.flush()
     settle_if_done(harvest, actor.id)
     return harvest, True
+
+
+def _receive(actor: User, group: Group, variant: Variant, harvest: Harvest, row: dict) -> Lot:
+    """A member's quantity in as her lot, through the ordinary intake."""
+    return stock.receive_contribution(
+        actor,
+        group,
+        variant_id=variant.id,
+        member_id=row["member_id"],
+        quantity=row["quantity"],
+        grade=row["grade"],
+        note=f"harvest {harvest.id}",
+    )
 
 
 def _replayed(harvest: Harvest, fingerprint: str) -> Harvest:
@@ -193,8 +206,9 @@ def settle_if_done(harvest: Harvest, actor_id: int | None) -> None:
 
 def on_order_moved(order: Order, to: OrderStatus, actor_id: int | None) -> None:
     """marketplace.signals.order_moved: before the harvest, a pre-order's order is cancelled only with its
-    pre-order (cancel the pre-order, or the harvest shares it out); after it, it is an order like any other. Its
-    completion or cancellation may make the harvest done."""
+    pre-order (cancel the pre-order, or the harvest shares it out); after it, it is an order like any other, and
+    cancelling it cancels the pre-order and gives back the money it holds (preorders.let_go). Its completion or
+    cancellation may make the harvest done."""
     if order.kind != OrderKind.pre_order:
         return
     pre_order = db.session.scalar(select(PreOrder).where(PreOrder.order_id == order.id))
@@ -202,11 +216,23 @@ def on_order_moved(order: Order, to: OrderStatus, actor_id: int | None) -> None:
         return
     if to == OrderStatus.cancelled and pre_order.status == PreOrderStatus.placed:
         raise Conflict(_l("This order is a harvest pre-order's: cancel the pre-order instead."))
+    if (
+        to == OrderStatus.cancelled
+        and pre_order.status in SHARED_OUT
+        and db.session.get(Harvest, pre_order.harvest_id).status not in r.OPEN  # not the sharing out itself
+    ):
+        let_go(order, pre_order, actor_id)
     if to in (OrderStatus.completed, OrderStatus.cancelled):
         harvest = r.lock_harvest(db.session.get(Harvest, pre_order.harvest_id))  # after the order's lock
         settle_if_done(harvest, actor_id)
 
 
-def lots_of(harvest: Harvest) -> list[Lot]:
-    ids = select(HarvestLot.lot_id).where(HarvestLot.harvest_id == harvest.id)
-    return list(db.session.scalars(select(Lot).where(Lot.id.in_(ids)).order_by(Lot.id)))
+def lots_of(harvest: Harvest) -> list[tuple[Lot, Decimal]]:
+    """The harvest's lots, each with what the harvest counted of it."""
+    rows = db.session.execute(
+        select(Lot, HarvestLot.quantity)
+        .join(HarvestLot, HarvestLot.lot_id == Lot.id)
+        .where(HarvestLot.harvest_id == harvest.id)
+        .order_by(Lot.id)
+    )
+    return [(lot, lot.quantity if counted is None else counted) for lot, counted in rows]

@@ -15,9 +15,10 @@ from core.quantity import typed_quantity
 from groups.models import Group
 from harvests import services
 from harvests.forms import NoteForm, PreOrderForm
-from harvests.models import Harvest, PreOrderStatus
+from harvests.models import Harvest
 from harvests.services import records
 from harvests.views.common import PER_PAGE, bp, new_key, show_errors
+from marketplace.models import Order
 from payments.services import card, common
 
 PRE_ORDER_FIELDS = {
@@ -81,7 +82,7 @@ def my_pre_orders():
     cancellable = {
         p.id
         for p in rows
-        if p.status == PreOrderStatus.placed and db.session.get(Harvest, p.harvest_id).status in records.OPEN
+        if services.can_cancel(p, db.session.get(Harvest, p.harvest_id), db.session.get(Order, p.order_id))
     }
     offers = {p.id: services.card_offers(p) for p in rows} if card.cards_taken() else {}
     return render_template("harvests/my_pre_orders.html", result=result, cancellable=cancellable, card_offers=offers)

@@ -29,6 +29,7 @@ from harvests.services import records
 from harvests.views.common import PER_PAGE, bp, new_key, show_errors, user_names
 from inventory import services as stock
 from inventory.models import Product, ProductStatus, Variant
+from marketplace.models import Order
 from marketplace.services import today_wib
 from payments.services import common
 
@@ -135,7 +136,16 @@ def announce(group_id: int):
 # --- a harvest ------------------------------------------------------------------------------
 
 
-def _harvest_page(harvest: Harvest, group: Group, coordinates: bool, form=None, row_errors=None, status=200):
+def _harvest_page(
+    harvest: Harvest,
+    group: Group,
+    coordinates: bool,
+    form=None,
+    row_errors=None,
+    status=200,
+    lots_form=None,
+    lot_errors=None,
+):
     view = services.harvest_view(harvest, current_user)
     members = (
         list(db.session.scalars(groups.members_query(group, include_inactive=False)))
@@ -145,7 +155,20 @@ def _harvest_page(harvest: Harvest, group: Group, coordinates: bool, form=None, 
     if form is None:
         form = RecordForm()
         form.idempotency_key.data = new_key()
+    if lots_form is None:
+        lots_form = RecordForm()
+        lots_form.idempotency_key.data = new_key()
+    taken = services.eligible_lots(harvest) if members else []
     pre_orders = view.get("pre_orders", [])
+    cancellable = (
+        {
+            p.id
+            for p in records.pre_orders_of(harvest)
+            if services.can_cancel(p, harvest, db.session.get(Order, p.order_id))
+        }
+        if coordinates
+        else set()
+    )
     return render_template(
         "harvests/harvest.html",
         h=view,
@@ -156,8 +179,12 @@ def _harvest_page(harvest: Harvest, group: Group, coordinates: bool, form=None, 
         names=user_names(p["buyer_id"] for p in pre_orders),
         members=members,
         form=form,
+        taken=taken,
+        cancellable=cancellable,
+        lots_form=lots_form,
         typed=request.form if request.method == "POST" else {},
         row_errors=row_errors or {},
+        lot_errors=lot_errors or {},
     ), status
 
 
@@ -210,6 +237,60 @@ def record(harvest_id: int):
         harvest = services.get_harvest_or_404(harvest_id)
         return _harvest_page(harvest, group, coordinates, form, row_errors, exc.code)
     db.session.commit()
+    _recorded(harvest)
+    return redirect(url_for("harvests.harvest", harvest_id=harvest.id, _anchor="messages"))
+
+
+def _chosen_lots() -> tuple[list[dict], list[int]]:
+    """The lots ticked on the page (`use-<lot id>`, in the page's order), each with the quantity typed
+    (`take-<lot id>`; empty: all its free units), and the lot of each line sent. The service judges each lot."""
+    chosen, order = [], []
+    for name in request.form:
+        typed = name.removeprefix("use-")
+        if name.startswith("use-") and typed.isascii() and typed.isdigit() and len(typed) < 10:
+            lot_id = int(typed)
+            chosen.append({"lot_id": lot_id, "quantity": typed_quantity(request.form.get(f"take-{lot_id}"))})
+            order.append(lot_id)
+    return chosen, order
+
+
+@bp.route("/harvests/<int:harvest_id>/record-lots", methods=["POST"])
+@login_required
+def record_from_lots(harvest_id: int):
+    """The harvest recorded from the lots taken in already through the stock intake, ticked on the page."""
+    harvest, group, coordinates = _harvest_for_books(harvest_id)
+    if not coordinates:
+        abort(403)
+    form = RecordForm()
+    if not form.validate_on_submit():
+        flash(_("Please try again."), "error")
+        return _harvest_page(harvest, group, coordinates, status=400)
+    chosen, sent = _chosen_lots()
+    if not chosen and harvest.record_key is None:
+        flash(_("Tick at least one lot taken in for this harvest."), "error")
+        return _harvest_page(harvest, group, coordinates, lots_form=form, status=422)
+    try:
+        retry = common.retry_of(form.idempotency_key.data or None, {"from_lots": chosen})
+        harvest, _created = services.record_harvest(require_login(), harvest, from_lots=chosen, retry=retry)
+    except AppError as exc:
+        db.session.rollback()
+        row_errors: dict[int, list[str]] = {}
+        fields = {}
+        for i, lot_id in enumerate(sent):
+            row = row_errors.setdefault(lot_id, [])
+            fields[f"from_lots.{i}.quantity"] = row
+            fields[f"from_lots.{i}.lot_id"] = row
+        show_errors(form, exc, fields)
+        if "Idempotency-Key" in exc.errors:
+            form.idempotency_key.data = new_key()
+        harvest = services.get_harvest_or_404(harvest_id)
+        return _harvest_page(harvest, group, coordinates, status=exc.code, lots_form=form, lot_errors=row_errors)
+    db.session.commit()
+    _recorded(harvest)
+    return redirect(url_for("harvests.harvest", harvest_id=harvest.id, _anchor="messages"))
+
+
+def _recorded(harvest: Harvest) -> None:
     flash(
         _(
             "Harvest recorded: %(quantity)s %(unit)s. Send each buyer their message below.",
@@ -218,7 +299,6 @@ def record(harvest_id: int):
         ),
         "success",
     )
-    return redirect(url_for("harvests.harvest", harvest_id=harvest.id, _anchor="messages"))
 
 
 # --- closing and cancelling, each confirmed on its own page --------------------------------

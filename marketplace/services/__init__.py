@@ -6,7 +6,7 @@ the first one. Each status change happens under a row lock and is recorded as
 an order event; packing takes units from members' lots first in, first out.
 """
 
-from marketplace.services.ahead import held_elsewhere, place_without_stock, set_aside, set_aside_total
+from marketplace.services.ahead import held_elsewhere, held_in_lots, place_without_stock, set_aside, set_aside_total
 from marketplace.services.checkout import Placed, find_checkout, first_fulfilment_day, place, place_checkout
 from marketplace.services.expiry import expire_orders, reinstate_expired
 from marketplace.services.lifecycle import cancel, complete, confirm, mark_ready
@@ -50,6 +50,7 @@ __all__ = [
     "Placed",
     "Split",
     "held_elsewhere",
+    "held_in_lots",
     "money_side",
     "place_without_stock",
     "set_aside",

@@ -166,6 +166,22 @@ def held_elsewhere(line: OrderLine) -> dict[int, Decimal]:
     return {lot_id: Decimal(total) for lot_id, total in rows}
 
 
+def held_in_lots(lot_ids) -> dict[int, Decimal]:
+    """Per lot named, the units set aside for lines of orders not yet packed (what its `remaining` still counts
+    but no one else may take)."""
+    ids = set(lot_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(SetAsideLot.lot_id, func.sum(SetAsideLot.quantity))
+        .join(OrderLine, OrderLine.id == SetAsideLot.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(SetAsideLot.lot_id.in_(ids), Order.status.in_(SETTING_ASIDE))
+        .group_by(SetAsideLot.lot_id)
+    )
+    return {lot_id: Decimal(total) for lot_id, total in rows}
+
+
 def not_all_in(lines: list[OrderLine]) -> Conflict:
     """The refusal to pack an order placed before its goods existed while some of them are not in yet."""
     return Conflict(

@@ -9,17 +9,29 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+import demo_commissions
 from accounts.models import User
+from commissions.models import Commission, CommissionPieces
 from core.extensions import db as _db
 from core.extensions import limiter
 from core.formatting import WIB
 from core.ledger import check_all
 from demo_calendar import month_name, months
 from groups.models import Group, Member, Role
+from harvests.models import Harvest
 from inventory.models import Lot, Movement, Product, Variant
 from inventory.photos import MAX_UPLOAD_BYTES
 from inventory.services import stock_check
-from marketplace.models import Checkout, Order, OrderEvent, OrderLine, OrderLineLot, OrderStatus, PaymentMethod
+from marketplace.models import (
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderKind,
+    OrderLine,
+    OrderLineLot,
+    OrderStatus,
+    PaymentMethod,
+)
 from marketplace.services import today_wib
 from payments.models import Payment, Refund
 from revenue.models import Payout, Saving, Settlement, Statement
@@ -130,7 +142,9 @@ def test_seed_demo_dates_two_months_of_sales_before_this_one(app, demo):
         done = [moment.astimezone(WIB).date() for _order, moment in completed]
         assert sum(1 for day in done if first <= day < second) >= 30
         assert sum(1 for day in done if second <= day < after) >= 30
-        orders = _db.session.scalars(select(Order).where(Order.created_at < _start(after))).all()
+        # The history's sales (from stock); the made-to-order job of the last ten days may begin in the month before.
+        history = select(Order).where(Order.created_at < _start(after), Order.kind == OrderKind.stock)
+        orders = _db.session.scalars(history).all()
         assert {o.payment_method for o in orders} == {PaymentMethod.cash, PaymentMethod.transfer}
         assert sum(1 for o in orders if o.status == OrderStatus.cancelled) >= 3
         assert _db.session.scalar(select(func.count(Refund.id)).where(Refund.created_at < _start(after))) >= 3
@@ -228,3 +242,28 @@ def test_a_member_on_a_shared_phone_logs_in_with_her_login_name_and_sees_her_own
         siti = _db.session.scalar(select(Member).where(Member.name == "Siti Aminah"))
         sumiati = _db.session.scalar(select(Member).where(Member.name == "Sumiati"))
         assert siti.phone == sumiati.phone and siti.user_id != sumiati.user_id
+
+
+def test_the_demo_job_and_harvest_unfold_over_the_last_days_in_wib(app, demo):
+    with app.app_context():
+        job = _db.session.scalar(select(Commission).where(Commission.title == demo_commissions.TITLE))
+        steps = [(e.created_at.astimezone(WIB), e.to_status.value) for e in job.events]
+        assert [status for _moment, status in steps] == ["requested", "quoted", "accepted", "in_production"]
+        assert steps[0][0].date() == demo.today - timedelta(days=10)
+        moments = [moment for moment, _status in steps]
+        pieces = [p.created_at.astimezone(WIB) for p in _db.session.scalars(select(CommissionPieces))]
+        paid = [
+            p.created_at.astimezone(WIB) for p in _db.session.scalars(select(Payment)) if p.order_id in job_orders(job)
+        ]
+        assert len({m.date() for m in pieces}) >= 4 and len(paid) == 2  # the deposit, then the part delivered
+        every = moments + pieces + paid
+        assert moments == sorted(moments) and max(every).date() < demo.today and min(every) == moments[0]
+        harvest = _db.session.scalar(select(Harvest))
+        announced = harvest.events[0].created_at.astimezone(WIB)
+        placed = sorted(p.created_at.astimezone(WIB) for p in harvest.pre_orders)
+        assert announced.date() == demo.today - timedelta(days=5)
+        assert announced < placed[0] and placed[-1].date() < demo.today and len({m.date() for m in placed}) == 3
+
+
+def job_orders(job) -> set[int]:
+    return set(_db.session.scalars(select(Order.id).where(Order.checkout_id == job.checkout_id)))

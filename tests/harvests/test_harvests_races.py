@@ -15,7 +15,7 @@ from marketplace.models import Order
 from tests.books import ledger_problems, stock_problems
 from tests.harvests.helpers import announce, buyers, pre_order, preordered
 from tests.live_server import post_at_once
-from tests.market import API, member_with_account
+from tests.market import API, contribute, member_with_account
 
 
 def _counts(app) -> tuple[int, int, int]:
@@ -83,4 +83,50 @@ def test_a_harvest_record_retried_at_once_is_recorded_once(app, server, client, 
     assert [replayed for _s, _b, replayed in results].count("true") == 2
     with app.app_context():
         assert db.session.scalar(select(func.count(HarvestLot.id))) == 1
+    assert stock_problems(app) == [] and ledger_problems(app) == []
+
+
+def test_two_coordinators_recording_two_harvests_from_the_same_lot_at_once_count_it_once(app, server, client, market):
+    first = announce(client, market, variant_id=market.cabai_b)
+    second = announce(client, market, variant_id=market.cabai_b, shortfall_rule="first_come")
+    other = member_with_account(app, market.tani, "coordinator")
+    a, b = buyers(app, 2)
+    pre_order(client, first, a, "2")
+    pre_order(client, second, b, "2")
+    lot = contribute(client, market.tani, market.lead.headers, market.cabai_b, market.siti, "3")["id"]
+    body = {"from_lots": [{"lot_id": lot}]}
+    results = post_at_once(
+        server,
+        [
+            (f"{API}/harvests/{first['id']}/record", market.lead.headers, body, "one"),
+            (f"{API}/harvests/{second['id']}/record", other.headers, body, "two"),
+        ],
+    )
+    assert sorted(status for status, _body, _replayed in results) == [201, 422]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(HarvestLot.id)).where(HarvestLot.lot_id == lot)) == 1
+    assert stock_problems(app) == [] and ledger_problems(app) == []
+
+
+def test_two_coordinators_recording_the_same_harvest_from_lots_at_once_record_it_once(app, server, client, market):
+    harvest = announce(client, market, variant_id=market.cabai_b)
+    other = member_with_account(app, market.tani, "coordinator")
+    (buyer,) = buyers(app, 1)
+    pre_order(client, harvest, buyer, "2")
+    lots = [
+        contribute(client, market.tani, market.lead.headers, market.cabai_b, m, "2")["id"]
+        for m in (market.siti, market.ani)
+    ]
+    path = f"{API}/harvests/{harvest['id']}/record"
+    results = post_at_once(
+        server,
+        [
+            (path, market.lead.headers, {"from_lots": [{"lot_id": lots[0]}, {"lot_id": lots[1]}]}, "lead"),
+            (path, other.headers, {"from_lots": [{"lot_id": lots[1]}]}, "other"),
+        ],
+    )
+    assert sorted(status for status, _body, _replayed in results) == [201, 409]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(HarvestLot.id))) in (1, 2)
+        assert db.session.scalar(select(func.count(HarvestLot.id)).where(HarvestLot.lot_id == lots[1])) == 1
     assert stock_problems(app) == [] and ledger_problems(app) == []
