@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db
+from core.money import format_rupiah as rupiah
 from harvests.models import Harvest, PreOrder
 from tests.books import ledger_problems, stock_problems
 from tests.factories import PASSWORD, make_group
@@ -248,3 +249,13 @@ def test_a_kept_catalog_card_gains_and_loses_its_pre_order_badge_with_the_harves
     assert html(client.get("/catalog")).count('class="badge harvest"') == 1
     post(client, f"/harvests/{harvest['id']}/cancel", market.lead, {"note": "hujan"}, status=200)
     assert 'class="badge harvest"' not in html(client.get("/catalog"))
+
+
+def test_my_pre_orders_says_when_the_deposit_asked_is_not_paid_yet(app, client, market):
+    harvest = announce(client, market, deposit_percent="20")
+    made = pre_order(client, harvest, market.buyer, "2")
+    assert made["deposit"] > 0
+    page_login(client, market.buyer)
+    page = html(client.get("/me/pre-orders"))
+    unpaid = t(app, "%(asked)s, not paid yet", asked=rupiah(made["deposit"]))
+    assert t(app, "deposit asked %(amount)s", amount=unpaid) in page
