@@ -27,6 +27,7 @@ TERMINATE_OTHERS = (
 )
 ATTEMPTS = 30  # retries of one request before the test gives up
 TERMINATIONS = 10  # times the thread terminates every connection, at random moments of the run
+MOST_CHECKOUTS = 90  # of 0.5 kg, from the 50 kg `stocked` adds
 
 
 @pytest.fixture
@@ -108,8 +109,12 @@ def test_connections_terminated_during_checkouts_and_payments_lose_or_double_not
     killer = threading.Thread(target=terminate, daemon=True)
     killer.start()
     answers: list[int] = []
+    order_ids: list[int] = []
     try:
-        order_ids = [checkout_and_pay(client, stocked, i, answers) for i in range(20)]
+        # At least 20, and on until every termination has fallen while they run, however fast the machine is
+        # (the 50 kg take 100 checkouts).
+        while len(order_ids) < 20 or (killer.is_alive() and len(order_ids) < MOST_CHECKOUTS):
+            order_ids.append(checkout_and_pay(client, stocked, len(order_ids), answers))
     finally:
         stop.set()
         killer.join(10)
