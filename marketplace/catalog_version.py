@@ -9,10 +9,11 @@ never given again: not by this process, not by any other.
   ever kept under it.
 - `latest_version()`: asked only to learn whether something kept is still current (a kept
   whole answer, marketplace.catalog.CacheFreshness), which is most of what a kept page costs.
-  On PostgreSQL it is read on a connection of its own in autocommit (a small pool a process,
-  for each database): one round trip, where the session's connection would cost a ping, a
-  BEGIN and a ROLLBACK around it (bench/catalog.py, warm). It is what any new transaction would
-  read at that moment; when that connection fails, catalog_version() answers.
+  It is read on a connection of its own in autocommit (a small pool a process, for each
+  database; SQLite only for a database on disk): one statement, where the session's connection
+  would cost a BEGIN and a ROLLBACK around it, and on PostgreSQL a ping and two more round trips
+  (bench/catalog.py, warm). It is what any new transaction would read at that moment; when that
+  connection fails, catalog_version() answers.
 """
 
 import threading
@@ -21,6 +22,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from core.database import AUTOCOMMIT_READS
 from core.extensions import db
 from marketplace.models import CatalogVersion
 
@@ -47,13 +49,18 @@ def catalog_version() -> int:
 def latest_version() -> int:
     """The catalog's version as last committed: to learn whether a kept answer is still current."""
     bind = db.engine
-    if bind.dialect.name == "postgresql":
+    if bind.dialect.name == "postgresql" or (bind.dialect.name == "sqlite" and _on_disk(bind.url)):
         try:
             with _engine_for(bind).connect() as connection:
                 return connection.execute(VERSION_QUERY).scalar() or 0
         except DBAPIError:  # a lost connection is dropped by its pool; the session answers this time
             pass
     return catalog_version()
+
+
+def _on_disk(url) -> bool:
+    """Whether a SQLite URL names a file, which another connection opens as the same database."""
+    return url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
 
 
 def _engine_for(bind: Engine) -> Engine:
@@ -65,5 +72,5 @@ def _engine_for(bind: Engine) -> Engine:
             if engine is None:
                 engine = _engines[url] = create_engine(
                     bind.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
-                )
+                ).execution_options(**{AUTOCOMMIT_READS: True})
     return engine
