@@ -27,9 +27,6 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 READING_METHODS = ("GET", "HEAD", "OPTIONS")
-# An execution option naming an engine of single reads in autocommit (marketplace.catalog_version): SQLite begins
-# no transaction for them.
-AUTOCOMMIT_READS = "autocommit_reads"
 _READS_FIRST = "sqlite_reads_first"  # in a connection's info: its transaction began deferred for reads_first()
 
 
@@ -43,7 +40,7 @@ def _sqlite_begin(conn):
     request's reads inside `reads_first()` begin deferred too, and give way to
     an IMMEDIATE transaction before anything else runs (_sqlite_write_after_reads).
     """
-    if conn.dialect.name != "sqlite" or conn.get_execution_options().get(AUTOCOMMIT_READS):
+    if conn.dialect.name != "sqlite":
         return
     if not has_request_context():
         deferred = False

@@ -9,28 +9,29 @@ never given again: not by this process, not by any other.
   ever kept under it.
 - `latest_version()`: asked only to learn whether something kept is still current (a kept
   whole answer, marketplace.catalog.CacheFreshness), which is most of what a kept page costs.
-  It is read on a connection of its own in autocommit (a small pool a process, for each
-  database; SQLite only for a database on disk): one statement, where the session's connection
-  would cost a BEGIN and a ROLLBACK around it, and on PostgreSQL a ping and two more round trips
-  (bench/catalog.py, warm). It is what any new transaction would read at that moment; when that
-  connection fails, catalog_version() answers.
+  It is read on a connection of its own in autocommit, one a thread for each database (SQLite
+  only for a database on disk), by the driver's cursor: one statement, where the session's
+  connection would cost a BEGIN and a ROLLBACK around it and SQLAlchemy's execution path, and on
+  PostgreSQL a ping and two more round trips (bench/catalog.py, warm). It is what any new
+  transaction would read at that moment. A connection that fails is dropped (the next call makes
+  another) and catalog_version() answers.
 """
 
 import threading
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
-from core.database import AUTOCOMMIT_READS
 from core.extensions import db
 from marketplace.models import CatalogVersion
 
 VERSION_QUERY = select(CatalogVersion.version).where(CatalogVersion.id == 1)
-POOL_SIZE, MAX_OVERFLOW = 2, 8  # a process's threads asking at once
+VERSION_SQL = "SELECT version FROM catalog_versions WHERE id = 1"
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
+_held = threading.local()  # each thread's connection to each database, for latest_version()
 
 
 def catalog_version() -> int:
@@ -50,11 +51,23 @@ def latest_version() -> int:
     """The catalog's version as last committed: to learn whether a kept answer is still current."""
     bind = db.engine
     if bind.dialect.name == "postgresql" or (bind.dialect.name == "sqlite" and _on_disk(bind.url)):
+        url = bind.url.render_as_string(hide_password=False)
+        held = _held.__dict__.setdefault("connections", {})
+        connection = held.get(url)
         try:
-            with _engine_for(bind).connect() as connection:
-                return connection.execute(VERSION_QUERY).scalar() or 0
-        except DBAPIError:  # a lost connection is dropped by its pool; the session answers this time
-            pass
+            if connection is None:
+                connection = held[url] = _engine_for(bind, url).raw_connection()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(VERSION_SQL)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            return row[0] if row else 0
+        except bind.dialect.loaded_dbapi.Error:  # lost, or the database replaced: a new connection next time
+            held.pop(url, None)
+            if connection is not None:
+                connection.invalidate()
     return catalog_version()
 
 
@@ -63,14 +76,11 @@ def _on_disk(url) -> bool:
     return url.database not in (None, "", ":memory:") and "mode=memory" not in str(url)
 
 
-def _engine_for(bind: Engine) -> Engine:
-    url = bind.url.render_as_string(hide_password=False)
+def _engine_for(bind: Engine, url: str) -> Engine:
     engine = _engines.get(url)
     if engine is None:
         with _engines_lock:
             engine = _engines.get(url)
-            if engine is None:
-                engine = _engines[url] = create_engine(
-                    bind.url, isolation_level="AUTOCOMMIT", pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW
-                ).execution_options(**{AUTOCOMMIT_READS: True})
+            if engine is None:  # a connection a thread, held: no pool to wait on
+                engine = _engines[url] = create_engine(bind.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     return engine
