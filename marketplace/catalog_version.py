@@ -55,7 +55,7 @@ def latest_version() -> int:
         held = _held.__dict__.setdefault("connections", {})
         connection = held.get(url)
         try:
-            if connection is None:
+            if connection is None or connection.dbapi_connection is None:  # none yet, or invalidated
                 connection = held[url] = _engine_for(bind, url).raw_connection()
             cursor = connection.cursor()
             try:

@@ -12,7 +12,7 @@ import redis
 
 from core.extensions import db
 from inventory.models import Variant
-from marketplace import catalog, catalog_cache
+from marketplace import catalog, catalog_cache, catalog_version
 from tests.market import body_of, placed
 from tests.serve_process import another_process
 
@@ -90,6 +90,27 @@ def test_the_version_is_read_once_a_transaction(app, market):
         with db.engine.begin() as other:
             other.exec_driver_sql("UPDATE catalog_versions SET version = version + 1")
         assert catalog.catalog_version() == first + 1
+
+
+def test_a_kept_answer_is_checked_against_the_latest_version_even_when_its_connection_is_lost(
+    app, client, market, monkeypatch
+):
+    built = []
+    real_build = catalog._build
+    monkeypatch.setattr(catalog, "_build", lambda *args: built.append(args) or real_build(*args))
+    first = client.get(f"{API}/products?sort=name").json
+    assert client.get(f"{API}/products?sort=name").json == first and len(built) == 1  # kept, checked on its own
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+        held = catalog_version._held.connections[url]  # this thread's connection, kept for the next check
+        held.dbapi_connection.close()  # as when the database ends it: the next check fails on it, then asks the session
+        bump(app)
+    assert client.get(f"{API}/products?sort=name").json == first and len(built) == 2  # built again: it moved
+    assert client.get(f"{API}/products?sort=name").json == first and len(built) == 2  # a new connection since
+    assert url in catalog_version._held.connections
+    bump(app)
+    client.get(f"{API}/products?sort=name")
+    assert len(built) == 3
 
 
 def test_a_change_made_through_one_process_shows_on_the_next_request_of_another(app, client, market, database_url):
