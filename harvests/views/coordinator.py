@@ -220,22 +220,34 @@ def record(harvest_id: int):
     if not lots and harvest.record_key is None:  # an empty form would record a failed harvest: cancel it instead
         flash(_("Enter what at least one member brought in. If there is no harvest, cancel it."), "error")
         return _harvest_page(harvest, group, coordinates, form, status=422)
+    return _record(
+        harvest,
+        form,
+        ("lots", "member_id", lots, senders),
+        lambda again, errors, status: _harvest_page(again, group, coordinates, form, errors, status),
+    )
+
+
+def _record(harvest: Harvest, form, sent: tuple, page_again):
+    """Record the harvest from what a page sent, `sent` = (the body's field, each line's key field, the lines,
+    the row each line came from), then go to its messages; on a refusal, the page again (`page_again(harvest,
+    errors by row, status)`) with each line's message on its row."""
+    field, key_field, lines, rows = sent
     try:
-        retry = common.retry_of(form.idempotency_key.data or None, {"lots": lots})
-        harvest, created = services.record_harvest(require_login(), harvest, lots=lots, retry=retry)
+        retry = common.retry_of(form.idempotency_key.data or None, {field: lines})
+        harvest, _created = services.record_harvest(require_login(), harvest, retry=retry, **{field: lines})
     except AppError as exc:
         db.session.rollback()
         row_errors: dict[int, list[str]] = {}
         fields = {}
-        for i, member_id in enumerate(senders):
-            row = row_errors.setdefault(member_id, [])
-            fields[f"lots.{i}.quantity"] = row
-            fields[f"lots.{i}.member_id"] = row
+        for i, row_id in enumerate(rows):
+            row = row_errors.setdefault(row_id, [])
+            fields[f"{field}.{i}.quantity"] = row
+            fields[f"{field}.{i}.{key_field}"] = row
         show_errors(form, exc, fields)
         if "Idempotency-Key" in exc.errors:
             form.idempotency_key.data = new_key()
-        harvest = services.get_harvest_or_404(harvest_id)
-        return _harvest_page(harvest, group, coordinates, form, row_errors, exc.code)
+        return page_again(services.get_harvest_or_404(harvest.id), row_errors, exc.code)
     db.session.commit()
     _recorded(harvest)
     return redirect(url_for("harvests.harvest", harvest_id=harvest.id, _anchor="messages"))
@@ -269,25 +281,14 @@ def record_from_lots(harvest_id: int):
     if not chosen and harvest.record_key is None:
         flash(_("Tick at least one lot taken in for this harvest."), "error")
         return _harvest_page(harvest, group, coordinates, lots_form=form, status=422)
-    try:
-        retry = common.retry_of(form.idempotency_key.data or None, {"from_lots": chosen})
-        harvest, _created = services.record_harvest(require_login(), harvest, from_lots=chosen, retry=retry)
-    except AppError as exc:
-        db.session.rollback()
-        row_errors: dict[int, list[str]] = {}
-        fields = {}
-        for i, lot_id in enumerate(sent):
-            row = row_errors.setdefault(lot_id, [])
-            fields[f"from_lots.{i}.quantity"] = row
-            fields[f"from_lots.{i}.lot_id"] = row
-        show_errors(form, exc, fields)
-        if "Idempotency-Key" in exc.errors:
-            form.idempotency_key.data = new_key()
-        harvest = services.get_harvest_or_404(harvest_id)
-        return _harvest_page(harvest, group, coordinates, status=exc.code, lots_form=form, lot_errors=row_errors)
-    db.session.commit()
-    _recorded(harvest)
-    return redirect(url_for("harvests.harvest", harvest_id=harvest.id, _anchor="messages"))
+    return _record(
+        harvest,
+        form,
+        ("from_lots", "lot_id", chosen, sent),
+        lambda again, errors, status: _harvest_page(
+            again, group, coordinates, status=status, lots_form=form, lot_errors=errors
+        ),
+    )
 
 
 def _recorded(harvest: Harvest) -> None:
