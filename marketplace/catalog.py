@@ -353,12 +353,11 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
     # One query for the page's products, their groups and their active variants with stock (a row each).
     products, variants = {}, {}
     if ids:
-        width, groups = 1 + len(_PRODUCT_COLUMNS), 1 + len(_PRODUCT_COLUMNS) + len(_GROUP_COLUMNS)
         for row in _read().execute(_PAGE_ROWS, {"ids": ids}):
             if row[0] not in products:
                 products[row[0]] = row
                 variants[row[0]] = []
-            variant_id, product_id, label, unit_price, on_hand, reserved = row[groups:]
+            variant_id, product_id, label, unit_price, on_hand, reserved = row[_VARIANTS_AT:]
             if variant_id is not None:
                 variants[product_id].append(
                     {
@@ -372,8 +371,8 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
                 )
     items = [
         _card(
-            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1:width]))),
-            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[width:groups]))),
+            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1:_GROUP_AT]))),
+            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[_GROUP_AT:_VARIANTS_AT]))),
             variants[product_id],
         )
         for product_id in ids
@@ -394,6 +393,8 @@ _PAGE_ROWS = (
     .where(CatalogListing.product_id.in_(bindparam("ids", expanding=True)))
     .order_by(Variant.id)
 )
+_GROUP_AT = 1 + len(_PRODUCT_COLUMNS)  # where a page row's group starts, and then its variant
+_VARIANTS_AT = _GROUP_AT + len(_GROUP_COLUMNS)
 _PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
 _GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
 
