@@ -29,6 +29,8 @@ PAYMENT_CHOICES = [
     SelectChoice("cash", _l("Cash on pickup or delivery")),
     SelectChoice("transfer", _l("Bank transfer")),
 ]
+# Offered while the gateway takes cards and the harvest asks a deposit: the deposit is paid on the next page.
+CARD_CHOICE = SelectChoice("card", _l("Card: the deposit now, on the next page"))
 
 
 def _cap(n: int) -> Length:

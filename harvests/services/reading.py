@@ -23,6 +23,7 @@ from inventory import services as stock
 from inventory.models import Variant
 from marketplace import services as market
 from marketplace.models import Order
+from payments.services import card
 
 MESSAGE_LOCALE = "id"  # the buyers are told in Indonesian, whatever language the coordinator reads
 
@@ -144,9 +145,12 @@ def buyer_pre_orders_query(buyer: User):
 
 
 def product_labels(product_id: int) -> list[dict]:
-    """For a product's page: its harvests open for pre-orders, each with its label and the quota left."""
+    """For a product's page: its harvests open for pre-orders, each with its label, the quota left and whether
+    its form offers to pay the deposit by card at once (the harvest asks one, and the gateway takes cards)."""
+    cards = card.cards_taken()
     return [
         {
+            "card": cards and h.deposit_basis_points > 0,
             "harvest_id": h.id,
             "variant_label": db.session.get(Variant, h.variant_id).label,
             "label": label(h),

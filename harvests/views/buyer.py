@@ -14,7 +14,7 @@ from core.pagination import paginate
 from core.quantity import typed_quantity
 from groups.models import Group
 from harvests import services
-from harvests.forms import NoteForm, PreOrderForm
+from harvests.forms import CARD_CHOICE, PAYMENT_CHOICES, NoteForm, PreOrderForm
 from harvests.models import Harvest
 from harvests.services import records
 from harvests.views.common import PER_PAGE, bp, new_key, show_errors
@@ -35,6 +35,8 @@ PRE_ORDER_FIELDS = {
 def pre_order(harvest_id: int):
     harvest = services.visible_harvest_or_404(current_user, harvest_id)
     form = PreOrderForm()
+    if harvest.deposit_basis_points and card.cards_taken():
+        form.payment_method.choices = [*PAYMENT_CHOICES, CARD_CHOICE]
     status = 200
     if request.method == "GET":
         form.idempotency_key.data = new_key()
@@ -67,6 +69,8 @@ def pre_order(harvest_id: int):
                 ),
                 "success",
             )
+            if form.payment_method.data == "card" and services.card_offers(row).get("deposit"):
+                return redirect(url_for("harvests.pay_by_card", pre_order_id=row.id, pay="deposit"))
             return redirect(url_for("harvests.my_pre_orders"))
     else:
         status = 400

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from core.extensions import db
+from inventory.models import Variant
 from marketplace.models import OrderStatus
 from tests.commissions.helpers import post, quote_job, request_job, uniforms
 from tests.harvests.helpers import announce, pre_order
@@ -116,3 +118,27 @@ def test_a_pre_orders_deposit_is_offered_by_card_on_my_pre_orders(app, client, m
     assert refused.status_code == 302
     assert t(app, "No deposit is owed on this pre-order.") in html(buyer.get(refused.headers["Location"]))
     assert OrderStatus.confirmed.value == made["order_status"]
+
+
+def test_the_product_pages_pre_order_form_offers_the_deposit_by_card_and_leads_to_it(app, client, market, as_user):
+    harvest = announce(client, market, deposit_percent="20", unit_price=40000)
+    none_asked = announce(client, market, variant_id=market.tomat)
+    buyer = as_user(market.buyer)
+    card_choice = 'name="payment_method" value="card"'
+    body = html(buyer.get(f"/products/{market.cabai_product}"))
+    assert card_choice in body and t(app, "Card: the deposit now, on the next page") in body
+    with app.app_context():
+        tomato = db.session.get(Variant, market.tomat).product_id
+    assert card_choice not in html(buyer.get(f"/products/{tomato}"))  # no deposit asked: nothing to pay now
+    assert card_choice not in html(buyer.get(f"/harvests/{none_asked['id']}/pre-order"))
+
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', body).group(1)
+    form = {"idempotency_key": key, "quantity": "2", "fulfilment_method": "pickup", "payment_method": "card"}
+    placed = buyer.post(f"/harvests/{harvest['id']}/pre-order", data=form)
+
+    assert placed.status_code == 302 and re.search(r"/pre-orders/\d+/pay\?pay=deposit$", placed.headers["Location"])
+    page = buyer.get(placed.headers["Location"])
+    assert page.status_code == 200 and "Rp16.000" in html(page)  # 20 % of 2 kg at Rp40.000
+    assert (
+        buyer.post(f"/harvests/{harvest['id']}/pre-order", data=form).headers["Location"] == placed.headers["Location"]
+    )  # the same form again: the same pre-order, its deposit still to pay
