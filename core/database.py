@@ -5,9 +5,11 @@ import sqlite3
 from contextlib import contextmanager
 
 from flask import g, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+
+from core.extensions import db
 
 
 @event.listens_for(Engine, "connect")
@@ -138,3 +140,13 @@ def release_sessions_of_lost_connections(app, db) -> None:
                 raise
             db.session().invalidate()  # the registry's own session: the proxy does not offer invalidate
             db.session.remove()
+
+
+def lock_row(row):
+    """`row` read again under a row lock (PostgreSQL; SQLite's writers hold the database lock), its attributes
+    refreshed: what a service takes before it changes an order, a job or a harvest, so two changes take turns."""
+    model = type(row)
+    query = select(model).where(model.id == row.id).execution_options(populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return db.session.scalar(query)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from core.errors import ValidationFailed
+from core.errors import ValidationFailed, field_error
 from core.extensions import db
 from core.money import MAX_AMOUNT, AmountTooLarge, MoneyError, format_rupiah, parse_rupiah
 
@@ -55,6 +55,21 @@ def clean_name(name, field: str = "name") -> str:
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationFailed(errors={field: [str(_l("Use at most %(n)d characters.", n=NAME_MAX_LENGTH))]})
     return name
+
+
+def optional_text(value, field: str, limit: int, *, required: bool = False) -> str | None:
+    """A trimmed free text (a note, an address), lines allowed, at most `limit` characters; None when missing or
+    blank, or 422 naming `field` when `required`."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise field_error(field, _l("This field is required."))
+        return None
+    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
+        raise field_error(field, _l("Not a valid text."))
+    value = value.strip()
+    if len(value) > limit:
+        raise field_error(field, _l("Use at most %(n)d characters.", n=limit))
+    return value
 
 
 def read_rupiah(

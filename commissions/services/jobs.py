@@ -28,7 +28,7 @@ from groups.models import Group, Role
 from groups.services import membership
 from inventory import services as stock
 from marketplace import services as market
-from marketplace.models import FulfilmentMethod, OrderKind, OrderStatus
+from marketplace.models import OrderKind, OrderStatus
 from payments.services import card, deposits
 from payments.services.refunds import refund_held
 from revenue.services.accrual import parse_percent
@@ -225,7 +225,7 @@ def accept(buyer: User, commission: Commission, *, revision, fulfilment=None, pa
         raise Conflict(_l("This group does not take orders yet."))
     if latest.due_date < market.today_wib():
         raise Conflict(_l("The quote's due date has passed; ask the group for a new quote."))
-    method, address, order_note = _fulfilment(fulfilment)
+    method, address, order_note = market.read_fulfilment(fulfilment, "pickup")
     paying = card.payment_method_of(payment_method)
     lines_by_id = {line.id: line for line in commission.lines}
     order_lines = []
@@ -251,22 +251,6 @@ def accept(buyer: User, commission: Commission, *, revision, fulfilment=None, pa
     r.move(commission, CommissionStatus.accepted, buyer.id, f"revision {revision}; order {order.id}")
     db.session.flush()
     return commission
-
-
-def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
-    if fulfilment is None:
-        return FulfilmentMethod.pickup, None, None
-    if not isinstance(fulfilment, dict):
-        raise field_error("fulfilment", _("Choose pickup or delivery."))
-    try:
-        method = FulfilmentMethod(fulfilment.get("method") or "pickup")
-    except ValueError:
-        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
-    address = r.text(fulfilment.get("address"), "fulfilment.address", market.ADDRESS_MAX_LENGTH)
-    if method == FulfilmentMethod.delivery and not address:
-        raise field_error("fulfilment.address", _("Give the delivery address."))
-    note = r.text(fulfilment.get("note"), "fulfilment.note", market.NOTE_MAX_LENGTH)
-    return method, address, note
 
 
 def decline(actor: User, commission: Commission, note=None) -> Commission:

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from accounts.models import User
 from accounts.services import require_signed_in
 from commissions.models import Commission, CommissionEvent, CommissionLine, CommissionQuote, CommissionStatus
+from core.database import lock_row
 from core.errors import Conflict, NotFound, field_error
 from core.extensions import db
 from core.types import utcnow
-from core.validation import has_control_chars, row_by_id
+from core.validation import optional_text, row_by_id
 from groups.models import Group, Role
 from groups.services import authorize, membership
 from inventory import services as stock
@@ -101,10 +102,7 @@ def require_coordinator(actor: User, commission: Commission) -> None:
 def lock_commission(commission: Commission) -> Commission:
     """Re-read the job under a row lock (PostgreSQL; SQLite writers hold the database lock): every change to its
     assignments, pieces and deliveries is made under it, so two coordinators at once take turns."""
-    query = select(Commission).where(Commission.id == commission.id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return db.session.scalar(query)
+    return lock_row(commission)
 
 
 def move(commission: Commission, to: CommissionStatus, actor_id: int | None, note: str | None = None) -> None:
@@ -124,17 +122,7 @@ def move(commission: Commission, to: CommissionStatus, actor_id: int | None, not
     commission.updated_at = utcnow()
 
 
-def text(value, field: str, limit: int, *, required: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise field_error(field, _("This field is required."))
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value
+text = optional_text
 
 
 def day(value, field: str, *, required: bool = False) -> date | None:

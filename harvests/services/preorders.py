@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
 from accounts.services import require_signed_in
-from core.errors import Conflict, Forbidden, field_error
+from core.errors import Conflict, Forbidden
 from core.extensions import db
 from core.formatting import format_qty
 from core.idempotency import replayed
@@ -20,28 +20,12 @@ from harvests.services import records as r
 from harvests.services.money import give_back, held
 from inventory.models import Variant
 from marketplace import services as market
-from marketplace.models import FulfilmentMethod, Order, OrderKind, OrderStatus, PaymentMethod
+from marketplace.models import Order, OrderKind, OrderStatus, PaymentMethod
 from payments.services import card
 
 
 def _find(buyer_id: int, key: str) -> PreOrder | None:
     return db.session.scalar(select(PreOrder).where(PreOrder.buyer_id == buyer_id, PreOrder.idempotency_key == key))
-
-
-def _fulfilment(fulfilment) -> tuple[FulfilmentMethod, str | None, str | None]:
-    if fulfilment is None:
-        return FulfilmentMethod.pickup, None, None
-    if not isinstance(fulfilment, dict):
-        raise field_error("fulfilment", _("Choose pickup or delivery."))
-    try:
-        method = FulfilmentMethod(fulfilment.get("method") or "pickup")
-    except ValueError:
-        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
-    address = r.text(fulfilment.get("address"), "fulfilment.address", market.ADDRESS_MAX_LENGTH)
-    if method == FulfilmentMethod.delivery and not address:
-        raise field_error("fulfilment.address", _("Give the delivery address."))
-    note = r.text(fulfilment.get("note"), "fulfilment.note", market.NOTE_MAX_LENGTH)
-    return method, address, note
 
 
 def _payment(value) -> PaymentMethod:
@@ -61,7 +45,7 @@ def pre_order(buyer: User, harvest: Harvest, *, quantity, fulfilment=None, payme
     group = db.session.get(Group, harvest.group_id)
     variant = db.session.get(Variant, harvest.variant_id)
     amount = r.quantity_of(group, variant, quantity, "quantity")
-    method, address, note = _fulfilment(fulfilment)
+    method, address, note = market.read_fulfilment(fulfilment, "pickup")
     paying = _payment(payment_method)
     if not group.verified:
         raise Conflict(_l("This group does not take orders yet."))

@@ -10,17 +10,19 @@ from sqlalchemy import select, update
 
 from accounts.models import User
 from accounts.services import require_signed_in
+from core.database import lock_row
 from core.errors import Conflict, NotFound, field_error
 from core.extensions import db
 from core.formatting import format_day
 from core.types import utcnow
-from core.validation import has_control_chars, row_by_id
+from core.validation import optional_text, row_by_id
 from groups.models import Group, Role
 from groups.opening import next_open_day
 from groups.services import authorize, membership
 from harvests.models import Harvest, HarvestEvent, HarvestStatus, PreOrder
 from inventory import services as stock
 from inventory.models import Variant
+from marketplace import catalog_version
 from marketplace import services as market
 from revenue.services.accrual import parse_percent
 
@@ -110,10 +112,7 @@ def lock_harvest(harvest: Harvest) -> Harvest:
     """Re-read the harvest under a row lock (PostgreSQL; SQLite writers hold the database lock). Recording the
     harvest, cancelling it or a pre-order take it first, then the orders; a completion takes the order first and
     then the harvest, which by then takes no pre-order, recording or cancellation."""
-    query = select(Harvest).where(Harvest.id == harvest.id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return db.session.scalar(query)
+    return lock_row(harvest)
 
 
 def move(harvest: Harvest, to: HarvestStatus, actor_id: int | None, note: str | None = None) -> None:
@@ -129,18 +128,11 @@ def move(harvest: Harvest, to: HarvestStatus, actor_id: int | None, note: str | 
 def moved_catalog() -> None:
     """What the catalog offers changed (a harvest opened or closed for pre-orders): kept pages are not given
     again (marketplace.models.CatalogVersion), in the writer's own transaction."""
-    db.session.execute(db.text("UPDATE catalog_versions SET version = version + 1"))
+    catalog_version.move_on()
 
 
 def text(value, field: str, limit: int = NOTE_MAX_LENGTH) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value
+    return optional_text(value, field, limit)
 
 
 def unit_of(harvest_or_group, variant: Variant):

@@ -45,12 +45,10 @@ from marketplace.models import (
 from marketplace.order_payments import order_payments
 from marketplace.services.expiry import _hold_releasing_overdue
 from marketplace.services.records import (
-    ADDRESS_MAX_LENGTH,
     MAX_DAYS_AHEAD,
     MAX_LINES,
-    NOTE_MAX_LENGTH,
-    _text,
     line_total,
+    read_fulfilment,
     today_wib,
 )
 
@@ -58,16 +56,7 @@ from marketplace.services.records import (
 
 
 def _clean_fulfilment(data) -> dict:
-    if not isinstance(data, dict):
-        raise field_error("fulfilment", _("Choose pickup or delivery."))
-    try:
-        method = FulfilmentMethod(data.get("method"))
-    except ValueError:
-        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
-    address = _text(data.get("address"), "fulfilment.address", ADDRESS_MAX_LENGTH)
-    if method == FulfilmentMethod.delivery and not address:
-        raise field_error("fulfilment.address", _("Give the delivery address."))
-    note = _text(data.get("note"), "fulfilment.note", NOTE_MAX_LENGTH)
+    method, address, note = read_fulfilment(data)
     day = data.get("date")
     if day in (None, ""):
         day = None  # the next day every group of the checkout is open (_fulfilment_day)

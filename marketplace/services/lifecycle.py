@@ -6,6 +6,7 @@ from accounts.models import User
 from core.errors import Conflict, Unauthorized
 from core.extensions import db
 from core.money import format_rupiah
+from core.validation import optional_text
 from inventory import services as stock
 from marketplace.models import (
     Order,
@@ -16,7 +17,7 @@ from marketplace.models import (
 from marketplace.services.ahead import held_elsewhere, not_all_in
 from marketplace.services.orders import _move, _release, _require_coordinator, lock_order
 from marketplace.services.reading import can_complete, payment_status
-from marketplace.services.records import NOTE_MAX_LENGTH, _text, require_within_ceiling
+from marketplace.services.records import NOTE_MAX_LENGTH, require_within_ceiling
 from revenue.services import accrual as revenue
 
 # --- the lifecycle ----------------------------------------------------------------------
@@ -113,7 +114,7 @@ def cancel(actor: User, order: Order, note=None) -> Order:
     """Cancel before packing: the buyer their own order, or the group's coordinator. Stock is released."""
     if actor is None or not actor.is_authenticated:
         raise Unauthorized()
-    note = _text(note, "reason", NOTE_MAX_LENGTH)
+    note = optional_text(note, "reason", NOTE_MAX_LENGTH)
     if order.buyer_id != actor.id:
         _require_coordinator(actor, order)
     order = lock_order(order)

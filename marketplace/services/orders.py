@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.services import require_signed_in
+from core.database import lock_row
 from core.errors import NotFound
 from core.extensions import db
 from core.types import utcnow
@@ -82,10 +83,7 @@ def _require_coordinator(actor: User, order: Order) -> None:
 
 def lock_order(order: Order) -> Order:
     """Re-read the order under a row lock (PostgreSQL; SQLite writers hold the database lock)."""
-    query = select(Order).where(Order.id == order.id).execution_options(populate_existing=True)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return db.session.scalar(query)
+    return lock_row(order)
 
 
 def _move(order: Order, to: OrderStatus, actor_id: int | None, note: str | None = None) -> Order:

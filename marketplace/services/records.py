@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from core.errors import Conflict, field_error
 from core.money import MAX_AMOUNT, format_rupiah
 from core.types import utcnow
-from core.validation import has_control_chars
+from core.validation import optional_text
 from marketplace.models import (
     FulfilmentMethod,
     Order,
@@ -91,12 +91,19 @@ def require_within_ceiling(order: Order) -> None:
         )
 
 
-def _text(value, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value or None
+def read_fulfilment(data, default_method: str | None = None) -> tuple[FulfilmentMethod, str | None, str | None]:
+    """How an order is to be handed over, from a request's `fulfilment`: the method (pickup or delivery;
+    `default_method` when it names none, or when `fulfilment` is missing), the address (a delivery needs one)
+    and a note. A 422 names the field that is wrong."""
+    if data is None and default_method:
+        return FulfilmentMethod(default_method), None, None
+    if not isinstance(data, dict):
+        raise field_error("fulfilment", _("Choose pickup or delivery."))
+    try:
+        method = FulfilmentMethod(data.get("method") or default_method)
+    except ValueError:
+        raise field_error("fulfilment.method", _("Choose pickup or delivery.")) from None
+    address = optional_text(data.get("address"), "fulfilment.address", ADDRESS_MAX_LENGTH)
+    if method == FulfilmentMethod.delivery and not address:
+        raise field_error("fulfilment.address", _("Give the delivery address."))
+    return method, address, optional_text(data.get("note"), "fulfilment.note", NOTE_MAX_LENGTH)
