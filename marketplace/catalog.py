@@ -18,7 +18,7 @@ marketplace.search (other spellings, mistakes, relevance). Checkout reads the gr
 verification live.
 """
 
-from types import SimpleNamespace
+from collections import namedtuple
 
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import gettext as _
@@ -370,11 +370,7 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
                     }
                 )
     items = [
-        _card(
-            SimpleNamespace(**dict(zip(_PRODUCT_NAMES, row[1:_GROUP_AT]))),
-            SimpleNamespace(**dict(zip(_GROUP_NAMES, row[_GROUP_AT:_VARIANTS_AT]))),
-            variants[product_id],
-        )
+        _card(_ProductRow._make(row[1:_GROUP_AT]), _GroupRow._make(row[_GROUP_AT:_VARIANTS_AT]), variants[product_id])
         for product_id in ids
         if (row := products.get(product_id)) is not None
     ]
@@ -395,8 +391,8 @@ _PAGE_ROWS = (
 )
 _GROUP_AT = 1 + len(_PRODUCT_COLUMNS)  # where a page row's group starts, and then its variant
 _VARIANTS_AT = _GROUP_AT + len(_GROUP_COLUMNS)
-_PRODUCT_NAMES = [column.key for column in _PRODUCT_COLUMNS]
-_GROUP_NAMES = [column.key for column in _GROUP_COLUMNS]
+_ProductRow = namedtuple("_ProductRow", [column.key for column in _PRODUCT_COLUMNS])  # what _card reads of a row
+_GroupRow = namedtuple("_GroupRow", [column.key for column in _GROUP_COLUMNS])
 
 
 _villages_of_version: tuple = (None, ())  # with the cache off: ((database, version), villages)

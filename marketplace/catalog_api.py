@@ -6,6 +6,7 @@ API, beside the coordinator's product endpoints in inventory.api. Catalog pages 
 built and kept a few seconds in marketplace.catalog.
 """
 
+import orjson
 from flask import current_app, request
 from flask_login import current_user
 
@@ -59,8 +60,10 @@ def _cached_catalog_response():
 
 def _catalog_json(page: dict) -> bytes:
     """A catalog page as @blp.response would answer it: as the documented schema dumps it
-    (marketplace.schemas.catalog_page_out), then as jsonify does."""
-    return current_app.json.response(catalog_page_out(page)).get_data()
+    (marketplace.schemas.catalog_page_out), then its JSON with the keys sorted, as jsonify writes it. Written by
+    orjson: a listing of 50 cards took Python's encoder about 0.5 ms, a tenth of a cold request (bench/README.md);
+    text stays UTF-8 rather than \\u escapes, the same JSON."""
+    return orjson.dumps(catalog_page_out(page), option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"], tags=[inventory_blp.name])

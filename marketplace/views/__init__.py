@@ -6,7 +6,7 @@ redirects. A page's buttons follow the order's status, but the services check
 again on every action. One blueprint (`marketplace`), its pages in a module each.
 """
 
-from marketplace.views import cart, catalog, checkout, orders
+from marketplace.views import cards, cart, catalog, checkout, orders
 from marketplace.views.common import bp
 
-__all__ = ["bp", "cart", "catalog", "checkout", "orders"]
+__all__ = ["bp", "cards", "cart", "catalog", "checkout", "orders"]

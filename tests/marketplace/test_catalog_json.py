@@ -1,6 +1,7 @@
 """The catalog API's answer is written out field by field (marketplace.schemas.catalog_page_out) for speed: it must
 be what the documented schema (ProductPage) dumps, for every page the catalog can build."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from groups.models import Group
 from inventory import services as inv
 from marketplace.catalog import catalog_page
+from marketplace.catalog_api import _catalog_json
 from marketplace.schemas import ProductPage, catalog_page_out
 from tests.factories import make_group, make_member, make_user
 from tests.stock_helpers import acting
@@ -74,6 +76,15 @@ pages = st.fixed_dictionaries(
 @given(pages)
 def test_the_written_out_answer_is_the_schemas_dump(page):
     assert catalog_page_out(page) == ProductPage().dump(page)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pages)
+def test_the_answers_bytes_are_the_json_jsonify_would_write(app, page):
+    with app.test_request_context("/api/v1/products"):
+        written = _catalog_json(page)
+        assert json.loads(written) == json.loads(app.json.dumps(ProductPage().dump(page)))
+    assert written.endswith(b"\n")
 
 
 def test_the_catalogs_own_pages_dump_the_same(app, client, db):
