@@ -66,7 +66,7 @@ def _catalog_args() -> dict:
 # fakes one. Every kind of kept rendering is bounded in number.
 _SLOT = secrets.token_hex(12)
 _CSRF_SLOT, _HERE_SLOT, _CARD_MARK = f"csrf{_SLOT}", f"here{_SLOT}", f"card{_SLOT}"
-_FORM_SLOT = f"form{_SLOT}"
+_FORM_SLOT, _LISTING_SLOT, _BACK_SLOT = f"form{_SLOT}", f"listing{_SLOT}", f"back{_SLOT}"
 _CSRF_SLOT_BYTES = _CSRF_SLOT.encode()
 RENDERING_CACHE_SIZE = 4096  # kept frames and cards (a few KB each)
 PAGE_CACHE_SIZE = 256  # kept whole pages (some 40 KB each)
@@ -205,14 +205,38 @@ def _catalog_html(listing: _Listing, locale: str) -> tuple[bytes, bool]:
     [kept] = _page_cache.get([key])
     if kept is not None and kept[0] is listing:
         return kept[1], not tokenless
-    html = render_template(
-        "marketplace/catalog.html",
-        listing=_viewer_listing(listing, {}, here, tokenless),
-        csrf_token=lambda: _CSRF_SLOT,
-        gettext=rendering_gettext(),
-    ).encode()
+    html = _everyones_page(_viewer_listing(listing, {}, here, tokenless), locale).encode()
     _page_cache.put({key: (listing, html)})
     return html, not tokenless
+
+
+_around_cache = LruCache(8)  # the page around the listing for a viewer whose header is everyone's, by language
+
+
+def _everyones_page(listing: Markup, locale: str) -> str:
+    """The catalog page around `listing` for a viewer whose header is everyone's (see _catalog_html).
+
+    What is around the listing is the same for every such viewer but for the language link's way back to
+    this address, so it is rendered once a language (and script root) with placeholders for the two, and
+    each page fills them in: a new search renders no header.
+    """
+    back = request.full_path if request.query_string else request.path
+    other = "en" if locale == "id" else "id"
+    where = (locale, request.script_root)
+    [around] = _around_cache.get([where])
+    if around is None:
+        around = render_template(
+            "marketplace/catalog.html",
+            listing=Markup(_LISTING_SLOT),
+            language_back=_BACK_SLOT,
+            csrf_token=lambda: _CSRF_SLOT,
+            gettext=rendering_gettext(),
+        ).split(_LISTING_SLOT)
+        _around_cache.put({where: around})
+    before, after = around
+    link = escape(url_for("accounts.set_language", code=other, next=_BACK_SLOT))
+    before = before.replace(link, escape(url_for("accounts.set_language", code=other, next=back)))
+    return f"{before}{listing}{after}"
 
 
 # The catalog page as a visitor without cookies gets it (anonymous, no session: no token, no cart, no messages,

@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from html import unescape
 from types import SimpleNamespace
 
 import pytest
@@ -839,3 +840,21 @@ def test_the_kept_page_answers_the_address_it_was_asked_by(app, make_client, sho
         headers={"Sec-Fetch-Site": "same-origin"},
     )
     assert response.headers["Location"] == f"/catalog?q=CABE#p{shop.ids['Cabé rawit']}"
+
+
+@pytest.mark.parametrize("cache", [0, 5])
+def test_each_catalog_page_links_the_language_switch_back_to_itself(app, make_client, shop, cache, monkeypatch):
+    # What is around the listing is rendered once a language and kept; each page puts its own address in.
+    monkeypatch.setitem(app.config, "CATALOG_CACHE_SECONDS", cache)
+    visitor = make_client()
+    for path in ("/catalog?q=rawit", "/catalog?q=cabai&sort=name", "/catalog", "/catalog?q=%3Cb%3E%26"):
+        body = html_of(visitor.get(path))
+        [link] = re.findall(r'href="(/lang/en\?next=[^"]*)"', body)
+        back = visitor.get(unescape(link))  # picks English, and comes back
+        assert back.headers["Location"] == path
+        visitor.get("/lang/id")
+    visitor.get("/lang/en")
+    body = html_of(visitor.get("/catalog?q=rawit"))
+    [link] = re.findall(r'href="(/lang/id\?next=[^"]*)"', body)
+    assert visitor.get(unescape(link)).headers["Location"] == "/catalog?q=rawit"
+    assert 'lang="en"' in body
