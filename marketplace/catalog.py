@@ -31,8 +31,8 @@ from core.validation import has_control_chars
 from groups.models import Group
 from inventory import services as stock
 from inventory.models import Product, ProductKind, ProductStatus, Stock, Variant
+from marketplace import bookmarks, search
 from marketplace import catalog_cache as kept
-from marketplace import search
 from marketplace.catalog_cache import REFRESH_AHEAD, CachedPage, in_background
 from marketplace.catalog_version import catalog_version, latest_version
 from marketplace.listing import CatalogCount, CatalogListing
@@ -140,16 +140,18 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     terms = search.search_terms(args["q"], version) if args["q"] else []
     listing = CatalogListing
     query = select(listing.product_id).where(*_listing_filters(args), *search.search_conditions(terms))
-    by_name = (listing.search_text, listing.product_id)
     if args["sort"] == "relevance":
-        return query.order_by(search.relevance(terms), *by_name)
-    order = {
-        "newest": (listing.created_at.desc(), listing.product_id.desc()),
-        "price_asc": (listing.min_price, listing.product_id),
-        "price_desc": (listing.min_price.desc(), listing.product_id),
-        "name": by_name,
-    }
-    return query.order_by(*order[args["sort"]])
+        return query.order_by(search.relevance(terms), listing.search_text, listing.product_id)
+    return query.order_by(*(column.desc() if down else column for column, down in ORDERS[args["sort"]]))
+
+
+# Each sort but relevance: its (column, descending) pairs, the listing's index order (marketplace.listing).
+ORDERS = {
+    "newest": ((CatalogListing.created_at, True), (CatalogListing.product_id, True)),
+    "price_asc": ((CatalogListing.min_price, False), (CatalogListing.product_id, False)),
+    "price_desc": ((CatalogListing.min_price, True), (CatalogListing.product_id, False)),
+    "name": ((CatalogListing.search_text, False), (CatalogListing.product_id, False)),
+}
 
 
 def _listing_filters(args: dict) -> list:
@@ -257,6 +259,7 @@ def clear_cache() -> None:
     _cache.clear()
     _lists.clear()
     search.forget_terms()
+    bookmarks.forget()
     _villages_of_version = (None, ())
     _generation += 1
 
@@ -346,7 +349,12 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
     # skips index entries, not joined rows (bench/catalog.py, cold listings at 100,000 products).
     query = catalog_query(**filters)
     offset = (page - 1) * per_page
-    ids = _read().execute(query.limit(per_page + 1).offset(offset)).scalars().all()
+    start, skip = [], offset
+    if not filters["q"]:  # a listing: a page deep in it starts at its nearest bookmark (marketplace.bookmarks)
+        key = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version(), *filters.values())
+        order = ORDERS[filters["sort"]]
+        start, skip = bookmarks.seek(_read, _listing_filters(filters), order, offset, key)
+    ids = _read().execute(query.where(*start).limit(per_page + 1).offset(skip)).scalars().all()
     ends_here = len(ids) <= per_page and bool(ids or not offset)
     ids = ids[:per_page]
     total = offset + len(ids) if ends_here else total(lambda: _total(filters, query))

@@ -50,6 +50,10 @@ class LruCache:
             while len(self.kept) > self.limit:
                 self.kept.popitem(last=False)
 
+    def clear(self) -> None:
+        with self.lock:
+            self.kept.clear()
+
 
 class PageCache:
     """Kept pages by normalized query; expired ones are dropped when met, the least recently kept beyond the limit.
