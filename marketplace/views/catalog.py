@@ -114,7 +114,7 @@ def _frozen(value):
 
 
 def _card_key(card: dict) -> tuple:
-    """A card's data as a hashable key, as `_frozen` but in a fifth of its time (a page keys 20 cards): its values
+    """A card's data as a hashable key, as `_frozen` but in half its time (a page keys 20 cards): its values
     in order (every card is built by one function, so its keys come in one order), its group's and each of its
     variants' values. A value that is neither plain nor one level deeper makes the key unhashable, so a card of
     another shape fails loudly rather than keys wrongly."""
