@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from core.errors import field_error
 from core.types import utcnow
-from core.validation import has_control_chars, read_rupiah
+from core.validation import optional_text, read_rupiah
 from marketplace.models import PaymentMethod
 from marketplace.services import WIB
 from payments.services.common import REASON_MAX_LENGTH, REFERENCE_MAX_LENGTH
@@ -30,7 +30,7 @@ def offline_payment(data: Mapping) -> OfflinePayment:
     return OfflinePayment(
         method=_method(data.get("method"), OFFLINE),
         amount=amount(data.get("amount")),
-        reference=text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
+        reference=optional_text(data.get("reference"), "reference", REFERENCE_MAX_LENGTH),
         received_at=received_at(data.get("received_at")),
     )
 
@@ -43,7 +43,7 @@ def handover_payment(data: Mapping) -> OfflinePayment:
 def requested_refund(data: Mapping) -> RequestedRefund:
     """A refund: `amount`, a `reason` (required) and the `method` if one is chosen."""
     given = amount(data.get("amount"))
-    reason = text(data.get("reason"), "reason", REASON_MAX_LENGTH)
+    reason = optional_text(data.get("reason"), "reason", REASON_MAX_LENGTH)
     if not reason:
         raise field_error("reason", _("Say why the money is given back."))
     method = data.get("method")
@@ -54,7 +54,7 @@ def requested_refund(data: Mapping) -> RequestedRefund:
 
 def reversal_reason(value) -> str:
     """What was wrong with a payment recorded by mistake (required)."""
-    reason = text(value, "reason", REASON_MAX_LENGTH)
+    reason = optional_text(value, "reason", REASON_MAX_LENGTH)
     if not reason:
         raise field_error("reason", _("Say what was wrong with this payment."))
     return reason
@@ -102,18 +102,6 @@ def received_at(value) -> datetime | None:
     if moment > now + timedelta(minutes=10) or moment < now - timedelta(days=BACKDATE_DAYS):
         raise field_error("received_at", _("Give a day from the last %(n)d days, not in the future.", n=BACKDATE_DAYS))
     return moment.astimezone(UTC)
-
-
-def text(value, field: str, limit: int) -> str | None:
-    """A text as typed, trimmed; None when empty. Control characters other than line breaks and tabs are refused."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value or None
 
 
 def _method(value, allowed: tuple[str, ...], field: str = "method") -> PaymentMethod:

@@ -18,11 +18,12 @@ from core.extensions import db
 from core.formatting import WIB, format_qty
 from core.quantity import MAX_QUANTITY, QuantityError
 from core.types import utcnow
+from core.validation import optional_text
 from groups.models import Group, Member, Role
 from groups.services import authorize
 from inventory.models import AdjustmentReason, Lot, Movement, MovementKind, Variant
 from inventory.services.products import get_variant_in_group, resolve_unit
-from inventory.services.records import check_id, field_error, optional_text, quantity_in, quantity_message
+from inventory.services.records import check_id, field_error, quantity_in, quantity_message
 from inventory.services.reservations import draw_lots, forget_counters, guarded_update, lock_stock, record_movements
 from inventory.units import convert
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.extensions import db
 from core.types import utcnow
-from core.validation import clean_name, row_by_id
+from core.validation import clean_name, optional_text, row_by_id
 from groups.models import Group, Role
 from groups.services import authorize, membership
 from inventory.models import GroupUnit, Product, ProductKind, ProductStatus, Stock, Variant
@@ -26,7 +26,6 @@ from inventory.services.records import (
     UNIT_NAME_MAX_LENGTH,
     check_id,
     field_error,
-    optional_text,
     quantity_in,
     read_label,
     read_price,

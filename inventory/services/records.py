@@ -87,18 +87,6 @@ def quantity_message(exc: QuantityError, unit: Unit) -> str:
     return _('Send the quantity as a number, such as "2.5".')
 
 
-def optional_text(value, field: str, limit: int) -> str | None:
-    """Optional text of at most `limit` characters, trimmed; None when empty."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value or None
-
-
 def read_price(value, field: str = "unit_price") -> int:
     """A price in whole rupiah, at most MAX_UNIT_PRICE, or a 422 on `field`."""
     return read_rupiah(value, field, ceiling=MAX_UNIT_PRICE, invalid=_l("Enter a whole rupiah amount, such as 12500."))

@@ -42,7 +42,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_e
 from core.extensions import db
 from core.idempotency import KEY_MAX_LENGTH, read_key, replayed, request_fingerprint  # noqa: F401  (payout_api, savings)
 from core.money import format_rupiah
-from core.validation import ID_MAX, has_control_chars, read_rupiah, row_by_id
+from core.validation import ID_MAX, optional_text, read_rupiah, row_by_id
 from groups.models import Group, Member, Role
 from groups.services import authorize, membership
 from revenue.models import Payout, PayoutMethod
@@ -61,18 +61,6 @@ MONEY_ACCOUNTS = {PayoutMethod.cash: ledger.CASH, PayoutMethod.transfer: ledger.
 def read_amount(value, field: str = "amount") -> int:
     """A whole rupiah amount above zero and at most MAX_AMOUNT, or a 422 on `field`."""
     return read_rupiah(value, field, positive=True)
-
-
-def read_text(value, field: str, limit: int) -> str | None:
-    """Optional text of at most `limit` characters, trimmed; None when empty."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or has_control_chars(value, allow="\n\r\t"):
-        raise field_error(field, _("Not a valid text."))
-    value = value.strip()
-    if len(value) > limit:
-        raise field_error(field, _("Use at most %(n)d characters.", n=limit))
-    return value or None
 
 
 NOT_SENT = object()  # a field the client left out of its body, told apart from one it sent as null
@@ -171,7 +159,7 @@ def _read_payout(group: Group, member_id, amount, method, reference, phone) -> d
             "member": lambda: member_in_group(group, member_id),
             "amount": lambda: read_amount(amount),
             "method": lambda: _read_method(method),
-            "reference": lambda: read_text(reference, "reference", REFERENCE_MAX_LENGTH),
+            "reference": lambda: optional_text(reference, "reference", REFERENCE_MAX_LENGTH),
             "phone": lambda: clean_phone(phone) if phone not in (None, "") else None,
         }
     )
@@ -262,7 +250,7 @@ def reverse_payout(actor, group: Group, payout_id, reason) -> Payout:
     """Correct a payout recorded by mistake (coordinator, treasurer): a reversing payout and the reversal of its
     entry, once."""
     authorize(actor, group, Role.coordinator, Role.treasurer)
-    reason = read_text(reason, "reason", REASON_MAX_LENGTH)
+    reason = optional_text(reason, "reason", REASON_MAX_LENGTH)
     if not reason:
         raise field_error("reason", _("Say what was wrong with this payout."))
     original = get_payout_or_404(group, payout_id)

@@ -23,6 +23,7 @@ from core import ledger
 from core.errors import Conflict, ValidationFailed
 from core.extensions import db
 from core.money import format_rupiah
+from core.validation import optional_text
 from groups.models import Group, Member, Role
 from groups.services import authorize
 from revenue.models import Saving
@@ -36,7 +37,6 @@ from revenue.services.payouts import (
     read_amount,
     read_fields,
     read_key,
-    read_text,
     replayed,
     sent_fingerprint,
 )
@@ -120,7 +120,7 @@ def _read_saving(group: Group, member_id, amount, kind, note) -> dict:
             "member": lambda: member_in_group(group, member_id),
             "amount": lambda: read_amount(amount),
             "kind": lambda: _read_kind(kind),
-            "note": lambda: read_text(note, "note", NOTE_MAX_LENGTH),
+            "note": lambda: optional_text(note, "note", NOTE_MAX_LENGTH),
         }
     )
     if "member" in found and found.get("kind") == "deposit" and not found["member"].active:
