@@ -187,7 +187,7 @@ def search_terms(q: str | None, version: tuple | None = None) -> list[Term]:
     key = None if version is None else (version, _spelling_stamp(), q)
     [found] = _kept_terms.get([key]) if key else [None]
     if found is None:
-        found = terms_of(q)
+        found = terms_of(q, near=None if version is None else lambda word: _kept_near(word, version))
         if key:
             _kept_terms.put({key: found})
     asked[q] = found
@@ -200,13 +200,24 @@ def _spelling_stamp() -> tuple:
     return _spellings[:2]
 
 
+def _kept_near(word: str, version: tuple) -> tuple[str, ...]:
+    """_vocabulary_near(word), kept under the catalog's `version` (the vocabulary changes only with it): a new
+    search of known words ("produk 5157" after "produk 212") asks the database nothing about them."""
+    [found] = _kept_words.get([(version, word)])
+    if found is None:
+        found = _vocabulary_near(word)
+        _kept_words.put({(version, word): found})
+    return found
+
+
 def forget_terms() -> None:
-    """Forget the kept terms of searches (with the catalog's other kept pieces)."""
-    global _kept_terms
-    _kept_terms = LruCache(KEPT_SEARCHES)
+    """Forget the kept terms of searches and near words (with the catalog's other kept pieces)."""
+    global _kept_terms, _kept_words
+    _kept_terms, _kept_words = LruCache(KEPT_SEARCHES), LruCache(KEPT_SEARCHES)
 
 
 _kept_terms = LruCache(KEPT_SEARCHES)
+_kept_words = LruCache(KEPT_SEARCHES)  # near words of one search word, by (database and version, word)
 
 
 # --- conditions and ranking ---------------------------------------------------------------------------------

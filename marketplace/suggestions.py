@@ -5,8 +5,9 @@ folded as search folds them (core.text.fold); a name scores the mean of its word
 scored (at most CANDIDATES) are those holding, for each word of the search, a word of the catalog's
 vocabulary (marketplace.listing's catalog_words) that reads near it or the word itself, and when there are
 none, those holding any such word, found through the search index: the cost grows with the vocabulary and
-CANDIDATES, not with the catalog. Asked only for a search with no results, and
-kept with the catalog page it belongs to (marketplace.catalog).
+CANDIDATES, not with the catalog. Asked only for a search with no results; given the catalog's version, the
+answer is kept for the same search under it (names change only with a new version), so that a search that
+finds nothing, asked again with the cache off, is not scored again.
 """
 
 from difflib import SequenceMatcher
@@ -17,6 +18,7 @@ from core.extensions import db
 from core.text import fold
 from inventory.models import Product
 from marketplace import search
+from marketplace.catalog_cache import LruCache
 from marketplace.listing import CatalogListing, CatalogWord
 
 CANDIDATES = 100  # distinct names scored at most
@@ -24,15 +26,11 @@ SHOWN = 5
 CUTOFF = 0.6  # as difflib.get_close_matches
 WORDS = 5  # words of the search compared
 LONGEST = 40  # characters of a search word compared
+KEPT = 256  # searches whose nearest names a process keeps
 
 
-def _word_score(word: str, candidates) -> float:
-    best = 0.0
-    for other in candidates:
-        matcher = SequenceMatcher(None, word, other)
-        if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best:
-            best = max(best, matcher.ratio())
-    return best
+def _ratio(word: str, other: str) -> float:
+    return SequenceMatcher(None, word, other).ratio()
 
 
 def _near(word: str, vocabulary: list[str]) -> list[str]:
@@ -63,15 +61,48 @@ def _names(words: list[str]) -> list[str]:
     return list(dict.fromkeys(db.session.scalars(names.where(*anyone).limit(CANDIDATES))))
 
 
-def nearest_names(q: str | None) -> list[str]:
-    """Up to SHOWN names the catalog lists that read nearest to the search `q`, nearest first."""
+def nearest_names(q: str | None, version: tuple | None = None) -> list[str]:
+    """Up to SHOWN names the catalog lists that read nearest to the search `q`, nearest first.
+
+    `version`, when given (the database and the catalog's version), keeps the answer for the same `q` under it.
+    """
     words = [word[:LONGEST] for word in (fold(q) or "").split()[:WORDS]]
     if not words:
         return []
+    key = (version, tuple(words)) if version is not None else None
+    [found] = _kept.get([key]) if key else [None]
+    if found is None:
+        found = _nearest(words)
+        if key:
+            _kept.put({key: found})
+    return list(found)
+
+
+def _nearest(words: list[str]) -> tuple[str, ...]:
+    """A name scores the mean over the search's words of its best ratio; each pair of words is compared once, as
+    names share most of their words."""
+    ratios: dict[tuple[str, str], float] = {}
     scored = []
     for name in _names(words):
-        parts = fold(name).split()
-        score = sum(_word_score(word, parts) for word in words) / len(words)
+        parts = set(fold(name).split())
+        total = 0.0
+        for word in words:
+            best = 0.0
+            for part in parts:
+                ratio = ratios.get((word, part))
+                if ratio is None:
+                    ratio = ratios[word, part] = _ratio(word, part)
+                best = max(best, ratio)
+            total += best
+        score = total / len(words)
         if score >= CUTOFF:
             scored.append((-score, name.lower(), name))
-    return [name for _score, _key, name in sorted(scored)[:SHOWN]]
+    return tuple(name for _score, _key, name in sorted(scored)[:SHOWN])
+
+
+def forget() -> None:
+    """Forget the kept nearest names (with the catalog's other kept pieces)."""
+    _kept.clear()
+
+
+_kept = LruCache(KEPT)

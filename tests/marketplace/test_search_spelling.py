@@ -7,6 +7,7 @@ import pytest
 from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
+from inventory.models import Product
 from marketplace import catalog, search
 from tests.factories import make_group, make_user
 from tests.stock_helpers import acting
@@ -75,6 +76,30 @@ def test_a_common_spelling_finds_its_product(app, client, db, name, q):
 def test_a_mistyped_word_finds_the_product(app, client, db, name, q):
     listed(app, name, "Daster batik")
     assert found(client, q) == [name]
+
+
+def test_near_words_follow_the_names_the_catalog_lists(app, client, db):
+    lead = make_user(app)
+    group_id = make_group(app, lead, name="KUB Sumber Makmur").id
+    with acting(app, lead) as signed_in:
+        group = db.session.get(Group, group_id)
+        inv.create_product(signed_in, group, name="Daster batik", kind="garment", unit="pcs", unit_price=85000)
+        product_id = inv.create_product(
+            signed_in, group, name="Terong ungu", kind="produce", unit="kg", unit_price=9000
+        ).id
+        db.session.commit()
+    assert found(client, "tomta") == []
+
+    def rename(name):
+        with acting(app, lead) as signed_in:
+            inv.update_product(signed_in, db.session.get(Product, product_id), name=name)
+            db.session.commit()
+
+    rename("Tomat merah")
+    assert found(client, "tomta") == ["Tomat merah"]
+    assert found(client, "tomta merah") == ["Tomat merah"]  # another search of the same word
+    rename("Terong ungu")
+    assert found(client, "tomta") == [] and found(client, "tomta ungu") == []
 
 
 def test_a_short_or_numbered_word_is_never_taken_for_a_mistake(app, client, db):
