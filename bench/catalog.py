@@ -113,7 +113,7 @@ def bench_database(name: str, url: str, args) -> list[dict]:
         app = make_app(url)
         listed = seed_catalog(app, products, name)
         if args.in_process:
-            in_process(name, url, args.in_process, args.pages)
+            in_process(name, url, args.in_process, args.pages, listed)
         if args.profile:
             profile(url, args.profile, products, listed)
         results += bench_size(name, url, products, listed, args)
@@ -218,22 +218,25 @@ def _ratio(value: float) -> str:
     return f"{value:.2f}" if value >= 0.095 else f"{value:.2g}"  # two figures for the small ones
 
 
-def in_process(name: str, url: str, count: int, pages: int) -> None:
-    """CPU time of a kept page answered in this process, the API's and the catalog page's, for a visitor
-    without cookies, against a bare Flask app answering the same bytes; the test client's own share is in
-    all three. The app is configured as deployed (CSRF and rate limits on), with pages kept for an hour so
-    that every request is a kept one."""
+def in_process(name: str, url: str, count: int, pages: int, listed: dict) -> None:
+    """CPU time of a request answered in this process, for a visitor without cookies, against a bare Flask app
+    answering the same bytes; the test client's own share is in each. A kept page of the API and of the catalog
+    page (pages kept an hour, so every request is a kept one), and the least a cold request costs: a search
+    finding one product with the cache off (`produk <n>`, each once). The app is configured as deployed (CSRF and
+    rate limits on)."""
     from flask import Flask, Response
 
     from app import create_app
     from config import Config
 
-    class Deployed(Config):
-        SQLALCHEMY_DATABASE_URI = url
-        SECRET_KEY = "bench-in-process"
-        CATALOG_CACHE_SECONDS = 3600
+    def client(seconds: int):
+        class Deployed(Config):
+            SQLALCHEMY_DATABASE_URI = url
+            SECRET_KEY = "bench-in-process"
+            CATALOG_CACHE_SECONDS = seconds
 
-    client = create_app(Deployed).test_client(use_cookies=False)
+        return create_app(Deployed).test_client(use_cookies=False)
+
     bodies: dict[str, Response] = {}
     bare = Flask("baseline")
     bare.add_url_rule(
@@ -241,24 +244,31 @@ def in_process(name: str, url: str, count: int, pages: int) -> None:
     )
     bare_client = bare.test_client(use_cookies=False)
 
-    def cpu_ms(get, path) -> float:
-        for n in range(pages):
-            assert get(path.format(n=n + 1)).status_code == 200
-        rounds = []
+    def cpu_ms(get, paths: list[str]) -> float:
+        for path in paths[:pages]:
+            assert get(path).status_code == 200
+        rounds, asked = [], itertools.count(pages)
         for _ in range(5):
             started = time.process_time()
-            for n in range(count):
-                get(path.format(n=n % pages + 1))
+            for _ in range(count):
+                get(paths[next(asked) % len(paths)])
             rounds.append((time.process_time() - started) * 1000 / count)
         return min(rounds)
 
-    for body_name, path in (("api", WARM_API), ("page", WARM_PAGE)):
-        bodies[body_name] = client.get(path.format(n=1))
-        baseline = cpu_ms(bare_client.get, f"/body/{body_name}")
-        real = cpu_ms(client.get, path)
+    numbers = listed["in_stock"][: pages + 5 * count]
+    one = [f"/api/v1/products?q=produk%20{n}&in_stock=true&per_page=50" for n in numbers]
+    cold, kept = client(0), client(3600)  # the cold one first: a kept answer would be given to it as well
+    for body_name, what, asking, paths in (
+        ("one", "a cold search finding one product, API", cold, one),
+        ("api", f"a kept {ENDPOINTS['api']}", kept, [WARM_API.format(n=n + 1) for n in range(pages)]),
+        ("page", f"a kept {ENDPOINTS['page']}", kept, [WARM_PAGE.format(n=n + 1) for n in range(pages)]),
+    ):
+        bodies[body_name] = asking.get(paths[0])
+        baseline = cpu_ms(bare_client.get, [f"/body/{body_name}"])
+        real = cpu_ms(asking.get, paths)
         print(
-            f"{name}: in process, CPU ms a kept request (least of 5 rounds of {count}): {ENDPOINTS[body_name]} "
-            f"{real:.3f}, bare Flask {baseline:.3f}, ratio {baseline / real:.2f}",
+            f"{name}: in process, CPU ms a request (least of 5 rounds of {count}): {what} {real:.3f}, "
+            f"bare Flask {baseline:.3f}, ratio {baseline / real:.2f}",
             flush=True,
         )
 
