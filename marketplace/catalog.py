@@ -42,6 +42,7 @@ CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name", "relevance")
 SORTS = CATALOG_SORTS
 CACHE_MAX_PAGES = 512
 CACHE_MAX_LISTS = 64  # searches whose total is kept
+CACHE_MAX_TOTALS = 1024  # with the cache off, searches and listings whose total is kept by version
 RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of the query)
 
 
@@ -258,6 +259,7 @@ def clear_cache() -> None:
     global _generation, _villages_of_version
     _cache.clear()
     _lists.clear()
+    _totals.clear()
     search.forget_terms()
     bookmarks.forget()
     suggestions.forget()
@@ -268,8 +270,10 @@ def clear_cache() -> None:
 def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> CachedPage:
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
-    if seconds <= 0:
-        return CachedPage(kept.clock(), _build(filters, page, per_page, lambda count: count()))
+    if seconds <= 0:  # each page built, its total kept only while the catalog's version stays (never wrong)
+        return CachedPage(
+            kept.clock(), _build(filters, page, per_page, lambda count: _total_of_version(filters, count))
+        )
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
     version = catalog_version()
     key = (version, script_root, *filters.values(), page, per_page)
@@ -289,6 +293,18 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
         return shared.get_or_build(key, seconds, build_here) if shared else build_here()
 
     return _cache.get_or_build(key, seconds, build, ahead=in_background)
+
+
+def _total_of_version(filters: dict, count) -> int:
+    """The total of a search or listing, `count()` counting it, kept by the catalog's version: what a listing holds
+    changes only with a new version (a product shown or hidden, stock going to or from none, a price, a name), so
+    a search asked again, by any visitor, is not counted again (a common word's matches grow with the catalog)."""
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version(), *filters.values())
+    [total] = _totals.get([key])
+    if total is None:
+        total = count()
+        _totals.put({key: total})
+    return total
 
 
 def _total(filters: dict, query) -> int:
@@ -410,4 +426,7 @@ _GroupRow = namedtuple("_GroupRow", [column.key for column in _GROUP_COLUMNS])
 _villages_of_version: tuple = (None, ())  # with the cache off: ((database, version), villages)
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = kept.PageCache(CACHE_MAX_PAGES)
-_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the total of each search, the villages
+_lists = kept.PageCache(CACHE_MAX_LISTS)
+_totals = kept.LruCache(
+    CACHE_MAX_TOTALS
+)  # with the cache off: totals by (database, version, filters)  # what pages are built from: the total of each search, the villages
