@@ -22,7 +22,7 @@ with a shorter piece is tested on the listing's own text (`instr`), which is as 
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import current_app, g, has_app_context
@@ -31,13 +31,14 @@ from sqlalchemy import and_, case, func, literal, or_, select, text
 from core.extensions import db
 from core.text import fold
 from marketplace.catalog_cache import LruCache
-from marketplace.listing import CatalogListing, CatalogWord
+from marketplace.listing import CatalogCount, CatalogListing, CatalogWord
 
 SPELLING_FILE = Path(__file__).with_name("spelling.txt")
 TYPO_MIN_LENGTH = 4
 TYPO_WORDS = 5  # words of one search looked up for mistakes, at most
 TRIGRAM = 3
 KEPT_SEARCHES = 1024  # searches whose terms a process keeps
+COMMON_SHARE = 0.25  # of listed names: a word in more of them narrows a search with other words little
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Term:
     words: tuple[str, ...]
     spellings: tuple[str, ...] = ()
     near: tuple[str, ...] = ()
+    common: bool = False  # a word in more than COMMON_SHARE of listed names: tested, not looked up (search_terms)
 
     def alternatives(self) -> list[tuple[str, ...]]:
         """Each way to match the term, as the pieces a name must all hold."""
@@ -188,6 +190,8 @@ def search_terms(q: str | None, version: tuple | None = None) -> list[Term]:
     [found] = _kept_terms.get([key]) if key else [None]
     if found is None:
         found = terms_of(q, near=None if version is None else lambda word: _kept_near(word, version))
+        if version is not None and len(found) > 1:
+            found = [_marked_common(term, version) for term in found]
         if key:
             _kept_terms.put({key: found})
     asked[q] = found
@@ -210,14 +214,30 @@ def _kept_near(word: str, version: tuple) -> tuple[str, ...]:
     return found
 
 
+def _marked_common(term: Term, version: tuple) -> Term:
+    """`term`, marked common when it is one word, with no other spelling or near word, that the vocabulary counts
+    in more than COMMON_SHARE of the listed names."""
+    word = term.words[0]
+    if len(term.words) != 1 or term.spellings or term.near or len(word) < TRIGRAM or not word.isalpha():
+        return term  # the vocabulary holds words of three letters or more
+    [share] = _kept_shares.get([(version, word)])
+    if share is None:
+        listed = select(func.sum(CatalogCount.listings)).scalar_subquery()
+        found = db.session.execute(select(CatalogWord.listings, listed).where(CatalogWord.word == word)).first()
+        share = found[0] / found[1] if found and found[1] else 0.0
+        _kept_shares.put({(version, word): share})
+    return replace(term, common=share > COMMON_SHARE)
+
+
 def forget_terms() -> None:
     """Forget the kept terms of searches and near words (with the catalog's other kept pieces)."""
-    global _kept_terms, _kept_words
-    _kept_terms, _kept_words = LruCache(KEPT_SEARCHES), LruCache(KEPT_SEARCHES)
+    global _kept_terms, _kept_words, _kept_shares
+    _kept_terms, _kept_words, _kept_shares = LruCache(KEPT_SEARCHES), LruCache(KEPT_SEARCHES), LruCache(KEPT_SEARCHES)
 
 
 _kept_terms = LruCache(KEPT_SEARCHES)
 _kept_words = LruCache(KEPT_SEARCHES)  # near words of one search word, by (database and version, word)
+_kept_shares = LruCache(KEPT_SEARCHES)  # the share of listed names holding a word, by (database and version, word)
 
 
 # --- conditions and ranking ---------------------------------------------------------------------------------
@@ -243,8 +263,23 @@ def _fts_phrase(piece: str) -> str:
 
 
 def search_conditions(terms: list[Term]) -> list:
-    """WHERE conditions on CatalogListing that hold for the names matching every term."""
-    return _conditions([term.alternatives() for term in terms])
+    """WHERE conditions on CatalogListing that hold for the names matching every term.
+
+    A common term is tested on the rows the other terms find through the index, when one of them can be looked up
+    in it: a word in most names narrows little, and its index entries are as many as those names ("produk" of
+    "produk 10435"). The same rows either way: the index finds exactly the names holding a piece.
+    """
+    indexed = [term for term in terms if not term.common and _indexable(term)]
+    tested = [term for term in terms if term.common] if indexed else []
+    looked_up = [term for term in terms if term not in tested]
+    dialect = _dialect() if tested else None
+    return _conditions([term.alternatives() for term in looked_up]) + [
+        _holds(term.words[0], dialect=dialect) for term in tested
+    ]
+
+
+def _indexable(term: Term) -> bool:
+    return all(len(piece) >= TRIGRAM for alternative in term.alternatives() for piece in alternative)
 
 
 def holding_any(pieces) -> list:

@@ -8,7 +8,7 @@ from core.extensions import db
 from groups.models import Group
 from inventory import services as inv
 from inventory.models import Product
-from marketplace import catalog, search
+from marketplace import catalog, catalog_version, search
 from tests.factories import make_group, make_user
 from tests.stock_helpers import acting
 
@@ -100,6 +100,20 @@ def test_near_words_follow_the_names_the_catalog_lists(app, client, db):
     assert found(client, "tomta merah") == ["Tomat merah"]  # another search of the same word
     rename("Terong ungu")
     assert found(client, "tomta") == [] and found(client, "tomta ungu") == []
+
+
+def test_a_word_in_most_names_is_tested_on_what_the_other_words_find(app, client, db):
+    listed(app, "Kaos produk 101", "Kaos produk 102", "Kaos produk 203", "Daster produk 104", "Sarung tenun")
+    with app.test_request_context():
+        version = (app.config["SQLALCHEMY_DATABASE_URI"], catalog_version.catalog_version())
+        assert [term.common for term in search.search_terms("produk 101", version)] == [True, False]
+        assert [term.common for term in search.search_terms("daster produk", version)] == [False, True]
+        assert [term.common for term in search.search_terms("produk", version)] == [False]  # nothing else to look up
+    assert found(client, "produk 101", "name") == ["Kaos produk 101"]
+    assert found(client, "daster produk", "name") == ["Daster produk 104"]
+    assert found(client, "kaos produk", "name") == ["Kaos produk 101", "Kaos produk 102", "Kaos produk 203"]
+    assert found(client, "produk 10", "name") == ["Daster produk 104", "Kaos produk 101", "Kaos produk 102"]
+    assert found(client, "produk 20", "relevance") == ["Kaos produk 203"]
 
 
 def test_a_short_or_numbered_word_is_never_taken_for_a_mistake(app, client, db):
