@@ -18,7 +18,9 @@ ties go by name.
 
 Finding: SQLite asks its FTS5 trigram table, PostgreSQL its pg_trgm index, for each term
 whose pieces have three characters or more (a trigram index cannot look up fewer); a term
-with a shorter piece is tested on the listing's own text (`instr`), which is as exact.
+with a shorter piece is tested on the listing's own text (`instr`), which is as exact. So is
+a common word (in more than COMMON_SHARE of listed names, by the vocabulary's counts) beside
+a term the index can look up: the index would list most of the catalog for it.
 """
 
 import threading
