@@ -426,7 +426,5 @@ _GroupRow = namedtuple("_GroupRow", [column.key for column in _GROUP_COLUMNS])
 _villages_of_version: tuple = (None, ())  # with the cache off: ((database, version), villages)
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = kept.PageCache(CACHE_MAX_PAGES)
-_lists = kept.PageCache(CACHE_MAX_LISTS)
-_totals = kept.LruCache(
-    CACHE_MAX_TOTALS
-)  # with the cache off: totals by (database, version, filters)  # what pages are built from: the total of each search, the villages
+_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the total of each search, the villages
+_totals = kept.LruCache(CACHE_MAX_TOTALS)  # with the cache off: totals by (database, version, filters)
