@@ -7,7 +7,7 @@ changes what is listed moves the version on in its own transaction, so such a
 change shows on the next request anywhere; a quantity that stays above zero does
 not, so a buyer may see availability up to that many seconds old (checkout never
 uses the cache and always reserves against the live stock counters). Every page of
-one search shares one kept total (counted once), and each page reads its own rows
+one search shares one total, counted once a version, and each page reads its own rows
 from the catalog's listing in the listing's index order (marketplace.listing), so
 a page costs what the page holds, not what the catalog holds; the village list is
 kept the same way.
@@ -41,8 +41,8 @@ from marketplace.listing import CatalogCount, CatalogListing
 CATALOG_SORTS = ("newest", "price_asc", "price_desc", "name", "relevance")
 SORTS = CATALOG_SORTS
 CACHE_MAX_PAGES = 512
-CACHE_MAX_LISTS = 64  # searches whose total is kept
-CACHE_MAX_TOTALS = 1024  # with the cache off, searches and listings whose total is kept by version
+CACHE_MAX_LISTS = 64  # lists pages are built from (the villages), kept as pages are
+CACHE_MAX_TOTALS = 1024  # searches and listings whose total is kept by the catalog's version
 RENDERINGS_PER_PAGE = 4  # kept renderings of one page (languages, spellings of the query)
 
 
@@ -137,8 +137,7 @@ def catalog_query(q=None, kind=None, group_id=None, village=None, in_stock: bool
     (the closest matches first, then by name); ties go by id.
     """
     args = catalog_filters(q, kind, group_id, village, in_stock, sort)
-    version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
-    terms = search.search_terms(args["q"], version) if args["q"] else []
+    terms = search.search_terms(args["q"], _of_version()) if args["q"] else []
     listing = CatalogListing
     query = select(listing.product_id).where(*_listing_filters(args), *search.search_conditions(terms))
     if args["sort"] == "relevance":
@@ -235,7 +234,7 @@ def catalog_villages(current: CacheFreshness | None = None) -> tuple[str, ...]:
     if seconds <= 0:  # the cache off: kept only while the catalog's version stays, which is never wrong
         if current is not None:
             current.add(None, seconds)
-        version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
+        version = _of_version()
         kept_version, kept_villages = _villages_of_version
         if kept_version != version:
             kept_villages = _villages()
@@ -270,24 +269,16 @@ def clear_cache() -> None:
 def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> CachedPage:
     filters = catalog_filters(q=q, kind=kind, group_id=group_id, village=village, in_stock=in_stock, sort=sort)
     seconds = current_app.config.get("CATALOG_CACHE_SECONDS", 5)
-    if seconds <= 0:  # each page built, its total kept only while the catalog's version stays (never wrong)
-        return CachedPage(
-            kept.clock(), _build(filters, page, per_page, lambda count: _total_of_version(filters, count))
-        )
+    if seconds <= 0:
+        return CachedPage(kept.clock(), _build(filters, page, per_page))
     script_root = request.script_root if has_request_context() else ""  # photo URLs depend on it
     version = catalog_version()
     key = (version, script_root, *filters.values(), page, per_page)
     shared = kept.shared_pages()
 
     def build_here() -> CachedPage:
-        counted = []
-
-        def kept_total(count) -> int:  # every page of one search shares its count, kept as long as a page
-            counted.append(_lists.get_or_build((version, *filters.values()), seconds, count))
-            return counted[0].page
-
-        built = _build(filters, page, per_page, kept_total)
-        return CachedPage(counted[0].built if counted else kept.clock(), built)  # as old as the total it shows
+        started = kept.clock()  # a page's age counts from before its query ran
+        return CachedPage(started, _build(filters, page, per_page))
 
     def build() -> CachedPage:
         return shared.get_or_build(key, seconds, build_here) if shared else build_here()
@@ -295,14 +286,19 @@ def _cached_page(q, kind, group_id, village, in_stock, sort, page, per_page) -> 
     return _cache.get_or_build(key, seconds, build, ahead=in_background)
 
 
-def _total_of_version(filters: dict, count) -> int:
-    """The total of a search or listing, `count()` counting it, kept by the catalog's version: what a listing holds
-    changes only with a new version (a product shown or hidden, stock going to or from none, a price, a name), so
-    a search asked again, by any visitor, is not counted again (a common word's matches grow with the catalog)."""
-    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version(), *filters.values())
+def _of_version(*rest) -> tuple:
+    """What is kept under the catalog's version is kept by this: the database, the version, and `rest`."""
+    return (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version(), *rest)
+
+
+def _kept_total(filters: dict, query) -> int:
+    """_total, kept by the catalog's version: what a listing holds changes only with a new version (a product shown
+    or hidden, stock going to or from none, a price, a name), so every page of a search, asked by anyone until
+    the catalog changes, shares one count, never wrong (a common word's matches grow with the catalog)."""
+    key = _of_version(*filters.values())
     [total] = _totals.get([key])
     if total is None:
-        total = count()
+        total = _total(filters, query)
         _totals.put({key: total})
     return total
 
@@ -353,14 +349,14 @@ _AVAILABLE = type_coerce(Stock.on_hand - Stock.reserved, Quantity).label("availa
 _VARIANT_COLUMNS = (Variant.id, Variant.product_id, Variant.label, Variant.unit_price, _AVAILABLE)
 
 
-def _build(filters: dict, page: int, per_page: int, total) -> dict:
+def _build(filters: dict, page: int, per_page: int) -> dict:
     """One page as plain data: the page's ids in the listing's order (its index and LIMIT/OFFSET), their
     rows, their active variants with stock, the listing's `total` and, for a search that found nothing, the
     nearest names.
 
-    `total(count)` gives the total, `count()` counting it; it is asked only when the page cannot tell it: a
-    page that is not full, or is full with nothing after it, ends the listing, so its total is what came
-    before and what it holds (most searches are one page). Plain rows rather than ORM objects and
+    The total is counted (and kept, _kept_total) only when the page cannot tell it: a page that is not full,
+    or is full with nothing after it, ends the listing, so its total is what came before and what it holds
+    (most searches are one page). Plain rows rather than ORM objects and
     relationship loads: building a page is what a cache miss costs, and the ORM's share of it was larger than
     the SQL's (bench/catalog.py).
     """
@@ -370,13 +366,12 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
     offset = (page - 1) * per_page
     start, skip = [], offset
     if not filters["q"]:  # a listing: a page deep in it starts at its nearest bookmark (marketplace.bookmarks)
-        key = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version(), *filters.values())
         order = ORDERS[filters["sort"]]
-        start, skip = bookmarks.seek(_read, _listing_filters(filters), order, offset, key)
+        start, skip = bookmarks.seek(_read, _listing_filters(filters), order, offset, _of_version(*filters.values()))
     ids = _read().execute(query.where(*start).limit(per_page + 1).offset(skip)).scalars().all()
     ends_here = len(ids) <= per_page and bool(ids or not offset)
     ids = ids[:per_page]
-    total = offset + len(ids) if ends_here else total(lambda: _total(filters, query))
+    total = offset + len(ids) if ends_here else _kept_total(filters, query)
     # One query for the page's products, their groups and their active variants with stock (a row each).
     products, variants = {}, {}
     if ids:
@@ -403,8 +398,7 @@ def _build(filters: dict, page: int, per_page: int, total) -> dict:
     ]
     built = {"items": items, "page": page, "per_page": per_page, "total": total}
     if not total and filters["q"]:
-        version = (current_app.config["SQLALCHEMY_DATABASE_URI"], catalog_version())
-        built["suggestions"] = suggestions.nearest_names(filters["q"], version)  # found nothing: the nearest names
+        built["suggestions"] = suggestions.nearest_names(filters["q"], _of_version())  # found nothing: the nearest
     return built
 
 
@@ -426,5 +420,5 @@ _GroupRow = namedtuple("_GroupRow", [column.key for column in _GROUP_COLUMNS])
 _villages_of_version: tuple = (None, ())  # with the cache off: ((database, version), villages)
 _generation = 0  # how many times the cache was cleared: what a CacheFreshness was made under
 _cache = kept.PageCache(CACHE_MAX_PAGES)
-_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the total of each search, the villages
-_totals = kept.LruCache(CACHE_MAX_TOTALS)  # with the cache off: totals by (database, version, filters)
+_lists = kept.PageCache(CACHE_MAX_LISTS)  # what pages are built from: the villages
+_totals = kept.LruCache(CACHE_MAX_TOTALS)  # totals by (database, version, filters)

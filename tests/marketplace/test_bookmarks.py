@@ -34,7 +34,7 @@ def pages(args: dict, per_page: int) -> list[list[int]]:
     """Every page of a listing as the catalog builds it, and the one after the last."""
     shown, page = [], 1
     while True:
-        built = catalog._build(args, page, per_page, lambda count: count())
+        built = catalog._build(args, page, per_page)
         shown.append([item["id"] for item in built["items"]])
         if not built["items"]:
             return shown
